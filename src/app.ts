@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Content } from './content/load.js';
+import type { Synchronous } from './db/client.js';
+import { projectRoot } from './paths.js';
+import errors from './plugins/errors.js';
+import store from './plugins/store.js';
+import routes from './routes/index.js';
+
+export type AppOptions = {
+  /** SQLite file; `:memory:` (the default) gives a fresh database, as tests want. */
+  databasePath?: string;
+  synchronous?: Synchronous;
+  logger?: FastifyServerOptions['logger'];
+  corsOrigins?: '*' | string[];
+  /** Content to seed instead of the files under seed/. */
+  content?: Content;
+};
+
+const apiVersion: string = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version;
+
+/** Builds the whole application without listening: the server and the tests both use it. */
+export async function buildApp(options: AppOptions = {}) {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(errors);
+  await app.register(helmet, {
+    // The docs page needs its own scripts and styles; everything is served from this origin.
+    contentSecurityPolicy: {
+      directives: {
+        upgradeInsecureRequests: null,
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+      },
+    },
+  });
+  await app.register(cors, {
+    origin: options.corsOrigins ?? '*',
+    methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+    exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After'],
+    maxAge: 600,
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Role Competency API',
+        version: apiVersion,
+        description:
+          'An evidence-backed knowledge base about engineering leadership roles (Tech Lead, Engineering Manager) ' +
+          'at startups, scale-ups and big tech, with side-by-side comparisons and a scored self-assessment.',
+      },
+      tags: [
+        { name: 'meta', description: 'Versions and counts' },
+        { name: 'operations', description: 'Liveness and readiness probes' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  await app.register(store, {
+    databasePath: options.databasePath ?? ':memory:',
+    synchronous: options.synchronous,
+    content: options.content,
+  });
+  await app.register(routes, { apiVersion });
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { seedFolder } from '../paths.js';
+import {
+  CompanySizesFile,
+  CompetenciesFile,
+  ExpectationsFile,
+  QuestionsFile,
+  ReleaseFile,
+  RolesFile,
+  SourcesFile,
+  VariantsFile,
+} from './schema.js';
+
+export const SEED_FILES = {
+  release: 'release.json',
+  sources: 'sources.json',
+  roles: 'roles.json',
+  companySizes: 'company-sizes.json',
+  competencies: 'competencies.json',
+  expectations: 'expectations.json',
+  variants: 'variants.json',
+  questions: 'questions.json',
+} as const;
+
+/** A seed file that cannot be used, with the file and the field at fault. */
+export class ContentError extends Error {
+  override name = 'ContentError';
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`seed/${file}: ${field ? `${field}: ` : ''}${problem}`);
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('');
+}
+
+function readSeedFile<S extends z.ZodType>(folder: string, file: string, schema: S): z.output<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(join(folder, file), 'utf8'));
+  } catch (error) {
+    throw new ContentError(
+      file,
+      '',
+      error instanceof SyntaxError ? `not valid JSON (${error.message})` : `cannot be read (${(error as Error).message})`,
+    );
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ContentError(file, formatPath(issue?.path ?? []), issue?.message ?? 'invalid');
+  }
+  return parsed.data;
+}
+
+function assertUnique(file: string, values: string[], field: (index: number) => string): void {
+  const seen = new Set<string>();
+  values.forEach((value, index) => {
+    if (seen.has(value)) throw new ContentError(file, field(index), `duplicate "${value}"`);
+    seen.add(value);
+  });
+}
+
+function assertKnown(file: string, field: string, value: string, known: Set<string>, what: string): void {
+  if (!known.has(value)) throw new ContentError(file, field, `unknown ${what} "${value}"`);
+}
+
+/** Reads, validates and cross-checks every seed file; the hash covers the validated content. */
+export function loadContent(folder: string = seedFolder) {
+  const { release } = readSeedFile(folder, SEED_FILES.release, ReleaseFile);
+  const sources = readSeedFile(folder, SEED_FILES.sources, SourcesFile);
+  const roles = readSeedFile(folder, SEED_FILES.roles, RolesFile);
+  const companySizes = readSeedFile(folder, SEED_FILES.companySizes, CompanySizesFile);
+  const competencies = readSeedFile(folder, SEED_FILES.competencies, CompetenciesFile);
+  const expectations = readSeedFile(folder, SEED_FILES.expectations, ExpectationsFile);
+  const variants = readSeedFile(folder, SEED_FILES.variants, VariantsFile);
+  const { instrumentVersion, questions } = readSeedFile(folder, SEED_FILES.questions, QuestionsFile);
+
+  assertUnique(
+    SEED_FILES.sources,
+    sources.map((s) => s.id),
+    (i) => `[${i}].id`,
+  );
+  assertUnique(
+    SEED_FILES.roles,
+    roles.map((r) => r.slug),
+    (i) => `[${i}].slug`,
+  );
+  assertUnique(
+    SEED_FILES.companySizes,
+    companySizes.map((s) => s.slug),
+    (i) => `[${i}].slug`,
+  );
+  assertUnique(
+    SEED_FILES.competencies,
+    competencies.map((c) => c.slug),
+    (i) => `[${i}].slug`,
+  );
+  assertUnique(
+    SEED_FILES.questions,
+    questions.map((q) => q.id),
+    (i) => `questions[${i}].id`,
+  );
+
+  const sourceIds = new Set(sources.map((s) => s.id));
+  const roleSlugs = new Set(roles.map((r) => r.slug));
+  const sizeSlugs = new Set(companySizes.map((s) => s.slug));
+  const competencySlugs = new Set(competencies.map((c) => c.slug));
+
+  companySizes.forEach((size, i) => {
+    if (size.headcountMax !== null && size.headcountMax < size.headcountMin) {
+      throw new ContentError(SEED_FILES.companySizes, `[${i}].headcountMax`, 'must not be below headcountMin');
+    }
+  });
+
+  const pairs = new Set<string>();
+  expectations.forEach((e, i) => {
+    assertKnown(SEED_FILES.expectations, `[${i}].role`, e.role, roleSlugs, 'role');
+    assertKnown(SEED_FILES.expectations, `[${i}].competency`, e.competency, competencySlugs, 'competency');
+    e.citations.forEach((c, j) => {
+      assertKnown(SEED_FILES.expectations, `[${i}].citations[${j}].source`, c.source, sourceIds, 'source');
+    });
+    const pair = `${e.role}/${e.competency}`;
+    if (pairs.has(pair)) throw new ContentError(SEED_FILES.expectations, `[${i}]`, `duplicate expectation for ${pair}`);
+    pairs.add(pair);
+  });
+  for (const role of roles) {
+    for (const competency of competencies) {
+      if (!pairs.has(`${role.slug}/${competency.slug}`)) {
+        throw new ContentError(
+          SEED_FILES.expectations,
+          '',
+          `missing expectation for ${role.slug}/${competency.slug}: the matrix must be complete`,
+        );
+      }
+    }
+  }
+
+  const overrides = new Set<string>();
+  variants.forEach((v, i) => {
+    assertKnown(SEED_FILES.variants, `[${i}].role`, v.role, roleSlugs, 'role');
+    assertKnown(SEED_FILES.variants, `[${i}].competency`, v.competency, competencySlugs, 'competency');
+    assertKnown(SEED_FILES.variants, `[${i}].companySize`, v.companySize, sizeSlugs, 'company size');
+    v.citations.forEach((c, j) => {
+      assertKnown(SEED_FILES.variants, `[${i}].citations[${j}].source`, c.source, sourceIds, 'source');
+    });
+    const key = `${v.role}/${v.competency}@${v.companySize}`;
+    if (overrides.has(key)) throw new ContentError(SEED_FILES.variants, `[${i}]`, `duplicate variant for ${key}`);
+    overrides.add(key);
+  });
+
+  questions.forEach((q, i) => {
+    assertKnown(SEED_FILES.questions, `questions[${i}].competency`, q.competency, competencySlugs, 'competency');
+  });
+  const measured = new Set(questions.map((q) => q.competency));
+  const unmeasured = competencies.find((c) => !measured.has(c.slug));
+  if (unmeasured) throw new ContentError(SEED_FILES.questions, 'questions', `no question measures competency "${unmeasured.slug}"`);
+
+  const body = { release, sources, roles, companySizes, competencies, expectations, variants, instrumentVersion, questions };
+  const contentHash = `sha256:${createHash('sha256').update(JSON.stringify(body)).digest('hex')}`;
+  return { ...body, contentHash };
+}
+
+export type Content = ReturnType<typeof loadContent>;

@@ -1,0 +1,35 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { migrationsFolder } from '../paths.js';
+import * as schema from './schema.js';
+
+export type Db = BetterSQLite3Database<typeof schema>;
+export type Synchronous = 'normal' | 'full';
+
+export type OpenOptions = {
+  /** `normal` (default) loses nothing on a process crash; `full` also survives a power loss. */
+  synchronous?: Synchronous;
+  busyTimeoutMs?: number;
+};
+
+/** Opens (creating if needed) the SQLite database, sets the pragmas once, and applies pending migrations. */
+export function openDatabase(path: string, options: OpenOptions = {}) {
+  const inMemory = path === ':memory:' || path === '';
+  if (!inMemory) mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new Database(path);
+  if (!inMemory) sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  const db = drizzle({ client: sqlite, schema });
+  try {
+    migrate(db, { migrationsFolder });
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  return { sqlite, db };
+}

@@ -1,0 +1,148 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { asc, desc, eq } from 'drizzle-orm';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
+import { migrationsFolder } from '../paths.js';
+import type { Db } from './client.js';
+import * as t from './schema.js';
+
+/**
+ * The data-access layer: every query the API runs is a method here. `statementCount` counts the
+ * statements executed, so tests can prove that cached routes stop touching the database.
+ */
+export class Repository {
+  statementCount = 0;
+
+  constructor(
+    readonly sqlite: BetterSqlite3.Database,
+    readonly db: Db,
+  ) {}
+
+  private count<T>(statements: number, value: T): T {
+    this.statementCount += statements;
+    return value;
+  }
+
+  /** True when the database answers and every migration on disk has been applied. */
+  isReady(): boolean {
+    try {
+      const applied = this.sqlite.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number };
+      this.statementCount += 1;
+      return applied.n >= readMigrationFiles({ migrationsFolder }).length;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Reads the whole current release in a handful of queries. */
+  readKnowledgeBase(): KnowledgeBaseData {
+    const db = this.db;
+    const release = db.select().from(t.releases).orderBy(desc(t.releases.seededAt)).limit(1).get();
+    if (!release) throw new Error('The knowledge base has not been seeded');
+
+    const sources = db.select().from(t.sources).orderBy(asc(t.sources.id)).all();
+    const roles = db
+      .select({ slug: t.roles.slug, name: t.roles.name, summary: t.roles.summary, typicalDay: t.roles.typicalDay })
+      .from(t.roles)
+      .orderBy(asc(t.roles.position))
+      .all();
+    const competencies = db
+      .select({
+        slug: t.competencies.slug,
+        name: t.competencies.name,
+        category: t.competencies.category,
+        description: t.competencies.description,
+      })
+      .from(t.competencies)
+      .orderBy(asc(t.competencies.position))
+      .all();
+    const companySizes = db
+      .select({
+        slug: t.companySizes.slug,
+        name: t.companySizes.name,
+        headcountMin: t.companySizes.headcountMin,
+        headcountMax: t.companySizes.headcountMax,
+        order: t.companySizes.position,
+        description: t.companySizes.description,
+      })
+      .from(t.companySizes)
+      .orderBy(asc(t.companySizes.position))
+      .all()
+      .map((size) => ({ ...size, order: size.order + 1 }));
+
+    const citationRows = db.select().from(t.citations).orderBy(asc(t.citations.id)).all();
+    const citationsOf = (key: 'expectationId' | 'variantId') => {
+      const byOwner = new Map<number, Citation[]>();
+      for (const row of citationRows) {
+        const owner = row[key];
+        if (owner === null) continue;
+        const list = byOwner.get(owner) ?? [];
+        list.push({ source: row.sourceId, claim: row.claim });
+        byOwner.set(owner, list);
+      }
+      return byOwner;
+    };
+    const expectationCitations = citationsOf('expectationId');
+    const variantCitations = citationsOf('variantId');
+
+    const variantRows = db
+      .select({
+        id: t.variants.id,
+        expectationId: t.variants.expectationId,
+        companySize: t.companySizes.slug,
+        level: t.variants.level,
+        rationale: t.variants.rationale,
+        editorial: t.variants.editorial,
+      })
+      .from(t.variants)
+      .innerJoin(t.companySizes, eq(t.variants.companySizeId, t.companySizes.id))
+      .orderBy(asc(t.companySizes.position))
+      .all();
+    const variantsByExpectation = new Map<number, Variant[]>();
+    for (const { id, expectationId, ...variant } of variantRows) {
+      const list = variantsByExpectation.get(expectationId) ?? [];
+      list.push({ ...variant, citations: variantCitations.get(id) ?? [] });
+      variantsByExpectation.set(expectationId, list);
+    }
+
+    const expectations = db
+      .select({
+        id: t.expectations.id,
+        role: t.roles.slug,
+        competency: t.competencies.slug,
+        level: t.expectations.level,
+        rationale: t.expectations.rationale,
+        editorial: t.expectations.editorial,
+      })
+      .from(t.expectations)
+      .innerJoin(t.roles, eq(t.expectations.roleId, t.roles.id))
+      .innerJoin(t.competencies, eq(t.expectations.competencyId, t.competencies.id))
+      .orderBy(asc(t.roles.position), asc(t.competencies.position))
+      .all()
+      .map(({ id, ...e }) => ({
+        ...e,
+        citations: expectationCitations.get(id) ?? [],
+        variants: variantsByExpectation.get(id) ?? [],
+      }));
+
+    const questions = db
+      .select({
+        id: t.questions.id,
+        prompt: t.questions.prompt,
+        competency: t.competencies.slug,
+        keyed: t.questions.keyed,
+        order: t.questions.position,
+      })
+      .from(t.questions)
+      .innerJoin(t.competencies, eq(t.questions.competencyId, t.competencies.id))
+      .orderBy(asc(t.questions.position))
+      .all()
+      .map((q) => ({ ...q, order: q.order + 1 }));
+
+    return this.count(9, { release, sources, roles, competencies, companySizes, expectations, questions });
+  }
+
+  close(): void {
+    if (this.sqlite.open) this.sqlite.close();
+  }
+}

@@ -1,0 +1,182 @@
+import { sql } from 'drizzle-orm';
+import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const CATEGORIES = ['technical', 'people', 'delivery', 'communication', 'strategy'] as const;
+export const KEYINGS = ['plus', 'minus'] as const;
+
+/** One row per knowledge-base release that has been seeded; the newest is the current one. */
+export const releases = sqliteTable('releases', {
+  id: text('id').primaryKey(),
+  contentHash: text('content_hash').notNull(),
+  instrumentVersion: text('instrument_version').notNull(),
+  seededAt: text('seeded_at').notNull(),
+});
+
+export const sources = sqliteTable('sources', {
+  id: text('id').primaryKey(),
+  title: text('title').notNull(),
+  kind: text('kind').notNull(),
+  summary: text('summary').notNull(),
+});
+
+export const roles = sqliteTable(
+  'roles',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    slug: text('slug').notNull(),
+    name: text('name').notNull(),
+    summary: text('summary').notNull(),
+    typicalDay: text('typical_day').notNull(),
+    position: integer('position').notNull(),
+  },
+  (t) => [uniqueIndex('roles_slug_unique').on(t.slug)],
+);
+
+export const competencies = sqliteTable(
+  'competencies',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    slug: text('slug').notNull(),
+    name: text('name').notNull(),
+    category: text('category', { enum: CATEGORIES }).notNull(),
+    description: text('description').notNull(),
+    position: integer('position').notNull(),
+  },
+  (t) => [
+    uniqueIndex('competencies_slug_unique').on(t.slug),
+    index('competencies_category_idx').on(t.category),
+    check('competencies_category_check', sql`${t.category} in ('technical', 'people', 'delivery', 'communication', 'strategy')`),
+  ],
+);
+
+export const companySizes = sqliteTable(
+  'company_sizes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    slug: text('slug').notNull(),
+    name: text('name').notNull(),
+    headcountMin: integer('headcount_min').notNull(),
+    headcountMax: integer('headcount_max'),
+    position: integer('position').notNull(),
+    description: text('description').notNull(),
+  },
+  (t) => [uniqueIndex('company_sizes_slug_unique').on(t.slug), uniqueIndex('company_sizes_position_unique').on(t.position)],
+);
+
+/** The baseline level a role expects of a competency: one row for every (role, competency) pair. */
+export const expectations = sqliteTable(
+  'expectations',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    roleId: integer('role_id')
+      .notNull()
+      .references(() => roles.id, { onDelete: 'cascade' }),
+    competencyId: integer('competency_id')
+      .notNull()
+      .references(() => competencies.id, { onDelete: 'cascade' }),
+    level: integer('level').notNull(),
+    rationale: text('rationale').notNull(),
+    editorial: integer('editorial', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [
+    uniqueIndex('expectations_role_competency_unique').on(t.roleId, t.competencyId),
+    index('expectations_competency_idx').on(t.competencyId),
+    check('expectations_level_check', sql`${t.level} between 0 and 4`),
+  ],
+);
+
+/** Overrides one expectation's level at one company size. */
+export const variants = sqliteTable(
+  'variants',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    expectationId: integer('expectation_id')
+      .notNull()
+      .references(() => expectations.id, { onDelete: 'cascade' }),
+    companySizeId: integer('company_size_id')
+      .notNull()
+      .references(() => companySizes.id, { onDelete: 'cascade' }),
+    level: integer('level').notNull(),
+    rationale: text('rationale').notNull(),
+    editorial: integer('editorial', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [
+    uniqueIndex('variants_expectation_size_unique').on(t.expectationId, t.companySizeId),
+    index('variants_company_size_idx').on(t.companySizeId),
+    check('variants_level_check', sql`${t.level} between 0 and 4`),
+  ],
+);
+
+/** Links an expectation or a variant (exactly one) to a source, with a paraphrased claim. */
+export const citations = sqliteTable(
+  'citations',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    sourceId: text('source_id')
+      .notNull()
+      .references(() => sources.id),
+    expectationId: integer('expectation_id').references(() => expectations.id, { onDelete: 'cascade' }),
+    variantId: integer('variant_id').references(() => variants.id, { onDelete: 'cascade' }),
+    claim: text('claim').notNull(),
+  },
+  (t) => [
+    index('citations_expectation_idx').on(t.expectationId),
+    index('citations_variant_idx').on(t.variantId),
+    index('citations_source_idx').on(t.sourceId),
+    check('citations_one_target_check', sql`(${t.expectationId} is null) <> (${t.variantId} is null)`),
+  ],
+);
+
+export const questions = sqliteTable(
+  'questions',
+  {
+    id: text('id').primaryKey(),
+    prompt: text('prompt').notNull(),
+    competencyId: integer('competency_id')
+      .notNull()
+      .references(() => competencies.id),
+    keyed: text('keyed', { enum: KEYINGS }).notNull(),
+    position: integer('position').notNull(),
+  },
+  (t) => [
+    index('questions_competency_idx').on(t.competencyId),
+    uniqueIndex('questions_position_unique').on(t.position),
+    check('questions_keyed_check', sql`${t.keyed} in ('plus', 'minus')`),
+  ],
+);
+
+/**
+ * A scored submission. Answers and result are stored as JSON exactly as scored, together with the
+ * versions used, so a later release never changes what an assessment says. The company size is kept
+ * as a slug (not a foreign key) for the same reason.
+ */
+export const assessments = sqliteTable(
+  'assessments',
+  {
+    id: text('id').primaryKey(),
+    createdAt: text('created_at').notNull(),
+    companySize: text('company_size'),
+    respondent: text('respondent'),
+    answers: text('answers').notNull(),
+    result: text('result').notNull(),
+    instrumentVersion: text('instrument_version').notNull(),
+    scoringVersion: text('scoring_version').notNull(),
+    kbRelease: text('kb_release').notNull(),
+    idempotencyKey: text('idempotency_key'),
+  },
+  (t) => [index('assessments_created_at_idx').on(t.createdAt)],
+);
+
+/** A replayable response for an Idempotency-Key, kept at least 24 hours. */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    key: text('key').notNull(),
+    scope: text('scope').notNull(),
+    requestHash: text('request_hash').notNull(),
+    statusCode: integer('status_code').notNull(),
+    response: text('response').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('idempotency_keys_scope_key_unique').on(t.scope, t.key), index('idempotency_keys_created_at_idx').on(t.createdAt)],
+);

@@ -1,0 +1,132 @@
+import { desc, notInArray, sql } from 'drizzle-orm';
+import type { Content } from '../content/load.js';
+import type { Db } from './client.js';
+import * as t from './schema.js';
+
+export type SeedOutcome = { changed: boolean; release: string; contentHash: string };
+
+/**
+ * Brings the database to the content of the seed files. When the current release already has the
+ * same content hash nothing is written; otherwise everything is updated in one transaction.
+ */
+export function seedDatabase(db: Db, content: Content, now: () => Date = () => new Date()): SeedOutcome {
+  const outcome = { release: content.release, contentHash: content.contentHash };
+  const current = db.select().from(t.releases).orderBy(desc(t.releases.seededAt)).limit(1).get();
+  if (current?.id === content.release && current.contentHash === content.contentHash) {
+    return { changed: false, ...outcome };
+  }
+
+  db.transaction((tx) => {
+    // Derived rows are rebuilt; rows with public slugs are upserted so their ids stay stable.
+    tx.delete(t.citations).run();
+    tx.delete(t.variants).run();
+    tx.delete(t.expectations).run();
+    tx.delete(t.questions).run();
+
+    for (const source of content.sources) {
+      tx.insert(t.sources).values(source).onConflictDoUpdate({ target: t.sources.id, set: source }).run();
+    }
+    tx.delete(t.sources)
+      .where(
+        notInArray(
+          t.sources.id,
+          content.sources.map((s) => s.id),
+        ),
+      )
+      .run();
+
+    const roleIds = upsertBySlug(
+      tx,
+      t.roles,
+      content.roles.map((role, position) => ({ ...role, position })),
+    );
+    const competencyIds = upsertBySlug(
+      tx,
+      t.competencies,
+      content.competencies.map((competency, position) => ({ ...competency, position })),
+    );
+    // Positions are unique: move the old ones out of the way before reordering.
+    tx.update(t.companySizes)
+      .set({ position: sql`-1 - ${t.companySizes.id}` })
+      .run();
+    const sizeIds = upsertBySlug(
+      tx,
+      t.companySizes,
+      content.companySizes.map((size, position) => ({ ...size, position })),
+    );
+
+    const expectationIds = new Map<string, number>();
+    for (const e of content.expectations) {
+      const row = tx
+        .insert(t.expectations)
+        .values({
+          roleId: lookup(roleIds, e.role),
+          competencyId: lookup(competencyIds, e.competency),
+          level: e.level,
+          rationale: e.rationale,
+          editorial: e.editorial,
+        })
+        .returning({ id: t.expectations.id })
+        .get();
+      expectationIds.set(`${e.role}/${e.competency}`, row.id);
+      for (const c of e.citations) {
+        tx.insert(t.citations).values({ sourceId: c.source, expectationId: row.id, claim: c.claim }).run();
+      }
+    }
+    for (const v of content.variants) {
+      const row = tx
+        .insert(t.variants)
+        .values({
+          expectationId: lookup(expectationIds, `${v.role}/${v.competency}`),
+          companySizeId: lookup(sizeIds, v.companySize),
+          level: v.level,
+          rationale: v.rationale,
+          editorial: v.editorial,
+        })
+        .returning({ id: t.variants.id })
+        .get();
+      for (const c of v.citations) {
+        tx.insert(t.citations).values({ sourceId: c.source, variantId: row.id, claim: c.claim }).run();
+      }
+    }
+    content.questions.forEach((q, position) => {
+      tx.insert(t.questions)
+        .values({ id: q.id, prompt: q.prompt, competencyId: lookup(competencyIds, q.competency), keyed: q.keyed, position })
+        .run();
+    });
+
+    const release = {
+      id: content.release,
+      contentHash: content.contentHash,
+      instrumentVersion: content.instrumentVersion,
+      seededAt: now().toISOString(),
+    };
+    tx.insert(t.releases).values(release).onConflictDoUpdate({ target: t.releases.id, set: release }).run();
+  });
+  return { changed: true, ...outcome };
+}
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+type SlugTable = typeof t.roles | typeof t.competencies | typeof t.companySizes;
+
+function upsertBySlug<T extends SlugTable>(tx: Tx, table: T, rows: (T['$inferInsert'] & { slug: string })[]): Map<string, number> {
+  const ids = new Map<string, number>();
+  for (const row of rows) {
+    const saved = tx
+      .insert(table)
+      .values(row as never)
+      .onConflictDoUpdate({ target: table.slug, set: row as never })
+      .returning({ id: table.id })
+      .get();
+    ids.set(row.slug, saved.id);
+  }
+  const slugs = rows.map((row) => row.slug);
+  tx.delete(table).where(notInArray(table.slug, slugs)).run();
+  return ids;
+}
+
+function lookup(ids: Map<string, number>, key: string): number {
+  const id = ids.get(key);
+  if (id === undefined) throw new Error(`seed: no id for "${key}"`);
+  return id;
+}

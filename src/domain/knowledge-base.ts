@@ -1,0 +1,103 @@
+import type { CATEGORIES, KEYINGS } from '../db/schema.js';
+
+export type Category = (typeof CATEGORIES)[number];
+export type Keyed = (typeof KEYINGS)[number];
+
+export type Citation = { source: string; claim: string };
+export type Release = { id: string; contentHash: string; instrumentVersion: string; seededAt: string };
+export type Source = { id: string; title: string; kind: string; summary: string };
+export type Role = { slug: string; name: string; summary: string; typicalDay: string };
+export type Competency = { slug: string; name: string; category: Category; description: string };
+export type CompanySize = {
+  slug: string;
+  name: string;
+  headcountMin: number;
+  headcountMax: number | null;
+  order: number;
+  description: string;
+};
+export type Variant = {
+  companySize: string;
+  level: number;
+  rationale: string;
+  editorial: boolean;
+  citations: Citation[];
+};
+export type Expectation = {
+  role: string;
+  competency: string;
+  level: number;
+  rationale: string;
+  editorial: boolean;
+  citations: Citation[];
+  variants: Variant[];
+};
+export type Question = { id: string; prompt: string; competency: string; keyed: Keyed; order: number };
+
+/** Everything the knowledge base holds for one release, as plain data. */
+export type KnowledgeBaseData = {
+  release: Release;
+  sources: Source[];
+  roles: Role[];
+  competencies: Competency[];
+  companySizes: CompanySize[];
+  expectations: Expectation[];
+  questions: Question[];
+};
+
+/** The level a role expects of a competency at a company size (`null` = the baseline). */
+export type ResolvedExpectation = {
+  level: number;
+  baselineLevel: number;
+  variant: Variant | null;
+  rationale: string;
+  editorial: boolean;
+  citations: Citation[];
+};
+
+/** An immutable, indexed view of one release of the knowledge base. */
+export class KnowledgeBase {
+  readonly roleBySlug: ReadonlyMap<string, Role>;
+  readonly competencyBySlug: ReadonlyMap<string, Competency>;
+  readonly companySizeBySlug: ReadonlyMap<string, CompanySize>;
+  readonly questionById: ReadonlyMap<string, Question>;
+  private readonly expectationByPair: ReadonlyMap<string, Expectation>;
+
+  constructor(readonly data: KnowledgeBaseData) {
+    this.roleBySlug = new Map(data.roles.map((r) => [r.slug, r]));
+    this.competencyBySlug = new Map(data.competencies.map((c) => [c.slug, c]));
+    this.companySizeBySlug = new Map(data.companySizes.map((s) => [s.slug, s]));
+    this.questionById = new Map(data.questions.map((q) => [q.id, q]));
+    this.expectationByPair = new Map(data.expectations.map((e) => [`${e.role}/${e.competency}`, e]));
+  }
+
+  get release(): Release {
+    return this.data.release;
+  }
+
+  expectation(role: string, competency: string): Expectation {
+    const found = this.expectationByPair.get(`${role}/${competency}`);
+    // The seed loader rejects an incomplete matrix, so a miss here is a programming error.
+    if (!found) throw new Error(`No expectation for ${role}/${competency}`);
+    return found;
+  }
+
+  resolve(role: string, competency: string, companySize: string | null): ResolvedExpectation {
+    const e = this.expectation(role, competency);
+    const variant = companySize === null ? null : (e.variants.find((v) => v.companySize === companySize) ?? null);
+    const source = variant ?? e;
+    return {
+      level: source.level,
+      baselineLevel: e.level,
+      variant,
+      rationale: source.rationale,
+      editorial: source.editorial,
+      citations: source.citations,
+    };
+  }
+
+  /** Level of every competency for a role at a company size, in competency order. */
+  levels(role: string, companySize: string | null): Map<string, number> {
+    return new Map(this.data.competencies.map((c) => [c.slug, this.resolve(role, c.slug, companySize).level]));
+  }
+}

@@ -1,0 +1,96 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ApiError, type FieldProblem } from '../errors.js';
+import type { ProblemBody } from '../schemas/problem.js';
+
+const PROBLEM_TYPE_BASE = '/problems/';
+
+function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Omit<ProblemBody, 'type' | 'instance' | 'requestId'>) {
+  const body: ProblemBody = {
+    type: `${PROBLEM_TYPE_BASE}${problem.code}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+    instance: request.url.split('?')[0] ?? request.url,
+    code: problem.code,
+    requestId: request.id,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  };
+  return reply.code(problem.status).type('application/problem+json').serializer(JSON.stringify).send(body);
+}
+
+function fieldOf(context: string | undefined, path: readonly PropertyKey[]): string {
+  return [context, ...path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))].filter(Boolean).join('.').replaceAll('.[', '[');
+}
+
+/** Maps fastify's own error codes (body parsing, limits, media types) to problem codes. */
+const FRAMEWORK_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-body',
+};
+
+/**
+ * The one place where errors become responses: every error is answered as problem+json, client
+ * errors say what was wrong, and server errors are logged with the request id and never detailed.
+ */
+export default fp(
+  async (app) => {
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error instanceof ApiError) {
+        return sendProblem(request, reply, error);
+      }
+      if (hasZodFastifySchemaValidationErrors(error)) {
+        const errors: FieldProblem[] = error.validation.map((issue) => ({
+          field: fieldOf(error.validationContext, issue.instancePath.split('/').filter(Boolean)),
+          message: issue.message ?? 'is invalid',
+        }));
+        return sendProblem(request, reply, {
+          status: 400,
+          code: 'validation-error',
+          title: 'Bad Request',
+          detail: `The request is invalid: ${errors.length} problem${errors.length === 1 ? '' : 's'}.`,
+          errors,
+        });
+      }
+      const status = error.statusCode ?? 500;
+      if (status >= 400 && status < 500) {
+        if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
+          return sendProblem(request, reply, {
+            status: 400,
+            code: 'malformed-body',
+            title: 'Bad Request',
+            detail: 'The body is not valid JSON.',
+          });
+        }
+        return sendProblem(request, reply, {
+          status,
+          code: FRAMEWORK_CODES[error.code] ?? 'bad-request',
+          title: STATUS_CODES[status] ?? 'Client Error',
+          detail: error.message,
+        });
+      }
+      request.log.error({ err: error, requestId: request.id }, 'request failed');
+      return sendProblem(request, reply, {
+        status: 500,
+        code: 'internal-error',
+        title: 'Internal Server Error',
+        detail: 'An unexpected error occurred. Quote the request id when reporting it.',
+      });
+    });
+
+    app.setNotFoundHandler((request, reply) =>
+      sendProblem(request, reply, {
+        status: 404,
+        code: 'not-found',
+        title: 'Not Found',
+        detail: `No route matches ${request.method} ${request.url.split('?')[0]}.`,
+      }),
+    );
+  },
+  { name: 'errors' },
+);

@@ -1,0 +1,42 @@
+import fp from 'fastify-plugin';
+import { type Content, loadContent } from '../content/load.js';
+import { openDatabase, type Synchronous } from '../db/client.js';
+import { Repository } from '../db/repository.js';
+import { seedDatabase } from '../db/seed.js';
+import { KnowledgeBase } from '../domain/knowledge-base.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    repository: Repository;
+    kb: KnowledgeBase;
+  }
+}
+
+export type StoreOptions = {
+  databasePath: string;
+  synchronous?: Synchronous;
+  /** Content to seed instead of the files under seed/ (tests use it to simulate a new release). */
+  content?: Content;
+};
+
+/**
+ * Opens the database (migrating and seeding it), reads the current knowledge-base release into
+ * memory once, and closes the database when the app closes.
+ */
+export default fp<StoreOptions>(
+  async (app, options) => {
+    const { sqlite, db } = openDatabase(options.databasePath, { synchronous: options.synchronous });
+    const repository = new Repository(sqlite, db);
+    app.addHook('onClose', async () => repository.close());
+    try {
+      const outcome = seedDatabase(db, options.content ?? loadContent());
+      app.log.info({ release: outcome.release, changed: outcome.changed }, 'knowledge base ready');
+      app.decorate('repository', repository);
+      app.decorate('kb', new KnowledgeBase(repository.readKnowledgeBase()));
+    } catch (error) {
+      repository.close();
+      throw error;
+    }
+  },
+  { name: 'store' },
+);

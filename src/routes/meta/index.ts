@@ -1,0 +1,40 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { Meta } from '../../schemas/meta.js';
+import { problemResponses } from '../../schemas/problem.js';
+
+const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVersion }) => {
+  const { data } = app.kb;
+  const entries = [...data.expectations, ...data.expectations.flatMap((e) => e.variants)];
+  const body = {
+    apiVersion,
+    kbRelease: data.release.id,
+    contentHash: data.release.contentHash,
+    instrumentVersion: data.release.instrumentVersion,
+    counts: {
+      roles: data.roles.length,
+      competencies: data.competencies.length,
+      companySizes: data.companySizes.length,
+      expectations: data.expectations.length,
+      variants: entries.length - data.expectations.length,
+      citations: entries.reduce((sum, entry) => sum + entry.citations.length, 0),
+      editorialEntries: entries.filter((entry) => entry.editorial).length,
+      questions: data.questions.length,
+      sources: data.sources.length,
+    },
+  };
+
+  app.get(
+    '/v1/meta',
+    {
+      schema: {
+        tags: ['meta'],
+        operationId: 'getMeta',
+        summary: 'Versions of the API, the knowledge-base release and the instrument, with counts',
+        response: { 200: Meta, ...problemResponses() },
+      },
+    },
+    async () => body,
+  );
+};
+
+export default meta;

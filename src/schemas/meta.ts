@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+export const Meta = z
+  .object({
+    apiVersion: z.string(),
+    kbRelease: z.string().describe('Release id of the knowledge base, e.g. `2026.11.0`'),
+    contentHash: z.string().describe('SHA-256 over the validated seed content of this release'),
+    instrumentVersion: z.string().describe('Version of the question bank'),
+    counts: z.object({
+      roles: z.int(),
+      competencies: z.int(),
+      companySizes: z.int(),
+      expectations: z.int(),
+      variants: z.int(),
+      citations: z.int(),
+      editorialEntries: z.int().describe('Expectations and variants that no source backs, marked editorial'),
+      questions: z.int(),
+      sources: z.int(),
+    }),
+  })
+  .meta({ id: 'Meta' });
+
+export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+export const Readiness = z
+  .object({ status: z.enum(['ready', 'not-ready']), checks: z.object({ database: z.boolean(), migrations: z.boolean() }) })
+  .meta({ id: 'Readiness' });

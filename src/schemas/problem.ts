@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+export const FieldProblem = z
+  .object({
+    field: z.string().describe('Where the problem is, e.g. `querystring.limit` or `body.answers[2].value`'),
+    message: z.string(),
+  })
+  .meta({ id: 'FieldProblem' });
+
+export const Problem = z
+  .object({
+    type: z.string().describe('A URI reference naming the kind of problem'),
+    title: z.string(),
+    status: z.int().min(400).max(599),
+    detail: z.string(),
+    instance: z.string().describe('The request path'),
+    code: z.string().describe('Machine-readable problem code, e.g. `not-found`, `validation-error`'),
+    requestId: z.string().describe('Quote it when reporting a problem: it is in the server log'),
+    errors: z.array(FieldProblem).optional(),
+  })
+  .meta({ id: 'Problem', description: 'An RFC 9457 problem details object (application/problem+json)' });
+
+export type ProblemBody = z.infer<typeof Problem>;
+
+/** The error responses every route can produce, for the OpenAPI document. */
+export const problemResponses = (...statuses: (400 | 404 | 409 | 413 | 415 | 422 | 429 | 503)[]) => {
+  const out: Record<number, typeof Problem> = { 500: Problem };
+  for (const status of statuses) out[status] = Problem;
+  return out;
+};
