@@ -6,17 +6,13 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyServerOptions } from 'fastify';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
 import { projectRoot } from './paths.js';
 import errors from './plugins/errors.js';
+import { transformObject } from './plugins/openapi-components.js';
+import responseCache from './plugins/response-cache.js';
 import store from './plugins/store.js';
 import routes from './routes/index.js';
 
@@ -76,12 +72,15 @@ export async function buildApp(options: AppOptions = {}) {
           'at startups, scale-ups and big tech, with side-by-side comparisons and a scored self-assessment.',
       },
       tags: [
+        { name: 'roles', description: 'Roles and what each expects of every competency' },
+        { name: 'competencies', description: 'Competencies, with filters, and their levels per role and company size' },
+        { name: 'company-sizes', description: 'Company sizes at which the roles are compared' },
         { name: 'meta', description: 'Versions and counts' },
         { name: 'operations', description: 'Liveness and readiness probes' },
       ],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
@@ -90,6 +89,7 @@ export async function buildApp(options: AppOptions = {}) {
     synchronous: options.synchronous,
     content: options.content,
   });
+  await app.register(responseCache);
   await app.register(routes, { apiVersion });
   return app;
 }

@@ -15,8 +15,8 @@ export class ApiError extends Error {
 }
 
 export class NotFoundError extends ApiError {
-  constructor(what: string, value: string) {
-    super(404, 'not-found', 'Not Found', `No ${what} "${value}" exists.`, [{ field: what, message: `unknown ${what} "${value}"` }]);
+  constructor(what: string, value: string, field: string) {
+    super(404, 'not-found', 'Not Found', `No ${what} "${value}" exists.`, [{ field, message: `unknown ${what} "${value}"` }]);
   }
 }
 

@@ -61,6 +61,7 @@ export class KnowledgeBase {
   readonly competencyBySlug: ReadonlyMap<string, Competency>;
   readonly companySizeBySlug: ReadonlyMap<string, CompanySize>;
   readonly questionById: ReadonlyMap<string, Question>;
+  readonly sourceById: ReadonlyMap<string, Source>;
   private readonly expectationByPair: ReadonlyMap<string, Expectation>;
 
   constructor(readonly data: KnowledgeBaseData) {
@@ -68,6 +69,7 @@ export class KnowledgeBase {
     this.competencyBySlug = new Map(data.competencies.map((c) => [c.slug, c]));
     this.companySizeBySlug = new Map(data.companySizes.map((s) => [s.slug, s]));
     this.questionById = new Map(data.questions.map((q) => [q.id, q]));
+    this.sourceById = new Map(data.sources.map((s) => [s.id, s]));
     this.expectationByPair = new Map(data.expectations.map((e) => [`${e.role}/${e.competency}`, e]));
   }
 

@@ -1,11 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
+import companySizes from './company-sizes/index.js';
+import competencies from './competencies/index.js';
 import health from './health/index.js';
 import meta from './meta/index.js';
+import roles from './roles/index.js';
 
 /** Every resource's routes, registered explicitly. */
 const routes: FastifyPluginAsync<{ apiVersion: string }> = async (app, options) => {
   await app.register(health);
   await app.register(meta, options);
+  await app.register(roles);
+  await app.register(competencies);
+  await app.register(companySizes);
 };
 
 export default routes;

@@ -21,10 +21,3 @@ export const Problem = z
   .meta({ id: 'Problem', description: 'An RFC 9457 problem details object (application/problem+json)' });
 
 export type ProblemBody = z.infer<typeof Problem>;
-
-/** The error responses every route can produce, for the OpenAPI document. */
-export const problemResponses = (...statuses: (400 | 404 | 409 | 413 | 415 | 422 | 429 | 503)[]) => {
-  const out: Record<number, typeof Problem> = { 500: Problem };
-  for (const status of statuses) out[status] = Problem;
-  return out;
-};

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Meta } from '../../schemas/meta.js';
-import { problemResponses } from '../../schemas/problem.js';
+import { json, problems } from '../../schemas/responses.js';
 
 const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVersion }) => {
   const { data } = app.kb;
@@ -30,7 +30,7 @@ const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVer
         tags: ['meta'],
         operationId: 'getMeta',
         summary: 'Versions of the API, the knowledge-base release and the instrument, with counts',
-        response: { 200: Meta, ...problemResponses() },
+        response: { 200: json(Meta, 'Versions and counts'), ...problems() },
       },
     },
     async () => body,

@@ -1,0 +1,14 @@
+// Seeds DATABASE_PATH from seed/ (the server also does this when it starts). Idempotent.
+import { loadContent } from '../src/content/load.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/client.js';
+import { seedDatabase } from '../src/db/seed.js';
+
+const { databasePath } = loadConfig();
+const { sqlite, db } = openDatabase(databasePath);
+try {
+  const outcome = seedDatabase(db, loadContent());
+  console.log(`${outcome.changed ? 'seeded' : 'already current:'} release ${outcome.release} (${outcome.contentHash}) in ${databasePath}`);
+} finally {
+  sqlite.close();
+}

@@ -1,0 +1,81 @@
+import type { Category, Citation, Competency, KnowledgeBase } from './knowledge-base.js';
+
+/** Views of the knowledge base that the read API serves, as plain data. */
+
+function citationView(kb: KnowledgeBase, citations: Citation[]) {
+  return citations.map((c) => {
+    const source = kb.sourceById.get(c.source);
+    return { source: { id: c.source, title: source?.title ?? c.source, kind: source?.kind ?? 'unknown' }, claim: c.claim };
+  });
+}
+
+export function roleDetail(kb: KnowledgeBase, roleSlug: string, companySize: string | null) {
+  const role = kb.roleBySlug.get(roleSlug);
+  if (!role) throw new Error(`unknown role ${roleSlug}`);
+  return {
+    ...role,
+    companySize,
+    kbRelease: kb.release.id,
+    expectations: kb.data.competencies.map((c) => {
+      const resolved = kb.resolve(role.slug, c.slug, companySize);
+      return {
+        competency: { slug: c.slug, name: c.name, category: c.category },
+        level: resolved.level,
+        baselineLevel: resolved.baselineLevel,
+        variant: resolved.variant && { ...resolved.variant, citations: citationView(kb, resolved.variant.citations) },
+        rationale: resolved.rationale,
+        editorial: resolved.editorial,
+        citations: citationView(kb, resolved.citations),
+      };
+    }),
+  };
+}
+
+export type CompetencyFilter = {
+  category?: Category;
+  q?: string;
+  role?: string;
+  minLevel?: number;
+  companySize?: string;
+};
+
+export function findCompetencies(kb: KnowledgeBase, filter: CompetencyFilter): (Competency & { level?: number })[] {
+  const needle = filter.q?.toLocaleLowerCase('en');
+  const out: (Competency & { level?: number })[] = [];
+  for (const c of kb.data.competencies) {
+    if (filter.category && c.category !== filter.category) continue;
+    if (needle && !c.name.toLocaleLowerCase('en').includes(needle) && !c.description.toLocaleLowerCase('en').includes(needle)) continue;
+    if (filter.role) {
+      const level = kb.resolve(filter.role, c.slug, filter.companySize ?? null).level;
+      if (level < (filter.minLevel ?? 1)) continue;
+      out.push({ ...c, level });
+    } else {
+      out.push(c);
+    }
+  }
+  return out;
+}
+
+export function competencyDetail(kb: KnowledgeBase, slug: string) {
+  const competency = kb.competencyBySlug.get(slug);
+  if (!competency) throw new Error(`unknown competency ${slug}`);
+  return {
+    ...competency,
+    kbRelease: kb.release.id,
+    roles: kb.data.roles.map((role) => {
+      const e = kb.expectation(role.slug, slug);
+      return {
+        role: role.slug,
+        name: role.name,
+        baselineLevel: e.level,
+        rationale: e.rationale,
+        editorial: e.editorial,
+        citations: citationView(kb, e.citations),
+        byCompanySize: kb.data.companySizes.map((size) => {
+          const variant = e.variants.find((v) => v.companySize === size.slug);
+          return { companySize: size.slug, level: variant?.level ?? e.level, overridden: variant !== undefined };
+        }),
+      };
+    }),
+  };
+}

@@ -1,0 +1,51 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { competencyDetail, findCompetencies } from '../../domain/catalog.js';
+import { NotModified, paginate } from '../../schemas/common.js';
+import { CompetencyDetail, CompetencyList, CompetencyParams, CompetencyQuery } from '../../schemas/knowledge-base.js';
+import { json, problems } from '../../schemas/responses.js';
+import { requireCompanySize, requireCompetency, requireRole } from '../lookups.js';
+
+const competencies: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/v1/competencies',
+    {
+      schema: {
+        tags: ['competencies'],
+        operationId: 'listCompetencies',
+        summary: 'List and filter competencies',
+        description:
+          'Filters combine: `category`; `q`, a case-insensitive search in name and description; `role` keeps the ' +
+          'competencies that role expects at `minLevel` (default 1) or above, at `companySize` (default: baseline), ' +
+          'and adds that `level` to each item.',
+        querystring: CompetencyQuery,
+        response: { 200: json(CompetencyList, 'A page of competencies'), 304: NotModified, ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { limit, offset, ...filter } = request.query;
+      if (filter.role) requireRole(app.kb, filter.role, 'querystring.role');
+      requireCompanySize(app.kb, filter.companySize, 'querystring.companySize');
+      const key = `competencies|${filter.category}|${filter.q?.toLocaleLowerCase('en')}|${filter.role}|${filter.minLevel}|${filter.companySize}|${limit}|${offset}`;
+      return app.sendCached(request, reply, key, CompetencyList, () => paginate(findCompetencies(app.kb, filter), limit, offset));
+    },
+  );
+
+  app.get(
+    '/v1/competencies/:competency',
+    {
+      schema: {
+        tags: ['competencies'],
+        operationId: 'getCompetency',
+        summary: "One competency with each role's baseline level and its level at every company size",
+        params: CompetencyParams,
+        response: { 200: json(CompetencyDetail, 'The competency and its levels'), 304: NotModified, ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const slug = requireCompetency(app.kb, request.params.competency, 'params.competency');
+      return app.sendCached(request, reply, `competency|${slug}`, CompetencyDetail, () => competencyDetail(app.kb, slug));
+    },
+  );
+};
+
+export default competencies;

@@ -1,0 +1,49 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { roleDetail } from '../../domain/catalog.js';
+import { NotModified, PageQuery, paginate } from '../../schemas/common.js';
+import { CompanySizeQuery, RoleDetail, RoleList, RoleParams } from '../../schemas/knowledge-base.js';
+import { json, problems } from '../../schemas/responses.js';
+import { requireCompanySize, requireRole } from '../lookups.js';
+
+const roles: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/v1/roles',
+    {
+      schema: {
+        tags: ['roles'],
+        operationId: 'listRoles',
+        summary: 'List the roles',
+        querystring: PageQuery,
+        response: { 200: json(RoleList, 'The roles, in a stable order'), 304: NotModified, ...problems(400) },
+      },
+    },
+    async (request, reply) => {
+      const { limit, offset } = request.query;
+      return app.sendCached(request, reply, `roles|${limit}|${offset}`, RoleList, () => paginate(app.kb.data.roles, limit, offset));
+    },
+  );
+
+  app.get(
+    '/v1/roles/:role',
+    {
+      schema: {
+        tags: ['roles'],
+        operationId: 'getRole',
+        summary: 'One role with its expected level of every competency',
+        description:
+          'Each expectation gives the `level` at the requested company size, the `baselineLevel`, the `variant` that ' +
+          'overrides the baseline at that size (or null), the rationale and the citations behind it.',
+        params: RoleParams,
+        querystring: CompanySizeQuery,
+        response: { 200: json(RoleDetail, 'The role and its expectations'), 304: NotModified, ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const role = requireRole(app.kb, request.params.role, 'params.role');
+      const size = requireCompanySize(app.kb, request.query.companySize, 'querystring.companySize');
+      return app.sendCached(request, reply, `role|${role}|${size}`, RoleDetail, () => roleDetail(app.kb, role, size));
+    },
+  );
+};
+
+export default roles;

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+export const Slug = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a lowercase slug such as `tech-lead`');
+
+export const Level = z.int().min(0).max(4).describe('0 none, 1 occasional, 2 regular, 3 core, 4 defining');
+
+export const Pagination = {
+  limit: z.coerce.number().int().min(1).max(200).default(50).describe('Page size, 1 to 200'),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0).describe('Items to skip'),
+};
+
+export const PageQuery = z.strictObject(Pagination);
+
+/** The list envelope of every collection: `{ items, total, limit, offset }`. */
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), total: z.int().min(0), limit: z.int(), offset: z.int() });
+
+export function paginate<T>(all: readonly T[], limit: number, offset: number) {
+  return { items: all.slice(offset, offset + limit), total: all.length, limit, offset };
+}
+
+export const NotModified = z.undefined().describe('Not modified: the ETag sent in If-None-Match is current');

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { CATEGORIES } from '../db/schema.js';
+import { Level, Pagination, pageOf, Slug } from './common.js';
+
+export const Category = z.enum(CATEGORIES).meta({ id: 'Category' });
+
+export const Citation = z
+  .object({
+    source: z.object({ id: z.string(), title: z.string(), kind: z.string() }),
+    claim: z.string().describe('What the source supports, paraphrased'),
+  })
+  .meta({ id: 'Citation' });
+
+export const Role = z.object({ slug: Slug, name: z.string(), summary: z.string(), typicalDay: z.string() }).meta({ id: 'Role' });
+
+export const Competency = z
+  .object({ slug: Slug, name: z.string(), category: Category, description: z.string() })
+  .meta({ id: 'Competency' });
+
+export const CompetencyRef = z.object({ slug: Slug, name: z.string(), category: Category }).meta({ id: 'CompetencyRef' });
+
+export const CompanySize = z
+  .object({
+    slug: Slug,
+    name: z.string(),
+    headcountMin: z.int(),
+    headcountMax: z.int().nullable().describe('null: no upper bound'),
+    order: z.int().describe('1 for the smallest size'),
+    description: z.string(),
+  })
+  .meta({ id: 'CompanySize' });
+
+export const VariantView = z
+  .object({
+    companySize: Slug,
+    level: Level,
+    rationale: z.string(),
+    editorial: z.boolean(),
+    citations: z.array(Citation),
+  })
+  .meta({ id: 'Variant', description: "A company size's override of the baseline level" });
+
+export const ExpectationView = z
+  .object({
+    competency: CompetencyRef,
+    level: Level.describe('The level at the requested company size (the baseline when none is given)'),
+    baselineLevel: Level,
+    variant: VariantView.nullable(),
+    rationale: z.string().describe('Why this level, at this company size'),
+    editorial: z.boolean().describe('true when no source backs this level'),
+    citations: z.array(Citation),
+  })
+  .meta({ id: 'Expectation' });
+
+export const RoleDetail = Role.extend({
+  companySize: Slug.nullable().describe('The company size applied; null for the baseline'),
+  kbRelease: z.string(),
+  expectations: z.array(ExpectationView),
+}).meta({ id: 'RoleDetail' });
+
+export const CompetencyListItem = Competency.extend({
+  level: Level.optional().describe('With the `role` filter: the level that role expects'),
+}).meta({ id: 'CompetencyListItem' });
+
+export const CompetencyDetail = Competency.extend({
+  kbRelease: z.string(),
+  roles: z.array(
+    z.object({
+      role: Slug,
+      name: z.string(),
+      baselineLevel: Level,
+      rationale: z.string(),
+      editorial: z.boolean(),
+      citations: z.array(Citation),
+      byCompanySize: z.array(
+        z.object({
+          companySize: Slug,
+          level: Level,
+          overridden: z.boolean().describe('true when a company-size variant replaces the baseline'),
+        }),
+      ),
+    }),
+  ),
+}).meta({ id: 'CompetencyDetail' });
+
+export const RoleList = pageOf(Role).meta({ id: 'RoleList' });
+export const CompetencyList = pageOf(CompetencyListItem).meta({ id: 'CompetencyList' });
+export const CompanySizeList = pageOf(CompanySize).meta({ id: 'CompanySizeList' });
+
+export const RoleParams = z.strictObject({ role: Slug.describe('Role slug, e.g. `tech-lead`') });
+export const CompetencyParams = z.strictObject({ competency: Slug.describe('Competency slug, e.g. `hiring`') });
+export const CompanySizeQuery = z.strictObject({
+  companySize: Slug.optional().describe("Apply this company size's variants: `startup`, `scale-up` or `big-tech`"),
+});
+
+export const CompetencyQuery = z
+  .strictObject({
+    category: Category.optional(),
+    q: z.string().trim().min(1).max(100).optional().describe('Case-insensitive text search over name and description'),
+    role: Slug.optional().describe('Keep competencies this role expects at `minLevel` or above'),
+    minLevel: z.coerce.number().int().min(0).max(4).optional().describe('With `role`: the lowest level kept (default 1)'),
+    companySize: Slug.optional().describe('With `role`: judge levels at this company size'),
+    ...Pagination,
+  })
+  .superRefine((query, ctx) => {
+    for (const field of ['minLevel', 'companySize'] as const) {
+      if (query[field] !== undefined && query.role === undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `${field} needs the role parameter` });
+      }
+    }
+  });

@@ -1,0 +1,35 @@
+import type { z } from 'zod';
+import { NotModified } from './common.js';
+import { Problem } from './problem.js';
+
+const PROBLEM_DESCRIPTIONS = {
+  400: 'Malformed request: `errors` lists every field at fault',
+  404: 'Unknown route or slug',
+  409: 'Conflict',
+  413: 'Body too large',
+  415: 'Unsupported media type',
+  422: 'Well-formed but unacceptable: `errors` lists every problem',
+  429: 'Too many requests: see Retry-After',
+  500: 'Unexpected error: quote the requestId',
+  503: 'Overloaded or not ready: see Retry-After',
+} as const;
+
+type ProblemStatus = keyof typeof PROBLEM_DESCRIPTIONS;
+
+export const json = <S extends z.ZodType>(schema: S, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+/** problem+json responses for the given statuses; 500 is always included. */
+export function problems(...statuses: ProblemStatus[]) {
+  const out: Partial<Record<ProblemStatus, { description: string; content: { 'application/problem+json': { schema: typeof Problem } } }>> =
+    {};
+  for (const status of [...statuses, 500 as const]) {
+    out[status] = { description: PROBLEM_DESCRIPTIONS[status], content: { 'application/problem+json': { schema: Problem } } };
+  }
+  return out;
+}
+
+/** The responses of a cached knowledge-base GET besides its 200. */
+export const cachedResponses = { 304: NotModified };

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { projectRoot } from '../../src/paths.js';
+
+export const document = JSON.parse(readFileSync(join(projectRoot, 'openapi', 'openapi.json'), 'utf8'));
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats.default(ajv);
+ajv.addSchema({ $id: 'openapi.json', components: document.components });
+
+type Operation = { responses: Record<string, { content?: Record<string, { schema: object }> }> };
+
+/** Converts a concrete URL path to the OpenAPI path template it matches, e.g. /v1/roles/x -> /v1/roles/{role}. */
+function templateOf(method: string, path: string): string {
+  const segments = path.split('/');
+  const match = Object.keys(document.paths).find((template) => {
+    const parts = template.split('/');
+    return (
+      parts.length === segments.length &&
+      document.paths[template][method] !== undefined &&
+      parts.every((part, i) => part.startsWith('{') || part === segments[i])
+    );
+  });
+  if (!match) throw new Error(`No documented operation for ${method.toUpperCase()} ${path}`);
+  return match;
+}
+
+/**
+ * Validates a real response against the schema the committed OpenAPI document declares for its
+ * operation, status and content type. Returns the list of problems (empty when it matches).
+ */
+export function responseProblems(method: string, url: string, status: number, contentType: string | undefined, body: string): string[] {
+  const path = url.split('?')[0] as string;
+  const op: Operation = document.paths[templateOf(method.toLowerCase(), path)][method.toLowerCase()];
+  const response = op.responses[String(status)];
+  if (!response) return [`status ${status} is not documented for ${method} ${path}`];
+  if (!response.content) return body.length === 0 ? [] : [`status ${status} documents no body, got ${body.length} bytes`];
+  const mediaType = (contentType ?? '').split(';')[0]?.trim() ?? '';
+  const media = response.content[mediaType];
+  if (!media) return [`content type ${mediaType} is not documented for ${status} of ${method} ${path}`];
+  const schema = JSON.parse(JSON.stringify(media.schema).replaceAll('"#/components/', '"openapi.json#/components/'));
+  const validate = ajv.compile(schema);
+  if (validate(JSON.parse(body))) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+}
+
+/** Every documented operation as `METHOD /path`. */
+export function operations(): { method: string; path: string; operationId: string }[] {
+  return Object.entries(document.paths as Record<string, Record<string, { operationId: string }>>).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({ method: method.toUpperCase(), path, operationId: op.operationId })),
+  );
+}
