@@ -1,6 +1,7 @@
 // Seeds DATABASE_PATH from seed/ (the server also does this when it starts). Idempotent.
-import { loadContent } from '../src/content/load.js';
+
 import { loadConfig } from '../src/config.js';
+import { loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { seedDatabase } from '../src/db/seed.js';
 

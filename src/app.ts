@@ -82,7 +82,8 @@ export async function buildApp(options: AppOptions = {}) {
     transform: jsonSchemaTransform,
     transformObject,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(store, {
     databasePath: options.databasePath ?? ':memory:',

@@ -39,8 +39,7 @@ function openDb(path = ':memory:') {
 
 const tableNames = (sqlite: BetterSqlite3.Database) =>
   (sqlite.prepare("select name from sqlite_master where type = 'table' order by name").all() as { name: string }[]).map((r) => r.name);
-const totalChanges = (sqlite: BetterSqlite3.Database) =>
-  (sqlite.prepare('select total_changes() as n').get() as { n: number }).n;
+const totalChanges = (sqlite: BetterSqlite3.Database) => (sqlite.prepare('select total_changes() as n').get() as { n: number }).n;
 const rowCounts = (sqlite: BetterSqlite3.Database) =>
   Object.fromEntries(KB_TABLES.map((table) => [table, (sqlite.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n]));
 const dump = (sqlite: BetterSqlite3.Database) =>
@@ -97,7 +96,9 @@ describe('foreign keys', () => {
     seedDatabase(db, loadContent());
     const expectation = sqlite.prepare('select id from expectations limit 1').get() as { id: number };
     const insert = () =>
-      sqlite.prepare('insert into citations (source_id, expectation_id, claim) values (?, ?, ?)').run('no-such-source', expectation.id, 'x');
+      sqlite
+        .prepare('insert into citations (source_id, expectation_id, claim) values (?, ?, ?)')
+        .run('no-such-source', expectation.id, 'x');
     expect(insert).toThrow(/FOREIGN KEY/);
   });
 });
@@ -279,7 +280,13 @@ describe('the knowledge base read back from the database', () => {
         const variants = content.variants
           .filter((v) => v.role === e.role && v.competency === e.competency)
           .sort((a, b) => sizeOrder.indexOf(a.companySize) - sizeOrder.indexOf(b.companySize))
-          .map((v) => ({ companySize: v.companySize, level: v.level, rationale: v.rationale, editorial: v.editorial, citations: v.citations }));
+          .map((v) => ({
+            companySize: v.companySize,
+            level: v.level,
+            rationale: v.rationale,
+            editorial: v.editorial,
+            citations: v.citations,
+          }));
         return { ...e, variants };
       }),
     );

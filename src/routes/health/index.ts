@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Health, Readiness } from '../../schemas/meta.js';
+import { json, problems } from '../../schemas/responses.js';
 
 const health: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -9,7 +10,7 @@ const health: FastifyPluginAsyncZod = async (app) => {
         tags: ['operations'],
         operationId: 'getHealth',
         summary: 'Liveness: the process is up',
-        response: { 200: Health },
+        response: { 200: json(Health, 'The process is up'), ...problems() },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -22,7 +23,7 @@ const health: FastifyPluginAsyncZod = async (app) => {
         tags: ['operations'],
         operationId: 'getReadiness',
         summary: 'Readiness: the database answers and every migration is applied',
-        response: { 200: Readiness, 503: Readiness },
+        response: { 200: json(Readiness, 'Ready to serve'), 503: json(Readiness, 'Not ready: see checks'), ...problems() },
       },
     },
     async (_request, reply) => {

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The browser tests drive Debian's chromium. Install it when it is missing (needs root and apt).
+set -euo pipefail
+path="${CHROMIUM_PATH:-/usr/bin/chromium}"
+[ -x "$path" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "chromium missing: installing Debian's chromium package" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+else
+  echo "chromium missing at $path: install it (apt-get install chromium) or set CHROMIUM_PATH" >&2
+  exit 1
+fi

@@ -1,0 +1,226 @@
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../src/app.js';
+import { buildTestApp } from './helpers.js';
+import { readRawSeed } from './support/fixtures.js';
+
+const raw = readRawSeed();
+const rawEntries = [...raw.expectations, ...raw.variants];
+
+const PROBLEM_KEYS = ['type', 'title', 'status', 'detail', 'requestId'];
+
+/** Asserts that a response is an RFC 9457 problem with the given status, and returns its body. */
+function expectProblem(response: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number) {
+  expect(response.statusCode).toBe(status);
+  expect(String(response.headers['content-type'])).toMatch(/^application\/problem\+json/);
+  const body = JSON.parse(response.body);
+  for (const key of PROBLEM_KEYS) expect(body, key).toHaveProperty(key);
+  expect(body.status).toBe(status);
+  expect(body.requestId).toBe(response.headers['x-request-id']);
+  expect(body).not.toHaveProperty('stack');
+  expect(response.body).not.toMatch(/\bat .+\.(?:ts|js):\d+/);
+  return body;
+}
+
+describe('the app', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('GET /health answers ok', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('GET /ready answers ready with the database and migrations checked', async () => {
+    const response = await app.inject({ method: 'GET', url: '/ready' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'ready', checks: { database: true, migrations: true } });
+  });
+
+  it('GET /v1/meta reports the seed release, a content hash and counts derived from the seed files', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/meta' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    const body = response.json();
+    expect(body.kbRelease).toBe(raw.release);
+    expect(body.contentHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(body.instrumentVersion).toBe(raw.questions.instrumentVersion);
+    expect(typeof body.apiVersion).toBe('string');
+    expect(body.counts).toEqual({
+      roles: raw.roles.length,
+      competencies: raw.competencies.length,
+      companySizes: raw.companySizes.length,
+      expectations: raw.roles.length * raw.competencies.length,
+      variants: raw.variants.length,
+      citations: rawEntries.reduce((n, e) => n + (e.citations?.length ?? 0), 0),
+      editorialEntries: rawEntries.filter((e) => e.editorial === true).length,
+      questions: raw.questions.questions.length,
+      sources: raw.sources.length,
+    });
+  });
+
+  it('GET /v1/meta reports the same content hash as the loaded app', async () => {
+    const body = (await app.inject({ method: 'GET', url: '/v1/meta' })).json();
+    expect(body.contentHash).toBe(app.kb.release.contentHash);
+  });
+
+  it('answers an unknown route with a 404 problem', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/nothing-here?x=1' });
+    const body = expectProblem(response, 404);
+    expect(body.title).toBe('Not Found');
+    expect(body.detail).toContain('/v1/nothing-here');
+    expect(body.instance).toBe('/v1/nothing-here');
+  });
+
+  it('answers a malformed JSON POST to an unknown route with a problem', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/nothing-here',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"answers": [',
+    });
+    expect([400, 404]).toContain(response.statusCode);
+    expectProblem(response, response.statusCode);
+  });
+
+  it('sends security headers, a request id and CORS headers', async () => {
+    for (const url of ['/health', '/v1/meta', '/v1/nothing-here']) {
+      const response = await app.inject({ method: 'GET', url, headers: { origin: 'https://tools.example' } });
+      expect(response.headers['x-content-type-options'], url).toBe('nosniff');
+      expect(response.headers['x-frame-options'], url).toBeDefined();
+      expect(response.headers['content-security-policy'], url).toContain("default-src 'self'");
+      expect(response.headers['x-request-id'], url).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers['access-control-allow-origin'], url).toBe('*');
+    }
+  });
+
+  it('gives every request its own id, and ignores one sent by the client', async () => {
+    const a = await app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'client-chosen' } });
+    const b = await app.inject({ method: 'GET', url: '/health' });
+    expect(a.headers['x-request-id']).not.toBe('client-chosen');
+    expect(a.headers['x-request-id']).not.toBe(b.headers['x-request-id']);
+  });
+
+  describe('over real HTTP (supertest)', () => {
+    it('GET /health', async () => {
+      const response = await request(app.server).get('/health').expect(200);
+      expect(response.body).toEqual({ status: 'ok' });
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+    });
+
+    it('GET /v1/meta', async () => {
+      const response = await request(app.server)
+        .get('/v1/meta')
+        .expect(200)
+        .expect('content-type', /application\/json/);
+      expect(response.body.kbRelease).toBe(raw.release);
+      expect(response.body.counts.expectations).toBe(raw.roles.length * raw.competencies.length);
+    });
+
+    it('GET an unknown route', async () => {
+      const response = await request(app.server)
+        .get('/v1/unknown')
+        .expect(404)
+        .expect('content-type', /application\/problem\+json/);
+      expect(JSON.parse(response.text)).toMatchObject({ status: 404, title: 'Not Found' });
+    });
+  });
+});
+
+describe('the error handler', () => {
+  let app: App;
+  const logLines: Record<string, unknown>[] = [];
+  beforeAll(async () => {
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+        callback();
+      },
+    });
+    app = await buildApp({ databasePath: ':memory:', logger: { level: 'error', stream } });
+    // Routes that exist only in this test, to reach the error handler the way real routes will.
+    app.post('/test/echo', async (req) => ({ received: req.body }));
+    app.get('/test/boom', async () => {
+      throw new Error('secret internal detail: password=hunter2');
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('answers malformed JSON on a known route with a 400 problem', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"answers": [',
+    });
+    const body = expectProblem(response, 400);
+    expect(body.code).toBe('malformed-body');
+  });
+
+  it('answers an empty JSON body with a 400 problem', async () => {
+    const response = await app.inject({ method: 'POST', url: '/test/echo', headers: { 'content-type': 'application/json' }, payload: '' });
+    expectProblem(response, 400);
+  });
+
+  it('answers an unsupported media type with a 415 problem', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { 'content-type': 'application/xml' },
+      payload: '<a/>',
+    });
+    expectProblem(response, 415);
+  });
+
+  it('answers an oversized body with a 413 problem', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ padding: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expectProblem(response, 413);
+  });
+
+  it('still accepts a well-formed body', async () => {
+    const response = await app.inject({ method: 'POST', url: '/test/echo', payload: { a: 1 } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ received: { a: 1 } });
+  });
+
+  it('hides the details of a 500 from the client and logs it with the request id', async () => {
+    const response = await app.inject({ method: 'GET', url: '/test/boom' });
+    const body = expectProblem(response, 500);
+    expect(response.body).not.toContain('hunter2');
+    expect(response.body).not.toContain('secret');
+    const logged = logLines.find((line) => line.requestId === body.requestId);
+    expect(logged, 'a log line with the request id').toBeDefined();
+    expect(JSON.stringify(logged)).toContain('secret internal detail');
+  });
+});
+
+describe('readiness', () => {
+  it('answers 503 not-ready when the database is gone', async () => {
+    const app = await buildTestApp();
+    try {
+      app.repository.sqlite.close();
+      const response = await app.inject({ method: 'GET', url: '/ready' });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toMatchObject({ status: 'not-ready', checks: { database: false } });
+      // Liveness does not depend on the database.
+      expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -1,0 +1,156 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../src/paths.js';
+import { readRawSeed, TempDirs } from './support/fixtures.js';
+
+const serverScript = join(projectRoot, 'dist', 'server.js');
+const temp = new TempDirs();
+const children = new Set<ChildProcess>();
+
+type Running = { child: ChildProcess; port: number; output: () => string; stderr: () => string; exited: Promise<number | null> };
+
+/** A port that was free a moment ago: listen on port 0, read it, close. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function start(env: Record<string, string>, port = 0): Running {
+  const child = spawn(process.execPath, [serverScript], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      children.delete(child);
+      resolve(code);
+    });
+  });
+  return { child, port, output: () => output, stderr: () => stderr, exited };
+}
+
+async function startServer(databasePath: string): Promise<Running> {
+  const port = await freePort();
+  const running = start({ DATABASE_PATH: databasePath }, port);
+  await waitUntilReady(running, 15_000);
+  return running;
+}
+
+async function waitUntilReady(running: Running, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void running.exited.then((code) => {
+    exitCode = code;
+  });
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`server exited with ${exitCode} before it was ready:\n${running.output()}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${running.port}/ready`);
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`server not ready within ${timeoutMs} ms:\n${running.output()}`);
+}
+
+/** Resolves with the exit code, or rejects when the process has not exited within `ms`. */
+function exitWithin(running: Running, ms: number): Promise<number | null> {
+  return Promise.race([
+    running.exited,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${ms} ms:\n${running.output()}`)), ms)),
+  ]);
+}
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: projectRoot,
+    stdio: 'pipe',
+  });
+  expect(existsSync(serverScript)).toBe(true);
+});
+
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+  temp.cleanup();
+});
+
+describe('the server process', () => {
+  const raw = readRawSeed();
+
+  it('starts on a new database, serves requests, and exits 0 on SIGTERM', async () => {
+    const databasePath = join(temp.make(), 'kb.sqlite');
+    const server = await startServer(databasePath);
+    try {
+      const meta = await fetch(`http://127.0.0.1:${server.port}/v1/meta`);
+      expect(meta.status).toBe(200);
+      const body = (await meta.json()) as { kbRelease: string; contentHash: string; counts: { roles: number } };
+      expect(body.kbRelease).toBe(raw.release);
+      expect(body.contentHash).toMatch(/^sha256:/);
+      expect(body.counts.roles).toBe(raw.roles.length);
+      expect(existsSync(databasePath)).toBe(true);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await exitWithin(server, 5_000)).toBe(0);
+  });
+
+  it('starts again on an existing database and exits 0 on SIGINT', async () => {
+    const databasePath = join(temp.make(), 'kb.sqlite');
+    const first = await startServer(databasePath);
+    const hash = ((await (await fetch(`http://127.0.0.1:${first.port}/v1/meta`)).json()) as { contentHash: string }).contentHash;
+    first.child.kill('SIGTERM');
+    expect(await exitWithin(first, 5_000)).toBe(0);
+
+    const second = await startServer(databasePath);
+    try {
+      const ready = await fetch(`http://127.0.0.1:${second.port}/ready`);
+      expect(ready.status).toBe(200);
+      expect(((await ready.json()) as { status: string }).status).toBe('ready');
+      const meta = (await (await fetch(`http://127.0.0.1:${second.port}/v1/meta`)).json()) as { contentHash: string };
+      expect(meta.contentHash).toBe(hash);
+    } finally {
+      second.child.kill('SIGINT');
+    }
+    expect(await exitWithin(second, 5_000)).toBe(0);
+  });
+
+  it('exits non-zero and names PORT when PORT is invalid', async () => {
+    const running = start({ DATABASE_PATH: join(temp.make(), 'kb.sqlite'), PORT: 'abc' });
+    const code = await exitWithin(running, 10_000);
+    expect(code).not.toBe(0);
+    expect(code).not.toBeNull();
+    expect(running.stderr()).toContain('PORT');
+  });
+
+  it('exits non-zero with a message when the database cannot be opened', async () => {
+    const file = join(temp.make(), 'not-a-folder');
+    writeFileSync(file, 'x');
+    const running = start({ DATABASE_PATH: join(file, 'kb.sqlite') }, await freePort());
+    const code = await exitWithin(running, 10_000);
+    expect(code).not.toBe(0);
+    expect(code).not.toBeNull();
+    expect(running.stderr()).toMatch(/not-a-folder|ENOTDIR/);
+  });
+});
