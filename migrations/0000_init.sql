@@ -92,9 +92,11 @@ CREATE TABLE `releases` (
 	`id` text PRIMARY KEY NOT NULL,
 	`content_hash` text NOT NULL,
 	`instrument_version` text NOT NULL,
-	`seeded_at` text NOT NULL
+	`seeded_at` text NOT NULL,
+	`current` integer DEFAULT false NOT NULL
 );
 --> statement-breakpoint
+CREATE UNIQUE INDEX `releases_one_current` ON `releases` (`current`) WHERE "releases"."current" = 1;--> statement-breakpoint
 CREATE TABLE `roles` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`slug` text NOT NULL,

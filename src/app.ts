@@ -75,6 +75,7 @@ export async function buildApp(options: AppOptions = {}) {
         { name: 'roles', description: 'Roles and what each expects of every competency' },
         { name: 'competencies', description: 'Competencies, with filters, and their levels per role and company size' },
         { name: 'company-sizes', description: 'Company sizes at which the roles are compared' },
+        { name: 'comparisons', description: 'Side-by-side comparisons of roles, at a company size or across all of them' },
         { name: 'meta', description: 'Versions and counts' },
         { name: 'operations', description: 'Liveness and readiness probes' },
       ],

@@ -77,10 +77,11 @@ async function waitUntilReady(running: Running, timeoutMs: number): Promise<void
 
 /** Resolves with the exit code, or rejects when the process has not exited within `ms`. */
 function exitWithin(running: Running, ms: number): Promise<number | null> {
-  return Promise.race([
-    running.exited,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${ms} ms:\n${running.output()}`)), ms)),
-  ]);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no exit within ${ms} ms:\n${running.output()}`)), ms);
+  });
+  return Promise.race([running.exited, timeout]).finally(() => clearTimeout(timer));
 }
 
 beforeAll(() => {

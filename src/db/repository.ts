@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { asc, desc, eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
 import { migrationsFolder } from '../paths.js';
@@ -12,6 +12,7 @@ import * as t from './schema.js';
  */
 export class Repository {
   statementCount = 0;
+  private readonly migrationCount = readMigrationFiles({ migrationsFolder }).length;
 
   constructor(
     readonly sqlite: BetterSqlite3.Database,
@@ -28,7 +29,7 @@ export class Repository {
     try {
       const applied = this.sqlite.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number };
       this.statementCount += 1;
-      return applied.n >= readMigrationFiles({ migrationsFolder }).length;
+      return applied.n >= this.migrationCount;
     } catch {
       return false;
     }
@@ -37,7 +38,16 @@ export class Repository {
   /** Reads the whole current release in a handful of queries. */
   readKnowledgeBase(): KnowledgeBaseData {
     const db = this.db;
-    const release = db.select().from(t.releases).orderBy(desc(t.releases.seededAt)).limit(1).get();
+    const release = db
+      .select({
+        id: t.releases.id,
+        contentHash: t.releases.contentHash,
+        instrumentVersion: t.releases.instrumentVersion,
+        seededAt: t.releases.seededAt,
+      })
+      .from(t.releases)
+      .where(eq(t.releases.current, true))
+      .get();
     if (!release) throw new Error('The knowledge base has not been seeded');
 
     const sources = db.select().from(t.sources).orderBy(asc(t.sources.id)).all();

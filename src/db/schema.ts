@@ -4,13 +4,18 @@ import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-o
 export const CATEGORIES = ['technical', 'people', 'delivery', 'communication', 'strategy'] as const;
 export const KEYINGS = ['plus', 'minus'] as const;
 
-/** One row per knowledge-base release that has been seeded; the newest is the current one. */
-export const releases = sqliteTable('releases', {
-  id: text('id').primaryKey(),
-  contentHash: text('content_hash').notNull(),
-  instrumentVersion: text('instrument_version').notNull(),
-  seededAt: text('seeded_at').notNull(),
-});
+/** One row per knowledge-base release that has been seeded; exactly one is marked current. */
+export const releases = sqliteTable(
+  'releases',
+  {
+    id: text('id').primaryKey(),
+    contentHash: text('content_hash').notNull(),
+    instrumentVersion: text('instrument_version').notNull(),
+    seededAt: text('seeded_at').notNull(),
+    current: integer('current', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [uniqueIndex('releases_one_current').on(t.current).where(sql`${t.current} = 1`)],
+);
 
 export const sources = sqliteTable('sources', {
   id: text('id').primaryKey(),

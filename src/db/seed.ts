@@ -1,4 +1,4 @@
-import { desc, notInArray, sql } from 'drizzle-orm';
+import { eq, notInArray, sql } from 'drizzle-orm';
 import type { Content } from '../content/load.js';
 import type { Db } from './client.js';
 import * as t from './schema.js';
@@ -11,7 +11,7 @@ export type SeedOutcome = { changed: boolean; release: string; contentHash: stri
  */
 export function seedDatabase(db: Db, content: Content, now: () => Date = () => new Date()): SeedOutcome {
   const outcome = { release: content.release, contentHash: content.contentHash };
-  const current = db.select().from(t.releases).orderBy(desc(t.releases.seededAt)).limit(1).get();
+  const current = db.select().from(t.releases).where(eq(t.releases.current, true)).get();
   if (current?.id === content.release && current.contentHash === content.contentHash) {
     return { changed: false, ...outcome };
   }
@@ -100,7 +100,9 @@ export function seedDatabase(db: Db, content: Content, now: () => Date = () => n
       contentHash: content.contentHash,
       instrumentVersion: content.instrumentVersion,
       seededAt: now().toISOString(),
+      current: true,
     };
+    tx.update(t.releases).set({ current: false }).where(eq(t.releases.current, true)).run();
     tx.insert(t.releases).values(release).onConflictDoUpdate({ target: t.releases.id, set: release }).run();
   });
   return { changed: true, ...outcome };

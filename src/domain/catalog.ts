@@ -1,3 +1,4 @@
+import { compare } from './comparison.js';
 import type { Category, Citation, Competency, KnowledgeBase } from './knowledge-base.js';
 
 /** Views of the knowledge base that the read API serves, as plain data. */
@@ -77,5 +78,61 @@ export function competencyDetail(kb: KnowledgeBase, slug: string) {
         }),
       };
     }),
+  };
+}
+
+/** A comparison of roles at one company size (null = baseline), with names and rationales. */
+export function comparisonView(kb: KnowledgeBase, roles: string[], companySize: string | null, category: Category | null) {
+  const competencies = kb.data.competencies.filter((c) => category === null || c.category === category);
+  const result = compare({
+    roles,
+    competencies: competencies.map((c) => c.slug),
+    level: (role, competency) => kb.resolve(role, competency, companySize).level,
+  });
+  return {
+    companySize,
+    similarity: result.similarity,
+    pairwise: result.pairwise,
+    competencies: result.competencies.map((row, i) => {
+      const c = competencies[i] as Competency;
+      return {
+        competency: { slug: c.slug, name: c.name, category: c.category },
+        levels: row.levels.map(({ role }) => {
+          const resolved = kb.resolve(role, c.slug, companySize);
+          return {
+            role,
+            level: resolved.level,
+            baselineLevel: resolved.baselineLevel,
+            rationale: resolved.rationale,
+            editorial: resolved.editorial,
+          };
+        }),
+        spread: row.spread,
+        classification: row.classification,
+        leader: row.leader,
+      };
+    }),
+    summary: result.summary,
+  };
+}
+
+export function comparison(kb: KnowledgeBase, roles: string[], companySize: string | null, category: Category | null) {
+  return {
+    roles: roles.map((slug) => ({ slug, name: kb.roleBySlug.get(slug)?.name ?? slug })),
+    category,
+    kbRelease: kb.release.id,
+    ...comparisonView(kb, roles, companySize, category),
+  };
+}
+
+/** The comparison at the baseline and at every company size, smallest first. */
+export function comparisonAcrossSizes(kb: KnowledgeBase, roles: string[], category: Category | null) {
+  const stages = [null, ...kb.data.companySizes.map((s) => s.slug)].map((size) => comparisonView(kb, roles, size, category));
+  return {
+    roles: roles.map((slug) => ({ slug, name: kb.roleBySlug.get(slug)?.name ?? slug })),
+    category,
+    kbRelease: kb.release.id,
+    trend: stages.map((s) => ({ companySize: s.companySize, similarity: s.similarity })),
+    comparisons: stages,
   };
 }

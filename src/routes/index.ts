@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import companySizes from './company-sizes/index.js';
+import comparisons from './comparisons/index.js';
 import competencies from './competencies/index.js';
 import health from './health/index.js';
 import meta from './meta/index.js';
@@ -12,6 +13,7 @@ const routes: FastifyPluginAsync<{ apiVersion: string }> = async (app, options) 
   await app.register(roles);
   await app.register(competencies);
   await app.register(companySizes);
+  await app.register(comparisons);
 };
 
 export default routes;

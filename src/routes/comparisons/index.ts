@@ -1,0 +1,54 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { comparison, comparisonAcrossSizes } from '../../domain/catalog.js';
+import { NotModified } from '../../schemas/common.js';
+import { Comparison, ComparisonAcrossSizes, ComparisonAcrossSizesQuery, ComparisonQuery } from '../../schemas/comparison.js';
+import { json, problems } from '../../schemas/responses.js';
+import { requireCompanySize, requireRole } from '../lookups.js';
+
+const comparisons: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/v1/comparisons',
+    {
+      schema: {
+        tags: ['comparisons'],
+        operationId: 'compareRoles',
+        summary: 'Compare 2 to 5 roles side by side',
+        description:
+          "Per competency: each role's level, the spread (highest minus lowest) and a classification: `shared` (spread <= 1 " +
+          'and highest >= 2), `distinctive` (spread >= 2, `leader` names the highest role), `peripheral` (highest <= 1). ' +
+          '`similarity` = 1 - mean spread / 4; `pairwise` gives it for every pair of roles.',
+        querystring: ComparisonQuery,
+        response: { 200: json(Comparison, 'The comparison'), 304: NotModified, ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { roles, companySize, category } = request.query;
+      for (const role of roles) requireRole(app.kb, role, 'querystring.roles');
+      const size = requireCompanySize(app.kb, companySize, 'querystring.companySize');
+      const key = `comparison|${roles.join(',')}|${size}|${category}`;
+      return app.sendCached(request, reply, key, Comparison, () => comparison(app.kb, roles, size, category ?? null));
+    },
+  );
+
+  app.get(
+    '/v1/comparisons/by-company-size',
+    {
+      schema: {
+        tags: ['comparisons'],
+        operationId: 'compareRolesAcrossCompanySizes',
+        summary: 'The same comparison at the baseline and at every company size',
+        description: 'Shows how the roles converge or separate as companies grow: `trend` lists the similarity at each stage.',
+        querystring: ComparisonAcrossSizesQuery,
+        response: { 200: json(ComparisonAcrossSizes, 'The comparison at each stage'), 304: NotModified, ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { roles, category } = request.query;
+      for (const role of roles) requireRole(app.kb, role, 'querystring.roles');
+      const key = `comparison-by-size|${roles.join(',')}|${category}`;
+      return app.sendCached(request, reply, key, ComparisonAcrossSizes, () => comparisonAcrossSizes(app.kb, roles, category ?? null));
+    },
+  );
+};
+
+export default comparisons;

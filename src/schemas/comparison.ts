@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { Level, Slug } from './common.js';
+import { Category, CompetencyRef } from './knowledge-base.js';
+
+const RoleRef = z.object({ slug: Slug, name: z.string() });
+
+export const ComparedCompetency = z
+  .object({
+    competency: CompetencyRef,
+    levels: z.array(
+      z.object({
+        role: Slug,
+        level: Level,
+        baselineLevel: Level,
+        rationale: z.string().describe("Why the role expects this level (the variant's rationale where one applies)"),
+        editorial: z.boolean(),
+      }),
+    ),
+    spread: z.int().min(0).max(4).describe('Highest level minus lowest level'),
+    classification: z.enum(['shared', 'distinctive', 'peripheral']),
+    leader: Slug.nullable().describe('For a distinctive competency, the one role with the highest level (null on a tie)'),
+  })
+  .meta({ id: 'ComparedCompetency' });
+
+const ComparisonBody = {
+  companySize: Slug.nullable().describe('The company size compared at; null for the baseline'),
+  similarity: z.number().min(0).max(1).describe('1 - mean spread / 4: 1 means identical profiles'),
+  pairwise: z.array(z.object({ roles: z.array(Slug).length(2), similarity: z.number().min(0).max(1) })),
+  competencies: z.array(ComparedCompetency),
+  summary: z.object({
+    shared: z.array(Slug),
+    distinctive: z.array(z.object({ role: Slug, competencies: z.array(Slug) })).describe('Per role, the distinctive competencies it leads'),
+    peripheral: z.array(Slug),
+  }),
+};
+
+export const ComparisonStage = z.object(ComparisonBody).meta({ id: 'ComparisonStage' });
+
+export const Comparison = z
+  .object({ roles: z.array(RoleRef), category: Category.nullable(), kbRelease: z.string(), ...ComparisonBody })
+  .meta({ id: 'Comparison' });
+
+export const ComparisonAcrossSizes = z
+  .object({
+    roles: z.array(RoleRef),
+    category: Category.nullable(),
+    kbRelease: z.string(),
+    trend: z.array(z.object({ companySize: Slug.nullable(), similarity: z.number().min(0).max(1) })),
+    comparisons: z.array(ComparisonStage).describe('The baseline first, then every company size, smallest first'),
+  })
+  .meta({ id: 'ComparisonAcrossSizes' });
+
+export const MAX_COMPARED_ROLES = 5;
+
+const RoleSet = z
+  .string()
+  .max(400)
+  .describe('2 to 5 distinct role slugs, comma-separated, e.g. `tech-lead,engineering-manager`')
+  .transform((value) => value.split(',').map((slug) => slug.trim()))
+  .pipe(
+    z
+      .array(Slug)
+      .min(2, 'needs at least 2 roles')
+      .max(MAX_COMPARED_ROLES, `compares at most ${MAX_COMPARED_ROLES} roles`)
+      .refine((roles) => new Set(roles).size === roles.length, 'roles must be distinct'),
+  );
+
+export const ComparisonQuery = z.strictObject({
+  roles: RoleSet,
+  companySize: Slug.optional().describe('Compare at this company size instead of the baseline'),
+  category: Category.optional().describe('Compare only the competencies of this category'),
+});
+
+export const ComparisonAcrossSizesQuery = z.strictObject({
+  roles: RoleSet,
+  category: Category.optional().describe('Compare only the competencies of this category'),
+});

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { projectRoot } from '../src/paths.js';
+import { buildTestApp } from './helpers.js';
+import { responseProblems } from './support/openapi.js';
+
+type SeedSize = { slug: string; name: string; headcountMin: number; headcountMax: number | null; description: string };
+
+const sizes = JSON.parse(readFileSync(join(projectRoot, 'seed', 'company-sizes.json'), 'utf8')) as SeedSize[];
+
+/** The sizes as the API should give them: seed fields plus `order`, 1 for the first. */
+const expected = sizes.map((size, i) => ({ ...size, order: i + 1 }));
+
+let app: App;
+
+beforeAll(async () => {
+  app = await buildTestApp();
+});
+
+afterAll(async () => {
+  await app.close();
+});
+
+type Response = Awaited<ReturnType<App['inject']>>;
+
+async function get(url: string): Promise<Response> {
+  const response = await app.inject({ method: 'GET', url });
+  const contentType = response.headers['content-type'] as string | undefined;
+  expect(responseProblems('GET', url, response.statusCode, contentType, response.body), `${url} -> ${response.statusCode}`).toEqual([]);
+  return response;
+}
+
+describe('GET /v1/company-sizes', () => {
+  it('the seed holds startup, scale-up and big-tech in that order', () => {
+    expect(sizes.map((s) => s.slug)).toEqual(['startup', 'scale-up', 'big-tech']);
+  });
+
+  it('lists startup, scale-up, big-tech in that order with order 1..3 and the headcounts of the seed', async () => {
+    const response = await get('/v1/company-sizes');
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    const body = response.json();
+    expect(body).toEqual({ items: expected, total: sizes.length, limit: 50, offset: 0 });
+    expect(body.items.map((s: { slug: string }) => s.slug)).toEqual(['startup', 'scale-up', 'big-tech']);
+    expect(body.items.map((s: { order: number }) => s.order)).toEqual([1, 2, 3]);
+  });
+
+  it('gives each size its headcount range, null meaning no upper bound', async () => {
+    const body = (await get('/v1/company-sizes')).json();
+    for (const size of sizes) {
+      const item = body.items.find((s: { slug: string }) => s.slug === size.slug);
+      expect(item.headcountMin, size.slug).toBe(size.headcountMin);
+      expect(item.headcountMax, size.slug).toBe(size.headcountMax);
+    }
+    expect(body.items.find((s: { slug: string }) => s.slug === 'big-tech').headcountMax).toBeNull();
+  });
+
+  it('pages with limit and offset and keeps the total', async () => {
+    expect((await get('/v1/company-sizes?limit=1&offset=1')).json()).toEqual({
+      items: expected.slice(1, 2),
+      total: sizes.length,
+      limit: 1,
+      offset: 1,
+    });
+    expect((await get(`/v1/company-sizes?offset=${sizes.length}`)).json()).toEqual({
+      items: [],
+      total: sizes.length,
+      limit: 50,
+      offset: sizes.length,
+    });
+  });
+
+  it.each([
+    ['limit=0', 'querystring.limit'],
+    ['limit=201', 'querystring.limit'],
+    ['offset=-1', 'querystring.offset'],
+  ])('rejects %s with a 400 problem naming %s', async (query, field) => {
+    const response = await get(`/v1/company-sizes?${query}`);
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json().errors.map((e: { field: string }) => e.field)).toContain(field);
+  });
+
+  it('rejects an unknown query parameter with a 400 problem', async () => {
+    const response = await get('/v1/company-sizes?sort=desc');
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+});
