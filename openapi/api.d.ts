@@ -182,12 +182,255 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/assessment/questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The self-assessment: answer scale and questions in order */
+        get: operations["getInstrument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Score and store a submission
+         * @description Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same body replays the first response (same id, `Idempotent-Replayed: true`); the same key with another body is a 422.
+         */
+        post: operations["createAssessment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Score a submission without storing it */
+        post: operations["previewAssessment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Score and store up to 500 submissions
+         * @description Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` or `{ status: 400|422, problem }`. A bad item never loses the good ones. With an `Idempotency-Key`, a retried batch stores nothing twice and replays the first response.
+         */
+        post: operations["createAssessmentBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assessments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A stored assessment, exactly as it was scored
+         * @description Later releases of the knowledge base, the questions or the formula never change a stored result.
+         */
+        get: operations["getAssessment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AnswerInput: {
+            /** @description A question id from GET /v1/assessment/questions */
+            questionId: string;
+            /** @description 1 strongly disagree, 2 disagree, 3 neutral, 4 agree, 5 strongly agree */
+            value: number;
+        };
+        SubmissionInput: {
+            /** @description At least 8 answers, each question at most once */
+            answers: components["schemas"]["AnswerInput"][];
+            /** @description Score against the levels at this company size (default: the baseline) */
+            companySize?: string;
+            /** @description A free label, e.g. a name or an alias */
+            respondent?: string;
+        };
+        /** @description Up to 500 submissions, each scored and stored on its own */
+        BatchRequestInput: {
+            items: components["schemas"]["SubmissionInput"][];
+        };
         /** @enum {string} */
         CategoryInput: "technical" | "people" | "delivery" | "communication" | "strategy";
+        FieldProblem: {
+            /** @description Where the problem is, e.g. `querystring.limit` or `body.answers[2].value` */
+            field: string;
+            message: string;
+        };
+        /** @description An RFC 9457 problem details object (application/problem+json) */
+        Problem: {
+            /** @description A URI reference naming the kind of problem */
+            type: string;
+            title: string;
+            status: number;
+            detail: string;
+            /** @description The request path */
+            instance: string;
+            /** @description Machine-readable problem code, e.g. `not-found`, `validation-error` */
+            code: string;
+            /** @description Quote it when reporting a problem: it is in the server log */
+            requestId: string;
+            errors?: components["schemas"]["FieldProblem"][];
+        };
+        Answer: {
+            /** @description A question id from GET /v1/assessment/questions */
+            questionId: string;
+            /** @description 1 strongly disagree, 2 disagree, 3 neutral, 4 agree, 5 strongly agree */
+            value: number;
+        };
+        Versions: {
+            /** @description Question bank version */
+            instrument: string;
+            /** @description Scoring formula version */
+            scoring: string;
+            /** @description Knowledge-base release whose levels were used */
+            kbRelease: string;
+        };
+        AssessmentResult: {
+            companySize: string | null;
+            /** @description Every role, best fit first */
+            scores: {
+                role: string;
+                name: string;
+                fit: number;
+            }[];
+            recommendation: {
+                /** @description null when the answers do not separate the roles */
+                role: string | null;
+                /** @enum {string} */
+                confidence: "clear" | "lean" | "too-close-to-call";
+                /** @description Fit points between the best and the second role */
+                margin: number;
+            };
+            breakdown: {
+                competency: string;
+                name: string;
+                answered: number;
+                /** @description 0..1 from the answers, null when unanswered */
+                affinity: number | null;
+                expected: {
+                    role: string;
+                    /** @description 0 none, 1 occasional, 2 regular, 3 core, 4 defining */
+                    level: number;
+                }[];
+                /** @description Fit points this competency moved, per role */
+                contributions: {
+                    role: string;
+                    points: number;
+                }[];
+            }[];
+            /** @description The competencies that moved the recommendation most */
+            highlights: {
+                competency: string;
+                name: string;
+                favours: string;
+                points: number;
+                reason: string;
+            }[];
+            flags: ("incomplete" | "straight-lining")[];
+            answered: {
+                count: number;
+                total: number;
+            };
+            versions: components["schemas"]["Versions"];
+            intendedUse: string;
+        };
+        /** @description A stored assessment, exactly as it was scored */
+        Assessment: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            createdAt: string;
+            companySize: string | null;
+            respondent: string | null;
+            answers: components["schemas"]["Answer"][];
+            result: components["schemas"]["AssessmentResult"];
+        };
+        AssessmentPreview: {
+            companySize: string | null;
+            respondent: string | null;
+            answers: components["schemas"]["Answer"][];
+            result: components["schemas"]["AssessmentResult"];
+        };
+        /** @description One entry per submitted item, in input order */
+        BatchResponse: {
+            items: ({
+                /** @constant */
+                status: 201;
+                assessment: components["schemas"]["Assessment"];
+            } | {
+                status: 400 | 422;
+                problem: components["schemas"]["Problem"];
+            })[];
+        };
+        Instrument: {
+            version: string;
+            kbRelease: string;
+            scale: {
+                value: number;
+                label: string;
+            }[];
+            questions: {
+                id: string;
+                order: number;
+                prompt: string;
+                competency: string;
+                /**
+                 * @description minus: agreeing means less affinity (reverse-keyed)
+                 * @enum {string}
+                 */
+                keyed: "plus" | "minus";
+            }[];
+            minAnswers: number;
+        };
         /** @enum {string} */
         Category: "technical" | "people" | "delivery" | "communication" | "strategy";
         Citation: {
@@ -300,26 +543,6 @@ export interface components {
             total: number;
             limit: number;
             offset: number;
-        };
-        FieldProblem: {
-            /** @description Where the problem is, e.g. `querystring.limit` or `body.answers[2].value` */
-            field: string;
-            message: string;
-        };
-        /** @description An RFC 9457 problem details object (application/problem+json) */
-        Problem: {
-            /** @description A URI reference naming the kind of problem */
-            type: string;
-            title: string;
-            status: number;
-            detail: string;
-            /** @description The request path */
-            instance: string;
-            /** @description Machine-readable problem code, e.g. `not-found`, `validation-error` */
-            code: string;
-            /** @description Quote it when reporting a problem: it is in the server log */
-            requestId: string;
-            errors?: components["schemas"]["FieldProblem"][];
         };
         ComparedCompetency: {
             competency: components["schemas"]["CompetencyRef"];
@@ -911,6 +1134,305 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown route or slug */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getInstrument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The instrument */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instrument"];
+                };
+            };
+            /** @description Not modified: the ETag sent in If-None-Match is current */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAssessment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry safely: the same key with the same body replays the first response for at least 24 hours */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmissionInput"];
+            };
+        };
+        responses: {
+            /** @description Scored and stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assessment"];
+                };
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but unacceptable: `errors` lists every problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    previewAssessment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmissionInput"];
+            };
+        };
+        responses: {
+            /** @description Scored, nothing stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentPreview"];
+                };
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but unacceptable: `errors` lists every problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAssessmentBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry safely: the same key with the same body replays the first response for at least 24 hours */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequestInput"];
+            };
+        };
+        responses: {
+            /** @description One outcome per item */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResponse"];
+                };
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but unacceptable: `errors` lists every problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAssessment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id returned when the assessment was created */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stored assessment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assessment"];
+                };
             };
             /** @description Malformed request: `errors` lists every field at fault */
             400: {

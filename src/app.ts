@@ -5,10 +5,11 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
+import { problemBody } from './errors.js';
 import { projectRoot } from './paths.js';
 import errors from './plugins/errors.js';
 import { transformObject } from './plugins/openapi-components.js';
@@ -24,6 +25,8 @@ export type AppOptions = {
   corsOrigins?: '*' | string[];
   /** Content to seed instead of the files under seed/. */
   content?: Content;
+  /** Largest body, in bytes, of POST /v1/assessments/batch. */
+  batchBodyLimit?: number;
 };
 
 const apiVersion: string = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version;
@@ -34,6 +37,12 @@ export async function buildApp(options: AppOptions = {}) {
     logger: options.logger ?? false,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    routerOptions: { maxParamLength: 500 },
+    // Malformed URLs are rejected by the router before any hook runs: answer them as problems too.
+    frameworkErrors: (error, request, reply) => {
+      const body = problemBody(request, { status: 400, code: 'bad-url', title: 'Bad Request', detail: error.message });
+      (reply as FastifyReply).code(400).type('application/problem+json').send(JSON.stringify(body));
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -76,6 +85,7 @@ export async function buildApp(options: AppOptions = {}) {
         { name: 'competencies', description: 'Competencies, with filters, and their levels per role and company size' },
         { name: 'company-sizes', description: 'Company sizes at which the roles are compared' },
         { name: 'comparisons', description: 'Side-by-side comparisons of roles, at a company size or across all of them' },
+        { name: 'assessments', description: 'The self-assessment: questions, scoring, stored results' },
         { name: 'meta', description: 'Versions and counts' },
         { name: 'operations', description: 'Liveness and readiness probes' },
       ],
@@ -92,7 +102,7 @@ export async function buildApp(options: AppOptions = {}) {
     content: options.content,
   });
   await app.register(responseCache);
-  await app.register(routes, { apiVersion });
+  await app.register(routes, { apiVersion, batchBodyLimit: options.batchBodyLimit ?? 4 * 1024 * 1024 });
   return app;
 }
 

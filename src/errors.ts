@@ -1,5 +1,24 @@
+import type { FastifyRequest } from 'fastify';
+import type { ProblemBody } from './schemas/problem.js';
+
 /** A field-level validation problem, as listed in a problem+json `errors` array. */
 export type FieldProblem = { field: string; message: string };
+
+export type ProblemFields = Omit<ProblemBody, 'type' | 'instance' | 'requestId'>;
+
+/** The RFC 9457 body for a problem met while serving a request. */
+export function problemBody(request: FastifyRequest, problem: ProblemFields): ProblemBody {
+  return {
+    type: `/problems/${problem.code}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+    instance: request.url.split('?')[0] ?? request.url,
+    code: problem.code,
+    requestId: request.id,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  };
+}
 
 /** An error the API answers with on purpose; the error handler maps it to problem+json. */
 export class ApiError extends Error {
@@ -24,6 +43,19 @@ export class NotFoundError extends ApiError {
 export class BadRequestError extends ApiError {
   constructor(detail: string, errors?: FieldProblem[]) {
     super(400, 'validation-error', 'Bad Request', detail, errors);
+  }
+}
+
+/** A submission that fails its checks: 400 when malformed, 422 when it cannot be scored. */
+export class SubmissionError extends ApiError {
+  constructor(status: 400 | 422, errors: FieldProblem[]) {
+    super(
+      status,
+      status === 400 ? 'validation-error' : 'unscorable-submission',
+      status === 400 ? 'Bad Request' : 'Unprocessable Content',
+      `The submission has ${errors.length} problem${errors.length === 1 ? '' : 's'}.`,
+      errors,
+    );
   }
 }
 

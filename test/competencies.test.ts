@@ -105,7 +105,12 @@ function expectProblem(response: Response, status: number, fields: string[] = []
   return body;
 }
 
-const page = (items: unknown[], limit = 50, offset = 0) => ({ items: items.slice(offset, offset + limit), total: items.length, limit, offset });
+const page = (items: unknown[], limit = 50, offset = 0) => ({
+  items: items.slice(offset, offset + limit),
+  total: items.length,
+  limit,
+  offset,
+});
 
 // ---- GET /v1/competencies ----
 
@@ -162,11 +167,14 @@ describe('GET /v1/competencies', () => {
 
   describe('role and minLevel', () => {
     describe.each(roles.map((r) => r.slug))('role=%s', (role) => {
-      it.each([0, 1, 2, 3, 4])('minLevel=%i keeps exactly the competencies whose baseline level is at least that, with their level', async (minLevel) => {
-        const body = await list(`?role=${role}&minLevel=${minLevel}`);
-        expect(body).toEqual(page(withRole(competencies, role, minLevel, null)));
-        for (const item of body.items) expect(item.level).toBe(baselineLevel(role, item.slug));
-      });
+      it.each([0, 1, 2, 3, 4])(
+        'minLevel=%i keeps exactly the competencies whose baseline level is at least that, with their level',
+        async (minLevel) => {
+          const body = await list(`?role=${role}&minLevel=${minLevel}`);
+          expect(body).toEqual(page(withRole(competencies, role, minLevel, null)));
+          for (const item of body.items) expect(item.level).toBe(baselineLevel(role, item.slug));
+        },
+      );
 
       it('role alone means minLevel 1', async () => {
         const alone = await list(`?role=${role}`);
@@ -266,7 +274,12 @@ describe('GET /v1/competencies', () => {
     });
 
     it('gives empty items with the right total past the end', async () => {
-      expect(await list(`?offset=${competencies.length}`)).toEqual({ items: [], total: competencies.length, limit: 50, offset: competencies.length });
+      expect(await list(`?offset=${competencies.length}`)).toEqual({
+        items: [],
+        total: competencies.length,
+        limit: 50,
+        offset: competencies.length,
+      });
     });
   });
 
@@ -366,7 +379,9 @@ describe('GET /v1/competencies/{competency}', () => {
     expect(overrides.length).toBeGreaterThan(0);
     const body = (await get('/v1/competencies/hands-on-coding')).json();
     for (const v of overrides) {
-      const entry = body.roles.find((r: { role: string }) => r.role === v.role).byCompanySize.find((s: { companySize: string }) => s.companySize === v.companySize);
+      const entry = body.roles
+        .find((r: { role: string }) => r.role === v.role)
+        .byCompanySize.find((s: { companySize: string }) => s.companySize === v.companySize);
       expect(entry).toEqual({ companySize: v.companySize, level: v.level, overridden: true });
     }
   });
@@ -376,7 +391,10 @@ describe('GET /v1/competencies/{competency}', () => {
     expect(body.errors?.[0]?.field).toBe('params.competency');
   });
 
-  it.each(['Hiring', 'hands_on_coding', 'a'.repeat(65), 'hiring-'])('answers a malformed slug (%s) with a 400 problem naming params.competency', async (slug) => {
-    expectProblem(await get(`/v1/competencies/${encodeURIComponent(slug)}`), 400, ['params.competency']);
-  });
+  it.each(['Hiring', 'hands_on_coding', 'a'.repeat(65), 'hiring-'])(
+    'answers a malformed slug (%s) with a 400 problem naming params.competency',
+    async (slug) => {
+      expectProblem(await get(`/v1/competencies/${encodeURIComponent(slug)}`), 400, ['params.competency']);
+    },
+  );
 });

@@ -245,7 +245,10 @@ describe('GET /v1/roles/{role}', () => {
   it('has variants to apply: the engineering manager has at least one at every company size', () => {
     // Guards the companySize tests above against passing vacuously.
     for (const size of sizes) {
-      expect(variants.some((v) => v.role === 'engineering-manager' && v.companySize === size.slug), size.slug).toBe(true);
+      expect(
+        variants.some((v) => v.role === 'engineering-manager' && v.companySize === size.slug),
+        size.slug,
+      ).toBe(true);
     }
   });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
+import { MAX_MEAN_LEVEL_GAP } from '../domain/scoring.js';
 import { seedFolder } from '../paths.js';
 import {
   CompanySizesFile,
@@ -162,6 +163,23 @@ export function loadContent(folder: string = seedFolder) {
   const measured = new Set(questions.map((q) => q.competency));
   const unmeasured = competencies.find((c) => !measured.has(c.slug));
   if (unmeasured) throw new ContentError(SEED_FILES.questions, 'questions', `no question measures competency "${unmeasured.slug}"`);
+
+  // The scoring's monotonicity guarantee holds only while no role expects far more of everything.
+  const levelAt = (role: string, competency: string, size: string | null) =>
+    variants.find((v) => v.role === role && v.competency === competency && v.companySize === size)?.level ??
+    expectations.find((e) => e.role === role && e.competency === competency)?.level ??
+    0;
+  for (const size of [null, ...companySizes.map((s) => s.slug)]) {
+    const means = roles.map((r) => competencies.reduce((sum, c) => sum + levelAt(r.slug, c.slug, size), 0) / competencies.length);
+    const gap = Math.max(...means) - Math.min(...means);
+    if (gap > MAX_MEAN_LEVEL_GAP) {
+      throw new ContentError(
+        SEED_FILES.expectations,
+        '',
+        `mean levels of the roles differ by ${gap.toFixed(2)} at ${size ?? 'the baseline'} (at most ${MAX_MEAN_LEVEL_GAP}): scoring needs comparable profiles`,
+      );
+    }
+  }
 
   const body = { release, sources, roles, companySizes, competencies, expectations, variants, instrumentVersion, questions };
   const contentHash = `sha256:${createHash('sha256').update(JSON.stringify(body)).digest('hex')}`;

@@ -6,6 +6,30 @@ import { migrationsFolder } from '../paths.js';
 import type { Db } from './client.js';
 import * as t from './schema.js';
 
+export type AssessmentRecord = {
+  id: string;
+  createdAt: string;
+  companySize: string | null;
+  respondent: string | null;
+  /** JSON text of the answers, as submitted. */
+  answers: string;
+  /** JSON text of the result, as scored. */
+  result: string;
+  instrumentVersion: string;
+  scoringVersion: string;
+  kbRelease: string;
+  idempotencyKey: string | null;
+};
+
+export type IdempotencyRecord = {
+  scope: string;
+  key: string;
+  requestHash: string;
+  statusCode: number;
+  /** JSON text of the response body to replay. */
+  response: string;
+};
+
 /**
  * The data-access layer: every query the API runs is a method here. `statementCount` counts the
  * statements executed, so tests can prove that cached routes stop touching the database.
@@ -14,10 +38,70 @@ export class Repository {
   statementCount = 0;
   private readonly migrationCount = readMigrationFiles({ migrationsFolder }).length;
 
+  // Hot statements, prepared once.
+  private readonly insertAssessment: BetterSqlite3.Statement;
+  private readonly selectAssessment: BetterSqlite3.Statement<[string], AssessmentRecord>;
+  private readonly insertIdempotency: BetterSqlite3.Statement;
+  private readonly selectIdempotency: BetterSqlite3.Statement<[string, string], IdempotencyRecord & { createdAt: string }>;
+  private readonly saveTransaction: (records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord) => void;
+
   constructor(
     readonly sqlite: BetterSqlite3.Database,
     readonly db: Db,
-  ) {}
+  ) {
+    this.insertAssessment = sqlite.prepare(
+      `insert into assessments (id, created_at, company_size, respondent, answers, result, instrument_version, scoring_version, kb_release, idempotency_key)
+       values (@id, @createdAt, @companySize, @respondent, @answers, @result, @instrumentVersion, @scoringVersion, @kbRelease, @idempotencyKey)`,
+    );
+    this.selectAssessment = sqlite.prepare(
+      `select id, created_at as createdAt, company_size as companySize, respondent, answers, result,
+              instrument_version as instrumentVersion, scoring_version as scoringVersion, kb_release as kbRelease,
+              idempotency_key as idempotencyKey
+       from assessments where id = ?`,
+    );
+    this.insertIdempotency = sqlite.prepare(
+      `insert into idempotency_keys (scope, key, request_hash, status_code, response, created_at)
+       values (@scope, @key, @requestHash, @statusCode, @response, @createdAt)`,
+    );
+    this.selectIdempotency = sqlite.prepare(
+      `select scope, key, request_hash as requestHash, status_code as statusCode, response, created_at as createdAt
+       from idempotency_keys where scope = ? and key = ?`,
+    );
+    this.saveTransaction = sqlite.transaction((records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord) => {
+      for (const record of records) this.insertAssessment.run(record);
+      if (idempotency) this.insertIdempotency.run({ ...idempotency, createdAt: new Date().toISOString() });
+    });
+  }
+
+  findAssessment(id: string): AssessmentRecord | undefined {
+    this.statementCount += 1;
+    return this.selectAssessment.get(id);
+  }
+
+  findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {
+    this.statementCount += 1;
+    return this.selectIdempotency.get(scope, key);
+  }
+
+  /**
+   * Stores assessments and, when given, the response to replay for their Idempotency-Key, in one
+   * transaction: either all of it is durable or none of it is.
+   */
+  saveAssessments(records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord): void {
+    this.saveTransaction(records, idempotency);
+    this.statementCount += records.length + (idempotency ? 1 : 0);
+  }
+
+  /** Forgets Idempotency-Keys older than the cutoff; returns how many. */
+  purgeIdempotencyKeys(before: Date): number {
+    this.statementCount += 1;
+    return this.sqlite.prepare('delete from idempotency_keys where created_at < ?').run(before.toISOString()).changes;
+  }
+
+  countAssessments(): number {
+    this.statementCount += 1;
+    return (this.sqlite.prepare('select count(*) as n from assessments').get() as { n: number }).n;
+  }
 
   private count<T>(statements: number, value: T): T {
     this.statementCount += statements;

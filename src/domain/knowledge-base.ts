@@ -63,6 +63,7 @@ export class KnowledgeBase {
   readonly questionById: ReadonlyMap<string, Question>;
   readonly sourceById: ReadonlyMap<string, Source>;
   private readonly expectationByPair: ReadonlyMap<string, Expectation>;
+  private readonly levelByKey = new Map<string, number>();
 
   constructor(readonly data: KnowledgeBaseData) {
     this.roleBySlug = new Map(data.roles.map((r) => [r.slug, r]));
@@ -96,6 +97,17 @@ export class KnowledgeBase {
       editorial: source.editorial,
       citations: source.citations,
     };
+  }
+
+  /** The expected level alone, memoised: scoring asks for it on every submission. */
+  levelAt(role: string, competency: string, companySize: string | null): number {
+    const key = `${role}/${competency}@${companySize}`;
+    let level = this.levelByKey.get(key);
+    if (level === undefined) {
+      level = this.resolve(role, competency, companySize).level;
+      this.levelByKey.set(key, level);
+    }
+    return level;
   }
 
   /** Level of every competency for a role at a company size, in competency order. */

@@ -2,23 +2,10 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, type FieldProblem } from '../errors.js';
-import type { ProblemBody } from '../schemas/problem.js';
+import { ApiError, type FieldProblem, type ProblemFields, problemBody } from '../errors.js';
 
-const PROBLEM_TYPE_BASE = '/problems/';
-
-function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Omit<ProblemBody, 'type' | 'instance' | 'requestId'>) {
-  const body: ProblemBody = {
-    type: `${PROBLEM_TYPE_BASE}${problem.code}`,
-    title: problem.title,
-    status: problem.status,
-    detail: problem.detail,
-    instance: request.url.split('?')[0] ?? request.url,
-    code: problem.code,
-    requestId: request.id,
-    ...(problem.errors ? { errors: problem.errors } : {}),
-  };
-  return reply.code(problem.status).type('application/problem+json').serializer(JSON.stringify).send(body);
+function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields) {
+  return reply.code(problem.status).type('application/problem+json').serializer(JSON.stringify).send(problemBody(request, problem));
 }
 
 function fieldOf(context: string | undefined, path: readonly PropertyKey[]): string {

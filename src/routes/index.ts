@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import assessments, { type AssessmentRouteOptions } from './assessments/index.js';
 import companySizes from './company-sizes/index.js';
 import comparisons from './comparisons/index.js';
 import competencies from './competencies/index.js';
@@ -7,13 +8,14 @@ import meta from './meta/index.js';
 import roles from './roles/index.js';
 
 /** Every resource's routes, registered explicitly. */
-const routes: FastifyPluginAsync<{ apiVersion: string }> = async (app, options) => {
+const routes: FastifyPluginAsync<{ apiVersion: string } & AssessmentRouteOptions> = async (app, options) => {
   await app.register(health);
-  await app.register(meta, options);
+  await app.register(meta, { apiVersion: options.apiVersion });
   await app.register(roles);
   await app.register(competencies);
   await app.register(companySizes);
   await app.register(comparisons);
+  await app.register(assessments, { batchBodyLimit: options.batchBodyLimit });
 };
 
 export default routes;

@@ -1,0 +1,159 @@
+import type { FastifyReply } from 'fastify';
+import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
+import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
+import { ANSWER_SCALE } from '../../domain/assessment.js';
+import { MIN_ANSWERS } from '../../domain/scoring.js';
+import { BadRequestError, NotFoundError, problemBody } from '../../errors.js';
+import {
+  Assessment,
+  AssessmentParams,
+  AssessmentPreview,
+  BatchRequest,
+  BatchResponse,
+  IdempotencyHeaders,
+  Instrument,
+  MAX_BATCH_ITEMS,
+  Submission,
+} from '../../schemas/assessment.js';
+import { NotModified } from '../../schemas/common.js';
+import { json, problems } from '../../schemas/responses.js';
+import { AssessmentService, type StoredResponse } from '../../services/assessments.js';
+
+/**
+ * Submissions are checked by the service, which lists malformed (400) and unscorable (422)
+ * problems together; the body schema is still declared so that it is documented.
+ */
+const checkBodyInHandler = <S>(route: FastifyRouteSchemaDef<S>) =>
+  route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route as never);
+
+export type AssessmentRouteOptions = { batchBodyLimit: number };
+
+const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
+  const service = new AssessmentService(app.kb, app.repository);
+
+  const send = (reply: FastifyReply, response: StoredResponse) => {
+    if (response.assessmentId && response.status === 201) reply.header('location', `/v1/assessments/${response.assessmentId}`);
+    if (response.replayed) reply.header('idempotent-replayed', 'true');
+    return reply.code(response.status).type('application/json; charset=utf-8').send(response.body);
+  };
+
+  app.get(
+    '/v1/assessment/questions',
+    {
+      schema: {
+        tags: ['assessments'],
+        operationId: 'getInstrument',
+        summary: 'The self-assessment: answer scale and questions in order',
+        response: { 200: json(Instrument, 'The instrument'), 304: NotModified, ...problems() },
+      },
+    },
+    async (request, reply) =>
+      app.sendCached(request, reply, 'instrument', Instrument, () => ({
+        version: app.kb.release.instrumentVersion,
+        kbRelease: app.kb.release.id,
+        scale: ANSWER_SCALE,
+        questions: app.kb.data.questions.map(({ id, order, prompt, competency, keyed }) => ({ id, order, prompt, competency, keyed })),
+        minAnswers: MIN_ANSWERS,
+      })),
+  );
+
+  app.post(
+    '/v1/assessments',
+    {
+      validatorCompiler: checkBodyInHandler,
+      schema: {
+        tags: ['assessments'],
+        operationId: 'createAssessment',
+        summary: 'Score and store a submission',
+        description:
+          'Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same ' +
+          'body replays the first response (same id, `Idempotent-Replayed: true`); the same key with another body is a 422.',
+        headers: IdempotencyHeaders,
+        body: Submission,
+        response: { 201: json(Assessment, 'Scored and stored'), ...problems(400, 413, 415, 422) },
+      },
+    },
+    async (request, reply) => send(reply, service.create(request.body, request.headers['idempotency-key'])),
+  );
+
+  app.post(
+    '/v1/assessments/preview',
+    {
+      validatorCompiler: checkBodyInHandler,
+      schema: {
+        tags: ['assessments'],
+        operationId: 'previewAssessment',
+        summary: 'Score a submission without storing it',
+        body: Submission,
+        response: { 200: json(AssessmentPreview, 'Scored, nothing stored'), ...problems(400, 413, 415, 422) },
+      },
+    },
+    async (request, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(service.preview(request.body))),
+  );
+
+  app.post(
+    '/v1/assessments/batch',
+    {
+      validatorCompiler: checkBodyInHandler,
+      bodyLimit: options.batchBodyLimit,
+      schema: {
+        tags: ['assessments'],
+        operationId: 'createAssessmentBatch',
+        summary: `Score and store up to ${MAX_BATCH_ITEMS} submissions`,
+        description:
+          'Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` ' +
+          'or `{ status: 400|422, problem }`. A bad item never loses the good ones. With an `Idempotency-Key`, a retried batch ' +
+          'stores nothing twice and replays the first response.',
+        headers: IdempotencyHeaders,
+        body: BatchRequest,
+        response: { 200: json(BatchResponse, 'One outcome per item'), ...problems(400, 413, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as unknown;
+      const items = (body as { items?: unknown } | null)?.items;
+      const extra = body && typeof body === 'object' ? Object.keys(body).filter((k) => k !== 'items') : [];
+      if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH_ITEMS || extra.length > 0) {
+        throw new BadRequestError(`The body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`, [
+          ...(Array.isArray(items)
+            ? items.length === 0 || items.length > MAX_BATCH_ITEMS
+              ? [{ field: 'body.items', message: `must hold 1 to ${MAX_BATCH_ITEMS} items (got ${items.length})` }]
+              : []
+            : [{ field: 'body.items', message: 'must be an array' }]),
+          ...extra.map((k) => ({ field: `body.${k}`, message: 'unknown field' })),
+        ]);
+      }
+      const response = service.createBatch({ items }, request.headers['idempotency-key'], (outcome) =>
+        problemBody(request, {
+          status: outcome.status,
+          code: outcome.status === 400 ? 'validation-error' : 'unscorable-submission',
+          title: outcome.status === 400 ? 'Bad Request' : 'Unprocessable Content',
+          detail: `This item has ${outcome.errors.length} problem${outcome.errors.length === 1 ? '' : 's'}.`,
+          errors: outcome.errors,
+        }),
+      );
+      return send(reply, response);
+    },
+  );
+
+  app.get(
+    '/v1/assessments/:id',
+    {
+      schema: {
+        tags: ['assessments'],
+        operationId: 'getAssessment',
+        summary: 'A stored assessment, exactly as it was scored',
+        description: 'Later releases of the knowledge base, the questions or the formula never change a stored result.',
+        params: AssessmentParams,
+        response: { 200: json(Assessment, 'The stored assessment'), ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const body = service.find(request.params.id);
+      if (body === undefined) throw new NotFoundError('assessment', request.params.id, 'params.id');
+      return reply.header('cache-control', 'private, max-age=86400, immutable').type('application/json; charset=utf-8').send(body);
+    },
+  );
+};
+
+export default assessments;

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { Level, Slug } from './common.js';
+import { Problem } from './problem.js';
+
+export const MAX_BATCH_ITEMS = 500;
+export const MAX_ANSWERS = 200;
+
+export const Answer = z
+  .strictObject({
+    questionId: z.string().min(1).max(64).describe('A question id from GET /v1/assessment/questions'),
+    value: z.int().min(1).max(5).describe('1 strongly disagree, 2 disagree, 3 neutral, 4 agree, 5 strongly agree'),
+  })
+  .meta({ id: 'Answer' });
+
+export const Submission = z
+  .strictObject({
+    answers: z.array(Answer).min(1).max(MAX_ANSWERS).describe('At least 8 answers, each question at most once'),
+    companySize: Slug.optional().describe('Score against the levels at this company size (default: the baseline)'),
+    respondent: z.string().trim().min(1).max(200).optional().describe('A free label, e.g. a name or an alias'),
+  })
+  .meta({ id: 'Submission' });
+
+export type SubmissionInput = z.output<typeof Submission>;
+
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'must be 1 to 255 visible ASCII characters')
+    .optional()
+    .describe('Retry safely: the same key with the same body replays the first response for at least 24 hours'),
+});
+
+export const Versions = z
+  .object({
+    instrument: z.string().describe('Question bank version'),
+    scoring: z.string().describe('Scoring formula version'),
+    kbRelease: z.string().describe('Knowledge-base release whose levels were used'),
+  })
+  .meta({ id: 'Versions' });
+
+export const Result = z
+  .object({
+    companySize: Slug.nullable(),
+    scores: z.array(z.object({ role: Slug, name: z.string(), fit: z.number().min(0).max(100) })).describe('Every role, best fit first'),
+    recommendation: z.object({
+      role: Slug.nullable().describe('null when the answers do not separate the roles'),
+      confidence: z.enum(['clear', 'lean', 'too-close-to-call']),
+      margin: z.number().min(0).max(100).describe('Fit points between the best and the second role'),
+    }),
+    breakdown: z.array(
+      z.object({
+        competency: Slug,
+        name: z.string(),
+        answered: z.int().min(0),
+        affinity: z.number().min(0).max(1).nullable().describe('0..1 from the answers, null when unanswered'),
+        expected: z.array(z.object({ role: Slug, level: Level })),
+        contributions: z.array(z.object({ role: Slug, points: z.number() })).describe('Fit points this competency moved, per role'),
+      }),
+    ),
+    highlights: z
+      .array(z.object({ competency: Slug, name: z.string(), favours: Slug, points: z.number(), reason: z.string() }))
+      .max(3)
+      .describe('The competencies that moved the recommendation most'),
+    flags: z.array(z.enum(['incomplete', 'straight-lining'])),
+    answered: z.object({ count: z.int(), total: z.int() }),
+    versions: Versions,
+    intendedUse: z.string(),
+  })
+  .meta({ id: 'AssessmentResult' });
+
+const storedFields = {
+  companySize: Slug.nullable(),
+  respondent: z.string().nullable(),
+  answers: z.array(Answer),
+  result: Result,
+};
+
+export const Assessment = z
+  .object({ id: z.uuid(), createdAt: z.iso.datetime(), ...storedFields })
+  .meta({ id: 'Assessment', description: 'A stored assessment, exactly as it was scored' });
+
+export const AssessmentPreview = z.object(storedFields).meta({ id: 'AssessmentPreview' });
+
+export const AssessmentParams = z.strictObject({ id: z.uuid().describe('The id returned when the assessment was created') });
+
+export const BatchRequest = z
+  .strictObject({ items: z.array(Submission).min(1).max(MAX_BATCH_ITEMS) })
+  .meta({ id: 'BatchRequest', description: `Up to ${MAX_BATCH_ITEMS} submissions, each scored and stored on its own` });
+
+export const BatchResponse = z
+  .object({
+    items: z.array(
+      z.union([
+        z.object({ status: z.literal(201), assessment: Assessment }),
+        z.object({ status: z.union([z.literal(400), z.literal(422)]), problem: Problem }),
+      ]),
+    ),
+  })
+  .meta({ id: 'BatchResponse', description: 'One entry per submitted item, in input order' });
+
+export const Instrument = z
+  .object({
+    version: z.string(),
+    kbRelease: z.string(),
+    scale: z.array(z.object({ value: z.int().min(1).max(5), label: z.string() })),
+    questions: z.array(
+      z.object({
+        id: z.string(),
+        order: z.int(),
+        prompt: z.string(),
+        competency: Slug,
+        keyed: z.enum(['plus', 'minus']).describe('minus: agreeing means less affinity (reverse-keyed)'),
+      }),
+    ),
+    minAnswers: z.int(),
+  })
+  .meta({ id: 'Instrument' });
