@@ -36,7 +36,13 @@ describe('OpenAPI document', () => {
 
   it('gives every operation an operationId, tags, a summary and a documented 500', () => {
     const ids = new Set<string>();
-    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, any>>)) {
+    type Operation = {
+      operationId?: string;
+      tags?: string[];
+      summary?: string;
+      responses: Record<string, { content?: Record<string, unknown> }>;
+    };
+    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, Operation>>)) {
       for (const [method, op] of Object.entries(item)) {
         expect(op.operationId, `${method} ${path}`).toMatch(/^[a-z][A-Za-z]+$/);
         expect(ids.has(op.operationId), `duplicate ${op.operationId}`).toBe(false);
