@@ -37,7 +37,7 @@ describe('OpenAPI document', () => {
   it('gives every operation an operationId, tags, a summary and a documented 500', () => {
     const ids = new Set<string>();
     type Operation = {
-      operationId?: string;
+      operationId: string;
       tags?: string[];
       summary?: string;
       responses: Record<string, { content?: Record<string, unknown> }>;
