@@ -12,6 +12,9 @@ declare module 'fastify' {
   }
 }
 
+/** Idempotency-Keys replay for 48 hours (the API promises at least 24). */
+export const IDEMPOTENCY_RETENTION_MS = 48 * 60 * 60 * 1000;
+
 export type StoreOptions = {
   databasePath: string;
   synchronous?: Synchronous;
@@ -33,6 +36,12 @@ export default fp<StoreOptions>(
       app.log.info({ release: outcome.release, changed: outcome.changed }, 'knowledge base ready');
       app.decorate('repository', repository);
       app.decorate('kb', new KnowledgeBase(repository.readKnowledgeBase()));
+      // Idempotency-Keys are kept at least IDEMPOTENCY_RETENTION_MS; older ones are purged hourly.
+      const purge = () => repository.purgeIdempotencyKeys(new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
+      purge();
+      const timer = setInterval(purge, 60 * 60 * 1000);
+      timer.unref();
+      app.addHook('onClose', async () => clearInterval(timer));
     } catch (error) {
       repository.close();
       throw error;
