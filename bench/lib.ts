@@ -1,0 +1,141 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { projectRoot } from '../src/paths.js';
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export type Started = { child: ChildProcess; port: number; url: string; readyMs: number; stop: () => Promise<number | null> };
+
+/** Starts a server process and waits until `readyPath` answers 200; readyMs counts from spawn. */
+export async function startProcess(args: string[], env: NodeJS.ProcessEnv, readyPath = '/ready', timeoutMs = 30_000): Promise<Started> {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: projectRoot,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited ${child.exitCode}: ${stderr}`);
+    if (performance.now() - started > timeoutMs) {
+      child.kill('SIGKILL');
+      throw new Error(`${args.join(' ')} not ready after ${timeoutMs} ms: ${stderr}`);
+    }
+    try {
+      const response = await fetch(`${url}${readyPath}`);
+      if (response.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(5);
+  }
+  const readyMs = performance.now() - started;
+  const stop = () =>
+    new Promise<number | null>((resolve) => {
+      if (child.exitCode !== null) return resolve(child.exitCode);
+      child.once('exit', (code) => resolve(code));
+      child.kill('SIGTERM');
+    });
+  return { child, port, url, readyMs, stop };
+}
+
+export type Measure = {
+  name: string;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  bytesPerResponse: number;
+  requests: number;
+  failures: number;
+};
+
+export type Load = {
+  name: string;
+  url: string;
+  method?: 'GET' | 'POST';
+  /** Paths rotated request by request (ids, query strings). */
+  paths: string[];
+  bodies?: string[];
+  headers?: Record<string, string>;
+};
+
+/** Runs autocannon at -c 50 -p 1: a warm-up round that is discarded, then the measured round. */
+export async function measure(load: Load, durationSec: number, warmupSec: number): Promise<Measure> {
+  const run = (duration: number) => {
+    let i = 0;
+    return autocannon({
+      url: load.url,
+      connections: 50,
+      pipelining: 1,
+      duration,
+      requests: [
+        {
+          method: load.method ?? 'GET',
+          headers: { 'content-type': 'application/json', ...load.headers },
+          setupRequest: (request) => {
+            const n = i++;
+            request.path = load.paths[n % load.paths.length] as string;
+            if (load.bodies) request.body = load.bodies[n % load.bodies.length] as string;
+            return request;
+          },
+        },
+      ],
+    });
+  };
+  if (warmupSec > 0) await run(warmupSec);
+  const result = await run(durationSec);
+  const failures = result.non2xx + result.errors + result.timeouts;
+  return {
+    name: load.name,
+    reqPerSec: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    bytesPerResponse: result.requests.total > 0 ? Math.round(result.throughput.total / result.requests.total) : 0,
+    requests: result.requests.total,
+    failures,
+  };
+}
+
+function versionOf(name: string): string {
+  try {
+    return JSON.parse(readFileSync(join(projectRoot, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'missing';
+  }
+}
+
+export function environment() {
+  const cpu = cpus();
+  return {
+    machine: { cores: cpu.length, cpu: cpu[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+    versions: Object.fromEntries(
+      ['fastify', 'zod', 'fastify-type-provider-zod', 'better-sqlite3', 'drizzle-orm', '@fastify/swagger', 'autocannon'].map((n) => [n, versionOf(n)]),
+    ),
+  };
+}
+
+export function table(rows: Record<string, string | number>[]): string {
+  const keys = Object.keys(rows[0] ?? {});
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(keys), line(keys.map(() => '---')), ...rows.map((row) => line(keys.map((k) => row[k] ?? '')))].join('\n');
+}

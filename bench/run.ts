@@ -1,0 +1,163 @@
+// npm run bench: the API against the machine's practical limit (E0), measured in one run.
+// Options (environment): BENCH_DURATION seconds per endpoint class (default 10), BENCH_WARMUP (default 3).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../src/paths.js';
+import { environment, type Load, type Measure, measure, type Started, startProcess, table } from './lib.js';
+
+const duration = Number(process.env.BENCH_DURATION ?? 10);
+const warmup = Number(process.env.BENCH_WARMUP ?? 3);
+const began = Date.now();
+
+/** Target ratios to E0 from the performance issue. */
+const TARGETS: Record<string, number> = {
+  'GET /v1/roles/{role}': 0.7,
+  'GET /v1/roles/{role}?companySize': 0.7,
+  'GET /v1/comparisons': 0.7,
+  'GET /v1/comparisons?companySize': 0.7,
+  'GET /v1/assessment/questions': 0.7,
+  'GET /v1/competencies?filter': 0.5,
+  'GET /v1/assessments/{id}': 0.5,
+  'POST /v1/assessments': 0.2,
+};
+
+export async function submissions(url: string, count: number): Promise<string[]> {
+  const instrument = (await (await fetch(`${url}/v1/assessment/questions`)).json()) as { questions: { id: string }[] };
+  const sizes = [undefined, 'startup', 'scale-up', 'big-tech'];
+  return Array.from({ length: count }, (_, n) =>
+    JSON.stringify({
+      companySize: sizes[n % sizes.length],
+      answers: instrument.questions.map((q, i) => ({ questionId: q.id, value: ((i * 7 + n * 3) % 5) + 1 })),
+    }),
+  );
+}
+
+async function storedIds(url: string, bodies: string[], count: number): Promise<string[]> {
+  const ids: string[] = [];
+  while (ids.length < count) {
+    const items = bodies.slice(0, Math.min(500, count - ids.length)).map((b) => JSON.parse(b));
+    const response = await fetch(`${url}/v1/assessments/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items }) });
+    const body = (await response.json()) as { items: { status: number; assessment?: { id: string } }[] };
+    for (const item of body.items) if (item.assessment) ids.push(item.assessment.id);
+  }
+  return ids;
+}
+
+async function startupTimes(dir: string) {
+  const fresh: number[] = [];
+  const existing: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const path = join(dir, `startup-${i}.sqlite`);
+    for (const list of [fresh, existing]) {
+      const server = await startProcess(['dist/server.js'], { DATABASE_PATH: path, LOG_LEVEL: 'silent', NODE_ENV: 'production' });
+      list.push(server.readyMs);
+      await server.stop();
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] as number;
+  return { emptyPathMs: Math.round(median(fresh)), existingDatabaseMs: Math.round(median(existing)) };
+}
+
+async function main() {
+  console.log('building…');
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'rc-bench-'));
+  let api: Started | undefined;
+  let baseline: Started | undefined;
+  try {
+    baseline = await startProcess(['bench/baseline-server.mjs'], {}, '/');
+    api = await startProcess(['dist/server.js'], {
+      DATABASE_PATH: join(dir, 'kb.sqlite'),
+      LOG_LEVEL: 'silent',
+      NODE_ENV: 'production',
+      RATE_LIMIT_ENABLED: 'false',
+    });
+    const bodies = await submissions(api.url, 64);
+    const ids = await storedIds(api.url, bodies, 1000);
+
+    const e0Load: Load = { name: 'E0 (bare fastify, constant JSON)', url: baseline.url, paths: ['/'] };
+    const loads: Load[] = [
+      { name: 'GET /v1/roles/{role}', url: api.url, paths: ['/v1/roles/tech-lead', '/v1/roles/engineering-manager'] },
+      {
+        name: 'GET /v1/roles/{role}?companySize',
+        url: api.url,
+        paths: ['startup', 'scale-up', 'big-tech'].flatMap((s) => [`/v1/roles/tech-lead?companySize=${s}`, `/v1/roles/engineering-manager?companySize=${s}`]),
+      },
+      { name: 'GET /v1/comparisons', url: api.url, paths: ['/v1/comparisons?roles=tech-lead,engineering-manager'] },
+      {
+        name: 'GET /v1/comparisons?companySize',
+        url: api.url,
+        paths: ['startup', 'scale-up', 'big-tech'].map((s) => `/v1/comparisons?roles=tech-lead,engineering-manager&companySize=${s}`),
+      },
+      { name: 'GET /v1/assessment/questions', url: api.url, paths: ['/v1/assessment/questions'] },
+      {
+        name: 'GET /v1/competencies?filter',
+        url: api.url,
+        paths: ['/v1/competencies?category=people', '/v1/competencies?role=engineering-manager&minLevel=3&companySize=big-tech', '/v1/competencies?q=code'],
+      },
+      { name: 'GET /v1/assessments/{id}', url: api.url, paths: ids.map((id) => `/v1/assessments/${id}`) },
+      { name: 'POST /v1/assessments', url: api.url, method: 'POST', paths: ['/v1/assessments'], bodies },
+    ];
+
+    console.log(`measuring: ${duration} s per class after a ${warmup} s warm-up, -c 50 -p 1`);
+    const e0Start = await measure(e0Load, duration, warmup);
+    const results: Measure[] = [];
+    for (const load of loads) {
+      const result = await measure(load, duration, warmup);
+      console.log(`  ${load.name}: ${result.reqPerSec} req/s`);
+      results.push(result);
+    }
+    const e0End = await measure(e0Load, duration, warmup);
+    const startup = await startupTimes(dir);
+
+    const e0 = (e0Start.reqPerSec + e0End.reqPerSec) / 2;
+    const drift = Math.abs(e0Start.reqPerSec - e0End.reqPerSec) / Math.max(e0Start.reqPerSec, e0End.reqPerSec);
+    const failed = [e0Start, ...results, e0End].filter((r) => r.failures > 0);
+    const rows = [e0Start, ...results, e0End].map((r) => {
+      const ratio = r.reqPerSec / e0;
+      const target = TARGETS[r.name];
+      return {
+        endpoint: r.name,
+        'req/s': r.reqPerSec,
+        'p50 ms': r.p50,
+        'p99 ms': r.p99,
+        'bytes/response': r.bytesPerResponse,
+        'ratio to E0': ratio.toFixed(2),
+        target: target === undefined ? '' : `≥ ${target.toFixed(2)}`,
+        met: target === undefined ? '' : ratio >= target ? 'yes' : 'no',
+      };
+    });
+    const valid = drift <= 0.1 && failed.length === 0;
+    const report = {
+      date: new Date().toISOString(),
+      ...environment(),
+      settings: { connections: 50, pipelining: 1, durationSec: duration, warmupSec: warmup },
+      e0: { start: e0Start.reqPerSec, end: e0End.reqPerSec, drift: Number(drift.toFixed(3)) },
+      valid,
+      rows,
+      startup,
+      elapsedSec: Math.round((Date.now() - began) / 1000),
+    };
+    console.log(`\n${table(rows)}\n`);
+    console.log(`E0 drift ${(drift * 100).toFixed(1)}% (at most 10%): ${drift <= 0.1 ? 'valid' : 'INVALID'}`);
+    console.log(`start-up to /ready: empty path ${startup.emptyPathMs} ms, existing database ${startup.existingDatabaseMs} ms`);
+    mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
+    const file = join(projectRoot, 'bench', 'results', `bench-${report.date.slice(0, 10)}.json`);
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(projectRoot, 'bench', 'results', 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`wrote ${file} in ${report.elapsedSec} s`);
+    if (failed.length > 0) throw new Error(`non-2xx responses or errors in: ${failed.map((f) => `${f.name} (${f.failures})`).join(', ')}`);
+    if (drift > 0.1) throw new Error('E0 moved by more than 10% between start and end: the run is invalid');
+  } finally {
+    await api?.stop();
+    await baseline?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,457 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadContent } from '../src/content/load.js';
+import { COMPLETE_SHARE, CONFIDENCE_THRESHOLDS, MAX_LEVEL, MIN_ANSWERS, type ScoringInput, score } from '../src/domain/scoring.js';
+
+/**
+ * Pure tests of score(): inputs are built from the seed content alone, without the database or
+ * the KnowledgeBase class, so that the expected levels are the seed's own.
+ */
+const content = loadContent();
+const { questions, competencies, roles, companySizes } = content;
+const SIZES: (string | null)[] = [null, ...companySizes.map((s) => s.slug)];
+
+/** The level a role expects of a competency at a size: the size's variant, else the baseline expectation. */
+function levelAt(size: string | null) {
+  return (role: string, competency: string): number => {
+    const variant = content.variants.find((v) => v.role === role && v.competency === competency && v.companySize === size);
+    if (variant) return variant.level;
+    const expectation = content.expectations.find((e) => e.role === role && e.competency === competency);
+    if (!expectation) throw new Error(`no expectation for ${role}/${competency}`);
+    return expectation.level;
+  };
+}
+
+type Answer = { questionId: string; value: number };
+
+function input(answers: readonly Answer[], size: string | null = null, overrides: Partial<ScoringInput> = {}): ScoringInput {
+  return { questions, competencies, roles, level: levelAt(size), answers, ...overrides };
+}
+
+const categoryOf = new Map(competencies.map((c) => [c.slug, c.category]));
+const questionById = new Map(questions.map((q) => [q.id, q]));
+
+/**
+ * Answers of someone who (after keying) strongly agrees with every item of the `drawn` category,
+ * strongly disagrees with every item of the `avoided` one, and is neutral about the rest.
+ */
+function answersFavouring(drawn: string, avoided: string, ids: readonly string[] = questions.map((q) => q.id)): Answer[] {
+  return ids.map((id) => {
+    const q = questionById.get(id)!;
+    const category = categoryOf.get(q.competency);
+    const agreement = category === drawn ? 5 : category === avoided ? 1 : 3;
+    return { questionId: id, value: q.keyed === 'minus' ? 6 - agreement : agreement };
+  });
+}
+
+const TECHNICAL = answersFavouring('technical', 'people');
+const PEOPLE = answersFavouring('people', 'technical');
+const TECH_LEAD = 'tech-lead';
+const ENGINEERING_MANAGER = 'engineering-manager';
+
+const fitOf = (result: ReturnType<typeof score>, role: string) => {
+  const found = result.scores.find((s) => s.role === role);
+  if (!found) throw new Error(`no score for ${role}`);
+  return found.fit;
+};
+
+describe('the seed data these tests rely on', () => {
+  it('has roles whose expectations separate technical from people competencies', () => {
+    const base = levelAt(null);
+    const technical = competencies.filter((c) => c.category === 'technical').map((c) => c.slug);
+    const people = competencies.filter((c) => c.category === 'people').map((c) => c.slug);
+    const mean = (role: string, slugs: string[]) => slugs.reduce((s, c) => s + base(role, c), 0) / slugs.length;
+    expect(technical.length).toBeGreaterThan(0);
+    expect(people.length).toBeGreaterThan(0);
+    expect(mean(TECH_LEAD, technical)).toBeGreaterThan(mean(ENGINEERING_MANAGER, technical));
+    expect(mean(ENGINEERING_MANAGER, people)).toBeGreaterThan(mean(TECH_LEAD, people));
+    expect(questions.some((q) => q.keyed === 'minus')).toBe(true);
+    expect(questions.length).toBeGreaterThanOrEqual(MIN_ANSWERS);
+  });
+});
+
+describe('score(): basic guarantees', () => {
+  it('is deterministic: the same input twice gives deep-equal results', () => {
+    for (const size of SIZES) {
+      for (const answers of [TECHNICAL, PEOPLE, answersFavouring('delivery', 'strategy')]) {
+        expect(score(input(answers, size))).toEqual(score(input(answers, size)));
+      }
+    }
+  });
+
+  it('does not depend on the order the answers come in', () => {
+    const shuffled = [...TECHNICAL].reverse();
+    const a = score(input(TECHNICAL));
+    const b = score(input(shuffled));
+    expect(b.scores).toEqual(a.scores);
+    expect(b.breakdown).toEqual(a.breakdown);
+    expect(b.recommendation).toEqual(a.recommendation);
+  });
+
+  it('rejects an answer to a question that is not in the instrument', () => {
+    expect(() => score(input([...TECHNICAL.slice(0, 8), { questionId: 'q-does-not-exist', value: 3 }]))).toThrow(/q-does-not-exist/);
+  });
+
+  it('keeps fits within 0..100, sorts scores best first and reports every role once', () => {
+    fc.assert(
+      fc.property(answerSetArbitrary(), ({ answers, size }) => {
+        const result = score(input(answers, size));
+        expect(result.scores.map((s) => s.role).sort()).toEqual(roles.map((r) => r.slug).sort());
+        for (const s of result.scores) {
+          expect(s.fit).toBeGreaterThanOrEqual(0);
+          expect(s.fit).toBeLessThanOrEqual(100);
+          expect(s.name).toBe(roles.find((r) => r.slug === s.role)?.name);
+        }
+        for (let i = 1; i < result.scores.length; i++) {
+          expect(result.scores[i - 1]!.fit).toBeGreaterThanOrEqual(result.scores[i]!.fit);
+        }
+        expect(result.recommendation.margin).toBeCloseTo(result.scores[0]!.fit - result.scores[1]!.fit, 2);
+        expect(result.answered).toEqual({ count: answers.length, total: questions.length });
+      }),
+      { numRuns: 300, seed: 20261101 },
+    );
+  });
+
+  it('reaches the ends of the scale for the most extreme answers', () => {
+    // Whoever agrees exactly with the shape of one role's profile on every competency gets 100 or 0.
+    const base = levelAt(null);
+    const meanOf = (role: string) => competencies.reduce((s, c) => s + base(role, c.slug), 0) / competencies.length;
+    const mean = meanOf(TECH_LEAD);
+    const answers = questions.map((q) => {
+      const agreement = base(TECH_LEAD, q.competency) > mean ? 5 : 1;
+      return { questionId: q.id, value: q.keyed === 'minus' ? 6 - agreement : agreement };
+    });
+    const result = score(input(answers));
+    expect(Math.max(...result.scores.map((s) => s.fit))).toBeLessThanOrEqual(100);
+    expect(fitOf(result, TECH_LEAD)).toBeGreaterThan(90);
+  });
+
+  it('describes every competency in the breakdown, with affinity null exactly when unanswered', () => {
+    const answered = TECHNICAL.filter((_, i) => i % 3 !== 0);
+    const result = score(input(answered, 'scale-up'));
+    expect(result.breakdown.map((b) => b.competency)).toEqual(competencies.map((c) => c.slug));
+    const level = levelAt('scale-up');
+    for (const row of result.breakdown) {
+      const items = answered.filter((a) => questionById.get(a.questionId)!.competency === row.competency);
+      expect(row.answered).toBe(items.length);
+      expect(row.name).toBe(competencies.find((c) => c.slug === row.competency)?.name);
+      expect(row.expected).toEqual(roles.map((r) => ({ role: r.slug, level: level(r.slug, row.competency) })));
+      if (items.length === 0) {
+        expect(row.affinity).toBeNull();
+        expect(row.contributions.every((c) => c.points === 0)).toBe(true);
+      } else {
+        const keyed = items.map((a) => (questionById.get(a.questionId)!.keyed === 'minus' ? 6 - a.value : a.value));
+        const expected = keyed.reduce((s, v) => s + (v - 1) / 4, 0) / keyed.length;
+        expect(row.affinity).toBeCloseTo(expected, 4);
+        expect(row.affinity).toBeGreaterThanOrEqual(0);
+        expect(row.affinity).toBeLessThanOrEqual(1);
+      }
+    }
+    // Some competencies are unanswered in this subset, so the null branch was exercised.
+    expect(result.breakdown.some((b) => b.affinity === null)).toBe(true);
+  });
+
+  it('adds up: each fit is 50 plus the contributions of the competencies', () => {
+    fc.assert(
+      fc.property(answerSetArbitrary(), ({ answers, size }) => {
+        const result = score(input(answers, size));
+        for (const s of result.scores) {
+          const total = result.breakdown.reduce((sum, b) => sum + b.contributions.find((c) => c.role === s.role)!.points, 0);
+          // Each contribution is rounded to 0.01 on its own.
+          expect(Math.abs(50 + total - s.fit)).toBeLessThanOrEqual(0.005 * (competencies.length + 1));
+        }
+      }),
+      { numRuns: 200, seed: 7 },
+    );
+  });
+
+  it('matches the formula documented in its header, computed independently', () => {
+    fc.assert(
+      fc.property(answerSetArbitrary(), ({ answers, size }) => {
+        const reference = referenceFits(answers, size);
+        const result = score(input(answers, size));
+        for (const role of roles) expect(fitOf(result, role.slug)).toBeCloseTo(reference.get(role.slug)!, 1);
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+  });
+});
+
+describe('score(): highlights', () => {
+  it('lists at most three, each naming its competency in a non-empty reason and favouring one of the two best roles', () => {
+    fc.assert(
+      fc.property(answerSetArbitrary(), ({ answers, size }) => {
+        const result = score(input(answers, size));
+        expect(result.highlights.length).toBeLessThanOrEqual(3);
+        const top = result.scores.slice(0, 2).map((s) => s.role);
+        const answeredCompetencies = new Set(answers.map((a) => questionById.get(a.questionId)!.competency));
+        for (const h of result.highlights) {
+          const competency = competencies.find((c) => c.slug === h.competency);
+          expect(competency).toBeDefined();
+          expect(h.name).toBe(competency!.name);
+          expect(h.reason.trim().length).toBeGreaterThan(0);
+          expect(h.reason.toLowerCase()).toContain(competency!.name.toLowerCase());
+          expect(top).toContain(h.favours);
+          expect(h.points).toBeGreaterThan(0);
+          expect(answeredCompetencies.has(h.competency)).toBe(true);
+        }
+        const points = result.highlights.map((h) => h.points);
+        expect(points).toEqual([...points].sort((a, b) => b - a));
+      }),
+      { numRuns: 200, seed: 3 },
+    );
+  });
+
+  it('for a technical respondent, names competencies the tech lead expects at least two levels more', () => {
+    const result = score(input(TECHNICAL));
+    const base = levelAt(null);
+    expect(result.highlights).toHaveLength(3);
+    for (const h of result.highlights) {
+      expect(Math.abs(base(TECH_LEAD, h.competency) - base(ENGINEERING_MANAGER, h.competency))).toBeGreaterThanOrEqual(2);
+    }
+    expect(result.highlights.some((h) => h.favours === TECH_LEAD)).toBe(true);
+  });
+});
+
+describe('score(): reverse keying', () => {
+  it('treats a minus item answered v like the same item keyed plus answered 6 - v', () => {
+    for (const flipped of questions) {
+      const plusKeyed = questions.map((q) => (q.id === flipped.id ? { ...q, keyed: 'plus' as const } : q));
+      const minusKeyed = questions.map((q) => (q.id === flipped.id ? { ...q, keyed: 'minus' as const } : q));
+      for (const v of [1, 2, 4, 5]) {
+        const base = TECHNICAL.filter((a) => a.questionId !== flipped.id);
+        const asPlus = score(input([...base, { questionId: flipped.id, value: v }], null, { questions: plusKeyed }));
+        const asMinus = score(input([...base, { questionId: flipped.id, value: 6 - v }], null, { questions: minusKeyed }));
+        expect(asMinus.breakdown).toEqual(asPlus.breakdown);
+        expect(asMinus.scores).toEqual(asPlus.scores);
+        expect(asMinus.recommendation).toEqual(asPlus.recommendation);
+      }
+    }
+  });
+
+  it('gives a minus item answered 5 the affinity of a plus item answered 1', () => {
+    // An instrument with one item per competency, for a competency that separates the roles.
+    const base = levelAt(null);
+    const target = competencies.find((c) => base(TECH_LEAD, c.slug) - base(ENGINEERING_MANAGER, c.slug) >= 2)!;
+    const single = (keyed: 'plus' | 'minus') =>
+      competencies.map((c) => ({ id: `q-${c.slug}`, competency: c.slug, keyed: c.slug === target.slug ? keyed : ('plus' as const) }));
+    const answers = (v: number) => competencies.map((c) => ({ questionId: `q-${c.slug}`, value: c.slug === target.slug ? v : 3 }));
+    const minus5 = score(input(answers(5), null, { questions: single('minus') }));
+    const plus1 = score(input(answers(1), null, { questions: single('plus') }));
+    const plus5 = score(input(answers(5), null, { questions: single('plus') }));
+    const affinity = (r: ReturnType<typeof score>) => r.breakdown.find((b) => b.competency === target.slug)!.affinity;
+    expect(affinity(minus5)).toBe(0);
+    expect(affinity(plus1)).toBe(0);
+    expect(affinity(plus5)).toBe(1);
+    expect(minus5.scores).toEqual(plus1.scores);
+    // And it pushes away from the role that expects the competency more.
+    expect(fitOf(minus5, TECH_LEAD)).toBeLessThan(fitOf(minus5, ENGINEERING_MANAGER));
+    expect(fitOf(plus5, TECH_LEAD)).toBeGreaterThan(fitOf(plus5, ENGINEERING_MANAGER));
+  });
+});
+
+describe('score(): monotonicity (DESIGN.md, Scoring)', () => {
+  it('agreeing more with an item of a competency one role expects 2+ levels more never lowers that role relative to the other', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(answerSetArbitrary(), ({ answers, size }) => {
+        const level = levelAt(size);
+        const before = score(input(answers, size));
+        answers.forEach((answer, index) => {
+          const q = questionById.get(answer.questionId)!;
+          const raised = q.keyed === 'plus' ? answer.value + 1 : answer.value - 1;
+          if (raised < 1 || raised > 5) return;
+          const changed = answers.map((a, i) => (i === index ? { ...a, value: raised } : a));
+          const after = score(input(changed, size));
+          for (const a of roles) {
+            for (const b of roles) {
+              if (level(a.slug, q.competency) - level(b.slug, q.competency) < 2) continue;
+              checked += 1;
+              const gapBefore = fitOf(before, a.slug) - fitOf(before, b.slug);
+              const gapAfter = fitOf(after, a.slug) - fitOf(after, b.slug);
+              if (gapAfter < gapBefore) {
+                throw new Error(
+                  `${q.id} (${q.keyed}) ${answer.value} -> ${raised} at ${size ?? 'baseline'}: ${a.slug} - ${b.slug} went from ${gapBefore} to ${gapAfter}`,
+                );
+              }
+            }
+          }
+        });
+      }),
+      { numRuns: 600, seed: 42 },
+    );
+    // The property was not vacuous.
+    expect(checked).toBeGreaterThan(1000);
+  });
+});
+
+describe('score(): answers that carry no information', () => {
+  it('is unmoved when every affinity rises by the same amount over a complete, plus-keyed instrument', () => {
+    const plusOnly = competencies.map((c) => ({ id: `q-${c.slug}`, competency: c.slug, keyed: 'plus' as const }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: competencies.length, maxLength: competencies.length }),
+        fc.constantFrom(...SIZES),
+        fc.integer({ min: 1, max: 4 }),
+        (values, size, shift) => {
+          const answers = plusOnly.map((q, i) => ({ questionId: q.id, value: values[i]! }));
+          const shifted = answers.map((a) => ({ ...a, value: Math.min(5, a.value + shift) }));
+          if (shifted.some((a, i) => a.value - answers[i]!.value !== shift)) return;
+          const a = score(input(answers, size, { questions: plusOnly }));
+          const b = score(input(shifted, size, { questions: plusOnly }));
+          for (const role of roles) expect(fitOf(b, role.slug)).toBeCloseTo(fitOf(a, role.slug), 1);
+        },
+      ),
+      { numRuns: 300, seed: 5 },
+    );
+  });
+
+  // Someone who gives every item the same answer tells us nothing about which role suits them.
+  it.each([1, 2, 3, 4, 5])('answering every item %i is flagged, recommends nothing and keeps the fits within a few points', (value) => {
+    const answers = questions.map((q) => ({ questionId: q.id, value }));
+    const problems: string[] = [];
+    for (const size of SIZES) {
+      const result = score(input(answers, size));
+      expect(result.flags).toContain('straight-lining');
+      expect(result.recommendation.role).toBeNull();
+      expect(result.recommendation.confidence).toBe('too-close-to-call');
+      if (result.recommendation.margin >= CONFIDENCE_THRESHOLDS.lean) {
+        problems.push(`${size ?? 'baseline'}: ${result.scores.map((s) => `${s.role} ${s.fit}`).join(', ')}`);
+      }
+    }
+    expect(problems, 'fits differ by at least the lean threshold').toEqual([]);
+  });
+
+  it('flags straight-lining only when all values are equal', () => {
+    const ids = questions.slice(0, 12).map((q) => q.id);
+    const same = score(input(ids.map((id) => ({ questionId: id, value: 2 }))));
+    expect(same.flags).toContain('straight-lining');
+    expect(same.recommendation.role).toBeNull();
+    const varied = score(input(ids.map((id, i) => ({ questionId: id, value: i === 5 ? 3 : 2 }))));
+    expect(varied.flags).not.toContain('straight-lining');
+  });
+
+  it('flags fewer than 80% answered as incomplete, still scores it, and never calls it clear', () => {
+    const threshold = Math.ceil(COMPLETE_SHARE * questions.length);
+    // A strongly technical subset: the items that separate the roles most.
+    const base = levelAt(null);
+    const separating = [...TECHNICAL].sort(
+      (x, y) =>
+        Math.abs(base(TECH_LEAD, questionById.get(y.questionId)!.competency) - base(ENGINEERING_MANAGER, questionById.get(y.questionId)!.competency)) -
+        Math.abs(base(TECH_LEAD, questionById.get(x.questionId)!.competency) - base(ENGINEERING_MANAGER, questionById.get(x.questionId)!.competency)),
+    );
+    const partial = separating.slice(0, threshold - 1);
+    expect(partial.length).toBeGreaterThanOrEqual(MIN_ANSWERS);
+    const result = score(input(partial));
+    expect(result.flags).toContain('incomplete');
+    expect(result.flags).not.toContain('straight-lining');
+    // It would be clear by its margin ...
+    expect(result.recommendation.margin).toBeGreaterThanOrEqual(CONFIDENCE_THRESHOLDS.clear);
+    expect(result.scores[0]!.role).toBe(TECH_LEAD);
+    // ... but it is not.
+    expect(result.recommendation.confidence).not.toBe('clear');
+    expect(result.recommendation.role).toBe(TECH_LEAD);
+    expect(result.answered).toEqual({ count: threshold - 1, total: questions.length });
+
+    // One more answer reaches 80%: no longer incomplete, and now clear.
+    const enough = score(input(separating.slice(0, threshold)));
+    expect(enough.flags).not.toContain('incomplete');
+    expect(enough.recommendation.confidence).toBe('clear');
+  });
+
+  it('never calls an incomplete answer set clear, whatever the answers', () => {
+    const limit = Math.ceil(COMPLETE_SHARE * questions.length) - 1;
+    fc.assert(
+      fc.property(answerSetArbitrary(limit), ({ answers, size }) => {
+        const result = score(input(answers, size));
+        expect(result.flags).toContain('incomplete');
+        expect(result.recommendation.confidence).not.toBe('clear');
+      }),
+      { numRuns: 300, seed: 9 },
+    );
+  });
+});
+
+describe('score(): clear profiles', () => {
+  it('recommends the tech lead, clearly, to a technical respondent', () => {
+    const result = score(input(TECHNICAL));
+    expect(result.flags).toEqual([]);
+    expect(result.recommendation.role).toBe(TECH_LEAD);
+    expect(result.recommendation.confidence).toBe('clear');
+    expect(result.recommendation.margin).toBeGreaterThanOrEqual(CONFIDENCE_THRESHOLDS.clear);
+    expect(result.scores[0]!.role).toBe(TECH_LEAD);
+  });
+
+  it('recommends the engineering manager, clearly, to a people-centred respondent', () => {
+    const result = score(input(PEOPLE));
+    expect(result.flags).toEqual([]);
+    expect(result.recommendation.role).toBe(ENGINEERING_MANAGER);
+    expect(result.recommendation.confidence).toBe('clear');
+    expect(result.recommendation.margin).toBeGreaterThanOrEqual(CONFIDENCE_THRESHOLDS.clear);
+  });
+
+  it('separates the roles less at a startup than at big tech, where the sources say they diverge', () => {
+    // Derived from the seed: the roles' levels are closer at a startup than at big tech.
+    const distance = (size: string) =>
+      competencies.reduce((s, c) => s + Math.abs(levelAt(size)(TECH_LEAD, c.slug) - levelAt(size)(ENGINEERING_MANAGER, c.slug)), 0);
+    expect(distance('startup')).toBeLessThan(distance('big-tech'));
+    for (const [answers, expected] of [
+      [TECHNICAL, TECH_LEAD],
+      [PEOPLE, ENGINEERING_MANAGER],
+    ] as const) {
+      const startup = score(input(answers, 'startup'));
+      const bigTech = score(input(answers, 'big-tech'));
+      expect(startup.recommendation.role).toBe(expected);
+      expect(bigTech.recommendation.role).toBe(expected);
+      expect(startup.recommendation.margin).toBeLessThan(bigTech.recommendation.margin);
+    }
+  });
+
+  it('uses the levels at the size it is given', () => {
+    const result = score(input(TECHNICAL, 'big-tech'));
+    const level = levelAt('big-tech');
+    for (const row of result.breakdown) {
+      for (const e of row.expected) expect(e.level).toBe(level(e.role, row.competency));
+    }
+    // At least one variant differs from the baseline at big tech, so the size mattered.
+    expect(result.breakdown.some((row) => row.expected.some((e) => e.level !== levelAt(null)(e.role, row.competency)))).toBe(true);
+  });
+});
+
+/** Random answer sets: a random subset of at least MIN_ANSWERS distinct questions, random values, a random size. */
+function answerSetArbitrary(maxAnswers: number = questions.length) {
+  return fc.record({
+    picked: fc.shuffledSubarray(
+      questions.map((q) => q.id),
+      { minLength: MIN_ANSWERS, maxLength: maxAnswers },
+    ),
+    values: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: questions.length, maxLength: questions.length }),
+    size: fc.constantFrom(...SIZES),
+  }).map(({ picked, values, size }) => ({
+    answers: picked.map((id, i) => ({ questionId: id, value: values[i]! })),
+    size,
+  }));
+}
+
+/** The fits by the formula in the header of src/domain/scoring.ts, written out again from its description. */
+function referenceFits(answers: readonly Answer[], size: string | null): Map<string, number> {
+  const level = levelAt(size);
+  const affinity = new Map<string, number[]>();
+  for (const a of answers) {
+    const q = questionById.get(a.questionId)!;
+    const v = q.keyed === 'minus' ? 6 - a.value : a.value;
+    affinity.set(q.competency, [...(affinity.get(q.competency) ?? []), (v - 1) / 4]);
+  }
+  const a = (c: string) => {
+    const list = affinity.get(c)!;
+    return list.reduce((s, x) => s + x, 0) / list.length;
+  };
+  const e = (role: string, c: string) => {
+    const mean = competencies.reduce((s, k) => s + level(role, k.slug) / MAX_LEVEL, 0) / competencies.length;
+    return level(role, c) / MAX_LEVEL - mean;
+  };
+  const answered = competencies.map((c) => c.slug).filter((c) => affinity.has(c));
+  const S = (role: string) => answered.reduce((s, c) => s + (a(c) - 0.5) * e(role, c), 0);
+  const M = Math.max(...roles.map((r) => answered.reduce((s, c) => s + Math.abs(e(r.slug, c)) / 2, 0)));
+  return new Map(roles.map((r) => [r.slug, 50 + (50 * S(r.slug)) / M]));
+}
