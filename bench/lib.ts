@@ -129,7 +129,10 @@ export function environment() {
   return {
     machine: { cores: cpu.length, cpu: cpu[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
     versions: Object.fromEntries(
-      ['fastify', 'zod', 'fastify-type-provider-zod', 'better-sqlite3', 'drizzle-orm', '@fastify/swagger', 'autocannon'].map((n) => [n, versionOf(n)]),
+      ['fastify', 'zod', 'fastify-type-provider-zod', 'better-sqlite3', 'drizzle-orm', '@fastify/swagger', 'autocannon'].map((n) => [
+        n,
+        versionOf(n),
+      ]),
     ),
   };
 }

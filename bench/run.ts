@@ -38,7 +38,11 @@ async function storedIds(url: string, bodies: string[], count: number): Promise<
   const ids: string[] = [];
   while (ids.length < count) {
     const items = bodies.slice(0, Math.min(500, count - ids.length)).map((b) => JSON.parse(b));
-    const response = await fetch(`${url}/v1/assessments/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items }) });
+    const response = await fetch(`${url}/v1/assessments/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ items }),
+    });
     const body = (await response.json()) as { items: { status: number; assessment?: { id: string } }[] };
     for (const item of body.items) if (item.assessment) ids.push(item.assessment.id);
   }
@@ -83,7 +87,10 @@ async function main() {
       {
         name: 'GET /v1/roles/{role}?companySize',
         url: api.url,
-        paths: ['startup', 'scale-up', 'big-tech'].flatMap((s) => [`/v1/roles/tech-lead?companySize=${s}`, `/v1/roles/engineering-manager?companySize=${s}`]),
+        paths: ['startup', 'scale-up', 'big-tech'].flatMap((s) => [
+          `/v1/roles/tech-lead?companySize=${s}`,
+          `/v1/roles/engineering-manager?companySize=${s}`,
+        ]),
       },
       { name: 'GET /v1/comparisons', url: api.url, paths: ['/v1/comparisons?roles=tech-lead,engineering-manager'] },
       {
@@ -95,7 +102,11 @@ async function main() {
       {
         name: 'GET /v1/competencies?filter',
         url: api.url,
-        paths: ['/v1/competencies?category=people', '/v1/competencies?role=engineering-manager&minLevel=3&companySize=big-tech', '/v1/competencies?q=code'],
+        paths: [
+          '/v1/competencies?category=people',
+          '/v1/competencies?role=engineering-manager&minLevel=3&companySize=big-tech',
+          '/v1/competencies?q=code',
+        ],
       },
       { name: 'GET /v1/assessments/{id}', url: api.url, paths: ids.map((id) => `/v1/assessments/${id}`) },
       { name: 'POST /v1/assessments', url: api.url, method: 'POST', paths: ['/v1/assessments'], bodies },

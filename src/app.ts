@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
@@ -13,7 +12,9 @@ import { problemBody } from './errors.js';
 import { projectRoot } from './paths.js';
 import errors from './plugins/errors.js';
 import { transformObject } from './plugins/openapi-components.js';
+import protection from './plugins/protection.js';
 import responseCache from './plugins/response-cache.js';
+import securityHeaders from './plugins/security-headers.js';
 import store from './plugins/store.js';
 import routes from './routes/index.js';
 
@@ -25,16 +26,36 @@ export type AppOptions = {
   corsOrigins?: '*' | string[];
   /** Content to seed instead of the files under seed/. */
   content?: Content;
-  /** Largest body, in bytes, of POST /v1/assessments/batch. */
+  /** Largest request body in bytes (default 256 KiB); POST /v1/assessments/batch has its own. */
+  bodyLimit?: number;
+  /** Largest body, in bytes, of POST /v1/assessments/batch (default 4 MiB). */
   batchBodyLimit?: number;
+  /** Time allowed to receive a whole request, and to idle on a connection (default 15 s). */
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  /** Per-client limit on the write routes; off unless given (the server turns it on from config). */
+  rateLimit?: { enabled: boolean; max: number; windowMs: number };
+  /** Trust X-Forwarded-For from: nobody (false, the default), any proxy, N hops, or these addresses. */
+  trustProxy?: boolean | number | string[];
+  /** Above this event-loop delay the server sheds load with 503 (default 1000 ms). */
+  maxEventLoopDelayMs?: number;
 };
 
 const apiVersion: string = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version;
 
+const hops = (count: number) => (_address: string, hop: number) => hop < count;
+
 /** Builds the whole application without listening: the server and the tests both use it. */
 export async function buildApp(options: AppOptions = {}) {
+  const requestTimeout = options.requestTimeoutMs ?? 15_000;
   const app = Fastify({
     logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 256 * 1024,
+    requestTimeout,
+    connectionTimeout: requestTimeout,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    // A hop count trusts that many proxies nearest to the server.
+    trustProxy: typeof options.trustProxy === 'number' ? hops(options.trustProxy) : (options.trustProxy ?? false),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     routerOptions: { maxParamLength: 500 },
@@ -44,32 +65,19 @@ export async function buildApp(options: AppOptions = {}) {
       (reply as FastifyReply).code(400).type('application/problem+json').send(JSON.stringify(body));
     },
   }).withTypeProvider<ZodTypeProvider>();
+  // Bodies are JSON only: anything else is a 415.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(errors);
-  await app.register(helmet, {
-    // The docs page needs its own scripts and styles; everything is served from this origin.
-    contentSecurityPolicy: {
-      directives: {
-        upgradeInsecureRequests: null,
-        defaultSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-      },
-    },
-  });
+  await app.register(securityHeaders);
   await app.register(cors, {
     origin: options.corsOrigins ?? '*',
     methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
     exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After'],
     maxAge: 600,
   });
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -84,6 +92,7 @@ export async function buildApp(options: AppOptions = {}) {
         { name: 'roles', description: 'Roles and what each expects of every competency' },
         { name: 'competencies', description: 'Competencies, with filters, and their levels per role and company size' },
         { name: 'company-sizes', description: 'Company sizes at which the roles are compared' },
+        { name: 'sources', description: 'The documents behind every level and question' },
         { name: 'comparisons', description: 'Side-by-side comparisons of roles, at a company size or across all of them' },
         { name: 'assessments', description: 'The self-assessment: questions, scoring, stored results' },
         { name: 'meta', description: 'Versions and counts' },
@@ -100,6 +109,10 @@ export async function buildApp(options: AppOptions = {}) {
     databasePath: options.databasePath ?? ':memory:',
     synchronous: options.synchronous,
     content: options.content,
+  });
+  await app.register(protection, {
+    rateLimit: options.rateLimit ?? { enabled: false, max: 0, windowMs: 0 },
+    maxEventLoopDelayMs: options.maxEventLoopDelayMs ?? 1_000,
   });
   await app.register(responseCache);
   await app.register(routes, { apiVersion, batchBodyLimit: options.batchBodyLimit ?? 4 * 1024 * 1024 });

@@ -13,6 +13,19 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   CORS_ORIGINS: z.string().min(1).default('*'),
   SHUTDOWN_GRACE_MS: integer(0, 120_000).default(10_000),
+  DATABASE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
+  BODY_LIMIT: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
+  BATCH_BODY_LIMIT: integer(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
+  REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(15_000),
+  KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000).default(5_000),
+  RATE_LIMIT_ENABLED: z.enum(['true', 'false']).default('true'),
+  RATE_LIMIT_MAX: integer(1, 1_000_000).default(120),
+  RATE_LIMIT_WINDOW_MS: integer(1000, 86_400_000).default(60_000),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d+|[0-9a-fA-F.:/,\s]+)$/, 'must be true, false, a hop count, or comma-separated addresses/CIDRs')
+    .default('false'),
+  MAX_EVENT_LOOP_DELAY_MS: integer(10, 60_000).default(1_000),
 });
 
 export type Config = {
@@ -23,7 +36,26 @@ export type Config = {
   /** `*` or the exact origins allowed to call the API from a browser. */
   corsOrigins: '*' | string[];
   shutdownGraceMs: number;
+  synchronous: 'normal' | 'full';
+  bodyLimit: number;
+  batchBodyLimit: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  rateLimit: { enabled: boolean; max: number; windowMs: number };
+  /** Whether and whom to trust for X-Forwarded-For: false, true, a hop count, or addresses. */
+  trustProxy: boolean | number | string[];
+  maxEventLoopDelayMs: number;
 };
+
+function parseTrustProxy(value: string): Config['trustProxy'] {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -53,5 +85,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             .map((origin) => origin.trim())
             .filter(Boolean),
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    synchronous: c.DATABASE_SYNCHRONOUS,
+    bodyLimit: c.BODY_LIMIT,
+    batchBodyLimit: c.BATCH_BODY_LIMIT,
+    requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: c.KEEP_ALIVE_TIMEOUT_MS,
+    rateLimit: { enabled: c.RATE_LIMIT_ENABLED === 'true', max: c.RATE_LIMIT_MAX, windowMs: c.RATE_LIMIT_WINDOW_MS },
+    trustProxy: parseTrustProxy(c.TRUST_PROXY),
+    maxEventLoopDelayMs: c.MAX_EVENT_LOOP_DELAY_MS,
   };
 }

@@ -15,8 +15,17 @@ async function main() {
 
   const app = await buildApp({
     databasePath: config.databasePath,
+    synchronous: config.synchronous,
     corsOrigins: config.corsOrigins,
-    logger: { level: config.logLevel },
+    // Silent means no logger at all, so no per-request child loggers are built.
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    bodyLimit: config.bodyLimit,
+    batchBodyLimit: config.batchBodyLimit,
+    requestTimeoutMs: config.requestTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    rateLimit: config.rateLimit,
+    trustProxy: config.trustProxy,
+    maxEventLoopDelayMs: config.maxEventLoopDelayMs,
   });
 
   let closing = false;

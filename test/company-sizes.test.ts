@@ -89,3 +89,28 @@ describe('GET /v1/company-sizes', () => {
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 });
+
+describe('GET /v1/sources', () => {
+  it('lists every cited source with its title and kind, as in seed/sources.json', async () => {
+    const app = await buildTestApp();
+    try {
+      const seedSources = JSON.parse(readFileSync(join(projectRoot, 'seed', 'sources.json'), 'utf8')) as { id: string }[];
+      const response = await app.inject('/v1/sources');
+      expect(response.statusCode).toBe(200);
+      expect(responseProblems('GET', '/v1/sources', 200, response.headers['content-type'] as string, response.body)).toEqual([]);
+      const body = response.json();
+      expect(body.total).toBe(seedSources.length);
+      expect(new Set(body.items.map((s: { id: string }) => s.id))).toEqual(new Set(seedSources.map((s) => s.id)));
+      const cited = new Set(
+        app.kb.data.expectations.flatMap((e) => [...e.citations, ...e.variants.flatMap((v) => v.citations)]).map((c) => c.source),
+      );
+      for (const id of cited)
+        expect(
+          body.items.some((s: { id: string }) => s.id === id),
+          id,
+        ).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -57,7 +57,7 @@ function citationsView(citations: SeedCitation[] | undefined) {
   return (citations ?? []).map((c) => {
     const source = sources.find((s) => s.id === c.source);
     if (!source) throw new Error(`seed cites unknown source ${c.source}`);
-    return { source: { id: source.id, title: source.title, kind: source.kind }, claim: c.claim };
+    return { source: source.id, claim: c.claim };
   });
 }
 

@@ -34,6 +34,16 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'warn',
       CORS_ORIGINS: 'https://hr.example, https://app.example',
       SHUTDOWN_GRACE_MS: '2500',
+      DATABASE_SYNCHRONOUS: 'full',
+      BODY_LIMIT: '65536',
+      BATCH_BODY_LIMIT: '1048576',
+      REQUEST_TIMEOUT_MS: '5000',
+      KEEP_ALIVE_TIMEOUT_MS: '2000',
+      RATE_LIMIT_ENABLED: 'false',
+      RATE_LIMIT_MAX: '10',
+      RATE_LIMIT_WINDOW_MS: '30000',
+      TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+      MAX_EVENT_LOOP_DELAY_MS: '250',
     });
     expect(config).toEqual({
       port: 8080,
@@ -42,7 +52,25 @@ describe('loadConfig', () => {
       logLevel: 'warn',
       corsOrigins: ['https://hr.example', 'https://app.example'],
       shutdownGraceMs: 2500,
+      synchronous: 'full',
+      bodyLimit: 65536,
+      batchBodyLimit: 1048576,
+      requestTimeoutMs: 5000,
+      keepAliveTimeoutMs: 2000,
+      rateLimit: { enabled: false, max: 10, windowMs: 30000 },
+      trustProxy: ['10.0.0.0/8', '127.0.0.1'],
+      maxEventLoopDelayMs: 250,
     });
+  });
+
+  it('turns on rate limiting and trusts no proxy by default', () => {
+    const config = loadConfig({});
+    expect(config.rateLimit.enabled).toBe(true);
+    expect(config.trustProxy).toBe(false);
+    expect(config.bodyLimit).toBe(256 * 1024);
+    expect(config.synchronous).toBe('normal');
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(() => loadConfig({ DATABASE_SYNCHRONOUS: 'off' })).toThrow(/DATABASE_SYNCHRONOUS/);
   });
 
   it('reads process.env by default', () => {

@@ -41,7 +41,7 @@ function citationsView(citations: SeedCitation[] | undefined) {
   return (citations ?? []).map((c) => {
     const source = sources.find((s) => s.id === c.source);
     if (!source) throw new Error(`seed cites unknown source ${c.source}`);
-    return { source: { id: source.id, title: source.title, kind: source.kind }, claim: c.claim };
+    return { source: source.id, claim: c.claim };
   });
 }
 
@@ -264,7 +264,7 @@ describe('GET /v1/roles/{role}', () => {
     }
   });
 
-  it('carries citations as source {id, title, kind} and claim, and editorial entries as editorial: true', async () => {
+  it('carries citations as a source id and a claim, and editorial entries as editorial: true', async () => {
     const editorialEntries = expectations.filter((e) => e.editorial === true && ROLES_UNDER_TEST.includes(e.role));
     expect(editorialEntries.length).toBeGreaterThan(0);
     for (const entry of editorialEntries) {
@@ -280,7 +280,7 @@ describe('GET /v1/roles/{role}', () => {
     expect(e.citations).toEqual(citationsView(cited?.citations));
     for (const citation of e.citations) {
       expect(Object.keys(citation).sort()).toEqual(['claim', 'source']);
-      expect(Object.keys(citation.source).sort()).toEqual(['id', 'kind', 'title']);
+      expect(sources.some((source) => source.id === citation.source)).toBe(true);
     }
   });
 

@@ -112,7 +112,7 @@ describe('score(): basic guarantees', () => {
     );
   });
 
-  it('reaches the ends of the scale for the most extreme answers', () => {
+  it('gives a fit above 90 to answers shaped exactly like the tech lead profile', () => {
     // Whoever agrees exactly with the shape of one role's profile on every competency gets 100 or 0.
     const base = levelAt(null);
     const meanOf = (role: string) => competencies.reduce((s, c) => s + base(role, c.slug), 0) / competencies.length;
@@ -337,8 +337,14 @@ describe('score(): answers that carry no information', () => {
     const base = levelAt(null);
     const separating = [...TECHNICAL].sort(
       (x, y) =>
-        Math.abs(base(TECH_LEAD, questionById.get(y.questionId)!.competency) - base(ENGINEERING_MANAGER, questionById.get(y.questionId)!.competency)) -
-        Math.abs(base(TECH_LEAD, questionById.get(x.questionId)!.competency) - base(ENGINEERING_MANAGER, questionById.get(x.questionId)!.competency)),
+        Math.abs(
+          base(TECH_LEAD, questionById.get(y.questionId)!.competency) -
+            base(ENGINEERING_MANAGER, questionById.get(y.questionId)!.competency),
+        ) -
+        Math.abs(
+          base(TECH_LEAD, questionById.get(x.questionId)!.competency) -
+            base(ENGINEERING_MANAGER, questionById.get(x.questionId)!.competency),
+        ),
     );
     const partial = separating.slice(0, threshold - 1);
     expect(partial.length).toBeGreaterThanOrEqual(MIN_ANSWERS);
@@ -420,17 +426,19 @@ describe('score(): clear profiles', () => {
 
 /** Random answer sets: a random subset of at least MIN_ANSWERS distinct questions, random values, a random size. */
 function answerSetArbitrary(maxAnswers: number = questions.length) {
-  return fc.record({
-    picked: fc.shuffledSubarray(
-      questions.map((q) => q.id),
-      { minLength: MIN_ANSWERS, maxLength: maxAnswers },
-    ),
-    values: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: questions.length, maxLength: questions.length }),
-    size: fc.constantFrom(...SIZES),
-  }).map(({ picked, values, size }) => ({
-    answers: picked.map((id, i) => ({ questionId: id, value: values[i]! })),
-    size,
-  }));
+  return fc
+    .record({
+      picked: fc.shuffledSubarray(
+        questions.map((q) => q.id),
+        { minLength: MIN_ANSWERS, maxLength: maxAnswers },
+      ),
+      values: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: questions.length, maxLength: questions.length }),
+      size: fc.constantFrom(...SIZES),
+    })
+    .map(({ picked, values, size }) => ({
+      answers: picked.map((id, i) => ({ questionId: id, value: values[i]! })),
+      size,
+    }));
 }
 
 /** The fits by the formula in the header of src/domain/scoring.ts, written out again from its description. */

@@ -160,9 +160,20 @@ export function loadContent(folder: string = seedFolder) {
   questions.forEach((q, i) => {
     assertKnown(SEED_FILES.questions, `questions[${i}].competency`, q.competency, competencySlugs, 'competency');
   });
-  const measured = new Set(questions.map((q) => q.competency));
-  const unmeasured = competencies.find((c) => !measured.has(c.slug));
-  if (unmeasured) throw new ContentError(SEED_FILES.questions, 'questions', `no question measures competency "${unmeasured.slug}"`);
+  // Balanced keying: agreeing (or disagreeing) with everything then moves no competency's affinity.
+  for (const competency of competencies) {
+    const items = questions.filter((q) => q.competency === competency.slug);
+    if (items.length === 0)
+      throw new ContentError(SEED_FILES.questions, 'questions', `no question measures competency "${competency.slug}"`);
+    const minus = items.filter((q) => q.keyed === 'minus').length;
+    if (minus * 2 !== items.length) {
+      throw new ContentError(
+        SEED_FILES.questions,
+        'questions',
+        `competency "${competency.slug}" has ${items.length - minus} plus and ${minus} minus items: keying must be balanced`,
+      );
+    }
+  }
 
   // The scoring's monotonicity guarantee holds only while no role expects far more of everything.
   const levelAt = (role: string, competency: string, size: string | null) =>

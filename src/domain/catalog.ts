@@ -1,14 +1,7 @@
 import { compare } from './comparison.js';
-import type { Category, Citation, Competency, KnowledgeBase } from './knowledge-base.js';
+import type { Category, Competency, KnowledgeBase } from './knowledge-base.js';
 
 /** Views of the knowledge base that the read API serves, as plain data. */
-
-function citationView(kb: KnowledgeBase, citations: Citation[]) {
-  return citations.map((c) => {
-    const source = kb.sourceById.get(c.source);
-    return { source: { id: c.source, title: source?.title ?? c.source, kind: source?.kind ?? 'unknown' }, claim: c.claim };
-  });
-}
 
 export function roleDetail(kb: KnowledgeBase, roleSlug: string, companySize: string | null) {
   const role = kb.roleBySlug.get(roleSlug);
@@ -23,10 +16,10 @@ export function roleDetail(kb: KnowledgeBase, roleSlug: string, companySize: str
         competency: { slug: c.slug, name: c.name, category: c.category },
         level: resolved.level,
         baselineLevel: resolved.baselineLevel,
-        variant: resolved.variant && { ...resolved.variant, citations: citationView(kb, resolved.variant.citations) },
+        variant: resolved.variant && { ...resolved.variant, citations: resolved.variant.citations },
         rationale: resolved.rationale,
         editorial: resolved.editorial,
-        citations: citationView(kb, resolved.citations),
+        citations: resolved.citations,
       };
     }),
   };
@@ -71,7 +64,7 @@ export function competencyDetail(kb: KnowledgeBase, slug: string) {
         baselineLevel: e.level,
         rationale: e.rationale,
         editorial: e.editorial,
-        citations: citationView(kb, e.citations),
+        citations: e.citations,
         byCompanySize: kb.data.companySizes.map((size) => {
           const variant = e.variants.find((v) => v.companySize === size.slug);
           return { companySize: size.slug, level: variant?.level ?? e.level, overridden: variant !== undefined };

@@ -1,12 +1,14 @@
 /**
  * Scoring of a self-assessment against the roles' expected levels: pure and deterministic.
  *
- * 1. Each answer v (1..5) is reverse-keyed when the item is (v' = 6 - v) and mapped to 0..1.
+ * 1. Each answer v (1..5) is reverse-keyed when the item is (v' = 6 - v) and mapped to 0..1. Every
+ *    competency has as many reverse-keyed items as plain ones (the content loader enforces it), so
+ *    answering every item alike leaves every affinity at 1/2.
  * 2. A competency's affinity a_c is the mean of its answered items.
  * 3. A role's profile is its expected levels as shares of the scale, p_rc = L_rc / 4, centred on the
  *    role's own mean over all competencies: e_rc = p_rc - mean(p_r). Centring is what makes the score
  *    about shape: raising every affinity by the same amount moves every role by the same amount (0
- *    when every competency is answered), so agreeing with everything favours no role.
+ *    when every competency is answered), so a general liking for everything favours no role.
  * 4. S_r = sum over answered c of (a_c - 1/2) * e_rc, and fit_r = 50 + 50 * S_r / M, where M is the
  *    largest S any role could reach with these questions answered, so fit stays within 0..100 and all
  *    roles share one scale.

@@ -61,6 +61,15 @@ export default fp(
           detail: error.message,
         });
       }
+      if (status === 503 && error.code === 'FST_UNDER_PRESSURE') {
+        request.log.warn({ requestId: request.id }, 'shedding load: event loop delayed');
+        return sendProblem(request, reply, {
+          status: 503,
+          code: 'overloaded',
+          title: 'Service Unavailable',
+          detail: 'The server is overloaded. Retry after the time given in Retry-After.',
+        });
+      }
       request.log.error({ err: error, requestId: request.id }, 'request failed');
       return sendProblem(request, reply, {
         status: 500,

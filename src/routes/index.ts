@@ -6,6 +6,7 @@ import competencies from './competencies/index.js';
 import health from './health/index.js';
 import meta from './meta/index.js';
 import roles from './roles/index.js';
+import sources from './sources/index.js';
 
 /** Every resource's routes, registered explicitly. */
 const routes: FastifyPluginAsync<{ apiVersion: string } & AssessmentRouteOptions> = async (app, options) => {
@@ -14,6 +15,7 @@ const routes: FastifyPluginAsync<{ apiVersion: string } & AssessmentRouteOptions
   await app.register(roles);
   await app.register(competencies);
   await app.register(companySizes);
+  await app.register(sources);
   await app.register(comparisons);
   await app.register(assessments, { batchBodyLimit: options.batchBodyLimit });
 };

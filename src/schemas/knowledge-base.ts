@@ -6,10 +6,14 @@ export const Category = z.enum(CATEGORIES).meta({ id: 'Category' });
 
 export const Citation = z
   .object({
-    source: z.object({ id: z.string(), title: z.string(), kind: z.string() }),
+    source: Slug.describe('Source id: see GET /v1/sources'),
     claim: z.string().describe('What the source supports, paraphrased'),
   })
   .meta({ id: 'Citation' });
+
+export const Source = z
+  .object({ id: Slug, title: z.string(), kind: z.string().describe('e.g. `article`, `qa-thread`'), summary: z.string() })
+  .meta({ id: 'Source' });
 
 export const Role = z.object({ slug: Slug, name: z.string(), summary: z.string(), typicalDay: z.string() }).meta({ id: 'Role' });
 
@@ -86,6 +90,7 @@ export const CompetencyDetail = Competency.extend({
 export const RoleList = pageOf(Role).meta({ id: 'RoleList' });
 export const CompetencyList = pageOf(CompetencyListItem).meta({ id: 'CompetencyList' });
 export const CompanySizeList = pageOf(CompanySize).meta({ id: 'CompanySizeList' });
+export const SourceList = pageOf(Source).meta({ id: 'SourceList' });
 
 export const RoleParams = z.strictObject({ role: Slug.describe('Role slug, e.g. `tech-lead`') });
 export const CompetencyParams = z.strictObject({ competency: Slug.describe('Competency slug, e.g. `hiring`') });

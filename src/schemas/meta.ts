@@ -22,5 +22,8 @@ export const Meta = z
 
 export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 export const Readiness = z
-  .object({ status: z.enum(['ready', 'not-ready']), checks: z.object({ database: z.boolean(), migrations: z.boolean() }) })
+  .object({
+    status: z.enum(['ready', 'not-ready']),
+    checks: z.object({ database: z.boolean(), migrations: z.boolean(), underPressure: z.boolean() }),
+  })
   .meta({ id: 'Readiness' });

@@ -21,11 +21,11 @@ export const json = <S extends z.ZodType>(schema: S, description: string) => ({
   content: { 'application/json': { schema } },
 });
 
-/** problem+json responses for the given statuses; 500 is always included. */
+/** problem+json responses for the given statuses; 500 and 503 (load shedding) are always included. */
 export function problems(...statuses: ProblemStatus[]) {
   const out: Partial<Record<ProblemStatus, { description: string; content: { 'application/problem+json': { schema: typeof Problem } } }>> =
     {};
-  for (const status of [...statuses, 500 as const]) {
+  for (const status of [...statuses, 500 as const, 503 as const]) {
     out[status] = { description: PROBLEM_DESCRIPTIONS[status], content: { 'application/problem+json': { schema: Problem } } };
   }
   return out;

@@ -61,6 +61,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     '/v1/assessments',
     {
       validatorCompiler: checkBodyInHandler,
+      config: { rateLimit: {} },
       schema: {
         tags: ['assessments'],
         operationId: 'createAssessment',
@@ -70,7 +71,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'body replays the first response (same id, `Idempotent-Replayed: true`); the same key with another body is a 422.',
         headers: IdempotencyHeaders,
         body: Submission,
-        response: { 201: json(Assessment, 'Scored and stored'), ...problems(400, 413, 415, 422) },
+        response: { 201: json(Assessment, 'Scored and stored'), ...problems(400, 413, 415, 422, 429) },
       },
     },
     async (request, reply) => send(reply, service.create(request.body, request.headers['idempotency-key'])),
@@ -80,12 +81,13 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     '/v1/assessments/preview',
     {
       validatorCompiler: checkBodyInHandler,
+      config: { rateLimit: {} },
       schema: {
         tags: ['assessments'],
         operationId: 'previewAssessment',
         summary: 'Score a submission without storing it',
         body: Submission,
-        response: { 200: json(AssessmentPreview, 'Scored, nothing stored'), ...problems(400, 413, 415, 422) },
+        response: { 200: json(AssessmentPreview, 'Scored, nothing stored'), ...problems(400, 413, 415, 422, 429) },
       },
     },
     async (request, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(service.preview(request.body))),
@@ -95,6 +97,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     '/v1/assessments/batch',
     {
       validatorCompiler: checkBodyInHandler,
+      config: { rateLimit: {} },
       bodyLimit: options.batchBodyLimit,
       schema: {
         tags: ['assessments'],
@@ -106,7 +109,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'stores nothing twice and replays the first response.',
         headers: IdempotencyHeaders,
         body: BatchRequest,
-        response: { 200: json(BatchResponse, 'One outcome per item'), ...problems(400, 413, 415, 422) },
+        response: { 200: json(BatchResponse, 'One outcome per item'), ...problems(400, 413, 415, 422, 429) },
       },
     },
     async (request, reply) => {

@@ -3,9 +3,13 @@ import { Health, Readiness } from '../../schemas/meta.js';
 import { json, problems } from '../../schemas/responses.js';
 
 const health: FastifyPluginAsyncZod = async (app) => {
+  // The probes answer even under pressure: /ready says so itself.
+  const config = { pressureHandler: () => undefined };
+
   app.get(
     '/health',
     {
+      config,
       schema: {
         tags: ['operations'],
         operationId: 'getHealth',
@@ -19,16 +23,22 @@ const health: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/ready',
     {
+      config,
       schema: {
         tags: ['operations'],
         operationId: 'getReadiness',
         summary: 'Readiness: the database answers and every migration is applied',
-        response: { 200: json(Readiness, 'Ready to serve'), 503: json(Readiness, 'Not ready: see checks'), ...problems() },
+        response: { ...problems(), 200: json(Readiness, 'Ready to serve'), 503: json(Readiness, 'Not ready: see checks') },
       },
     },
     async (_request, reply) => {
-      const ready = app.repository.isReady();
-      const body = { status: ready ? ('ready' as const) : ('not-ready' as const), checks: { database: ready, migrations: ready } };
+      const database = app.repository.isReady();
+      const underPressure = app.isUnderPressure();
+      const ready = database && !underPressure;
+      const body = {
+        status: ready ? ('ready' as const) : ('not-ready' as const),
+        checks: { database, migrations: database, underPressure },
+      };
       return reply.code(ready ? 200 : 503).send(body);
     },
   );

@@ -1,0 +1,183 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_BATCH_ITEMS } from '../src/schemas/assessment.js';
+import { buildTestApp } from './helpers.js';
+import { readRawSeed } from './support/fixtures.js';
+import { responseProblems } from './support/openapi.js';
+
+const QUESTIONS = readRawSeed().questions.questions;
+const URL = '/v1/assessments/batch';
+
+let app: Awaited<ReturnType<typeof buildTestApp>>;
+beforeAll(async () => {
+  app = await buildTestApp();
+});
+afterAll(async () => {
+  await app.close();
+});
+
+const count = () => app.repository.countAssessments();
+
+async function postBatch(payload: unknown, headers: Record<string, string> = {}) {
+  const response = await app.inject({
+    method: 'POST',
+    url: URL,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+  expect(responseProblems('POST', URL, response.statusCode, response.headers['content-type'] as string, response.body)).toEqual([]);
+  return response;
+}
+
+/** A valid submission, varied by `seed` so that items differ. */
+function good(seed: number, extra: Record<string, unknown> = {}) {
+  return {
+    answers: QUESTIONS.map((q, i) => ({ questionId: q.id, value: ((i + seed) % 5) + 1 })),
+    respondent: `respondent ${seed}`,
+    ...extra,
+  };
+}
+
+type Item = { status: number; assessment?: { id: string; respondent: string }; problem?: { status: number; errors: { field: string }[] } };
+
+function expectBadRequest(response: LightMyRequestResponse) {
+  expect(response.statusCode).toBe(400);
+  expect(response.headers['content-type']).toContain('application/problem+json');
+}
+
+describe('POST /v1/assessments/batch', () => {
+  it('stores the good items and answers the bad ones with their problem, in input order', async () => {
+    const badValue = good(1);
+    (badValue.answers as { questionId: string; value: unknown }[])[2]!.value = 9;
+    const unknownQuestion = good(3);
+    unknownQuestion.answers[4] = { questionId: 'q-nowhere', value: 3 };
+    const items = [
+      good(0),
+      badValue,
+      good(2),
+      unknownQuestion,
+      good(4, { companySize: 'startup' }),
+      { answers: 'none' },
+      good(5, { companySize: 'galaxy' }),
+    ];
+    const before = count();
+
+    const response = await postBatch({ items });
+    expect(response.statusCode).toBe(200);
+    const body = response.json() as { items: Item[] };
+    expect(body.items.map((i) => i.status)).toEqual([201, 400, 201, 422, 201, 400, 422]);
+    expect(count()).toBe(before + 3);
+
+    // Good items: in order (their respondent labels say which input they came from) and readable.
+    for (const index of [0, 2, 4]) {
+      const item = body.items[index]!;
+      expect(item.problem).toBeUndefined();
+      expect(item.assessment?.respondent).toBe(`respondent ${index}`);
+      const read = await app.inject({ url: `/v1/assessments/${item.assessment?.id}` });
+      expect(read.statusCode).toBe(200);
+      expect(read.json()).toEqual(item.assessment);
+    }
+    expect((body.items[4]!.assessment as unknown as { companySize: string }).companySize).toBe('startup');
+    expect(new Set([0, 2, 4].map((i) => body.items[i]!.assessment?.id)).size).toBe(3);
+
+    // Bad items: a problem whose fields point into the item.
+    const expectedFields: Record<number, string> = {
+      1: 'body.items[1].answers[2].value',
+      3: 'body.items[3].answers[4].questionId',
+      5: 'body.items[5].answers',
+      6: 'body.items[6].companySize',
+    };
+    for (const [index, field] of Object.entries(expectedFields)) {
+      const item = body.items[Number(index)]!;
+      expect(item.assessment).toBeUndefined();
+      expect(item.problem?.status).toBe(item.status);
+      expect(item.problem?.errors.length).toBeGreaterThan(0);
+      for (const e of item.problem?.errors ?? []) expect(e.field.startsWith(`body.items[${index}]`)).toBe(true);
+      expect(item.problem?.errors.map((e) => e.field)).toContain(field);
+    }
+  });
+
+  it('answers 200 for a batch whose items are all bad, storing nothing', async () => {
+    const before = count();
+    const response = await postBatch({ items: [{ answers: [] }, good(1, { colour: 'red' })] });
+    expect(response.statusCode).toBe(200);
+    expect((response.json() as { items: Item[] }).items.map((i) => i.status)).toEqual([400, 400]);
+    expect(count()).toBe(before);
+  });
+
+  it(`takes ${MAX_BATCH_ITEMS} items`, async () => {
+    const before = count();
+    const items = Array.from({ length: MAX_BATCH_ITEMS }, (_, i) => good(i));
+    const response = await postBatch({ items });
+    expect(response.statusCode).toBe(200);
+    const body = response.json() as { items: Item[] };
+    expect(body.items).toHaveLength(MAX_BATCH_ITEMS);
+    expect(body.items.every((item) => item.status === 201)).toBe(true);
+    expect(body.items.map((item) => item.assessment?.respondent)).toEqual(items.map((item) => item.respondent));
+    expect(new Set(body.items.map((item) => item.assessment?.id)).size).toBe(MAX_BATCH_ITEMS);
+    expect(count()).toBe(before + MAX_BATCH_ITEMS);
+  });
+
+  it(`refuses ${MAX_BATCH_ITEMS + 1} items with 400 and stores none`, async () => {
+    const before = count();
+    const response = await postBatch({ items: Array.from({ length: MAX_BATCH_ITEMS + 1 }, (_, i) => good(i)) });
+    expectBadRequest(response);
+    expect(response.json().errors.map((e: { field: string }) => e.field)).toContain('body.items');
+    expect(count()).toBe(before);
+  });
+
+  it.each([
+    ['empty items', { items: [] }],
+    ['items that are not an array', { items: { 0: good(0) } }],
+    ['no items', {}],
+    ['an unknown field beside items', { items: [good(0)], mode: 'fast' }],
+    ['a bare array', [good(0)]],
+    ['a number', 42],
+    ['null', null],
+    ['a string', 'items'],
+  ])('answers 400 for %s', async (_, payload) => {
+    const before = count();
+    expectBadRequest(await postBatch(JSON.stringify(payload)));
+    expect(count()).toBe(before);
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    expectBadRequest(await postBatch('{"items": ['));
+  });
+
+  it('replays a retried batch with the same Idempotency-Key, storing nothing twice', async () => {
+    const key = 'batch-retry-1';
+    const payload = { items: [good(10), { answers: [] }, good(11)] };
+    const before = count();
+    const first = await postBatch(payload, { 'idempotency-key': key });
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(count()).toBe(before + 2);
+
+    const retry = await postBatch(payload, { 'idempotency-key': key });
+    expect(retry.statusCode).toBe(200);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toBe(first.body);
+    expect(count()).toBe(before + 2);
+  });
+
+  it('refuses the same Idempotency-Key with a different batch: 422', async () => {
+    const key = 'batch-reused-1';
+    const first = await postBatch({ items: [good(20)] }, { 'idempotency-key': key });
+    expect(first.statusCode).toBe(200);
+    const before = count();
+    const other = await postBatch({ items: [good(21)] }, { 'idempotency-key': key });
+    expect(other.statusCode).toBe(422);
+    expect(other.json().code).toBe('idempotency-key-reused');
+    expect(count()).toBe(before);
+  });
+
+  it('keeps batch keys apart from single-assessment keys', async () => {
+    const key = 'shared-key-1';
+    const single = await app.inject({ method: 'POST', url: '/v1/assessments', headers: { 'idempotency-key': key }, payload: good(30) });
+    expect(single.statusCode).toBe(201);
+    const batch = await postBatch({ items: [good(31)] }, { 'idempotency-key': key });
+    expect(batch.statusCode).toBe(200);
+    expect(batch.headers['idempotent-replayed']).toBeUndefined();
+  });
+});

@@ -1,0 +1,220 @@
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { loadContent } from '../src/content/load.js';
+import { SCORING_VERSION } from '../src/domain/scoring.js';
+import { buildTestApp } from './helpers.js';
+import { editJson, type RawExpectation, type RawQuestion, readRawSeed, TempDirs } from './support/fixtures.js';
+import { responseProblems } from './support/openapi.js';
+
+const seed = readRawSeed();
+const QUESTIONS = seed.questions.questions;
+const HOUR = 60 * 60 * 1000;
+
+const temp = new TempDirs();
+afterAll(() => temp.cleanup());
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+type App = Awaited<ReturnType<typeof buildTestApp>>;
+
+async function post(app: App, url: string, payload: unknown, headers: Record<string, string> = {}) {
+  const response = await app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: JSON.stringify(payload),
+  });
+  expect(responseProblems('POST', url, response.statusCode, response.headers['content-type'] as string, response.body)).toEqual([]);
+  return response;
+}
+
+async function get(app: App, url: string) {
+  const response = await app.inject({ url });
+  expect(responseProblems('GET', url, response.statusCode, response.headers['content-type'] as string, response.body)).toEqual([]);
+  return response;
+}
+
+function submission(questions: readonly RawQuestion[] = QUESTIONS, extra: Record<string, unknown> = {}) {
+  return { answers: questions.map((q, i) => ({ questionId: q.id, value: ((i * 3) % 5) + 1 })), ...extra };
+}
+
+const databaseFile = () => join(temp.make('rc-api-db-'), 'api.sqlite');
+
+type Breakdown = { competency: string; expected: { role: string; level: number }[] }[];
+const levelIn = (breakdown: Breakdown, role: string, competency: string) =>
+  breakdown.find((b) => b.competency === competency)?.expected.find((e) => e.role === role)?.level;
+
+describe('stored assessments across a new release', () => {
+  it('read back byte for byte with the versions they were scored with, while new ones use the new release', async () => {
+    const databasePath = databaseFile();
+
+    // Release 1: the seed as it is.
+    const first = await buildTestApp({ databasePath });
+    const created = await post(first, '/v1/assessments', submission(QUESTIONS, { respondent: 'before the release' }));
+    expect(created.statusCode).toBe(201);
+    const old = created.json();
+    expect(old.result.versions).toEqual({
+      instrument: seed.questions.instrumentVersion,
+      scoring: SCORING_VERSION,
+      kbRelease: seed.release,
+    });
+    await first.close();
+
+    // Release 2: new release id, changed levels, one question replaced by a new one and a new instrument version.
+    const folder = temp.seedCopy();
+    const newRelease = seed.release.replace(/\d+$/, (patch) => String(Number(patch) + 1));
+    const newInstrument = `${seed.questions.instrumentVersion}.1`;
+    const removed = QUESTIONS[0]!;
+    const changed = seed.expectations.filter((e) => e.role === 'tech-lead').slice(0, 2);
+    expect(changed).toHaveLength(2);
+    const newLevel = (e: RawExpectation) => (e.level >= 2 ? e.level - 1 : e.level + 1);
+    editJson(folder, 'release.json', (data) => ({ ...data, release: newRelease }));
+    editJson(folder, 'expectations.json', (data: RawExpectation[]) =>
+      data.map((e) => (changed.some((c) => c.role === e.role && c.competency === e.competency) ? { ...e, level: newLevel(e) } : e)),
+    );
+    editJson(folder, 'questions.json', (data) => ({
+      ...data,
+      instrumentVersion: newInstrument,
+      questions: data.questions.map((q: RawQuestion) =>
+        q.id === removed.id ? { ...q, id: 'q-replacement', prompt: 'A reworded statement about the same competency.' } : q,
+      ),
+    }));
+    const content = loadContent(folder);
+    expect(content.release).toBe(newRelease);
+    expect(newRelease).not.toBe(seed.release);
+
+    const second = await buildTestApp({ databasePath, content });
+    try {
+      expect(second.kb.release.id).toBe(newRelease);
+      // The new release scores the baseline with the changed levels.
+      for (const e of changed) expect(second.kb.levelAt(e.role, e.competency, null)).toBe(newLevel(e));
+
+      const read = await get(second, `/v1/assessments/${old.id}`);
+      expect(read.statusCode).toBe(200);
+      expect(read.body).toBe(created.body);
+      const stored = read.json();
+      expect(stored.result.versions).toEqual(old.result.versions);
+      expect(stored.answers.map((a: { questionId: string }) => a.questionId)).toContain(removed.id);
+      for (const e of changed) expect(levelIn(stored.result.breakdown, e.role, e.competency)).toBe(e.level);
+
+      // The old answers can no longer be submitted as they were: the question is gone.
+      const refused = await post(second, '/v1/assessments', submission(QUESTIONS));
+      expect(refused.statusCode).toBe(422);
+      expect(refused.json().errors.map((e: { field: string }) => e.field)).toContain('body.answers[0].questionId');
+
+      const remaining = QUESTIONS.filter((q) => q.id !== removed.id);
+      const fresh = await post(second, '/v1/assessments', submission(remaining));
+      expect(fresh.statusCode).toBe(201);
+      const now = fresh.json();
+      expect(now.result.versions).toEqual({ instrument: newInstrument, scoring: SCORING_VERSION, kbRelease: newRelease });
+      expect(now.result.answered.total).toBe(QUESTIONS.length);
+      for (const e of changed) expect(levelIn(now.result.breakdown, e.role, e.competency)).toBe(newLevel(e));
+
+      const instrument = (await get(second, '/v1/assessment/questions')).json();
+      expect(instrument.version).toBe(newInstrument);
+      expect(instrument.questions.map((q: { id: string }) => q.id)).not.toContain(removed.id);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('Idempotency-Keys', () => {
+  it('survive a restart: the same key and body replay after reopening the database', async () => {
+    const databasePath = databaseFile();
+    const payload = submission(QUESTIONS, { respondent: 'restart' });
+    const key = 'restart-key-1';
+
+    const first = await buildTestApp({ databasePath });
+    const original = await post(first, '/v1/assessments', payload, { 'idempotency-key': key });
+    expect(original.statusCode).toBe(201);
+    await first.close();
+
+    const second = await buildTestApp({ databasePath });
+    try {
+      const before = second.repository.countAssessments();
+      const replay = await post(second, '/v1/assessments', payload, { 'idempotency-key': key });
+      expect(replay.statusCode).toBe(201);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.body).toBe(original.body);
+      expect(replay.headers.location).toBe(original.headers.location);
+      expect(second.repository.countAssessments()).toBe(before);
+
+      const reused = await post(second, '/v1/assessments', submission(QUESTIONS, { respondent: 'other' }), { 'idempotency-key': key });
+      expect(reused.statusCode).toBe(422);
+      expect(reused.json().code).toBe('idempotency-key-reused');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('are still honoured after a restart 25 hours later', async () => {
+    const databasePath = databaseFile();
+    const payload = submission(QUESTIONS, { respondent: 'a day ago' });
+    const key = 'day-old-key';
+    const realNow = Date.now();
+
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(realNow - 25 * HOUR);
+    const first = await buildTestApp({ databasePath });
+    const original = await post(first, '/v1/assessments', payload, { 'idempotency-key': key });
+    expect(original.statusCode).toBe(201);
+    await first.close();
+    vi.useRealTimers();
+
+    // Opening the app purges expired keys: a 25-hour-old one is not expired.
+    const second = await buildTestApp({ databasePath });
+    try {
+      const replay = await post(second, '/v1/assessments', payload, { 'idempotency-key': key });
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.body).toBe(original.body);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('purgeIdempotencyKeys(before) removes only the records older than the cutoff', async () => {
+    const app = await buildTestApp();
+    try {
+      const realNow = Date.now();
+      const stored = async (key: string, ageHours: number) => {
+        vi.useFakeTimers({ toFake: ['Date'] });
+        vi.setSystemTime(realNow - ageHours * HOUR);
+        const response = await post(app, '/v1/assessments', submission(QUESTIONS, { respondent: key }), { 'idempotency-key': key });
+        vi.useRealTimers();
+        expect(response.statusCode).toBe(201);
+      };
+      await stored('three-days', 72);
+      await stored('two-days', 49);
+      await stored('one-day', 25);
+      await stored('fresh', 0);
+      const repo = app.repository;
+      const present = () => ['three-days', 'two-days', 'one-day', 'fresh'].filter((k) => repo.findIdempotency('assessment', k));
+      expect(present()).toEqual(['three-days', 'two-days', 'one-day', 'fresh']);
+
+      expect(repo.purgeIdempotencyKeys(new Date(realNow - 48 * HOUR))).toBe(2);
+      expect(present()).toEqual(['one-day', 'fresh']);
+
+      // Keys are kept at least 24 hours: a cutoff of 24 hours ago never touches one made now.
+      expect(repo.purgeIdempotencyKeys(new Date(Date.now() - 24 * HOUR))).toBe(1);
+      expect(present()).toEqual(['fresh']);
+      expect(repo.purgeIdempotencyKeys(new Date(Date.now() - 24 * HOUR))).toBe(0);
+      expect(present()).toEqual(['fresh']);
+
+      // Purging forgets keys, never assessments; a forgotten key is free for a new submission.
+      const before = repo.countAssessments();
+      const reused = await post(app, '/v1/assessments', submission(QUESTIONS, { respondent: 'new body' }), {
+        'idempotency-key': 'two-days',
+      });
+      expect(reused.statusCode).toBe(201);
+      expect(reused.headers['idempotent-replayed']).toBeUndefined();
+      expect(repo.countAssessments()).toBe(before + 1);
+      const replay = await post(app, '/v1/assessments', submission(QUESTIONS, { respondent: 'fresh' }), { 'idempotency-key': 'fresh' });
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+    } finally {
+      vi.useRealTimers();
+      await app.close();
+    }
+  });
+});
