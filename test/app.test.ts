@@ -95,10 +95,22 @@ describe('the app', () => {
       const response = await app.inject({ method: 'GET', url, headers: { origin: 'https://tools.example' } });
       expect(response.headers['x-content-type-options'], url).toBe('nosniff');
       expect(response.headers['x-frame-options'], url).toBeDefined();
-      expect(response.headers['content-security-policy'], url).toContain("default-src 'self'");
+      expect(response.headers['content-security-policy'], url).toContain("default-src 'none'");
+      expect(response.headers['content-security-policy'], url).toContain("frame-ancestors 'none'");
+      expect(response.headers['strict-transport-security'], url).toContain('max-age=');
+      expect(response.headers['referrer-policy'], url).toBe('no-referrer');
       expect(response.headers['x-request-id'], url).toMatch(/^[0-9a-f-]{36}$/);
       expect(response.headers['access-control-allow-origin'], url).toBe('*');
     }
+  });
+
+  it('lets the docs page run its own scripts and styles, from this origin only', async () => {
+    const response = await app.inject('/docs/');
+    const csp = response.headers['content-security-policy'] as string;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/script-src[^;]*'unsafe-inline'/);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
   });
 
   it('gives every request its own id, and ignores one sent by the client', async () => {

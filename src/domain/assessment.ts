@@ -67,11 +67,12 @@ export function checkSubmission(kb: KnowledgeBase, raw: unknown, prefix = 'body'
 /** Scores a checked submission against the knowledge base, stamping the versions used. */
 export function assess(kb: KnowledgeBase, submission: SubmissionInput) {
   const companySize = submission.companySize ?? null;
+  const levels = kb.levelTable(companySize);
   const scored = score({
     questions: kb.data.questions,
     competencies: kb.data.competencies,
     roles: kb.data.roles,
-    level: (role, competency) => kb.levelAt(role, competency, companySize),
+    level: (role, competency) => levels[role]?.[competency] ?? 0,
     answers: submission.answers,
   });
   return {

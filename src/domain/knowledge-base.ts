@@ -63,7 +63,8 @@ export class KnowledgeBase {
   readonly questionById: ReadonlyMap<string, Question>;
   readonly sourceById: ReadonlyMap<string, Source>;
   private readonly expectationByPair: ReadonlyMap<string, Expectation>;
-  private readonly levelByKey = new Map<string, number>();
+  /** Expected levels by company size ('' = baseline), role and competency, built once. */
+  private readonly levelTables = new Map<string, Record<string, Record<string, number>>>();
 
   constructor(readonly data: KnowledgeBaseData) {
     this.roleBySlug = new Map(data.roles.map((r) => [r.slug, r]));
@@ -99,19 +100,25 @@ export class KnowledgeBase {
     };
   }
 
-  /** The expected level alone, memoised: scoring asks for it on every submission. */
-  levelAt(role: string, competency: string, companySize: string | null): number {
-    const key = `${role}/${competency}@${companySize}`;
-    let level = this.levelByKey.get(key);
-    if (level === undefined) {
-      level = this.resolve(role, competency, companySize).level;
-      this.levelByKey.set(key, level);
+  /** Every role's level of every competency at a company size: scoring reads it on every submission. */
+  levelTable(companySize: string | null): Readonly<Record<string, Readonly<Record<string, number>>>> {
+    const key = companySize ?? '';
+    let table = this.levelTables.get(key);
+    if (!table) {
+      table = {};
+      for (const role of this.data.roles) {
+        const row: Record<string, number> = {};
+        for (const c of this.data.competencies) row[c.slug] = this.resolve(role.slug, c.slug, companySize).level;
+        table[role.slug] = row;
+      }
+      this.levelTables.set(key, table);
     }
-    return level;
+    return table;
   }
 
-  /** Level of every competency for a role at a company size, in competency order. */
-  levels(role: string, companySize: string | null): Map<string, number> {
-    return new Map(this.data.competencies.map((c) => [c.slug, this.resolve(role, c.slug, companySize).level]));
+  levelAt(role: string, competency: string, companySize: string | null): number {
+    const level = this.levelTable(companySize)[role]?.[competency];
+    if (level === undefined) throw new Error(`No level for ${role}/${competency}`);
+    return level;
   }
 }

@@ -1,0 +1,30 @@
+// npm run db:backup -- <file>: an online backup of DATABASE_PATH, safe while the server is writing.
+// SQLite's backup API copies a consistent snapshot; restore by pointing DATABASE_PATH at the copy.
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { loadConfig } from '../src/config.js';
+
+const target = process.argv[2];
+if (!target) {
+  console.error('usage: npm run db:backup -- <file>');
+  process.exit(64);
+}
+const { databasePath } = loadConfig();
+if (!existsSync(databasePath)) {
+  console.error(`no database at ${databasePath}`);
+  process.exit(66);
+}
+const source = new Database(databasePath, { fileMustExist: true });
+source.pragma('busy_timeout = 5000');
+try {
+  const started = Date.now();
+  const { totalPages } = await source.backup(target);
+  const check = new Database(target, { readonly: true });
+  const integrity = check.pragma('integrity_check', { simple: true });
+  const assessments = (check.prepare('select count(*) as n from assessments').get() as { n: number }).n;
+  check.close();
+  if (integrity !== 'ok') throw new Error(`backup failed its integrity check: ${integrity}`);
+  console.log(`backed up ${databasePath} to ${target}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`);
+} finally {
+  source.close();
+}
