@@ -21,11 +21,21 @@ export async function freePort(): Promise<number> {
 
 export type Started = { child: ChildProcess; port: number; url: string; readyMs: number; stop: () => Promise<number | null> };
 
+export type StartOptions = {
+  readyPath?: string;
+  timeoutMs?: number;
+  /** A port the process was configured with; otherwise a free one, passed as PORT. */
+  port?: number;
+  /** Pass the port as the last command-line argument too (for CLIs that take `--port N`). */
+  portArgument?: boolean;
+};
+
 /** Starts a server process and waits until `readyPath` answers 200; readyMs counts from spawn. */
-export async function startProcess(args: string[], env: NodeJS.ProcessEnv, readyPath = '/ready', timeoutMs = 30_000): Promise<Started> {
-  const port = await freePort();
+export async function startProcess(args: string[], env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<Started> {
+  const { readyPath = '/ready', timeoutMs = 30_000 } = options;
+  const port = options.port ?? (await freePort());
   const started = performance.now();
-  const child = spawn(process.execPath, args, {
+  const child = spawn(process.execPath, options.portArgument ? [...args, String(port)] : args, {
     cwd: projectRoot,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -71,7 +71,7 @@ async function main() {
   let api: Started | undefined;
   let baseline: Started | undefined;
   try {
-    baseline = await startProcess(['bench/baseline-server.mjs'], {}, '/');
+    baseline = await startProcess(['bench/baseline-server.mjs'], {}, { readyPath: '/' });
     api = await startProcess(['dist/server.js'], {
       DATABASE_PATH: join(dir, 'kb.sqlite'),
       LOG_LEVEL: 'silent',

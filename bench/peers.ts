@@ -1,0 +1,147 @@
+// npm run bench:peers: the API against the tools a user might pick instead, on the same knowledge
+// base, in one run: Platformatic DB (auto REST over a SQLite copy) and json-server (over a JSON
+// export). The peers are installed under bench/peers/, apart from the API's dependencies.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { loadContent } from '../src/content/load.js';
+import { openDatabase } from '../src/db/client.js';
+import { seedDatabase } from '../src/db/seed.js';
+import { projectRoot } from '../src/paths.js';
+import { environment, freePort, type Load, type Measure, measure, type Started, startProcess, table } from './lib.js';
+
+const duration = Number(process.env.BENCH_DURATION ?? 10);
+const warmup = Number(process.env.BENCH_WARMUP ?? 3);
+const peers = join(projectRoot, 'bench', 'peers', 'node_modules');
+const TABLES = ['roles', 'competencies', 'company_sizes', 'expectations', 'variants'] as const;
+
+/** The knowledge-base rows as the API stores them, read from a freshly seeded database. */
+function exportRows(dir: string) {
+  const path = join(dir, 'api-source.sqlite');
+  const { sqlite, db } = openDatabase(path);
+  seedDatabase(db, loadContent());
+  const rows = Object.fromEntries(TABLES.map((t) => [t, sqlite.prepare(`select * from ${t} order by id`).all()])) as Record<
+    (typeof TABLES)[number],
+    Record<string, unknown>[]
+  >;
+  sqlite.close();
+  return rows;
+}
+
+/** A SQLite copy with INTEGER primary keys and VARCHAR text, as Platformatic DB wants it. */
+function sqliteCopy(path: string, rows: ReturnType<typeof exportRows>) {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  for (const t of TABLES) {
+    const columns = Object.keys(rows[t][0] ?? {});
+    const types = columns.map(
+      (c) => `${c} ${c === 'id' ? 'INTEGER PRIMARY KEY' : typeof rows[t][0]?.[c] === 'number' ? 'INTEGER' : 'VARCHAR(2000)'}`,
+    );
+    db.exec(`create table ${t} (${types.join(', ')})`);
+    const insert = db.prepare(`insert into ${t} (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`);
+    db.transaction(() => {
+      for (const row of rows[t]) insert.run(row);
+    })();
+  }
+  db.exec('create index competencies_category on competencies (category)');
+  db.close();
+}
+
+async function main() {
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'rc-peers-'));
+  const started: Started[] = [];
+  try {
+    const rows = exportRows(dir);
+    const hiring = rows.competencies.find((c) => c.slug === 'hiring');
+    if (!hiring) throw new Error('no hiring competency in the seed');
+
+    sqliteCopy(join(dir, 'peer.sqlite'), rows);
+    const pltPort = await freePort();
+    writeFileSync(
+      join(dir, 'platformatic.json'),
+      JSON.stringify({
+        $schema: 'https://schemas.platformatic.dev/@platformatic/db/2.61.0.json',
+        server: { hostname: '127.0.0.1', port: pltPort, logger: { level: 'silent' } },
+        db: { connectionString: `sqlite://${join(dir, 'peer.sqlite')}`, graphql: false, openapi: true, ignore: {} },
+        watch: false,
+      }),
+    );
+    writeFileSync(join(dir, 'db.json'), JSON.stringify(rows));
+
+    const api = await startProcess(['dist/server.js'], {
+      DATABASE_PATH: join(dir, 'api.sqlite'),
+      LOG_LEVEL: 'silent',
+      NODE_ENV: 'production',
+      RATE_LIMIT_ENABLED: 'false',
+    });
+    started.push(api);
+    const platformatic = await startProcess(
+      [join(peers, '@platformatic', 'db', 'db.mjs'), 'start', '-c', join(dir, 'platformatic.json')],
+      { NODE_ENV: 'production' },
+      { readyPath: '/competencies/1', timeoutMs: 60_000, port: pltPort },
+    );
+    started.push(platformatic);
+    const jsonServer = await startProcess(
+      [join(peers, 'json-server', 'lib', 'cli', 'bin.js'), join(dir, 'db.json'), '--host', '127.0.0.1', '--quiet', '--port'],
+      {},
+      { readyPath: '/competencies/1', portArgument: true },
+    );
+    started.push(jsonServer);
+
+    const classes = [
+      {
+        name: 'single competency',
+        api: `/v1/competencies/${hiring.slug}`,
+        platformatic: `/competencies/${hiring.id}`,
+        jsonServer: `/competencies/${hiring.id}`,
+      },
+      {
+        name: 'competencies list (category filter)',
+        api: '/v1/competencies?category=people',
+        platformatic: '/competencies?where.category.eq=people',
+        jsonServer: '/competencies?category=people',
+      },
+    ];
+    const results: { name: string; api: Measure; platformatic: Measure; jsonServer: Measure }[] = [];
+    for (const c of classes) {
+      const run = (label: string, server: Started, path: string): Promise<Measure> =>
+        measure({ name: `${c.name}: ${label}`, url: server.url, paths: [path] } satisfies Load, duration, warmup);
+      const a = await run('API', api, c.api);
+      const p = await run('Platformatic DB', platformatic, c.platformatic);
+      const j = await run('json-server', jsonServer, c.jsonServer);
+      results.push({ name: c.name, api: a, platformatic: p, jsonServer: j });
+      console.log(`  ${c.name}: API ${a.reqPerSec}, Platformatic DB ${p.reqPerSec}, json-server ${j.reqPerSec} req/s`);
+    }
+    const tableRows = results.map((r) => ({
+      read: r.name,
+      'API req/s': r.api.reqPerSec,
+      'Platformatic DB req/s': r.platformatic.reqPerSec,
+      'json-server req/s': r.jsonServer.reqPerSec,
+      'API / Platformatic (≥ 4)': (r.api.reqPerSec / r.platformatic.reqPerSec).toFixed(1),
+      'API / json-server (≥ 6)': (r.api.reqPerSec / r.jsonServer.reqPerSec).toFixed(1),
+      'p99 ms API/Plt/json': `${r.api.p99}/${r.platformatic.p99}/${r.jsonServer.p99}`,
+    }));
+    const failures = results.flatMap((r) => [r.api, r.platformatic, r.jsonServer]).filter((m) => m.failures > 0);
+    const report = {
+      date: new Date().toISOString(),
+      ...environment(),
+      peers: { '@platformatic/db': '2.61.0', 'json-server': '0.17.4' },
+      rows: tableRows,
+    };
+    console.log(`\n${table(tableRows)}\n`);
+    mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
+    writeFileSync(join(projectRoot, 'bench', 'results', 'peers-latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    if (failures.length > 0) throw new Error(`non-2xx responses or errors in: ${failures.map((f) => f.name).join(', ')}`);
+  } finally {
+    for (const server of started.reverse()) await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,161 @@
+// npm run bench:scale: fills a database with 1,000,000 stored assessments through the data-access
+// layer, then measures POST /v1/assessments and GET /v1/assessments/{id} against the same measures
+// on an empty database, in one run. Options: SCALE_ASSESSMENTS (default 1000000), BENCH_DURATION, BENCH_WARMUP.
+
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadContent } from '../src/content/load.js';
+import { openDatabase } from '../src/db/client.js';
+import { type AssessmentRecord, Repository } from '../src/db/repository.js';
+import { seedDatabase } from '../src/db/seed.js';
+import { assess } from '../src/domain/assessment.js';
+import { KnowledgeBase } from '../src/domain/knowledge-base.js';
+import { SCORING_VERSION } from '../src/domain/scoring.js';
+import { projectRoot } from '../src/paths.js';
+import { environment, type Load, measure, startProcess, table } from './lib.js';
+
+const total = Number(process.env.SCALE_ASSESSMENTS ?? 1_000_000);
+const duration = Number(process.env.BENCH_DURATION ?? 10);
+const warmup = Number(process.env.BENCH_WARMUP ?? 3);
+const CHUNK = 20_000;
+
+function fill(path: string) {
+  const { sqlite, db } = openDatabase(path);
+  seedDatabase(db, loadContent());
+  const repository = new Repository(sqlite, db);
+  const kb = new KnowledgeBase(repository.readKnowledgeBase());
+  const sizes = [null, ...kb.data.companySizes.map((s) => s.slug)];
+  // A pool of really scored results, reused with fresh ids: the rows are what the API stores.
+  const pool = Array.from({ length: 400 }, (_, n) => {
+    const submission = {
+      companySize: sizes[n % sizes.length] ?? undefined,
+      answers: kb.data.questions.map((q, i) => ({ questionId: q.id, value: ((i * 7 + n * 13) % 5) + 1 })),
+    };
+    const result = assess(kb, submission);
+    return { submission, answers: JSON.stringify(submission.answers), result: JSON.stringify(result), versions: result.versions };
+  });
+  const started = performance.now();
+  const sample: string[] = [];
+  const base = Date.now() - total;
+  for (let done = 0; done < total; done += CHUNK) {
+    const records: AssessmentRecord[] = [];
+    for (let i = done; i < Math.min(total, done + CHUNK); i++) {
+      const p = pool[i % pool.length] as (typeof pool)[number];
+      const id = randomUUID();
+      if (i % Math.ceil(total / 1000) === 0) sample.push(id);
+      records.push({
+        id,
+        createdAt: new Date(base + i).toISOString(),
+        companySize: p.submission.companySize ?? null,
+        respondent: null,
+        answers: p.answers,
+        result: p.result,
+        instrumentVersion: p.versions.instrument,
+        scoringVersion: SCORING_VERSION,
+        kbRelease: p.versions.kbRelease,
+        idempotencyKey: null,
+      });
+    }
+    repository.saveAssessments(records);
+  }
+  const fillSec = (performance.now() - started) / 1000;
+  sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  const count = repository.countAssessments();
+  repository.close();
+  const bytes = statSync(path).size;
+  return { fillSec, count, bytes, sample };
+}
+
+function peakRssMb(pid: number | undefined): number {
+  if (!pid) return 0;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+async function measureServer(path: string, ids: string[]) {
+  const server = await startProcess(['dist/server.js'], {
+    DATABASE_PATH: path,
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'production',
+    RATE_LIMIT_ENABLED: 'false',
+  });
+  try {
+    const instrument = (await (await fetch(`${server.url}/v1/assessment/questions`)).json()) as { questions: { id: string }[] };
+    const bodies = Array.from({ length: 64 }, (_, n) =>
+      JSON.stringify({ answers: instrument.questions.map((q, i) => ({ questionId: q.id, value: ((i * 3 + n) % 5) + 1 })) }),
+    );
+    if (ids.length === 0) {
+      const response = await fetch(`${server.url}/v1/assessments/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ items: bodies.slice(0, 50).map((b) => JSON.parse(b)) }),
+      });
+      const stored = (await response.json()) as { items: { assessment?: { id: string } }[] };
+      ids.push(...stored.items.flatMap((item) => (item.assessment ? [item.assessment.id] : [])));
+    }
+    const loads: Load[] = [
+      { name: 'GET /v1/assessments/{id}', url: server.url, paths: ids.map((id) => `/v1/assessments/${id}`) },
+      { name: 'POST /v1/assessments', url: server.url, method: 'POST', paths: ['/v1/assessments'], bodies },
+    ];
+    const results = [];
+    for (const load of loads) results.push(await measure(load, duration, warmup));
+    return { results, peakRssMb: peakRssMb(server.child.pid) };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main() {
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'rc-scale-'));
+  try {
+    console.log('empty database…');
+    const empty = await measureServer(join(dir, 'empty.sqlite'), []);
+    console.log(`filling ${total.toLocaleString('en')} assessments…`);
+    const filled = fill(join(dir, 'full.sqlite'));
+    console.log(
+      `filled in ${filled.fillSec.toFixed(1)} s: ${filled.count.toLocaleString('en')} rows, ${(filled.bytes / 1e9).toFixed(2)} GB`,
+    );
+    const full = await measureServer(join(dir, 'full.sqlite'), filled.sample);
+    const rows = empty.results.map((e, i) => {
+      const f = full.results[i] as (typeof full.results)[number];
+      return {
+        endpoint: e.name,
+        'empty req/s': e.reqPerSec,
+        [`${(total / 1e6).toFixed(1)}M req/s`]: f.reqPerSec,
+        change: `${(((f.reqPerSec - e.reqPerSec) / e.reqPerSec) * 100).toFixed(1)}%`,
+        'p99 empty/full ms': `${e.p99}/${f.p99}`,
+        'within 15%': f.reqPerSec >= e.reqPerSec * 0.85 ? 'yes' : 'no',
+      };
+    });
+    const report = {
+      date: new Date().toISOString(),
+      ...environment(),
+      assessments: filled.count,
+      fillSeconds: Number(filled.fillSec.toFixed(1)),
+      databaseBytes: filled.bytes,
+      bytesPerAssessment: Math.round(filled.bytes / filled.count),
+      peakRssMb: { empty: empty.peakRssMb, full: full.peakRssMb },
+      rows,
+      failures: [...empty.results, ...full.results].filter((r) => r.failures > 0).map((r) => r.name),
+    };
+    console.log(`\n${table(rows)}\n`);
+    console.log(
+      `database: ${report.bytesPerAssessment} bytes per assessment; server peak RSS ${full.peakRssMb} MB (empty ${empty.peakRssMb} MB)`,
+    );
+    mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
+    writeFileSync(join(projectRoot, 'bench', 'results', 'scale-latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    if (report.failures.length > 0) throw new Error(`non-2xx responses in ${report.failures.join(', ')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

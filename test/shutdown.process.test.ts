@@ -1,0 +1,114 @@
+// SIGTERM while 8 keep-alive connections keep writing: the real server process, built from src/.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TempDirs } from './support/fixtures.js';
+import {
+  buildServer,
+  exitWithin,
+  idOf,
+  integrityCheck,
+  killAll,
+  questions,
+  readBack,
+  sleep,
+  startLoad,
+  startServer,
+  stopServer,
+  storedAmong,
+  tally,
+} from './support/process.js';
+
+const GRACE_MS = 5_000;
+const CONNECTIONS = 8;
+const LOAD_MS = 1_500;
+
+const temp = new TempDirs();
+let script = '';
+
+beforeAll(async () => {
+  script = await buildServer();
+}, 120_000);
+
+afterAll(() => {
+  killAll();
+  temp.cleanup();
+});
+
+describe('graceful shutdown under write load', () => {
+  it('answers every request sent before SIGTERM with a whole 201, loses no acknowledged assessment and exits 0 in time', async () => {
+    const databasePath = join(temp.make('rc-api-shutdown-'), 'kb.sqlite');
+    const server = await startServer(script, databasePath, { SHUTDOWN_GRACE_MS: String(GRACE_MS) });
+    const qs = await questions(server.url);
+    const load = startLoad({
+      baseUrl: server.url,
+      questions: qs,
+      connections: CONNECTIONS,
+      maxRequests: 100_000,
+      maxMs: 15_000,
+      stopAfterFailure: true,
+    });
+    await sleep(LOAD_MS);
+
+    const signalAt = performance.now();
+    server.child.kill('SIGTERM');
+    const exit = await exitWithin(server, GRACE_MS + 5_000);
+    const exitMs = performance.now() - signalAt;
+    await load.stop();
+
+    const attempts = load.attempts;
+    const acked = load.acked();
+    const before = attempts.filter((a) => a.startedAt < signalAt);
+    const after = attempts.filter((a) => a.startedAt >= signalAt);
+    const inFlight = before.filter((a) => a.endedAt > signalAt);
+    const failed = attempts.filter((a) => a.outcome.kind !== 'ack');
+
+    // The process drained and exited by itself, with 0, inside the grace period.
+    expect(exit, server.output()).toEqual({ code: 0, signal: null });
+    expect(exitMs).toBeLessThan(GRACE_MS);
+
+    // The load was real, and requests were on the wire when the signal came.
+    expect(acked.length).toBeGreaterThan(100);
+    expect(inFlight.length).toBeGreaterThan(0);
+
+    // Every response that came back is whole: a 201 carrying the stored assessment, or (only for a
+    // request sent after the signal) the closing server's 503. Nothing else, nothing cut short.
+    expect(attempts.filter((a) => a.outcome.kind === 'truncated' || a.outcome.kind === 'unexpected').map((a) => a.outcome)).toEqual([]);
+    // Every request sent before the signal got its 201; only later ones may be refused.
+    expect(
+      before.filter((a) => a.outcome.kind !== 'ack').map((a) => ({ ...a.outcome, sentMsBeforeSignal: Math.round(signalAt - a.startedAt) })),
+      JSON.stringify(tally(before)),
+    ).toEqual([]);
+    for (const a of after) expect(['ack', 'refused', 'error']).toContain(a.outcome.kind);
+    const refusedCodes = after.flatMap((a) => (a.outcome.kind === 'error' ? [a.outcome.code] : []));
+    for (const code of refusedCodes) expect(['ECONNREFUSED', 'ECONNRESET']).toContain(code);
+
+    // Restart on the same file: every acknowledged assessment is there, and nothing that was refused was stored.
+    const restarted = await startServer(script, databasePath);
+    const read = await readBack(restarted.url, acked);
+    const storedUnacknowledged = await storedAmong(restarted.url, failed);
+    const stopped = await stopServer(restarted);
+    expect(read.missing).toEqual([]);
+    expect(read.wrong).toEqual([]);
+    expect(read.found).toBe(acked.length);
+    expect(new Set(acked.map(idOf)).size).toBe(acked.length);
+    expect(storedUnacknowledged.map((a) => a.key)).toEqual([]);
+    expect(stopped.code).toBe(0);
+    const integrity = integrityCheck(databasePath);
+    expect(integrity).toBe('ok');
+
+    console.log(
+      `[reliability] SIGTERM: ${JSON.stringify({
+        acknowledged: acked.length,
+        acknowledgedAfterSignal: acked.filter((a) => a.startedAt >= signalAt).length,
+        foundAfterRestart: read.found,
+        inFlightAtSignal: inFlight.length,
+        refusedAfterSignal: after.length - after.filter((a) => a.outcome.kind === 'ack').length,
+        outcomesAfterSignal: tally(after),
+        storedButNotAcknowledged: storedUnacknowledged.length,
+        exitCode: exit.code,
+        exitMs: Math.round(exitMs),
+        integrity,
+      })}`,
+    );
+  }, 40_000);
+});
