@@ -18,7 +18,9 @@ const source = new Database(databasePath, { fileMustExist: true });
 source.pragma('busy_timeout = 5000');
 try {
   const started = Date.now();
-  const { totalPages } = await source.backup(target);
+  // One step under one read snapshot: a stepwise backup restarts whenever the server commits, so
+  // under steady writes it would never finish. Readers and the writer carry on meanwhile (WAL).
+  const { totalPages } = await source.backup(target, { progress: () => 0x7fffffff });
   const check = new Database(target, { readonly: true });
   const integrity = check.pragma('integrity_check', { simple: true });
   const assessments = (check.prepare('select count(*) as n from assessments').get() as { n: number }).n;

@@ -8,13 +8,13 @@ import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
-import { problemBody } from './errors.js';
+import { BadRequestError, problemBody } from './errors.js';
 import { projectRoot } from './paths.js';
 import errors from './plugins/errors.js';
 import { transformObject } from './plugins/openapi-components.js';
 import protection from './plugins/protection.js';
 import responseCache from './plugins/response-cache.js';
-import securityHeaders from './plugins/security-headers.js';
+import securityHeaders, { API_SECURITY_HEADERS } from './plugins/security-headers.js';
 import store from './plugins/store.js';
 import routes from './routes/index.js';
 
@@ -43,6 +43,26 @@ export type AppOptions = {
 
 const apiVersion: string = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version;
 
+/** The Access-Control-Allow-Origin for a request that never reaches the CORS hook. */
+function corsOriginFor(allowed: AppOptions['corsOrigins'], origin: string | undefined): string | undefined {
+  if (allowed === undefined || allowed === '*') return '*';
+  return origin && allowed.includes(origin) ? origin : undefined;
+}
+
+const MAX_JSON_DEPTH = 32;
+
+/** Iterative, so that a hostile body cannot exhaust the stack. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 const hops = (count: number) => (_address: string, hop: number) => hop < count;
 
 /** Builds the whole application without listening: the server and the tests both use it. */
@@ -53,6 +73,13 @@ export async function buildApp(options: AppOptions = {}) {
     bodyLimit: options.bodyLimit ?? 256 * 1024,
     requestTimeout,
     connectionTimeout: requestTimeout,
+    // Node checks these deadlines only every connectionsCheckingInterval (30 s by default), and
+    // headersTimeout would stay at 60 s: a client trickling bytes must be cut off on time.
+    http: {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.max(250, Math.min(1000, requestTimeout / 2)),
+    },
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
     // A hop count trusts that many proxies nearest to the server.
     trustProxy: typeof options.trustProxy === 'number' ? hops(options.trustProxy) : (options.trustProxy ?? false),
@@ -61,8 +88,16 @@ export async function buildApp(options: AppOptions = {}) {
     routerOptions: { maxParamLength: 500 },
     // Malformed URLs are rejected by the router before any hook runs: answer them as problems too.
     frameworkErrors: (error, request, reply) => {
-      const body = problemBody(request, { status: 400, code: 'bad-url', title: 'Bad Request', detail: error.message });
-      (reply as FastifyReply).code(400).type('application/problem+json').send(JSON.stringify(body));
+      const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding.' : 'A path segment is too long.';
+      const body = problemBody(request, { status: 400, code: 'bad-url', title: 'Bad Request', detail });
+      const allowOrigin = corsOriginFor(options.corsOrigins, request.headers.origin);
+      if (allowOrigin) reply.header('access-control-allow-origin', allowOrigin);
+      (reply as FastifyReply)
+        .code(400)
+        .headers(API_SECURITY_HEADERS)
+        .header('x-request-id', request.id)
+        .type('application/problem+json')
+        .send(JSON.stringify(body));
     },
   }).withTypeProvider<ZodTypeProvider>();
   // Bodies are JSON only: anything else is a 415.
@@ -71,6 +106,14 @@ export async function buildApp(options: AppOptions = {}) {
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(errors);
+  // JSON nested deeper than any real submission is refused before anything walks it.
+  app.addHook('preValidation', (request, _reply, done) => {
+    done(
+      request.body !== undefined && nestedDeeperThan(request.body, MAX_JSON_DEPTH)
+        ? new BadRequestError(`The body is nested more than ${MAX_JSON_DEPTH} levels deep.`)
+        : undefined,
+    );
+  });
   await app.register(securityHeaders);
   await app.register(cors, {
     origin: options.corsOrigins ?? '*',

@@ -13,7 +13,7 @@ export function problemBody(request: FastifyRequest, problem: ProblemFields): Pr
     title: problem.title,
     status: problem.status,
     detail: problem.detail,
-    instance: request.url.split('?')[0] ?? request.url,
+    instance: (request.url.split('?')[0] ?? request.url).slice(0, 200),
     code: problem.code,
     requestId: request.id,
     ...(problem.errors ? { errors: problem.errors } : {}),

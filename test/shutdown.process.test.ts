@@ -3,24 +3,30 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TempDirs } from './support/fixtures.js';
 import {
+  type Attempt,
   buildServer,
   exitWithin,
   idOf,
   integrityCheck,
   killAll,
+  outcomeOf,
   questions,
+  type RequestError,
   readBack,
+  sendInTwoParts,
   sleep,
   startLoad,
   startServer,
   stopServer,
   storedAmong,
+  submission,
   tally,
 } from './support/process.js';
 
 const GRACE_MS = 5_000;
 const CONNECTIONS = 8;
 const LOAD_MS = 1_500;
+const HALF_SENT = 4;
 
 const temp = new TempDirs();
 let script = '';
@@ -49,23 +55,50 @@ describe('graceful shutdown under write load', () => {
     });
     await sleep(LOAD_MS);
 
+    // Requests the server is in the middle of reading when the signal comes: headers and half the body
+    // now, the rest after the signal. A server that does not drain resets them.
+    const openedAt = performance.now();
+    const halfSent = Array.from({ length: HALF_SENT }, (_, i) => {
+      const key = `half-sent-${i}`;
+      const body = submission(qs, key, i);
+      const { reply, finish } = sendInTwoParts(server.url, '/v1/assessments', body, { 'idempotency-key': key });
+      const attempt = reply.then(
+        (r): Attempt => ({ key, respondent: key, body, startedAt: openedAt, endedAt: performance.now(), outcome: outcomeOf(r, key) }),
+        (error: RequestError): Attempt => ({
+          key,
+          respondent: key,
+          body,
+          startedAt: openedAt,
+          endedAt: performance.now(),
+          outcome: { kind: 'error', code: error.code },
+        }),
+      );
+      return { finish, attempt };
+    });
+    await sleep(200);
+
     const signalAt = performance.now();
     server.child.kill('SIGTERM');
+    await sleep(200);
+    for (const request of halfSent) request.finish();
+    const halfSentOutcomes = await Promise.all(halfSent.map((request) => request.attempt));
     const exit = await exitWithin(server, GRACE_MS + 5_000);
     const exitMs = performance.now() - signalAt;
     await load.stop();
 
     const attempts = load.attempts;
-    const acked = load.acked();
+    const acked = [...load.acked(), ...halfSentOutcomes.filter((a) => a.outcome.kind === 'ack')];
     const before = attempts.filter((a) => a.startedAt < signalAt);
     const after = attempts.filter((a) => a.startedAt >= signalAt);
     const inFlight = before.filter((a) => a.endedAt > signalAt);
-    const failed = attempts.filter((a) => a.outcome.kind !== 'ack');
+    const failed = [...attempts, ...halfSentOutcomes].filter((a) => a.outcome.kind !== 'ack');
 
     // The process drained and exited by itself, with 0, inside the grace period.
     expect(exit, server.output()).toEqual({ code: 0, signal: null });
     expect(exitMs).toBeLessThan(GRACE_MS);
 
+    // Each request the server was reading at the signal was finished and answered with its 201.
+    expect(halfSentOutcomes.map((a) => a.outcome.kind)).toEqual(halfSentOutcomes.map(() => 'ack'));
     // The load was real, and requests were on the wire when the signal came.
     expect(acked.length).toBeGreaterThan(100);
     expect(inFlight.length).toBeGreaterThan(0);
@@ -102,6 +135,7 @@ describe('graceful shutdown under write load', () => {
         acknowledgedAfterSignal: acked.filter((a) => a.startedAt >= signalAt).length,
         foundAfterRestart: read.found,
         inFlightAtSignal: inFlight.length,
+        halfSentAcknowledged: halfSentOutcomes.filter((a) => a.outcome.kind === 'ack').length,
         refusedAfterSignal: after.length - after.filter((a) => a.outcome.kind === 'ack').length,
         outcomesAfterSignal: tally(after),
         storedButNotAcknowledged: storedUnacknowledged.length,

@@ -3,7 +3,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, type ClientRequest, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
@@ -27,7 +27,10 @@ function filesUnder(dir: string): string[] {
 /** A hash of everything the build reads, so test files running at the same time share one build. */
 function buildHash(): string {
   const hash = createHash('sha256');
-  const inputs = [...filesUnder(join(projectRoot, 'src')), ...['tsconfig.json', 'tsconfig.build.json'].map((f) => join(projectRoot, f))];
+  const inputs = [
+    ...filesUnder(join(projectRoot, 'src')),
+    ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((f) => join(projectRoot, f)),
+  ];
   for (const file of inputs) {
     hash.update(relative(projectRoot, file));
     hash.update('\0');
@@ -94,13 +97,13 @@ export async function buildServer(): Promise<string> {
   }
 }
 
-/** Builds of older sources that nobody has touched for an hour. */
+/** Builds of older sources made more than ten minutes ago (no test runs that long). */
 function removeOldBuilds(current: string): void {
   for (const entry of readdirSync(tmpdir())) {
     const path = join(tmpdir(), entry);
     if (!entry.startsWith(BUILD_PREFIX) || path === current || entry.endsWith('.lock')) continue;
     try {
-      if (Date.now() - statSync(path).mtimeMs > 60 * 60 * 1000) rmSync(path, { recursive: true, force: true });
+      if (Date.now() - statSync(path).mtimeMs > 10 * 60 * 1000) rmSync(path, { recursive: true, force: true });
     } catch {
       // removed by someone else
     }
@@ -219,26 +222,25 @@ export class RequestError extends Error {
 
 type Send = { method: 'GET' | 'POST'; path: string; body?: string; headers?: Record<string, string>; timeoutMs?: number };
 
-/** One request; `onWritten` fires when the whole request has been handed to the socket. */
-export function send(agent: Agent, baseUrl: string, options: Send, onWritten?: () => void): Promise<Reply> {
-  return new Promise((resolve, reject) => {
+/** Opens a request and collects its response; the caller writes and ends the body. */
+function open(agent: Agent | false, baseUrl: string, options: Send) {
+  let fail: (error: Error & { code?: string }) => void = () => undefined;
+  let req: ClientRequest | undefined;
+  const reply = new Promise<Reply>((resolve, reject) => {
     let afterHeaders = false;
     let settled = false;
-    const fail = (error: Error & { code?: string }) => {
+    fail = (error) => {
       if (settled) return;
       settled = true;
       reject(new RequestError(afterHeaders ? 'TRUNCATED' : (error.code ?? 'ERROR'), afterHeaders, error.message));
     };
-    const url = new URL(options.path, baseUrl);
-    const req = request(
-      url,
+    const length = options.body === undefined ? undefined : Buffer.byteLength(options.body);
+    req = request(
+      new URL(options.path, baseUrl),
       {
         agent,
         method: options.method,
-        headers: {
-          ...(options.body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body) }),
-          ...options.headers,
-        },
+        headers: { ...(length === undefined ? {} : { 'content-type': 'application/json', 'content-length': length }), ...options.headers },
       },
       (res) => {
         afterHeaders = true;
@@ -254,11 +256,32 @@ export function send(agent: Agent, baseUrl: string, options: Send, onWritten?: (
         });
       },
     );
-    req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(Object.assign(new Error('request timed out'), { code: 'TIMEOUT' })));
-    req.on('error', fail);
-    if (onWritten) req.on('finish', onWritten);
-    req.end(options.body);
   });
+  const r = req as unknown as ClientRequest;
+  r.setTimeout(options.timeoutMs ?? 10_000, () => r.destroy(Object.assign(new Error('request timed out'), { code: 'TIMEOUT' })));
+  r.on('error', fail);
+  return { req: r, reply };
+}
+
+/** One request; `onWritten` fires when the whole request has been handed to the socket. */
+export function send(agent: Agent, baseUrl: string, options: Send, onWritten?: () => void): Promise<Reply> {
+  const { req, reply } = open(agent, baseUrl, options);
+  if (onWritten) req.on('finish', onWritten);
+  req.end(options.body);
+  return reply;
+}
+
+/**
+ * A POST on its own connection that sends its headers and the first half of its body now and the rest
+ * on finish(): between the two, the server is in the middle of reading it.
+ */
+export function sendInTwoParts(baseUrl: string, path: string, body: string, headers: Record<string, string> = {}) {
+  const bytes = Buffer.from(body);
+  const half = Math.floor(bytes.length / 2);
+  const { req, reply } = open(false, baseUrl, { method: 'POST', path, body, headers });
+  req.flushHeaders();
+  req.write(bytes.subarray(0, half));
+  return { reply, finish: () => req.end(bytes.subarray(half)) };
 }
 
 export type Question = { id: string };
@@ -332,7 +355,14 @@ export function startLoad(options: LoadOptions): Load {
       const n = issued++;
       const key = `load-${runId}-${w}-${n}`;
       const body = submission(options.questions, key, n);
-      const attempt: Attempt = { key, respondent: key, body, startedAt: performance.now(), endedAt: 0, outcome: { kind: 'error', code: '' } };
+      const attempt: Attempt = {
+        key,
+        respondent: key,
+        body,
+        startedAt: performance.now(),
+        endedAt: 0,
+        outcome: { kind: 'error', code: '' },
+      };
       try {
         const reply = await send(
           agent,
@@ -342,7 +372,7 @@ export function startLoad(options: LoadOptions): Load {
             attempt.writtenAt = performance.now();
           },
         );
-        attempt.outcome = classify(reply, key);
+        attempt.outcome = outcomeOf(reply, key);
       } catch (error) {
         const e = error as RequestError;
         attempt.outcome = e.afterHeaders ? { kind: 'truncated', code: e.code } : { kind: 'error', code: e.code ?? 'ERROR' };
@@ -365,7 +395,8 @@ export function startLoad(options: LoadOptions): Load {
   };
 }
 
-function classify(reply: Reply, respondent: string): Outcome {
+/** What a reply to POST /v1/assessments means for a submission labelled `respondent`. */
+export function outcomeOf(reply: Reply, respondent: string): Outcome {
   if (reply.status === 201) {
     try {
       const body = JSON.parse(reply.body) as { id?: unknown; respondent?: unknown; result?: unknown };

@@ -1,0 +1,405 @@
+import { Writable } from 'node:stream';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../src/app.js';
+import { buildTestApp } from './helpers.js';
+import { document, operations, responseProblems } from './support/openapi.js';
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const SECURITY_HEADERS: [string, RegExp][] = [
+  ['x-content-type-options', /^nosniff$/],
+  ['x-frame-options', /^DENY$/],
+  ['content-security-policy', /frame-ancestors 'none'/],
+  ['strict-transport-security', /^max-age=\d{7,}/],
+  ['referrer-policy', /^(no-referrer|strict-origin-when-cross-origin|same-origin)$/],
+];
+
+function expectSecurityHeaders(response: LightMyRequestResponse) {
+  for (const [name, pattern] of SECURITY_HEADERS) {
+    expect(String(response.headers[name] ?? '(missing)'), `${name} on a ${response.statusCode}`).toMatch(pattern);
+  }
+  expect(String(response.headers['x-request-id'] ?? ''), `x-request-id on a ${response.statusCode}`).toMatch(/\S/);
+}
+
+function answersFor(app: App, offset = 0) {
+  return app.kb.data.questions.map((q, i) => ({ questionId: q.id, value: ((i + offset) % 5) + 1 }));
+}
+
+const json = (payload: unknown, headers: Record<string, string> = {}) => ({
+  headers: { 'content-type': 'application/json', ...headers },
+  payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+});
+
+/** Captures what a pino logger writes, one JSON line per entry. */
+function memoryLog() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  return { lines, stream, text: () => lines.join('\n') };
+}
+
+describe('security headers', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('are on a 200 from a knowledge-base route, and on its 304', async () => {
+    const ok = await app.inject('/v1/roles');
+    expect(ok.statusCode).toBe(200);
+    expectSecurityHeaders(ok);
+    const notModified = await app.inject({ url: '/v1/roles', headers: { 'if-none-match': String(ok.headers.etag) } });
+    expect(notModified.statusCode).toBe(304);
+    expectSecurityHeaders(notModified);
+  });
+
+  it('are on a 201 from POST /v1/assessments', async () => {
+    const created = await app.inject({ method: 'POST', url: '/v1/assessments', ...json({ answers: answersFor(app) }) });
+    expect(created.statusCode).toBe(201);
+    expectSecurityHeaders(created);
+  });
+
+  it('are on a 400 validation error, a 404, a 413, a 415 and a 422', async () => {
+    const cases: [number, Promise<LightMyRequestResponse>][] = [
+      [400, app.inject('/v1/roles?limit=0')],
+      [404, app.inject('/v1/roles/no-such-role')],
+      [404, app.inject('/nowhere')],
+      [413, app.inject({ method: 'POST', url: '/v1/assessments', ...json({ answers: [], pad: 'x'.repeat(300 * 1024) }) })],
+      [415, app.inject({ method: 'POST', url: '/v1/assessments', headers: { 'content-type': 'text/plain' }, payload: 'hello' })],
+      [422, app.inject({ method: 'POST', url: '/v1/assessments', ...json({ answers: [{ questionId: 'no-such-question', value: 3 }] }) })],
+    ];
+    for (const [status, pending] of cases) {
+      const response = await pending;
+      expect(response.statusCode).toBe(status);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expectSecurityHeaders(response);
+    }
+  });
+
+  it('are on a 400 for a URL the router cannot decode (bad percent-encoding, over-long segment)', async () => {
+    for (const url of ['/v1/roles/%E0%A4%A', '/v1/roles/%', `/v1/assessments/${'a'.repeat(600)}`]) {
+      const response = await app.inject(url);
+      expect(response.statusCode, url).toBe(400);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expectSecurityHeaders(response);
+      expect(response.json().requestId).toBe(response.headers['x-request-id']);
+    }
+  });
+
+  it('keep framing forbidden on the browsable docs too', async () => {
+    const docs = await app.inject('/docs/');
+    expect(docs.statusCode).toBeLessThan(400);
+    expect(docs.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
+    expect(docs.headers['x-frame-options']).toBe('DENY');
+  });
+});
+
+describe('CORS', () => {
+  it('allows any origin by default', async () => {
+    const app = await buildTestApp();
+    try {
+      const response = await app.inject({ url: '/v1/roles', headers: { origin: 'https://anything.example' } });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['access-control-allow-origin']).toBe('*');
+      // Browsers may read the headers a client needs.
+      expect(String(response.headers['access-control-expose-headers']).toLowerCase()).toContain('etag');
+      const preflight = await app.inject({
+        method: 'OPTIONS',
+        url: '/v1/assessments',
+        headers: {
+          origin: 'https://anything.example',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,idempotency-key',
+        },
+      });
+      expect(preflight.statusCode).toBeLessThan(300);
+      expect(preflight.headers['access-control-allow-origin']).toBe('*');
+      expect(String(preflight.headers['access-control-allow-headers']).toLowerCase()).toContain('idempotency-key');
+    } finally {
+      await app.close();
+    }
+  });
+
+  describe('with an allow-list', () => {
+    let app: App;
+    beforeAll(async () => {
+      app = await buildTestApp({ corsOrigins: ['https://hr.example'] });
+    });
+    afterAll(async () => {
+      await app.close();
+    });
+
+    it('echoes only the listed origin', async () => {
+      const allowed = await app.inject({ url: '/v1/roles', headers: { origin: 'https://hr.example' } });
+      expect(allowed.headers['access-control-allow-origin']).toBe('https://hr.example');
+      expect(String(allowed.headers.vary).toLowerCase()).toContain('origin');
+      for (const origin of ['https://evil.example', 'https://hr.example.evil.example', 'http://hr.example', 'null']) {
+        const refused = await app.inject({ url: '/v1/roles', headers: { origin } });
+        expect(refused.headers['access-control-allow-origin'], origin).toBeUndefined();
+      }
+    });
+
+    it('answers the preflight of POST /v1/assessments with Content-Type and Idempotency-Key for the listed origin only', async () => {
+      const preflight = (origin: string) =>
+        app.inject({
+          method: 'OPTIONS',
+          url: '/v1/assessments',
+          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,idempotency-key' },
+        });
+      const ok = await preflight('https://hr.example');
+      expect(ok.statusCode).toBeLessThan(300);
+      expect(ok.headers['access-control-allow-origin']).toBe('https://hr.example');
+      expect(String(ok.headers['access-control-allow-methods'])).toContain('POST');
+      const allowedHeaders = String(ok.headers['access-control-allow-headers']).toLowerCase();
+      expect(allowedHeaders).toContain('content-type');
+      expect(allowedHeaders).toContain('idempotency-key');
+      const evil = await preflight('https://evil.example');
+      expect(evil.headers['access-control-allow-origin']).toBeUndefined();
+    });
+  });
+});
+
+describe('assessments cannot be listed or guessed', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('has no route that lists stored assessments', async () => {
+    await app.inject({ method: 'POST', url: '/v1/assessments', ...json({ answers: answersFor(app) }) });
+    for (const url of ['/v1/assessments', '/v1/assessments?limit=10', '/v1/assessments?offset=0']) {
+      const response = await app.inject(url);
+      expect(response.statusCode, url).toBe(404);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    // With a trailing slash the path names an empty id: refused, never a list.
+    const empty = await app.inject('/v1/assessments/');
+    expect([400, 404]).toContain(empty.statusCode);
+    expect(empty.json()).not.toHaveProperty('items');
+    expect(operations().filter((op) => op.method === 'GET' && op.path === '/v1/assessments')).toEqual([]);
+    // No documented GET answers with a list of Assessment objects.
+    const listsAssessments = Object.entries(
+      document.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>,
+    ).filter(([, item]) => item.get && JSON.stringify(item.get.responses['200'] ?? {}).match(/"items"[^}]*Assessment"/));
+    expect(listsAssessments).toEqual([]);
+  });
+
+  it('gives 200 assessments distinct random UUID v4 ids that do not follow creation order', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const response = await app.inject({ method: 'POST', url: '/v1/assessments', ...json({ answers: answersFor(app, i) }) });
+      expect(response.statusCode).toBe(201);
+      const { id } = response.json();
+      expect(response.headers.location).toBe(`/v1/assessments/${id}`);
+      ids.push(id);
+    }
+    for (const id of ids) expect(id).toMatch(UUID_V4);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Sorted ids are not the creation order, and consecutive ids are not close to one another.
+    expect([...ids].sort()).not.toEqual(ids);
+    const ascents = ids.slice(1).filter((id, i) => id > (ids[i] as string)).length;
+    expect(ascents).toBeGreaterThan(60);
+    expect(ascents).toBeLessThan(140);
+    const prefixes = new Set(ids.map((id) => id.slice(0, 4)));
+    expect(prefixes.size).toBeGreaterThan(150);
+    // A stored id reads back; a neighbour of it does not exist.
+    const first = ids[0] as string;
+    expect((await app.inject(`/v1/assessments/${first}`)).statusCode).toBe(200);
+    const last = first.at(-1) === '0' ? '1' : '0';
+    expect((await app.inject(`/v1/assessments/${first.slice(0, -1)}${last}`)).statusCode).toBe(404);
+  });
+});
+
+describe('injection strings', () => {
+  const INJECTIONS: { text: string; raw?: boolean }[] = [
+    { text: "' OR '1'='1" },
+    { text: '"; DROP TABLE roles; --' },
+    { text: '%27%20OR%201%3D1', raw: true },
+    { text: "' OR 1=1 --" },
+    { text: '1; DROP TABLE assessments' },
+    { text: '<script>alert(1)</script>' },
+    { text: '../../../../etc/passwd' },
+    { text: '..%2F..%2F..%2F..%2Fetc%2Fpasswd', raw: true },
+  ];
+  const enc = (i: { text: string; raw?: boolean }) => (i.raw ? i.text : encodeURIComponent(i.text));
+
+  let app: App;
+  let rolesBefore: string;
+  let stored: number;
+  beforeAll(async () => {
+    app = await buildTestApp();
+    rolesBefore = (await app.inject('/v1/roles')).body;
+    stored = app.repository.countAssessments();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  function expectDocumented(url: string, response: LightMyRequestResponse) {
+    expect(response.statusCode, url).toBeLessThan(500);
+    expect(responseProblems('GET', url, response.statusCode, response.headers['content-type'] as string, response.body), url).toEqual([]);
+    expect(response.body).not.toMatch(/SQLITE|syntax error|no such table|sqlite3/i);
+  }
+
+  it('in q find nothing, and are not echoed as markup', async () => {
+    for (const injection of INJECTIONS) {
+      const url = `/v1/competencies?q=${enc(injection)}`;
+      const response = await app.inject(url);
+      expectDocumented(url, response);
+      expect(response.statusCode, url).toBe(200);
+      expect(response.json().items, url).toEqual([]);
+      expect(response.json().total).toBe(0);
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+    }
+  });
+
+  it('in path parameters and slug filters are a 400 or a 404', async () => {
+    for (const injection of INJECTIONS) {
+      const value = enc(injection);
+      const urls = [
+        `/v1/roles/${value}`,
+        `/v1/competencies/${value}`,
+        `/v1/assessments/${value}`,
+        `/v1/roles/tech-lead?companySize=${value}`,
+        `/v1/competencies?role=${value}`,
+        `/v1/comparisons?roles=tech-lead,${value}`,
+        `/v1/comparisons/by-company-size?roles=${value},engineering-manager`,
+      ];
+      for (const url of urls) {
+        const response = await app.inject(url);
+        expect([400, 404], `${url} -> ${response.statusCode}`).toContain(response.statusCode);
+        expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+        // An off-route traversal has no documented operation; the others are checked against theirs.
+        if (!response.json().instance.startsWith('/etc')) expectDocumented(url, response);
+      }
+    }
+  });
+
+  it('in a submission are stored as plain text and read back verbatim', async () => {
+    for (const injection of INJECTIONS) {
+      const created = await app.inject({
+        method: 'POST',
+        url: '/v1/assessments',
+        ...json({ answers: answersFor(app), respondent: injection.text }),
+      });
+      expect(created.statusCode).toBe(201);
+      const read = await app.inject(`/v1/assessments/${created.json().id}`);
+      expect(read.json().respondent).toBe(injection.text);
+    }
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/v1/assessments',
+      ...json({
+        answers: answersFor(app).map((a, i) => (i === 0 ? { ...a, questionId: "x' OR '1'='1" } : a)),
+        companySize: "'; DROP TABLE roles; --",
+      }),
+    });
+    expect(unknown.statusCode).toBe(400);
+  });
+
+  it('leave the tables answering as before', async () => {
+    const roles = await app.inject('/v1/roles');
+    expect(roles.statusCode).toBe(200);
+    expect(roles.body).toBe(rolesBefore);
+    expect((await app.inject('/v1/roles/tech-lead')).statusCode).toBe(200);
+    expect((await app.inject('/v1/competencies')).json().total).toBe(app.kb.data.competencies.length);
+    expect(app.repository.countAssessments()).toBe(stored + INJECTIONS.length);
+    const ready = await app.inject('/ready');
+    expect(ready.statusCode).toBe(200);
+  });
+});
+
+describe('logs', () => {
+  const LABEL = 'Respondent-Zebediah-Quartermaine-4471';
+
+  it('carry request ids but never answers, respondent labels or bodies', async () => {
+    const log = memoryLog();
+    const app = await buildTestApp({ logger: { level: 'trace', stream: log.stream } });
+    try {
+      const questions = app.kb.data.questions;
+      const answers = questions.map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 }));
+      const body = JSON.stringify({ answers, respondent: LABEL });
+      const requestIds: string[] = [];
+      const send = async (url: string, payload: string, headers: Record<string, string> = {}) => {
+        const response = await app.inject({ method: 'POST', url, ...json(payload, headers) });
+        requestIds.push(String(response.headers['x-request-id']));
+        return response;
+      };
+      expect((await send('/v1/assessments', body, { 'idempotency-key': 'log-test-key-1' })).statusCode).toBe(201);
+      expect((await send('/v1/assessments/preview', body)).statusCode).toBe(200);
+      // Failing submissions: an unknown question (422) and a malformed value (400).
+      const failing = JSON.stringify({ answers: [{ questionId: `q-${LABEL}`, value: 3 }], respondent: LABEL });
+      expect((await send('/v1/assessments', failing)).statusCode).toBe(422);
+      const malformed = JSON.stringify({ answers: [{ questionId: questions[0]?.id, value: `${LABEL}` }], respondent: LABEL });
+      expect((await send('/v1/assessments', malformed)).statusCode).toBe(400);
+      const batch = JSON.stringify({ items: [{ answers, respondent: LABEL }, { answers: [{ questionId: LABEL, value: 9 }] }] });
+      expect((await send('/v1/assessments/batch', batch, { 'idempotency-key': 'log-test-key-2' })).statusCode).toBe(200);
+      // The same key again, with another body: a 422 that must not log either body.
+      expect((await send('/v1/assessments', failing, { 'idempotency-key': 'log-test-key-1' })).statusCode).toBe(422);
+
+      const text = log.text();
+      expect(log.lines.length).toBeGreaterThan(0);
+      for (const id of requestIds) expect(text, `request id ${id} is logged`).toContain(id);
+      expect(text).not.toContain('"answers"');
+      expect(text).not.toContain('questionId');
+      expect(text).not.toContain(LABEL);
+      expect(text).not.toContain(body);
+      expect(text).not.toContain(body.slice(0, 40));
+      for (const line of log.lines) expect(() => JSON.parse(line)).not.toThrow();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('record every 500 with its request id, and the response hides what went wrong', async () => {
+    const log = memoryLog();
+    const app = await buildApp({ databasePath: ':memory:', logger: { level: 'info', stream: log.stream } });
+    const secret = 'connection to db-primary.internal:5432 refused for user hunter2';
+    app.get('/boom', async () => {
+      throw new Error(secret);
+    });
+    app.get('/boom-sync', () => {
+      throw Object.assign(new TypeError(secret), { statusCode: 502, code: 'E_SECRET' });
+    });
+    app.get('/boom-string', async () => {
+      throw secret;
+    });
+    await app.ready();
+    try {
+      for (const url of ['/boom', '/boom-sync', '/boom-string']) {
+        const response = await app.inject(url);
+        expect(response.statusCode, url).toBe(500);
+        expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expectSecurityHeaders(response);
+        const problem = response.json();
+        expect(problem).toMatchObject({ status: 500, title: expect.any(String), detail: expect.any(String), type: expect.any(String) });
+        expect(problem.requestId).toBe(response.headers['x-request-id']);
+        expect(problem).not.toHaveProperty('stack');
+        expect(response.body).not.toContain('hunter2');
+        expect(response.body).not.toContain('db-primary');
+        expect(response.body).not.toContain('E_SECRET');
+        expect(response.body).not.toMatch(/\n\s+at |\/work\/|node_modules|\.ts:\d+/);
+        // The log has the error, at level error or above, tied to the same request id.
+        const entries = log.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+        const logged = entries.filter(
+          (e) => (e.level as number) >= 50 && (e.reqId === problem.requestId || e.requestId === problem.requestId),
+        );
+        expect(logged.length, `error log for ${url}`).toBeGreaterThan(0);
+        expect(JSON.stringify(logged)).toContain('hunter2');
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
