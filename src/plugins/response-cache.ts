@@ -19,7 +19,8 @@ declare module 'fastify' {
   }
 }
 
-type Entry = { etag: string; body: string };
+/** Bodies are kept as UTF-8 bytes, so a hit sends them without encoding them again. */
+type Entry = { etag: string; body: Buffer };
 
 export type ResponseCacheOptions = { maxEntries?: number; cacheControl?: string };
 
@@ -53,7 +54,7 @@ export default fp<ResponseCacheOptions>(
       }
       if (!entry) {
         // Validated once when built, so the cached bytes always match the documented schema.
-        entry = { etag, body: JSON.stringify(schema.parse(build())) };
+        entry = { etag, body: Buffer.from(JSON.stringify(schema.parse(build()))) };
         entries.set(key, entry);
         if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
       }
