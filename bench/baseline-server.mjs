@@ -4,5 +4,9 @@ import Fastify from 'fastify';
 
 const app = Fastify({ logger: false });
 app.get('/', async () => ({ hello: 'world' }));
+// The same server sending a constant body as large as a role or a comparison: how far bytes alone
+// bring a bare server down on this machine (a reference row, not a target).
+const large = JSON.stringify({ filler: 'x'.repeat(13_000) });
+app.get('/large', (_request, reply) => reply.type('application/json; charset=utf-8').send(large));
 await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
 process.on('SIGTERM', () => app.close().then(() => process.exit(0)));

@@ -114,7 +114,9 @@ async function main() {
 
     console.log(`measuring: ${duration} s per class after a ${warmup} s warm-up, -c 50 -p 1`);
     const e0Start = await measure(e0Load, duration, warmup);
-    const results: Measure[] = [];
+    const results: Measure[] = [
+      await measure({ name: 'reference: bare fastify, constant 13 KB', url: baseline.url, paths: ['/large'] }, duration, warmup),
+    ];
     for (const load of loads) {
       const result = await measure(load, duration, warmup);
       console.log(`  ${load.name}: ${result.reqPerSec} req/s`);

@@ -88,11 +88,13 @@ async function measureServer(path: string, ids: string[]) {
     const bodies = Array.from({ length: 64 }, (_, n) =>
       JSON.stringify({ answers: instrument.questions.map((q, i) => ({ questionId: q.id, value: ((i * 3 + n) % 5) + 1 })) }),
     );
-    if (ids.length === 0) {
+    // The empty database gets as many stored ids to rotate through as are sampled from the full one.
+    while (ids.length < 1000) {
+      const items = Array.from({ length: 100 }, (_, n) => JSON.parse(bodies[n % bodies.length] as string));
       const response = await fetch(`${server.url}/v1/assessments/batch`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ items: bodies.slice(0, 50).map((b) => JSON.parse(b)) }),
+        body: JSON.stringify({ items }),
       });
       const stored = (await response.json()) as { items: { assessment?: { id: string } }[] };
       ids.push(...stored.items.flatMap((item) => (item.assessment ? [item.assessment.id] : [])));
