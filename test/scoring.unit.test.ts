@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadContent } from '../src/content/load.js';
-import { COMPLETE_SHARE, CONFIDENCE_THRESHOLDS, MAX_LEVEL, MIN_ANSWERS, type ScoringInput, score } from '../src/domain/scoring.js';
+import { MAX_LEVEL } from '../src/domain/knowledge-base.js';
+import { COMPLETE_SHARE, CONFIDENCE_THRESHOLDS, MIN_ANSWERS, type ScoringInput, score } from '../src/domain/scoring.js';
 
 /**
  * Pure tests of score(): inputs are built from the seed content alone, without the database or

@@ -1,9 +1,9 @@
+import { MAX_LEVEL } from './knowledge-base.js';
+
 /**
  * The comparison of 2 to 5 role profiles: pure, over plain data. A profile is the level each role
  * expects of each competency (already resolved at a company size, or the baseline).
  */
-
-export const MAX_LEVEL = 4;
 
 export type Classification = 'shared' | 'distinctive' | 'peripheral';
 

@@ -1,6 +1,9 @@
 import type { CATEGORIES, KEYINGS } from '../db/schema.js';
 
 export type Category = (typeof CATEGORIES)[number];
+
+/** The top of the level scale: 0 none … 4 defining. */
+export const MAX_LEVEL = 4;
 export type Keyed = (typeof KEYINGS)[number];
 
 export type Citation = { source: string; claim: string };
@@ -61,7 +64,6 @@ export class KnowledgeBase {
   readonly competencyBySlug: ReadonlyMap<string, Competency>;
   readonly companySizeBySlug: ReadonlyMap<string, CompanySize>;
   readonly questionById: ReadonlyMap<string, Question>;
-  readonly sourceById: ReadonlyMap<string, Source>;
   private readonly expectationByPair: ReadonlyMap<string, Expectation>;
   /** Expected levels by company size ('' = baseline), role and competency, built once. */
   private readonly levelTables = new Map<string, Record<string, Record<string, number>>>();
@@ -71,7 +73,6 @@ export class KnowledgeBase {
     this.competencyBySlug = new Map(data.competencies.map((c) => [c.slug, c]));
     this.companySizeBySlug = new Map(data.companySizes.map((s) => [s.slug, s]));
     this.questionById = new Map(data.questions.map((q) => [q.id, q]));
-    this.sourceById = new Map(data.sources.map((s) => [s.id, s]));
     this.expectationByPair = new Map(data.expectations.map((e) => [`${e.role}/${e.competency}`, e]));
   }
 

@@ -1,3 +1,5 @@
+import { MAX_LEVEL } from './knowledge-base.js';
+
 /**
  * Scoring of a self-assessment against the roles' expected levels: pure and deterministic.
  *
@@ -20,7 +22,6 @@
  */
 
 export const SCORING_VERSION = 'shape-1.0';
-export const MAX_LEVEL = 4;
 export const MIN_ANSWERS = 8;
 export const COMPLETE_SHARE = 0.8;
 /** The largest difference of two roles' mean levels that keeps the monotonicity guarantee (with margin). */

@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import { NotModified } from './common.js';
 import { Problem } from './problem.js';
 
 const PROBLEM_DESCRIPTIONS = {
@@ -30,6 +29,3 @@ export function problems(...statuses: ProblemStatus[]) {
   }
   return out;
 }
-
-/** The responses of a cached knowledge-base GET besides its 200. */
-export const cachedResponses = { 304: NotModified };
