@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { projectRoot } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
-import { responseProblems } from './support/openapi.js';
+import { getDocumented, responseProblems } from './support/openapi.js';
 
 type SeedSize = { slug: string; name: string; headcountMin: number; headcountMax: number | null; description: string };
 
@@ -25,12 +25,8 @@ afterAll(async () => {
 
 type Response = Awaited<ReturnType<App['inject']>>;
 
-async function get(url: string): Promise<Response> {
-  const response = await app.inject({ method: 'GET', url });
-  const contentType = response.headers['content-type'] as string | undefined;
-  expect(responseProblems('GET', url, response.statusCode, contentType, response.body), `${url} -> ${response.statusCode}`).toEqual([]);
-  return response;
-}
+/** GETs a URL and checks that the response matches what the committed OpenAPI document promises. */
+const get = (url: string): Promise<Response> => getDocumented(app, url);
 
 describe('GET /v1/company-sizes', () => {
   it('the seed holds startup, scale-up and big-tech in that order', () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { projectRoot } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
-import { responseProblems } from './support/openapi.js';
+import { getDocumented } from './support/openapi.js';
 
 // ---- the seed content, read raw so the expectations do not depend on the loader ----
 
@@ -76,12 +76,7 @@ afterAll(async () => {
 type Response = Awaited<ReturnType<App['inject']>>;
 
 /** GETs a URL and checks that the response matches what the committed OpenAPI document promises. */
-async function get(url: string): Promise<Response> {
-  const response = await app.inject({ method: 'GET', url });
-  const contentType = response.headers['content-type'] as string | undefined;
-  expect(responseProblems('GET', url, response.statusCode, contentType, response.body), `${url} -> ${response.statusCode}`).toEqual([]);
-  return response;
-}
+const get = (url: string): Promise<Response> => getDocumented(app, url);
 
 type Page = { items: (SeedCompetency & { level?: number })[]; total: number; limit: number; offset: number };
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { expect } from 'vitest';
 import { projectRoot } from '../../src/paths.js';
 
 export const document = JSON.parse(readFileSync(join(projectRoot, 'openapi', 'openapi.json'), 'utf8'));
@@ -51,4 +52,18 @@ export function operations(): { method: string; path: string; operationId: strin
   return Object.entries(document.paths as Record<string, Record<string, { operationId: string }>>).flatMap(([path, item]) =>
     Object.entries(item).map(([method, op]) => ({ method: method.toUpperCase(), path, operationId: op.operationId })),
   );
+}
+
+type InjectedResponse = { statusCode: number; headers: Record<string, unknown>; body: string };
+
+/** GETs a URL through inject and checks the response against what the committed document promises. */
+export async function getDocumented<R extends InjectedResponse>(
+  app: { inject: (options: { method: 'GET'; url: string; headers?: Record<string, string> }) => Promise<R> },
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<R> {
+  const response = await app.inject({ method: 'GET', url, headers });
+  const contentType = response.headers['content-type'] as string | undefined;
+  expect(responseProblems('GET', url, response.statusCode, contentType, response.body), `${url} -> ${response.statusCode}`).toEqual([]);
+  return response;
 }
