@@ -3,7 +3,7 @@ import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { ANSWER_SCALE } from '../../domain/assessment.js';
 import { MIN_ANSWERS } from '../../domain/scoring.js';
-import { BadRequestError, NotFoundError, problemBody } from '../../errors.js';
+import { BadRequestError, NotFoundError, problemBody, SubmissionError } from '../../errors.js';
 import {
   Assessment,
   AssessmentParams,
@@ -127,13 +127,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         ]);
       }
       const response = service.createBatch({ items }, request.headers['idempotency-key'], (outcome) =>
-        problemBody(request, {
-          status: outcome.status,
-          code: outcome.status === 400 ? 'validation-error' : 'unscorable-submission',
-          title: outcome.status === 400 ? 'Bad Request' : 'Unprocessable Content',
-          detail: `This item has ${outcome.errors.length} problem${outcome.errors.length === 1 ? '' : 's'}.`,
-          errors: outcome.errors,
-        }),
+        // The same problem a single submission would get, in the item's place.
+        problemBody(request, new SubmissionError(outcome.status, outcome.errors)),
       );
       return send(reply, response);
     },
