@@ -1,0 +1,144 @@
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { negotiateCoding } from '../src/plugins/response-cache.js';
+import { buildTestApp } from './helpers.js';
+import { responseProblems } from './support/openapi.js';
+
+/** Knowledge-base reads of every kind, small and large. */
+const URLS = [
+  '/v1/roles',
+  '/v1/roles/tech-lead',
+  '/v1/roles/engineering-manager?companySize=startup',
+  '/v1/comparisons?roles=tech-lead,engineering-manager',
+  '/v1/comparisons/by-company-size?roles=tech-lead,engineering-manager',
+  '/v1/assessment/questions',
+  '/v1/competencies?category=people',
+  '/v1/competencies/hiring',
+  '/v1/company-sizes',
+  '/v1/sources',
+];
+
+const decode: Record<string, (body: Buffer) => Buffer> = { br: brotliDecompressSync, gzip: gunzipSync };
+
+let app: App;
+
+beforeAll(async () => {
+  app = await buildTestApp();
+});
+
+afterAll(async () => {
+  await app.close();
+});
+
+const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers });
+
+describe('negotiateCoding', () => {
+  it.each([
+    [undefined, 'identity'],
+    ['', 'identity'],
+    ['identity', 'identity'],
+    ['deflate', 'identity'],
+    ['gzip', 'gzip'],
+    ['x-gzip', 'gzip'],
+    ['GZIP', 'gzip'],
+    ['br', 'br'],
+    ['gzip, deflate, br', 'br'],
+    ['gzip, deflate, br, zstd', 'br'],
+    ['gzip;q=1.0, br;q=0.5', 'gzip'],
+    ['br;q=0, gzip', 'gzip'],
+    ['br;q=0, gzip;q=0', 'identity'],
+    ['*', 'br'],
+    ['*;q=0.2, br;q=0', 'gzip'],
+    ['*;q=0', 'identity'],
+    ['gzip ; q=0.8 , br ; q=0.9', 'br'],
+    ['gzip;q=abc', 'identity'],
+    ['gzip;q=2, br;q=0.5', 'br'],
+    ['gzip;q=0.001', 'gzip'],
+    [',,;;,', 'identity'],
+  ])('%j -> %s', (header, coding) => {
+    expect(negotiateCoding(header)).toBe(coding);
+  });
+});
+
+describe('compressed knowledge-base reads', () => {
+  it.each(URLS)('%s sends brotli or gzip when accepted, decoding to the identity body', async (url) => {
+    const identity = await get(url);
+    expect(identity.statusCode).toBe(200);
+    expect(identity.headers['content-encoding']).toBeUndefined();
+    expect(responseProblems('GET', url, 200, String(identity.headers['content-type']), identity.body)).toEqual([]);
+    for (const coding of ['br', 'gzip']) {
+      const response = await get(url, { 'accept-encoding': coding });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-encoding']).toBe(coding);
+      expect(response.headers['content-type']).toBe(identity.headers['content-type']);
+      expect(Number(response.headers['content-length'])).toBe(response.rawPayload.length);
+      expect(decode[coding]?.(response.rawPayload).toString('utf8')).toBe(identity.body);
+      expect(response.headers.etag).not.toBe(identity.headers.etag);
+    }
+  });
+
+  it('compresses the large bodies to a fraction of their size', async () => {
+    for (const url of ['/v1/roles/tech-lead', '/v1/comparisons?roles=tech-lead,engineering-manager']) {
+      const identity = await get(url);
+      const brotli = await get(url, { 'accept-encoding': 'gzip, deflate, br' });
+      expect(brotli.headers['content-encoding']).toBe('br');
+      expect(brotli.rawPayload.length).toBeLessThan(identity.rawPayload.length / 3);
+    }
+  });
+
+  it.each(URLS)('%s varies on Accept-Encoding, compressed or not', async (url) => {
+    for (const headers of [{}, { 'accept-encoding': 'br' }] as Record<string, string>[]) {
+      const response = await get(url, headers);
+      expect(String(response.headers.vary).toLowerCase()).toContain('accept-encoding');
+    }
+  });
+
+  it('keeps Vary: Origin from CORS next to Accept-Encoding', async () => {
+    const restricted = await buildTestApp({ corsOrigins: ['https://allowed.example'] });
+    try {
+      const response = await restricted.inject({
+        url: '/v1/roles',
+        headers: { origin: 'https://allowed.example', 'accept-encoding': 'gzip' },
+      });
+      const vary = String(response.headers.vary).toLowerCase();
+      expect(vary).toContain('origin');
+      expect(vary).toContain('accept-encoding');
+    } finally {
+      await restricted.close();
+    }
+  });
+
+  it('answers If-None-Match with the ETag of any coding with 304 and the ETag of the coding asked for', async () => {
+    const url = '/v1/roles/tech-lead';
+    const tags = {
+      identity: String((await get(url)).headers.etag),
+      br: String((await get(url, { 'accept-encoding': 'br' })).headers.etag),
+      gzip: String((await get(url, { 'accept-encoding': 'gzip' })).headers.etag),
+    };
+    expect(new Set(Object.values(tags)).size).toBe(3);
+    for (const held of Object.values(tags)) {
+      for (const [coding, expected] of Object.entries(tags)) {
+        const headers: Record<string, string> = { 'if-none-match': held };
+        if (coding !== 'identity') headers['accept-encoding'] = coding;
+        const response = await get(url, headers);
+        expect(response.statusCode, `${held} asking ${coding}`).toBe(304);
+        expect(response.headers.etag).toBe(expected);
+        expect(response.body).toBe('');
+      }
+    }
+  });
+
+  it('does not answer 304 to the compressed ETag of another resource', async () => {
+    const other = String((await get('/v1/roles/engineering-manager', { 'accept-encoding': 'br' })).headers.etag);
+    const response = await get('/v1/roles/tech-lead', { 'accept-encoding': 'br', 'if-none-match': other });
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('leaves problems uncompressed', async () => {
+    const missing = await get('/v1/roles/nobody', { 'accept-encoding': 'br' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers['content-encoding']).toBeUndefined();
+    expect(JSON.parse(missing.body).status).toBe(404);
+  });
+});
