@@ -15,6 +15,7 @@ import { assess } from '../src/domain/assessment.js';
 import { KnowledgeBase } from '../src/domain/knowledge-base.js';
 import { SCORING_VERSION } from '../src/domain/scoring.js';
 import { projectRoot } from '../src/paths.js';
+import { newAssessment } from '../src/services/assessments.js';
 import { environment, type Load, measure, startProcess, table } from './lib.js';
 
 const total = Number(process.env.SCALE_ASSESSMENTS ?? 1_000_000);
@@ -46,18 +47,20 @@ function fill(path: string) {
       const p = pool[i % pool.length] as (typeof pool)[number];
       const id = randomUUID();
       if (i % Math.ceil(total / 1000) === 0) sample.push(id);
-      records.push({
-        id,
-        createdAt: new Date(base + i).toISOString(),
-        companySize: p.submission.companySize ?? null,
-        respondent: null,
-        answers: p.answers,
-        result: p.result,
-        instrumentVersion: p.versions.instrument,
-        scoringVersion: SCORING_VERSION,
-        kbRelease: p.versions.kbRelease,
-        idempotencyKey: null,
-      });
+      records.push(
+        newAssessment({
+          id,
+          createdAt: new Date(base + i).toISOString(),
+          companySize: p.submission.companySize ?? null,
+          respondent: null,
+          answers: p.answers,
+          result: p.result,
+          instrumentVersion: p.versions.instrument,
+          scoringVersion: SCORING_VERSION,
+          kbRelease: p.versions.kbRelease,
+          idempotencyKey: null,
+        }).record,
+      );
     }
     repository.saveAssessments(records);
   }

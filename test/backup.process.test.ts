@@ -88,14 +88,17 @@ function runBackup(databasePath: string, target: string, timeoutMs: number) {
   });
 }
 
-/** Adds `count` copies of one stored assessment, with new ids and respondent 'ballast', to a closed database. */
+/**
+ * Adds `count` copies of one stored assessment's row, with new ids and respondent 'ballast', to a
+ * closed database (their documents still name the original: they are counted, never read).
+ */
 function addBallast(databasePath: string, count: number): void {
   const db = new Database(databasePath, { fileMustExist: true });
   try {
     const source = db.prepare('select id from assessments limit 1').get() as { id: string };
     const copy = db.prepare(
-      `insert into assessments (id, created_at, company_size, respondent, answers, result, instrument_version, scoring_version, kb_release, idempotency_key)
-       select ?, created_at, company_size, 'ballast', answers, result, instrument_version, scoring_version, kb_release, null
+      `insert into assessments (id, created_at, company_size, respondent, document, answers, result, instrument_version, scoring_version, kb_release, idempotency_key)
+       select ?, created_at, company_size, 'ballast', document, answers, result, instrument_version, scoring_version, kb_release, null
        from assessments where id = ?`,
     );
     db.transaction(() => {

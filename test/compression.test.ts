@@ -1,7 +1,7 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { negotiateCoding } from '../src/plugins/response-cache.js';
+import { negotiateCoding } from '../src/content-coding.js';
 import { buildTestApp } from './helpers.js';
 import { responseProblems } from './support/openapi.js';
 

@@ -6,20 +6,26 @@ import { migrationsFolder } from '../paths.js';
 import type { Db } from './client.js';
 import * as t from './schema.js';
 
+/** An assessment as it is written: the searchable columns and the compressed document. */
 export type AssessmentRecord = {
   id: string;
   createdAt: string;
   companySize: string | null;
   respondent: string | null;
-  /** JSON text of the answers, as submitted. */
-  answers: string;
-  /** JSON text of the result, as scored. */
-  result: string;
+  /** The assessment's JSON, gzip-compressed: the bytes a read sends. */
+  document: Buffer;
   instrumentVersion: string;
   scoringVersion: string;
   kbRelease: string;
   idempotencyKey: string | null;
 };
+
+/**
+ * An assessment as it is read back: the compressed document, or for rows stored before documents
+ * existed, the answers and result as JSON text.
+ */
+export type StoredAssessment = Pick<AssessmentRecord, 'id' | 'createdAt' | 'companySize' | 'respondent'> &
+  ({ document: Buffer; answers: null; result: null } | { document: null; answers: string; result: string });
 
 export type IdempotencyRecord = {
   scope: string;
@@ -29,6 +35,9 @@ export type IdempotencyRecord = {
   /** JSON text of the response body to replay. */
   response: string;
 };
+
+/** One request's assessments and the response to replay for its Idempotency-Key, if it had one. */
+export type AssessmentGroup = { records: readonly AssessmentRecord[]; idempotency?: IdempotencyRecord };
 
 /**
  * The data-access layer: every query the API runs is a method here. `statementCount` counts the
@@ -40,23 +49,22 @@ export class Repository {
 
   // Hot statements, prepared once.
   private readonly insertAssessment: BetterSqlite3.Statement;
-  private readonly selectAssessment: BetterSqlite3.Statement<[string], AssessmentRecord>;
+  private readonly selectAssessment: BetterSqlite3.Statement<[string], StoredAssessment>;
   private readonly insertIdempotency: BetterSqlite3.Statement;
   private readonly selectIdempotency: BetterSqlite3.Statement<[string, string], IdempotencyRecord & { createdAt: string }>;
   private readonly saveTransaction: (records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord) => void;
+  private readonly saveGroupsTransaction: (groups: readonly AssessmentGroup[]) => (Error | undefined)[];
 
   constructor(
     readonly sqlite: BetterSqlite3.Database,
     readonly db: Db,
   ) {
     this.insertAssessment = sqlite.prepare(
-      `insert into assessments (id, created_at, company_size, respondent, answers, result, instrument_version, scoring_version, kb_release, idempotency_key)
-       values (@id, @createdAt, @companySize, @respondent, @answers, @result, @instrumentVersion, @scoringVersion, @kbRelease, @idempotencyKey)`,
+      `insert into assessments (id, created_at, company_size, respondent, document, instrument_version, scoring_version, kb_release, idempotency_key)
+       values (@id, @createdAt, @companySize, @respondent, @document, @instrumentVersion, @scoringVersion, @kbRelease, @idempotencyKey)`,
     );
     this.selectAssessment = sqlite.prepare(
-      `select id, created_at as createdAt, company_size as companySize, respondent, answers, result,
-              instrument_version as instrumentVersion, scoring_version as scoringVersion, kb_release as kbRelease,
-              idempotency_key as idempotencyKey
+      `select id, created_at as createdAt, company_size as companySize, respondent, document, answers, result
        from assessments where id = ?`,
     );
     this.insertIdempotency = sqlite.prepare(
@@ -71,9 +79,21 @@ export class Repository {
       for (const record of records) this.insertAssessment.run(record);
       if (idempotency) this.insertIdempotency.run({ ...idempotency, createdAt: new Date().toISOString() });
     });
+    // Called inside a transaction, saveTransaction runs in a savepoint: a group that fails is
+    // rolled back alone and the others commit.
+    this.saveGroupsTransaction = sqlite.transaction((groups: readonly AssessmentGroup[]) =>
+      groups.map((group) => {
+        try {
+          this.saveTransaction(group.records, group.idempotency);
+          return undefined;
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error));
+        }
+      }),
+    );
   }
 
-  findAssessment(id: string): AssessmentRecord | undefined {
+  findAssessment(id: string): StoredAssessment | undefined {
     this.statementCount += 1;
     return this.selectAssessment.get(id);
   }
@@ -90,6 +110,17 @@ export class Repository {
   saveAssessments(records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord): void {
     this.saveTransaction(records, idempotency);
     this.statementCount += records.length + (idempotency ? 1 : 0);
+  }
+
+  /**
+   * Stores several groups (each one request's assessments and Idempotency-Key) in one transaction,
+   * each group all or nothing: returns, per group, the error that kept it out or undefined. Throws,
+   * storing nothing, when the transaction itself cannot commit.
+   */
+  saveAssessmentGroups(groups: readonly AssessmentGroup[]): (Error | undefined)[] {
+    const outcomes = this.saveGroupsTransaction(groups);
+    for (const group of groups) this.statementCount += group.records.length + (group.idempotency ? 1 : 0);
+    return outcomes;
   }
 
   /** Forgets Idempotency-Keys older than the cutoff; returns how many. */

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { blob, check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 export const CATEGORIES = ['technical', 'people', 'delivery', 'communication', 'strategy'] as const;
 export const KEYINGS = ['plus', 'minus'] as const;
@@ -151,9 +151,11 @@ export const questions = sqliteTable(
 );
 
 /**
- * A scored submission. Answers and result are stored as JSON exactly as scored, together with the
- * versions used, so a later release never changes what an assessment says. The company size is kept
- * as a slug (not a foreign key) for the same reason.
+ * A scored submission. `document` is the assessment exactly as it was answered (the JSON of the 201,
+ * gzip-compressed once), kept with the versions used, so a later release never changes what an
+ * assessment says and a read sends the stored bytes. Rows stored before `document` existed keep
+ * their answers and result as JSON text instead. The company size is kept as a slug (not a foreign
+ * key) for the same reason.
  */
 export const assessments = sqliteTable(
   'assessments',
@@ -162,14 +164,18 @@ export const assessments = sqliteTable(
     createdAt: text('created_at').notNull(),
     companySize: text('company_size'),
     respondent: text('respondent'),
-    answers: text('answers').notNull(),
-    result: text('result').notNull(),
+    document: blob('document', { mode: 'buffer' }),
+    answers: text('answers'),
+    result: text('result'),
     instrumentVersion: text('instrument_version').notNull(),
     scoringVersion: text('scoring_version').notNull(),
     kbRelease: text('kb_release').notNull(),
     idempotencyKey: text('idempotency_key'),
   },
-  (t) => [index('assessments_created_at_idx').on(t.createdAt)],
+  (t) => [
+    index('assessments_created_at_idx').on(t.createdAt),
+    check('assessments_stored_check', sql`${t.document} is not null or (${t.answers} is not null and ${t.result} is not null)`),
+  ],
 );
 
 /** A replayable response for an Idempotency-Key, kept at least 24 hours. */

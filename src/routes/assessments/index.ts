@@ -1,6 +1,8 @@
-import type { FastifyReply } from 'fastify';
+import { gunzipSync } from 'node:zlib';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
+import { type Compressed, codingFor, varyOnAcceptEncoding } from '../../content-coding.js';
 import { ANSWER_SCALE } from '../../domain/assessment.js';
 import { MIN_ANSWERS } from '../../domain/scoring.js';
 import { BadRequestError, NotFoundError, problemBody, SubmissionError } from '../../errors.js';
@@ -26,15 +28,27 @@ import { AssessmentService, type StoredResponse } from '../../services/assessmen
 const checkBodyInHandler = <S>(route: FastifyRouteSchemaDef<S>) =>
   route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route as never);
 
+/** Stored assessments are kept gzip-compressed, so gzip is the one coding they are offered in. */
+const GZIP_ONLY: readonly Compressed[] = ['gzip'];
+
 export type AssessmentRouteOptions = { batchBodyLimit: number };
 
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
   const service = new AssessmentService(app.kb, app.repository);
 
-  const send = (reply: FastifyReply, response: StoredResponse) => {
+  /** Sends JSON text, or its gzip form when there is one and the client accepts gzip. */
+  const sendJson = (request: FastifyRequest, reply: FastifyReply, json: () => string, gzip?: Buffer) => {
+    reply.type('application/json; charset=utf-8');
+    if (gzip === undefined) return reply.send(json());
+    varyOnAcceptEncoding(reply);
+    if (codingFor(request.headers['accept-encoding'], GZIP_ONLY) === 'gzip') return reply.header('content-encoding', 'gzip').send(gzip);
+    return reply.send(json());
+  };
+
+  const send = (request: FastifyRequest, reply: FastifyReply, response: StoredResponse) => {
     if (response.assessmentId && response.status === 201) reply.header('location', `/v1/assessments/${response.assessmentId}`);
     if (response.replayed) reply.header('idempotent-replayed', 'true');
-    return reply.code(response.status).type('application/json; charset=utf-8').send(response.body);
+    return sendJson(request, reply.code(response.status), () => response.body, response.gzip);
   };
 
   app.get(
@@ -74,7 +88,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         response: { 201: json(Assessment, 'Scored and stored'), ...problems(400, 413, 415, 422, 429) },
       },
     },
-    async (request, reply) => send(reply, service.create(request.body, request.headers['idempotency-key'])),
+    async (request, reply) => send(request, reply, await service.create(request.body, request.headers['idempotency-key'])),
   );
 
   app.post(
@@ -126,11 +140,11 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           ...extra.map((k) => ({ field: `body.${k}`, message: 'unknown field' })),
         ]);
       }
-      const response = service.createBatch({ items }, request.headers['idempotency-key'], (outcome) =>
+      const response = await service.createBatch({ items }, request.headers['idempotency-key'], (outcome) =>
         // The same problem a single submission would get, in the item's place.
         problemBody(request, new SubmissionError(outcome.status, outcome.errors)),
       );
-      return send(reply, response);
+      return send(request, reply, response);
     },
   );
 
@@ -147,9 +161,10 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      const body = service.find(request.params.id);
-      if (body === undefined) throw new NotFoundError('assessment', request.params.id, 'params.id');
-      return reply.header('cache-control', 'private, max-age=86400, immutable').type('application/json; charset=utf-8').send(body);
+      const found = service.find(request.params.id);
+      if (found === undefined) throw new NotFoundError('assessment', request.params.id, 'params.id');
+      reply.header('cache-control', 'private, max-age=86400, immutable');
+      return sendJson(request, reply, () => found.json ?? gunzipSync(found.gzip).toString('utf8'), found.gzip);
     },
   );
 };

@@ -1,0 +1,56 @@
+import type { FastifyReply } from 'fastify';
+
+/** The content codings the API sends; identity is always available. */
+export type ContentCoding = 'br' | 'gzip' | 'identity';
+export type Compressed = Exclude<ContentCoding, 'identity'>;
+
+/**
+ * The content coding to send for an Accept-Encoding header (RFC 9110, 12.5.3): among the codings
+ * on offer, the acceptable one with the highest q-value, in the order offered on a tie; identity
+ * when none is acceptable.
+ */
+export function negotiateCoding(acceptEncoding: string | undefined, offered: readonly Compressed[] = ['br', 'gzip']): ContentCoding {
+  if (!acceptEncoding) return 'identity';
+  const q = new Map<string, number>();
+  for (const part of acceptEncoding.split(',')) {
+    const [name = '', ...params] = part.split(';');
+    const coding = name.trim().toLowerCase();
+    if (!coding) continue;
+    // A malformed q-value makes the coding unacceptable rather than preferred.
+    const weight = params.map((p) => p.trim()).find((p) => /^q\s*=/i.test(p));
+    const value = weight === undefined ? 1 : /^q\s*=\s*([01](?:\.\d{0,3})?)$/i.test(weight) ? Number(weight.split('=')[1]) : 0;
+    q.set(coding === 'x-gzip' ? 'gzip' : coding, Math.min(value, 1));
+  }
+  let best: ContentCoding = 'identity';
+  let bestWeight = 0;
+  for (const coding of offered) {
+    const weight = q.get(coding) ?? q.get('*') ?? 0;
+    if (weight > bestWeight) {
+      best = coding;
+      bestWeight = weight;
+    }
+  }
+  return best;
+}
+
+// Clients send a handful of distinct Accept-Encoding values; each is parsed once per offer.
+const negotiated = new Map<string, ContentCoding>();
+
+/** negotiateCoding, remembered per header value. */
+export function codingFor(acceptEncoding: string | undefined, offered: readonly Compressed[] = ['br', 'gzip']): ContentCoding {
+  if (!acceptEncoding) return 'identity';
+  const key = `${offered.join(',')}|${acceptEncoding}`;
+  let coding = negotiated.get(key);
+  if (coding === undefined) {
+    coding = negotiateCoding(acceptEncoding, offered);
+    if (negotiated.size >= 512) negotiated.clear();
+    negotiated.set(key, coding);
+  }
+  return coding;
+}
+
+/** Adds Accept-Encoding to the Vary header, keeping what is there (CORS varies on Origin). */
+export function varyOnAcceptEncoding(reply: FastifyReply): FastifyReply {
+  const vary = reply.getHeader('vary');
+  return reply.header('vary', vary ? `${vary}, Accept-Encoding` : 'Accept-Encoding');
+}

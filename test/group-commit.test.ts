@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { App } from '../src/app.js';
+import { openDatabase } from '../src/db/client.js';
+import { type AssessmentRecord, Repository } from '../src/db/repository.js';
+import { GroupCommit } from '../src/services/group-commit.js';
+import { buildTestApp } from './helpers.js';
+import { readRawSeed } from './support/fixtures.js';
+
+const QUESTIONS = readRawSeed().questions.questions;
+
+function record(id = randomUUID()): AssessmentRecord {
+  return {
+    id,
+    createdAt: new Date().toISOString(),
+    companySize: null,
+    respondent: null,
+    document: Buffer.from('{}'),
+    instrumentVersion: 'i',
+    scoringVersion: 's',
+    kbRelease: 'k',
+    idempotencyKey: null,
+  };
+}
+
+describe('GroupCommit', () => {
+  let repository: Repository;
+  beforeEach(() => {
+    const { sqlite, db } = openDatabase(':memory:');
+    repository = new Repository(sqlite, db);
+  });
+  afterEach(() => {
+    repository.close();
+  });
+
+  it('commits the saves of one turn of the event loop in one transaction', async () => {
+    const groups = vi.spyOn(repository, 'saveAssessmentGroups');
+    const writer = new GroupCommit(repository);
+    await Promise.all(Array.from({ length: 25 }, () => writer.save({ records: [record()] })));
+    expect(groups).toHaveBeenCalledTimes(1);
+    expect(repository.countAssessments()).toBe(25);
+    await writer.save({ records: [record(), record()] });
+    expect(groups).toHaveBeenCalledTimes(2);
+    expect(repository.countAssessments()).toBe(27);
+  });
+
+  it('settles a save only after its rows are committed', async () => {
+    const writer = new GroupCommit(repository);
+    const saved = writer.save({ records: [record()] });
+    expect(repository.countAssessments()).toBe(0);
+    await saved;
+    expect(repository.countAssessments()).toBe(1);
+  });
+
+  it('rolls back a failing group alone; the others commit', async () => {
+    const writer = new GroupCommit(repository);
+    const taken = randomUUID();
+    await writer.save({ records: [record(taken)] });
+    const outcomes = await Promise.allSettled([
+      writer.save({ records: [record(), record()] }),
+      writer.save({ records: [record(), record(taken)] }),
+      writer.save({
+        records: [record()],
+        idempotency: { scope: 'assessment', key: 'k1', requestHash: 'h', statusCode: 201, response: '{}' },
+      }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/UNIQUE/);
+    // 1 before, 2 from the first group, none of the second (its first row rolled back too), 1 from the third.
+    expect(repository.countAssessments()).toBe(4);
+    expect(repository.findIdempotency('assessment', 'k1')?.statusCode).toBe(201);
+  });
+
+  it('rejects every save of the turn when the transaction cannot commit', async () => {
+    const writer = new GroupCommit(repository);
+    repository.close();
+    const outcomes = await Promise.allSettled([writer.save({ records: [record()] }), writer.save({ records: [record()] })]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+  });
+});
+
+describe('POST /v1/assessments under concurrency', () => {
+  let app: App;
+  beforeEach(async () => {
+    app = await buildTestApp();
+  });
+  afterEach(async () => {
+    await app.close();
+  });
+
+  const submission = (n: number) => ({
+    respondent: `c-${n}`,
+    answers: QUESTIONS.map((q, i) => ({ questionId: q.id, value: ((i + n) % 5) + 1 })),
+  });
+  const post = (payload: unknown, headers: Record<string, string> = {}) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/assessments',
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: JSON.stringify(payload),
+    });
+
+  it('answers 40 simultaneous submissions with 201s that all read back, in fewer commits than requests', async () => {
+    const groups = vi.spyOn(app.repository, 'saveAssessmentGroups');
+    const responses = await Promise.all(Array.from({ length: 40 }, (_, n) => post(submission(n))));
+    expect(responses.map((r) => r.statusCode)).toEqual(Array(40).fill(201));
+    expect(groups.mock.calls.length).toBeLessThan(40);
+    for (const [n, response] of responses.entries()) {
+      const read = await app.inject({ url: String(response.headers.location) });
+      expect(read.statusCode).toBe(200);
+      expect(read.json().respondent).toBe(`c-${n}`);
+      expect(read.body).toBe(response.body);
+    }
+  });
+
+  it('gives one Idempotency-Key sent with two bodies at once one 201 and one 422, storing once', async () => {
+    const before = app.repository.countAssessments();
+    const headers = { 'idempotency-key': 'race-1' };
+    const [first, second] = await Promise.all([post(submission(1), headers), post(submission(2), headers)]);
+    expect([first?.statusCode, second?.statusCode]).toEqual([201, 422]);
+    expect(second?.json().code).toBe('idempotency-key-reused');
+    expect(app.repository.countAssessments()).toBe(before + 1);
+  });
+
+  it('answers 500 without storing when the commit fails, and keeps serving after', async () => {
+    const groups = vi.spyOn(app.repository, 'saveAssessmentGroups').mockImplementationOnce(() => {
+      throw new Error('disk I/O error');
+    });
+    const before = app.repository.countAssessments();
+    const failed = await Promise.all([post(submission(3)), post(submission(4))]);
+    expect(failed.map((r) => r.statusCode)).toEqual([500, 500]);
+    expect(failed[0]?.json().detail ?? '').not.toMatch(/disk/);
+    expect(app.repository.countAssessments()).toBe(before);
+    groups.mockRestore();
+    expect((await post(submission(5))).statusCode).toBe(201);
+  });
+});
