@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { projectRoot } from '../src/paths.js';
 
+/** The Accept-Encoding browsers send (Node's fetch() sends gzip and deflate). */
+export const ACCEPT_ENCODING = 'gzip, deflate, br';
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function freePort(): Promise<number> {

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/paths.js';
-import { environment, type Load, type Measure, measure, type Started, startProcess, table } from './lib.js';
+import { ACCEPT_ENCODING, environment, type Load, type Measure, measure, type Started, startProcess, table } from './lib.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
@@ -22,9 +22,6 @@ const TARGETS: Record<string, number> = {
   'GET /v1/assessments/{id}': 0.5,
   'POST /v1/assessments': 0.2,
 };
-
-/** What browsers send; Node's fetch() sends gzip and deflate. */
-export const ACCEPT_ENCODING = 'gzip, deflate, br';
 
 export async function submissions(url: string, count: number): Promise<string[]> {
   const instrument = (await (await fetch(`${url}/v1/assessment/questions`)).json()) as { questions: { id: string }[] };
