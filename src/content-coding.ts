@@ -4,12 +4,14 @@ import type { FastifyReply } from 'fastify';
 export type ContentCoding = 'br' | 'gzip' | 'identity';
 export type Compressed = Exclude<ContentCoding, 'identity'>;
 
+const BR_OR_GZIP: readonly Compressed[] = ['br', 'gzip'];
+
 /**
  * The content coding to send for an Accept-Encoding header (RFC 9110, 12.5.3): among the codings
  * on offer, the acceptable one with the highest q-value, in the order offered on a tie; identity
  * when none is acceptable.
  */
-export function negotiateCoding(acceptEncoding: string | undefined, offered: readonly Compressed[] = ['br', 'gzip']): ContentCoding {
+export function negotiateCoding(acceptEncoding: string | undefined, offered: readonly Compressed[] = BR_OR_GZIP): ContentCoding {
   if (!acceptEncoding) return 'identity';
   const q = new Map<string, number>();
   for (const part of acceptEncoding.split(',')) {
@@ -33,18 +35,23 @@ export function negotiateCoding(acceptEncoding: string | undefined, offered: rea
   return best;
 }
 
-// Clients send a handful of distinct Accept-Encoding values; each is parsed once per offer.
-const negotiated = new Map<string, ContentCoding>();
+// Clients send a handful of distinct Accept-Encoding values; each is parsed once per offer, the
+// offers being a few constant arrays.
+const negotiated = new Map<readonly Compressed[], Map<string, ContentCoding>>();
 
-/** negotiateCoding, remembered per header value. */
-export function codingFor(acceptEncoding: string | undefined, offered: readonly Compressed[] = ['br', 'gzip']): ContentCoding {
+/** negotiateCoding, remembered per offer and header value. */
+export function codingFor(acceptEncoding: string | undefined, offered: readonly Compressed[] = BR_OR_GZIP): ContentCoding {
   if (!acceptEncoding) return 'identity';
-  const key = `${offered.join(',')}|${acceptEncoding}`;
-  let coding = negotiated.get(key);
+  let byHeader = negotiated.get(offered);
+  if (byHeader === undefined) {
+    byHeader = new Map();
+    negotiated.set(offered, byHeader);
+  }
+  let coding = byHeader.get(acceptEncoding);
   if (coding === undefined) {
     coding = negotiateCoding(acceptEncoding, offered);
-    if (negotiated.size >= 512) negotiated.clear();
-    negotiated.set(key, coding);
+    if (byHeader.size >= 256) byHeader.clear();
+    byHeader.set(acceptEncoding, coding);
   }
   return coding;
 }

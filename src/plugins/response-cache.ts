@@ -22,8 +22,8 @@ declare module 'fastify' {
   }
 }
 
-/** One cached body in every coding, as bytes ready to send, and the tag its ETags derive from. */
-type Entry = { tag: string; bodies: Record<ContentCoding, Buffer> };
+/** One cached body in every coding, as bytes ready to send, with the ETag of each. */
+type Entry = { etags: Record<ContentCoding, string>; bodies: Record<ContentCoding, Buffer> };
 
 export type ResponseCacheOptions = { maxEntries?: number; cacheControl?: string };
 
@@ -53,13 +53,15 @@ export default fp<ResponseCacheOptions>(
     const releaseTag = `${release.id}-${release.contentHash.slice(-12)}`;
     // Insertion order doubles as recency: a hit is moved to the end, the oldest entry is evicted.
     const entries = new Map<string, Entry>();
-    const tagOf = (key: string) => `${releaseTag}-${createHash('sha1').update(key).digest('base64url').slice(0, 16)}`;
     // Each coding is its own representation with its own strong ETag; any of them means the
     // client holds the current content, so any of them is answered with 304.
-    const etagOf = (tag: string, coding: ContentCoding) => (coding === 'identity' ? `"${tag}"` : `"${tag}-${coding}"`);
-    const isCurrent = (ifNoneMatch: string | undefined, tag: string) =>
+    const etagsOf = (key: string): Entry['etags'] => {
+      const tag = `${releaseTag}-${createHash('sha1').update(key).digest('base64url').slice(0, 16)}`;
+      return { identity: `"${tag}"`, br: `"${tag}-br"`, gzip: `"${tag}-gzip"` };
+    };
+    const isCurrent = (ifNoneMatch: string | undefined, etags: Entry['etags']) =>
       ifNoneMatch !== undefined &&
-      (ifNoneMatch.trim() === '*' || listedTags(ifNoneMatch).some((t) => t === `"${tag}"` || t === `"${tag}-br"` || t === `"${tag}-gzip"`));
+      (ifNoneMatch.trim() === '*' || listedTags(ifNoneMatch).some((t) => t === etags.identity || t === etags.br || t === etags.gzip));
 
     app.decorate('sendCached', function sendCached(request, reply, key, schema, build) {
       let entry = entries.get(key);
@@ -68,14 +70,14 @@ export default fp<ResponseCacheOptions>(
         entries.set(key, entry);
       }
       const coding = codingFor(request.headers['accept-encoding']);
-      const tag = entry?.tag ?? tagOf(key);
-      varyOnAcceptEncoding(reply).header('etag', etagOf(tag, coding)).header('cache-control', cacheControl);
-      if (isCurrent(request.headers['if-none-match'], tag)) {
+      const etags = entry?.etags ?? etagsOf(key);
+      varyOnAcceptEncoding(reply).header('etag', etags[coding]).header('cache-control', cacheControl);
+      if (isCurrent(request.headers['if-none-match'], etags)) {
         return reply.code(304).send();
       }
       if (!entry) {
         // Validated once when built, so the cached bytes always match the documented schema.
-        entry = { tag, bodies: encodings(Buffer.from(JSON.stringify(schema.parse(build())))) };
+        entry = { etags, bodies: encodings(Buffer.from(JSON.stringify(schema.parse(build())))) };
         entries.set(key, entry);
         if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
       }

@@ -63,8 +63,9 @@ export function newAssessment(parts: AssessmentParts & Omit<AssessmentRecord, ke
 export type ItemOutcome = ({ status: 201 } & NewAssessment) | { status: 400 | 422; errors: FieldProblem[] };
 
 /**
- * Scores, stores and replays assessments. Everything between looking up an Idempotency-Key and
- * storing its response runs synchronously, so two requests with one key cannot both store.
+ * Scores, stores and replays assessments. Nothing awaits between looking up an Idempotency-Key
+ * and registering its save as in flight, and a request with a key in flight waits for that save,
+ * so two requests with one key cannot both store.
  */
 export class AssessmentService {
   /** Saves under way per Idempotency-Key: a retry that arrives meanwhile waits for the first. */
