@@ -1,7 +1,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
@@ -36,50 +36,39 @@ describe('stored assessment documents', () => {
     await app.close();
   });
 
-  it('keeps each assessment as the gzip of the JSON the 201 answered', async () => {
+  it('keeps each assessment as the JSON text the 201 answered, byte for byte', async () => {
     const created = await post(app, submission(1));
     expect(created.statusCode).toBe(201);
-    const row = app.repository.sqlite.prepare('select document, answers, result from assessments where id = ?').get(created.json().id) as {
-      document: Buffer;
-      answers: string | null;
-      result: string | null;
-    };
-    expect(gunzipSync(row.document).toString('utf8')).toBe(created.body);
+    const row = app.repository.sqlite
+      .prepare('select document, typeof(document) as storedAs, answers, result from assessments where id = ?')
+      .get(created.json().id) as { document: string; storedAs: string; answers: string | null; result: string | null };
+    expect(row.storedAs).toBe('text');
+    expect(row.document).toBe(created.body);
     expect(row.answers).toBeNull();
     expect(row.result).toBeNull();
   });
 
-  it('reads an assessment back as the same JSON, plain or gzip-compressed, as the client accepts', async () => {
+  it('reads an assessment back as the same JSON, uncompressed whatever the client accepts', async () => {
     const created = await post(app, submission(2));
     const url = `/v1/assessments/${created.json().id}`;
-    const plain = await app.inject({ url });
-    expect(plain.statusCode).toBe(200);
-    expect(plain.headers['content-encoding']).toBeUndefined();
-    expect(plain.body).toBe(created.body);
-    expect(responseProblems('GET', url, 200, String(plain.headers['content-type']), plain.body)).toEqual([]);
-    for (const acceptEncoding of ['gzip', 'gzip, deflate, br', 'br;q=1, gzip;q=0.5']) {
-      const compressed = await app.inject({ url, headers: { 'accept-encoding': acceptEncoding } });
-      expect(compressed.statusCode).toBe(200);
-      expect(compressed.headers['content-encoding'], acceptEncoding).toBe('gzip');
-      expect(compressed.headers['content-type']).toBe(plain.headers['content-type']);
-      expect(gunzipSync(compressed.rawPayload).toString('utf8')).toBe(plain.body);
-      expect(String(compressed.headers.vary).toLowerCase()).toContain('accept-encoding');
-    }
-    for (const acceptEncoding of ['br', 'identity', 'gzip;q=0', 'deflate']) {
-      const response = await app.inject({ url, headers: { 'accept-encoding': acceptEncoding } });
+    for (const acceptEncoding of [undefined, 'gzip', 'gzip, deflate, br', 'br', 'identity']) {
+      const response = await app.inject({ url, headers: acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding } });
+      expect(response.statusCode).toBe(200);
       expect(response.headers['content-encoding'], acceptEncoding).toBeUndefined();
-      expect(response.body).toBe(plain.body);
+      expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(response.headers['cache-control']).toBe('private, max-age=86400, immutable');
+      expect(response.body).toBe(created.body);
+      expect(responseProblems('GET', url, 200, String(response.headers['content-type']), response.body)).toEqual([]);
     }
   });
 
-  it('answers a POST in gzip when the client accepts it, with the Location of the same assessment', async () => {
-    const created = await post(app, submission(3), { 'accept-encoding': 'gzip' });
+  it('answers a POST with the JSON it stores and the Location to read it back, whatever the client accepts', async () => {
+    const created = await post(app, submission(3), { 'accept-encoding': 'gzip, deflate, br' });
     expect(created.statusCode).toBe(201);
-    expect(created.headers['content-encoding']).toBe('gzip');
-    const json = gunzipSync(created.rawPayload).toString('utf8');
-    expect(responseProblems('POST', '/v1/assessments', 201, String(created.headers['content-type']), json)).toEqual([]);
+    expect(created.headers['content-encoding']).toBeUndefined();
+    expect(responseProblems('POST', '/v1/assessments', 201, String(created.headers['content-type']), created.body)).toEqual([]);
     const read = await app.inject({ url: String(created.headers.location) });
-    expect(read.body).toBe(json);
+    expect(read.body).toBe(created.body);
   });
 
   it('replays an Idempotency-Key with the same JSON whatever coding either request accepted', async () => {
@@ -87,7 +76,35 @@ describe('stored assessment documents', () => {
     const first = await post(app, submission(4), { ...headers, 'accept-encoding': 'gzip' });
     const replay = await post(app, submission(4), headers);
     expect(replay.headers['idempotent-replayed']).toBe('true');
-    expect(replay.body).toBe(gunzipSync(first.rawPayload).toString('utf8'));
+    expect(replay.body).toBe(first.body);
+  });
+
+  it('reads rows whose document was stored gzip-compressed: gzip when accepted, JSON otherwise', async () => {
+    const created = await post(app, submission(6));
+    const compressedId = '00000000-0000-4000-8000-00000000c0de';
+    const json = created.body.replace(created.json().id, compressedId);
+    app.repository.sqlite
+      .prepare(
+        `insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
+         values (?, ?, ?, 'i', 's', 'k')`,
+      )
+      .run(compressedId, created.json().createdAt, gzipSync(json, { level: 3 }));
+    const url = `/v1/assessments/${compressedId}`;
+    for (const acceptEncoding of ['gzip', 'gzip, deflate, br', 'br;q=1, gzip;q=0.5']) {
+      const response = await app.inject({ url, headers: { 'accept-encoding': acceptEncoding } });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-encoding'], acceptEncoding).toBe('gzip');
+      expect(String(response.headers.vary).toLowerCase()).toContain('accept-encoding');
+      expect(gunzipSync(response.rawPayload).toString('utf8')).toBe(json);
+    }
+    for (const acceptEncoding of [undefined, 'br', 'identity', 'gzip;q=0', 'deflate']) {
+      const response = await app.inject({ url, headers: acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding } });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-encoding'], acceptEncoding).toBeUndefined();
+      expect(String(response.headers.vary).toLowerCase()).toContain('accept-encoding');
+      expect(response.body).toBe(json);
+      expect(responseProblems('GET', url, 200, String(response.headers['content-type']), response.body)).toEqual([]);
+    }
   });
 
   it('reads rows stored before documents existed from their answers and result', async () => {

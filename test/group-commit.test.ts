@@ -15,7 +15,7 @@ function record(id = randomUUID()): AssessmentRecord {
     createdAt: new Date().toISOString(),
     companySize: null,
     respondent: null,
-    document: Buffer.from('{}'),
+    document: '{}',
     instrumentVersion: 'i',
     scoringVersion: 's',
     kbRelease: 'k',

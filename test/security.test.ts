@@ -221,6 +221,60 @@ describe('assessments cannot be listed or guessed', () => {
   });
 });
 
+describe('JSON nesting limit', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  /** A body whose `respondent` holds `depth` nested arrays: nesting depth of the body is depth + 1. */
+  const nested = (depth: number, extra: Record<string, unknown> = {}) =>
+    `{"answers":[],${Object.entries(extra)
+      .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)},`)
+      .join('')}"respondent":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+
+  it.each(['/v1/assessments', '/v1/assessments/preview'])(
+    'refuses %s bodies nested deeper than 32 levels before validating them',
+    async (url) => {
+      const response = await app.inject({ method: 'POST', url, ...json(nested(32)) });
+      expect(response.statusCode).toBe(400);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.json().detail).toBe('The body is nested more than 32 levels deep.');
+      expectSecurityHeaders(response);
+    },
+  );
+
+  it('refuses a batch whose items are nested too deep', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/assessments/batch', ...json(`{"items":[${nested(31)}]}`) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().detail).toBe('The body is nested more than 32 levels deep.');
+  });
+
+  it('lets a body at the limit through to validation, which names its own problems', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/assessments', ...json(nested(31)) });
+    expect([400, 422]).toContain(response.statusCode);
+    expect(JSON.stringify(response.json())).not.toContain('nested more than');
+    expect(JSON.stringify(response.json())).toContain('respondent');
+  });
+
+  it('still refuses malformed, empty and prototype-polluting JSON', async () => {
+    for (const payload of [
+      '{"answers":',
+      '',
+      '{"__proto__":{"polluted":true},"answers":[]}',
+      '{"constructor":{"prototype":{}},"answers":[]}',
+    ]) {
+      const response = await app.inject({ method: 'POST', url: '/v1/assessments', ...json(payload) });
+      expect(response.statusCode, payload).toBe(400);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
 describe('injection strings', () => {
   const INJECTIONS: { text: string; raw?: boolean }[] = [
     { text: "' OR '1'='1" },

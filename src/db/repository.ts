@@ -6,14 +6,14 @@ import { migrationsFolder } from '../paths.js';
 import type { Db } from './client.js';
 import * as t from './schema.js';
 
-/** An assessment as it is written: the searchable columns and the compressed document. */
+/** An assessment as it is written: the searchable columns and the document. */
 export type AssessmentRecord = {
   id: string;
   createdAt: string;
   companySize: string | null;
   respondent: string | null;
-  /** The assessment's JSON, gzip-compressed: the bytes a read sends. */
-  document: Buffer;
+  /** The assessment's JSON: the text a read sends. */
+  document: string;
   instrumentVersion: string;
   scoringVersion: string;
   kbRelease: string;
@@ -21,11 +21,13 @@ export type AssessmentRecord = {
 };
 
 /**
- * An assessment as it is read back: the compressed document, or for rows stored before documents
- * existed, the answers and result as JSON text.
+ * An assessment as it is read back: its document (the JSON as text, or as a gzip blob in rows stored
+ * when documents were kept compressed), or for rows stored before documents existed, the columns
+ * and the answers and result as JSON text.
  */
-export type StoredAssessment = Pick<AssessmentRecord, 'id' | 'createdAt' | 'companySize' | 'respondent'> &
-  ({ document: Buffer; answers: null; result: null } | { document: null; answers: string; result: string });
+export type StoredAssessment =
+  | { document: string | Buffer }
+  | (Pick<AssessmentRecord, 'id' | 'createdAt' | 'companySize' | 'respondent'> & { document: null; answers: string; result: string });
 
 export type IdempotencyRecord = {
   scope: string;
@@ -49,7 +51,8 @@ export class Repository {
 
   // Hot statements, prepared once.
   private readonly insertAssessment: BetterSqlite3.Statement;
-  private readonly selectAssessment: BetterSqlite3.Statement<[string], StoredAssessment>;
+  private readonly selectDocument: BetterSqlite3.Statement<[string], string | Buffer | null>;
+  private readonly selectLegacyAssessment: BetterSqlite3.Statement<[string], StoredAssessment>;
   private readonly insertIdempotency: BetterSqlite3.Statement;
   private readonly selectIdempotency: BetterSqlite3.Statement<[string, string], IdempotencyRecord & { createdAt: string }>;
   private readonly saveTransaction: (records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord) => void;
@@ -63,7 +66,8 @@ export class Repository {
       `insert into assessments (id, created_at, company_size, respondent, document, instrument_version, scoring_version, kb_release, idempotency_key)
        values (@id, @createdAt, @companySize, @respondent, @document, @instrumentVersion, @scoringVersion, @kbRelease, @idempotencyKey)`,
     );
-    this.selectAssessment = sqlite.prepare(
+    this.selectDocument = sqlite.prepare<[string], string | Buffer | null>('select document from assessments where id = ?').pluck();
+    this.selectLegacyAssessment = sqlite.prepare(
       `select id, created_at as createdAt, company_size as companySize, respondent, document, answers, result
        from assessments where id = ?`,
     );
@@ -93,9 +97,14 @@ export class Repository {
     );
   }
 
+  /** One statement for a row with a document; a second for a row stored before documents. */
   findAssessment(id: string): StoredAssessment | undefined {
     this.statementCount += 1;
-    return this.selectAssessment.get(id);
+    const document = this.selectDocument.get(id);
+    if (document === undefined) return undefined;
+    if (document !== null) return { document };
+    this.statementCount += 1;
+    return this.selectLegacyAssessment.get(id);
   }
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {

@@ -151,11 +151,12 @@ export const questions = sqliteTable(
 );
 
 /**
- * A scored submission. `document` is the assessment exactly as it was answered (the JSON of the 201,
- * gzip-compressed once), kept with the versions used, so a later release never changes what an
- * assessment says and a read sends the stored bytes. Rows stored before `document` existed keep
- * their answers and result as JSON text instead. The company size is kept as a slug (not a foreign
- * key) for the same reason.
+ * A scored submission. `document` is the assessment exactly as it was answered (the JSON text of the
+ * 201), kept with the versions used, so a later release never changes what an assessment says and a
+ * read sends it as stored; the company size is kept as a slug (not a foreign key) for the same
+ * reason. The column is declared a blob, which SQLite stores as given: rows stored while documents
+ * were kept compressed hold the gzip of the JSON as a blob, newer rows the JSON as text. Rows stored
+ * before `document` existed keep their answers and result as JSON text instead.
  */
 export const assessments = sqliteTable(
   'assessments',

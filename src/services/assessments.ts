@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import type { AssessmentRecord, IdempotencyRecord, Repository } from '../db/repository.js';
 import { assess, checkSubmission } from '../domain/assessment.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
@@ -8,17 +7,17 @@ import { type FieldProblem, SubmissionError, UnprocessableError } from '../error
 import type { SubmissionInput } from '../schemas/assessment.js';
 import { GroupCommit } from './group-commit.js';
 
+/** A response ready to send: status and JSON text, replayable byte for byte. */
+export type StoredResponse = { status: number; body: string; assessmentId?: string; replayed: boolean };
+
 /**
- * A response ready to send: status and JSON text, replayable byte for byte, and the same text
- * gzip-compressed when it is at hand.
+ * A stored assessment ready to send: its JSON (the stored text, or rebuilt for rows stored before
+ * documents), or the gzip of its JSON for rows stored when documents were kept compressed.
  */
-export type StoredResponse = { status: number; body: string; gzip?: Buffer; assessmentId?: string; replayed: boolean };
+export type FoundAssessment = { json: string | Buffer; gzip?: undefined } | { gzip: Buffer; json?: undefined };
 
-/** A stored assessment ready to send: its compressed document, or JSON text for older rows. */
-export type FoundAssessment = { gzip: Buffer; json?: undefined } | { gzip?: undefined; json: string };
-
-/** Documents are compressed once, when stored; level 3 is as small as 6 within 10% and twice as fast. */
-const DOCUMENT_GZIP_LEVEL = 3;
+/** A gzip member starts with these two bytes; a JSON document starts with `{`. */
+const isGzip = (document: Buffer) => document[0] === 0x1f && document[1] === 0x8b;
 
 export type Scope = 'assessment' | 'batch';
 
@@ -50,14 +49,14 @@ export function assessmentJson(parts: AssessmentParts): string {
   );
 }
 
-/** A new assessment: the record to store and its JSON text, which the record holds compressed. */
+/** A new assessment: the record to store and its JSON text, which is the record's document. */
 export type NewAssessment = { record: AssessmentRecord; json: string };
 
 /** Builds the record of a scored assessment; the document is the JSON a read will send. */
 export function newAssessment(parts: AssessmentParts & Omit<AssessmentRecord, keyof AssessmentParts | 'document'>): NewAssessment {
   const { answers, result, ...columns } = parts;
   const json = assessmentJson(parts);
-  return { record: { ...columns, document: gzipSync(json, { level: DOCUMENT_GZIP_LEVEL }) }, json };
+  return { record: { ...columns, document: json }, json };
 }
 
 export type ItemOutcome = ({ status: 201 } & NewAssessment) | { status: 400 | 422; errors: FieldProblem[] };
@@ -102,7 +101,7 @@ export class AssessmentService {
       const outcome = this.prepare(raw, idempotencyKey ?? null);
       if (outcome.status !== 201) throw new SubmissionError(outcome.status, outcome.errors);
       const { record, json } = outcome;
-      return { records: [record], status: 201, body: json, gzip: record.document, assessmentId: record.id };
+      return { records: [record], status: 201, body: json, assessmentId: record.id };
     });
   }
 
@@ -125,7 +124,10 @@ export class AssessmentService {
   find(id: string): FoundAssessment | undefined {
     const stored = this.repository.findAssessment(id);
     if (!stored) return undefined;
-    return stored.document ? { gzip: stored.document } : { json: assessmentJson(stored) };
+    const { document } = stored;
+    if (document === null) return { json: assessmentJson(stored) };
+    if (typeof document === 'string') return { json: document };
+    return isGzip(document) ? { gzip: document } : { json: document };
   }
 
   private score(submission: SubmissionInput, idempotencyKey: string | null): NewAssessment {
@@ -148,7 +150,7 @@ export class AssessmentService {
     scope: Scope,
     raw: unknown,
     key: string | undefined,
-    run: () => { records: AssessmentRecord[]; status: number; body: string; gzip?: Buffer; assessmentId?: string },
+    run: () => { records: AssessmentRecord[]; status: number; body: string; assessmentId?: string },
   ): Promise<StoredResponse> {
     const requestHash = key === undefined ? '' : hashOf(scope, raw);
     const slot = `${scope}\n${key}`;
@@ -160,7 +162,7 @@ export class AssessmentService {
       const replay = this.replay(scope, key, requestHash);
       if (replay) return replay;
     }
-    const { records, status, body, gzip, assessmentId } = run();
+    const { records, status, body, assessmentId } = run();
     const idempotency: IdempotencyRecord | undefined =
       key === undefined ? undefined : { scope, key, requestHash, statusCode: status, response: body };
     const saving = this.writer.save({ records, idempotency });
@@ -180,7 +182,7 @@ export class AssessmentService {
       if (replay) return replay;
       throw error;
     }
-    return { status, body, gzip, assessmentId, replayed: false };
+    return { status, body, assessmentId, replayed: false };
   }
 
   private replay(scope: Scope, key: string, requestHash: string): StoredResponse | undefined {

@@ -28,7 +28,7 @@ import { AssessmentService, type StoredResponse } from '../../services/assessmen
 const checkBodyInHandler = <S>(route: FastifyRouteSchemaDef<S>) =>
   route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route as never);
 
-/** Stored assessments are kept gzip-compressed, so gzip is the one coding they are offered in. */
+/** Documents stored compressed are offered in gzip, their one coding; the others in identity only. */
 const GZIP_ONLY: readonly Compressed[] = ['gzip'];
 
 export type AssessmentRouteOptions = { batchBodyLimit: number };
@@ -36,19 +36,21 @@ export type AssessmentRouteOptions = { batchBodyLimit: number };
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
   const service = new AssessmentService(app.kb, app.repository);
 
-  /** Sends JSON text, or its gzip form when there is one and the client accepts gzip. */
-  const sendJson = (request: FastifyRequest, reply: FastifyReply, json: () => string, gzip?: Buffer) => {
-    reply.type('application/json; charset=utf-8');
-    if (gzip === undefined) return reply.send(json());
+  /** JSON text or bytes, sent as they are. */
+  const sendJson = (reply: FastifyReply, json: string | Buffer) => reply.type('application/json; charset=utf-8').send(json);
+
+  /** A document kept compressed: its gzip bytes when the client accepts gzip, its JSON otherwise. */
+  const sendGzipped = (request: FastifyRequest, reply: FastifyReply, gzip: Buffer) => {
     varyOnAcceptEncoding(reply);
-    if (codingFor(request.headers['accept-encoding'], GZIP_ONLY) === 'gzip') return reply.header('content-encoding', 'gzip').send(gzip);
-    return reply.send(json());
+    if (codingFor(request.headers['accept-encoding'], GZIP_ONLY) === 'gzip')
+      return sendJson(reply.header('content-encoding', 'gzip'), gzip);
+    return sendJson(reply, gunzipSync(gzip));
   };
 
-  const send = (request: FastifyRequest, reply: FastifyReply, response: StoredResponse) => {
+  const send = (reply: FastifyReply, response: StoredResponse) => {
     if (response.assessmentId && response.status === 201) reply.header('location', `/v1/assessments/${response.assessmentId}`);
     if (response.replayed) reply.header('idempotent-replayed', 'true');
-    return sendJson(request, reply.code(response.status), () => response.body, response.gzip);
+    return sendJson(reply.code(response.status), response.body);
   };
 
   app.get(
@@ -88,7 +90,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         response: { 201: json(Assessment, 'Scored and stored'), ...problems(400, 413, 415, 422, 429) },
       },
     },
-    async (request, reply) => send(request, reply, await service.create(request.body, request.headers['idempotency-key'])),
+    async (request, reply) => send(reply, await service.create(request.body, request.headers['idempotency-key'])),
   );
 
   app.post(
@@ -144,7 +146,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         // The same problem a single submission would get, in the item's place.
         problemBody(request, new SubmissionError(outcome.status, outcome.errors)),
       );
-      return send(request, reply, response);
+      return send(reply, response);
     },
   );
 
@@ -164,7 +166,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       const found = service.find(request.params.id);
       if (found === undefined) throw new NotFoundError('assessment', request.params.id, 'params.id');
       reply.header('cache-control', 'private, max-age=86400, immutable');
-      return sendJson(request, reply, () => found.json ?? gunzipSync(found.gzip).toString('utf8'), found.gzip);
+      return found.gzip === undefined ? sendJson(reply, found.json) : sendGzipped(request, reply, found.gzip);
     },
   );
 };
