@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
@@ -10,6 +9,7 @@ import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
 import { BadRequestError, problemBody } from './errors.js';
 import { projectRoot } from './paths.js';
+import cors, { allowedOrigin } from './plugins/cors.js';
 import errors from './plugins/errors.js';
 import { transformObject } from './plugins/openapi-components.js';
 import protection from './plugins/protection.js';
@@ -43,12 +43,6 @@ export type AppOptions = {
 
 const apiVersion: string = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version;
 
-/** The Access-Control-Allow-Origin for a request that never reaches the CORS hook. */
-function corsOriginFor(allowed: AppOptions['corsOrigins'], origin: string | undefined): string | undefined {
-  if (allowed === undefined || allowed === '*') return '*';
-  return origin && allowed.includes(origin) ? origin : undefined;
-}
-
 const MAX_JSON_DEPTH = 32;
 
 /** Iterative, so that a hostile body cannot exhaust the stack. */
@@ -68,6 +62,7 @@ const hops = (count: number) => (_address: string, hop: number) => hop < count;
 /** Builds the whole application without listening: the server and the tests both use it. */
 export async function buildApp(options: AppOptions = {}) {
   const requestTimeout = options.requestTimeoutMs ?? 15_000;
+  const corsOrigins = options.corsOrigins ?? '*';
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 256 * 1024,
@@ -90,9 +85,10 @@ export async function buildApp(options: AppOptions = {}) {
     frameworkErrors: (error, request, reply) => {
       const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding.' : 'A path segment is too long.';
       const body = problemBody(request, { status: 400, code: 'bad-url', title: 'Bad Request', detail });
-      const allowOrigin = corsOriginFor(options.corsOrigins, request.headers.origin);
+      const allowOrigin = allowedOrigin(corsOrigins, request.headers.origin);
       if (allowOrigin) reply.header('access-control-allow-origin', allowOrigin);
       (reply as FastifyReply)
+        .header('vary', 'Origin')
         .code(400)
         .headers(API_SECURITY_HEADERS)
         .header('x-request-id', request.id)
@@ -121,10 +117,10 @@ export async function buildApp(options: AppOptions = {}) {
   await app.register(errors);
   await app.register(securityHeaders);
   await app.register(cors, {
-    origin: options.corsOrigins ?? '*',
+    origins: corsOrigins,
     methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
     exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After'],
-    maxAge: 600,
+    maxAgeSeconds: 600,
   });
   await app.register(swagger, {
     openapi: {

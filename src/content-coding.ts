@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { varyOn } from './vary.js';
 
 /** The content codings the API sends; identity is always available. */
 export type ContentCoding = 'br' | 'gzip' | 'identity';
@@ -56,8 +57,4 @@ export function codingFor(acceptEncoding: string | undefined, offered: readonly 
   return coding;
 }
 
-/** Adds Accept-Encoding to the Vary header, keeping what is there (CORS varies on Origin). */
-export function varyOnAcceptEncoding(reply: FastifyReply): FastifyReply {
-  const vary = reply.getHeader('vary');
-  return reply.header('vary', vary ? `${vary}, Accept-Encoding` : 'Accept-Encoding');
-}
+export const varyOnAcceptEncoding = (reply: FastifyReply): FastifyReply => varyOn(reply, 'Accept-Encoding');

@@ -128,6 +128,74 @@ describe('CORS', () => {
     }
   });
 
+  it('sends Access-Control-* headers only to requests with an Origin, and varies every response on Origin', async () => {
+    const app = await buildTestApp();
+    try {
+      const created = await app.inject({ method: 'POST', url: '/v1/assessments', ...json({ answers: answersFor(app) }) });
+      expect(created.statusCode).toBe(201);
+      const requests = [
+        { url: '/v1/roles/tech-lead' },
+        { url: '/v1/roles/tech-lead', headers: { 'accept-encoding': 'gzip' } },
+        { url: String(created.headers.location) },
+        { url: '/v1/nothing-here' },
+        { url: '/v1/roles/%E0%A4%A' },
+        { url: '/health' },
+        { method: 'POST' as const, url: '/v1/assessments', ...json({ answers: answersFor(app, 1) }) },
+      ];
+      for (const request of requests) {
+        const plain = await app.inject(request);
+        const name = `${request.method ?? 'GET'} ${request.url} ${plain.statusCode}`;
+        expect(
+          Object.keys(plain.headers).filter((h) => h.startsWith('access-control-')),
+          name,
+        ).toEqual([]);
+        expect(String(plain.headers.vary).toLowerCase(), name).toMatch(/(^|, )origin(,|$)/);
+        const cors = await app.inject({ ...request, headers: { ...request.headers, origin: 'https://tools.example' } });
+        expect(cors.statusCode, name).toBe(plain.statusCode);
+        expect(cors.headers['access-control-allow-origin'], name).toBe('*');
+      }
+      const roles = await app.inject({ url: '/v1/roles/tech-lead', headers: { 'accept-encoding': 'gzip' } });
+      expect(roles.headers.vary).toBe('Origin, Accept-Encoding');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers a preflight with 204 before any route work, and a plain OPTIONS with the methods', async () => {
+    const app = await buildTestApp();
+    try {
+      const before = app.repository.statementCount;
+      const preflight = await app.inject({
+        method: 'OPTIONS',
+        url: '/v1/assessments/00000000-0000-4000-8000-000000000000',
+        headers: {
+          origin: 'https://tools.example',
+          'access-control-request-method': 'GET',
+          'access-control-request-headers': 'if-none-match',
+        },
+      });
+      expect(preflight.statusCode).toBe(204);
+      expect(preflight.body).toBe('');
+      expect(preflight.headers['content-length']).toBe('0');
+      expect(preflight.headers['access-control-allow-origin']).toBe('*');
+      expect(preflight.headers['access-control-allow-methods']).toBe('GET, HEAD, POST, OPTIONS');
+      expect(preflight.headers['access-control-allow-headers']).toBe('if-none-match');
+      expect(preflight.headers['access-control-max-age']).toBe('600');
+      expect(preflight.headers['access-control-expose-headers']).toBeUndefined();
+      expect(String(preflight.headers.vary).toLowerCase()).toBe('origin, access-control-request-headers');
+      expectSecurityHeaders(preflight);
+      expect(app.repository.statementCount).toBe(before);
+      for (const headers of [{}, { origin: 'https://tools.example' }, { 'access-control-request-method': 'GET' }]) {
+        const plain = await app.inject({ method: 'OPTIONS', url: '/v1/roles', headers });
+        expect(plain.statusCode, JSON.stringify(headers)).toBe(204);
+        expect(plain.headers.allow).toBe('GET, HEAD, POST, OPTIONS');
+        expect(plain.headers['access-control-allow-methods']).toBeUndefined();
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
   describe('with an allow-list', () => {
     let app: App;
     beforeAll(async () => {
@@ -162,7 +230,8 @@ describe('CORS', () => {
       expect(allowedHeaders).toContain('content-type');
       expect(allowedHeaders).toContain('idempotency-key');
       const evil = await preflight('https://evil.example');
-      expect(evil.headers['access-control-allow-origin']).toBeUndefined();
+      expect(evil.statusCode).toBe(204);
+      expect(Object.keys(evil.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
     });
   });
 });
