@@ -13,7 +13,15 @@ export type OpenOptions = {
   /** `normal` (default) loses nothing on a process crash; `full` also survives a power loss. */
   synchronous?: Synchronous;
   busyTimeoutMs?: number;
+  /**
+   * Another connection checkpoints the write-ahead log (see Checkpointer): this one then only
+   * checkpoints when the log passes BACKSTOP_CHECKPOINT_PAGES, should that connection fall behind.
+   */
+  backgroundCheckpoints?: boolean;
 };
+
+/** 64 MiB of 4 KiB pages; SQLite's own default is 1,000 pages. */
+export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 
 /** Opens (creating if needed) the SQLite database, sets the pragmas once, and applies pending migrations. */
 export function openDatabase(path: string, options: OpenOptions = {}) {
@@ -28,6 +36,7 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   // database costs no more per read than a small one.
   sqlite.pragma('cache_size = -16000');
   if (!inMemory) sqlite.pragma('mmap_size = 67108864');
+  if (!inMemory && options.backgroundCheckpoints) sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
   const db = drizzle({ client: sqlite, schema });
   try {
     migrate(db, { migrationsFolder });

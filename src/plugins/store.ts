@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import { type Content, loadContent } from '../content/load.js';
+import { Checkpointer } from '../db/checkpointer.js';
 import { openDatabase, type Synchronous } from '../db/client.js';
 import { Repository } from '../db/repository.js';
 import { seedDatabase } from '../db/seed.js';
@@ -28,9 +29,19 @@ export type StoreOptions = {
  */
 export default fp<StoreOptions>(
   async (app, options) => {
-    const { sqlite, db } = openDatabase(options.databasePath, { synchronous: options.synchronous });
+    const inMemory = options.databasePath === ':memory:' || options.databasePath === '';
+    const { sqlite, db } = openDatabase(options.databasePath, { synchronous: options.synchronous, backgroundCheckpoints: !inMemory });
     const repository = new Repository(sqlite, db);
-    app.addHook('onClose', async () => repository.close());
+    const checkpointer = inMemory
+      ? undefined
+      : new Checkpointer(options.databasePath, options.synchronous ?? 'normal', (message) =>
+          app.log.error({ message }, 'checkpoint failed'),
+        );
+    // The checkpointer's connection closes first, so the last connection's close checkpoints all.
+    app.addHook('onClose', async () => {
+      await checkpointer?.stop();
+      repository.close();
+    });
     try {
       const outcome = seedDatabase(db, options.content ?? loadContent());
       app.log.info({ release: outcome.release, changed: outcome.changed }, 'knowledge base ready');
@@ -43,6 +54,7 @@ export default fp<StoreOptions>(
       timer.unref();
       app.addHook('onClose', async () => clearInterval(timer));
     } catch (error) {
+      await checkpointer?.stop();
       repository.close();
       throw error;
     }

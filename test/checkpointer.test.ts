@@ -1,0 +1,97 @@
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Checkpointer } from '../src/db/checkpointer.js';
+import { BACKSTOP_CHECKPOINT_PAGES, openDatabase } from '../src/db/client.js';
+import { buildTestApp } from './helpers.js';
+import { readRawSeed } from './support/fixtures.js';
+
+const QUESTIONS = readRawSeed().questions.questions;
+const submission = (seed: number) => ({
+  answers: QUESTIONS.map((q, i) => ({ questionId: q.id, value: ((i * 3 + seed) % 5) + 1 })),
+});
+
+const waitFor = async (condition: () => boolean, timeoutMs = 5_000) => {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+/** Rows in a copy of the main database file alone, without its write-ahead log. */
+const rowsInMainFile = (databasePath: string, dir: string) => {
+  const copy = join(dir, `copy-${Date.now()}-${Math.random()}.sqlite`);
+  copyFileSync(databasePath, copy);
+  const db = new Database(copy, { readonly: true });
+  try {
+    return db.prepare('select count(*) from assessments').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+};
+
+describe('background checkpoints', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rc-checkpoint-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('copy stored assessments into the database file while the writing connection only keeps a backstop', async () => {
+    const databasePath = join(dir, 'app.sqlite');
+    const app = await buildTestApp({ databasePath });
+    try {
+      expect(app.repository.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(BACKSTOP_CHECKPOINT_PAGES);
+      const before = statSync(databasePath).size;
+      for (let i = 0; i < 30; i++) {
+        const response = await app.inject({ method: 'POST', url: '/v1/assessments', payload: submission(i) });
+        expect(response.statusCode).toBe(201);
+      }
+      // 30 documents are far below the backstop: only the worker can have copied them.
+      await waitFor(() => statSync(databasePath).size > before && rowsInMainFile(databasePath, dir) === 30);
+      expect(app.repository.countAssessments()).toBe(30);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('leaves in-memory databases to SQLite', async () => {
+    const app = await buildTestApp();
+    try {
+      expect(app.repository.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('checkpoints everything once more when stopped', async () => {
+    const databasePath = join(dir, 'stop.sqlite');
+    const { sqlite } = openDatabase(databasePath, { backgroundCheckpoints: true });
+    // The migrated schema goes into the file first, so that the file alone can be read.
+    sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    // A long interval: only the checkpoint run on stop can copy the rows.
+    const checkpointer = new Checkpointer(databasePath, 'normal', () => undefined, 60_000);
+    try {
+      sqlite.exec(`insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
+        values ('00000000-0000-4000-8000-000000000001', '2026-11-21T00:00:00.000Z', '{}', 'i', 's', 'k')`);
+      expect(rowsInMainFile(databasePath, dir)).toBe(0);
+      await checkpointer.stop();
+      expect(rowsInMainFile(databasePath, dir)).toBe(1);
+    } finally {
+      sqlite.close();
+    }
+  });
+
+  it('reports a connection that cannot be opened', async () => {
+    const errors: string[] = [];
+    const checkpointer = new Checkpointer(join(dir, 'missing', 'nested', 'db.sqlite'), 'full', (message) => errors.push(message));
+    await waitFor(() => errors.length > 0);
+    expect(errors[0]).toMatch(/directory does not exist|unable to open/i);
+    await checkpointer.stop();
+  });
+});
