@@ -16,7 +16,7 @@ import { KnowledgeBase } from '../src/domain/knowledge-base.js';
 import { SCORING_VERSION } from '../src/domain/scoring.js';
 import { projectRoot } from '../src/paths.js';
 import { newAssessment } from '../src/services/assessments.js';
-import { ACCEPT_ENCODING, environment, type Load, measure, startProcess, table } from './lib.js';
+import { environment, type Load, measure, startProcess, table } from './lib.js';
 
 const total = Number(process.env.SCALE_ASSESSMENTS ?? 1_000_000);
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -102,11 +102,10 @@ async function measureServer(path: string, ids: string[]) {
       const stored = (await response.json()) as { items: { assessment?: { id: string } }[] };
       ids.push(...stored.items.flatMap((item) => (item.assessment ? [item.assessment.id] : [])));
     }
-    // Sent as in npm run bench, accepting compressed bodies.
-    const headers = { 'accept-encoding': ACCEPT_ENCODING };
+    // Sent as in npm run bench: autocannon's default request.
     const loads: Load[] = [
-      { name: 'GET /v1/assessments/{id}', url: server.url, paths: ids.map((id) => `/v1/assessments/${id}`), headers },
-      { name: 'POST /v1/assessments', url: server.url, method: 'POST', paths: ['/v1/assessments'], bodies, headers },
+      { name: 'GET /v1/assessments/{id}', url: server.url, paths: ids.map((id) => `/v1/assessments/${id}`) },
+      { name: 'POST /v1/assessments', url: server.url, method: 'POST', paths: ['/v1/assessments'], bodies },
     ];
     const results = [];
     for (const load of loads) results.push(await measure(load, duration, warmup));
