@@ -9,7 +9,7 @@ import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
 import { BadRequestError, problemBody } from './errors.js';
 import { projectRoot } from './paths.js';
-import cors, { allowedOrigin } from './plugins/cors.js';
+import cors, { type CorsOptions, corsHeaders } from './plugins/cors.js';
 import errors from './plugins/errors.js';
 import { transformObject } from './plugins/openapi-components.js';
 import protection from './plugins/protection.js';
@@ -62,7 +62,14 @@ const hops = (count: number) => (_address: string, hop: number) => hop < count;
 /** Builds the whole application without listening: the server and the tests both use it. */
 export async function buildApp(options: AppOptions = {}) {
   const requestTimeout = options.requestTimeoutMs ?? 15_000;
-  const corsOrigins = options.corsOrigins ?? '*';
+  const corsOptions: CorsOptions = {
+    origins: options.corsOrigins ?? '*',
+    methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+    exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After'],
+    maxAgeSeconds: 600,
+  };
+  // For the requests that never reach the CORS hook.
+  const addCorsHeaders = corsHeaders(corsOptions);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 256 * 1024,
@@ -85,10 +92,8 @@ export async function buildApp(options: AppOptions = {}) {
     frameworkErrors: (error, request, reply) => {
       const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding.' : 'A path segment is too long.';
       const body = problemBody(request, { status: 400, code: 'bad-url', title: 'Bad Request', detail });
-      const allowOrigin = allowedOrigin(corsOrigins, request.headers.origin);
-      if (allowOrigin) reply.header('access-control-allow-origin', allowOrigin);
+      addCorsHeaders(request, reply as FastifyReply);
       (reply as FastifyReply)
-        .header('vary', 'Origin')
         .code(400)
         .headers(API_SECURITY_HEADERS)
         .header('x-request-id', request.id)
@@ -116,12 +121,7 @@ export async function buildApp(options: AppOptions = {}) {
 
   await app.register(errors);
   await app.register(securityHeaders);
-  await app.register(cors, {
-    origins: corsOrigins,
-    methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
-    exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After'],
-    maxAgeSeconds: 600,
-  });
+  await app.register(cors, corsOptions);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -1,7 +1,10 @@
 import type { FastifyReply } from 'fastify';
 
-/** Adds a field to the Vary header, keeping those already there (CORS varies on Origin first). */
+/** Adds a field to the Vary header once, keeping those already there (`*` already covers all). */
 export function varyOn(reply: FastifyReply, field: string): FastifyReply {
   const vary = reply.getHeader('vary');
-  return reply.header('vary', vary ? `${vary}, ${field}` : field);
+  if (vary === undefined || vary === '') return reply.header('vary', field);
+  const fields = String(vary);
+  if (fields === '*' || fields.toLowerCase().split(/\s*,\s*/).includes(field.toLowerCase())) return reply;
+  return reply.header('vary', `${fields}, ${field}`);
 }

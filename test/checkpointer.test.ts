@@ -15,7 +15,15 @@ const submission = (seed: number) => ({
 
 const waitFor = async (condition: () => boolean, timeoutMs = 5_000) => {
   const started = Date.now();
-  while (!condition()) {
+  const holds = () => {
+    try {
+      return condition();
+    } catch {
+      // e.g. a copy of the file taken while the worker writes it
+      return false;
+    }
+  };
+  while (!holds()) {
     if (Date.now() - started > timeoutMs) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -75,23 +83,35 @@ describe('background checkpoints', () => {
     // The migrated schema goes into the file first, so that the file alone can be read.
     sqlite.pragma('wal_checkpoint(TRUNCATE)');
     // A long interval: only the checkpoint run on stop can copy the rows.
-    const checkpointer = new Checkpointer(databasePath, 'normal', () => undefined, 60_000);
+    const exits: string[] = [];
+    const checkpointer = new Checkpointer(databasePath, 'normal', { onError: () => undefined, onExit: () => exits.push('exit') }, 60_000);
     try {
       sqlite.exec(`insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
         values ('00000000-0000-4000-8000-000000000001', '2026-11-21T00:00:00.000Z', '{}', 'i', 's', 'k')`);
       expect(rowsInMainFile(databasePath, dir)).toBe(0);
       await checkpointer.stop();
       expect(rowsInMainFile(databasePath, dir)).toBe(1);
+      // Asked to stop: not an unexpected exit.
+      expect(exits).toEqual([]);
+      await checkpointer.stop();
     } finally {
       sqlite.close();
     }
   });
 
-  it('reports a connection that cannot be opened', async () => {
+  it('reports a connection that cannot be opened, and that it stopped', async () => {
     const errors: string[] = [];
-    const checkpointer = new Checkpointer(join(dir, 'missing', 'nested', 'db.sqlite'), 'full', (message) => errors.push(message));
-    await waitFor(() => errors.length > 0);
+    let exits = 0;
+    const checkpointer = new Checkpointer(join(dir, 'missing', 'nested', 'db.sqlite'), 'full', {
+      onError: (message) => errors.push(message),
+      onExit: () => {
+        exits += 1;
+      },
+    });
+    await waitFor(() => exits > 0);
+    expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/directory does not exist|unable to open/i);
     await checkpointer.stop();
+    expect(exits).toBe(1);
   });
 });

@@ -133,14 +133,15 @@ describe('CORS', () => {
     try {
       const created = await app.inject({ method: 'POST', url: '/v1/assessments', ...json({ answers: answersFor(app) }) });
       expect(created.statusCode).toBe(201);
-      const requests: { method?: 'GET' | 'POST'; url: string; headers?: Record<string, string>; payload?: string }[] = [
-        { url: '/v1/roles/tech-lead' },
-        { url: '/v1/roles/tech-lead', headers: { 'accept-encoding': 'gzip' } },
-        { url: String(created.headers.location) },
-        { url: '/v1/nothing-here' },
-        { url: '/v1/roles/%E0%A4%A' },
-        { url: '/health' },
-        { method: 'POST', url: '/v1/assessments', ...json({ answers: answersFor(app, 1) }) },
+      // Each request with the exact Vary it gets.
+      const requests: { method?: 'GET' | 'POST'; url: string; headers?: Record<string, string>; payload?: string; vary: string }[] = [
+        { url: '/v1/roles/tech-lead', vary: 'Origin, Accept-Encoding' },
+        { url: '/v1/roles/tech-lead', headers: { 'accept-encoding': 'gzip' }, vary: 'Origin, Accept-Encoding' },
+        { url: String(created.headers.location), vary: 'Origin' },
+        { url: '/v1/nothing-here', vary: 'Origin' },
+        { url: '/v1/roles/%E0%A4%A', vary: 'Origin' },
+        { url: '/health', vary: 'Origin' },
+        { method: 'POST', url: '/v1/assessments', ...json({ answers: answersFor(app, 1) }), vary: 'Origin' },
       ];
       for (const request of requests) {
         const plain = await app.inject(request);
@@ -149,19 +150,19 @@ describe('CORS', () => {
           Object.keys(plain.headers).filter((h) => h.startsWith('access-control-')),
           name,
         ).toEqual([]);
-        expect(String(plain.headers.vary).toLowerCase(), name).toMatch(/(^|, )origin(,|$)/);
+        expect(plain.headers.vary, name).toBe(request.vary);
         const cors = await app.inject({ ...request, headers: { ...request.headers, origin: 'https://tools.example' } });
         expect(cors.statusCode, name).toBe(plain.statusCode);
+        expect(cors.headers.vary, name).toBe(request.vary);
         expect(cors.headers['access-control-allow-origin'], name).toBe('*');
+        expect(String(cors.headers['access-control-expose-headers']).toLowerCase(), name).toContain('x-request-id');
       }
-      const roles = await app.inject({ url: '/v1/roles/tech-lead', headers: { 'accept-encoding': 'gzip' } });
-      expect(roles.headers.vary).toBe('Origin, Accept-Encoding');
     } finally {
       await app.close();
     }
   });
 
-  it('answers a preflight with 204 before any route work, and a plain OPTIONS with the methods', async () => {
+  it('answers a preflight with 204 before any route work, and any other OPTIONS with 404', async () => {
     const app = await buildTestApp();
     try {
       const before = app.repository.statementCount;
@@ -176,19 +177,27 @@ describe('CORS', () => {
       });
       expect(preflight.statusCode).toBe(204);
       expect(preflight.body).toBe('');
-      expect(preflight.headers['content-length']).toBe('0');
+      // RFC 9110: no Content-Length on a 204.
+      expect(preflight.headers['content-length']).toBeUndefined();
       expect(preflight.headers['access-control-allow-origin']).toBe('*');
       expect(preflight.headers['access-control-allow-methods']).toBe('GET, HEAD, POST, OPTIONS');
       expect(preflight.headers['access-control-allow-headers']).toBe('if-none-match');
       expect(preflight.headers['access-control-max-age']).toBe('600');
       expect(preflight.headers['access-control-expose-headers']).toBeUndefined();
-      expect(String(preflight.headers.vary).toLowerCase()).toBe('origin, access-control-request-headers');
+      expect(preflight.headers.vary).toBe('Origin, Access-Control-Request-Method, Access-Control-Request-Headers');
       expectSecurityHeaders(preflight);
       expect(app.repository.statementCount).toBe(before);
+      // On any path, known or not: the preflight is answered before routing matters.
+      const unknown = await app.inject({
+        method: 'OPTIONS',
+        url: '/v1/nothing-here',
+        headers: { origin: 'https://tools.example', 'access-control-request-method': 'GET' },
+      });
+      expect(unknown.statusCode).toBe(204);
       for (const headers of [{}, { origin: 'https://tools.example' }, { 'access-control-request-method': 'GET' }]) {
         const plain = await app.inject({ method: 'OPTIONS', url: '/v1/roles', headers });
-        expect(plain.statusCode, JSON.stringify(headers)).toBe(204);
-        expect(plain.headers.allow).toBe('GET, HEAD, POST, OPTIONS');
+        expect(plain.statusCode, JSON.stringify(headers)).toBe(404);
+        expect(plain.headers['content-type']).toMatch(/^application\/problem\+json/);
         expect(plain.headers['access-control-allow-methods']).toBeUndefined();
       }
     } finally {

@@ -20,8 +20,10 @@ export type OpenOptions = {
   backgroundCheckpoints?: boolean;
 };
 
-/** 64 MiB of 4 KiB pages; SQLite's own default is 1,000 pages. */
+/** 64 MiB of 4 KiB pages. */
 export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
+/** SQLite's own default, for a connection that checkpoints alone. */
+export const SQLITE_AUTOCHECKPOINT_PAGES = 1_000;
 
 /** Opens (creating if needed) the SQLite database, sets the pragmas once, and applies pending migrations. */
 export function openDatabase(path: string, options: OpenOptions = {}) {

@@ -155,8 +155,9 @@ export const questions = sqliteTable(
  * 201), kept with the versions used, so a later release never changes what an assessment says and a
  * read sends it as stored; the company size is kept as a slug (not a foreign key) for the same
  * reason. The column is declared a blob, which SQLite stores as given: rows stored while documents
- * were kept compressed hold the gzip of the JSON as a blob, newer rows the JSON as text. Rows stored
- * before `document` existed keep their answers and result as JSON text instead.
+ * were kept compressed hold the gzip of the JSON as a blob, newer rows the JSON as text (so it is
+ * read through the repository's own statements; drizzle would type it a Buffer). Rows stored before
+ * `document` existed keep their answers and result as JSON text instead.
  */
 export const assessments = sqliteTable(
   'assessments',

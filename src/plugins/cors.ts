@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { varyOn } from '../vary.js';
 
@@ -12,50 +13,57 @@ export type CorsOptions = {
   maxAgeSeconds: number;
 };
 
-/** The Access-Control-Allow-Origin for a request's Origin: `*`, the origin itself, or none. */
-export function allowedOrigin(origins: CorsOptions['origins'], origin: string | undefined): string | undefined {
-  if (origin === undefined) return undefined;
-  if (origins === '*') return '*';
-  return origins.includes(origin) ? origin : undefined;
+/**
+ * The CORS headers of an actual (not preflight) response, values computed once: an allowed Origin
+ * gets Access-Control-Allow-Origin and -Expose-Headers, a request without one or from another origin
+ * none; either way the response varies on Origin. Returns the allowed origin, if any.
+ */
+export function corsHeaders(options: Pick<CorsOptions, 'origins' | 'exposedHeaders'>) {
+  const exposedHeaders = options.exposedHeaders.join(', ');
+  return (request: FastifyRequest, reply: FastifyReply): string | undefined => {
+    varyOn(reply, 'Origin');
+    const { origin } = request.headers;
+    if (origin === undefined) return undefined;
+    const allowed = options.origins === '*' ? '*' : options.origins.includes(origin) ? origin : undefined;
+    if (allowed !== undefined) reply.header('access-control-allow-origin', allowed).header('access-control-expose-headers', exposedHeaders);
+    return allowed;
+  };
 }
 
 /**
- * Cross-origin reads, with every header value computed once. Only requests that carry an Origin
- * (browsers send one on every cross-origin request) get Access-Control-* headers, so every response
- * varies on Origin: a shared cache never hands a response without them to a page that needs them.
- * A preflight (OPTIONS with Origin and Access-Control-Request-Method) is answered with 204 here,
- * before any route work; an allowed origin is told the methods, the headers it asked for and how
- * long to remember the answer, any other origin only gets the 204.
+ * Cross-origin reads. Only requests that carry an Origin (browsers send one on every cross-origin
+ * request) get Access-Control-* headers, so every response varies on Origin: a shared cache never
+ * hands a response without them to a page that needs them. A preflight (OPTIONS with Origin and
+ * Access-Control-Request-Method) is answered with 204 here, before any route work, on any path: an
+ * allowed origin is told the methods, the headers it asked for and how long to remember the answer,
+ * any other origin only gets the 204. Any other OPTIONS is a 404, as the API has no such operation.
  */
 export default fp<CorsOptions>(
   async (app, options) => {
-    const exposedHeaders = options.exposedHeaders.join(', ');
+    const addCorsHeaders = corsHeaders(options);
     const methods = options.methods.join(', ');
     const maxAge = String(options.maxAgeSeconds);
 
     app.addHook('onRequest', (request, reply, done) => {
-      varyOn(reply, 'Origin');
-      const origin = allowedOrigin(options.origins, request.headers.origin);
-      const preflight = request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
-      if (origin !== undefined) {
-        reply.header('access-control-allow-origin', origin);
-        if (!preflight) reply.header('access-control-expose-headers', exposedHeaders);
-      }
-      if (!preflight || request.headers.origin === undefined) return done();
-      if (origin !== undefined) {
+      const preflight =
+        request.method === 'OPTIONS' &&
+        request.headers.origin !== undefined &&
+        request.headers['access-control-request-method'] !== undefined;
+      const allowed = addCorsHeaders(request, reply);
+      if (!preflight) return done();
+      // A preflight answer exposes nothing; it allows.
+      reply.removeHeader('access-control-expose-headers');
+      if (allowed !== undefined) {
         reply.header('access-control-allow-methods', methods).header('access-control-max-age', maxAge);
         const requested = request.headers['access-control-request-headers'];
         if (requested !== undefined) reply.header('access-control-allow-headers', requested);
       }
-      // The allowed request headers echo the request's own, so the answer varies on them too.
-      varyOn(reply, 'Access-Control-Request-Headers').code(204).header('content-length', '0').send();
+      varyOn(varyOn(reply, 'Access-Control-Request-Method'), 'Access-Control-Request-Headers').code(204).send();
     });
 
-    // Preflights are answered by the hook; this route gives every path an OPTIONS for the hook to
-    // run on, and answers a plain OPTIONS with the methods the API has.
-    app.options('*', { schema: { hide: true } }, (_request, reply) => {
-      reply.code(204).header('allow', methods).header('content-length', '0').send();
-    });
+    // Gives every path an OPTIONS route for the hook above to run on; reached only by an OPTIONS
+    // that is not a preflight.
+    app.options('*', { schema: { hide: true } }, (_request, reply) => reply.callNotFound());
   },
   { name: 'cors' },
 );

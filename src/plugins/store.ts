@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import { type Content, loadContent } from '../content/load.js';
 import { Checkpointer } from '../db/checkpointer.js';
-import { openDatabase, type Synchronous } from '../db/client.js';
+import { openDatabase, SQLITE_AUTOCHECKPOINT_PAGES, type Synchronous } from '../db/client.js';
 import { Repository } from '../db/repository.js';
 import { seedDatabase } from '../db/seed.js';
 import { KnowledgeBase } from '../domain/knowledge-base.js';
@@ -32,17 +32,23 @@ export default fp<StoreOptions>(
     const inMemory = options.databasePath === ':memory:' || options.databasePath === '';
     const { sqlite, db } = openDatabase(options.databasePath, { synchronous: options.synchronous, backgroundCheckpoints: !inMemory });
     const repository = new Repository(sqlite, db);
-    const checkpointer = inMemory
-      ? undefined
-      : new Checkpointer(options.databasePath, options.synchronous ?? 'normal', (message) =>
-          app.log.error({ message }, 'checkpoint failed'),
-        );
+    let checkpointer: Checkpointer | undefined;
     // The checkpointer's connection closes first, so the last connection's close checkpoints all.
-    app.addHook('onClose', async () => {
+    const close = async () => {
       await checkpointer?.stop();
       repository.close();
-    });
+    };
     try {
+      if (!inMemory) {
+        checkpointer = new Checkpointer(options.databasePath, options.synchronous ?? 'normal', {
+          onError: (message) => app.log.error({ message }, 'background checkpoint failed'),
+          onExit: () => {
+            app.log.error('background checkpoints stopped: the request thread checkpoints again');
+            if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+          },
+        });
+      }
+      app.addHook('onClose', close);
       const outcome = seedDatabase(db, options.content ?? loadContent());
       app.log.info({ release: outcome.release, changed: outcome.changed }, 'knowledge base ready');
       app.decorate('repository', repository);
@@ -54,8 +60,7 @@ export default fp<StoreOptions>(
       timer.unref();
       app.addHook('onClose', async () => clearInterval(timer));
     } catch (error) {
-      await checkpointer?.stop();
-      repository.close();
+      await close();
       throw error;
     }
   },
