@@ -14,18 +14,21 @@ export type CorsOptions = {
 };
 
 /**
- * The CORS headers of an actual (not preflight) response, values computed once: an allowed Origin
- * gets Access-Control-Allow-Origin and -Expose-Headers, a request without one or from another origin
- * none; either way the response varies on Origin. Returns the allowed origin, if any.
+ * The CORS headers every response shares, values computed once: an allowed Origin gets
+ * Access-Control-Allow-Origin, and -Expose-Headers unless the response answers a preflight (which
+ * exposes nothing); a request without an Origin or from another origin gets none. Either way the
+ * response varies on Origin. Returns the allowed origin, if any.
  */
 export function corsHeaders(options: Pick<CorsOptions, 'origins' | 'exposedHeaders'>) {
   const exposedHeaders = options.exposedHeaders.join(', ');
-  return (request: FastifyRequest, reply: FastifyReply): string | undefined => {
+  return (request: FastifyRequest, reply: FastifyReply, preflight = false): string | undefined => {
     varyOn(reply, 'Origin');
     const { origin } = request.headers;
     if (origin === undefined) return undefined;
     const allowed = options.origins === '*' ? '*' : options.origins.includes(origin) ? origin : undefined;
-    if (allowed !== undefined) reply.header('access-control-allow-origin', allowed).header('access-control-expose-headers', exposedHeaders);
+    if (allowed === undefined) return undefined;
+    reply.header('access-control-allow-origin', allowed);
+    if (!preflight) reply.header('access-control-expose-headers', exposedHeaders);
     return allowed;
   };
 }
@@ -49,10 +52,8 @@ export default fp<CorsOptions>(
         request.method === 'OPTIONS' &&
         request.headers.origin !== undefined &&
         request.headers['access-control-request-method'] !== undefined;
-      const allowed = addCorsHeaders(request, reply);
+      const allowed = addCorsHeaders(request, reply, preflight);
       if (!preflight) return done();
-      // A preflight answer exposes nothing; it allows.
-      reply.removeHeader('access-control-expose-headers');
       if (allowed !== undefined) {
         reply.header('access-control-allow-methods', methods).header('access-control-max-age', maxAge);
         const requested = request.headers['access-control-request-headers'];
