@@ -1,7 +1,7 @@
 import type { FieldProblem } from '../errors.js';
-import { Submission, type SubmissionInput } from '../schemas/assessment.js';
+import { MAX_ANSWERS, MAX_QUESTION_ID_LENGTH, MAX_RESPONDENT_LENGTH, Submission, type SubmissionInput } from '../schemas/assessment.js';
 import type { KnowledgeBase } from './knowledge-base.js';
-import { MIN_ANSWERS, SCORING_VERSION, score } from './scoring.js';
+import { MIN_ANSWERS, SCORING_VERSION, ScoringModel } from './scoring.js';
 
 export const INTENDED_USE =
   'For self-reflection and career conversations about which leadership path suits what you enjoy. ' +
@@ -20,12 +20,62 @@ export type SubmissionCheck = { ok: true; submission: SubmissionInput } | { ok: 
 const fieldPath = (prefix: string, path: readonly PropertyKey[]) =>
   path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : `${out}.${String(part)}`), prefix);
 
+const SUBMISSION_FIELDS = new Set(['answers', 'companySize', 'respondent']);
+
+/** An object with no inherited fields, as JSON.parse makes them. */
+const isRecord = (value: unknown): value is Record<string, unknown> => {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+};
+
+/**
+ * The submission a valid body parses to, or undefined when the body is anything but a plainly
+ * valid one. Most submissions are valid, and this accepts them for a tenth of the schema's cost;
+ * it accepts nothing the schema and the checks below would refuse (test/submission-check.test.ts
+ * compares the two), and whatever it does not accept goes through them for its list of problems.
+ */
+export function quickCheck(kb: KnowledgeBase, raw: unknown): SubmissionInput | undefined {
+  if (!isRecord(raw)) return;
+  for (const key of Object.keys(raw)) if (!SUBMISSION_FIELDS.has(key)) return;
+  const { answers, companySize, respondent } = raw;
+  if (!Array.isArray(answers) || answers.length < MIN_ANSWERS || answers.length > MAX_ANSWERS) return;
+  if (companySize !== undefined && (typeof companySize !== 'string' || !kb.companySizeBySlug.has(companySize))) return;
+  let label: string | undefined;
+  if (respondent !== undefined) {
+    if (typeof respondent !== 'string') return;
+    label = respondent.trim();
+    if (label.length === 0 || label.length > MAX_RESPONDENT_LENGTH) return;
+  }
+  const seen = new Set<string>();
+  const checked: { questionId: string; value: number }[] = [];
+  for (const answer of answers as unknown[]) {
+    if (!isRecord(answer) || Object.keys(answer).length !== 2) return;
+    const { questionId, value } = answer;
+    if (typeof questionId !== 'string' || questionId.length > MAX_QUESTION_ID_LENGTH) return;
+    if (!kb.questionById.has(questionId) || seen.has(questionId)) return;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 5) return;
+    seen.add(questionId);
+    checked.push({ questionId, value });
+  }
+  const submission: SubmissionInput = { answers: checked };
+  if (companySize !== undefined) submission.companySize = companySize;
+  if (label !== undefined) submission.respondent = label;
+  return submission;
+}
+
 /**
  * Checks a submission completely and lists every problem at once: malformed input (wrong types,
  * values outside 1..5, unknown fields) is a 400; well-formed input that cannot be scored (unknown
  * question or company size, a question answered twice, too few answers) is a 422.
  */
 export function checkSubmission(kb: KnowledgeBase, raw: unknown, prefix = 'body'): SubmissionCheck {
+  const submission = quickCheck(kb, raw);
+  return submission ? { ok: true, submission } : checkThoroughly(kb, raw, prefix);
+}
+
+/** checkSubmission without the quick path: the schema, then the checks against the knowledge base. */
+export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'): SubmissionCheck {
   const parsed = Submission.safeParse(raw);
   const malformed: FieldProblem[] = parsed.success
     ? []
@@ -64,17 +114,33 @@ export function checkSubmission(kb: KnowledgeBase, raw: unknown, prefix = 'body'
   return { ok: true, submission: parsed.data };
 }
 
+/** Scoring models per knowledge-base release and company size ('' = baseline), built on first use. */
+const models = new WeakMap<KnowledgeBase, Map<string, ScoringModel>>();
+
+function modelFor(kb: KnowledgeBase, companySize: string | null): ScoringModel {
+  let bySize = models.get(kb);
+  if (!bySize) {
+    bySize = new Map();
+    models.set(kb, bySize);
+  }
+  let model = bySize.get(companySize ?? '');
+  if (!model) {
+    const levels = kb.levelTable(companySize);
+    model = new ScoringModel({
+      questions: kb.data.questions,
+      competencies: kb.data.competencies,
+      roles: kb.data.roles,
+      level: (role, competency) => levels[role]?.[competency] ?? 0,
+    });
+    bySize.set(companySize ?? '', model);
+  }
+  return model;
+}
+
 /** Scores a checked submission against the knowledge base, stamping the versions used. */
 export function assess(kb: KnowledgeBase, submission: SubmissionInput) {
   const companySize = submission.companySize ?? null;
-  const levels = kb.levelTable(companySize);
-  const scored = score({
-    questions: kb.data.questions,
-    competencies: kb.data.competencies,
-    roles: kb.data.roles,
-    level: (role, competency) => levels[role]?.[competency] ?? 0,
-    answers: submission.answers,
-  });
+  const scored = modelFor(kb, companySize).score(submission.answers);
   return {
     companySize,
     ...scored,

@@ -70,118 +70,152 @@ const round = (value: number, decimals: number) => {
 
 const LEVEL_NAMES = ['none', 'occasional', 'regular', 'core', 'defining'] as const;
 
+/** Scores answers against the input's questions and levels (see ScoringModel). */
 export function score(input: ScoringInput): ScoredResult {
-  const { questions, competencies, roles, level, answers } = input;
-  const questionById = new Map(questions.map((q) => [q.id, q]));
-
-  // Steps 1 and 2: affinity per competency.
-  const sums = new Map<string, { total: number; count: number }>();
-  for (const answer of answers) {
-    const question = questionById.get(answer.questionId);
-    if (!question) throw new RangeError(`Unknown question ${answer.questionId}`);
-    const keyed = question.keyed === 'minus' ? 6 - answer.value : answer.value;
-    const entry = sums.get(question.competency) ?? { total: 0, count: 0 };
-    entry.total += (keyed - 1) / 4;
-    entry.count += 1;
-    sums.set(question.competency, entry);
-  }
-  const affinity = (slug: string) => {
-    const entry = sums.get(slug);
-    return entry ? entry.total / entry.count : null;
-  };
-
-  // Step 3: centred role profiles.
-  const centred = new Map(
-    roles.map((role) => {
-      const shares = competencies.map((c) => level(role.slug, c.slug) / MAX_LEVEL);
-      const mean = shares.reduce((sum, s) => sum + s, 0) / shares.length;
-      return [role.slug, new Map(competencies.map((c, i) => [c.slug, (shares[i] as number) - mean]))];
-    }),
-  );
-  const e = (role: string, competency: string) => centred.get(role)?.get(competency) ?? 0;
-
-  // Step 4: a shared scale M, then fits.
-  const answeredCompetencies = competencies.filter((c) => sums.has(c.slug));
-  const reach = roles.map((role) => answeredCompetencies.reduce((sum, c) => sum + Math.abs(e(role.slug, c.slug)) / 2, 0));
-  const scale = Math.max(...reach, Number.EPSILON);
-  const points = (role: string, competency: string) => {
-    const a = affinity(competency);
-    return a === null ? 0 : (50 * (a - 0.5) * e(role, competency)) / scale;
-  };
-
-  const scores = roles
-    .map((role, order) => ({
-      role: role.slug,
-      name: role.name,
-      fit: round(50 + answeredCompetencies.reduce((sum, c) => sum + points(role.slug, c.slug), 0), 2),
-      order,
-    }))
-    .sort((x, y) => y.fit - x.fit || x.order - y.order)
-    .map(({ order: _order, ...rest }) => rest);
-
-  const flags: Flag[] = [];
-  if (answers.length < COMPLETE_SHARE * questions.length) flags.push('incomplete');
-  if (answers.length > 0 && answers.every((a) => a.value === answers[0]?.value)) flags.push('straight-lining');
-
-  const [best, second] = scores;
-  const margin = best && second ? round(best.fit - second.fit, 2) : 0;
-  let confidence: Confidence =
-    margin >= CONFIDENCE_THRESHOLDS.clear ? 'clear' : margin >= CONFIDENCE_THRESHOLDS.lean ? 'lean' : 'too-close-to-call';
-  if (flags.includes('straight-lining')) confidence = 'too-close-to-call';
-  else if (flags.includes('incomplete') && confidence === 'clear') confidence = 'lean';
-  const recommendation = { role: confidence === 'too-close-to-call' ? null : (best?.role ?? null), confidence, margin };
-
-  const breakdown: CompetencyBreakdown[] = competencies.map((c) => {
-    const a = affinity(c.slug);
-    return {
-      competency: c.slug,
-      name: c.name,
-      answered: sums.get(c.slug)?.count ?? 0,
-      affinity: a === null ? null : round(a, 4),
-      expected: roles.map((role) => ({ role: role.slug, level: level(role.slug, c.slug) })),
-      contributions: roles.map((role) => ({ role: role.slug, points: round(points(role.slug, c.slug), 2) })),
-    };
-  });
-
-  return {
-    scores,
-    recommendation,
-    breakdown,
-    highlights: best && second ? highlightsBetween(best.role, second.role, answeredCompetencies, input, points, affinity) : [],
-    flags,
-    answered: { count: answers.length, total: questions.length },
-  };
+  return new ScoringModel(input).score(input.answers);
 }
 
-/** The three competencies that moved the gap between the two best roles most, in plain words. */
+type ModelCompetency = { slug: string; name: string; index: number };
+
+/**
+ * Everything in a score that does not depend on the answers: the questions' competencies and
+ * keying, and each role's levels and centred profile (step 3). Built once per release and company
+ * size, so that scoring a submission only sums its answers.
+ */
+export class ScoringModel {
+  private readonly questionById: ReadonlyMap<string, { competency: number; minus: boolean }>;
+  private readonly competencies: readonly ModelCompetency[];
+  private readonly roles: readonly { slug: string; name: string }[];
+  /** levels[r][c] and centred[r][c] (e_rc), by role and competency index. */
+  private readonly levels: readonly (readonly number[])[];
+  private readonly centred: readonly (readonly number[])[];
+  private readonly questionCount: number;
+
+  constructor(input: Omit<ScoringInput, 'answers'>) {
+    this.competencies = input.competencies.map((c, index) => ({ slug: c.slug, name: c.name, index }));
+    const indexOf = new Map(this.competencies.map((c) => [c.slug, c.index]));
+    const questionById = new Map<string, { competency: number; minus: boolean }>();
+    for (const q of input.questions) {
+      // A question of a competency outside the list affects nothing, as when its affinity was never read.
+      questionById.set(q.id, { competency: indexOf.get(q.competency) ?? -1, minus: q.keyed === 'minus' });
+    }
+    this.questionById = questionById;
+    this.questionCount = input.questions.length;
+    this.roles = input.roles;
+    this.levels = input.roles.map((role) => input.competencies.map((c) => input.level(role.slug, c.slug)));
+    this.centred = this.levels.map((row) => {
+      const shares = row.map((level) => level / MAX_LEVEL);
+      const mean = shares.reduce((sum, s) => sum + s, 0) / shares.length;
+      return shares.map((s) => s - mean);
+    });
+  }
+
+  score(answers: ScoringInput['answers']): ScoredResult {
+    const { competencies, roles, levels, centred } = this;
+
+    // Steps 1 and 2: affinity per competency.
+    const totals = new Array<number>(competencies.length).fill(0);
+    const counts = new Array<number>(competencies.length).fill(0);
+    for (const answer of answers) {
+      const question = this.questionById.get(answer.questionId);
+      if (!question) throw new RangeError(`Unknown question ${answer.questionId}`);
+      if (question.competency < 0) continue;
+      const keyed = question.minus ? 6 - answer.value : answer.value;
+      totals[question.competency] = (totals[question.competency] as number) + (keyed - 1) / 4;
+      counts[question.competency] = (counts[question.competency] as number) + 1;
+    }
+    const affinities = competencies.map((c) =>
+      (counts[c.index] as number) > 0 ? (totals[c.index] as number) / (counts[c.index] as number) : null,
+    );
+
+    // Step 4: a shared scale M, then fits.
+    const answered = competencies.filter((c) => (counts[c.index] as number) > 0);
+    let scale = Number.EPSILON;
+    for (const e of centred) {
+      let reach = 0;
+      for (const c of answered) reach += Math.abs(e[c.index] as number) / 2;
+      if (reach > scale) scale = reach;
+    }
+    // points[r][c]: the fit points competency c moved for role r (0 when unanswered).
+    const points = centred.map((e) =>
+      competencies.map((c) => {
+        const a = affinities[c.index] as number | null;
+        return a === null ? 0 : (50 * (a - 0.5) * (e[c.index] as number)) / scale;
+      }),
+    );
+
+    const scores = roles
+      .map((role, r) => {
+        let sum = 0;
+        for (const c of answered) sum += points[r]?.[c.index] as number;
+        return { role: role.slug, name: role.name, fit: round(50 + sum, 2), order: r };
+      })
+      .sort((x, y) => y.fit - x.fit || x.order - y.order);
+
+    const flags: Flag[] = [];
+    if (answers.length < COMPLETE_SHARE * this.questionCount) flags.push('incomplete');
+    if (answers.length > 0 && answers.every((a) => a.value === answers[0]?.value)) flags.push('straight-lining');
+
+    const [best, second] = scores;
+    const margin = best && second ? round(best.fit - second.fit, 2) : 0;
+    let confidence: Confidence =
+      margin >= CONFIDENCE_THRESHOLDS.clear ? 'clear' : margin >= CONFIDENCE_THRESHOLDS.lean ? 'lean' : 'too-close-to-call';
+    if (flags.includes('straight-lining')) confidence = 'too-close-to-call';
+    else if (flags.includes('incomplete') && confidence === 'clear') confidence = 'lean';
+    const recommendation = { role: confidence === 'too-close-to-call' ? null : (best?.role ?? null), confidence, margin };
+
+    const breakdown: CompetencyBreakdown[] = competencies.map((c) => {
+      const a = affinities[c.index] as number | null;
+      return {
+        competency: c.slug,
+        name: c.name,
+        answered: counts[c.index] as number,
+        affinity: a === null ? null : round(a, 4),
+        expected: roles.map((role, r) => ({ role: role.slug, level: levels[r]?.[c.index] as number })),
+        contributions: roles.map((role, r) => ({ role: role.slug, points: round(points[r]?.[c.index] as number, 2) })),
+      };
+    });
+
+    return {
+      scores: scores.map(({ role, name, fit }) => ({ role, name, fit })),
+      recommendation,
+      breakdown,
+      highlights: best && second ? highlightsBetween([best.order, second.order], answered, roles, levels, points, affinities) : [],
+      flags,
+      answered: { count: answers.length, total: this.questionCount },
+    };
+  }
+}
+
+/** The three competencies that moved the gap between the two best roles (by index) most, in plain words. */
 function highlightsBetween(
-  best: string,
-  second: string,
-  answered: readonly { slug: string; name: string }[],
-  input: ScoringInput,
-  points: (role: string, competency: string) => number,
-  affinity: (competency: string) => number | null,
+  [best, second]: readonly [number, number],
+  answered: readonly ModelCompetency[],
+  roles: readonly { slug: string; name: string }[],
+  levels: readonly (readonly number[])[],
+  points: readonly (readonly number[])[],
+  affinities: readonly (number | null)[],
 ): Highlight[] {
-  const nameOf = new Map(input.roles.map((r) => [r.slug, r.name]));
+  const at = (table: readonly (readonly number[])[], r: number, c: ModelCompetency) => table[r]?.[c.index] as number;
   return answered
-    .map((c) => ({ c, gap: points(best, c.slug) - points(second, c.slug) }))
+    .map((c) => ({ c, gap: at(points, best, c) - at(points, second, c) }))
     .filter(({ gap }) => Math.abs(gap) >= 0.005)
     .sort((x, y) => Math.abs(y.gap) - Math.abs(x.gap) || x.c.slug.localeCompare(y.c.slug))
     .slice(0, 3)
     .map(({ c, gap }) => {
-      const favours = gap > 0 ? best : second;
-      const other = favours === best ? second : best;
-      const a = affinity(c.slug) ?? 0.5;
+      const [favours, other] = gap > 0 ? [best, second] : [second, best];
+      const nameOf = (r: number) => roles[r]?.name;
+      const a = affinities[c.index] ?? 0.5;
       const feeling = a >= 0.5 ? 'You are drawn to' : 'You would rather avoid';
-      const [lf, lo] = [input.level(favours, c.slug), input.level(other, c.slug)];
+      const [lf, lo] = [at(levels, favours, c), at(levels, other, c)];
       const comparison =
         lf === lo
-          ? `which both roles expect at the same level (${LEVEL_NAMES[lf]}), but it weighs more in the ${nameOf.get(favours)} profile`
-          : `which the ${nameOf.get(lf > lo ? favours : other)} role expects more (${LEVEL_NAMES[Math.max(lf, lo)]}) than the ${nameOf.get(lf > lo ? other : favours)} role (${LEVEL_NAMES[Math.min(lf, lo)]})`;
+          ? `which both roles expect at the same level (${LEVEL_NAMES[lf]}), but it weighs more in the ${nameOf(favours)} profile`
+          : `which the ${nameOf(lf > lo ? favours : other)} role expects more (${LEVEL_NAMES[Math.max(lf, lo)]}) than the ${nameOf(lf > lo ? other : favours)} role (${LEVEL_NAMES[Math.min(lf, lo)]})`;
       return {
         competency: c.slug,
         name: c.name,
-        favours,
+        favours: roles[favours]?.slug as string,
         points: round(Math.abs(gap), 2),
         reason: `${feeling} ${c.name.toLowerCase()}, ${comparison}.`,
       };

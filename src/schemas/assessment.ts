@@ -4,10 +4,12 @@ import { Problem } from './problem.js';
 
 export const MAX_BATCH_ITEMS = 500;
 export const MAX_ANSWERS = 200;
+export const MAX_QUESTION_ID_LENGTH = 64;
+export const MAX_RESPONDENT_LENGTH = 200;
 
 export const Answer = z
   .strictObject({
-    questionId: z.string().min(1).max(64).describe('A question id from GET /v1/assessment/questions'),
+    questionId: z.string().min(1).max(MAX_QUESTION_ID_LENGTH).describe('A question id from GET /v1/assessment/questions'),
     value: z.int().min(1).max(5).describe('1 strongly disagree, 2 disagree, 3 neutral, 4 agree, 5 strongly agree'),
   })
   .meta({ id: 'Answer' });
@@ -16,7 +18,7 @@ export const Submission = z
   .strictObject({
     answers: z.array(Answer).min(1).max(MAX_ANSWERS).describe('At least 8 answers, each question at most once'),
     companySize: Slug.optional().describe('Score against the levels at this company size (default: the baseline)'),
-    respondent: z.string().trim().min(1).max(200).optional().describe('A free label, e.g. a name or an alias'),
+    respondent: z.string().trim().min(1).max(MAX_RESPONDENT_LENGTH).optional().describe('A free label, e.g. a name or an alias'),
   })
   .meta({ id: 'Submission' });
 

@@ -5,6 +5,7 @@ import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { SCORING_VERSION } from '../domain/scoring.js';
 import { type FieldProblem, SubmissionError, UnprocessableError } from '../errors.js';
 import type { SubmissionInput } from '../schemas/assessment.js';
+import { type AssessmentParts, answersJson, assessmentJson, resultJson } from './assessment-json.js';
 import { GroupCommit } from './group-commit.js';
 
 /** A response ready to send: status and JSON text, replayable byte for byte. */
@@ -32,22 +33,6 @@ function canonical(value: unknown): string {
 }
 
 const hashOf = (scope: Scope, body: unknown) => createHash('sha256').update(scope).update('\n').update(canonical(body)).digest('hex');
-
-type AssessmentParts = Pick<AssessmentRecord, 'id' | 'createdAt' | 'companySize' | 'respondent'> & {
-  /** JSON text of the answers, as submitted. */
-  answers: string;
-  /** JSON text of the result, as scored. */
-  result: string;
-};
-
-/** The JSON text of an assessment, spliced from JSON parts without reparsing them. */
-export function assessmentJson(parts: AssessmentParts): string {
-  return (
-    `{"id":${JSON.stringify(parts.id)},"createdAt":${JSON.stringify(parts.createdAt)},` +
-    `"companySize":${JSON.stringify(parts.companySize)},"respondent":${JSON.stringify(parts.respondent)},` +
-    `"answers":${parts.answers},"result":${parts.result}}`
-  );
-}
 
 /** A new assessment: the record to store and its JSON text, which is the record's document. */
 export type NewAssessment = { record: AssessmentRecord; json: string };
@@ -137,8 +122,8 @@ export class AssessmentService {
       createdAt: this.now().toISOString(),
       companySize: submission.companySize ?? null,
       respondent: submission.respondent ?? null,
-      answers: JSON.stringify(submission.answers),
-      result: JSON.stringify(result),
+      answers: answersJson(submission.answers),
+      result: resultJson(result),
       instrumentVersion: result.versions.instrument,
       scoringVersion: SCORING_VERSION,
       kbRelease: result.versions.kbRelease,

@@ -1,0 +1,79 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { type AssessmentResult, assess } from '../src/domain/assessment.js';
+import { answersJson, resultJson } from '../src/services/assessment-json.js';
+import { buildTestApp } from './helpers.js';
+import { readRawSeed } from './support/fixtures.js';
+
+/** The hand-written JSON of stored assessments must be the very text JSON.stringify gives. */
+const QUESTION_IDS = readRawSeed().questions.questions.map((q) => q.id);
+
+const submission = fc.record(
+  {
+    answers: fc
+      .shuffledSubarray(QUESTION_IDS, { minLength: 8 })
+      .chain((ids) => fc.tuple(...ids.map((id) => fc.record({ questionId: fc.constant(id), value: fc.integer({ min: 1, max: 5 }) })))),
+    companySize: fc.constantFrom('startup', 'scale-up', 'big-tech'),
+  },
+  { requiredKeys: ['answers'] },
+);
+
+/** Any number JSON can meet, including the ones the scoring never gives. */
+const anyNumber = fc.oneof(
+  fc.double(),
+  fc.integer({ min: -10_000, max: 10_000 }).map((n) => n / 100),
+  fc.integer({ min: -999_999_999, max: 999_999_999 }).map((n) => n / 100),
+  fc.integer({ min: -999_999_999, max: 999_999_999 }).map((n) => n / 10_000),
+  fc.integer({ min: -10_000, max: 10_000 }).map((n) => n / 10_000),
+  fc.constantFrom(-0, 0.0001, -0.0001, 0.1 + 0.2, 1e21, 1e-7, 99.99, -99.99, 100, Number.MAX_SAFE_INTEGER / 100),
+);
+
+describe('assessment JSON', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('writes every scored result and its answers exactly as JSON.stringify does', () => {
+    fc.assert(
+      fc.property(submission, (s) => {
+        const result = assess(app.kb, s);
+        expect(resultJson(result)).toBe(JSON.stringify(result));
+        expect(answersJson(s.answers)).toBe(JSON.stringify(s.answers));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('writes any number and any text in a result as JSON.stringify does, not only the ones scoring gives', () => {
+    const base = assess(app.kb, { answers: QUESTION_IDS.map((questionId, i) => ({ questionId, value: (i % 5) + 1 })) });
+    fc.assert(
+      fc.property(
+        fc.tuple(...Array.from({ length: 8 }, () => anyNumber)) as fc.Arbitrary<
+          [number, number, number, number, number, number, number, number]
+        >,
+        fc.string({ unit: 'grapheme' }),
+        ([fit, margin, affinity, points, highlight, answered, level, count], text) => {
+          const result: AssessmentResult = structuredClone(base);
+          result.scores[0] = { ...(result.scores[0] as AssessmentResult['scores'][number]), fit, name: text };
+          result.recommendation.margin = margin;
+          const first = result.breakdown[0] as AssessmentResult['breakdown'][number];
+          Object.assign(first, { affinity, answered, competency: text });
+          first.expected[0] = { role: text, level: level };
+          first.contributions[1] = { role: 'tech-lead', points: points };
+          result.highlights = [{ competency: 'hiring', name: text, favours: text, points: highlight, reason: `${text}"\\\n` }];
+          result.answered.count = count;
+          result.intendedUse = text;
+          expect(resultJson(result)).toBe(JSON.stringify(result));
+          const answers = [{ questionId: text, value: count }];
+          expect(answersJson(answers)).toBe(JSON.stringify(answers));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -1,0 +1,153 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { checkSubmission, checkThoroughly, quickCheck } from '../src/domain/assessment.js';
+import { buildTestApp } from './helpers.js';
+import { readRawSeed } from './support/fixtures.js';
+
+/**
+ * checkSubmission accepts plainly valid bodies on a quick path and sends everything else through
+ * the schema. These tests hold the quick path to the schema's answers: on any body, valid or not,
+ * both give the same outcome.
+ */
+const QUESTION_IDS = readRawSeed().questions.questions.map((q) => q.id);
+const SIZES = ['startup', 'scale-up', 'big-tech'];
+
+/** A valid submission: 8 or more distinct known questions, each answered 1..5. */
+const validBody = fc.record(
+  {
+    answers: fc
+      .shuffledSubarray(QUESTION_IDS, { minLength: 8 })
+      .chain((ids) => fc.tuple(...ids.map((id) => fc.record({ questionId: fc.constant(id), value: fc.integer({ min: 1, max: 5 }) })))),
+    companySize: fc.constantFrom(...SIZES),
+    respondent: fc.string({ minLength: 1, maxLength: 20 }).filter((r) => r.trim().length > 0),
+  },
+  { requiredKeys: ['answers'] },
+);
+
+/** Values that are wrong somewhere in a submission, some of them only just. */
+const wrongValue = fc.oneof(
+  fc.constantFrom(0, 6, -1, 2.5, 1e308, Number.NaN, '3', null, true, [], {}),
+  fc.double(),
+  fc.string({ maxLength: 70 }),
+);
+
+/** One change to a valid submission: most leave it invalid, a few (a padded respondent) do not. */
+const change = fc.oneof(
+  fc.record({ kind: fc.constant('value'), at: fc.nat(), to: wrongValue }),
+  fc.record({ kind: fc.constant('questionId'), at: fc.nat(), to: fc.oneof(wrongValue, fc.constantFrom('q-unknown', 'q'.repeat(65), '')) }),
+  fc.record({ kind: fc.constant('repeat'), at: fc.nat(), to: fc.nat() }),
+  fc.record({ kind: fc.constant('drop-value'), at: fc.nat() }),
+  fc.record({ kind: fc.constant('answer-field'), at: fc.nat() }),
+  fc.record({ kind: fc.constant('answer'), at: fc.nat(), to: wrongValue }),
+  fc.record({ kind: fc.constant('keep'), count: fc.nat({ max: 7 }) }),
+  fc.record({ kind: fc.constant('pad'), count: fc.integer({ min: 1, max: 200 }) }),
+  fc.record({ kind: fc.constant('companySize'), to: fc.oneof(wrongValue, fc.constantFrom('huge', 'Startup', undefined)) }),
+  fc.record({
+    kind: fc.constant('respondent'),
+    to: fc.oneof(wrongValue, fc.constantFrom('', '   ', ` ${'r'.repeat(200)} `, 'r'.repeat(201), ' \t ada \n', undefined)),
+  }),
+  fc.record({ kind: fc.constant('field'), name: fc.string(), to: fc.anything() }),
+  fc.record({ kind: fc.constant('answers'), to: wrongValue }),
+);
+type Change = typeof change extends fc.Arbitrary<infer C> ? C : never;
+
+function apply(body: Record<string, unknown>, c: Change) {
+  const answers = body.answers;
+  // A change to the answers applies only while they are still a list of objects.
+  if (!Array.isArray(answers)) return;
+  const answerAt = (i: number): Record<string, unknown> => {
+    const answer = answers[i % answers.length];
+    return typeof answer === 'object' && answer !== null ? answer : {};
+  };
+  switch (c.kind) {
+    case 'value':
+      answerAt(c.at).value = c.to;
+      break;
+    case 'questionId':
+      answerAt(c.at).questionId = c.to;
+      break;
+    case 'repeat':
+      answerAt(c.to).questionId = answerAt(c.at).questionId;
+      break;
+    case 'drop-value':
+      delete answerAt(c.at).value;
+      break;
+    case 'answer-field':
+      answerAt(c.at).note = 'extra';
+      break;
+    case 'answer':
+      answers[c.at % answers.length] = c.to;
+      break;
+    case 'keep':
+      answers.splice(c.count);
+      break;
+    case 'pad':
+      // Repeated questions past the distinct ones, up to and past the 200-answer limit.
+      for (let i = 0; i < c.count; i++) answers.push({ questionId: QUESTION_IDS[i % QUESTION_IDS.length], value: 3 });
+      break;
+    case 'companySize':
+    case 'respondent':
+      body[c.kind] = c.to;
+      break;
+    case 'field':
+      body[c.name] = c.to;
+      break;
+    case 'answers':
+      body.answers = c.to;
+      break;
+  }
+}
+
+const body = fc.oneof(
+  {
+    weight: 12,
+    arbitrary: fc.tuple(validBody, fc.boolean(), fc.array(change, { maxLength: 2 })).map(([generated, asParsed, changes]) => {
+      // As JSON.parse makes it, or as fast-check does (nested objects without a prototype).
+      const b: Record<string, unknown> = asParsed ? JSON.parse(JSON.stringify(generated)) : generated;
+      for (const c of changes) apply(b, c);
+      return b;
+    }),
+  },
+  { weight: 1, arbitrary: fc.anything() },
+);
+
+describe('submission checks: the quick path against the schema', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('gives the same outcome as the schema and the knowledge-base checks on any body', () => {
+    fc.assert(
+      fc.property(body, (raw) => {
+        expect(checkSubmission(app.kb, raw)).toEqual(checkThoroughly(app.kb, raw));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('takes the quick path for valid bodies, with the respondent trimmed as the schema trims it', () => {
+    const answers = QUESTION_IDS.slice(0, 10).map((questionId, i) => ({ questionId, value: (i % 5) + 1 }));
+    const raw = { answers, companySize: 'big-tech', respondent: '  Ada  ' };
+    const quick = quickCheck(app.kb, raw);
+    expect(quick).toEqual({ answers, companySize: 'big-tech', respondent: 'Ada' });
+    expect(checkThoroughly(app.kb, raw)).toEqual({ ok: true, submission: quick });
+  });
+
+  it.each([
+    ['an answer given twice', { answers: [...QUESTION_IDS.slice(0, 8), QUESTION_IDS[0]].map((questionId) => ({ questionId, value: 3 })) }],
+    ['too few answers', { answers: QUESTION_IDS.slice(0, 7).map((questionId) => ({ questionId, value: 3 })) }],
+    ['an unknown field', { answers: QUESTION_IDS.slice(0, 8).map((questionId) => ({ questionId, value: 3 })), mood: 'fine' }],
+    [
+      'an object with a prototype of its own',
+      Object.assign(Object.create({ inherited: 1 }), { answers: QUESTION_IDS.slice(0, 8).map((questionId) => ({ questionId, value: 3 })) }),
+    ],
+  ])('leaves %s to the schema', (_name, raw) => {
+    expect(quickCheck(app.kb, raw)).toBeUndefined();
+    expect(checkSubmission(app.kb, raw).ok).toBe(false);
+  });
+});
