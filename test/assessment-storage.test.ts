@@ -7,6 +7,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
+import { PAGE_SIZE } from '../src/db/client.js';
 import { migrationsFolder } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
@@ -185,6 +186,50 @@ describe('upgrading a database stored before documents', () => {
       expect(upgraded.repository.countAssessments()).toBe(1);
     } finally {
       await upgraded.close();
+    }
+  });
+});
+
+describe('page size', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rc-pages-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const storesAndReads = async (app: App) => {
+    const created = await post(app, submission(7));
+    expect(created.statusCode).toBe(201);
+    const read = await app.inject({ url: String(created.headers.location) });
+    expect(read.body).toBe(created.body);
+  };
+
+  it('creates a new database with 8 KiB pages', async () => {
+    const app = await buildTestApp({ databasePath: join(dir, 'new.sqlite') });
+    try {
+      expect(app.repository.sqlite.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+      expect(PAGE_SIZE).toBe(8192);
+      await storesAndReads(app);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keeps the page size of a database created with 4 KiB pages, and stores and reads in it', async () => {
+    const databasePath = join(dir, 'old-pages.sqlite');
+    const old = new Database(databasePath);
+    old.pragma('page_size = 4096');
+    old.pragma('journal_mode = WAL');
+    migrate(drizzle({ client: old }), { migrationsFolder });
+    old.close();
+    const app = await buildTestApp({ databasePath });
+    try {
+      expect(app.repository.sqlite.pragma('page_size', { simple: true })).toBe(4096);
+      await storesAndReads(app);
+    } finally {
+      await app.close();
     }
   });
 });

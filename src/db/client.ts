@@ -20,8 +20,14 @@ export type OpenOptions = {
   backgroundCheckpoints?: boolean;
 };
 
-/** 64 MiB of 4 KiB pages. */
-export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
+/**
+ * Page size of a new database. A stored assessment is about 10 KB of JSON: with 8 KiB pages it
+ * spans two pages instead of three, so a read walks one overflow page instead of two and a write
+ * logs fewer frames. A database created with another page size keeps it.
+ */
+export const PAGE_SIZE = 8192;
+/** 64 MiB of 8 KiB pages. */
+export const BACKSTOP_CHECKPOINT_PAGES = 8_192;
 /** SQLite's own default, for a connection that checkpoints alone. */
 export const SQLITE_AUTOCHECKPOINT_PAGES = 1_000;
 
@@ -30,6 +36,8 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   const inMemory = path === ':memory:' || path === '';
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   const sqlite = new Database(path);
+  // Takes effect only while the database is still empty, before WAL mode fixes it.
+  sqlite.pragma(`page_size = ${PAGE_SIZE}`);
   if (!inMemory) sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
