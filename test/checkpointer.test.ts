@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Checkpointer } from '../src/db/checkpointer.js';
-import { BACKSTOP_CHECKPOINT_PAGES, openDatabase } from '../src/db/client.js';
+import { BACKSTOP_CHECKPOINT_PAGES, openDatabase, WAL_SIZE_LIMIT_BYTES } from '../src/db/client.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
 
@@ -55,6 +55,7 @@ describe('background checkpoints', () => {
     const app = await buildTestApp({ databasePath });
     try {
       expect(app.repository.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(BACKSTOP_CHECKPOINT_PAGES);
+      expect(app.repository.sqlite.pragma('journal_size_limit', { simple: true })).toBe(WAL_SIZE_LIMIT_BYTES);
       const before = statSync(databasePath).size;
       for (let i = 0; i < 30; i++) {
         const response = await app.inject({ method: 'POST', url: '/v1/assessments', payload: submission(i) });
