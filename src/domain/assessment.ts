@@ -58,9 +58,10 @@ export function quickCheck(kb: KnowledgeBase, raw: unknown): SubmissionInput | u
     seen.add(questionId);
     checked.push({ questionId, value });
   }
+  // As the schema parses it: its fields in order, one given as undefined kept as undefined.
   const submission: SubmissionInput = { answers: checked };
-  if (companySize !== undefined) submission.companySize = companySize;
-  if (label !== undefined) submission.respondent = label;
+  if ('companySize' in raw) submission.companySize = companySize as string | undefined;
+  if ('respondent' in raw) submission.respondent = label;
   return submission;
 }
 

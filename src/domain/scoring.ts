@@ -92,6 +92,13 @@ export class ScoringModel {
   private readonly questionCount: number;
 
   constructor(input: Omit<ScoringInput, 'answers'>) {
+    for (const [kind, list] of [
+      ['role', input.roles],
+      ['competency', input.competencies],
+    ] as const) {
+      const slugs = new Set(list.map((x) => x.slug));
+      if (slugs.size !== list.length) throw new RangeError(`Each ${kind} must appear once`);
+    }
     this.competencies = input.competencies.map((c, index) => ({ slug: c.slug, name: c.name, index }));
     const indexOf = new Map(this.competencies.map((c) => [c.slug, c.index]));
     const questionById = new Map<string, { competency: number; minus: boolean }>();
