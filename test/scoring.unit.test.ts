@@ -93,6 +93,13 @@ describe('score(): basic guarantees', () => {
     expect(() => score(input([...TECHNICAL.slice(0, 8), { questionId: 'q-does-not-exist', value: 3 }]))).toThrow(/q-does-not-exist/);
   });
 
+  it('refuses a role or a competency listed twice', () => {
+    expect(() => score(input(TECHNICAL, null, { roles: [...roles, roles[0] as (typeof roles)[number]] }))).toThrow(/role must appear once/);
+    expect(() =>
+      score(input(TECHNICAL, null, { competencies: [...competencies, competencies[0] as (typeof competencies)[number]] })),
+    ).toThrow(/competency must appear once/);
+  });
+
   it('keeps fits within 0..100, sorts scores best first and reports every role once', () => {
     fc.assert(
       fc.property(answerSetArbitrary(), ({ answers, size }) => {
