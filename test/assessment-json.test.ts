@@ -5,19 +5,12 @@ import { type AssessmentResult, assess } from '../src/domain/assessment.js';
 import { answersJson, resultJson } from '../src/services/assessment-json.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
+import { validSubmissions } from './support/fuzz.js';
 
 /** The hand-written JSON of stored assessments must be the very text JSON.stringify gives. */
 const QUESTION_IDS = readRawSeed().questions.questions.map((q) => q.id);
 
-const submission = fc.record(
-  {
-    answers: fc
-      .shuffledSubarray(QUESTION_IDS, { minLength: 8 })
-      .chain((ids) => fc.tuple(...ids.map((id) => fc.record({ questionId: fc.constant(id), value: fc.integer({ min: 1, max: 5 }) })))),
-    companySize: fc.constantFrom('startup', 'scale-up', 'big-tech'),
-  },
-  { requiredKeys: ['answers'] },
-);
+const submission = validSubmissions(QUESTION_IDS, ['startup', 'scale-up', 'big-tech']);
 
 /** Any number JSON can meet, including the ones the scoring never gives. */
 const anyNumber = fc.oneof(

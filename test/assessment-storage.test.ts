@@ -1,5 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -10,7 +9,7 @@ import type { App } from '../src/app.js';
 import { PAGE_SIZE } from '../src/db/client.js';
 import { migrationsFolder } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
-import { readRawSeed } from './support/fixtures.js';
+import { readRawSeed, TempDirs } from './support/fixtures.js';
 import { responseProblems } from './support/openapi.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
@@ -148,16 +147,12 @@ describe('stored assessment documents', () => {
 });
 
 describe('upgrading a database stored before documents', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'rc-upgrade-'));
-  });
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const temp = new TempDirs();
+  afterAll(() => temp.cleanup());
 
   it('keeps every assessment, readable as it was scored', async () => {
     // A database migrated only as far as the first migration, holding one assessment of that time.
+    const dir = temp.make('rc-upgrade-');
     const firstOnly = join(dir, 'migrations');
     cpSync(migrationsFolder, firstOnly, { recursive: true });
     const journalPath = join(firstOnly, 'meta', '_journal.json');
@@ -191,13 +186,8 @@ describe('upgrading a database stored before documents', () => {
 });
 
 describe('page size', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'rc-pages-'));
-  });
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const temp = new TempDirs();
+  afterAll(() => temp.cleanup());
 
   const storesAndReads = async (app: App) => {
     const created = await post(app, submission(7));
@@ -207,7 +197,7 @@ describe('page size', () => {
   };
 
   it('creates a new database with 8 KiB pages', async () => {
-    const app = await buildTestApp({ databasePath: join(dir, 'new.sqlite') });
+    const app = await buildTestApp({ databasePath: join(temp.make('rc-pages-'), 'new.sqlite') });
     try {
       expect(app.repository.sqlite.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
       expect(PAGE_SIZE).toBe(8192);
@@ -218,7 +208,7 @@ describe('page size', () => {
   });
 
   it('keeps the page size of a database created with 4 KiB pages, and stores and reads in it', async () => {
-    const databasePath = join(dir, 'old-pages.sqlite');
+    const databasePath = join(temp.make('rc-pages-'), 'old-pages.sqlite');
     const old = new Database(databasePath);
     old.pragma('page_size = 4096');
     old.pragma('journal_mode = WAL');

@@ -1,12 +1,11 @@
-import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Checkpointer } from '../src/db/checkpointer.js';
 import { BACKSTOP_CHECKPOINT_PAGES, openDatabase, WAL_SIZE_LIMIT_BYTES } from '../src/db/client.js';
 import { buildTestApp } from './helpers.js';
-import { readRawSeed } from './support/fixtures.js';
+import { readRawSeed, TempDirs } from './support/fixtures.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
 const submission = (seed: number) => ({
@@ -42,13 +41,12 @@ const rowsInMainFile = (databasePath: string, dir: string) => {
 };
 
 describe('background checkpoints', () => {
+  const temp = new TempDirs();
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'rc-checkpoint-'));
+    dir = temp.make('rc-checkpoint-');
   });
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => temp.cleanup());
 
   it('copy stored assessments into the database file while the writing connection only keeps a backstop', async () => {
     const databasePath = join(dir, 'app.sqlite');

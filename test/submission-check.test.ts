@@ -4,6 +4,7 @@ import type { App } from '../src/app.js';
 import { checkSubmission, checkThoroughly, quickCheck } from '../src/domain/assessment.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
+import { validSubmissions } from './support/fuzz.js';
 
 /**
  * checkSubmission accepts plainly valid bodies on a quick path and sends everything else through
@@ -13,17 +14,7 @@ import { readRawSeed } from './support/fixtures.js';
 const QUESTION_IDS = readRawSeed().questions.questions.map((q) => q.id);
 const SIZES = ['startup', 'scale-up', 'big-tech'];
 
-/** A valid submission: 8 or more distinct known questions, each answered 1..5. */
-const validBody = fc.record(
-  {
-    answers: fc
-      .shuffledSubarray(QUESTION_IDS, { minLength: 8 })
-      .chain((ids) => fc.tuple(...ids.map((id) => fc.record({ questionId: fc.constant(id), value: fc.integer({ min: 1, max: 5 }) })))),
-    companySize: fc.constantFrom(...SIZES),
-    respondent: fc.string({ minLength: 1, maxLength: 20 }).filter((r) => r.trim().length > 0),
-  },
-  { requiredKeys: ['answers'] },
-);
+const validBody = validSubmissions(QUESTION_IDS, SIZES);
 
 /** Values that are wrong somewhere in a submission, some of them only just. */
 const wrongValue = fc.oneof(

@@ -772,3 +772,20 @@ export async function sendAndCheck(app: Injectable, request: FuzzRequest, ledger
   }
   return { status };
 }
+
+/**
+ * Valid submissions: 8 or more distinct questions of `questionIds`, each answered 1..5, with or
+ * without a company size of `sizes` and a respondent label.
+ */
+export function validSubmissions(questionIds: readonly string[], sizes: readonly string[]) {
+  return fc.record(
+    {
+      answers: fc
+        .shuffledSubarray([...questionIds], { minLength: 8 })
+        .chain((ids) => fc.tuple(...ids.map((id) => fc.record({ questionId: fc.constant(id), value: fc.integer({ min: 1, max: 5 }) })))),
+      companySize: fc.constantFrom(...sizes),
+      respondent: fc.string({ minLength: 1, maxLength: 20 }).filter((r) => r.trim().length > 0),
+    },
+    { requiredKeys: ['answers'] },
+  );
+}
