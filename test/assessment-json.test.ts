@@ -42,6 +42,28 @@ describe('assessment JSON', () => {
     );
   });
 
+  it('writes a list of expected levels once only when it can never change: frozen, with frozen items', () => {
+    const base = assess(app.kb, { answers: QUESTION_IDS.map((questionId, i) => ({ questionId, value: (i % 5) + 1 })) });
+    const first = base.breakdown[0] as AssessmentResult['breakdown'][number];
+    const withList = (expected: AssessmentResult['breakdown'][number]['expected']): AssessmentResult => ({
+      ...base,
+      breakdown: [{ ...first, expected }, ...base.breakdown.slice(1)],
+    });
+    // A frozen list of mutable items, and a mutable list: each is written as it is now, every time.
+    const item = { role: 'tech-lead', level: 1 };
+    const mutable = [item];
+    for (const expected of [Object.freeze([item]), mutable]) {
+      const result = withList(expected);
+      expect(resultJson(result)).toBe(JSON.stringify(result));
+      item.level = 3;
+      mutable.push({ role: 'engineering-manager', level: 2 });
+      expect(resultJson(result)).toBe(JSON.stringify(result));
+    }
+    // The model's own lists are written as they are, each time.
+    expect(resultJson(base)).toBe(JSON.stringify(base));
+    expect(resultJson(base)).toBe(JSON.stringify(base));
+  });
+
   it('writes any number and any text in a result as JSON.stringify does, not only the ones scoring gives', () => {
     const base = assess(app.kb, { answers: QUESTION_IDS.map((questionId, i) => ({ questionId, value: (i % 5) + 1 })) });
     fc.assert(
@@ -56,7 +78,7 @@ describe('assessment JSON', () => {
           result.recommendation.margin = margin;
           const first = result.breakdown[0] as AssessmentResult['breakdown'][number];
           Object.assign(first, { affinity, answered, competency: text });
-          first.expected[0] = { role: text, level: level };
+          first.expected = [{ role: text, level: level }, ...first.expected.slice(1)];
           first.contributions[1] = { role: 'tech-lead', points: points };
           result.highlights = [{ competency: 'hiring', name: text, favours: text, points: highlight, reason: `${text}"\\\n` }];
           result.answered.count = count;

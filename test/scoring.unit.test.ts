@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadContent } from '../src/content/load.js';
 import { MAX_LEVEL } from '../src/domain/knowledge-base.js';
-import { COMPLETE_SHARE, CONFIDENCE_THRESHOLDS, MIN_ANSWERS, type ScoringInput, score } from '../src/domain/scoring.js';
+import { COMPLETE_SHARE, CONFIDENCE_THRESHOLDS, MIN_ANSWERS, type ScoringInput, ScoringModel, score } from '../src/domain/scoring.js';
 
 /**
  * Pure tests of score(): inputs are built from the seed content alone, without the database or
@@ -98,6 +98,23 @@ describe('score(): basic guarantees', () => {
     expect(() =>
       score(input(TECHNICAL, null, { competencies: [...competencies, competencies[0] as (typeof competencies)[number]] })),
     ).toThrow(/competency must appear once/);
+  });
+
+  it('gives every result of a model the same frozen lists of expected levels, which no caller can change', () => {
+    const { answers: _, ...rest } = input([], 'startup');
+    const model = new ScoringModel(rest);
+    const [first, second] = [model.score(TECHNICAL), model.score(PEOPLE)];
+    first.breakdown.forEach((b, i) => {
+      const other = second.breakdown[i] as (typeof second.breakdown)[number];
+      expect(other.expected).toBe(b.expected);
+      expect(Object.isFrozen(b.expected) && b.expected.every((e) => Object.isFrozen(e))).toBe(true);
+      expect(b.expected).toEqual(roles.map((r) => ({ role: r.slug, level: levelAt('startup')(r.slug, b.competency) })));
+    });
+    const list = first.breakdown[0]?.expected as unknown as { role: string; level: number }[];
+    expect(() => {
+      (list[0] as { level: number }).level = 0;
+    }).toThrow(TypeError);
+    expect(() => list.push({ role: 'x', level: 0 })).toThrow(TypeError);
   });
 
   it('keeps fits within 0..100, sorts scores best first and reports every role once', () => {

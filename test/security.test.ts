@@ -325,6 +325,16 @@ describe('JSON nesting limit', () => {
     },
   );
 
+  it('counts nested objects as it counts nested arrays', async () => {
+    const objects = (depth: number) => `{"answers":[],"respondent":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
+    const over = await app.inject({ method: 'POST', url: '/v1/assessments', ...json(objects(32)) });
+    expect(over.statusCode).toBe(400);
+    expect(over.json().detail).toBe('The body is nested more than 32 levels deep.');
+    const at = await app.inject({ method: 'POST', url: '/v1/assessments', ...json(objects(31)) });
+    expect([400, 422]).toContain(at.statusCode);
+    expect(JSON.stringify(at.json())).not.toContain('nested more than');
+  });
+
   it('refuses a batch whose items are nested too deep', async () => {
     const response = await app.inject({ method: 'POST', url: '/v1/assessments/batch', ...json(`{"items":[${nested(31)}]}`) });
     expect(response.statusCode).toBe(400);

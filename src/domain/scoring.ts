@@ -47,7 +47,8 @@ export type CompetencyBreakdown = {
   answered: number;
   /** 0..1, null when no item of the competency was answered. */
   affinity: number | null;
-  expected: { role: string; level: number }[];
+  /** The same frozen list in every result of a model: it depends on the company size alone. */
+  expected: readonly Readonly<{ role: string; level: number }>[];
   /** Fit points this competency added to (or took from) each role. */
   contributions: { role: string; points: number }[];
 };
@@ -89,6 +90,8 @@ export class ScoringModel {
   /** levels[r][c] and centred[r][c] (e_rc), by role and competency index. */
   private readonly levels: readonly (readonly number[])[];
   private readonly centred: readonly (readonly number[])[];
+  /** Each competency's expected levels as a result lists them, by competency index. */
+  private readonly expected: CompetencyBreakdown['expected'][];
   private readonly questionCount: number;
 
   constructor(input: Omit<ScoringInput, 'answers'>) {
@@ -115,10 +118,13 @@ export class ScoringModel {
       const mean = shares.reduce((sum, s) => sum + s, 0) / shares.length;
       return shares.map((s) => s - mean);
     });
+    this.expected = this.competencies.map((c) =>
+      Object.freeze(this.roles.map((role, r) => Object.freeze({ role: role.slug, level: this.levels[r]?.[c.index] as number }))),
+    );
   }
 
   score(answers: ScoringInput['answers']): ScoredResult {
-    const { competencies, roles, levels, centred } = this;
+    const { competencies, roles, levels, centred, expected } = this;
 
     // Steps 1 and 2: affinity per competency.
     const totals = new Array<number>(competencies.length).fill(0);
@@ -178,7 +184,7 @@ export class ScoringModel {
         name: c.name,
         answered: counts[c.index] as number,
         affinity: a === null ? null : round(a, 4),
-        expected: roles.map((role, r) => ({ role: role.slug, level: levels[r]?.[c.index] as number })),
+        expected: expected[c.index] as CompetencyBreakdown['expected'],
         contributions: roles.map((role, r) => ({ role: role.slug, points: round(points[r]?.[c.index] as number, 2) })),
       };
     });

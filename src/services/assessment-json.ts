@@ -69,6 +69,22 @@ const list = <T>(items: readonly T[], write: (item: T) => string) => {
   return `${out}]`;
 };
 
+/**
+ * JSON of lists that can never change: frozen, and holding only frozen items. A scoring model hands
+ * the same such list of expected levels to every result, so each is written once.
+ */
+const frozenListJson = new WeakMap<object, string>();
+
+function constantList<T extends object>(items: readonly T[], write: (item: T) => string): string {
+  const cached = frozenListJson.get(items);
+  if (cached !== undefined) return cached;
+  if (!Object.isFrozen(items) || !items.every((item) => Object.isFrozen(item))) return list(items, write);
+  // join() gives one flat string: a document copies it whole instead of walking its pieces.
+  const json = ['[', items.map(write).join(','), ']'].join('');
+  frozenListJson.set(items, json);
+  return json;
+}
+
 /** A scored result; its keys in the order assess() builds them. */
 export function resultJson(result: AssessmentResult): string {
   const { recommendation: rec, answered, versions } = result;
@@ -81,7 +97,7 @@ export function resultJson(result: AssessmentResult): string {
       (b) =>
         `{"competency":${quoted(b.competency)},"name":${quoted(b.name)},"answered":${num(b.answered)}` +
         `,"affinity":${b.affinity === null ? 'null' : rounded(b.affinity, 4)}` +
-        `,"expected":${list(b.expected, (e) => `{"role":${quoted(e.role)},"level":${num(e.level)}}`)}` +
+        `,"expected":${constantList(b.expected, (e) => `{"role":${quoted(e.role)},"level":${num(e.level)}}`)}` +
         `,"contributions":${list(b.contributions, (c) => `{"role":${quoted(c.role)},"points":${rounded(c.points, 2)}}`)}}`,
     )}` +
     `,"highlights":${list(
