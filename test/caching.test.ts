@@ -16,6 +16,7 @@ const CACHED_URLS = [
   '/v1/competencies?category=people',
   '/v1/competencies/hiring',
   '/v1/company-sizes',
+  '/v1/meta',
 ];
 
 /** Different resources (paths or query strings): each must have its own ETag. */

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { NotModified } from '../../schemas/common.js';
 import { Meta } from '../../schemas/meta.js';
 import { json, problems } from '../../schemas/responses.js';
 
@@ -30,10 +31,11 @@ const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVer
         tags: ['meta'],
         operationId: 'getMeta',
         summary: 'Versions of the API, the knowledge-base release and the instrument, with counts',
-        response: { 200: json(Meta, 'Versions and counts'), ...problems() },
+        response: { 200: json(Meta, 'Versions and counts'), 304: NotModified, ...problems() },
       },
     },
-    async () => body,
+    // The API version is part of the key, so a new deployment of the same release gets a new ETag.
+    async (request, reply) => app.sendCached(request, reply, `meta|${apiVersion}`, Meta, () => body),
   );
 };
 
