@@ -1,6 +1,7 @@
 // npm run bench:scale: fills a database with 1,000,000 stored assessments through the data-access
 // layer, then measures POST /v1/assessments and GET /v1/assessments/{id} against the same measures
-// on an empty database, in one run. Options: SCALE_ASSESSMENTS (default 1000000), BENCH_DURATION, BENCH_WARMUP.
+// on an empty database, in one run, the two servers measured in turns. Options: SCALE_ASSESSMENTS
+// (default 1000000), SCALE_ROUNDS (default 2), BENCH_DURATION, BENCH_WARMUP.
 
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -16,11 +17,13 @@ import { KnowledgeBase } from '../src/domain/knowledge-base.js';
 import { SCORING_VERSION } from '../src/domain/scoring.js';
 import { projectRoot } from '../src/paths.js';
 import { newAssessment } from '../src/services/assessments.js';
-import { environment, type Load, measure, startProcess, table } from './lib.js';
+import { environment, type Load, type Measure, measure, type Started, startProcess, table } from './lib.js';
 
 const total = Number(process.env.SCALE_ASSESSMENTS ?? 1_000_000);
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
+const rounds = Number(process.env.SCALE_ROUNDS ?? 2);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`SCALE_ROUNDS must be a whole number from 1, not ${process.env.SCALE_ROUNDS}`);
 const CHUNK = 20_000;
 
 function fill(path: string) {
@@ -79,7 +82,8 @@ function peakRssMb(pid: number | undefined): number {
   return Math.round(kb / 1024);
 }
 
-async function measureServer(path: string, ids: string[]) {
+/** A server on one database, with the stored ids its GETs rotate through and the bodies its POSTs send. */
+async function startServer(path: string, ids: string[]) {
   const server = await startProcess(['dist/server.js'], {
     DATABASE_PATH: path,
     LOG_LEVEL: 'silent',
@@ -107,37 +111,61 @@ async function measureServer(path: string, ids: string[]) {
       { name: 'GET /v1/assessments/{id}', url: server.url, paths: ids.map((id) => `/v1/assessments/${id}`) },
       { name: 'POST /v1/assessments', url: server.url, method: 'POST', paths: ['/v1/assessments'], bodies },
     ];
-    const results = [];
-    for (const load of loads) results.push(await measure(load, duration, warmup));
-    return { results, peakRssMb: peakRssMb(server.child.pid) };
-  } finally {
+    return { server, loads };
+  } catch (error) {
     await server.stop();
+    throw error;
   }
 }
+
+const mean = (values: number[]) => Math.round(values.reduce((sum, v) => sum + v, 0) / values.length);
 
 async function main() {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'rc-scale-'));
+  const servers: Started[] = [];
   try {
-    console.log('empty database…');
-    const empty = await measureServer(join(dir, 'empty.sqlite'), []);
     console.log(`filling ${total.toLocaleString('en')} assessments…`);
     const filled = fill(join(dir, 'full.sqlite'));
     console.log(
       `filled in ${filled.fillSec.toFixed(1)} s: ${filled.count.toLocaleString('en')} rows, ${(filled.bytes / 1e9).toFixed(2)} GB`,
     );
-    const full = await measureServer(join(dir, 'full.sqlite'), filled.sample);
-    const rows = empty.results.map((e, i) => {
-      const f = full.results[i] as (typeof full.results)[number];
+    const empty = await startServer(join(dir, 'empty.sqlite'), []);
+    servers.push(empty.server);
+    const full = await startServer(join(dir, 'full.sqlite'), filled.sample);
+    servers.push(full.server);
+    // Both servers run side by side and are measured in turns, in the order empty, full, then
+    // full, empty, and so on, so that a change in the machine's load during the run weighs on both
+    // databases alike instead of showing up as a difference between them.
+    const measured = { empty: empty.loads.map(() => [] as Measure[]), full: full.loads.map(() => [] as Measure[]) };
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, load] of empty.loads.entries()) {
+        const order = round % 2 === 0 ? (['empty', 'full'] as const) : (['full', 'empty'] as const);
+        for (const which of order) {
+          const target = which === 'empty' ? load : (full.loads[i] as Load);
+          const result = await measure(target, duration, warmup);
+          measured[which][i]?.push(result);
+          console.log(`round ${round + 1}, ${which}: ${result.name} ${result.reqPerSec} req/s`);
+        }
+      }
+    }
+    const peakRss = { empty: peakRssMb(empty.server.child.pid), full: peakRssMb(full.server.child.pid) };
+    const rows = empty.loads.map((load, i) => {
+      const e = measured.empty[i] as Measure[];
+      const f = measured.full[i] as Measure[];
+      const emptyRate = mean(e.map((m) => m.reqPerSec));
+      const fullRate = mean(f.map((m) => m.reqPerSec));
       return {
-        endpoint: e.name,
-        'empty req/s': e.reqPerSec,
-        [`${(total / 1e6).toFixed(1)}M req/s`]: f.reqPerSec,
-        change: `${(((f.reqPerSec - e.reqPerSec) / e.reqPerSec) * 100).toFixed(1)}%`,
-        'p99 empty/full ms': `${e.p99}/${f.p99}`,
-        'within 15%': f.reqPerSec >= e.reqPerSec * 0.85 ? 'yes' : 'no',
+        endpoint: load.name,
+        'empty req/s': emptyRate,
+        [`${total >= 1e6 ? `${(total / 1e6).toFixed(1)}M` : total.toLocaleString('en')} req/s`]: fullRate,
+        change: `${(((fullRate - emptyRate) / emptyRate) * 100).toFixed(1)}%`,
+        'p99 empty/full ms': `${Math.max(...e.map((m) => m.p99))}/${Math.max(...f.map((m) => m.p99))}`,
+        'within 15%': fullRate >= emptyRate * 0.85 ? 'yes' : 'no',
+        rounds: `${e.map((m) => m.reqPerSec).join(', ')} / ${f.map((m) => m.reqPerSec).join(', ')}`,
       };
     });
+    const all = [...measured.empty.flat(), ...measured.full.flat()];
     const report = {
       date: new Date().toISOString(),
       ...environment(),
@@ -145,18 +173,20 @@ async function main() {
       fillSeconds: Number(filled.fillSec.toFixed(1)),
       databaseBytes: filled.bytes,
       bytesPerAssessment: Math.round(filled.bytes / filled.count),
-      peakRssMb: { empty: empty.peakRssMb, full: full.peakRssMb },
+      rounds,
+      peakRssMb: peakRss,
       rows,
-      failures: [...empty.results, ...full.results].filter((r) => r.failures > 0).map((r) => r.name),
+      failures: [...new Set(all.filter((r) => r.failures > 0).map((r) => r.name))],
     };
     console.log(`\n${table(rows)}\n`);
     console.log(
-      `database: ${report.bytesPerAssessment} bytes per assessment; server peak RSS ${full.peakRssMb} MB (empty ${empty.peakRssMb} MB)`,
+      `database: ${report.bytesPerAssessment} bytes per assessment; server peak RSS ${peakRss.full} MB (empty ${peakRss.empty} MB)`,
     );
     mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
     writeFileSync(join(projectRoot, 'bench', 'results', 'scale-latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     if (report.failures.length > 0) throw new Error(`non-2xx responses in ${report.failures.join(', ')}`);
   } finally {
+    for (const server of servers) await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
