@@ -63,10 +63,16 @@ export async function startProcess(args: string[], env: NodeJS.ProcessEnv, optio
     await sleep(5);
   }
   const readyMs = performance.now() - started;
+  // Resolves with the exit code (null after a signal); a process that has not exited 10 s after
+  // SIGTERM is killed, so a run never hangs on its cleanup.
   const stop = () =>
     new Promise<number | null>((resolve) => {
-      if (child.exitCode !== null) return resolve(child.exitCode);
-      child.once('exit', (code) => resolve(code));
+      if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', (code) => {
+        clearTimeout(kill);
+        resolve(code);
+      });
       child.kill('SIGTERM');
     });
   return { child, port, url, readyMs, stop };

@@ -5,7 +5,7 @@ import { negotiateCoding } from '../src/content-coding.js';
 import { buildTestApp } from './helpers.js';
 import { responseProblems } from './support/openapi.js';
 
-/** Knowledge-base reads of every kind, small and large. */
+/** Knowledge-base reads of every kind, small and large, and the API's metadata. */
 const URLS = [
   '/v1/roles',
   '/v1/roles/tech-lead',
@@ -17,6 +17,7 @@ const URLS = [
   '/v1/competencies/hiring',
   '/v1/company-sizes',
   '/v1/sources',
+  '/v1/meta',
 ];
 
 const decode: Record<string, (body: Buffer) => Buffer> = { br: brotliDecompressSync, gzip: gunzipSync };

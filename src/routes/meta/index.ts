@@ -34,7 +34,7 @@ const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVer
         response: { 200: json(Meta, 'Versions and counts'), 304: NotModified, ...problems() },
       },
     },
-    // The API version is part of the key, so a new deployment of the same release gets a new ETag.
+    // The API version is part of the key, so a new API version serving the same release gets a new ETag.
     async (request, reply) => app.sendCached(request, reply, `meta|${apiVersion}`, Meta, () => body),
   );
 };
