@@ -8,8 +8,8 @@ import { type ContentCoding, codingFor, varyOnAcceptEncoding } from '../content-
 declare module 'fastify' {
   interface FastifyInstance {
     /**
-     * Answers a knowledge-base GET (or /v1/meta) from a per-release cache of serialized bodies, compressed once
-     * for clients that accept brotli or gzip. The ETag is derived from the release, the cache key
+     * Answers a knowledge-base GET (or /v1/meta) from a per-release cache of serialized bodies,
+     * compressed once for clients that accept brotli or gzip. The ETag is derived from the release, the cache key
      * and the content coding, so If-None-Match is answered without serializing anything.
      */
     sendCached<S extends z.ZodType>(
