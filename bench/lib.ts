@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -160,4 +160,20 @@ export function table(rows: Record<string, string | number>[]): string {
   const keys = Object.keys(rows[0] ?? {});
   const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(keys), line(keys.map(() => '---')), ...rows.map((row) => line(keys.map((k) => row[k] ?? '')))].join('\n');
+}
+
+/**
+ * Writes a run's report under bench/results/ as each of `names`. A run that saw errors or non-2xx
+ * responses goes to `<name>.failed.json` instead (ignored by git), so it never replaces the
+ * results of the last good run. Returns the paths written.
+ */
+export function saveReport(names: string[], report: unknown, ok: boolean): string[] {
+  const dir = join(projectRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  return names.map((name) => {
+    const file = join(dir, ok ? name : name.replace(/\.json$/, '.failed.json'));
+    writeFileSync(file, text);
+    return file;
+  });
 }

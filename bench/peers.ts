@@ -2,7 +2,7 @@
 // base, in one run: Platformatic DB (auto REST over a SQLite copy) and json-server (over a JSON
 // export). The peers are installed under bench/peers/, apart from the API's dependencies.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,7 +10,7 @@ import { loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { seedDatabase } from '../src/db/seed.js';
 import { projectRoot } from '../src/paths.js';
-import { environment, freePort, type Load, type Measure, measure, type Started, startProcess, table } from './lib.js';
+import { environment, freePort, type Load, type Measure, measure, type Started, saveReport, startProcess, table } from './lib.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
@@ -132,8 +132,7 @@ async function main() {
       rows: tableRows,
     };
     console.log(`\n${table(tableRows)}\n`);
-    mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
-    writeFileSync(join(projectRoot, 'bench', 'results', 'peers-latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    saveReport(['peers-latest.json'], report, failures.length === 0);
     if (failures.length > 0) throw new Error(`non-2xx responses or errors in: ${failures.map((f) => f.name).join(', ')}`);
   } finally {
     for (const server of started.reverse()) await server.stop();

@@ -1,11 +1,11 @@
 // npm run bench: the API against the machine's practical limit (E0), measured in one run.
 // Options (environment): BENCH_DURATION seconds per endpoint class (default 10), BENCH_WARMUP (default 3).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/paths.js';
-import { ACCEPT_ENCODING, environment, type Load, type Measure, measure, type Started, startProcess, table } from './lib.js';
+import { ACCEPT_ENCODING, environment, type Load, type Measure, measure, type Started, saveReport, startProcess, table } from './lib.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
@@ -163,10 +163,7 @@ async function main() {
     console.log(`\n${table(rows)}\n`);
     console.log(`E0 drift ${(drift * 100).toFixed(1)}% (at most 10%): ${drift <= 0.1 ? 'valid' : 'INVALID'}`);
     console.log(`start-up to /ready: empty path ${startup.emptyPathMs} ms, existing database ${startup.existingDatabaseMs} ms`);
-    mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
-    const file = join(projectRoot, 'bench', 'results', `bench-${report.date.slice(0, 10)}.json`);
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(projectRoot, 'bench', 'results', 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    const [file] = saveReport([`bench-${report.date.slice(0, 10)}.json`, 'latest.json'], report, valid);
     console.log(`wrote ${file} in ${report.elapsedSec} s`);
     if (failed.length > 0) throw new Error(`non-2xx responses or errors in: ${failed.map((f) => `${f.name} (${f.failures})`).join(', ')}`);
     if (drift > 0.1) throw new Error('E0 moved by more than 10% between start and end: the run is invalid');

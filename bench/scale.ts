@@ -5,7 +5,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadContent } from '../src/content/load.js';
@@ -17,7 +17,7 @@ import { KnowledgeBase } from '../src/domain/knowledge-base.js';
 import { SCORING_VERSION } from '../src/domain/scoring.js';
 import { projectRoot } from '../src/paths.js';
 import { newAssessment } from '../src/services/assessments.js';
-import { environment, type Load, type Measure, measure, type Started, startProcess, table } from './lib.js';
+import { environment, type Load, type Measure, measure, type Started, saveReport, startProcess, table } from './lib.js';
 
 const total = Number(process.env.SCALE_ASSESSMENTS ?? 1_000_000);
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -183,8 +183,7 @@ async function main() {
     console.log(
       `database: ${report.bytesPerAssessment} bytes per assessment; server peak RSS ${peakRss.full} MB (empty ${peakRss.empty} MB)`,
     );
-    mkdirSync(join(projectRoot, 'bench', 'results'), { recursive: true });
-    writeFileSync(join(projectRoot, 'bench', 'results', 'scale-latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    saveReport(['scale-latest.json'], report, report.failures.length === 0);
     if (report.failures.length > 0) throw new Error(`non-2xx responses in ${report.failures.join(', ')}`);
   } finally {
     for (const server of servers) await server.stop();
