@@ -22,6 +22,8 @@ export type AppOptions = {
   /** SQLite file; `:memory:` (the default) gives a fresh database, as tests want. */
   databasePath?: string;
   synchronous?: Synchronous;
+  /** SQLite page cache in MiB (default DEFAULT_CACHE_MB of db/client). */
+  databaseCacheMb?: number;
   logger?: FastifyServerOptions['logger'];
   corsOrigins?: '*' | string[];
   /** Content to seed instead of the files under seed/. */
@@ -156,6 +158,7 @@ export async function buildApp(options: AppOptions = {}) {
   await app.register(store, {
     databasePath: options.databasePath ?? ':memory:',
     synchronous: options.synchronous,
+    cacheMb: options.databaseCacheMb,
     content: options.content,
   });
   await app.register(protection, {

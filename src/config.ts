@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_CACHE_MB } from './db/client.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -14,6 +15,7 @@ const ConfigSchema = z.object({
   CORS_ORIGINS: z.string().min(1).default('*'),
   SHUTDOWN_GRACE_MS: integer(0, 120_000).default(10_000),
   DATABASE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
+  DATABASE_CACHE_MB: integer(1, 4096).default(DEFAULT_CACHE_MB),
   BODY_LIMIT: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
   BATCH_BODY_LIMIT: integer(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(15_000),
@@ -37,6 +39,8 @@ export type Config = {
   corsOrigins: '*' | string[];
   shutdownGraceMs: number;
   synchronous: 'normal' | 'full';
+  /** SQLite page cache of the request thread's connection, in MiB. */
+  databaseCacheMb: number;
   bodyLimit: number;
   batchBodyLimit: number;
   requestTimeoutMs: number;
@@ -86,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             .filter(Boolean),
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     synchronous: c.DATABASE_SYNCHRONOUS,
+    databaseCacheMb: c.DATABASE_CACHE_MB,
     bodyLimit: c.BODY_LIMIT,
     batchBodyLimit: c.BATCH_BODY_LIMIT,
     requestTimeoutMs: c.REQUEST_TIMEOUT_MS,

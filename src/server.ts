@@ -16,6 +16,7 @@ async function main() {
   const app = await buildApp({
     databasePath: config.databasePath,
     synchronous: config.synchronous,
+    databaseCacheMb: config.databaseCacheMb,
     corsOrigins: config.corsOrigins,
     // Silent means no logger at all, so no per-request child loggers are built.
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },

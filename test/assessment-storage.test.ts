@@ -6,7 +6,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { PAGE_SIZE } from '../src/db/client.js';
+import { DEFAULT_CACHE_MB, PAGE_SIZE } from '../src/db/client.js';
 import { migrationsFolder } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
@@ -185,7 +185,7 @@ describe('upgrading a database stored before documents', () => {
   });
 });
 
-describe('page size', () => {
+describe('page size and page cache', () => {
   const temp = new TempDirs();
   afterAll(() => temp.cleanup());
 
@@ -205,6 +205,23 @@ describe('page size', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('gives the connection a page cache of DEFAULT_CACHE_MB or the size asked for, and no memory map', async () => {
+    for (const [databaseCacheMb, kib] of [
+      [undefined, DEFAULT_CACHE_MB * 1024],
+      [8, 8192],
+    ] as const) {
+      const app = await buildTestApp({ databasePath: join(temp.make('rc-cache-'), 'kb.sqlite'), databaseCacheMb });
+      try {
+        expect(app.repository.sqlite.pragma('cache_size', { simple: true })).toBe(-kib);
+        expect(app.repository.sqlite.pragma('mmap_size', { simple: true })).toBe(0);
+        await storesAndReads(app);
+      } finally {
+        await app.close();
+      }
+    }
+    expect(DEFAULT_CACHE_MB).toBe(32);
   });
 
   it('keeps the page size of a database created with 4 KiB pages, and stores and reads in it', async () => {

@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       RATE_LIMIT_WINDOW_MS: '30000',
       TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
       MAX_EVENT_LOOP_DELAY_MS: '250',
+      DATABASE_CACHE_MB: '64',
     });
     expect(config).toEqual({
       port: 8080,
@@ -53,6 +54,7 @@ describe('loadConfig', () => {
       corsOrigins: ['https://hr.example', 'https://app.example'],
       shutdownGraceMs: 2500,
       synchronous: 'full',
+      databaseCacheMb: 64,
       bodyLimit: 65536,
       batchBodyLimit: 1048576,
       requestTimeoutMs: 5000,
@@ -69,6 +71,9 @@ describe('loadConfig', () => {
     expect(config.trustProxy).toBe(false);
     expect(config.bodyLimit).toBe(256 * 1024);
     expect(config.synchronous).toBe('normal');
+    expect(config.databaseCacheMb).toBe(32);
+    expect(() => loadConfig({ DATABASE_CACHE_MB: '0' })).toThrow(/DATABASE_CACHE_MB/);
+    expect(() => loadConfig({ DATABASE_CACHE_MB: '1.5' })).toThrow(/DATABASE_CACHE_MB/);
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
     expect(() => loadConfig({ DATABASE_SYNCHRONOUS: 'off' })).toThrow(/DATABASE_SYNCHRONOUS/);
   });

@@ -18,6 +18,8 @@ export type OpenOptions = {
    * checkpoints when the log passes BACKSTOP_CHECKPOINT_PAGES, should that connection fall behind.
    */
   backgroundCheckpoints?: boolean;
+  /** Page cache of this connection in MiB (default DEFAULT_CACHE_MB). */
+  cacheMb?: number;
 };
 
 /**
@@ -26,6 +28,13 @@ export type OpenOptions = {
  * logs fewer frames. A database created with another page size keeps it.
  */
 export const PAGE_SIZE = 8192;
+/**
+ * 32 MiB holds about 3,800 pages. A stored assessment read by id needs its index leaf, its table
+ * leaf and the table's interior page above it (its overflow page is read past the cache), so about
+ * 1,000 assessments read in turn stay in memory; a larger hot set is read from the operating
+ * system's file cache, at a system call per page.
+ */
+export const DEFAULT_CACHE_MB = 32;
 /**
  * 256 MiB of 8 KiB pages. Under a steady write load the background checkpoints rarely empty the
  * log, so it grows until this backstop makes the writing connection checkpoint (and restart the
@@ -49,10 +58,11 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   sqlite.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-  // Reads of stored assessments come from memory-mapped pages and a larger page cache, so a big
-  // database costs no more per read than a small one.
-  sqlite.pragma('cache_size = -16000');
-  if (!inMemory) sqlite.pragma('mmap_size = 67108864');
+  sqlite.pragma(`cache_size = -${(options.cacheMb ?? DEFAULT_CACHE_MB) * 1024}`);
+  // No memory map. SQLite keeps mapped pages out of its page cache and sets each one up again when a
+  // statement visits it; with a 64 MiB map, reads by id on the 10 GB database of bench:scale fell
+  // 14.9% below the empty one's, against 6.2% without it.
+  sqlite.pragma('mmap_size = 0');
   if (!inMemory && options.backgroundCheckpoints) {
     sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
     sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);

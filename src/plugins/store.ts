@@ -19,6 +19,8 @@ export const IDEMPOTENCY_RETENTION_MS = 48 * 60 * 60 * 1000;
 export type StoreOptions = {
   databasePath: string;
   synchronous?: Synchronous;
+  /** SQLite page cache in MiB. */
+  cacheMb?: number;
   /** Content to seed instead of the files under seed/ (tests use it to simulate a new release). */
   content?: Content;
 };
@@ -30,7 +32,11 @@ export type StoreOptions = {
 export default fp<StoreOptions>(
   async (app, options) => {
     const inMemory = options.databasePath === ':memory:' || options.databasePath === '';
-    const { sqlite, db } = openDatabase(options.databasePath, { synchronous: options.synchronous, backgroundCheckpoints: !inMemory });
+    const { sqlite, db } = openDatabase(options.databasePath, {
+      synchronous: options.synchronous,
+      cacheMb: options.cacheMb,
+      backgroundCheckpoints: !inMemory,
+    });
     const repository = new Repository(sqlite, db);
     let checkpointer: Checkpointer | undefined;
     // The checkpointer's connection closes first, so the last connection's close checkpoints all.
