@@ -163,16 +163,17 @@ export function table(rows: Record<string, string | number>[]): string {
 }
 
 /**
- * Writes a run's report under bench/results/ as each of `names`. A run that saw errors or non-2xx
- * responses goes to `<name>.failed.json` instead (ignored by git), so it never replaces the
- * results of the last good run. Returns the paths written.
+ * Writes a run's report under bench/results/ as each of `names` (`*.json`). A run that is not `ok`
+ * (errors, non-2xx responses, or for npm run bench an E0 drift over 10%) goes to `<name>.failed.json`
+ * instead, ignored by git, so it never replaces the results of the last good run. Returns the paths.
  */
 export function saveReport(names: string[], report: unknown, ok: boolean): string[] {
   const dir = join(projectRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const text = `${JSON.stringify(report, null, 2)}\n`;
   return names.map((name) => {
-    const file = join(dir, ok ? name : name.replace(/\.json$/, '.failed.json'));
+    if (!name.endsWith('.json')) throw new Error(`a report name ends in .json, not ${name}`);
+    const file = join(dir, ok ? name : `${name.slice(0, -'.json'.length)}.failed.json`);
     writeFileSync(file, text);
     return file;
   });

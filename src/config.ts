@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AppOptions } from './app.js';
 import { DEFAULT_CACHE_MB } from './db/client.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -98,5 +99,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimit: { enabled: c.RATE_LIMIT_ENABLED === 'true', max: c.RATE_LIMIT_MAX, windowMs: c.RATE_LIMIT_WINDOW_MS },
     trustProxy: parseTrustProxy(c.TRUST_PROXY),
     maxEventLoopDelayMs: c.MAX_EVENT_LOOP_DELAY_MS,
+  };
+}
+
+/** The app's options from the configuration; the port, host and shutdown grace stay with the server. */
+export function appOptions(config: Config): AppOptions {
+  return {
+    databasePath: config.databasePath,
+    synchronous: config.synchronous,
+    databaseCacheMb: config.databaseCacheMb,
+    corsOrigins: config.corsOrigins,
+    // Silent means no logger at all, so no per-request child loggers are built.
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    bodyLimit: config.bodyLimit,
+    batchBodyLimit: config.batchBodyLimit,
+    requestTimeoutMs: config.requestTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    rateLimit: config.rateLimit,
+    trustProxy: config.trustProxy,
+    maxEventLoopDelayMs: config.maxEventLoopDelayMs,
   };
 }

@@ -1,5 +1,5 @@
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { appOptions, ConfigError, loadConfig } from './config.js';
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -13,21 +13,7 @@ async function main() {
     throw error;
   }
 
-  const app = await buildApp({
-    databasePath: config.databasePath,
-    synchronous: config.synchronous,
-    databaseCacheMb: config.databaseCacheMb,
-    corsOrigins: config.corsOrigins,
-    // Silent means no logger at all, so no per-request child loggers are built.
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
-    bodyLimit: config.bodyLimit,
-    batchBodyLimit: config.batchBodyLimit,
-    requestTimeoutMs: config.requestTimeoutMs,
-    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-    rateLimit: config.rateLimit,
-    trustProxy: config.trustProxy,
-    maxEventLoopDelayMs: config.maxEventLoopDelayMs,
-  });
+  const app = await buildApp(appOptions(config));
 
   let closing = false;
   const shutdown = async (signal: NodeJS.Signals) => {

@@ -6,7 +6,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { DEFAULT_CACHE_MB, PAGE_SIZE } from '../src/db/client.js';
+import { DEFAULT_CACHE_MB, openDatabase, PAGE_SIZE } from '../src/db/client.js';
 import { migrationsFolder } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
@@ -222,6 +222,12 @@ describe('page size and page cache', () => {
       }
     }
     expect(DEFAULT_CACHE_MB).toBe(32);
+  });
+
+  it('refuses a page cache that is not a whole number of MiB from 1', () => {
+    for (const cacheMb of [0, -1, 1.5, Number.NaN]) {
+      expect(() => openDatabase(join(temp.make('rc-cache-'), 'kb.sqlite'), { cacheMb })).toThrow(/cacheMb must be a whole number/);
+    }
   });
 
   it('keeps the page size of a database created with 4 KiB pages, and stores and reads in it', async () => {

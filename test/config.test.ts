@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { appOptions, ConfigError, loadConfig } from '../src/config.js';
 
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -74,6 +74,8 @@ describe('loadConfig', () => {
     expect(config.databaseCacheMb).toBe(32);
     expect(() => loadConfig({ DATABASE_CACHE_MB: '0' })).toThrow(/DATABASE_CACHE_MB/);
     expect(() => loadConfig({ DATABASE_CACHE_MB: '1.5' })).toThrow(/DATABASE_CACHE_MB/);
+    expect(() => loadConfig({ DATABASE_CACHE_MB: '4097' })).toThrow(/DATABASE_CACHE_MB/);
+    expect(loadConfig({ DATABASE_CACHE_MB: '4096' }).databaseCacheMb).toBe(4096);
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
     expect(() => loadConfig({ DATABASE_SYNCHRONOUS: 'off' })).toThrow(/DATABASE_SYNCHRONOUS/);
   });
@@ -121,5 +123,46 @@ describe('loadConfig', () => {
     expect(message).toContain('PORT');
     expect(message).toContain('LOG_LEVEL');
     expect(message).toContain('SHUTDOWN_GRACE_MS');
+  });
+});
+
+describe('appOptions', () => {
+  it('hands every setting of the app to it, and keeps the port, host and grace period out', () => {
+    const config = loadConfig({
+      DATABASE_PATH: '/srv/kb.sqlite',
+      DATABASE_SYNCHRONOUS: 'full',
+      DATABASE_CACHE_MB: '48',
+      CORS_ORIGINS: 'https://hr.example',
+      LOG_LEVEL: 'warn',
+      BODY_LIMIT: '2048',
+      BATCH_BODY_LIMIT: '4096',
+      REQUEST_TIMEOUT_MS: '3000',
+      KEEP_ALIVE_TIMEOUT_MS: '700',
+      RATE_LIMIT_MAX: '9',
+      RATE_LIMIT_WINDOW_MS: '2000',
+      TRUST_PROXY: '1',
+      MAX_EVENT_LOOP_DELAY_MS: '300',
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      SHUTDOWN_GRACE_MS: '500',
+    });
+    expect(appOptions(config)).toEqual({
+      databasePath: '/srv/kb.sqlite',
+      synchronous: 'full',
+      databaseCacheMb: 48,
+      corsOrigins: ['https://hr.example'],
+      logger: { level: 'warn' },
+      bodyLimit: 2048,
+      batchBodyLimit: 4096,
+      requestTimeoutMs: 3000,
+      keepAliveTimeoutMs: 700,
+      rateLimit: { enabled: true, max: 9, windowMs: 2000 },
+      trustProxy: 1,
+      maxEventLoopDelayMs: 300,
+    });
+  });
+
+  it('builds no logger at all for LOG_LEVEL=silent', () => {
+    expect(appOptions(loadConfig({ LOG_LEVEL: 'silent' })).logger).toBe(false);
   });
 });

@@ -29,10 +29,11 @@ export type OpenOptions = {
  */
 export const PAGE_SIZE = 8192;
 /**
- * 32 MiB holds about 3,800 pages. A stored assessment read by id needs its index leaf, its table
- * leaf and the table's interior page above it (its overflow page is read past the cache), so about
- * 1,000 assessments read in turn stay in memory; a larger hot set is read from the operating
- * system's file cache, at a system call per page.
+ * 32 MiB holds about 4,000 pages. A stored assessment read by id needs its id-index leaf and its table
+ * leaf in the cache, with the few hundred interior pages above them shared by all rows (its overflow
+ * page, once checkpointed, is read past the cache), so about 1,000 assessments read in turn, some
+ * 2,300 pages, stay in memory; the pages of a larger hot set come from the operating system's file
+ * cache, at a system call each.
  */
 export const DEFAULT_CACHE_MB = 32;
 /**
@@ -58,10 +59,15 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   sqlite.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-  sqlite.pragma(`cache_size = -${(options.cacheMb ?? DEFAULT_CACHE_MB) * 1024}`);
-  // No memory map. SQLite keeps mapped pages out of its page cache and sets each one up again when a
-  // statement visits it; with a 64 MiB map, reads by id on the 10 GB database of bench:scale fell
-  // 14.9% below the empty one's, against 6.2% without it.
+  const cacheMb = options.cacheMb ?? DEFAULT_CACHE_MB;
+  if (!Number.isInteger(cacheMb) || cacheMb < 1) {
+    sqlite.close();
+    throw new RangeError(`cacheMb must be a whole number of MiB from 1, not ${cacheMb}`);
+  }
+  sqlite.pragma(`cache_size = -${cacheMb * 1024}`);
+  // No memory map (the driver's default, set here so it stays so). A 64 MiB map covered a sliver of a
+  // large database, SQLite sets a mapped page up again on every visit instead of keeping it in the
+  // page cache, and mapped pages count in the resident memory; bench:scale showed no gain from it.
   sqlite.pragma('mmap_size = 0');
   if (!inMemory && options.backgroundCheckpoints) {
     sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
