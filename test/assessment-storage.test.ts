@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -226,7 +226,9 @@ describe('page size and page cache', () => {
 
   it('refuses a page cache that is not a whole number of MiB from 1', () => {
     for (const cacheMb of [0, -1, 1.5, Number.NaN]) {
-      expect(() => openDatabase(join(temp.make('rc-cache-'), 'kb.sqlite'), { cacheMb })).toThrow(/cacheMb must be a whole number/);
+      const path = join(temp.make('rc-cache-'), 'kb.sqlite');
+      expect(() => openDatabase(path, { cacheMb })).toThrow(/cacheMb must be a whole number/);
+      expect(existsSync(path)).toBe(false);
     }
   });
 

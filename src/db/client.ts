@@ -50,6 +50,8 @@ export const SQLITE_AUTOCHECKPOINT_PAGES = 1_000;
 
 /** Opens (creating if needed) the SQLite database, sets the pragmas once, and applies pending migrations. */
 export function openDatabase(path: string, options: OpenOptions = {}) {
+  const cacheMb = options.cacheMb ?? DEFAULT_CACHE_MB;
+  if (!Number.isInteger(cacheMb) || cacheMb < 1) throw new RangeError(`cacheMb must be a whole number of MiB from 1, not ${cacheMb}`);
   const inMemory = path === ':memory:' || path === '';
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   const sqlite = new Database(path);
@@ -59,11 +61,6 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   sqlite.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-  const cacheMb = options.cacheMb ?? DEFAULT_CACHE_MB;
-  if (!Number.isInteger(cacheMb) || cacheMb < 1) {
-    sqlite.close();
-    throw new RangeError(`cacheMb must be a whole number of MiB from 1, not ${cacheMb}`);
-  }
   sqlite.pragma(`cache_size = -${cacheMb * 1024}`);
   // No memory map (the driver's default, set here so it stays so). A 64 MiB map covered a sliver of a
   // large database, SQLite sets a mapped page up again on every visit instead of keeping it in the
