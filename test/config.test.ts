@@ -11,6 +11,27 @@ function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
   throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
 }
 
+/** Every variable set to a value other than its default. */
+const OVERRIDES = {
+  PORT: '8080',
+  HOST: '0.0.0.0',
+  DATABASE_PATH: '/var/lib/kb/kb.sqlite',
+  LOG_LEVEL: 'warn',
+  CORS_ORIGINS: 'https://hr.example, https://app.example',
+  SHUTDOWN_GRACE_MS: '2500',
+  DATABASE_SYNCHRONOUS: 'full',
+  BODY_LIMIT: '65536',
+  BATCH_BODY_LIMIT: '1048576',
+  REQUEST_TIMEOUT_MS: '5000',
+  KEEP_ALIVE_TIMEOUT_MS: '2000',
+  RATE_LIMIT_ENABLED: 'false',
+  RATE_LIMIT_MAX: '10',
+  RATE_LIMIT_WINDOW_MS: '30000',
+  TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+  MAX_EVENT_LOOP_DELAY_MS: '250',
+  DATABASE_CACHE_MB: '64',
+};
+
 describe('loadConfig', () => {
   it('has defaults for an empty environment', () => {
     const config = loadConfig({});
@@ -27,25 +48,7 @@ describe('loadConfig', () => {
   });
 
   it('reads valid overrides', () => {
-    const config = loadConfig({
-      PORT: '8080',
-      HOST: '0.0.0.0',
-      DATABASE_PATH: '/var/lib/kb/kb.sqlite',
-      LOG_LEVEL: 'warn',
-      CORS_ORIGINS: 'https://hr.example, https://app.example',
-      SHUTDOWN_GRACE_MS: '2500',
-      DATABASE_SYNCHRONOUS: 'full',
-      BODY_LIMIT: '65536',
-      BATCH_BODY_LIMIT: '1048576',
-      REQUEST_TIMEOUT_MS: '5000',
-      KEEP_ALIVE_TIMEOUT_MS: '2000',
-      RATE_LIMIT_ENABLED: 'false',
-      RATE_LIMIT_MAX: '10',
-      RATE_LIMIT_WINDOW_MS: '30000',
-      TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
-      MAX_EVENT_LOOP_DELAY_MS: '250',
-      DATABASE_CACHE_MB: '64',
-    });
+    const config = loadConfig(OVERRIDES);
     expect(config).toEqual({
       port: 8080,
       host: '0.0.0.0',
@@ -128,37 +131,20 @@ describe('loadConfig', () => {
 
 describe('appOptions', () => {
   it('hands every setting of the app to it, and keeps the port, host and grace period out', () => {
-    const config = loadConfig({
-      DATABASE_PATH: '/srv/kb.sqlite',
-      DATABASE_SYNCHRONOUS: 'full',
-      DATABASE_CACHE_MB: '48',
-      CORS_ORIGINS: 'https://hr.example',
-      LOG_LEVEL: 'warn',
-      BODY_LIMIT: '2048',
-      BATCH_BODY_LIMIT: '4096',
-      REQUEST_TIMEOUT_MS: '3000',
-      KEEP_ALIVE_TIMEOUT_MS: '700',
-      RATE_LIMIT_MAX: '9',
-      RATE_LIMIT_WINDOW_MS: '2000',
-      TRUST_PROXY: '1',
-      MAX_EVENT_LOOP_DELAY_MS: '300',
-      PORT: '8080',
-      HOST: '0.0.0.0',
-      SHUTDOWN_GRACE_MS: '500',
-    });
+    const config = loadConfig(OVERRIDES);
     expect(appOptions(config)).toEqual({
-      databasePath: '/srv/kb.sqlite',
+      databasePath: '/var/lib/kb/kb.sqlite',
       synchronous: 'full',
-      databaseCacheMb: 48,
-      corsOrigins: ['https://hr.example'],
+      databaseCacheMb: 64,
+      corsOrigins: ['https://hr.example', 'https://app.example'],
       logger: { level: 'warn' },
-      bodyLimit: 2048,
-      batchBodyLimit: 4096,
-      requestTimeoutMs: 3000,
-      keepAliveTimeoutMs: 700,
-      rateLimit: { enabled: true, max: 9, windowMs: 2000 },
-      trustProxy: 1,
-      maxEventLoopDelayMs: 300,
+      bodyLimit: 65536,
+      batchBodyLimit: 1048576,
+      requestTimeoutMs: 5000,
+      keepAliveTimeoutMs: 2000,
+      rateLimit: { enabled: false, max: 10, windowMs: 30000 },
+      trustProxy: ['10.0.0.0/8', '127.0.0.1'],
+      maxEventLoopDelayMs: 250,
     });
   });
 
