@@ -1,7 +1,9 @@
 // npm run bench:scale: fills a database with 1,000,000 stored assessments through the data-access
 // layer, then measures POST /v1/assessments and GET /v1/assessments/{id} against the same measures
-// on an empty database, in one run, the two servers measured in turns. Options: SCALE_ASSESSMENTS
-// (default 1000000), SCALE_ROUNDS (default 2), BENCH_DURATION, BENCH_WARMUP.
+// on an empty database, in one run, the two servers measured in turns. A reference row reads the
+// 1,000 newest assessments of the full database, which sit next to one another in the file, where
+// the measured GET reads 1,000 spread over it. Options: SCALE_ASSESSMENTS (default 1000000),
+// SCALE_ROUNDS (default 2), BENCH_DURATION, BENCH_WARMUP.
 
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -43,6 +45,7 @@ function fill(path: string) {
   });
   const started = performance.now();
   const sample: string[] = [];
+  const newest: string[] = [];
   const base = Date.now() - total;
   for (let done = 0; done < total; done += CHUNK) {
     const records: AssessmentRecord[] = [];
@@ -50,6 +53,7 @@ function fill(path: string) {
       const p = pool[i % pool.length] as (typeof pool)[number];
       const id = randomUUID();
       if (i % Math.ceil(total / 1000) === 0) sample.push(id);
+      if (i >= total - 1000) newest.push(id);
       records.push(
         newAssessment({
           id,
@@ -72,7 +76,7 @@ function fill(path: string) {
   const count = repository.countAssessments();
   repository.close();
   const bytes = statSync(path).size;
-  return { fillSec, count, bytes, sample };
+  return { fillSec, count, bytes, sample, newest };
 }
 
 function peakRssMb(pid: number | undefined): number {
@@ -118,6 +122,9 @@ async function startServer(path: string, ids: string[]) {
   }
 }
 
+/** The servers a route is measured on: the empty database, the full one, the full one's newest rows. */
+type Turn = 'empty' | 'full' | 'newest';
+
 const mean = (values: number[]) => Math.round(values.reduce((sum, v) => sum + v, 0) / values.length);
 
 async function main() {
@@ -134,39 +141,54 @@ async function main() {
     servers.push(empty.server);
     const full = await startServer(join(dir, 'full.sqlite'), filled.sample);
     servers.push(full.server);
-    // Both servers run side by side and are measured in turns, in the order empty, full, then
-    // full, empty, and so on, so that a change in the machine's load during the run weighs on both
-    // databases alike instead of showing up as a difference between them. Every GET round comes
-    // before the first POST round, so the empty database is still empty while its reads are measured.
-    const measured = { empty: empty.loads.map(() => [] as Measure[]), full: full.loads.map(() => [] as Measure[]) };
-    for (const [i, load] of empty.loads.entries()) {
+    const [fullGet, fullPost] = full.loads as [Load, Load];
+    const [emptyGet, emptyPost] = empty.loads as [Load, Load];
+    const newestGet: Load = {
+      ...fullGet,
+      name: `${fullGet.name}, the 1,000 newest`,
+      paths: filled.newest.map((id) => `/v1/assessments/${id}`),
+    };
+    // The servers are measured in turns, in one order in odd rounds and in the reverse order in even
+    // ones, so that a change in the machine's load during the run weighs on both databases alike
+    // instead of showing up as a difference between them. Every GET round comes before the first
+    // POST round, so the empty database is still empty while its reads are measured.
+    const routes: { name: string; turns: Partial<Record<Turn, Load>> }[] = [
+      { name: fullGet.name, turns: { empty: emptyGet, full: fullGet, newest: newestGet } },
+      { name: fullPost.name, turns: { empty: emptyPost, full: fullPost } },
+    ];
+    const measured = routes.map((): Record<Turn, Measure[]> => ({ empty: [], full: [], newest: [] }));
+    for (const [i, route] of routes.entries()) {
+      const turns = Object.entries(route.turns) as [Turn, Load][];
       for (let round = 0; round < rounds; round++) {
-        const order = round % 2 === 0 ? (['empty', 'full'] as const) : (['full', 'empty'] as const);
-        for (const which of order) {
-          const target = which === 'empty' ? load : (full.loads[i] as Load);
-          const result = await measure(target, duration, warmup);
-          measured[which][i]?.push(result);
-          console.log(`round ${round + 1}, ${which}: ${result.name} ${result.reqPerSec} req/s`);
+        for (const [which, load] of round % 2 === 0 ? turns : [...turns].reverse()) {
+          const result = await measure(load, duration, warmup);
+          measured[i]?.[which].push(result);
+          console.log(`round ${round + 1}, ${which}: ${route.name} ${result.reqPerSec} req/s`);
         }
       }
     }
     const peakRss = { empty: peakRssMb(empty.server.child.pid), full: peakRssMb(full.server.child.pid) };
-    const rows = empty.loads.map((load, i) => {
-      const e = measured.empty[i] as Measure[];
-      const f = measured.full[i] as Measure[];
+    const fullLabel = `${total >= 1e6 ? `${(total / 1e6).toFixed(1)}M` : total.toLocaleString('en')} req/s`;
+    const row = (endpoint: string, e: Measure[], f: Measure[], target: boolean) => {
       const emptyRate = mean(e.map((m) => m.reqPerSec));
       const fullRate = mean(f.map((m) => m.reqPerSec));
       return {
-        endpoint: load.name,
+        endpoint,
         'empty req/s': emptyRate,
-        [`${total >= 1e6 ? `${(total / 1e6).toFixed(1)}M` : total.toLocaleString('en')} req/s`]: fullRate,
+        [fullLabel]: fullRate,
         change: `${(((fullRate - emptyRate) / emptyRate) * 100).toFixed(1)}%`,
         'p99 empty/full ms': `${Math.max(...e.map((m) => m.p99))}/${Math.max(...f.map((m) => m.p99))}`,
-        'within 15%': fullRate >= emptyRate * 0.85 ? 'yes' : 'no',
+        'within 15%': target ? (fullRate >= emptyRate * 0.85 ? 'yes' : 'no') : 'reference',
         rounds: `${e.map((m) => m.reqPerSec).join(', ')} / ${f.map((m) => m.reqPerSec).join(', ')}`,
       };
-    });
-    const all = [...measured.empty.flat(), ...measured.full.flat()];
+    };
+    const [getMeasures, postMeasures] = measured as [Record<Turn, Measure[]>, Record<Turn, Measure[]>];
+    const rows = [
+      row(fullGet.name, getMeasures.empty, getMeasures.full, true),
+      row(newestGet.name, getMeasures.empty, getMeasures.newest, false),
+      row(fullPost.name, postMeasures.empty, postMeasures.full, true),
+    ];
+    const all = measured.flatMap((m) => [...m.empty, ...m.full, ...m.newest]);
     const report = {
       date: new Date().toISOString(),
       ...environment(),
