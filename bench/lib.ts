@@ -9,6 +9,9 @@ import { projectRoot } from '../src/paths.js';
 /** The Accept-Encoding browsers send (Node's fetch() sends gzip and deflate). */
 export const ACCEPT_ENCODING = 'gzip, deflate, br';
 
+/** The mean, rounded to a whole number. */
+export const meanOf = (values: number[]) => Math.round(values.reduce((sum, v) => sum + v, 0) / values.length);
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function freePort(): Promise<number> {

@@ -1,6 +1,7 @@
 // npm run bench:peers: the API against the tools a user might pick instead, on the same knowledge
 // base, in one run: Platformatic DB (auto REST over a SQLite copy) and json-server (over a JSON
-// export). The peers are installed under bench/peers/, apart from the API's dependencies.
+// export). The peers are installed under bench/peers/, apart from the API's dependencies. Options:
+// PEERS_ROUNDS (default 2), BENCH_DURATION, BENCH_WARMUP.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +11,15 @@ import { loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { seedDatabase } from '../src/db/seed.js';
 import { projectRoot } from '../src/paths.js';
-import { environment, freePort, type Load, type Measure, measure, type Started, saveReport, startProcess, table } from './lib.js';
+import { environment, freePort, type Load, type Measure, meanOf, measure, type Started, saveReport, startProcess, table } from './lib.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
+const rounds = Number(process.env.PEERS_ROUNDS ?? 2);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`PEERS_ROUNDS must be a whole number from 1, not ${process.env.PEERS_ROUNDS}`);
 const peers = join(projectRoot, 'bench', 'peers', 'node_modules');
+type Peer = 'api' | 'platformatic' | 'jsonServer';
+const LABELS: Record<Peer, string> = { api: 'API', platformatic: 'Platformatic DB', jsonServer: 'json-server' };
 const TABLES = ['roles', 'competencies', 'company_sizes', 'expectations', 'variants'] as const;
 
 /** The knowledge-base rows as the API stores them, read from a freshly seeded database. */
@@ -105,30 +110,45 @@ async function main() {
         jsonServer: '/competencies?category=people',
       },
     ];
-    const results: { name: string; api: Measure; platformatic: Measure; jsonServer: Measure }[] = [];
+    // Each read is measured on the three servers in turns, in one order in odd rounds and in the
+    // reverse order in even ones, so that a change in the machine's load during the run weighs on
+    // all three alike; a server's figure is the mean of its rounds.
+    const servers: [Peer, Started][] = [
+      ['api', api],
+      ['platformatic', platformatic],
+      ['jsonServer', jsonServer],
+    ];
+    const results: ({ name: string } & Record<Peer, Measure[]>)[] = [];
     for (const c of classes) {
-      const run = (label: string, server: Started, path: string): Promise<Measure> =>
-        measure({ name: `${c.name}: ${label}`, url: server.url, paths: [path] } satisfies Load, duration, warmup);
-      const a = await run('API', api, c.api);
-      const p = await run('Platformatic DB', platformatic, c.platformatic);
-      const j = await run('json-server', jsonServer, c.jsonServer);
-      results.push({ name: c.name, api: a, platformatic: p, jsonServer: j });
-      console.log(`  ${c.name}: API ${a.reqPerSec}, Platformatic DB ${p.reqPerSec}, json-server ${j.reqPerSec} req/s`);
+      const measured: Record<Peer, Measure[]> = { api: [], platformatic: [], jsonServer: [] };
+      for (let round = 0; round < rounds; round++) {
+        for (const [peer, server] of round % 2 === 0 ? servers : [...servers].reverse()) {
+          const load: Load = { name: `${c.name}: ${LABELS[peer]}`, url: server.url, paths: [c[peer]] };
+          const result = await measure(load, duration, warmup);
+          measured[peer].push(result);
+          console.log(`  round ${round + 1}, ${load.name}: ${result.reqPerSec} req/s`);
+        }
+      }
+      results.push({ name: c.name, ...measured });
     }
+    const rate = (measures: Measure[]) => meanOf(measures.map((m) => m.reqPerSec));
+    const p99 = (measures: Measure[]) => Math.max(...measures.map((m) => m.p99));
     const tableRows = results.map((r) => ({
       read: r.name,
-      'API req/s': r.api.reqPerSec,
-      'Platformatic DB req/s': r.platformatic.reqPerSec,
-      'json-server req/s': r.jsonServer.reqPerSec,
-      'API / Platformatic (≥ 4)': (r.api.reqPerSec / r.platformatic.reqPerSec).toFixed(1),
-      'API / json-server (≥ 6)': (r.api.reqPerSec / r.jsonServer.reqPerSec).toFixed(1),
-      'p99 ms API/Plt/json': `${r.api.p99}/${r.platformatic.p99}/${r.jsonServer.p99}`,
+      'API req/s': rate(r.api),
+      'Platformatic DB req/s': rate(r.platformatic),
+      'json-server req/s': rate(r.jsonServer),
+      'API / Platformatic (≥ 4)': (rate(r.api) / rate(r.platformatic)).toFixed(2),
+      'API / json-server (≥ 6)': (rate(r.api) / rate(r.jsonServer)).toFixed(2),
+      'p99 ms API/Plt/json': `${p99(r.api)}/${p99(r.platformatic)}/${p99(r.jsonServer)}`,
+      rounds: [r.api, r.platformatic, r.jsonServer].map((ms) => ms.map((m) => m.reqPerSec).join(', ')).join(' / '),
     }));
-    const failures = results.flatMap((r) => [r.api, r.platformatic, r.jsonServer]).filter((m) => m.failures > 0);
+    const failures = results.flatMap((r) => [...r.api, ...r.platformatic, ...r.jsonServer]).filter((m) => m.failures > 0);
     const report = {
       date: new Date().toISOString(),
       ...environment(),
       peers: { '@platformatic/db': '2.61.0', 'json-server': '0.17.4' },
+      rounds,
       rows: tableRows,
     };
     console.log(`\n${table(tableRows)}\n`);

@@ -19,7 +19,7 @@ import { KnowledgeBase } from '../src/domain/knowledge-base.js';
 import { SCORING_VERSION } from '../src/domain/scoring.js';
 import { projectRoot } from '../src/paths.js';
 import { newAssessment } from '../src/services/assessments.js';
-import { environment, type Load, type Measure, measure, type Started, saveReport, startProcess, table } from './lib.js';
+import { environment, type Load, type Measure, meanOf, measure, type Started, saveReport, startProcess, table } from './lib.js';
 
 const total = Number(process.env.SCALE_ASSESSMENTS ?? 1_000_000);
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -125,8 +125,6 @@ async function startServer(path: string, ids: string[]) {
 /** The servers a route is measured on: the empty database, the full one, the full one's newest rows. */
 type Turn = 'empty' | 'full' | 'newest';
 
-const mean = (values: number[]) => Math.round(values.reduce((sum, v) => sum + v, 0) / values.length);
-
 async function main() {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'rc-scale-'));
@@ -170,8 +168,8 @@ async function main() {
     const peakRss = { empty: peakRssMb(empty.server.child.pid), full: peakRssMb(full.server.child.pid) };
     const fullLabel = `${total >= 1e6 ? `${(total / 1e6).toFixed(1)}M` : total.toLocaleString('en')} req/s`;
     const row = (endpoint: string, e: Measure[], f: Measure[], target: boolean) => {
-      const emptyRate = mean(e.map((m) => m.reqPerSec));
-      const fullRate = mean(f.map((m) => m.reqPerSec));
+      const emptyRate = meanOf(e.map((m) => m.reqPerSec));
+      const fullRate = meanOf(f.map((m) => m.reqPerSec));
       return {
         endpoint,
         'empty req/s': emptyRate,
