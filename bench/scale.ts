@@ -6,7 +6,6 @@
 // SCALE_ROUNDS (default 2), BENCH_DURATION, BENCH_WARMUP.
 
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,12 +50,14 @@ function fill(path: string) {
     const records: AssessmentRecord[] = [];
     for (let i = done; i < Math.min(total, done + CHUNK); i++) {
       const p = pool[i % pool.length] as (typeof pool)[number];
-      const id = randomUUID();
+      const { id, row, tag } = repository.newAssessmentId();
       if (i % Math.ceil(total / 1000) === 0) sample.push(id);
       if (i >= total - 1000) newest.push(id);
       records.push(
         newAssessment({
           id,
+          row,
+          tag,
           createdAt: new Date(base + i).toISOString(),
           companySize: p.submission.companySize ?? null,
           respondent: null,

@@ -39,13 +39,14 @@ describe('stored assessment documents', () => {
   it('keeps each assessment as the JSON text the 201 answered, byte for byte', async () => {
     const created = await post(app, submission(1));
     expect(created.statusCode).toBe(201);
-    const row = app.repository.sqlite
-      .prepare('select document, typeof(document) as storedAs, answers, result from assessments where id = ?')
-      .get(created.json().id) as { document: string; storedAs: string; answers: string | null; result: string | null };
+    const sqlite = app.repository.sqlite;
+    const row = sqlite
+      .prepare('select document, typeof(document) as storedAs from assessment_documents order by row_id desc limit 1')
+      .get() as { document: string; storedAs: string };
     expect(row.storedAs).toBe('text');
     expect(row.document).toBe(created.body);
-    expect(row.answers).toBeNull();
-    expect(row.result).toBeNull();
+    // New assessments are numbered rows; the table of rows with random UUIDs gets none.
+    expect(sqlite.prepare('select count(*) from assessments').pluck().get()).toBe(0);
   });
 
   it('reads an assessment back as the same JSON, uncompressed whatever the client accepts', async () => {
@@ -146,21 +147,27 @@ describe('stored assessment documents', () => {
   });
 });
 
-describe('upgrading a database stored before documents', () => {
+describe('upgrading an older database', () => {
   const temp = new TempDirs();
   afterAll(() => temp.cleanup());
 
-  it('keeps every assessment, readable as it was scored', async () => {
-    // A database migrated only as far as the first migration, holding one assessment of that time.
+  /** A new database file migrated only as far as the first `count` migrations. */
+  const migratedTo = (count: number) => {
     const dir = temp.make('rc-upgrade-');
     const firstOnly = join(dir, 'migrations');
     cpSync(migrationsFolder, firstOnly, { recursive: true });
     const journalPath = join(firstOnly, 'meta', '_journal.json');
     const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
-    writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, 1) }));
+    writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, count) }));
     const databasePath = join(dir, 'old.sqlite');
     const old = new Database(databasePath);
     migrate(drizzle({ client: old }), { migrationsFolder: firstOnly });
+    return { databasePath, old };
+  };
+
+  it('keeps every assessment stored before documents, readable as it was scored', async () => {
+    // A database migrated only as far as the first migration, holding one assessment of that time.
+    const { databasePath, old } = migratedTo(1);
     const answers = JSON.stringify([{ questionId: QUESTIONS[0]?.id, value: 4 }]);
     const result = JSON.stringify({ scores: [], note: 'scored by an earlier version' });
     old
@@ -179,6 +186,34 @@ describe('upgrading a database stored before documents', () => {
         `{"id":"00000000-0000-4000-8000-0000000000aa","createdAt":"2026-11-01T10:00:00.000Z","companySize":null,"respondent":"before","answers":${answers},"result":${result}}`,
       );
       expect(upgraded.repository.countAssessments()).toBe(1);
+    } finally {
+      await upgraded.close();
+    }
+  });
+
+  it('keeps assessments stored with random UUIDs readable, and numbers the new ones', async () => {
+    // Migrated as far as documents, before ids encoded rows: one stored assessment with a random UUID.
+    const { databasePath, old } = migratedTo(2);
+    const legacyId = '9b2e4c1a-5d3f-4e6b-8a7c-0d1e2f3a4b5c';
+    const document = `{"id":"${legacyId}","createdAt":"2026-11-20T10:00:00.000Z","companySize":null,"respondent":"uuid","answers":[],"result":{}}`;
+    old
+      .prepare(
+        `insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
+         values (?, '2026-11-20T10:00:00.000Z', ?, 'i0', 's0', 'k0')`,
+      )
+      .run(legacyId, document);
+    old.close();
+
+    const upgraded = await buildTestApp({ databasePath });
+    try {
+      expect((await upgraded.inject({ url: `/v1/assessments/${legacyId}` })).body).toBe(document);
+      const created = await post(upgraded, submission(5));
+      expect(created.statusCode).toBe(201);
+      expect((await upgraded.inject({ url: String(created.headers.location) })).body).toBe(created.body);
+      const sqlite = upgraded.repository.sqlite;
+      expect(sqlite.prepare('select count(*) from assessments').pluck().get()).toBe(1);
+      expect(sqlite.prepare('select count(*) from assessment_documents').pluck().get()).toBe(1);
+      expect(upgraded.repository.countAssessments()).toBe(2);
     } finally {
       await upgraded.close();
     }

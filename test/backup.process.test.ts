@@ -1,7 +1,6 @@
 // `npm run db:backup` while the real server process (built from src/) keeps taking writes: the copy is
 // sound, holds everything acknowledged before the backup started, and a server runs on it.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -89,20 +88,25 @@ function runBackup(databasePath: string, target: string, timeoutMs: number) {
 }
 
 /**
- * Adds `count` copies of one stored assessment's row, with new ids and respondent 'ballast', to a
- * closed database (their documents still name the original: they are counted, never read).
+ * Adds `count` copies of one stored assessment's row, on row numbers reserved as the server reserves
+ * them and with respondent 'ballast', to a closed database (their documents still name the original:
+ * they are counted, never read).
  */
 function addBallast(databasePath: string, count: number): void {
   const db = new Database(databasePath, { fileMustExist: true });
   try {
-    const source = db.prepare('select id from assessments limit 1').get() as { id: string };
+    const source = db.prepare('select row_id from assessment_documents limit 1').pluck().get() as number;
     const copy = db.prepare(
-      `insert into assessments (id, created_at, company_size, respondent, document, answers, result, instrument_version, scoring_version, kb_release, idempotency_key)
-       select ?, created_at, company_size, 'ballast', document, answers, result, instrument_version, scoring_version, kb_release, null
-       from assessments where id = ?`,
+      `insert into assessment_documents (row_id, tag, created_at, company_size, respondent, document, instrument_version, scoring_version, kb_release, idempotency_key)
+       select ?, tag, created_at, company_size, 'ballast', document, instrument_version, scoring_version, kb_release, null
+       from assessment_documents where row_id = ?`,
     );
     db.transaction(() => {
-      for (let i = 0; i < count; i++) copy.run(randomUUID(), source.id);
+      const end = db
+        .prepare('update assessment_id_keys set next_row = next_row + ? where id = 1 returning next_row')
+        .pluck()
+        .get(count) as number;
+      for (let row = end - count; row < end; row++) copy.run(row, source);
     })();
   } finally {
     db.close();

@@ -1,11 +1,11 @@
 import { copyFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Checkpointer } from '../src/db/checkpointer.js';
 import { BACKSTOP_CHECKPOINT_PAGES, openDatabase, WAL_SIZE_LIMIT_BYTES } from '../src/db/client.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
+import { assessmentRows } from './support/process.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
 const submission = (seed: number) => ({
@@ -32,12 +32,7 @@ const waitFor = async (condition: () => boolean, timeoutMs = 5_000) => {
 const rowsInMainFile = (databasePath: string, dir: string) => {
   const copy = join(dir, `copy-${Date.now()}-${Math.random()}.sqlite`);
   copyFileSync(databasePath, copy);
-  const db = new Database(copy, { readonly: true });
-  try {
-    return db.prepare('select count(*) from assessments').pluck().get() as number;
-  } finally {
-    db.close();
-  }
+  return assessmentRows(copy);
 };
 
 describe('background checkpoints', () => {

@@ -1,17 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import { openDatabase } from '../src/db/client.js';
-import { type AssessmentRecord, Repository } from '../src/db/repository.js';
+import { type AssessmentRecord, type NewAssessmentId, Repository } from '../src/db/repository.js';
 import { GroupCommit } from '../src/services/group-commit.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
 
-function record(id = randomUUID()): AssessmentRecord {
+let repository: Repository;
+
+function record(at: NewAssessmentId = repository.newAssessmentId()): AssessmentRecord {
   return {
-    id,
+    ...at,
     createdAt: new Date().toISOString(),
     companySize: null,
     respondent: null,
@@ -24,7 +25,6 @@ function record(id = randomUUID()): AssessmentRecord {
 }
 
 describe('GroupCommit', () => {
-  let repository: Repository;
   beforeEach(() => {
     const { sqlite, db } = openDatabase(':memory:');
     repository = new Repository(sqlite, db);
@@ -54,7 +54,7 @@ describe('GroupCommit', () => {
 
   it('rolls back a failing group alone; the others commit', async () => {
     const writer = new GroupCommit(repository);
-    const taken = randomUUID();
+    const taken = repository.newAssessmentId();
     await writer.save({ records: [record(taken)] });
     const outcomes = await Promise.allSettled([
       writer.save({ records: [record(), record()] }),
@@ -73,8 +73,9 @@ describe('GroupCommit', () => {
 
   it('rejects every save of the turn when the transaction cannot commit', async () => {
     const writer = new GroupCommit(repository);
+    const records = [record(), record()];
     repository.close();
-    const outcomes = await Promise.allSettled([writer.save({ records: [record()] }), writer.save({ records: [record()] })]);
+    const outcomes = await Promise.allSettled(records.map((r) => writer.save({ records: [r] })));
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
   });
 });

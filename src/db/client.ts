@@ -29,11 +29,11 @@ export type OpenOptions = {
  */
 export const PAGE_SIZE = 8192;
 /**
- * 32 MiB holds about 4,000 pages. A stored assessment read by id needs its id-index leaf and its table
- * leaf in the cache, with the few hundred interior pages above them shared by all rows (its overflow
- * page, once checkpointed, is read past the cache), so about 1,000 assessments read in turn, some
- * 2,300 pages, stay in memory; the pages of a larger hot set come from the operating system's file
- * cache, at a system call each.
+ * 32 MiB holds about 4,000 pages. A stored assessment read by id needs its table leaf in the cache,
+ * with the interior pages above it shared by all rows (its overflow page, once checkpointed, is read
+ * past the cache), so the leaves of a few thousand assessments read in turn stay in memory; the
+ * pages of a larger hot set come from the operating system's file cache, at a system call each.
+ * (Assessments stored with random UUIDs also need a leaf of their id index.)
  */
 export const DEFAULT_CACHE_MB = 32;
 /**

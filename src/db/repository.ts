@@ -1,14 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
 import { migrationsFolder } from '../paths.js';
+import { AssessmentIds, type AssessmentLocation, ID_KEY_BYTES, MAX_ROW } from './assessment-ids.js';
 import type { Db } from './client.js';
 import * as t from './schema.js';
 
+/** Row numbers a process reserves at a time for the ids it gives out. */
+export const ROW_BLOCK = 1024;
+
+/** A new assessment's id and the row it is stored in (the id encodes the row and its tag). */
+export type NewAssessmentId = AssessmentLocation & { id: string };
+
 /** An assessment as it is written: the searchable columns and the document. */
-export type AssessmentRecord = {
-  id: string;
+export type AssessmentRecord = NewAssessmentId & {
   createdAt: string;
   companySize: string | null;
   respondent: string | null;
@@ -48,9 +55,15 @@ export type AssessmentGroup = { records: readonly AssessmentRecord[]; idempotenc
 export class Repository {
   statementCount = 0;
   private readonly migrationCount = readMigrationFiles({ migrationsFolder }).length;
+  private readonly ids: AssessmentIds;
+  /** The next reserved row number to give out, and the end of the reserved block. */
+  private nextRow = 0;
+  private rowBlockEnd = 0;
 
   // Hot statements, prepared once.
   private readonly insertAssessment: BetterSqlite3.Statement;
+  private readonly selectRowDocument: BetterSqlite3.Statement<[number, number], string>;
+  private readonly reserveRowsStatement: BetterSqlite3.Statement<[number], number>;
   private readonly selectDocument: BetterSqlite3.Statement<[string], string | Buffer | null>;
   private readonly selectLegacyAssessment: BetterSqlite3.Statement<[string], StoredAssessment>;
   private readonly insertIdempotency: BetterSqlite3.Statement;
@@ -62,10 +75,17 @@ export class Repository {
     readonly sqlite: BetterSqlite3.Database,
     readonly db: Db,
   ) {
+    this.ids = new AssessmentIds(this.idKey());
     this.insertAssessment = sqlite.prepare(
-      `insert into assessments (id, created_at, company_size, respondent, document, instrument_version, scoring_version, kb_release, idempotency_key)
-       values (@id, @createdAt, @companySize, @respondent, @document, @instrumentVersion, @scoringVersion, @kbRelease, @idempotencyKey)`,
+      `insert into assessment_documents (row_id, tag, created_at, company_size, respondent, document, instrument_version, scoring_version, kb_release, idempotency_key)
+       values (@row, @tag, @createdAt, @companySize, @respondent, @document, @instrumentVersion, @scoringVersion, @kbRelease, @idempotencyKey)`,
     );
+    this.selectRowDocument = sqlite
+      .prepare<[number, number], string>('select document from assessment_documents where row_id = ? and tag = ?')
+      .pluck();
+    this.reserveRowsStatement = sqlite
+      .prepare<[number], number>('update assessment_id_keys set next_row = next_row + ? where id = 1 returning next_row')
+      .pluck();
     this.selectDocument = sqlite.prepare<[string], string | Buffer | null>('select document from assessments where id = ?').pluck();
     this.selectLegacyAssessment = sqlite.prepare(
       `select id, created_at as createdAt, company_size as companySize, respondent, document, answers, result
@@ -97,8 +117,48 @@ export class Repository {
     );
   }
 
-  /** One statement for a row with a document; a second for a row stored before documents. */
+  /**
+   * The database's id key, made at random on first use. Every process opening the database reads
+   * the same key, whichever of them made it.
+   */
+  private idKey(): Buffer {
+    const select = this.sqlite.prepare<[], Buffer>('select key from assessment_id_keys where id = 1').pluck();
+    const existing = select.get();
+    if (existing !== undefined) return existing;
+    this.sqlite.prepare('insert or ignore into assessment_id_keys (id, key, next_row) values (1, ?, 1)').run(randomBytes(ID_KEY_BYTES));
+    this.statementCount += 2;
+    return select.get() as Buffer;
+  }
+
+  /**
+   * A new assessment's id and row. Row numbers are reserved in blocks of ROW_BLOCK, each in a
+   * transaction of its own, so processes sharing the database never give out the same row; the
+   * numbers of a block a process does not use are skipped.
+   */
+  newAssessmentId(): NewAssessmentId {
+    if (this.nextRow === this.rowBlockEnd) {
+      if (this.sqlite.inTransaction) throw new Error('row numbers are reserved outside transactions');
+      this.statementCount += 1;
+      const end = this.reserveRowsStatement.get(ROW_BLOCK) as number;
+      if (end - 1 > MAX_ROW) throw new RangeError('no assessment row numbers are left');
+      this.nextRow = end - ROW_BLOCK;
+      this.rowBlockEnd = end;
+    }
+    const location = { row: this.nextRow++, tag: this.ids.newTag() };
+    return { id: this.ids.encode(location), ...location };
+  }
+
+  /**
+   * One statement for an id this database gave out; for any other id (rows stored with random
+   * UUIDs), one for a row with a document and a second for a row stored before documents.
+   */
   findAssessment(id: string): StoredAssessment | undefined {
+    const location = this.ids.decode(id);
+    if (location !== undefined) {
+      this.statementCount += 1;
+      const document = this.selectRowDocument.get(location.row, location.tag);
+      if (document !== undefined) return { document };
+    }
     this.statementCount += 1;
     const document = this.selectDocument.get(id);
     if (document === undefined) return undefined;
@@ -140,7 +200,10 @@ export class Repository {
 
   countAssessments(): number {
     this.statementCount += 1;
-    return (this.sqlite.prepare('select count(*) as n from assessments').get() as { n: number }).n;
+    return this.sqlite
+      .prepare<[], number>('select (select count(*) from assessments) + (select count(*) from assessment_documents)')
+      .pluck()
+      .get() as number;
   }
 
   private count<T>(statements: number, value: T): T {

@@ -151,7 +151,7 @@ export const questions = sqliteTable(
 );
 
 /**
- * A scored submission. `document` is the assessment exactly as it was answered (the JSON text of the
+ * A scored submission stored before ids encoded their row (new ones go to assessment_documents). `document` is the assessment exactly as it was answered (the JSON text of the
  * 201), kept with the versions used, so a later release never changes what an assessment says and a
  * read sends it as stored; the company size is kept as a slug (not a foreign key) for the same
  * reason. The column is declared a blob, which SQLite stores as given: rows stored while documents
@@ -178,6 +178,41 @@ export const assessments = sqliteTable(
     index('assessments_created_at_idx').on(t.createdAt),
     check('assessments_stored_check', sql`${t.document} is not null or (${t.answers} is not null and ${t.result} is not null)`),
   ],
+);
+
+/**
+ * Assessments stored since ids encode their row (see AssessmentIds): `row_id` is the rowid, so a read by
+ * id is one lookup by row number, checked against the row's random `tag`, and an insert appends to
+ * the table without an index of ids. The row numbers follow the order of creation, so no index on
+ * `created_at` is kept either. `document` is the JSON text a read sends. Rows stored earlier, with
+ * random UUIDs, stay in `assessments`.
+ */
+export const assessmentDocuments = sqliteTable('assessment_documents', {
+  row: integer('row_id').primaryKey(),
+  tag: integer('tag').notNull(),
+  createdAt: text('created_at').notNull(),
+  companySize: text('company_size'),
+  respondent: text('respondent'),
+  document: text('document').notNull(),
+  instrumentVersion: text('instrument_version').notNull(),
+  scoringVersion: text('scoring_version').notNull(),
+  kbRelease: text('kb_release').notNull(),
+  idempotencyKey: text('idempotency_key'),
+});
+
+/**
+ * The key assessment ids are encrypted with, made at random when the database is first opened, and
+ * the next row number no process has reserved yet: each process reserves row numbers in blocks, so
+ * that it can give a submission its id before the write that stores it.
+ */
+export const assessmentIdKeys = sqliteTable(
+  'assessment_id_keys',
+  {
+    id: integer('id').primaryKey(),
+    key: blob('key', { mode: 'buffer' }).notNull(),
+    nextRow: integer('next_row').notNull(),
+  },
+  (t) => [check('assessment_id_keys_one_check', sql`${t.id} = 1`)],
 );
 
 /** A replayable response for an Idempotency-Key, kept at least 24 hours. */

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { AssessmentRecord, IdempotencyRecord, Repository } from '../db/repository.js';
 import { assess, checkSubmission } from '../domain/assessment.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
@@ -118,7 +118,7 @@ export class AssessmentService {
   private score(submission: SubmissionInput, idempotencyKey: string | null): NewAssessment {
     const result = assess(this.kb, submission);
     return newAssessment({
-      id: randomUUID(),
+      ...this.repository.newAssessmentId(),
       createdAt: this.now().toISOString(),
       companySize: submission.companySize ?? null,
       respondent: submission.respondent ?? null,

@@ -487,11 +487,11 @@ export function integrityCheck(path: string): string {
   }
 }
 
-/** Rows in the assessments table of a file no process has open. */
+/** Stored assessments (rows with random UUIDs and rows numbered by their ids) in a file no process has open. */
 export function assessmentRows(path: string): number {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare('select count(*) as n from assessments').get() as { n: number }).n;
+    return db.prepare('select (select count(*) from assessments) + (select count(*) from assessment_documents)').pluck().get() as number;
   } finally {
     db.close();
   }

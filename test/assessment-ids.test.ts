@@ -1,0 +1,177 @@
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AssessmentIds, ID_KEY_BYTES, MAX_ROW } from '../src/db/assessment-ids.js';
+import { openDatabase } from '../src/db/client.js';
+import { type AssessmentRecord, type NewAssessmentId, Repository, ROW_BLOCK } from '../src/db/repository.js';
+import { TempDirs } from './support/fixtures.js';
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
+const OTHER_KEY = Buffer.from('f0e0d0c0b0a090807060504030201000', 'hex');
+const MAX_TAG = 2 ** 48 - 1;
+
+const location = fc.record({ row: fc.integer({ min: 1, max: MAX_ROW }), tag: fc.integer({ min: 0, max: MAX_TAG }) });
+
+/** The id with one of its hexadecimal digits changed, leaving the version and variant alone. */
+function withDigitChanged(id: string, position: number, delta: number): string {
+  const digit = Number.parseInt(id[position] as string, 16);
+  let changed = (digit + delta) % 16;
+  if (position === 19) changed = 8 + ((digit - 8 + delta) % 4); // keep the variant bits 10
+  return `${id.slice(0, position)}${changed.toString(16)}${id.slice(position + 1)}`;
+}
+
+describe('AssessmentIds', () => {
+  it('gives UUID v4 strings that decode back to their row and tag', () => {
+    const ids = new AssessmentIds(KEY);
+    fc.assert(
+      fc.property(location, (at) => {
+        const id = ids.encode(at);
+        expect(id).toMatch(UUID_V4);
+        expect(ids.decode(id)).toEqual(at);
+        expect(ids.decode(id.toUpperCase())).toEqual(at);
+      }),
+      { numRuns: 2000, seed: 1 },
+    );
+  });
+
+  it('keeps its format: a pinned id still decodes, so ids stored under a key never change meaning', () => {
+    const ids = new AssessmentIds(KEY);
+    const pinned = ids.encode({ row: 1, tag: 0x123456789abc });
+    expect(pinned).toMatchInlineSnapshot(`"f41a8a19-281f-4111-8eae-2abbb32c4acb"`);
+    expect(ids.decode(pinned)).toEqual({ row: 1, tag: 0x123456789abc });
+  });
+
+  it('does not follow the order of creation: consecutive rows share no prefix and do not sort by row', () => {
+    const ids = new AssessmentIds(KEY);
+    const made = Array.from({ length: 200 }, (_, i) => ids.encode({ row: i + 1, tag: 7 }));
+    expect(new Set(made).size).toBe(200);
+    expect([...made].sort()).not.toEqual(made);
+    const prefixes = new Set(made.map((id) => id.slice(0, 4)));
+    expect(prefixes.size).toBeGreaterThan(180);
+    // Each hexadecimal digit outside the version is used about evenly (200 ids x 30 digits).
+    const counts = new Map<string, number>();
+    for (const id of made) for (const c of id.replace(/-/g, '').slice(13)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    for (const n of counts.values()) expect(n).toBeGreaterThan(100);
+  });
+
+  it('depends on the key: another key gives other ids and does not decode these', () => {
+    const ids = new AssessmentIds(KEY);
+    const other = new AssessmentIds(OTHER_KEY);
+    for (let row = 1; row <= 100; row++) {
+      const id = ids.encode({ row, tag: row * 31 });
+      expect(other.encode({ row, tag: row * 31 })).not.toBe(id);
+      expect(other.decode(id)).toBeUndefined();
+    }
+  });
+
+  it('decodes no made-up id: random UUIDs and every one-digit change of a real id are refused', () => {
+    const ids = new AssessmentIds(KEY);
+    fc.assert(
+      fc.property(fc.uuid({ version: 4 }), (uuid) => {
+        expect(ids.decode(uuid)).toBeUndefined();
+      }),
+      { numRuns: 5000, seed: 2 },
+    );
+    const id = ids.encode({ row: 42, tag: 99 });
+    for (let position = 0; position < id.length; position++) {
+      if (id[position] === '-' || position === 14) continue; // the separators and the version digit
+      for (const delta of position === 19 ? [1, 2, 3] : [1, 5, 15]) {
+        expect(ids.decode(withDigitChanged(id, position, delta))).toBeUndefined();
+      }
+    }
+  });
+
+  it('refuses what is not a UUID v4, and rows out of range', () => {
+    const ids = new AssessmentIds(KEY);
+    const id = ids.encode({ row: 5, tag: 5 });
+    for (const bad of ['', 'not-a-uuid', id.replace(/-/g, ''), `${id}0`, `${id.slice(0, 14)}1${id.slice(15)}`]) {
+      expect(ids.decode(bad)).toBeUndefined();
+    }
+    for (const row of [0, -1, 1.5, MAX_ROW + 1]) expect(() => ids.encode({ row, tag: 0 })).toThrow(RangeError);
+    expect(() => new AssessmentIds(Buffer.alloc(ID_KEY_BYTES - 1))).toThrow(RangeError);
+  });
+
+  it('draws 48-bit tags that differ from one another', () => {
+    const ids = new AssessmentIds(KEY);
+    const tags = Array.from({ length: 3000 }, () => ids.newTag());
+    expect(new Set(tags).size).toBe(3000);
+    for (const tag of tags) expect(Number.isInteger(tag) && tag >= 0 && tag <= MAX_TAG).toBe(true);
+    expect(Math.max(...tags)).toBeGreaterThan(2 ** 47);
+  });
+});
+
+describe('Repository: assessment ids and rows', () => {
+  const temp = new TempDirs();
+  afterAll(() => temp.cleanup());
+
+  const openRepository = (path: string) => {
+    const { sqlite, db } = openDatabase(path);
+    return new Repository(sqlite, db);
+  };
+  const record = (at: NewAssessmentId): AssessmentRecord => ({
+    ...at,
+    createdAt: '2026-12-01T00:00:00.000Z',
+    companySize: null,
+    respondent: null,
+    document: `{"id":"${at.id}"}`,
+    instrumentVersion: 'i',
+    scoringVersion: 's',
+    kbRelease: 'k',
+    idempotencyKey: null,
+  });
+
+  it('gives processes sharing a database disjoint blocks of rows, and keeps its key across reopening', () => {
+    const path = join(temp.make('rc-ids-'), 'kb.sqlite');
+    const first = openRepository(path);
+    const second = openRepository(path);
+    const a = Array.from({ length: ROW_BLOCK }, () => first.newAssessmentId());
+    const b = Array.from({ length: 10 }, () => second.newAssessmentId());
+    a.push(first.newAssessmentId());
+    // The first block of each, then the first's second block: no row is given out twice.
+    expect(a.slice(0, ROW_BLOCK).map((x) => x.row)).toEqual(Array.from({ length: ROW_BLOCK }, (_, i) => i + 1));
+    expect(b.map((x) => x.row)).toEqual(Array.from({ length: 10 }, (_, i) => ROW_BLOCK + 1 + i));
+    expect(a[ROW_BLOCK]?.row).toBe(2 * ROW_BLOCK + 1);
+    first.saveAssessments([record(a[0] as NewAssessmentId)]);
+    second.saveAssessments([record(b[0] as NewAssessmentId)]);
+    first.close();
+    second.close();
+
+    const reopened = openRepository(path);
+    try {
+      for (const at of [a[0], b[0]] as NewAssessmentId[]) {
+        expect(reopened.findAssessment(at.id)).toEqual({ document: `{"id":"${at.id}"}` });
+      }
+      expect(reopened.newAssessmentId().row).toBe(3 * ROW_BLOCK + 1);
+    } finally {
+      reopened.close();
+    }
+  });
+
+  it('finds a row only with its own tag, in one statement', () => {
+    const repository = openRepository(':memory:');
+    try {
+      const at = repository.newAssessmentId();
+      repository.saveAssessments([record(at)]);
+      const before = repository.statementCount;
+      expect(repository.findAssessment(at.id)).toBeDefined();
+      expect(repository.statementCount).toBe(before + 1);
+      // The same row with another tag: an id this database never gave out.
+      const key = repository.sqlite.prepare('select key from assessment_id_keys').pluck().get() as Buffer;
+      const forged = new AssessmentIds(key).encode({ row: at.row, tag: (at.tag + 1) % 2 ** 48 });
+      expect(repository.findAssessment(forged)).toBeUndefined();
+    } finally {
+      repository.close();
+    }
+  });
+
+  it('reserves rows only outside a transaction, so that a rollback never returns them to the pool', () => {
+    const repository = openRepository(':memory:');
+    try {
+      expect(() => repository.sqlite.transaction(() => repository.newAssessmentId())()).toThrow(/outside transactions/);
+      expect(repository.newAssessmentId().row).toBe(1);
+    } finally {
+      repository.close();
+    }
+  });
+});
