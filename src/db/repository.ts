@@ -144,8 +144,7 @@ export class Repository {
       this.nextRow = end - ROW_BLOCK;
       this.rowBlockEnd = end;
     }
-    const location = { row: this.nextRow++, tag: this.ids.newTag() };
-    return { id: this.ids.encode(location), ...location };
+    return this.ids.newId(this.nextRow++);
   }
 
   /**
