@@ -6,6 +6,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
+import { AssessmentIds, type AssessmentLocation } from '../src/db/assessment-ids.js';
 import { DEFAULT_CACHE_MB, openDatabase, PAGE_SIZE } from '../src/db/client.js';
 import { migrationsFolder } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
@@ -40,9 +41,11 @@ describe('stored assessment documents', () => {
     const created = await post(app, submission(1));
     expect(created.statusCode).toBe(201);
     const sqlite = app.repository.sqlite;
+    const key = sqlite.prepare('select key from assessment_id_keys').pluck().get() as Buffer;
+    const stored = new AssessmentIds(key).decode(created.json().id) as AssessmentLocation;
     const row = sqlite
-      .prepare('select document, typeof(document) as storedAs from assessment_documents order by row_id desc limit 1')
-      .get() as { document: string; storedAs: string };
+      .prepare('select document, typeof(document) as storedAs from assessment_documents where row_id = ? and tag = ?')
+      .get(stored.row, stored.tag) as { document: string; storedAs: string };
     expect(row.storedAs).toBe('text');
     expect(row.document).toBe(created.body);
     // New assessments are numbered rows; the table of rows with random UUIDs gets none.

@@ -10,6 +10,8 @@ import { migrationsFolder } from '../src/paths.js';
 import { editJson, TempDirs } from './support/fixtures.js';
 
 const EXPECTED_TABLES = [
+  'assessment_documents',
+  'assessment_id_keys',
   'assessments',
   'citations',
   'company_sizes',

@@ -7,7 +7,8 @@ export type AssessmentLocation = { row: number; tag: number };
 export const MAX_ROW = 2 ** 48 - 1;
 export const ID_KEY_BYTES = 16;
 
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+/** Lowercase only, as ids are written: like the random UUIDs stored before, an id matches exactly. */
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** Candidate tags tried at once; one in 64 gives a block that reads as a UUID v4. */
 const CANDIDATES = 128;
 
@@ -98,8 +99,8 @@ function formatUuid(bytes: Uint8Array, at: number): string {
   return id;
 }
 
-/** The value of a hexadecimal digit already checked by UUID_V4, in either case. */
-const hexValue = (code: number) => (code <= 0x39 ? code - 0x30 : (code | 0x20) - 0x57);
+/** The value of a lowercase hexadecimal digit already checked by UUID_V4. */
+const hexValue = (code: number) => (code <= 0x39 ? code - 0x30 : code - 0x57);
 
 function writeUint48(bytes: Uint8Array, at: number, value: number): void {
   const high = Math.floor(value / 2 ** 24);

@@ -123,6 +123,7 @@ export class Repository {
    */
   private idKey(): Buffer {
     const select = this.sqlite.prepare<[], Buffer>('select key from assessment_id_keys where id = 1').pluck();
+    this.statementCount += 1;
     const existing = select.get();
     if (existing !== undefined) return existing;
     this.sqlite.prepare('insert or ignore into assessment_id_keys (id, key, next_row) values (1, ?, 1)').run(randomBytes(ID_KEY_BYTES));
@@ -136,8 +137,10 @@ export class Repository {
    * numbers of a block a process does not use are skipped.
    */
   newAssessmentId(): NewAssessmentId {
+    // Checked on every call, not only when a block runs out, so that a caller in a transaction fails
+    // at once instead of once in ROW_BLOCK calls.
+    if (this.sqlite.inTransaction) throw new Error('assessment ids are given out outside transactions');
     if (this.nextRow === this.rowBlockEnd) {
-      if (this.sqlite.inTransaction) throw new Error('row numbers are reserved outside transactions');
       this.statementCount += 1;
       const end = this.reserveRowsStatement.get(ROW_BLOCK) as number;
       if (end - 1 > MAX_ROW) throw new RangeError('no assessment row numbers are left');
@@ -148,8 +151,9 @@ export class Repository {
   }
 
   /**
-   * One statement for an id this database gave out; for any other id (rows stored with random
-   * UUIDs), one for a row with a document and a second for a row stored before documents.
+   * One statement for an id this database gave out. Any other id (rows stored with random UUIDs),
+   * or one that decodes to no stored row, is looked up in `assessments`: one more statement for a
+   * row with a document, and a second for a row stored before documents.
    */
   findAssessment(id: string): StoredAssessment | undefined {
     const location = this.ids.decode(id);

@@ -151,10 +151,10 @@ export const questions = sqliteTable(
 );
 
 /**
- * A scored submission stored before ids encoded their row (new ones go to assessment_documents). `document` is the assessment exactly as it was answered (the JSON text of the
- * 201), kept with the versions used, so a later release never changes what an assessment says and a
- * read sends it as stored; the company size is kept as a slug (not a foreign key) for the same
- * reason. The column is declared a blob, which SQLite stores as given: rows stored while documents
+ * A scored submission stored before ids encoded their row (newer ones are in assessment_documents).
+ * `document` is the assessment exactly as it was answered (the JSON text of the 201), kept with the
+ * versions used, so a later release never changes what an assessment says and a read sends it as
+ * stored; the company size is kept as a slug (not a foreign key) for the same reason. The column is declared a blob, which SQLite stores as given: rows stored while documents
  * were kept compressed hold the gzip of the JSON as a blob, newer rows the JSON as text (so it is
  * read through the repository's own statements; drizzle would type it a Buffer). Rows stored before
  * `document` existed keep their answers and result as JSON text instead.
@@ -181,11 +181,12 @@ export const assessments = sqliteTable(
 );
 
 /**
- * Assessments stored since ids encode their row (see AssessmentIds): `row_id` is the rowid, so a read by
- * id is one lookup by row number, checked against the row's random `tag`, and an insert appends to
- * the table without an index of ids. The row numbers follow the order of creation, so no index on
- * `created_at` is kept either. `document` is the JSON text a read sends. Rows stored earlier, with
- * random UUIDs, stay in `assessments`.
+ * Assessments stored since ids encode their row (see AssessmentIds): `row_id` is the rowid, so a
+ * read by id is one lookup by row number, checked against the row's random `tag`, and an insert
+ * appends to the table without an index of ids. Nothing reads assessments by date, so there is no
+ * index on `created_at` either (each process numbers its rows in the order it stores them).
+ * `document` is the JSON text a read sends. Rows stored earlier, with random UUIDs, stay in
+ * `assessments`.
  */
 export const assessmentDocuments = sqliteTable('assessment_documents', {
   row: integer('row_id').primaryKey(),
