@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
+import { countStoredAssessments } from '../src/db/repository.js';
 
 const target = process.argv[2];
 if (!target) {
@@ -23,12 +24,7 @@ try {
   const { totalPages } = await source.backup(target, { progress: () => 0x7fffffff });
   const check = new Database(target, { readonly: true });
   const integrity = check.pragma('integrity_check', { simple: true });
-  // Assessments stored with random UUIDs, and those numbered by their ids (databases since migration 0002).
-  const tables = check
-    .prepare(`select name from sqlite_master where type = 'table' and name in ('assessments', 'assessment_documents')`)
-    .pluck()
-    .all() as string[];
-  const assessments = tables.reduce((n, table) => n + (check.prepare(`select count(*) from ${table}`).pluck().get() as number), 0);
+  const assessments = countStoredAssessments(check);
   check.close();
   if (integrity !== 'ok') throw new Error(`backup failed its integrity check: ${integrity}`);
   console.log(`backed up ${databasePath} to ${target}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`);

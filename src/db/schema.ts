@@ -154,10 +154,11 @@ export const questions = sqliteTable(
  * A scored submission stored before ids encoded their row (newer ones are in assessment_documents).
  * `document` is the assessment exactly as it was answered (the JSON text of the 201), kept with the
  * versions used, so a later release never changes what an assessment says and a read sends it as
- * stored; the company size is kept as a slug (not a foreign key) for the same reason. The column is declared a blob, which SQLite stores as given: rows stored while documents
- * were kept compressed hold the gzip of the JSON as a blob, newer rows the JSON as text (so it is
- * read through the repository's own statements; drizzle would type it a Buffer). Rows stored before
- * `document` existed keep their answers and result as JSON text instead.
+ * stored; the company size is kept as a slug (not a foreign key) for the same reason. The column is
+ * declared a blob, which SQLite stores as given: rows stored while documents were kept compressed
+ * hold the gzip of the JSON as a blob, newer rows the JSON as text (so it is read through the
+ * repository's own statements; drizzle would type it a Buffer). Rows stored before `document`
+ * existed keep their answers and result as JSON text instead.
  */
 export const assessments = sqliteTable(
   'assessments',

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { freePort, sleep } from '../../bench/lib.js';
+import { countStoredAssessments } from '../../src/db/repository.js';
 import { projectRoot } from '../../src/paths.js';
 
 export { sleep };
@@ -487,11 +488,11 @@ export function integrityCheck(path: string): string {
   }
 }
 
-/** Stored assessments (rows with random UUIDs and rows numbered by their ids) in a file no process has open. */
+/** Stored assessments in a file no process has open. */
 export function assessmentRows(path: string): number {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    return db.prepare('select (select count(*) from assessments) + (select count(*) from assessment_documents)').pluck().get() as number;
+    return countStoredAssessments(db);
   } finally {
     db.close();
   }
