@@ -2,18 +2,15 @@
 // background checkpoint worker must not let the process leave before the database is closed.
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../src/paths.js';
 import { TempDirs } from './support/fixtures.js';
-import { buildServer } from './support/process.js';
 
 const temp = new TempDirs();
-let appModule = '';
-
-beforeAll(async () => {
-  appModule = pathToFileURL(join(dirname(await buildServer()), 'app.js')).href;
-}, 120_000);
+// The sources run through tsx's loader: the built server is one bundle that does not export buildApp.
+const appModule = pathToFileURL(join(projectRoot, 'src', 'app.ts')).href;
 
 afterAll(() => temp.cleanup());
 
@@ -32,7 +29,7 @@ await app.close();
 console.log(JSON.stringify({ closed: true, open: app.repository.sqlite.open, status: created.statusCode }));
 `,
     );
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => {
       output += chunk;

@@ -1,12 +1,13 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/paths.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
+import { buildServer } from './support/process.js';
 
-const serverScript = join(projectRoot, 'dist', 'server.js');
+let serverScript = '';
 const temp = new TempDirs();
 const children = new Set<ChildProcess>();
 
@@ -84,13 +85,10 @@ function exitWithin(running: Running, ms: number): Promise<number | null> {
   return Promise.race([running.exited, timeout]).finally(() => clearTimeout(timer));
 }
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: projectRoot,
-    stdio: 'pipe',
-  });
+beforeAll(async () => {
+  serverScript = await buildServer();
   expect(existsSync(serverScript)).toBe(true);
-});
+}, 120_000);
 
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
@@ -111,6 +109,33 @@ describe('the server process', () => {
       expect(body.contentHash).toMatch(/^sha256:/);
       expect(body.counts.roles).toBe(raw.roles.length);
       expect(existsSync(databasePath)).toBe(true);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await exitWithin(server, 5_000)).toBe(0);
+  });
+
+  it('serves the API docs and their static files from the bundled build', async () => {
+    const server = await startServer(join(temp.make(), 'kb.sqlite'));
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      const page = await fetch(`${base}/docs`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('swagger-ui');
+      // Files the docs plugin finds through its own folder in node_modules.
+      for (const [path, type] of [
+        ['/docs/static/swagger-ui-bundle.js', 'javascript'],
+        ['/docs/static/index.css', 'text/css'],
+        ['/docs/static/logo.svg', 'image/svg+xml'],
+      ]) {
+        const response = await fetch(`${base}${path}`);
+        expect(response.status, path).toBe(200);
+        expect(response.headers.get('content-type'), path).toContain(type);
+        expect((await response.arrayBuffer()).byteLength, path).toBeGreaterThan(100);
+      }
+      const spec = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+      expect(spec.openapi).toBe('3.1.0');
+      expect(Object.keys(spec.paths)).toContain('/v1/assessments');
     } finally {
       server.child.kill('SIGTERM');
     }

@@ -30,7 +30,7 @@ function buildHash(): string {
   const hash = createHash('sha256');
   const inputs = [
     ...filesUnder(join(projectRoot, 'src')),
-    ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((f) => join(projectRoot, f)),
+    ...['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.ts'].map((f) => join(projectRoot, f)),
   ];
   for (const file of inputs) {
     hash.update(relative(projectRoot, file));
@@ -50,8 +50,8 @@ function run(file: string, args: string[], cwd: string): Promise<void> {
 }
 
 /**
- * Compiles src/ with tsconfig.build.json into a private folder under the OS temp folder and returns
- * its server.js. The folder mirrors the project root with symlinks (package.json, node_modules, seed,
+ * Builds the server as `npm run build` does (scripts/build.ts) into a private folder under the OS
+ * temp folder and returns its server.js. The folder mirrors the project root with symlinks (package.json, node_modules, seed,
  * migrations...), so paths.ts resolves them as it does from dist/. The shared dist/ is never written,
  * so other tests building or running it at the same time are not disturbed. Concurrent callers with
  * the same sources wait on a lock and reuse one build.
@@ -88,8 +88,8 @@ export async function buildServer(): Promise<string> {
       if (entry === 'dist' || entry.startsWith('.')) continue;
       symlinkSync(join(projectRoot, entry), join(dir, entry));
     }
-    const tsc = join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-    await run(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')], projectRoot);
+    const tsx = join(projectRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    await run(process.execPath, [tsx, join('scripts', 'build.ts'), join(dir, 'dist')], projectRoot);
     if (!existsSync(script)) throw new Error(`the build did not produce ${script}`);
     writeFileSync(complete, new Date().toISOString());
     return script;
