@@ -64,9 +64,9 @@ function nestedDeeperThan(value: unknown, limit: number, depth = 0): boolean {
 }
 
 /**
- * Every schema is zod. Given compiler factories, Fastify never loads its default ones (Ajv and
- * fast-json-stringify, a sixth of the start-up's module loading). Their types are written for Ajv,
- * hence the cast.
+ * Every schema is zod. Given compiler factories, Fastify never loads its default compilers
+ * (@fastify/ajv-compiler with Ajv, @fastify/fast-json-stringify-compiler), a sixth of the start-up's
+ * module loading. The factories' types are written for Ajv, hence the cast.
  */
 const zodCompilers = {
   buildValidator: () => validatorCompiler,

@@ -30,7 +30,8 @@ function buildHash(): string {
   const hash = createHash('sha256');
   const inputs = [
     ...filesUnder(join(projectRoot, 'src')),
-    ...['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.ts'].map((f) => join(projectRoot, f)),
+    // The bundle holds the installed dependencies too.
+    ...['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.ts'].map((f) => join(projectRoot, f)),
   ];
   for (const file of inputs) {
     hash.update(relative(projectRoot, file));
