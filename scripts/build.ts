@@ -14,7 +14,8 @@ import { projectRoot } from '../src/paths.js';
 
 const defaultOutDir = join(projectRoot, 'dist');
 const requested = resolve(process.argv[2] ?? defaultOutDir);
-if (relative(requested, projectRoot) === '' || !relative(requested, projectRoot).startsWith('..')) {
+// The project's own folder or one above it would lose more than the bundle's files.
+if (!relative(requested, projectRoot).startsWith('..')) {
   throw new Error(`the build folder must not hold the project: ${requested}`);
 }
 
