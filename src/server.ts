@@ -1,7 +1,20 @@
 import { buildApp } from './app.js';
 import { appOptions, ConfigError, loadConfig } from './config.js';
 
-async function main() {
+/**
+ * Starts the server from the environment's configuration, and resolves once it listens. A start that
+ * fails ends the process: 78 (EX_CONFIG) for a configuration error, 1 for anything else.
+ */
+export async function startServer(): Promise<void> {
+  try {
+    await listen();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  }
+}
+
+async function listen() {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
@@ -39,8 +52,3 @@ async function main() {
 
   await app.listen({ port: config.port, host: config.host });
 }
-
-main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});

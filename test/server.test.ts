@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/paths.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
@@ -25,8 +25,8 @@ function freePort(): Promise<number> {
   });
 }
 
-function start(env: Record<string, string>, port = 0): Running {
-  const child = spawn(process.execPath, [serverScript], {
+function start(env: Record<string, string>, port = 0, script = serverScript): Running {
+  const child = spawn(process.execPath, [script], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,9 +50,9 @@ function start(env: Record<string, string>, port = 0): Running {
   return { child, port, output: () => output, stderr: () => stderr, exited };
 }
 
-async function startServer(databasePath: string): Promise<Running> {
+async function startServer(databasePath: string, script = serverScript): Promise<Running> {
   const port = await freePort();
-  const running = start({ DATABASE_PATH: databasePath }, port);
+  const running = start({ DATABASE_PATH: databasePath }, port, script);
   await waitUntilReady(running, 15_000);
   return running;
 }
@@ -83,6 +83,22 @@ function exitWithin(running: Running, ms: number): Promise<number | null> {
     timer = setTimeout(() => reject(new Error(`no exit within ${ms} ms:\n${running.output()}`)), ms);
   });
   return Promise.race([running.exited, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A private copy of the build's dist/, beside links to the project's files, that a test may change. */
+function copyOfBuild(): string {
+  const dir = temp.make();
+  for (const entry of readdirSync(projectRoot)) {
+    if (entry === 'dist' || entry.startsWith('.')) continue;
+    symlinkSync(join(projectRoot, entry), join(dir, entry));
+  }
+  cpSync(dirname(serverScript), join(dir, 'dist'), { recursive: true });
+  return join(dir, 'dist', 'server.js');
+}
+
+async function stop(running: Running): Promise<void> {
+  running.child.kill('SIGTERM');
+  expect(await exitWithin(running, 5_000)).toBe(0);
 }
 
 beforeAll(async () => {
@@ -178,5 +194,29 @@ describe('the server process', () => {
     expect(code).not.toBe(0);
     expect(code).not.toBeNull();
     expect(running.stderr()).toMatch(/not-a-folder|ENOTDIR/);
+  });
+
+  it('starts from the code cache the build wrote, and leaves it as it is', async () => {
+    const cacheFile = join(dirname(serverScript), 'server.bundle.cache');
+    const before = readFileSync(cacheFile);
+    const modified = statSync(cacheFile).mtimeMs;
+    // A cache that V8 refused would be written again once the server listens.
+    await stop(await startServer(join(temp.make(), 'kb.sqlite')));
+    expect(statSync(cacheFile).mtimeMs).toBe(modified);
+    expect(readFileSync(cacheFile).equals(before)).toBe(true);
+  });
+
+  it('writes the code cache again when it is missing, and the next start uses it', async () => {
+    const script = copyOfBuild();
+    const cacheFile = join(dirname(script), 'server.bundle.cache');
+    rmSync(cacheFile);
+    const databasePath = join(temp.make(), 'kb.sqlite');
+    await stop(await startServer(databasePath, script));
+    expect(existsSync(cacheFile)).toBe(true);
+    const written = readFileSync(cacheFile);
+    expect(written.length).toBeGreaterThan(100_000);
+    await stop(await startServer(databasePath, script));
+    expect(readFileSync(cacheFile).equals(written)).toBe(true);
+    expect(readdirSync(dirname(script)).sort()).toEqual(['server.bundle.cache', 'server.bundle.cjs', 'server.bundle.cjs.map', 'server.js']);
   });
 });
