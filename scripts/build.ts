@@ -110,10 +110,12 @@ await build({
   sourcesContent: false,
   logLevel: 'warning',
   plugins: [moduleLocations(outDir)],
-  // The sources are ES modules: import.meta.url is the bundle's own URL, as from dist/ before.
+  // The sources are ES modules: the whole bundle runs in strict mode (the directive must come
+  // first; esbuild's own comes after the banner), and import.meta.url is the bundle's own URL.
   define: { 'import.meta.url': '__importMetaUrl' },
   banner: {
     js: [
+      '"use strict";',
       "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;",
       "const __bundleFile = (path) => require('node:path').join(__dirname, path);",
     ].join('\n'),

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { CachedFront } from './cached-front.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
 import { BadRequestError, problemBody } from './errors.js';
@@ -86,19 +88,29 @@ export async function buildApp(options: AppOptions = {}) {
   };
   // For the requests that never reach the CORS hook.
   const addCorsHeaders = corsHeaders(corsOptions);
+  const front = new CachedFront();
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: options.bodyLimit ?? 256 * 1024,
-    requestTimeout,
-    connectionTimeout: requestTimeout,
-    // Node checks these deadlines only every connectionsCheckingInterval (30 s by default), and
-    // headersTimeout would stay at 60 s: a client trickling bytes must be cut off on time.
-    http: {
-      requestTimeout,
-      headersTimeout: requestTimeout,
-      connectionsCheckingInterval: Math.max(250, Math.min(1000, requestTimeout / 2)),
+    // Fastify's own HTTP/1.1 server, with the cached front answering before it (see CachedFront).
+    serverFactory: (handler) => {
+      const server = createServer(
+        {
+          requestTimeout,
+          headersTimeout: requestTimeout,
+          // Node checks these deadlines only every connectionsCheckingInterval (30 s by default), and
+          // headersTimeout would stay at 60 s: a client trickling bytes must be cut off on time.
+          connectionsCheckingInterval: Math.max(250, Math.min(1000, requestTimeout / 2)),
+        },
+        (request, response) => {
+          if (!front.answer(request, response)) handler(request, response);
+        },
+      );
+      server.keepAliveTimeout = keepAliveTimeout;
+      server.setTimeout(requestTimeout);
+      return server;
     },
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    bodyLimit: options.bodyLimit ?? 256 * 1024,
     // A hop count trusts that many proxies nearest to the server.
     trustProxy: typeof options.trustProxy === 'number' ? hops(options.trustProxy) : (options.trustProxy ?? false),
     genReqId: () => randomUUID(),
@@ -174,8 +186,15 @@ export async function buildApp(options: AppOptions = {}) {
     rateLimit: options.rateLimit ?? { enabled: false, max: 0, windowMs: 0 },
     maxEventLoopDelayMs: options.maxEventLoopDelayMs ?? 1_000,
   });
-  await app.register(responseCache);
+  await app.register(responseCache, { front });
   await app.register(routes, { apiVersion, batchBodyLimit: options.batchBodyLimit ?? 4 * 1024 * 1024 });
+  // Requests that Fastify would log go through it; so do those it sheds, and every request once
+  // the server is closing (Fastify answers them 503).
+  const logsRequests = ['trace', 'debug', 'info'].includes(app.log.level);
+  if (!logsRequests) {
+    app.addHook('onReady', async () => front.open(() => app.isUnderPressure()));
+    app.addHook('preClose', async () => front.close());
+  }
   return app;
 }
 

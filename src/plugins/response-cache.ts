@@ -3,6 +3,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
+import type { CachedFront } from '../cached-front.js';
 import { type ContentCoding, codingFor, varyOnAcceptEncoding } from '../content-coding.js';
 
 declare module 'fastify' {
@@ -25,7 +26,12 @@ declare module 'fastify' {
 /** One cached body in every coding, as bytes ready to send, with the ETag of each. */
 type Entry = { etags: Record<ContentCoding, string>; bodies: Record<ContentCoding, Buffer> };
 
-export type ResponseCacheOptions = { maxEntries?: number; cacheControl?: string };
+export type ResponseCacheOptions = {
+  maxEntries?: number;
+  cacheControl?: string;
+  /** Told of every cached 200, to repeat it before routing (see CachedFront). */
+  front?: CachedFront;
+};
 
 function encodings(body: Buffer): Entry['bodies'] {
   return {
@@ -82,7 +88,10 @@ export default fp<ResponseCacheOptions>(
         if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
       }
       if (coding !== 'identity') reply.header('content-encoding', coding);
-      return reply.type('application/json; charset=utf-8').send(entry.bodies[coding]);
+      reply.type('application/json; charset=utf-8');
+      const body = entry.bodies[coding];
+      options.front?.remember(request.raw, coding, reply.getHeaders(), body);
+      return reply.send(body);
     });
   },
   { name: 'response-cache', dependencies: ['store'] },

@@ -1,0 +1,229 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type App, type AppOptions, buildApp } from '../src/app.js';
+import { CachedFront } from '../src/cached-front.js';
+
+type Got = { status: number; headers: string[]; body: Buffer };
+
+const agent = new Agent({ keepAlive: true });
+afterAll(() => agent.destroy());
+
+function get(base: string, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<Got> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.rawHeaders, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The app listening on a free port, counting the requests that Fastify routes. */
+async function listening(options: AppOptions = {}): Promise<{ app: App; base: string; routed: () => number }> {
+  const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, ...options });
+  let routed = 0;
+  app.addHook('onRequest', async () => {
+    routed++;
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, routed: () => routed };
+}
+
+/** Header pairs in the order sent, without the two that differ between any two responses. */
+const stable = (headers: string[]) => {
+  const pairs: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    if (name !== 'date' && name !== 'x-request-id') pairs.push(`${name}: ${headers[i + 1]}`);
+  }
+  return pairs;
+};
+const requestId = (got: Got) => got.headers[got.headers.findIndex((h) => h.toLowerCase() === 'x-request-id') + 1];
+
+const CACHED_PATHS = [
+  '/v1/roles',
+  '/v1/roles/tech-lead',
+  '/v1/roles/engineering-manager?companySize=startup',
+  '/v1/comparisons?roles=tech-lead,engineering-manager',
+  '/v1/comparisons?roles=tech-lead,engineering-manager&companySize=big-tech',
+  '/v1/competencies?category=people',
+  '/v1/assessment/questions',
+  '/v1/company-sizes',
+  '/v1/sources',
+  '/v1/meta',
+];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('the cached front of a listening server', () => {
+  let server: Awaited<ReturnType<typeof listening>>;
+  beforeAll(async () => {
+    server = await listening();
+  });
+  afterAll(async () => {
+    await server.app.close();
+  });
+
+  it('repeats each cached 200 without Fastify, with the headers and body Fastify sent and a new request id', async () => {
+    for (const path of CACHED_PATHS) {
+      for (const acceptEncoding of [undefined, 'gzip', 'br, gzip']) {
+        const headers: Record<string, string> = acceptEncoding ? { 'accept-encoding': acceptEncoding } : {};
+        const before = server.routed();
+        const first = await get(server.base, path, headers);
+        expect(first.status, path).toBe(200);
+        expect(server.routed(), path).toBe(before + 1);
+        const again = await get(server.base, path, headers);
+        expect(server.routed(), `${path} (${acceptEncoding}) was routed again`).toBe(before + 1);
+        expect(again.status).toBe(200);
+        expect(stable(again.headers), path).toEqual(stable(first.headers));
+        expect(again.body.equals(first.body), path).toBe(true);
+        expect(requestId(again)).toMatch(UUID);
+        expect(requestId(again)).not.toBe(requestId(first));
+      }
+    }
+  });
+
+  it('answers by URL and content coding: another coding or another query goes to Fastify once', async () => {
+    const path = '/v1/roles/tech-lead?companySize=scale-up';
+    await get(server.base, path);
+    const before = server.routed();
+    const gzip = await get(server.base, path, { 'accept-encoding': 'gzip' });
+    expect(gzip.headers).toContain('gzip');
+    expect(server.routed()).toBe(before + 1);
+    await get(server.base, `${path}&limit=1`);
+    expect(server.routed()).toBe(before + 2);
+  });
+
+  it('leaves to Fastify requests with an Origin, an If-None-Match or a body, and other methods', async () => {
+    const path = '/v1/roles/tech-lead';
+    const cached = await get(server.base, path);
+    const etag = cached.headers[cached.headers.indexOf('etag') + 1]!;
+    const cases: [string, () => Promise<Got>, (got: Got) => void][] = [
+      [
+        'Origin',
+        () => get(server.base, path, { origin: 'https://app.example' }),
+        (got) => expect(got.headers).toContain('access-control-allow-origin'),
+      ],
+      ['If-None-Match', () => get(server.base, path, { 'if-none-match': etag }), (got) => expect(got.status).toBe(304)],
+      ['HEAD', () => get(server.base, path, {}, 'HEAD'), (got) => expect(got.status).toBe(200)],
+      [
+        'a body',
+        () => get(server.base, path, { 'content-type': 'application/json', 'content-length': '2' }, 'GET', '{}'),
+        (got) => expect(got.status).toBe(200),
+      ],
+    ];
+    for (const [what, send, check] of cases) {
+      const before = server.routed();
+      check(await send());
+      expect(server.routed(), what).toBe(before + 1);
+    }
+  });
+
+  it('never repeats an error: a 404 or a 400 goes to Fastify every time', async () => {
+    for (const path of ['/v1/roles/nobody', '/v1/roles/tech-lead?companySize=huge']) {
+      const before = server.routed();
+      for (let i = 0; i < 2; i++) expect((await get(server.base, path)).status).toBeGreaterThanOrEqual(400);
+      expect(server.routed(), path).toBe(before + 2);
+    }
+  });
+});
+
+describe('when the cached front stays closed', () => {
+  let server: Awaited<ReturnType<typeof listening>> | undefined;
+  afterEach(async () => {
+    await server?.app.close();
+    server = undefined;
+  });
+
+  it('sends every request to Fastify while requests are logged', async () => {
+    server = await listening({ logger: { level: 'info', stream: { write: () => {} } } });
+    for (let i = 0; i < 3; i++) expect((await get(server.base, '/v1/roles')).status).toBe(200);
+    expect(server.routed()).toBe(3);
+  });
+
+  it('lets Fastify shed load: a cached read answers 503 while the event loop is blocked', { timeout: 30_000 }, async () => {
+    server = await listening({ maxEventLoopDelayMs: 10 });
+    const { base } = server;
+    expect((await get(base, '/v1/roles')).status).toBe(200);
+    const busy = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        // Block the event loop.
+      }
+    };
+    const blocker = setInterval(() => busy(300), 20);
+    try {
+      const deadline = Date.now() + 15_000;
+      let status = 200;
+      while (status !== 503 && Date.now() < deadline) status = (await get(base, '/v1/roles')).status;
+      expect(status).toBe(503);
+    } finally {
+      clearInterval(blocker);
+    }
+  });
+});
+
+describe('CachedFront', () => {
+  const message = (url: string, headers: Record<string, string> = {}, method = 'GET') =>
+    ({ url, method, headers }) as unknown as IncomingMessage;
+  const response = () => {
+    const written: { status?: number; headers?: string[]; body?: Buffer } = {};
+    const res = {
+      writeHead: (status: number, headers: string[]) => Object.assign(written, { status, headers }),
+      end: (body: Buffer) => Object.assign(written, { body }),
+    } as unknown as ServerResponse;
+    return { res, written };
+  };
+  const headers = { 'x-request-id': 'first', etag: '"a"', 'content-type': 'application/json; charset=utf-8', 'content-length': 99 };
+
+  it('answers nothing until opened, and nothing once closed or under pressure', () => {
+    const front = new CachedFront();
+    front.remember(message('/v1/roles'), 'identity', headers, Buffer.from('{}'));
+    expect(front.answer(message('/v1/roles'), response().res)).toBe(false);
+    let pressure = false;
+    front.open(() => pressure);
+    const { res, written } = response();
+    expect(front.answer(message('/v1/roles'), res)).toBe(true);
+    expect(written.status).toBe(200);
+    expect(written.headers).toEqual([
+      'x-request-id',
+      written.headers?.[1],
+      'etag',
+      '"a"',
+      'content-type',
+      'application/json; charset=utf-8',
+      'content-length',
+      '2',
+    ]);
+    expect(written.headers?.[1]).toMatch(UUID);
+    expect(written.body?.toString()).toBe('{}');
+    pressure = true;
+    expect(front.answer(message('/v1/roles'), response().res)).toBe(false);
+    pressure = false;
+    front.close();
+    expect(front.answer(message('/v1/roles'), response().res)).toBe(false);
+    expect(front.answered).toBe(1);
+  });
+
+  it('keeps at most its limit of answers, dropping the least recently stored', () => {
+    const front = new CachedFront(2);
+    front.open(() => false);
+    for (const url of ['/a', '/b', '/c']) front.remember(message(url), 'identity', headers, Buffer.from(url));
+    expect(front.answer(message('/a'), response().res)).toBe(false);
+    expect(front.answer(message('/b'), response().res)).toBe(true);
+    expect(front.answer(message('/c'), response().res)).toBe(true);
+  });
+
+  it('stores nothing for requests it would not answer', () => {
+    const front = new CachedFront();
+    front.open(() => false);
+    front.remember(message('/a', { origin: 'https://app.example' }), 'identity', headers, Buffer.from('a'));
+    front.remember(message('/b', {}, 'HEAD'), 'identity', headers, Buffer.from('b'));
+    expect(front.answer(message('/a'), response().res)).toBe(false);
+    expect(front.answer(message('/b'), response().res)).toBe(false);
+  });
+});
