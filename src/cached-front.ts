@@ -26,7 +26,8 @@ export class CachedFront {
   /** Requests answered here, not by Fastify. */
   answered = 0;
 
-  constructor(private readonly maxAnswers = 4000) {}
+  /** As many answers as the response cache keeps entries: their bodies are the same Buffers. */
+  constructor(private readonly maxAnswers = 2000) {}
 
   /** Starts answering; `underPressure` sends requests to Fastify, which sheds them, while true. */
   open(underPressure: () => boolean): void {
@@ -56,7 +57,7 @@ export class CachedFront {
     headers: Record<string, string | number | string[] | undefined>,
     body: Buffer,
   ): void {
-    if (CachedFront.routes(request) || request.url === undefined) return;
+    if (!this.isOpen || CachedFront.routes(request) || request.url === undefined) return;
     const flat: string[] = [];
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined || name === 'content-length') continue;

@@ -180,12 +180,13 @@ describe('CachedFront', () => {
   };
   const headers = { 'x-request-id': 'first', etag: '"a"', 'content-type': 'application/json; charset=utf-8', 'content-length': 99 };
 
-  it('answers nothing until opened, and nothing once closed or under pressure', () => {
+  it('neither keeps nor answers anything until opened, and answers nothing once closed or under pressure', () => {
     const front = new CachedFront();
     front.remember(message('/v1/roles'), 'identity', headers, Buffer.from('{}'));
-    expect(front.answer(message('/v1/roles'), response().res)).toBe(false);
     let pressure = false;
     front.open(() => pressure);
+    expect(front.answer(message('/v1/roles'), response().res)).toBe(false);
+    front.remember(message('/v1/roles'), 'identity', headers, Buffer.from('{}'));
     const { res, written } = response();
     expect(front.answer(message('/v1/roles'), res)).toBe(true);
     expect(written.status).toBe(200);

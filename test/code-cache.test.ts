@@ -50,7 +50,9 @@ describe('requireWithCodeCache', () => {
     expect(first.cacheUsed).toBe(false);
     expect(first.exports).toEqual({ value: 41, file: join(dir, 'module.cjs'), dir, separator: '/', self: true });
     const cache = readFileSync(join(dir, 'module.cache'));
-    const digest = createHash('sha256').update(readFileSync(join(dir, 'module.cjs'))).digest();
+    const digest = createHash('sha256')
+      .update(readFileSync(join(dir, 'module.cjs')))
+      .digest();
     expect(cache.subarray(0, 32)).toEqual(digest);
     expect(cache.length).toBeGreaterThan(32);
 
