@@ -60,9 +60,10 @@ const BUILT_FILES = ['server.js', 'server.bundle.cjs', 'server.bundle.cjs.map', 
 async function writeCodeCache(outDir: string): Promise<void> {
   const cacheFile = join(outDir, 'server.bundle.cache');
   const dataDir = mkdtempSync(join(tmpdir(), 'rc-build-'));
+  // Only what the start needs: the shell's own settings could fail it or slow its shutdown.
   const server = spawn(process.execPath, [join(outDir, 'server.js')], {
     env: {
-      ...process.env,
+      PATH: process.env.PATH ?? '',
       PORT: '0',
       HOST: '127.0.0.1',
       DATABASE_PATH: join(dataDir, 'warm-up.sqlite'),
@@ -75,11 +76,21 @@ async function writeCodeCache(outDir: string): Promise<void> {
   server.stderr.on('data', (chunk) => {
     stderr += chunk;
   });
-  const exited = new Promise((resolve) => server.once('exit', resolve));
+  let failure: Error | undefined;
+  server.once('error', (error) => {
+    failure = error;
+  });
+  const exited = new Promise((resolve) => {
+    server.once('close', resolve);
+    server.once('error', resolve);
+  });
   try {
     const deadline = Date.now() + 60_000;
     while (!existsSync(cacheFile)) {
-      if (server.exitCode !== null) throw new Error(`the built server failed to start (exit code ${server.exitCode}):\n${stderr}`);
+      if (failure) throw failure;
+      if (server.exitCode !== null || server.signalCode !== null) {
+        throw new Error(`the built server failed to start (${server.exitCode ?? server.signalCode}):\n${stderr}`);
+      }
       if (Date.now() > deadline) throw new Error(`the built server wrote no code cache within a minute:\n${stderr}`);
       await sleep(20);
     }
@@ -105,7 +116,8 @@ await build({
   format: 'cjs',
   target: 'node20',
   external: ['better-sqlite3'],
-  // Lines in stack traces map back to src/ and node_modules, whose files are on disk beside it.
+  // For tools that map the bundle's lines back to src/ and node_modules (Node 20 itself does not
+  // apply source maps to code run through node:vm).
   sourcemap: 'linked',
   sourcesContent: false,
   logLevel: 'warning',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -77,6 +77,20 @@ const zodCompilers = {
 
 const hops = (count: number) => (_address: string, hop: number) => hop < count;
 
+/**
+ * Puts the cached front before Fastify on Fastify's own HTTP server, whose one request listener is
+ * Fastify's handler (so the server keeps Fastify's settings and bindings).
+ */
+function answerFirst(server: Server, front: CachedFront): void {
+  const listeners = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
+  const [fastify] = listeners;
+  if (listeners.length !== 1 || fastify === undefined) throw new Error(`expected one request listener, found ${listeners.length}`);
+  server.removeListener('request', fastify);
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (!front.answer(request, response)) fastify(request, response);
+  });
+}
+
 /** Builds the whole application without listening: the server and the tests both use it. */
 export async function buildApp(options: AppOptions = {}) {
   const requestTimeout = options.requestTimeoutMs ?? 15_000;
@@ -88,29 +102,19 @@ export async function buildApp(options: AppOptions = {}) {
   };
   // For the requests that never reach the CORS hook.
   const addCorsHeaders = corsHeaders(corsOptions);
-  const front = new CachedFront();
-  const keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
   const app = Fastify({
     logger: options.logger ?? false,
-    // Fastify's own HTTP/1.1 server, with the cached front answering before it (see CachedFront).
-    serverFactory: (handler) => {
-      const server = createServer(
-        {
-          requestTimeout,
-          headersTimeout: requestTimeout,
-          // Node checks these deadlines only every connectionsCheckingInterval (30 s by default), and
-          // headersTimeout would stay at 60 s: a client trickling bytes must be cut off on time.
-          connectionsCheckingInterval: Math.max(250, Math.min(1000, requestTimeout / 2)),
-        },
-        (request, response) => {
-          if (!front.answer(request, response)) handler(request, response);
-        },
-      );
-      server.keepAliveTimeout = keepAliveTimeout;
-      server.setTimeout(requestTimeout);
-      return server;
-    },
     bodyLimit: options.bodyLimit ?? 256 * 1024,
+    requestTimeout,
+    connectionTimeout: requestTimeout,
+    // Node checks these deadlines only every connectionsCheckingInterval (30 s by default), and
+    // headersTimeout would stay at 60 s: a client trickling bytes must be cut off on time.
+    http: {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.max(250, Math.min(1000, requestTimeout / 2)),
+    },
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
     // A hop count trusts that many proxies nearest to the server.
     trustProxy: typeof options.trustProxy === 'number' ? hops(options.trustProxy) : (options.trustProxy ?? false),
     genReqId: () => randomUUID(),
@@ -186,6 +190,8 @@ export async function buildApp(options: AppOptions = {}) {
     rateLimit: options.rateLimit ?? { enabled: false, max: 0, windowMs: 0 },
     maxEventLoopDelayMs: options.maxEventLoopDelayMs ?? 1_000,
   });
+  const front = new CachedFront();
+  answerFirst(app.server, front);
   await app.register(responseCache, { front });
   await app.register(routes, { apiVersion, batchBodyLimit: options.batchBodyLimit ?? 4 * 1024 * 1024 });
   // Requests that Fastify would log go through it; so do those it sheds, and every request once

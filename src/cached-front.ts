@@ -26,7 +26,10 @@ export class CachedFront {
   /** Requests answered here, not by Fastify. */
   answered = 0;
 
-  /** As many answers as the response cache keeps entries: their bodies are the same Buffers. */
+  /**
+   * Answers are kept per URL as sent and content coding, so several can share one cached body; the
+   * least recently stored goes first once there are `maxAnswers`.
+   */
   constructor(private readonly maxAnswers = 2000) {}
 
   /** Starts answering; `underPressure` sends requests to Fastify, which sheds them, while true. */
@@ -48,25 +51,29 @@ export class CachedFront {
   }
 
   /**
-   * Keeps the 200 about to be sent for `request` (as a Buffer, with `headers` as they stand before
-   * Fastify adds Content-Length), to answer the same URL and coding from now on.
+   * Keeps a 200 about to be sent for `request` (as a Buffer, with `headers` as they stand before
+   * Fastify adds Content-Length), to answer the same URL and coding from now on. Other statuses are
+   * never repeated.
    */
   remember(
     request: IncomingMessage,
     coding: ContentCoding,
+    status: number,
     headers: Record<string, string | number | string[] | undefined>,
     body: Buffer,
   ): void {
-    if (!this.isOpen || CachedFront.routes(request) || request.url === undefined) return;
+    if (!this.isOpen || status !== 200 || CachedFront.routes(request) || request.url === undefined) return;
     const flat: string[] = [];
+    let idAt = 0;
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined || name === 'content-length') continue;
+      if (name === 'x-request-id') idAt = flat.length + 1;
       for (const item of Array.isArray(value) ? value : [value]) flat.push(name, String(item));
     }
     flat.push('content-length', String(body.length));
     const key = `${coding} ${request.url}`;
     this.answers.delete(key);
-    this.answers.set(key, { headers: flat, idAt: flat.indexOf('x-request-id') + 1, body });
+    this.answers.set(key, { headers: flat, idAt, body });
     if (this.answers.size > this.maxAnswers) this.answers.delete(this.answers.keys().next().value as string);
   }
 

@@ -89,12 +89,16 @@ describe('the cached front of a listening server', () => {
 
   it('answers by URL and content coding: another coding or another query goes to Fastify once', async () => {
     const path = '/v1/roles/tech-lead?companySize=scale-up';
-    await get(server.base, path);
+    const plain = await get(server.base, path);
     const before = server.routed();
     const gzip = await get(server.base, path, { 'accept-encoding': 'gzip' });
     expect(gzip.headers).toContain('gzip');
     expect(server.routed()).toBe(before + 1);
-    await get(server.base, `${path}&limit=1`);
+    const other = await get(server.base, '/v1/roles/tech-lead?companySize=startup');
+    expect(other.status).toBe(200);
+    expect(other.body.equals(plain.body)).toBe(false);
+    expect(server.routed()).toBe(before + 2);
+    expect((await get(server.base, path)).body.equals(plain.body)).toBe(true);
     expect(server.routed()).toBe(before + 2);
   });
 
@@ -132,11 +136,17 @@ describe('the cached front of a listening server', () => {
   });
 });
 
-describe('when the cached front stays closed', () => {
+describe('when the cached front opens', () => {
   let server: Awaited<ReturnType<typeof listening>> | undefined;
   afterEach(async () => {
     await server?.app.close();
     server = undefined;
+  });
+
+  it('opens when the server logs only warnings and errors', async () => {
+    server = await listening({ logger: { level: 'warn', stream: { write: () => {} } } });
+    for (let i = 0; i < 3; i++) expect((await get(server.base, '/v1/roles')).status).toBe(200);
+    expect(server.routed()).toBe(1);
   });
 
   it('sends every request to Fastify while requests are logged', async () => {
@@ -182,11 +192,11 @@ describe('CachedFront', () => {
 
   it('neither keeps nor answers anything until opened, and answers nothing once closed or under pressure', () => {
     const front = new CachedFront();
-    front.remember(message('/v1/roles'), 'identity', headers, Buffer.from('{}'));
+    front.remember(message('/v1/roles'), 'identity', 200, headers, Buffer.from('{}'));
     let pressure = false;
     front.open(() => pressure);
     expect(front.answer(message('/v1/roles'), response().res)).toBe(false);
-    front.remember(message('/v1/roles'), 'identity', headers, Buffer.from('{}'));
+    front.remember(message('/v1/roles'), 'identity', 200, headers, Buffer.from('{}'));
     const { res, written } = response();
     expect(front.answer(message('/v1/roles'), res)).toBe(true);
     expect(written.status).toBe(200);
@@ -213,18 +223,18 @@ describe('CachedFront', () => {
   it('keeps at most its limit of answers, dropping the least recently stored', () => {
     const front = new CachedFront(2);
     front.open(() => false);
-    for (const url of ['/a', '/b', '/c']) front.remember(message(url), 'identity', headers, Buffer.from(url));
+    for (const url of ['/a', '/b', '/c']) front.remember(message(url), 'identity', 200, headers, Buffer.from(url));
     expect(front.answer(message('/a'), response().res)).toBe(false);
     expect(front.answer(message('/b'), response().res)).toBe(true);
     expect(front.answer(message('/c'), response().res)).toBe(true);
   });
 
-  it('stores nothing for requests it would not answer', () => {
+  it('stores nothing for requests it would not answer, nor any status but 200', () => {
     const front = new CachedFront();
     front.open(() => false);
-    front.remember(message('/a', { origin: 'https://app.example' }), 'identity', headers, Buffer.from('a'));
-    front.remember(message('/b', {}, 'HEAD'), 'identity', headers, Buffer.from('b'));
-    expect(front.answer(message('/a'), response().res)).toBe(false);
-    expect(front.answer(message('/b'), response().res)).toBe(false);
+    front.remember(message('/a', { origin: 'https://app.example' }), 'identity', 200, headers, Buffer.from('a'));
+    front.remember(message('/b', {}, 'HEAD'), 'identity', 200, headers, Buffer.from('b'));
+    front.remember(message('/c'), 'identity', 203, headers, Buffer.from('c'));
+    for (const url of ['/a', '/b', '/c']) expect(front.answer(message(url), response().res), url).toBe(false);
   });
 });

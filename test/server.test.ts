@@ -214,8 +214,10 @@ describe('the server process', () => {
     await stop(await startServer(databasePath, script));
     expect(existsSync(cacheFile)).toBe(true);
     const written = readFileSync(cacheFile);
+    const modified = statSync(cacheFile).mtimeMs;
     expect(written.length).toBeGreaterThan(100_000);
     await stop(await startServer(databasePath, script));
+    expect(statSync(cacheFile).mtimeMs).toBe(modified);
     expect(readFileSync(cacheFile).equals(written)).toBe(true);
     expect(readdirSync(dirname(script)).sort()).toEqual(['server.bundle.cache', 'server.bundle.cjs', 'server.bundle.cjs.map', 'server.js']);
   });

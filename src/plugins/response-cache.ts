@@ -90,7 +90,7 @@ export default fp<ResponseCacheOptions>(
       if (coding !== 'identity') reply.header('content-encoding', coding);
       reply.type('application/json; charset=utf-8');
       const body = entry.bodies[coding];
-      options.front?.remember(request.raw, coding, reply.getHeaders(), body);
+      options.front?.remember(request.raw, coding, reply.statusCode, reply.getHeaders(), body);
       return reply.send(body);
     });
   },
