@@ -20,6 +20,13 @@ import securityHeaders, { API_SECURITY_HEADERS } from './plugins/security-header
 import store from './plugins/store.js';
 import routes from './routes/index.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Answers repeated reads before Fastify routes them (see CachedFront). */
+    cachedFront: CachedFront;
+  }
+}
+
 export type AppOptions = {
   /** SQLite file; `:memory:` (the default) gives a fresh database, as tests want. */
   databasePath?: string;
@@ -192,6 +199,7 @@ export async function buildApp(options: AppOptions = {}) {
   });
   const front = new CachedFront();
   answerFirst(app.server, front);
+  app.decorate('cachedFront', front);
   await app.register(responseCache, { front });
   await app.register(routes, { apiVersion, batchBodyLimit: options.batchBodyLimit ?? 4 * 1024 * 1024 });
   // Requests that Fastify would log go through it; so do those it sheds, and every request once

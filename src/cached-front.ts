@@ -2,8 +2,29 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ContentCoding, codingFor } from './content-coding.js';
 
-/** A 200 that Fastify sent: its headers as written (the request id at `idAt`) and its body. */
-type Answer = { headers: string[]; idAt: number; body: Buffer };
+/** Headers of a 200 as Fastify wrote them, without Content-Length; the request id at `idAt`. */
+type Template = { headers: string[]; idAt: number };
+/** A 200 that Fastify sent, headers and body. */
+type Answer = Template & { body: Buffer };
+/**
+ * Reads under a path prefix, answered per request (a stored assessment): `read` gives the body for
+ * the rest of the path, or undefined to leave the request to Fastify; the headers are those of the
+ * last 200 Fastify sent under the prefix.
+ */
+type Reads = { prefix: string; read: (rest: string) => string | Buffer | undefined; template?: Template };
+
+type ReplyHeaders = Record<string, string | number | string[] | undefined>;
+
+function template(headers: ReplyHeaders): Template {
+  const flat: string[] = [];
+  let idAt = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name === 'content-length') continue;
+    if (name === 'x-request-id') idAt = flat.length + 1;
+    for (const item of Array.isArray(value) ? value : [value]) flat.push(name, String(item));
+  }
+  return { headers: flat, idAt };
+}
 
 /** The request headers that make an answer depend on more than the URL and the content coding. */
 const ROUTED_HEADERS = ['origin', 'if-none-match', 'content-length', 'transfer-encoding'] as const;
@@ -21,6 +42,7 @@ const ROUTED_HEADERS = ['origin', 'if-none-match', 'content-length', 'transfer-e
  */
 export class CachedFront {
   private readonly answers = new Map<string, Answer>();
+  private readonly reads: Reads[] = [];
   private isOpen = false;
   private underPressure: () => boolean = () => false;
   /** Requests answered here, not by Fastify. */
@@ -55,37 +77,52 @@ export class CachedFront {
    * Fastify adds Content-Length), to answer the same URL and coding from now on. Other statuses are
    * never repeated.
    */
-  remember(
-    request: IncomingMessage,
-    coding: ContentCoding,
-    status: number,
-    headers: Record<string, string | number | string[] | undefined>,
-    body: Buffer,
-  ): void {
+  remember(request: IncomingMessage, coding: ContentCoding, status: number, headers: ReplyHeaders, body: Buffer): void {
     if (!this.isOpen || status !== 200 || CachedFront.routes(request) || request.url === undefined) return;
-    const flat: string[] = [];
-    let idAt = 0;
-    for (const [name, value] of Object.entries(headers)) {
-      if (value === undefined || name === 'content-length') continue;
-      if (name === 'x-request-id') idAt = flat.length + 1;
-      for (const item of Array.isArray(value) ? value : [value]) flat.push(name, String(item));
-    }
-    flat.push('content-length', String(body.length));
+    const answer = template(headers);
+    answer.headers.push('content-length', String(body.length));
     const key = `${coding} ${request.url}`;
     this.answers.delete(key);
-    this.answers.set(key, { headers: flat, idAt, body });
+    this.answers.set(key, { ...answer, body });
     if (this.answers.size > this.maxAnswers) this.answers.delete(this.answers.keys().next().value as string);
+  }
+
+  /**
+   * Answers GETs under `prefix` with what `read` gives for the rest of the path, once Fastify has
+   * sent a 200 under it (see rememberRead); `read` must give a body only where the route would
+   * answer 200 with it, and the route's headers must not depend on the path.
+   */
+  serveReads(prefix: string, read: Reads['read']): void {
+    this.reads.push({ prefix, read });
+  }
+
+  /** Keeps the headers of a 200 about to be sent under a prefix given to serveReads. */
+  rememberRead(prefix: string, request: IncomingMessage, status: number, headers: ReplyHeaders): void {
+    if (!this.isOpen || status !== 200 || CachedFront.routes(request)) return;
+    const reads = this.reads.find((r) => r.prefix === prefix);
+    if (reads !== undefined && reads.template === undefined) reads.template = template(headers);
   }
 
   /** Answers the request if it can; false leaves it to Fastify. */
   answer(request: IncomingMessage, response: ServerResponse): boolean {
     if (!this.isOpen || CachedFront.routes(request) || this.underPressure()) return false;
-    const answer = this.answers.get(`${codingFor(request.headers['accept-encoding'])} ${request.url}`);
-    if (answer === undefined) return false;
+    const url = request.url as string;
+    const answer = this.answers.get(`${codingFor(request.headers['accept-encoding'])} ${url}`);
+    if (answer !== undefined) return this.send(response, answer, answer.body);
+    for (const reads of this.reads) {
+      if (reads.template === undefined || !url.startsWith(reads.prefix)) continue;
+      const body = reads.read(url.slice(reads.prefix.length));
+      if (body !== undefined) return this.send(response, reads.template, body, true);
+    }
+    return false;
+  }
+
+  private send(response: ServerResponse, answer: Template, body: string | Buffer, addLength = false): true {
     const headers = answer.headers.slice();
     if (answer.idAt > 0) headers[answer.idAt] = randomUUID();
+    if (addLength) headers.push('content-length', String(Buffer.byteLength(body)));
     response.writeHead(200, headers);
-    response.end(answer.body);
+    response.end(body);
     this.answered++;
     return true;
   }

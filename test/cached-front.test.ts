@@ -127,6 +127,57 @@ describe('the cached front of a listening server', () => {
     }
   });
 
+  it('reads stored assessments before routing once Fastify has sent one, with the same headers', async () => {
+    const questions = server.app.kb.data.questions;
+    const stored: { id: string; body: Buffer }[] = [];
+    for (let n = 0; n < 3; n++) {
+      const body = JSON.stringify({ answers: questions.map((q, i) => ({ questionId: q.id, value: ((i + n) % 5) + 1 })) });
+      const created = await get(
+        server.base,
+        '/v1/assessments',
+        { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+        'POST',
+        body,
+      );
+      expect(created.status).toBe(201);
+      stored.push({ id: (JSON.parse(created.body.toString()) as { id: string }).id, body: created.body });
+    }
+    const [first, second, third] = stored as [(typeof stored)[0], (typeof stored)[0], (typeof stored)[0]];
+    const before = server.routed();
+    const routed = await get(server.base, `/v1/assessments/${first.id}`);
+    expect(routed.status).toBe(200);
+    expect(server.routed()).toBe(before + 1);
+    const again = await get(server.base, `/v1/assessments/${first.id}`);
+    expect(server.routed()).toBe(before + 1);
+    expect(stable(again.headers)).toEqual(stable(routed.headers));
+    expect(again.body.equals(first.body)).toBe(true);
+    expect(requestId(again)).toMatch(UUID);
+    expect(requestId(again)).not.toBe(requestId(routed));
+    // Another id, never read through Fastify: answered here, with its own body and length.
+    for (const other of [second, third]) {
+      const read = await get(server.base, `/v1/assessments/${other.id}`);
+      expect(read.status).toBe(200);
+      expect(read.body.equals(other.body)).toBe(true);
+      expect(read.headers[read.headers.indexOf('content-length') + 1]).toBe(String(other.body.length));
+    }
+    expect(server.routed()).toBe(before + 1);
+  });
+
+  it('leaves to Fastify every read of an assessment that it would not answer 200 as stored', async () => {
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    for (const [path, status] of [
+      [`/v1/assessments/${unknown}`, 404],
+      [`/v1/assessments/${unknown.toUpperCase()}`, 404],
+      ['/v1/assessments/not-an-id', 400],
+      [`/v1/assessments/${unknown}?x=1`, 404],
+      ['/v1/assessments/batch', 400],
+    ] as const) {
+      const before = server.routed();
+      expect((await get(server.base, path)).status, path).toBe(status);
+      expect(server.routed(), path).toBe(before + 1);
+    }
+  });
+
   it('never repeats an error: a 404 or a 400 goes to Fastify every time', async () => {
     for (const path of ['/v1/roles/nobody', '/v1/roles/tech-lead?companySize=huge']) {
       const before = server.routed();

@@ -33,6 +33,9 @@ const GZIP_ONLY: readonly Compressed[] = ['gzip'];
 
 export type AssessmentRouteOptions = { batchBodyLimit: number };
 
+const STORED_PREFIX = '/v1/assessments/';
+const ISSUED_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
   const service = new AssessmentService(app.kb, app.repository);
 
@@ -166,9 +169,21 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       const found = service.find(request.params.id);
       if (found === undefined) throw new NotFoundError('assessment', request.params.id, 'params.id');
       reply.header('cache-control', 'private, max-age=86400, immutable');
-      return found.gzip === undefined ? sendJson(reply, found.json) : sendGzipped(request, reply, found.gzip);
+      if (found.gzip !== undefined) return sendGzipped(request, reply, found.gzip);
+      reply.type('application/json; charset=utf-8');
+      app.cachedFront.rememberRead(STORED_PREFIX, request.raw, reply.statusCode, reply.getHeaders());
+      return reply.send(found.json);
     },
   );
+
+  // Later reads of stored JSON are answered before routing. Only a lowercase version-4 id (every id
+  // the API hands out) without a query: the params schema accepts each of them, and the handler
+  // answers each stored one as above; anything else goes to this route.
+  app.cachedFront.serveReads(STORED_PREFIX, (id) => {
+    if (!ISSUED_ID.test(id)) return undefined;
+    const found = service.find(id);
+    return found?.gzip === undefined ? found?.json : undefined;
+  });
 };
 
 export default assessments;
