@@ -108,19 +108,17 @@ for (const file of BUILT_FILES) rmSync(join(requested, file), { force: true });
 mkdirSync(requested, { recursive: true });
 // Relative paths are taken between real paths, as Node resolves the running bundle's own path.
 const outDir = realpathSync(requested);
+const forNode = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' } as const;
 await build({
+  ...forNode,
   entryPoints: [join(projectRoot, 'src', 'server.ts')],
   outfile: join(outDir, 'server.bundle.cjs'),
-  bundle: true,
-  platform: 'node',
   format: 'cjs',
-  target: 'node20',
   external: ['better-sqlite3'],
   // For tools that map the bundle's lines back to src/ and node_modules (Node 20 itself does not
   // apply source maps to code run through node:vm).
   sourcemap: 'linked',
   sourcesContent: false,
-  logLevel: 'warning',
   plugins: [moduleLocations(outDir)],
   // The sources are ES modules: the whole bundle runs in strict mode (the directive must come
   // first; esbuild's own comes after the banner), and import.meta.url is the bundle's own URL.
@@ -133,13 +131,5 @@ await build({
     ].join('\n'),
   },
 });
-await build({
-  entryPoints: [join(projectRoot, 'src', 'launcher.ts')],
-  outfile: join(outDir, 'server.js'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  logLevel: 'warning',
-});
+await build({ ...forNode, entryPoints: [join(projectRoot, 'src', 'launcher.ts')], outfile: join(outDir, 'server.js'), format: 'esm' });
 await writeCodeCache(outDir);
