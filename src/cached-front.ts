@@ -34,7 +34,9 @@ const ROUTED_HEADERS = ['origin', 'if-none-match', 'content-length', 'transfer-e
  * request and a reply, routes and runs its hooks: for a cached 13 KB body that framework work was
  * about a third of the server's time per request. Only a 200 that Fastify has already sent for the
  * same URL and content coding is repeated, with the headers Fastify sent and a new X-Request-Id, so
- * the route's validation, hooks and handler have all run once for that URL and release.
+ * the route's validation, hooks and handler have all run once for that URL and release. A route may
+ * also hand it reads answered per request (serveReads: stored assessments), with the headers of a 200
+ * Fastify sent under the same path prefix.
  *
  * Everything else goes to Fastify: other methods, requests with an Origin (CORS), with
  * If-None-Match (Fastify answers 304 before any work), or with a body; and every request while the
