@@ -200,7 +200,7 @@ export async function buildApp(options: AppOptions = {}) {
   const front = new CachedFront();
   answerFirst(app.server, front);
   app.decorate('cachedFront', front);
-  await app.register(responseCache, { front });
+  await app.register(responseCache);
   await app.register(routes, { apiVersion, batchBodyLimit: options.batchBodyLimit ?? 4 * 1024 * 1024 });
   // Requests that Fastify would log go through it; so do those it sheds, and every request once
   // the server is closing (Fastify answers them 503).

@@ -13,9 +13,10 @@ type Answer = Template & { body: Buffer };
  */
 type Reads = { prefix: string; read: (rest: string) => string | Buffer | undefined; template?: Template };
 
-type ReplyHeaders = Record<string, string | number | string[] | undefined>;
+/** A reply about to be sent (Fastify's), read only when its response is kept. */
+type Outgoing = { statusCode: number; getHeaders(): Record<string, string | number | string[] | undefined> };
 
-function template(headers: ReplyHeaders): Template {
+function template(headers: ReturnType<Outgoing['getHeaders']>): Template {
   const flat: string[] = [];
   let idAt = 0;
   for (const [name, value] of Object.entries(headers)) {
@@ -75,13 +76,13 @@ export class CachedFront {
   }
 
   /**
-   * Keeps a 200 about to be sent for `request` (as a Buffer, with `headers` as they stand before
-   * Fastify adds Content-Length), to answer the same URL and coding from now on. Other statuses are
-   * never repeated.
+   * Keeps a 200 about to be sent for `request` (as a Buffer, with the reply's headers as they stand
+   * before Fastify adds Content-Length), to answer the same URL and coding from now on. Other
+   * statuses are never repeated.
    */
-  remember(request: IncomingMessage, coding: ContentCoding, status: number, headers: ReplyHeaders, body: Buffer): void {
-    if (!this.isOpen || status !== 200 || CachedFront.routes(request) || request.url === undefined) return;
-    const answer = template(headers);
+  remember(request: IncomingMessage, coding: ContentCoding, reply: Outgoing, body: Buffer): void {
+    if (!this.isOpen || reply.statusCode !== 200 || CachedFront.routes(request) || request.url === undefined) return;
+    const answer = template(reply.getHeaders());
     answer.headers.push('content-length', String(body.length));
     const key = `${coding} ${request.url}`;
     this.answers.delete(key);
@@ -98,11 +99,11 @@ export class CachedFront {
     this.reads.push({ prefix, read });
   }
 
-  /** Keeps the headers of a 200 about to be sent under a prefix given to serveReads. */
-  rememberRead(prefix: string, request: IncomingMessage, status: number, headers: ReplyHeaders): void {
-    if (!this.isOpen || status !== 200 || CachedFront.routes(request)) return;
+  /** Keeps the headers of a 200 about to be sent under a prefix given to serveReads, once. */
+  rememberRead(prefix: string, request: IncomingMessage, reply: Outgoing): void {
+    if (!this.isOpen || reply.statusCode !== 200 || CachedFront.routes(request)) return;
     const reads = this.reads.find((r) => r.prefix === prefix);
-    if (reads !== undefined && reads.template === undefined) reads.template = template(headers);
+    if (reads !== undefined && reads.template === undefined) reads.template = template(reply.getHeaders());
   }
 
   /** Answers the request if it can; false leaves it to Fastify. */

@@ -240,14 +240,15 @@ describe('CachedFront', () => {
     return { res, written };
   };
   const headers = { 'x-request-id': 'first', etag: '"a"', 'content-type': 'application/json; charset=utf-8', 'content-length': 99 };
+  const sent = (statusCode: number) => ({ statusCode, getHeaders: () => headers });
 
   it('neither keeps nor answers anything until opened, and answers nothing once closed or under pressure', () => {
     const front = new CachedFront();
-    front.remember(message('/v1/roles'), 'identity', 200, headers, Buffer.from('{}'));
+    front.remember(message('/v1/roles'), 'identity', sent(200), Buffer.from('{}'));
     let pressure = false;
     front.open(() => pressure);
     expect(front.answer(message('/v1/roles'), response().res)).toBe(false);
-    front.remember(message('/v1/roles'), 'identity', 200, headers, Buffer.from('{}'));
+    front.remember(message('/v1/roles'), 'identity', sent(200), Buffer.from('{}'));
     const { res, written } = response();
     expect(front.answer(message('/v1/roles'), res)).toBe(true);
     expect(written.status).toBe(200);
@@ -274,7 +275,7 @@ describe('CachedFront', () => {
   it('keeps at most its limit of answers, dropping the least recently stored', () => {
     const front = new CachedFront(2);
     front.open(() => false);
-    for (const url of ['/a', '/b', '/c']) front.remember(message(url), 'identity', 200, headers, Buffer.from(url));
+    for (const url of ['/a', '/b', '/c']) front.remember(message(url), 'identity', sent(200), Buffer.from(url));
     expect(front.answer(message('/a'), response().res)).toBe(false);
     expect(front.answer(message('/b'), response().res)).toBe(true);
     expect(front.answer(message('/c'), response().res)).toBe(true);
@@ -283,9 +284,9 @@ describe('CachedFront', () => {
   it('stores nothing for requests it would not answer, nor any status but 200', () => {
     const front = new CachedFront();
     front.open(() => false);
-    front.remember(message('/a', { origin: 'https://app.example' }), 'identity', 200, headers, Buffer.from('a'));
-    front.remember(message('/b', {}, 'HEAD'), 'identity', 200, headers, Buffer.from('b'));
-    front.remember(message('/c'), 'identity', 203, headers, Buffer.from('c'));
+    front.remember(message('/a', { origin: 'https://app.example' }), 'identity', sent(200), Buffer.from('a'));
+    front.remember(message('/b', {}, 'HEAD'), 'identity', sent(200), Buffer.from('b'));
+    front.remember(message('/c'), 'identity', sent(203), Buffer.from('c'));
     for (const url of ['/a', '/b', '/c']) expect(front.answer(message(url), response().res), url).toBe(false);
   });
 });

@@ -43,6 +43,17 @@ function writeModule(dir: string, value: number): void {
   );
 }
 
+/** Writes a module exporting `value` and its cache, edits the cache file, and loads again. */
+function loadWithEditedCache(value: number, edit: (cache: Buffer) => void): Loaded {
+  const dir = temp.make();
+  writeModule(dir, value);
+  load(dir, true);
+  const cache = readFileSync(join(dir, 'module.cache'));
+  edit(cache);
+  writeFileSync(join(dir, 'module.cache'), cache);
+  return load(dir);
+}
+
 describe('requireWithCodeCache', () => {
   it('runs a CommonJS file, writes its cache, and a later process uses the cache', () => {
     const dir = temp.make();
@@ -72,29 +83,21 @@ describe('requireWithCodeCache', () => {
   });
 
   it('ignores a damaged cache', () => {
-    const dir = temp.make();
-    writeModule(dir, 7);
-    load(dir, true);
-    const cache = readFileSync(join(dir, 'module.cache'));
     // One byte in the middle of V8's data: V8 on Node 20 would not notice.
-    const middle = cache.length >> 1;
-    cache.writeUInt8(cache.readUInt8(middle) ^ 0xff, middle);
-    writeFileSync(join(dir, 'module.cache'), cache);
-    const loaded = load(dir);
+    const loaded = loadWithEditedCache(7, (cache) => {
+      const middle = cache.length >> 1;
+      cache.writeUInt8(cache.readUInt8(middle) ^ 0xff, middle);
+    });
     expect(loaded.cacheUsed).toBe(false);
     expect(loaded.exports.value).toBe(7);
   });
 
   it('compiles the source when V8 refuses the cache', () => {
-    const dir = temp.make();
-    writeModule(dir, 8);
-    load(dir, true);
-    const cache = readFileSync(join(dir, 'module.cache'));
     // V8's own header no longer matches, while both digests do.
-    cache.fill(0x5a, 64, 64 + 16);
-    sha256(cache.subarray(64)).copy(cache, 32);
-    writeFileSync(join(dir, 'module.cache'), cache);
-    const loaded = load(dir);
+    const loaded = loadWithEditedCache(8, (cache) => {
+      cache.fill(0x5a, 64, 64 + 16);
+      sha256(cache.subarray(64)).copy(cache, 32);
+    });
     expect(loaded.cacheUsed).toBe(false);
     expect(loaded.exports.value).toBe(8);
   });

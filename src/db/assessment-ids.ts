@@ -8,7 +8,7 @@ export const MAX_ROW = 2 ** 48 - 1;
 export const ID_KEY_BYTES = 16;
 
 /** Lowercase only, as ids are written: like the random UUIDs stored before, an id matches exactly. */
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** Candidate tags tried at once; one in 64 gives a block that reads as a UUID v4. */
 const CANDIDATES = 128;
 

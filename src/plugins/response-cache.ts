@@ -3,7 +3,6 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
-import type { CachedFront } from '../cached-front.js';
 import { type ContentCoding, codingFor, varyOnAcceptEncoding } from '../content-coding.js';
 
 declare module 'fastify' {
@@ -26,12 +25,7 @@ declare module 'fastify' {
 /** One cached body in every coding, as bytes ready to send, with the ETag of each. */
 type Entry = { etags: Record<ContentCoding, string>; bodies: Record<ContentCoding, Buffer> };
 
-export type ResponseCacheOptions = {
-  maxEntries?: number;
-  cacheControl?: string;
-  /** Told of every cached 200, to repeat it before routing (see CachedFront). */
-  front?: CachedFront;
-};
+export type ResponseCacheOptions = { maxEntries?: number; cacheControl?: string };
 
 function encodings(body: Buffer): Entry['bodies'] {
   return {
@@ -90,7 +84,8 @@ export default fp<ResponseCacheOptions>(
       if (coding !== 'identity') reply.header('content-encoding', coding);
       reply.type('application/json; charset=utf-8');
       const body = entry.bodies[coding];
-      options.front?.remember(request.raw, coding, reply.statusCode, reply.getHeaders(), body);
+      // Repeated before routing from now on (see CachedFront).
+      app.cachedFront.remember(request.raw, coding, reply, body);
       return reply.send(body);
     });
   },

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { type Compressed, codingFor, varyOnAcceptEncoding } from '../../content-coding.js';
+import { UUID_V4 } from '../../db/assessment-ids.js';
 import { ANSWER_SCALE } from '../../domain/assessment.js';
 import { MIN_ANSWERS } from '../../domain/scoring.js';
 import { BadRequestError, NotFoundError, problemBody, SubmissionError } from '../../errors.js';
@@ -34,7 +35,6 @@ const GZIP_ONLY: readonly Compressed[] = ['gzip'];
 export type AssessmentRouteOptions = { batchBodyLimit: number };
 
 const STORED_PREFIX = '/v1/assessments/';
-const ISSUED_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
   const service = new AssessmentService(app.kb, app.repository);
@@ -171,7 +171,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       reply.header('cache-control', 'private, max-age=86400, immutable');
       if (found.gzip !== undefined) return sendGzipped(request, reply, found.gzip);
       reply.type('application/json; charset=utf-8');
-      app.cachedFront.rememberRead(STORED_PREFIX, request.raw, reply.statusCode, reply.getHeaders());
+      app.cachedFront.rememberRead(STORED_PREFIX, request.raw, reply);
       return reply.send(found.json);
     },
   );
@@ -180,7 +180,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
   // the API hands out) without a query: the params schema accepts each of them, and the handler
   // answers each stored one as above; anything else goes to this route.
   app.cachedFront.serveReads(STORED_PREFIX, (id) => {
-    if (!ISSUED_ID.test(id)) return undefined;
+    if (!UUID_V4.test(id)) return undefined;
     const found = service.find(id);
     return found?.gzip === undefined ? found?.json : undefined;
   });
