@@ -101,27 +101,37 @@ export type Load = {
   headers?: Record<string, string>;
 };
 
-/** Runs autocannon at -c 50 -p 1: a warm-up round that is discarded, then the measured round. */
+const CONNECTIONS = 50;
+
+/**
+ * Runs autocannon at -c 50 -p 1: a warm-up round that is discarded, then the measured round.
+ *
+ * Every request is built once, before the round: a request autocannon must rebuild each time
+ * (a `setupRequest` function) costs the load generator more than E0 costs the server, so the
+ * load generator, not the server, would set the pace. Each connection walks the rotation from
+ * its own starting point, so that the connections spread over the ids instead of asking for
+ * the same one at once.
+ */
 export async function measure(load: Load, durationSec: number, warmupSec: number): Promise<Measure> {
+  const count = Math.max(load.paths.length, load.bodies?.length ?? 0);
+  const requests = Array.from({ length: count }, (_, n) => ({
+    method: load.method ?? 'GET',
+    path: load.paths[n % load.paths.length] as string,
+    headers: { 'content-type': 'application/json', ...load.headers },
+    ...(load.bodies ? { body: load.bodies[n % load.bodies.length] as string } : {}),
+  }));
   const run = (duration: number) => {
-    let i = 0;
+    let client = 0;
     return autocannon({
       url: load.url,
-      connections: 50,
+      connections: CONNECTIONS,
       pipelining: 1,
       duration,
-      requests: [
-        {
-          method: load.method ?? 'GET',
-          headers: { 'content-type': 'application/json', ...load.headers },
-          setupRequest: (request) => {
-            const n = i++;
-            request.path = load.paths[n % load.paths.length] as string;
-            if (load.bodies) request.body = load.bodies[n % load.bodies.length] as string;
-            return request;
-          },
-        },
-      ],
+      requests,
+      setupClient: (c) => {
+        const start = Math.floor((client++ * count) / CONNECTIONS);
+        c.setRequests([...requests.slice(start), ...requests.slice(0, start)]);
+      },
     });
   };
   if (warmupSec > 0) await run(warmupSec);
