@@ -148,6 +148,47 @@ export async function measure(load: Load, durationSec: number, warmupSec: number
   };
 }
 
+/**
+ * A load measured in turns with a reference load (E0), in `slices` pairs after one warm-up of the
+ * load, so that both see the machine at the same moments: the machine's speed moves by a fifth or
+ * more within a minute, more than the differences a ratio to E0 has to show. Each side's req/s is
+ * the mean of its slices, p50 the median, and p99 the highest.
+ */
+export async function measureInTurns(
+  load: Load,
+  reference: Load,
+  options: { durationSec: number; referenceSec: number; warmupSec: number; slices: number },
+): Promise<{ load: Measure; reference: Measure }> {
+  const { durationSec, referenceSec, warmupSec, slices } = options;
+  if (!Number.isInteger(slices) || slices < 1 || durationSec / slices < 1 || referenceSec / slices < 1)
+    throw new RangeError(`${durationSec} s and ${referenceSec} s do not split into ${slices} turns of a second or more`);
+  if (warmupSec > 0) await measure(load, warmupSec, 0);
+  const loads: Measure[] = [];
+  const references: Measure[] = [];
+  for (let slice = 0; slice < slices; slice++) {
+    loads.push(await measure(load, durationSec / slices, 0));
+    references.push(await measure(reference, referenceSec / slices, 0));
+  }
+  return { load: combine(loads), reference: combine(references) };
+}
+
+function combine(measures: Measure[]): Measure {
+  const [first] = measures;
+  if (first === undefined) throw new Error('nothing to combine');
+  const sorted = (pick: (m: Measure) => number) => measures.map(pick).sort((a, b) => a - b);
+  const requests = measures.reduce((sum, m) => sum + m.requests, 0);
+  const bytes = measures.reduce((sum, m) => sum + m.bytesPerResponse * m.requests, 0);
+  return {
+    name: first.name,
+    reqPerSec: meanOf(measures.map((m) => m.reqPerSec)),
+    p50: sorted((m) => m.p50)[Math.floor(measures.length / 2)] as number,
+    p99: sorted((m) => m.p99).at(-1) as number,
+    bytesPerResponse: requests > 0 ? Math.round(bytes / requests) : 0,
+    requests,
+    failures: measures.reduce((sum, m) => sum + m.failures, 0),
+  };
+}
+
 function versionOf(name: string): string {
   try {
     return JSON.parse(readFileSync(join(projectRoot, 'node_modules', name, 'package.json'), 'utf8')).version;
