@@ -106,19 +106,25 @@ const CONNECTIONS = 50;
 /**
  * Runs autocannon at -c 50 -p 1: a warm-up round that is discarded, then the measured round.
  *
- * Every request is built once, before the round: a request autocannon must rebuild each time
- * (a `setupRequest` function) costs the load generator more than E0 costs the server, so the
- * load generator, not the server, would set the pace. Each connection walks the rotation from
- * its own starting point, so that the connections spread over the ids instead of asking for
- * the same one at once.
+ * The requests of a round are built before it starts, never per request: a request autocannon
+ * must rebuild each time (a `setupRequest` function) costs the load generator more than E0 costs
+ * the server, so the load generator, not the server, would set the pace. A short rotation is
+ * repeated to at least one request per connection, and each connection walks the rotation from
+ * its own starting point, so that the connections spread over the ids instead of asking for the
+ * same one at once.
  */
 export async function measure(load: Load, durationSec: number, warmupSec: number): Promise<Measure> {
-  const count = Math.max(load.paths.length, load.bodies?.length ?? 0);
+  const bodies = load.bodies ?? [];
+  if (load.paths.length === 0) throw new RangeError(`${load.name}: no path to send`);
+  if (load.paths.length > 1 && bodies.length > 1 && load.paths.length !== bodies.length)
+    throw new RangeError(`${load.name}: ${load.paths.length} paths and ${bodies.length} bodies do not pair up`);
+  const cycle = Math.max(load.paths.length, bodies.length);
+  const count = cycle * Math.ceil(CONNECTIONS / cycle);
   const requests = Array.from({ length: count }, (_, n) => ({
     method: load.method ?? 'GET',
     path: load.paths[n % load.paths.length] as string,
     headers: { 'content-type': 'application/json', ...load.headers },
-    ...(load.bodies ? { body: load.bodies[n % load.bodies.length] as string } : {}),
+    ...(bodies.length > 0 ? { body: bodies[n % bodies.length] as string } : {}),
   }));
   const run = (duration: number) => {
     let client = 0;
@@ -127,7 +133,9 @@ export async function measure(load: Load, durationSec: number, warmupSec: number
       connections: CONNECTIONS,
       pipelining: 1,
       duration,
-      requests,
+      // Each client copies and builds what it is given here before setupClient hands it its own
+      // rotation: one request is enough.
+      requests: requests.slice(0, 1),
       setupClient: (c) => {
         const start = Math.floor((client++ * count) / CONNECTIONS);
         c.setRequests([...requests.slice(start), ...requests.slice(0, start)]);
@@ -136,43 +144,61 @@ export async function measure(load: Load, durationSec: number, warmupSec: number
   };
   if (warmupSec > 0) await run(warmupSec);
   const result = await run(durationSec);
-  const failures = result.non2xx + result.errors + result.timeouts;
+  return measureOf(load.name, result);
+}
+
+function measureOf(name: string, result: autocannon.Result): Measure {
   return {
-    name: load.name,
+    name,
     reqPerSec: Math.round(result.requests.average),
     p50: result.latency.p50,
     p99: result.latency.p99,
     bytesPerResponse: result.requests.total > 0 ? Math.round(result.throughput.total / result.requests.total) : 0,
     requests: result.requests.total,
-    failures,
+    failures: result.non2xx + result.errors + result.timeouts,
   };
 }
 
+/** A load and its reference measured in turns: each side combined, and the req/s of each turn. */
+export type Turns = { load: Measure; reference: Measure; turns: { load: number[]; reference: number[] } };
+
 /**
- * A load measured in turns with a reference load (E0), in `slices` pairs after one warm-up of the
- * load, so that both see the machine at the same moments: the machine's speed moves by a fifth or
- * more within a minute, more than the differences a ratio to E0 has to show. Each side's req/s is
- * the mean of its slices, p50 the median, and p99 the highest.
+ * A load measured in turns with a reference load (E0), in `slices` pairs of whole seconds after one
+ * warm-up of the load, so that both see the machine at the same moments: the machine's speed moves
+ * by a fifth or more within a minute, more than the differences a ratio to E0 has to show. Each
+ * side is combined over its turns (see combineTurns); failures in the warm-up count too.
  */
 export async function measureInTurns(
   load: Load,
   reference: Load,
   options: { durationSec: number; referenceSec: number; warmupSec: number; slices: number },
-): Promise<{ load: Measure; reference: Measure }> {
+): Promise<Turns> {
   const { durationSec, referenceSec, warmupSec, slices } = options;
-  if (!Number.isInteger(slices) || slices < 1 || durationSec / slices < 1 || referenceSec / slices < 1)
-    throw new RangeError(`${durationSec} s and ${referenceSec} s do not split into ${slices} turns of a second or more`);
-  if (warmupSec > 0) await measure(load, warmupSec, 0);
+  const whole = (sec: number) => Number.isInteger(sec / slices) && sec / slices >= 1;
+  if (!Number.isInteger(slices) || slices < 1 || !whole(durationSec) || !whole(referenceSec))
+    throw new RangeError(`${durationSec} s and ${referenceSec} s do not split into ${slices} turns of whole seconds`);
+  const warmupFailures = warmupSec > 0 ? (await measure(load, warmupSec, 0)).failures : 0;
   const loads: Measure[] = [];
   const references: Measure[] = [];
   for (let slice = 0; slice < slices; slice++) {
     loads.push(await measure(load, durationSec / slices, 0));
     references.push(await measure(reference, referenceSec / slices, 0));
   }
-  return { load: combine(loads), reference: combine(references) };
+  const combined = combineTurns(loads);
+  return {
+    load: { ...combined, failures: combined.failures + warmupFailures },
+    reference: combineTurns(references),
+    turns: { load: loads.map((m) => m.reqPerSec), reference: references.map((m) => m.reqPerSec) },
+  };
 }
 
-function combine(measures: Measure[]): Measure {
+/**
+ * Turns of equal length as one measure: req/s is the mean of the turns (the rate over all of them),
+ * requests and failures their sums, bytes per response weighed by requests, p50 the median of the
+ * turns' p50 (the lower middle one of an even number), p99 the highest of their p99. Each turn opens
+ * its 50 connections afresh, so that p99 is a pessimistic one.
+ */
+export function combineTurns(measures: Measure[]): Measure {
   const [first] = measures;
   if (first === undefined) throw new Error('nothing to combine');
   const sorted = (pick: (m: Measure) => number) => measures.map(pick).sort((a, b) => a - b);
@@ -181,7 +207,7 @@ function combine(measures: Measure[]): Measure {
   return {
     name: first.name,
     reqPerSec: meanOf(measures.map((m) => m.reqPerSec)),
-    p50: sorted((m) => m.p50)[Math.floor(measures.length / 2)] as number,
+    p50: sorted((m) => m.p50)[Math.floor((measures.length - 1) / 2)] as number,
     p99: sorted((m) => m.p99).at(-1) as number,
     bytesPerResponse: requests > 0 ? Math.round(bytes / requests) : 0,
     requests,

@@ -23,9 +23,9 @@ import {
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
-/** Length of E0's share of a class's turns, and the number of turns. */
-const e0SliceSec = Math.max(1, Math.round(duration / 2));
-const slices = Math.max(1, Math.min(e0SliceSec, Math.floor(duration / 2)));
+/** E0's seconds in a class's turns, and the number of turns: at most five, each of whole seconds. */
+const e0SecPerClass = Math.max(1, Math.round(duration / 2));
+const slices = [5, 4, 3, 2, 1].find((n) => duration % n === 0 && e0SecPerClass % n === 0 && duration / n >= 1) ?? 1;
 const began = Date.now();
 
 /** Target ratios to E0 from the performance issue. */
@@ -137,16 +137,18 @@ async function main() {
     ];
 
     console.log(
-      `measuring: ${duration} s per class after a ${warmup} s warm-up, -c 50 -p 1, in ${slices} turns with ${e0SliceSec} s of E0 in all`,
+      `measuring: ${duration} s per class after a ${warmup} s warm-up, -c 50 -p 1, in ${slices} turns with ${e0SecPerClass} s of E0 in all`,
     );
     const e0Start = await measure(e0Load, duration, warmup);
     const classes: Load[] = [{ name: 'reference: bare fastify, constant 13 KB', url: baseline.url, paths: ['/large'] }, ...loads];
     // Each class is measured in turns with E0 and its ratio taken against the E0 of its own turns.
     const e0Slices: Measure[] = [];
+    const turnRates: { endpoint: string; load: number[]; reference: number[] }[] = [];
     const results: (Measure & { e0InTurns: number })[] = [];
     for (const load of classes) {
-      const turns = await measureInTurns(load, e0Load, { durationSec: duration, referenceSec: e0SliceSec, warmupSec: warmup, slices });
+      const turns = await measureInTurns(load, e0Load, { durationSec: duration, referenceSec: e0SecPerClass, warmupSec: warmup, slices });
       e0Slices.push(turns.reference);
+      turnRates.push({ endpoint: load.name, ...turns.turns });
       const e0InTurns = turns.reference.reqPerSec;
       console.log(
         `  ${load.name}: ${turns.load.reqPerSec} req/s, E0 in its turns ${e0InTurns} (${(turns.load.reqPerSec / e0InTurns).toFixed(2)})`,
@@ -180,8 +182,9 @@ async function main() {
     const report = {
       date: new Date().toISOString(),
       ...environment(),
-      settings: { connections: 50, pipelining: 1, durationSec: duration, warmupSec: warmup, e0SliceSec, turns: slices },
-      e0: { start: e0Start.reqPerSec, end: e0End.reqPerSec, drift: Number(drift.toFixed(3)), beside: e0Slices.map((m) => m.reqPerSec) },
+      settings: { connections: 50, pipelining: 1, durationSec: duration, warmupSec: warmup, e0SecPerClass, turns: slices },
+      e0: { start: e0Start.reqPerSec, end: e0End.reqPerSec, drift: Number(drift.toFixed(3)), inTurns: e0Slices.map((m) => m.reqPerSec) },
+      turns: turnRates,
       valid,
       rows,
       startup,

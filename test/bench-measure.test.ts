@@ -1,28 +1,31 @@
 // The benchmark's load: every path and body of a rotation is sent, each path with its own body,
-// and the 50 connections start at different points of the rotation.
+// the 50 connections start at different points of the rotation, and a class measured in turns with
+// E0 alternates with it and combines its turns.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { measure, measureInTurns } from '../bench/lib.js';
+import { combineTurns, type Measure, measure, measureInTurns } from '../bench/lib.js';
 
-/** Every path answered, in order. */
-const answered: string[] = [];
+type Received = { path: string; body: string; first: boolean };
 
-/** Runs of the same path among `paths`, in order, with their number of requests. */
-function runsOf(wanted: string[]) {
+/** Every request received, in order; `first` marks the first one on its connection. */
+const received: Received[] = [];
+let server: Server;
+let url: string;
+
+/** Requests for `paths` only (a test's own; a request of an earlier test may still arrive). */
+const receivedFor = (paths: string[]) => received.filter((r) => paths.includes(r.path));
+
+/** Runs of the same path, in order, with their number of requests. */
+function runsOf(requests: Received[]) {
   const runs: { path: string; count: number }[] = [];
-  for (const path of answered.filter((p) => wanted.includes(p))) {
+  for (const { path } of requests) {
     const last = runs.at(-1);
     if (last?.path === path) last.count += 1;
     else runs.push({ path, count: 1 });
   }
   return runs;
 }
-const seen = new Map<string, number>();
-const firstPaths: string[] = [];
-const mismatched: string[] = [];
-let server: Server;
-let url: string;
 
 beforeAll(async () => {
   server = createServer((request, response) => {
@@ -31,14 +34,9 @@ beforeAll(async () => {
       body += chunk;
     });
     request.on('end', () => {
-      const path = request.url as string;
-      answered.push(path);
-      seen.set(path, (seen.get(path) ?? 0) + 1);
-      // The first request on each connection shows where that connection starts its rotation.
       const socket = request.socket as typeof request.socket & { served?: boolean };
-      if (!socket.served) firstPaths.push(path);
+      received.push({ path: request.url as string, body, first: !socket.served });
       socket.served = true;
-      if (request.method === 'POST' && body !== `body for ${path}`) mismatched.push(`${path}: ${body}`);
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -49,17 +47,45 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe('bench measure', () => {
-  it('sends each path with its body and spreads the connections over the rotation', async () => {
+  it('sends each path with its body and spreads the connections over a long rotation', async () => {
     const paths = Array.from({ length: 200 }, (_, n) => `/item/${n}`);
     const result = await measure({ name: 'rotation', url, method: 'POST', paths, bodies: paths.map((p) => `body for ${p}`) }, 1, 0);
 
+    const mine = receivedFor(paths);
     expect(result.failures).toBe(0);
     expect(result.requests).toBeGreaterThan(paths.length);
-    expect(mismatched).toEqual([]);
-    expect([...seen.keys()].sort()).toEqual([...paths].sort());
-    expect(firstPaths).toHaveLength(50);
+    expect(mine.filter((r) => r.body !== `body for ${r.path}`)).toEqual([]);
+    expect(new Set(mine.map((r) => r.path))).toEqual(new Set(paths));
     // 200 paths over 50 connections: each starts 4 further on.
-    expect(new Set(firstPaths)).toEqual(new Set(Array.from({ length: 50 }, (_, k) => `/item/${k * 4}`)));
+    const firsts = mine.filter((r) => r.first).map((r) => r.path);
+    expect(firsts).toHaveLength(50);
+    expect(new Set(firsts)).toEqual(new Set(Array.from({ length: 50 }, (_, k) => `/item/${k * 4}`)));
+  });
+
+  it('spreads the connections over a rotation shorter than the connections', async () => {
+    const paths = ['/short/a', '/short/b', '/short/c'];
+    await measure({ name: 'short', url, paths }, 1, 0);
+
+    const firsts = receivedFor(paths)
+      .filter((r) => r.first)
+      .map((r) => r.path);
+    expect(firsts).toHaveLength(50);
+    // The connections start evenly over the three paths, not all on the first.
+    for (const path of paths) expect(firsts.filter((p) => p === path).length).toBeGreaterThanOrEqual(16);
+  });
+
+  it('sends every body of one path in turn, each connection from its own', async () => {
+    const bodies = Array.from({ length: 64 }, (_, n) => `submission ${n}`);
+    await measure({ name: 'bodies', url, method: 'POST', paths: ['/post'], bodies }, 1, 0);
+
+    const mine = receivedFor(['/post']);
+    expect(new Set(mine.map((r) => r.body))).toEqual(new Set(bodies));
+    expect(new Set(mine.filter((r) => r.first).map((r) => r.body)).size).toBe(50);
+  });
+
+  it('refuses a load it cannot send as given', async () => {
+    await expect(measure({ name: 'none', url, paths: [] }, 1, 0)).rejects.toThrow(RangeError);
+    await expect(measure({ name: 'pairs', url, paths: ['/a', '/b'], bodies: ['1', '2', '3'] }, 1, 0)).rejects.toThrow(RangeError);
   });
 
   it('measures a load and its reference in turns, and sums each side over its turns', async () => {
@@ -69,7 +95,7 @@ describe('bench measure', () => {
       { durationSec: 2, referenceSec: 2, warmupSec: 0, slices: 2 },
     );
 
-    const turns = runsOf(['/ld', '/rf']);
+    const turns = runsOf(receivedFor(['/ld', '/rf']));
     expect(turns.map((t) => t.path)).toEqual(['/ld', '/rf', '/ld', '/rf']);
     const [ld1, rf1, ld2, rf2] = turns.map((t) => t.count) as [number, number, number, number];
     // A round counts the responses it received; up to 50 requests are still in flight when it stops.
@@ -77,16 +103,46 @@ describe('bench measure', () => {
     expect(result.load.requests).toBeGreaterThanOrEqual(ld1 + ld2 - 2 * 50);
     expect(result.reference.requests).toBeLessThanOrEqual(rf1 + rf2);
     expect(result.reference.requests).toBeGreaterThanOrEqual(rf1 + rf2 - 2 * 50);
+    expect(result.turns.load).toHaveLength(2);
+    expect(result.turns.reference).toHaveLength(2);
     expect(result.load.name).toBe('load');
     expect(result.reference.name).toBe('reference');
     expect(result.load.failures + result.reference.failures).toBe(0);
-    expect(result.load.reqPerSec).toBeGreaterThan(0);
-    await expect(
+  });
+
+  it('takes turns of whole seconds only', async () => {
+    const turns = (durationSec: number, referenceSec: number, slices: number) =>
       measureInTurns(
         { name: 'x', url, paths: ['/x'] },
         { name: 'y', url, paths: ['/y'] },
-        { durationSec: 3, referenceSec: 1, warmupSec: 0, slices: 2 },
-      ),
-    ).rejects.toThrow(RangeError);
+        { durationSec, referenceSec, warmupSec: 0, slices },
+      );
+    await expect(turns(3, 1, 2)).rejects.toThrow(RangeError);
+    await expect(turns(3, 2, 2)).rejects.toThrow(RangeError);
+    await expect(turns(2, 2, 0)).rejects.toThrow(RangeError);
+  });
+
+  it('combines turns: mean req/s, summed requests and failures, weighted bytes, median p50, highest p99', () => {
+    const turn = (reqPerSec: number, requests: number, bytesPerResponse: number, p50: number, p99: number, failures = 0): Measure => ({
+      name: 'row',
+      reqPerSec,
+      requests,
+      bytesPerResponse,
+      p50,
+      p99,
+      failures,
+    });
+    expect(combineTurns([turn(1000, 2000, 100, 3, 9), turn(3000, 6000, 200, 1, 7, 2), turn(2000, 4000, 100, 2, 12)])).toEqual({
+      name: 'row',
+      reqPerSec: 2000,
+      requests: 12_000,
+      bytesPerResponse: 150,
+      p50: 2,
+      p99: 12,
+      failures: 2,
+    });
+    // With an even number of turns, p50 is the lower of the two middle ones.
+    expect(combineTurns([turn(1, 1, 1, 4, 4), turn(1, 1, 1, 1, 1), turn(1, 1, 1, 3, 3), turn(1, 1, 1, 2, 2)]).p50).toBe(2);
+    expect(() => combineTurns([])).toThrow();
   });
 });
