@@ -18,6 +18,7 @@ import {
   type Started,
   saveReport,
   startProcess,
+  type Turns,
   table,
 } from './lib.js';
 
@@ -25,7 +26,7 @@ const duration = Number(process.env.BENCH_DURATION ?? 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 /** E0's seconds in a class's turns, and the number of turns: at most five, each of whole seconds. */
 const e0SecPerClass = Math.max(1, Math.round(duration / 2));
-const slices = [5, 4, 3, 2, 1].find((n) => duration % n === 0 && e0SecPerClass % n === 0 && duration / n >= 1) ?? 1;
+const slices = [5, 4, 3, 2, 1].find((n) => duration % n === 0 && e0SecPerClass % n === 0) ?? 1;
 const began = Date.now();
 
 /** Target ratios to E0 from the performance issue. */
@@ -142,25 +143,19 @@ async function main() {
     const e0Start = await measure(e0Load, duration, warmup);
     const classes: Load[] = [{ name: 'reference: bare fastify, constant 13 KB', url: baseline.url, paths: ['/large'] }, ...loads];
     // Each class is measured in turns with E0 and its ratio taken against the E0 of its own turns.
-    const e0Slices: Measure[] = [];
-    const turnRates: { endpoint: string; load: number[]; reference: number[] }[] = [];
-    const results: (Measure & { e0InTurns: number })[] = [];
+    const measured: Turns[] = [];
     for (const load of classes) {
       const turns = await measureInTurns(load, e0Load, { durationSec: duration, referenceSec: e0SecPerClass, warmupSec: warmup, slices });
-      e0Slices.push(turns.reference);
-      turnRates.push({ endpoint: load.name, ...turns.turns });
-      const e0InTurns = turns.reference.reqPerSec;
-      console.log(
-        `  ${load.name}: ${turns.load.reqPerSec} req/s, E0 in its turns ${e0InTurns} (${(turns.load.reqPerSec / e0InTurns).toFixed(2)})`,
-      );
-      results.push({ ...turns.load, e0InTurns });
+      measured.push(turns);
+      const ratio = turns.load.reqPerSec / turns.reference.reqPerSec;
+      console.log(`  ${load.name}: ${turns.load.reqPerSec} req/s, E0 in its turns ${turns.reference.reqPerSec} (${ratio.toFixed(2)})`);
     }
     const e0End = await measure(e0Load, duration, warmup);
     const startup = await startupTimes(dir);
 
     const e0 = (e0Start.reqPerSec + e0End.reqPerSec) / 2;
     const drift = Math.abs(e0Start.reqPerSec - e0End.reqPerSec) / Math.max(e0Start.reqPerSec, e0End.reqPerSec);
-    const failed = [e0Start, ...e0Slices, ...results, e0End].filter((r) => r.failures > 0);
+    const failed = [e0Start, ...measured.flatMap((t) => [t.load, t.reference]), e0End].filter((r) => r.failures > 0);
     const row = (r: Measure, e0InTurns: number) => {
       const ratio = r.reqPerSec / e0InTurns;
       const target = TARGETS[r.name];
@@ -177,14 +172,19 @@ async function main() {
         met: target === undefined ? '' : ratio >= target ? 'yes' : 'no',
       };
     };
-    const rows = [row(e0Start, e0Start.reqPerSec), ...results.map((r) => row(r, r.e0InTurns)), row(e0End, e0End.reqPerSec)];
+    const rows = [row(e0Start, e0Start.reqPerSec), ...measured.map((t) => row(t.load, t.reference.reqPerSec)), row(e0End, e0End.reqPerSec)];
     const valid = drift <= 0.1 && failed.length === 0;
     const report = {
       date: new Date().toISOString(),
       ...environment(),
       settings: { connections: 50, pipelining: 1, durationSec: duration, warmupSec: warmup, e0SecPerClass, turns: slices },
-      e0: { start: e0Start.reqPerSec, end: e0End.reqPerSec, drift: Number(drift.toFixed(3)), inTurns: e0Slices.map((m) => m.reqPerSec) },
-      turns: turnRates,
+      e0: {
+        start: e0Start.reqPerSec,
+        end: e0End.reqPerSec,
+        drift: Number(drift.toFixed(3)),
+        inTurns: measured.map((t) => t.reference.reqPerSec),
+      },
+      turns: measured.map((t) => ({ endpoint: t.load.name, ...t.turns })),
       valid,
       rows,
       startup,

@@ -55,8 +55,7 @@ function run(file: string, args: string[], cwd: string): Promise<void> {
  * temp folder and returns its server.js. The folder mirrors the project root with symlinks
  * (package.json, node_modules, seed, migrations...), so paths.ts resolves them as it does from dist/.
  * The shared dist/ is never written, so other tests building or running it at the same time are not
- * disturbed. Concurrent callers with
- * the same sources wait on a lock and reuse one build.
+ * disturbed. Concurrent callers with the same sources wait on a lock and reuse one build.
  */
 export async function buildServer(): Promise<string> {
   const dir = join(tmpdir(), `${BUILD_PREFIX}${buildHash()}`);
