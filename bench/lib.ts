@@ -215,6 +215,19 @@ export function combineTurns(measures: Measure[]): Measure {
   };
 }
 
+/**
+ * The lowest and highest ratio of a load's turn to the reference turn beside it: how far one run's
+ * ratio can move with the machine. The two lists must pair up, turn by turn.
+ */
+export function turnRatioRange(turns: Turns['turns']): { low: number; high: number } {
+  const { load, reference } = turns;
+  if (load.length === 0 || load.length !== reference.length)
+    throw new RangeError(`${load.length} turns of the load and ${reference.length} of the reference do not pair up`);
+  const ratios = load.map((rate, i) => rate / (reference[i] as number));
+  if (!ratios.every(Number.isFinite)) throw new RangeError('a reference turn measured no requests');
+  return { low: Math.min(...ratios), high: Math.max(...ratios) };
+}
+
 function versionOf(name: string): string {
   try {
     return JSON.parse(readFileSync(join(projectRoot, 'node_modules', name, 'package.json'), 'utf8')).version;

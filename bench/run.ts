@@ -20,6 +20,7 @@ import {
   startProcess,
   type Turns,
   table,
+  turnRatioRange,
 } from './lib.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
@@ -156,9 +157,10 @@ async function main() {
     const e0 = (e0Start.reqPerSec + e0End.reqPerSec) / 2;
     const drift = Math.abs(e0Start.reqPerSec - e0End.reqPerSec) / Math.max(e0Start.reqPerSec, e0End.reqPerSec);
     const failed = [e0Start, ...measured.flatMap((t) => [t.load, t.reference]), e0End].filter((r) => r.failures > 0);
-    const row = (r: Measure, e0InTurns: number) => {
+    const row = (r: Measure, e0InTurns: number, turns?: Turns['turns']) => {
       const ratio = r.reqPerSec / e0InTurns;
       const target = TARGETS[r.name];
+      const range = turns === undefined ? undefined : turnRatioRange(turns);
       return {
         endpoint: r.name,
         'req/s': r.reqPerSec,
@@ -167,12 +169,13 @@ async function main() {
         'bytes/response': r.bytesPerResponse,
         'E0 in its turns': Math.round(e0InTurns),
         'ratio to E0': ratio.toFixed(2),
+        'turn ratios': range === undefined ? '' : `${range.low.toFixed(2)}–${range.high.toFixed(2)}`,
         'ratio to E0 start/end': (r.reqPerSec / e0).toFixed(2),
         target: target === undefined ? '' : `≥ ${target.toFixed(2)}`,
         met: target === undefined ? '' : ratio >= target ? 'yes' : 'no',
       };
     };
-    const rows = [row(e0Start, e0Start.reqPerSec), ...measured.map((t) => row(t.load, t.reference.reqPerSec)), row(e0End, e0End.reqPerSec)];
+    const rows = [row(e0Start, e0Start.reqPerSec), ...measured.map((t) => row(t.load, t.reference.reqPerSec, t.turns)), row(e0End, e0End.reqPerSec)];
     const valid = drift <= 0.1 && failed.length === 0;
     const report = {
       date: new Date().toISOString(),

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { combineTurns, type Measure, measure, measureInTurns } from '../bench/lib.js';
+import { combineTurns, type Measure, measure, measureInTurns, turnRatioRange } from '../bench/lib.js';
 
 type Received = { path: string; body: string; first: boolean };
 
@@ -144,5 +144,14 @@ describe('bench measure', () => {
     // With an even number of turns, p50 is the lower of the two middle ones.
     expect(combineTurns([turn(1, 1, 1, 4, 4), turn(1, 1, 1, 1, 1), turn(1, 1, 1, 3, 3), turn(1, 1, 1, 2, 2)]).p50).toBe(2);
     expect(() => combineTurns([])).toThrow();
+  });
+
+  it('gives the lowest and highest ratio of a turn to the reference turn beside it', () => {
+    // The highest load turn is not the highest ratio: each turn is set against its own reference.
+    expect(turnRatioRange({ load: [3000, 4000, 2000], reference: [10_000, 20_000, 5000] })).toEqual({ low: 0.2, high: 0.4 });
+    expect(turnRatioRange({ load: [700], reference: [1000] })).toEqual({ low: 0.7, high: 0.7 });
+    expect(() => turnRatioRange({ load: [1, 2], reference: [1] })).toThrow(RangeError);
+    expect(() => turnRatioRange({ load: [], reference: [] })).toThrow(RangeError);
+    expect(() => turnRatioRange({ load: [1], reference: [0] })).toThrow(RangeError);
   });
 });
