@@ -175,7 +175,11 @@ async function main() {
         met: target === undefined ? '' : ratio >= target ? 'yes' : 'no',
       };
     };
-    const rows = [row(e0Start, e0Start.reqPerSec), ...measured.map((t) => row(t.load, t.reference.reqPerSec, t.turns)), row(e0End, e0End.reqPerSec)];
+    const rows = [
+      row(e0Start, e0Start.reqPerSec),
+      ...measured.map((t) => row(t.load, t.reference.reqPerSec, t.turns)),
+      row(e0End, e0End.reqPerSec),
+    ];
     const valid = drift <= 0.1 && failed.length === 0;
     const report = {
       date: new Date().toISOString(),
