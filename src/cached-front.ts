@@ -9,7 +9,7 @@ type Answer = Template & { body: Buffer };
 /**
  * Reads under a path prefix, answered per request (a stored assessment): `read` gives the body for
  * the rest of the path, or undefined to leave the request to Fastify; the headers are those of the
- * last 200 Fastify sent under the prefix.
+ * first 200 Fastify sent under the prefix while the front was open.
  */
 type Reads = { prefix: string; read: (rest: string) => string | Buffer | undefined; template?: Template };
 
@@ -92,18 +92,17 @@ export class CachedFront {
 
   /**
    * Answers GETs under `prefix` with what `read` gives for the rest of the path, once Fastify has
-   * sent a 200 under it (see rememberRead); `read` must give a body only where the route would
-   * answer 200 with it, and the route's headers must not depend on the path.
+   * sent a 200 under it; `read` must give a body only where the route would answer 200 with it, and
+   * the route's headers must not depend on the path. The route calls the function returned with
+   * each 200 it is about to send, whose headers are kept once.
    */
-  serveReads(prefix: string, read: Reads['read']): void {
-    this.reads.push({ prefix, read });
-  }
-
-  /** Keeps the headers of a 200 about to be sent under a prefix given to serveReads, once. */
-  rememberRead(prefix: string, request: IncomingMessage, reply: Outgoing): void {
-    if (!this.isOpen || reply.statusCode !== 200 || CachedFront.routes(request)) return;
-    const reads = this.reads.find((r) => r.prefix === prefix);
-    if (reads !== undefined && reads.template === undefined) reads.template = template(reply.getHeaders());
+  serveReads(prefix: string, read: Reads['read']): (request: IncomingMessage, reply: Outgoing) => void {
+    const reads: Reads = { prefix, read };
+    this.reads.push(reads);
+    return (request, reply) => {
+      if (reads.template !== undefined || !this.isOpen || reply.statusCode !== 200 || CachedFront.routes(request)) return;
+      reads.template = template(reply.getHeaders());
+    };
   }
 
   /** Answers the request if it can; false leaves it to Fastify. */

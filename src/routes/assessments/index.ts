@@ -39,6 +39,15 @@ const STORED_PREFIX = '/v1/assessments/';
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
   const service = new AssessmentService(app.kb, app.repository);
 
+  // Later reads of stored JSON are answered before routing. Only a lowercase version-4 id (every id
+  // the API hands out) without a query: the params schema accepts each of them, and the GET route
+  // below answers each stored one the same way; anything else goes to the route.
+  const keepReadHeaders = app.cachedFront.serveReads(STORED_PREFIX, (id) => {
+    if (!UUID_V4.test(id)) return undefined;
+    const found = service.find(id);
+    return found?.gzip === undefined ? found?.json : undefined;
+  });
+
   /** JSON text or bytes, sent as they are. */
   const sendJson = (reply: FastifyReply, json: string | Buffer) => reply.type('application/json; charset=utf-8').send(json);
 
@@ -171,19 +180,10 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       reply.header('cache-control', 'private, max-age=86400, immutable');
       if (found.gzip !== undefined) return sendGzipped(request, reply, found.gzip);
       reply.type('application/json; charset=utf-8');
-      app.cachedFront.rememberRead(STORED_PREFIX, request.raw, reply);
+      keepReadHeaders(request.raw, reply);
       return reply.send(found.json);
     },
   );
-
-  // Later reads of stored JSON are answered before routing. Only a lowercase version-4 id (every id
-  // the API hands out) without a query: the params schema accepts each of them, and the handler
-  // answers each stored one as above; anything else goes to this route.
-  app.cachedFront.serveReads(STORED_PREFIX, (id) => {
-    if (!UUID_V4.test(id)) return undefined;
-    const found = service.find(id);
-    return found?.gzip === undefined ? found?.json : undefined;
-  });
 };
 
 export default assessments;
