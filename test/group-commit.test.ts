@@ -63,12 +63,38 @@ describe('GroupCommit', () => {
         records: [record()],
         idempotency: { scope: 'assessment', key: 'k1', requestHash: 'h', statusCode: 201, response: '{}' },
       }),
+      writer.save({ records: [record(taken)] }),
+      writer.save({ records: [record()] }),
     ]);
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
     expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/UNIQUE/);
-    // 1 before, 2 from the first group, none of the second (its first row rolled back too), 1 from the third.
-    expect(repository.countAssessments()).toBe(4);
+    expect(String((outcomes[3] as PromiseRejectedResult).reason)).toMatch(/UNIQUE/);
+    // 1 before, 2 from the first group, none of the second (its first row rolled back too), 1 from
+    // the third, none from the fourth (one row, no savepoint) and 1 from the fifth.
+    expect(repository.countAssessments()).toBe(5);
     expect(repository.findIdempotency('assessment', 'k1')?.statusCode).toBe(201);
+  });
+
+  it("rejects every save of the turn, storing none, when a group's error ends the whole transaction", async () => {
+    // SQLite rolls back the whole transaction on some errors (a full disk, an I/O error); a trigger
+    // raising ROLLBACK does the same on demand. No group may then be stored outside the group commit.
+    repository.sqlite.exec(
+      `create trigger fail_whole before insert on assessment_documents when new.respondent = 'rollback'
+       begin select raise(rollback, 'transaction rolled back'); end`,
+    );
+    const writer = new GroupCommit(repository);
+    const outcomes = await Promise.allSettled([
+      writer.save({ records: [record()] }),
+      writer.save({ records: [{ ...record(), respondent: 'rollback' }] }),
+      writer.save({ records: [record()] }),
+      writer.save({ records: [record(), record()] }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(repository.countAssessments()).toBe(0);
+    expect(String((outcomes[3] as PromiseRejectedResult).reason)).toMatch(/transaction rolled back/);
+    expect(repository.sqlite.inTransaction).toBe(false);
+    await writer.save({ records: [record()] });
+    expect(repository.countAssessments()).toBe(1);
   });
 
   it('rejects every save of the turn when the transaction cannot commit', async () => {
