@@ -75,7 +75,10 @@ describe('GroupCommit', () => {
     expect(repository.findIdempotency('assessment', 'k1')?.statusCode).toBe(201);
   });
 
-  it("rejects every save of the turn, storing none, when a group's error ends the whole transaction", async () => {
+  it.each([
+    ['a single insert', 1],
+    ['a savepoint', 2],
+  ])("rejects every save of the turn, storing none, when a group's error ends the whole transaction (in %s)", async (_, size) => {
     // SQLite rolls back the whole transaction on some errors (a full disk, an I/O error); a trigger
     // raising ROLLBACK does the same on demand. No group may then be stored outside the group commit.
     repository.sqlite.exec(
@@ -85,7 +88,7 @@ describe('GroupCommit', () => {
     const writer = new GroupCommit(repository);
     const outcomes = await Promise.allSettled([
       writer.save({ records: [record()] }),
-      writer.save({ records: [{ ...record(), respondent: 'rollback' }] }),
+      writer.save({ records: [...Array.from({ length: size - 1 }, () => record()), { ...record(), respondent: 'rollback' }] }),
       writer.save({ records: [record()] }),
       writer.save({ records: [record(), record()] }),
     ]);
