@@ -76,7 +76,7 @@ export class Repository {
   // Hot statements, prepared once.
   private readonly insertAssessment: BetterSqlite3.Statement;
   private readonly selectRowDocument: BetterSqlite3.Statement<[number, number], string>;
-  private readonly reserveRowsStatement: BetterSqlite3.Statement<[number], number>;
+  private readonly reserveRows: (count: number) => number;
   private readonly selectDocument: BetterSqlite3.Statement<[string], string | Buffer | null>;
   private readonly selectLegacyAssessment: BetterSqlite3.Statement<[string], StoredAssessment>;
   private readonly insertIdempotency: BetterSqlite3.Statement;
@@ -96,9 +96,12 @@ export class Repository {
     this.selectRowDocument = sqlite
       .prepare<[number, number], string>('select document from assessment_documents where row_id = ? and tag = ?')
       .pluck();
-    this.reserveRowsStatement = sqlite
+    const reserveRowsStatement = sqlite
       .prepare<[number], number>('update assessment_id_keys set next_row = next_row + ? where id = 1 returning next_row')
       .pluck();
+    // In an explicit transaction: the driver's get() does not report a failed autocommit (a full disk
+    // at commit), which would hand out a block the database never recorded as taken.
+    this.reserveRows = sqlite.transaction((count: number) => reserveRowsStatement.get(count) as number).immediate;
     this.selectDocument = sqlite.prepare<[string], string | Buffer | null>('select document from assessments where id = ?').pluck();
     this.selectLegacyAssessment = sqlite.prepare(
       `select id, created_at as createdAt, company_size as companySize, respondent, document, answers, result
@@ -121,6 +124,10 @@ export class Repository {
     // undoes a failing statement alone (a savepoint and its release cost about 2-3 µs). Some errors
     // (a full disk, an I/O error) end the whole transaction instead: the rest must then not run, or
     // each of their statements would commit on its own while the group commit is reported failed.
+    // (No statement here fails under FAIL semantics, which would keep a failed statement's earlier
+    // changes: the schema has no ON CONFLICT FAIL and no trigger raising FAIL.) The transaction
+    // takes the write lock as it begins, so a database locked by another process costs one
+    // busy_timeout per commit, not one per group in it.
     this.saveGroupsTransaction = sqlite.transaction((groups: readonly AssessmentGroup[]) =>
       groups.map((group) => {
         try {
@@ -133,7 +140,7 @@ export class Repository {
           return error instanceof Error ? error : new Error(String(error));
         }
       }),
-    );
+    ).immediate;
   }
 
   /**
@@ -161,7 +168,7 @@ export class Repository {
     if (this.sqlite.inTransaction) throw new Error('assessment ids are given out outside transactions');
     if (this.nextRow === this.rowBlockEnd) {
       this.statementCount += 1;
-      const end = this.reserveRowsStatement.get(ROW_BLOCK) as number;
+      const end = this.reserveRows(ROW_BLOCK);
       if (end - 1 > MAX_ROW) throw new RangeError('no assessment row numbers are left');
       this.nextRow = end - ROW_BLOCK;
       this.rowBlockEnd = end;

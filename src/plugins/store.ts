@@ -62,7 +62,18 @@ export default fp<StoreOptions>(
       // Idempotency-Keys are kept at least IDEMPOTENCY_RETENTION_MS; older ones are purged hourly.
       const purge = () => repository.purgeIdempotencyKeys(new Date(Date.now() - IDEMPOTENCY_RETENTION_MS));
       purge();
-      const timer = setInterval(purge, 60 * 60 * 1000);
+      // A purge that fails later (a locked or full database) is logged and tried again next hour: thrown
+      // from a timer, it would end the process and every request in flight.
+      const timer = setInterval(
+        () => {
+          try {
+            purge();
+          } catch (error) {
+            app.log.error({ err: error }, 'purging old Idempotency-Keys failed');
+          }
+        },
+        60 * 60 * 1000,
+      );
       timer.unref();
       app.addHook('onClose', async () => clearInterval(timer));
     } catch (error) {

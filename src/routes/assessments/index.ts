@@ -41,11 +41,16 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
 
   // Later reads of stored JSON are answered before routing. Only a lowercase version-4 id (every id
   // the API hands out) without a query: the params schema accepts each of them, and the GET route
-  // below answers each stored one the same way; anything else goes to the route.
+  // below answers each stored one the same way; anything else goes to the route, as does a read
+  // that fails (the route answers it 500 with its request id; thrown here, it would end the process).
   const keepReadHeaders = app.cachedFront.serveReads(STORED_PREFIX, (id) => {
     if (!UUID_V4.test(id)) return undefined;
-    const found = service.find(id);
-    return found?.gzip === undefined ? found?.json : undefined;
+    try {
+      const found = service.find(id);
+      return found?.gzip === undefined ? found?.json : undefined;
+    } catch {
+      return undefined;
+    }
   });
 
   /** JSON text or bytes, sent as they are. */

@@ -1,0 +1,211 @@
+// Stored assessments written and read under failure: a commit or a reservation that fails, a
+// database locked by another process, a failing timer or read outside a request.
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import type { App } from '../src/app.js';
+import { ROW_BLOCK } from '../src/db/repository.js';
+import { buildTestApp } from './helpers.js';
+import { readRawSeed, TempDirs } from './support/fixtures.js';
+
+const QUESTIONS = readRawSeed().questions.questions;
+const submission = (n: number) => ({
+  respondent: `fault-${n}`,
+  answers: QUESTIONS.map((q, i) => ({ questionId: q.id, value: ((i + n) % 5) + 1 })),
+});
+
+const temp = new TempDirs();
+afterAll(() => temp.cleanup());
+
+const apps: App[] = [];
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const app of apps.splice(0)) await app.close();
+});
+async function appOn(databasePath = ':memory:') {
+  const app = await buildTestApp({ databasePath });
+  apps.push(app);
+  return app;
+}
+const fileDb = () => join(temp.make('rc-faults-'), 'api.sqlite');
+
+const post = (app: App, url: string, payload: unknown, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(payload) });
+
+describe('row-number reservation', () => {
+  it('never gives out a row whose reservation did not commit (the next block would repeat rows already stored)', async () => {
+    const app = await appOn();
+    const { sqlite } = app.repository;
+    // The reservation's UPDATE succeeds but its autocommit fails once, as a full disk or an I/O
+    // error at commit would: a deferred foreign key is checked only at commit.
+    let failNextCommit = true;
+    sqlite.function('fail_commit_once', () => {
+      const fail = failNextCommit;
+      failNextCommit = false;
+      return fail ? 1 : 0;
+    });
+    sqlite.exec(`
+      create table fault_parent (id integer primary key);
+      create table fault_child (parent integer references fault_parent (id) deferrable initially deferred);
+      create trigger fault_fail_reservation after update on assessment_id_keys when fail_commit_once()
+      begin insert into fault_child values (42); end`);
+
+    const first = await post(app, '/v1/assessments', submission(1));
+    const nextRow = () => sqlite.prepare('select next_row from assessment_id_keys').pluck().get() as number;
+    const maxStored = () => (sqlite.prepare('select max(row_id) from assessment_documents').pluck().get() as number | null) ?? 0;
+    // Another process reserving now starts at next_row: every stored row must lie below it.
+    expect.soft(maxStored(), `first POST answered ${first.statusCode}`).toBeLessThan(nextRow());
+
+    // The rest of the block this process holds, as later requests would use it.
+    for (let i = 1; i < ROW_BLOCK; i++) app.repository.newAssessmentId();
+    const second = await post(app, '/v1/assessments', submission(2));
+    expect(second.statusCode, second.body).toBe(201);
+  });
+});
+
+describe('group commit against a locked database', () => {
+  it('waits for the write lock once per commit, not once per request in it', async () => {
+    const databasePath = fileDb();
+    const app = await appOn(databasePath);
+    // A first assessment reserves this process's block of rows before the lock is taken.
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    const busyMs = 200;
+    app.repository.sqlite.pragma(`busy_timeout = ${busyMs}`);
+    let commitMs = 0;
+    const save = app.repository.saveAssessmentGroups.bind(app.repository);
+    vi.spyOn(app.repository, 'saveAssessmentGroups').mockImplementation((groups) => {
+      const started = performance.now();
+      try {
+        return save(groups);
+      } finally {
+        commitMs += performance.now() - started;
+      }
+    });
+
+    // Another process (a second server, db:seed) holds the write lock longer than the busy timeout.
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    const before = app.repository.countAssessments();
+    let responses: Awaited<ReturnType<typeof post>>[];
+    try {
+      responses = await Promise.all(Array.from({ length: 8 }, (_, n) => post(app, '/v1/assessments', submission(n + 1))));
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+    expect(responses.map((r) => r.statusCode)).toEqual(Array(8).fill(500));
+    expect(app.repository.countAssessments()).toBe(before);
+    // One wait of busy_timeout for the commit; each request waiting its own blocks the event loop
+    // for 8 x 200 ms here, 5 s per queued request with the default timeout.
+    expect(commitMs).toBeLessThan(3 * busyMs);
+    expect((await post(app, '/v1/assessments', submission(9))).statusCode).toBe(201);
+  });
+});
+
+describe('failures outside a request', () => {
+  it('keeps the server up when the hourly purge of Idempotency-Keys meets a locked database', async () => {
+    const databasePath = fileDb();
+    const intervals = vi.spyOn(globalThis, 'setInterval');
+    const app = await appOn(databasePath);
+    const hourly = intervals.mock.calls.find(([, ms]) => ms === 60 * 60 * 1000)?.[0] as (() => void) | undefined;
+    intervals.mockRestore();
+    expect(hourly).toBeTypeOf('function');
+    app.repository.sqlite.pragma('busy_timeout = 50');
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    try {
+      // Thrown from a timer callback, this is an uncaught exception: Node ends the process, and every
+      // request in flight with it.
+      expect(() => hourly?.()).not.toThrow();
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+    expect((await post(app, '/v1/assessments', submission(1))).statusCode).toBe(201);
+  });
+
+  it('answers a read of a stored assessment that fails in the database with a 500, also before routing', async () => {
+    const app = await appOn();
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const get = (path: string) =>
+      new Promise<number>((resolve) => {
+        const req = request(`${base}${path}`, { agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', () => resolve(0));
+        req.end();
+      });
+    // An exception out of the server's request listener is uncaught (the process ends): record it
+    // here instead, and drop the connection.
+    const escaped: unknown[] = [];
+    const emit = app.server.emit.bind(app.server) as (event: string, ...args: unknown[]) => boolean;
+    app.server.emit = ((event: string, ...args: unknown[]) => {
+      if (event !== 'request') return emit(event, ...args);
+      try {
+        return emit(event, ...args);
+      } catch (error) {
+        escaped.push(error);
+        (args[1] as { destroy(): void }).destroy();
+        return true;
+      }
+    }) as typeof app.server.emit;
+
+    const created = (await post(app, '/v1/assessments', submission(1))).json() as { id: string };
+    const other = (await post(app, '/v1/assessments', submission(2))).json() as { id: string };
+    // A first 200 through Fastify lets the cached front answer later reads of stored assessments.
+    expect(await get(`/v1/assessments/${created.id}`)).toBe(200);
+
+    vi.spyOn(app.repository, 'findAssessment').mockImplementation(() => {
+      throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_READ' });
+    });
+    const status = await get(`/v1/assessments/${other.id}`);
+    expect(escaped.map(String)).toEqual([]);
+    expect(status).toBe(500);
+  });
+});
+
+describe('Idempotency-Keys through failures and processes', () => {
+  it('a batch in a turn whose transaction is rolled back stores nothing; its retry with the same key stores once', async () => {
+    const app = await appOn();
+    app.repository.sqlite.exec(
+      `create trigger fault_rollback before insert on assessment_documents when new.respondent = 'fault-99'
+       begin select raise(rollback, 'transaction rolled back'); end`,
+    );
+    const key = { 'idempotency-key': 'fault-batch-1' };
+    const batch = { items: [submission(1), { answers: 'none' }, submission(2)] };
+    const before = app.repository.countAssessments();
+    const failed = await Promise.all([post(app, '/v1/assessments/batch', batch, key), post(app, '/v1/assessments', submission(99))]);
+    expect(failed.map((r) => r.statusCode)).toEqual([500, 500]);
+    expect(app.repository.countAssessments()).toBe(before);
+    expect(app.repository.findIdempotency('batch', 'fault-batch-1')).toBeUndefined();
+
+    const [retry, again] = await Promise.all([
+      post(app, '/v1/assessments/batch', batch, key),
+      post(app, '/v1/assessments/batch', batch, key),
+    ]);
+    expect([retry.statusCode, again.statusCode]).toEqual([200, 200]);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toBe(retry.body);
+    expect(retry.json().items.map((i: { status: number }) => i.status)).toEqual([201, 400, 201]);
+    expect(app.repository.countAssessments()).toBe(before + 2);
+  });
+
+  it('two processes given one Idempotency-Key in the same turn store once and answer alike', async () => {
+    const databasePath = fileDb();
+    const a = await appOn(databasePath);
+    const b = await appOn(databasePath);
+    const key = { 'idempotency-key': 'fault-two-processes' };
+    const [first, second] = await Promise.all([
+      post(a, '/v1/assessments', submission(5), key),
+      post(b, '/v1/assessments', submission(5), key),
+    ]);
+    expect([first.statusCode, second.statusCode]).toEqual([201, 201]);
+    expect(second.body).toBe(first.body);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(a.repository.countAssessments()).toBe(1);
+  });
+});
