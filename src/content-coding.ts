@@ -21,8 +21,8 @@ export function negotiateCoding(acceptEncoding: string | undefined, offered: rea
     if (!coding) continue;
     // A malformed q-value makes the coding unacceptable rather than preferred.
     const weight = params.map((p) => p.trim()).find((p) => /^q\s*=/i.test(p));
-    const value = weight === undefined ? 1 : /^q\s*=\s*([01](?:\.\d{0,3})?)$/i.test(weight) ? Number(weight.split('=')[1]) : 0;
-    q.set(coding === 'x-gzip' ? 'gzip' : coding, Math.min(value, 1));
+    const value = weight === undefined ? 1 : /^q\s*=\s*(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/i.test(weight) ? Number(weight.split('=')[1]) : 0;
+    q.set(coding === 'x-gzip' ? 'gzip' : coding, value);
   }
   let best: ContentCoding = 'identity';
   let bestWeight = 0;

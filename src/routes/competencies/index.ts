@@ -25,7 +25,16 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
       const { limit, offset, ...filter } = request.query;
       if (filter.role) requireRole(app.kb, filter.role, 'querystring.role');
       requireCompanySize(app.kb, filter.companySize, 'querystring.companySize');
-      const key = `competencies|${filter.category}|${filter.q?.toLocaleLowerCase('en')}|${filter.role}|${filter.minLevel}|${filter.companySize}|${limit}|${offset}`;
+      // JSON keeps an absent filter (null) apart from any text given for it, "undefined" included.
+      const key = `competencies|${JSON.stringify([
+        filter.category ?? null,
+        filter.q?.toLocaleLowerCase('en') ?? null,
+        filter.role ?? null,
+        filter.minLevel ?? null,
+        filter.companySize ?? null,
+        limit,
+        offset,
+      ])}`;
       return app.sendCached(request, reply, key, CompetencyList, () => paginate(findCompetencies(app.kb, filter), limit, offset));
     },
   );

@@ -1,0 +1,166 @@
+import { Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, type AppOptions, buildApp } from '../src/app.js';
+import { negotiateCoding } from '../src/content-coding.js';
+
+type Got = { status: number; headers: string[]; body: Buffer };
+
+const agent = new Agent({ keepAlive: true });
+afterAll(() => agent.destroy());
+
+function get(base: string, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<Got> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.rawHeaders, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The app listening on a free port, counting the requests that Fastify routes (as test/cached-front.test.ts does). */
+async function listening(options: AppOptions = {}): Promise<{ app: App; base: string; routed: () => number }> {
+  const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, ...options });
+  let routed = 0;
+  app.addHook('onRequest', async () => {
+    routed++;
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, routed: () => routed };
+}
+
+const header = (got: Got, name: string) => {
+  const at = got.headers.findIndex((h) => h.toLowerCase() === name);
+  return at < 0 ? undefined : got.headers[at + 1];
+};
+/** Header pairs without those that differ between any two responses (or between inject and a socket). */
+const stable = (headers: Record<string, unknown> | string[]) => {
+  const pairs: string[] = [];
+  const entries: [string, unknown][] = Array.isArray(headers)
+    ? Array.from({ length: headers.length / 2 }, (_, i) => [headers[2 * i] as string, headers[2 * i + 1]])
+    : Object.entries(headers);
+  for (const [name, value] of entries) {
+    const n = name.toLowerCase();
+    if (!['date', 'x-request-id', 'connection', 'keep-alive'].includes(n)) pairs.push(`${n}: ${String(value)}`);
+  }
+  return pairs.sort();
+};
+
+describe('response cache keys of the competency list', () => {
+  let server: Awaited<ReturnType<typeof listening>>;
+  beforeAll(async () => {
+    server = await listening();
+  });
+  afterAll(async () => {
+    await server.app.close();
+  });
+
+  it('keeps a search for the word "undefined" apart from the unfiltered list', async () => {
+    const all = server.app.kb.data.competencies.length;
+    expect(all).toBeGreaterThan(0);
+    // Nothing in the knowledge base mentions "undefined": the search is rightly empty...
+    const search = await get(server.base, '/v1/competencies?q=undefined');
+    expect(search.status).toBe(200);
+    expect(JSON.parse(search.body.toString()).total).toBe(0);
+    // ...and must not be cached under the unfiltered list's key, or every later client of
+    // GET /v1/competencies would get the empty page, repeated by the front too.
+    for (let i = 0; i < 2; i++) {
+      const list = await get(server.base, '/v1/competencies');
+      expect(list.status).toBe(200);
+      expect(JSON.parse(list.body.toString()).total, `request ${i + 1}`).toBe(all);
+      expect(header(list, 'etag')).not.toBe(header(search, 'etag'));
+    }
+  });
+
+  it('nor does the unfiltered list answer a search for "undefined" (the other order)', async () => {
+    const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000 });
+    try {
+      await app.ready();
+      const list = await app.inject('/v1/competencies');
+      expect(list.json().total).toBe(app.kb.data.competencies.length);
+      const search = await app.inject('/v1/competencies?q=UNDEFINED');
+      expect(search.statusCode).toBe(200);
+      expect(search.json().total).toBe(0);
+      // The unfiltered list's ETag does not validate the search.
+      expect(
+        (await app.inject({ url: '/v1/competencies?q=undefined', headers: { 'if-none-match': String(list.headers.etag) } })).statusCode,
+      ).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('negotiateCoding', () => {
+  it('treats a q-value above 1 as malformed (unacceptable), as it does q=2', () => {
+    // RFC 9110 12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ): 1.5 and 1.001 are
+    // malformed, not preferred.
+    expect(negotiateCoding('gzip;q=2, br;q=0.5')).toBe('br');
+    expect(negotiateCoding('gzip;q=1.5, br;q=0.5')).toBe('br');
+    expect(negotiateCoding('gzip;q=1.001, br;q=0.5')).toBe('br');
+  });
+});
+
+describe('the cached front repeats what Fastify sends', () => {
+  let server: Awaited<ReturnType<typeof listening>>;
+  beforeAll(async () => {
+    server = await listening();
+  });
+  afterAll(async () => {
+    await server.app.close();
+  });
+
+  it('for Accept-Encoding variants (q=0, identity;q=0, x-gzip, *, duplicates), headers and body as Fastify sends them', async () => {
+    const path = '/v1/roles/tech-lead?companySize=startup';
+    for (const acceptEncoding of ['identity;q=0', 'gzip;q=0', 'br;q=0, gzip', 'x-gzip', '*', '*;q=0', 'GZIP;Q=0.5, BR;Q=0.4', 'deflate']) {
+      const headers = { 'accept-encoding': acceptEncoding };
+      await get(server.base, path, headers);
+      const before = server.routed();
+      const repeated = await get(server.base, path, headers);
+      expect(server.routed(), acceptEncoding).toBe(before);
+      const fastify = await server.app.inject({ url: path, headers });
+      expect(repeated.status).toBe(fastify.statusCode);
+      expect(stable(repeated.headers), acceptEncoding).toEqual(stable(fastify.headers));
+      expect(repeated.body.equals(fastify.rawPayload), acceptEncoding).toBe(true);
+    }
+  });
+
+  it('leaves a stored read to the route when the document is kept gzip-compressed', async () => {
+    const questions = server.app.kb.data.questions;
+    const payload = JSON.stringify({ answers: questions.map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 })) });
+    const created = await get(
+      server.base,
+      '/v1/assessments',
+      { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) },
+      'POST',
+      payload,
+    );
+    expect(created.status).toBe(201);
+    const { id, createdAt } = JSON.parse(created.body.toString()) as { id: string; createdAt: string };
+    // The front now keeps the headers of a stored read.
+    expect((await get(server.base, `/v1/assessments/${id}`)).status).toBe(200);
+    const compressedId = '00000000-0000-4000-8000-00000000c0de';
+    const json = created.body.toString().replace(id, compressedId);
+    server.app.repository.sqlite
+      .prepare(
+        `insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
+         values (?, ?, ?, 'i', 's', 'k')`,
+      )
+      .run(compressedId, createdAt, gzipSync(json));
+    for (const acceptEncoding of ['gzip', 'br']) {
+      const before = server.routed();
+      const read = await get(server.base, `/v1/assessments/${compressedId}`, { 'accept-encoding': acceptEncoding });
+      expect(server.routed()).toBe(before + 1);
+      expect(read.status).toBe(200);
+      expect(String(header(read, 'vary')).toLowerCase()).toContain('accept-encoding');
+      const body = header(read, 'content-encoding') === 'gzip' ? gunzipSync(read.body) : read.body;
+      expect(header(read, 'content-encoding')).toBe(acceptEncoding === 'gzip' ? 'gzip' : undefined);
+      expect(body.toString()).toBe(json);
+    }
+  });
+});
