@@ -797,6 +797,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
@@ -1366,6 +1375,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Unexpected error: quote the requestId */
             500: {

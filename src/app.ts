@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
@@ -98,6 +99,35 @@ function answerFirst(server: Server, front: CachedFront): void {
   });
 }
 
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (not HTTP, headers too large, too
+ * slow to arrive), answered as problems with the API's headers like every other error, and the
+ * connection closed. Fastify's default answers them in plain JSON without those headers.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request-timeout', 'The request did not arrive within the request timeout.']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
+        : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
+  const title = STATUS_CODES[status] ?? 'Client Error';
+  const requestId = randomUUID();
+  const body = JSON.stringify({ type: `/problems/${code}`, title, status, detail, code, requestId });
+  if (socket.writable) {
+    const headers = Object.entries({
+      ...API_SECURITY_HEADERS,
+      'x-request-id': requestId,
+      'content-type': 'application/problem+json',
+      'content-length': String(Buffer.byteLength(body)),
+      connection: 'close',
+    });
+    socket.write(`HTTP/1.1 ${status} ${title}\r\n${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
 /** Builds the whole application without listening: the server and the tests both use it. */
 export async function buildApp(options: AppOptions = {}) {
   const requestTimeout = options.requestTimeoutMs ?? 15_000;
@@ -126,6 +156,9 @@ export async function buildApp(options: AppOptions = {}) {
     trustProxy: typeof options.trustProxy === 'number' ? hops(options.trustProxy) : (options.trustProxy ?? false),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    clientErrorHandler: answerClientError,
+    // Requests that arrive while the server drains are refused by the protection plugin instead.
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 500 },
     schemaController: { compilersFactory: zodCompilers },
     // Malformed URLs are rejected by the router before any hook runs: answer them as problems too.

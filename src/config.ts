@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { AppOptions } from './app.js';
 import { DEFAULT_CACHE_MB } from './db/client.js';
@@ -8,12 +9,42 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const integer = (min: number, max: number) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 
+/** An address, or an address with a prefix length that fits it (`10.0.0.0/8`, `fd00::/8`). */
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+}
+
+/** An origin exactly as a browser sends it: scheme, host and a port other than the default. */
+function isOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry);
+    return url.origin !== 'null' && url.origin === entry;
+  } catch {
+    return false;
+  }
+}
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+
 const ConfigSchema = z.object({
   PORT: integer(0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_PATH: z.string().min(1).default('./data/kb.sqlite'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
-  CORS_ORIGINS: z.string().min(1).default('*'),
+  CORS_ORIGINS: z
+    .string()
+    .trim()
+    .refine((value) => value === '*' || list(value).every(isOrigin), {
+      message: '`*` alone, or comma-separated origins such as https://hr.example (no path, no trailing slash)',
+    })
+    .default('*'),
   SHUTDOWN_GRACE_MS: integer(0, 120_000).default(10_000),
   DATABASE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   DATABASE_CACHE_MB: integer(1, 4096).default(DEFAULT_CACHE_MB),
@@ -26,7 +57,10 @@ const ConfigSchema = z.object({
   RATE_LIMIT_WINDOW_MS: integer(1000, 86_400_000).default(60_000),
   TRUST_PROXY: z
     .string()
-    .regex(/^(true|false|\d+|[0-9a-fA-F.:/,\s]+)$/, 'must be true, false, a hop count, or comma-separated addresses/CIDRs')
+    .trim()
+    .refine((value) => /^(true|false|\d+)$/.test(value) || (list(value).length > 0 && list(value).every(isAddressOrRange)), {
+      message: 'must be true, false, a hop count, or comma-separated IP addresses or CIDR ranges',
+    })
     .default('false'),
   MAX_EVENT_LOOP_DELAY_MS: integer(10, 60_000).default(1_000),
 });
@@ -56,10 +90,7 @@ function parseTrustProxy(value: string): Config['trustProxy'] {
   if (value === 'true') return true;
   if (value === 'false') return false;
   if (/^\d+$/.test(value)) return Number(value);
-  return value
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean);
+  return list(value);
 }
 
 export class ConfigError extends Error {
@@ -83,12 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: c.HOST,
     databasePath: c.DATABASE_PATH,
     logLevel: c.LOG_LEVEL,
-    corsOrigins:
-      c.CORS_ORIGINS === '*'
-        ? '*'
-        : c.CORS_ORIGINS.split(',')
-            .map((origin) => origin.trim())
-            .filter(Boolean),
+    corsOrigins: c.CORS_ORIGINS === '*' ? '*' : list(c.CORS_ORIGINS),
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     synchronous: c.DATABASE_SYNCHRONOUS,
     databaseCacheMb: c.DATABASE_CACHE_MB,

@@ -80,7 +80,12 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
   const parsed = Submission.safeParse(raw);
   const malformed: FieldProblem[] = parsed.success
     ? []
-    : parsed.error.issues.map((issue) => ({ field: fieldPath(prefix, issue.path), message: issue.message }));
+    : parsed.error.issues.flatMap((issue) =>
+        // Each unknown field is named on its own, as the batch envelope and the query names them.
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((key) => ({ field: fieldPath(prefix, [...issue.path, key]), message: 'unknown field' }))
+          : [{ field: fieldPath(prefix, issue.path), message: issue.message }],
+      );
 
   // Look at whatever parts are well-formed, so that both kinds of problem are reported together.
   const unacceptable: FieldProblem[] = [];

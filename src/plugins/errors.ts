@@ -32,10 +32,19 @@ export default fp(
         return sendProblem(request, reply, error);
       }
       if (hasZodFastifySchemaValidationErrors(error)) {
-        const errors: FieldProblem[] = error.validation.map((issue) => ({
-          field: fieldOf(error.validationContext, issue.instancePath.split('/').filter(Boolean)),
-          message: issue.message ?? 'is invalid',
-        }));
+        const errors: FieldProblem[] = error.validation.flatMap((issue) => {
+          // The path arrives as text: its digit segments are list indexes, written [i] as in bodies.
+          const path = issue.instancePath
+            .split('/')
+            .filter(Boolean)
+            .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+          // Each unknown field is named on its own, as in submissions.
+          const unknown = issue.keyword === 'unrecognized_keys' ? (issue.params as { keys?: unknown }).keys : undefined;
+          if (Array.isArray(unknown)) {
+            return unknown.map((key) => ({ field: fieldOf(error.validationContext, [...path, String(key)]), message: 'unknown field' }));
+          }
+          return [{ field: fieldOf(error.validationContext, path), message: issue.message ?? 'is invalid' }];
+        });
         return sendProblem(request, reply, {
           status: 400,
           code: 'validation-error',

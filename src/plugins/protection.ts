@@ -3,6 +3,13 @@ import underPressure from '@fastify/under-pressure';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Counts the route's requests against the client's one budget of write requests. */
+    writeLimit?: boolean;
+  }
+}
+
 export type ProtectionOptions = {
   rateLimit: { enabled: boolean; max: number; windowMs: number };
   maxEventLoopDelayMs: number;
@@ -14,11 +21,25 @@ export const OVERLOAD_RETRY_AFTER_S = 5;
 /**
  * Load shedding and rate limiting. Under event-loop pressure every route but the probes (which set
  * `config.pressureHandler` to let requests through) answers 503 with Retry-After instead of queueing;
- * /ready then reports not ready. Write routes opt into the per-client rate limit through their
- * `config.rateLimit`.
+ * /ready then reports not ready. Write routes opt into the per-client rate limit with
+ * `config.writeLimit`: they all count against one budget per client, however the writes are spread
+ * over them.
  */
 export default fp<ProtectionOptions>(
   async (app, options) => {
+    // While the server drains on shutdown, a request that still arrives on an open connection is
+    // refused as a problem, with Retry-After and Connection: close (Fastify's own refusal, turned off
+    // in buildApp, is plain JSON without the API's headers).
+    let closing = false;
+    app.addHook('preClose', async () => {
+      closing = true;
+    });
+    app.addHook('onRequest', (_request, reply, done) => {
+      if (!closing) return done();
+      reply.header('connection', 'close').header('retry-after', String(OVERLOAD_RETRY_AFTER_S));
+      done(new ApiError(503, 'shutting-down', 'Service Unavailable', 'The server is shutting down: retry on a new connection.'));
+    });
+
     await app.register(underPressure, {
       maxEventLoopDelay: options.maxEventLoopDelayMs,
       retryAfter: OVERLOAD_RETRY_AFTER_S,
@@ -36,8 +57,16 @@ export default fp<ProtectionOptions>(
             429,
             'rate-limited',
             'Too Many Requests',
-            `At most ${context.max} write requests per ${Math.round(context.ttl / 1000) || 1} s window. Retry after ${context.after}.`,
+            `At most ${context.max} write requests per ${Math.round(options.rateLimit.windowMs / 1000) || 1} s window. Retry after ${context.after}.`,
           ),
+      });
+      // One limiter, made without route options, keeps its counts in the plugin's one store; a
+      // route's own `config.rateLimit` would get a store of its own, and a budget per route.
+      const writeLimit = app.rateLimit();
+      app.addHook('onRoute', (route) => {
+        if (route.config?.writeLimit !== true) return;
+        const hooks = route.onRequest;
+        route.onRequest = hooks === undefined ? [writeLimit] : [...(Array.isArray(hooks) ? hooks : [hooks]), writeLimit];
       });
     }
   },

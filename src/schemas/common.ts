@@ -8,12 +8,25 @@ export const Slug = z
 
 export const Level = z.int().min(0).max(4).describe('0 none, 1 occasional, 2 regular, 3 core, 4 defining');
 
+/**
+ * A whole number from a query string, written in decimal digits only: a blank value, a sign, hex or
+ * an exponent (which Number() would read as 0, 16 or 10) is refused rather than read as another number.
+ */
+export const queryInt = (min: number, max: number) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value),
+    z.int({ error: 'must be a whole number in decimal digits' }).min(min).max(max),
+  );
+
 export const Pagination = {
-  limit: z.coerce.number().int().min(1).max(200).default(50).describe('Page size, 1 to 200'),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0).describe('Items to skip'),
+  limit: queryInt(1, 200).default(50).describe('Page size, 1 to 200'),
+  offset: queryInt(0, 1_000_000).default(0).describe('Items to skip'),
 };
 
 export const PageQuery = z.strictObject(Pagination);
+
+/** The query of a route that takes no parameters: any given is refused, as on every other route. */
+export const NoQuery = z.strictObject({});
 
 /** The list envelope of every collection: `{ items, total, limit, offset }`. */
 export const pageOf = <T extends z.ZodType>(item: T) =>

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CATEGORIES } from '../db/schema.js';
-import { Level, Pagination, pageOf, Slug } from './common.js';
+import { Level, Pagination, pageOf, queryInt, Slug } from './common.js';
 
 export const Category = z.enum(CATEGORIES).meta({ id: 'Category' });
 
@@ -103,7 +103,7 @@ export const CompetencyQuery = z
     category: Category.optional(),
     q: z.string().trim().min(1).max(100).optional().describe('Case-insensitive text search over name and description'),
     role: Slug.optional().describe('Keep competencies this role expects at `minLevel` or above'),
-    minLevel: z.coerce.number().int().min(0).max(4).optional().describe('With `role`: the lowest level kept (default 1)'),
+    minLevel: queryInt(0, 4).optional().describe('With `role`: the lowest level kept (default 1)'),
     companySize: Slug.optional().describe('With `role`: judge levels at this company size'),
     ...Pagination,
   })

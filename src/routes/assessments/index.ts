@@ -18,7 +18,7 @@ import {
   MAX_BATCH_ITEMS,
   Submission,
 } from '../../schemas/assessment.js';
-import { NotModified } from '../../schemas/common.js';
+import { NoQuery, NotModified } from '../../schemas/common.js';
 import { json, problems } from '../../schemas/responses.js';
 import { AssessmentService, type StoredResponse } from '../../services/assessments.js';
 
@@ -77,7 +77,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         tags: ['assessments'],
         operationId: 'getInstrument',
         summary: 'The self-assessment: answer scale and questions in order',
-        response: { 200: json(Instrument, 'The instrument'), 304: NotModified, ...problems() },
+        querystring: NoQuery,
+        response: { 200: json(Instrument, 'The instrument'), 304: NotModified, ...problems(400) },
       },
     },
     async (request, reply) =>
@@ -94,7 +95,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     '/v1/assessments',
     {
       validatorCompiler: checkBodyInHandler,
-      config: { rateLimit: {} },
+      config: { writeLimit: true },
       schema: {
         tags: ['assessments'],
         operationId: 'createAssessment',
@@ -103,6 +104,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same ' +
           'body replays the first response (same id, `Idempotent-Replayed: true`); the same key with another body is a 422.',
         headers: IdempotencyHeaders,
+        querystring: NoQuery,
         body: Submission,
         response: { 201: json(Assessment, 'Scored and stored'), ...problems(400, 413, 415, 422, 429) },
       },
@@ -114,11 +116,12 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     '/v1/assessments/preview',
     {
       validatorCompiler: checkBodyInHandler,
-      config: { rateLimit: {} },
+      config: { writeLimit: true },
       schema: {
         tags: ['assessments'],
         operationId: 'previewAssessment',
         summary: 'Score a submission without storing it',
+        querystring: NoQuery,
         body: Submission,
         response: { 200: json(AssessmentPreview, 'Scored, nothing stored'), ...problems(400, 413, 415, 422, 429) },
       },
@@ -130,7 +133,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     '/v1/assessments/batch',
     {
       validatorCompiler: checkBodyInHandler,
-      config: { rateLimit: {} },
+      config: { writeLimit: true },
       bodyLimit: options.batchBodyLimit,
       schema: {
         tags: ['assessments'],
@@ -141,6 +144,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'or `{ status: 400|422, problem }`. A bad item never loses the good ones. With an `Idempotency-Key`, a retried batch ' +
           'stores nothing twice and replays the first response.',
         headers: IdempotencyHeaders,
+        querystring: NoQuery,
         body: BatchRequest,
         response: { 200: json(BatchResponse, 'One outcome per item'), ...problems(400, 413, 415, 422, 429) },
       },
@@ -176,6 +180,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         summary: 'A stored assessment, exactly as it was scored',
         description: 'Later releases of the knowledge base, the questions or the formula never change a stored result.',
         params: AssessmentParams,
+        querystring: NoQuery,
         response: { 200: json(Assessment, 'The stored assessment'), ...problems(400, 404) },
       },
     },

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NotModified } from '../../schemas/common.js';
+import { NoQuery, NotModified } from '../../schemas/common.js';
 import { Meta } from '../../schemas/meta.js';
 import { json, problems } from '../../schemas/responses.js';
 
@@ -31,7 +31,8 @@ const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVer
         tags: ['meta'],
         operationId: 'getMeta',
         summary: 'Versions of the API, the knowledge-base release and the instrument, with counts',
-        response: { 200: json(Meta, 'Versions and counts'), 304: NotModified, ...problems() },
+        querystring: NoQuery,
+        response: { 200: json(Meta, 'Versions and counts'), 304: NotModified, ...problems(400) },
       },
     },
     // The API version is part of the key, so a new API version serving the same release gets a new ETag.

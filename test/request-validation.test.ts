@@ -1,0 +1,332 @@
+// Request validation, error responses and protective limits at their edges: each comment names the
+// fault its test guards against.
+import { connect } from 'node:net';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type App, buildApp } from '../src/app.js';
+import { appOptions, ConfigError, loadConfig } from '../src/config.js';
+import { checkSubmission, checkThoroughly } from '../src/domain/assessment.js';
+import { buildTestApp } from './helpers.js';
+
+type Problem = { code: string; status: number; errors?: { field: string; message: string }[] };
+
+function answersFor(app: App, count = 10) {
+  return app.kb.data.questions.slice(0, count).map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 }));
+}
+
+function post(app: App, url: string, payload: unknown, headers: Record<string, string> = {}) {
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+}
+
+function problemOf(response: LightMyRequestResponse, status: number): Problem {
+  expect(response.statusCode, response.body.slice(0, 300)).toBe(status);
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  return response.json() as Problem;
+}
+
+const fieldsOf = (problem: Problem) => (problem.errors ?? []).map((e) => e.field);
+
+/** Sends raw bytes on a new connection and returns what came back before the server closed it (or `waitMs`). */
+function raw(port: number, text: string, waitMs = 1500): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(data);
+    };
+    const timer = setTimeout(done, waitMs);
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+    });
+    socket.on('close', done);
+    socket.on('error', done);
+    socket.on('connect', () => socket.write(text));
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('query parameters', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  // Guards against: z.coerce.number() turns an empty minLevel into 0, so
+  // `minLevel=` silently lowers the documented default (1) to 0 and returns competencies the role
+  // does not expect at all (engineering-manager at big-tech: 22 items instead of 20).
+  it('does not read an empty minLevel as minLevel=0', async () => {
+    const base = '/v1/competencies?role=engineering-manager&companySize=big-tech';
+    const absent = await app.inject(base);
+    expect(absent.statusCode).toBe(200);
+    const empty = await app.inject(`${base}&minLevel=`);
+    // Either refused as malformed, or treated as absent: never a different filter.
+    if (empty.statusCode === 200) expect(empty.json().total).toBe(absent.json().total);
+    else expect(fieldsOf(problemOf(empty, 400))).toContain('querystring.minLevel');
+  });
+
+  // Guards against: the integer parameters are
+  // z.coerce.number(), i.e. Number(text): hex, binary, exponent and blank values are accepted
+  // (limit=0x10 is a page of 16, offset= is 0). The OpenAPI document declares them `integer`, and
+  // config.ts refuses exactly these spellings for its own integers.
+  it.each(['limit=0x10', 'limit=1e1', 'offset='])('refuses the non-decimal integer %s with 400', async (query) => {
+    const problem = problemOf(await app.inject(`/v1/roles?${query}`), 400);
+    expect(problem.code).toBe('validation-error');
+  });
+
+  // Guards against: routes without a querystring schema accept
+  // any query parameter (none is in the OpenAPI document), while every route that has one refuses
+  // unknown parameters with 400 (GET /v1/roles?colour=blue). A client's typo, or a filter the route
+  // does not have (questions?companySize=...), is silently ignored.
+  it.each([
+    ['GET', '/v1/meta?colour=blue'],
+    ['GET', '/v1/assessment/questions?companySize=big-tech'],
+    ['GET', '/v1/assessments/00000000-0000-4000-8000-000000000000?colour=blue'],
+    ['POST', '/v1/assessments/preview?dryRun=true'],
+  ])('refuses an undeclared query parameter on %s %s, as GET /v1/roles does', async (method, url) => {
+    expect((await app.inject('/v1/roles?colour=blue')).statusCode).toBe(400);
+    const response = method === 'GET' ? await app.inject(url) : await post(app, url, { answers: answersFor(app) });
+    const problem = problemOf(response, 400);
+    expect(problem.code).toBe('validation-error');
+  });
+
+  // Guards against: fieldOf formats numeric path items as `[i]`, but it is
+  // given instancePath.split('/'), so every item is a string: an item of the comma-separated roles
+  // list is reported as `querystring.roles.1` instead of `querystring.roles[1]` (the documented form,
+  // as in `body.answers[2].value`).
+  it('writes an index into a query list as [i], as the body paths do', async () => {
+    const problem = problemOf(await app.inject('/v1/comparisons?roles=tech-lead,,engineering-manager'), 400);
+    expect(fieldsOf(problem).length).toBeGreaterThan(0);
+    for (const field of fieldsOf(problem)) expect(field).toMatch(/^querystring\.roles(\[\d+\])?$/);
+  });
+});
+
+describe('unknown body fields', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  // Guards against: the batch names an unknown top-level field `body.colour` ("unknown field"), but the same unknown
+  // field in a single submission, or in a batch item, is reported at its parent (`body`,
+  // `body.items[0]`) with zod's "Unrecognized key" message. One API, two conventions for `field`.
+  it('names an unknown field in `field` in a submission and a batch item, as the batch envelope does', async () => {
+    const submission = { answers: answersFor(app) };
+    const envelope = problemOf(await post(app, '/v1/assessments/batch', { items: [submission], colour: 'blue' }), 400);
+    expect(fieldsOf(envelope)).toContain('body.colour');
+
+    const single = problemOf(await post(app, '/v1/assessments/preview', { ...submission, colour: 'blue' }), 400);
+    expect(fieldsOf(single)).toContain('body.colour');
+
+    const batch = await post(app, '/v1/assessments/batch', { items: [{ ...submission, colour: 'blue' }] });
+    expect(batch.statusCode).toBe(200);
+    const item = batch.json().items[0];
+    expect(item.status).toBe(400);
+    expect((item.problem as Problem).errors?.map((e) => e.field)).toContain('body.items[0].colour');
+  });
+});
+
+describe('rate limiting', () => {
+  const apps: App[] = [];
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+  });
+
+  // Guards against: a budget per route (the rate-limit plugin gives each route config a store of its
+  // own), which let a client make three times the limit by rotating preview, create and batch. The
+  // README promises one budget per client on POST /v1/assessments*.
+  it('counts writes to every POST /v1/assessments* route against one budget per client', async () => {
+    const app = await buildTestApp({ rateLimit: { enabled: true, max: 3, windowMs: 60_000 } });
+    apps.push(app);
+    const submission = { answers: answersFor(app) };
+    for (let i = 0; i < 3; i++) expect((await post(app, '/v1/assessments/preview', submission)).statusCode).toBe(200);
+    const fourth = await post(app, '/v1/assessments', submission);
+    expect(problemOf(fourth, 429).code).toBe('rate-limited');
+    expect(app.repository.countAssessments()).toBe(0);
+    expect((await post(app, '/v1/assessments/batch', { items: [submission] })).statusCode).toBe(429);
+  });
+
+  // Guards against: the 429 detail prints context.ttl as the window length, but
+  // ttl is the time *left* in the window: 30 s into a 60 s window the problem says "At most 3 write
+  // requests per 30 s window".
+  it('states the configured window in the 429 detail, not the time left in it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-01T10:00:00Z') });
+    const app = await buildTestApp({ rateLimit: { enabled: true, max: 3, windowMs: 60_000 } });
+    apps.push(app);
+    const submission = { answers: answersFor(app) };
+    for (let i = 0; i < 3; i++) expect((await post(app, '/v1/assessments/preview', submission)).statusCode).toBe(200);
+    vi.setSystemTime(new Date('2026-12-01T10:00:30Z'));
+    const limited = await post(app, '/v1/assessments/preview', submission);
+    const problem = problemOf(limited, 429) as Problem & { detail: string };
+    expect(problem.detail).toContain('per 60 s window');
+  });
+});
+
+describe('errors answered outside the routes', () => {
+  // Guards against: requests Node's parser refuses (a malformed request
+  // line, headers over the size limit, and the 408 of the request timeout) are answered by Fastify's
+  // default client-error handler: `Content-Type: application/json` with {"error","message",
+  // "statusCode"}, not problem+json, and without the security headers or X-Request-Id.
+  it('answers a malformed request and oversized headers with problem+json', async () => {
+    const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000 });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as { port: number };
+      const garbage = await raw(port, 'GARBAGE\r\n\r\n');
+      expect(garbage).toMatch(/^HTTP\/1\.1 400/);
+      expect(garbage).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+      const big = await raw(port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      expect(big).toMatch(/^HTTP\/1\.1 431/);
+      expect(big).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    } finally {
+      await app.close();
+    }
+  });
+
+  // Guards against: while the server drains on
+  // shutdown, a request arriving on a busy keep-alive connection is answered by Fastify's router with
+  // a hard-coded `application/json` 503 body: no problem+json, no X-Request-Id, no Retry-After, no
+  // security or CORS headers (a browser cannot even read it).
+  it('answers a request that arrives while the server drains with a problem+json 503', async () => {
+    const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000 });
+    let closing: Promise<void> | undefined;
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as { port: number };
+      const body = JSON.stringify({ answers: answersFor(app) });
+      const socket = connect(port, '127.0.0.1');
+      let data = '';
+      socket.on('data', (chunk) => {
+        data += chunk.toString('latin1');
+      });
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.on('connect', resolve));
+      // A request in flight (half its body sent) keeps the connection busy while close() begins...
+      socket.write(
+        `POST /v1/assessments/preview HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+      );
+      await sleep(100);
+      closing = app.close();
+      // Fastify marks its router closing just before it closes the listening socket.
+      for (let i = 0; i < 100 && app.server.listening; i++) await sleep(20);
+      expect(app.server.listening).toBe(false);
+      // ...then it completes, and a second request follows on the same connection.
+      socket.write(`${body.slice(10)}GET /v1/roles HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n\r\n`);
+      await sleep(500);
+      socket.destroy();
+      const second = data.slice(data.indexOf('HTTP/1.1', 1));
+      expect(data).toMatch(/^HTTP\/1\.1 200/);
+      expect(second).toMatch(/^HTTP\/1\.1 503/);
+      expect(second).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+      expect(second).toMatch(/\r\nx-request-id: \S+/i);
+    } finally {
+      await (closing ?? app.close());
+    }
+  });
+});
+
+describe('configuration', () => {
+  // Guards against: TRUST_PROXY's pattern admits any run of hex digits, dots,
+  // colons, slashes, commas and blanks, and the value is not trimmed: `cafe` or `10.0.0.0/33` pass
+  // loadConfig and then make buildApp throw a TypeError from proxy-addr (the server exits 1 instead
+  // of 78 with a ConfigError naming the variable), and `2 ` (a trailing blank, as env files keep it)
+  // becomes the address 0.0.0.2 instead of a hop count of 2.
+  it.each(['cafe', '10.0.0.0/33'])('either refuses TRUST_PROXY=%s or builds an app with it', async (value) => {
+    let config: ReturnType<typeof loadConfig> | undefined;
+    try {
+      config = loadConfig({ TRUST_PROXY: value });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return;
+    }
+    const app = await buildApp({ ...appOptions(config), logger: false, databasePath: ':memory:' });
+    await app.close();
+  });
+
+  it('reads TRUST_PROXY with surrounding blanks as the other numeric settings are read', () => {
+    expect(loadConfig({ PORT: ' 8080 ' }).port).toBe(8080);
+    expect(loadConfig({ TRUST_PROXY: '2 ' }).trustProxy).toBe(2);
+  });
+
+  // Guards against: CORS_ORIGINS takes any text. An origin with a path or a
+  // trailing slash, a bare host, or `*` inside a list can never equal a browser's Origin header
+  // (scheme://host[:port]), so the setting is accepted and CORS is silently off for those frontends.
+  it.each(['https://hr.example/', '*, https://hr.example'])('does not accept CORS_ORIGINS=%s that can never match', (value) => {
+    let origins: '*' | string[];
+    try {
+      origins = loadConfig({ CORS_ORIGINS: value }).corsOrigins;
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return;
+    }
+    if (origins === '*') return;
+    for (const origin of origins) expect(origin).toMatch(/^https?:\/\/[^/\s*]+$/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The quick submission check against the schema on edge inputs.
+
+describe('the quick submission check agrees with the schema on edge inputs', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('gives the same outcome, byte for byte, for each edge input (as JSON.parse makes it)', () => {
+    const ids = app.kb.data.questions.map((q) => q.id);
+    const answers = (n = 8, value = '3') =>
+      `[${ids
+        .slice(0, n)
+        .map((id) => `{"questionId":"${id}","value":${value}}`)
+        .join(',')}]`;
+    const bodies = [
+      `{"answers":${answers(8, '3.0')}}`,
+      `{"answers":${answers(8, '1e0')}}`,
+      `{"answers":${answers(8, '-0')}}`,
+      `{"answers":${answers(8, '"3"')}}`,
+      `{"answers":${answers(8, '5.000000000000001')}}`,
+      `{"answers":${answers(8)},"respondent":" \\u00a0Ada\\ufeff "}`,
+      `{"answers":${answers(8)},"respondent":"\\u00a0\\ufeff"}`,
+      `{"answers":${answers(8)},"respondent":"\\u200b"}`,
+      `{"answers":${answers(8)},"respondent":" ${'r'.repeat(200)} "}`,
+      `{"answers":${answers(8)},"companySize":null}`,
+      `{"answers":${answers(8)},"companySize":"constructor"}`,
+      `{"answers":${answers(8)},"__proto__":{"x":1}}`,
+      `{"answers":[${ids
+        .slice(0, 8)
+        .map((id) => `{"questionId":"${id}","value":3,"__proto__":1}`)
+        .join(',')}]}`,
+      `{"answers":${answers(8)},"extra":1}`,
+      `{"answers":[${[...ids.slice(0, 8), ids[0]].map((id) => `{"questionId":"${id}","value":3}`).join(',')}]}`,
+      `{"answers":[${Array.from({ length: 200 }, (_, i) => `{"questionId":"${ids[i % ids.length]}","value":3}`).join(',')}]}`,
+      `{"answers":[${Array.from({ length: 201 }, (_, i) => `{"questionId":"${ids[i % ids.length]}","value":3}`).join(',')}]}`,
+      `{"answers":${answers(ids.length)}}`,
+    ];
+    for (const body of bodies) {
+      const parsed = JSON.parse(body);
+      const quick = checkSubmission(app.kb, parsed);
+      const thorough = checkThoroughly(app.kb, parsed);
+      expect(JSON.stringify(quick), body.slice(0, 120)).toBe(JSON.stringify(thorough));
+    }
+  });
+});
