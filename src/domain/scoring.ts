@@ -221,9 +221,11 @@ function highlightsBetween(
       const a = affinities[c.index] ?? 0.5;
       const feeling = a >= 0.5 ? 'You are drawn to' : 'You would rather avoid';
       const [lf, lo] = [at(levels, favours, c), at(levels, other, c)];
+      // At equal levels it weighs more where it counts more: toward the favoured role for a competency
+      // the respondent is drawn to, against the other one for a competency they would avoid.
       const comparison =
         lf === lo
-          ? `which both roles expect at the same level (${LEVEL_NAMES[lf]}), but it weighs more in the ${nameOf(favours)} profile`
+          ? `which both roles expect at the same level (${LEVEL_NAMES[lf]}), but it weighs more in the ${nameOf(a >= 0.5 ? favours : other)} profile`
           : `which the ${nameOf(lf > lo ? favours : other)} role expects more (${LEVEL_NAMES[Math.max(lf, lo)]}) than the ${nameOf(lf > lo ? other : favours)} role (${LEVEL_NAMES[Math.min(lf, lo)]})`;
       return {
         competency: c.slug,

@@ -1,0 +1,142 @@
+/**
+ * The domain logic and the content pipeline at their edges: highlights for avoided competencies,
+ * competency filters with blank values, and reseeding a changed release.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { type Content, loadContent } from '../src/content/load.js';
+import { openDatabase } from '../src/db/client.js';
+import { Repository } from '../src/db/repository.js';
+import { seedDatabase } from '../src/db/seed.js';
+import { assess } from '../src/domain/assessment.js';
+import { KnowledgeBase } from '../src/domain/knowledge-base.js';
+import { buildTestApp } from './helpers.js';
+import { editJson, TempDirs } from './support/fixtures.js';
+
+const temp = new TempDirs();
+const open: BetterSqlite3.Database[] = [];
+afterEach(() => {
+  for (const sqlite of open.splice(0)) if (sqlite.open) sqlite.close();
+});
+afterAll(() => temp.cleanup());
+
+function openDb() {
+  const handle = openDatabase(':memory:');
+  open.push(handle.sqlite);
+  return { ...handle, repository: new Repository(handle.sqlite, handle.db) };
+}
+
+function seededKnowledgeBase(): KnowledgeBase {
+  const { db, repository } = openDb();
+  seedDatabase(db, loadContent());
+  return new KnowledgeBase(repository.readKnowledgeBase());
+}
+
+describe('scoring highlights (src/domain/scoring.ts)', () => {
+  // For a competency both roles expect at the same level, the reason must not always say it "weighs more
+  // in the <favoured role> profile": that holds only when the respondent is drawn to it; when they
+  // avoid it, the favoured role is the one in whose centred profile it weighs LESS.
+  it('names the right profile for an avoided competency that both roles expect at the same level', () => {
+    const kb = seededKnowledgeBase();
+    const competency = 'project-management';
+    expect(kb.resolve('tech-lead', competency, null).level).toBe(kb.resolve('engineering-manager', competency, null).level);
+
+    // Avoid project management (affinity 0), neutral on everything else.
+    const answers = kb.data.questions.map((q) => ({
+      questionId: q.id,
+      value: q.competency === competency ? (q.keyed === 'plus' ? 1 : 5) : 3,
+    }));
+    const result = assess(kb, { answers });
+    const highlight = result.highlights.find((h) => h.competency === competency);
+    expect(highlight).toBeDefined();
+
+    // The profile it weighs more in is the one whose fit it moves most (|e_rc| is larger).
+    const row = result.breakdown.find((b) => b.competency === competency)!;
+    const heavier = [...row.contributions].sort((a, b) => Math.abs(b.points) - Math.abs(a.points))[0]!.role;
+    const heavierName = kb.roleBySlug.get(heavier)!.name;
+    expect(highlight!.reason).toMatch(/weighs more in the .* profile/);
+    expect(highlight!.reason).toContain(`weighs more in the ${heavierName} profile`);
+  });
+});
+
+describe('GET /v1/competencies filters (src/schemas/knowledge-base.ts CompetencyQuery, src/domain/catalog.ts)', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  // Number('') is 0: an empty minLevel must not silently become the loosest filter (0) instead of
+  // the documented default (1) or a 400.
+  it('an empty minLevel is neither read as 0 nor silently widens the filter', async () => {
+    const base = '/v1/competencies?role=engineering-manager&companySize=big-tech';
+    const omitted = await app.inject(base);
+    const empty = await app.inject(`${base}&minLevel=`);
+    expect(omitted.statusCode).toBe(200);
+    if (empty.statusCode === 200) {
+      // If accepted at all, an empty value must mean the default, not minLevel=0.
+      expect(empty.json().items).toEqual(omitted.json().items);
+    } else {
+      expect(empty.statusCode).toBe(400);
+    }
+    const levels = (empty.json().items ?? []) as { level: number }[];
+    expect(levels.filter((c) => c.level === 0)).toEqual([]);
+  });
+});
+
+describe('seedDatabase: a changed release leaves the database as a fresh seed would ', () => {
+  const strip = (kb: ReturnType<Repository['readKnowledgeBase']>) => ({ ...kb, release: { ...kb.release, seededAt: '' } });
+  const flip = (role: string) => (role === 'tech-lead' ? 'engineering-manager' : 'tech-lead');
+  const edits: Record<string, (folder: string) => void> = {
+    'company sizes reversed and one renamed': (f) => {
+      editJson(f, 'company-sizes.json', (d) =>
+        [...d].reverse().map((s: { slug: string }) => (s.slug === 'scale-up' ? { ...s, slug: 'growth' } : s)),
+      );
+      editJson(f, 'variants.json', (d) =>
+        d.map((v: { companySize: string }) => (v.companySize === 'scale-up' ? { ...v, companySize: 'growth' } : v)),
+      );
+    },
+    'role slugs swapped, competencies and questions reordered': (f) => {
+      editJson(f, 'roles.json', (d) => [
+        { ...d[0], slug: d[1].slug },
+        { ...d[1], slug: d[0].slug },
+      ]);
+      for (const file of ['expectations.json', 'variants.json']) {
+        editJson(f, file, (d) => d.map((e: { role: string }) => ({ ...e, role: flip(e.role) })));
+      }
+      editJson(f, 'competencies.json', (d) => [...d].reverse());
+      editJson(f, 'questions.json', (d) => ({ ...d, questions: [...d.questions].reverse() }));
+    },
+    'a source dropped, its entries turned editorial, a variant dropped': (f) => {
+      editJson(f, 'sources.json', (d) => d.filter((s: { id: string }) => s.id !== 'article-three-differences'));
+      for (const file of ['expectations.json', 'variants.json']) {
+        editJson(f, file, (d) =>
+          d.map((e: { citations?: { source: string }[]; editorial?: boolean }) => {
+            const citations = (e.citations ?? []).filter((c) => c.source !== 'article-three-differences');
+            return { ...e, citations, editorial: citations.length === 0 ? true : (e.editorial ?? false) };
+          }),
+        );
+      }
+      editJson(f, 'variants.json', (d) => d.slice(1));
+    },
+  };
+
+  for (const [name, edit] of Object.entries(edits)) {
+    it(name, () => {
+      const original = loadContent();
+      const folder = temp.seedCopy();
+      edit(folder);
+      editJson(folder, 'release.json', () => ({ release: '2099.1.0' }));
+      const next: Content = loadContent(folder);
+      const reseeded = openDb();
+      seedDatabase(reseeded.db, original);
+      expect(seedDatabase(reseeded.db, next).changed).toBe(true);
+      const fresh = openDb();
+      seedDatabase(fresh.db, next);
+      expect(strip(reseeded.repository.readKnowledgeBase())).toEqual(strip(fresh.repository.readKnowledgeBase()));
+    });
+  }
+});
