@@ -134,7 +134,7 @@ export async function buildApp(options: AppOptions = {}) {
   const corsOptions: CorsOptions = {
     origins: options.corsOrigins ?? '*',
     methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
-    exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After'],
+    exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
     maxAgeSeconds: 600,
   };
   // For the requests that never reach the CORS hook.

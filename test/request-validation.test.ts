@@ -111,6 +111,33 @@ describe('query parameters', () => {
   });
 });
 
+describe('headers and details for clients', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('lets a browser read Idempotent-Replayed on a replayed submission', async () => {
+    const headers = { origin: 'https://hr.example', 'idempotency-key': 'expose-1' };
+    const submission = { answers: answersFor(app) };
+    await post(app, '/v1/assessments', submission, headers);
+    const replay = await post(app, '/v1/assessments', submission, headers);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    const exposed = String(replay.headers['access-control-expose-headers']).toLowerCase().split(/,\s*/);
+    expect(exposed).toContain('idempotent-replayed');
+  });
+
+  it('does not echo a long unknown path whole in the 404 detail', async () => {
+    const path = `/v1/${'x'.repeat(5000)}`;
+    const problem = problemOf(await app.inject(path), 404) as Problem & { detail: string };
+    expect(problem.detail.length).toBeLessThan(300);
+    expect(problem.detail).toContain('/v1/xxx');
+  });
+});
+
 describe('unknown body fields', () => {
   let app: App;
   beforeAll(async () => {

@@ -93,7 +93,8 @@ export default fp(
         status: 404,
         code: 'not-found',
         title: 'Not Found',
-        detail: `No route matches ${request.method} ${request.url.split('?')[0]}.`,
+        // The path as `instance` gives it, cut at 200 characters: a long made-up path is not echoed whole.
+        detail: `No route matches ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}.`,
       }),
     );
   },
