@@ -1,38 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Agent, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type App, type AppOptions, buildApp } from '../src/app.js';
 import { CachedFront } from '../src/cached-front.js';
+import { agent, type Got, get, listening } from './support/http.js';
 
-type Got = { status: number; headers: string[]; body: Buffer };
-
-const agent = new Agent({ keepAlive: true });
 afterAll(() => agent.destroy());
-
-function get(base: string, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<Got> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method, headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.rawHeaders, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** The app listening on a free port, counting the requests that Fastify routes. */
-async function listening(options: AppOptions = {}): Promise<{ app: App; base: string; routed: () => number }> {
-  const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, ...options });
-  let routed = 0;
-  app.addHook('onRequest', async () => {
-    routed++;
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, routed: () => routed };
-}
 
 /** Header pairs in the order sent, without the two that differ between any two responses. */
 const stable = (headers: string[]) => {

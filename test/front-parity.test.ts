@@ -1,38 +1,18 @@
-import { Agent, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, type AppOptions, buildApp } from '../src/app.js';
+import { buildApp } from '../src/app.js';
 import { negotiateCoding } from '../src/content-coding.js';
+import { agent, type Got, get, listening } from './support/http.js';
 
-type Got = { status: number; headers: string[]; body: Buffer };
-
-const agent = new Agent({ keepAlive: true });
-afterAll(() => agent.destroy());
-
-function get(base: string, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<Got> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method, headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.rawHeaders, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** The app listening on a free port, counting the requests that Fastify routes (as test/cached-front.test.ts does). */
-async function listening(options: AppOptions = {}): Promise<{ app: App; base: string; routed: () => number }> {
-  const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, ...options });
-  let routed = 0;
-  app.addHook('onRequest', async () => {
-    routed++;
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, routed: () => routed };
-}
+/** One listening app for the file: the front keeps answers per URL, so the tests' paths never meet. */
+let server: Awaited<ReturnType<typeof listening>>;
+beforeAll(async () => {
+  server = await listening();
+});
+afterAll(async () => {
+  await server.app.close();
+  agent.destroy();
+});
 
 const header = (got: Got, name: string) => {
   const at = got.headers.findIndex((h) => h.toLowerCase() === name);
@@ -52,14 +32,6 @@ const stable = (headers: Record<string, unknown> | string[]) => {
 };
 
 describe('response cache keys of the competency list', () => {
-  let server: Awaited<ReturnType<typeof listening>>;
-  beforeAll(async () => {
-    server = await listening();
-  });
-  afterAll(async () => {
-    await server.app.close();
-  });
-
   it('keeps a search for the word "undefined" apart from the unfiltered list', async () => {
     const all = server.app.kb.data.competencies.length;
     expect(all).toBeGreaterThan(0);
@@ -107,14 +79,6 @@ describe('negotiateCoding', () => {
 });
 
 describe('the cached front repeats what Fastify sends', () => {
-  let server: Awaited<ReturnType<typeof listening>>;
-  beforeAll(async () => {
-    server = await listening();
-  });
-  afterAll(async () => {
-    await server.app.close();
-  });
-
   it('for Accept-Encoding variants (q=0, identity;q=0, x-gzip, *, duplicates), headers and body as Fastify sends them', async () => {
     const path = '/v1/roles/tech-lead?companySize=startup';
     for (const acceptEncoding of ['identity;q=0', 'gzip;q=0', 'br;q=0, gzip', 'x-gzip', '*', '*;q=0', 'GZIP;Q=0.5, BR;Q=0.4', 'deflate']) {

@@ -1,9 +1,10 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { MAX_ANSWERS, MAX_BATCH_ITEMS } from '../src/schemas/assessment.js';
 import { buildTestApp } from './helpers.js';
+import { type Exchange, exchange } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
 
 const KiB = 1024;
@@ -172,32 +173,6 @@ describe('sizes bounded by the schemas', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Timeouts, on a real server
-
-type Exchange = { data: string; closedAfterMs: number | null };
-
-/** Opens a raw connection, lets `script` write to it, and reports what came back and when the server closed it. */
-function exchange(port: number, script: (socket: Socket) => void, waitMs: number): Promise<Exchange> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const socket = connect(port, '127.0.0.1');
-    let data = '';
-    let settled = false;
-    const finish = (closedAfterMs: number | null) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ data, closedAfterMs });
-    };
-    const timer = setTimeout(() => finish(null), waitMs);
-    socket.on('data', (chunk) => {
-      data += chunk.toString('latin1');
-    });
-    socket.on('close', () => finish(Date.now() - started));
-    socket.on('error', () => finish(Date.now() - started));
-    socket.on('connect', () => script(socket));
-  });
-}
 
 /** Writes `chunk` every `everyMs` until the socket is closed. */
 function dribble(socket: Socket, first: string, chunk: string, everyMs: number) {

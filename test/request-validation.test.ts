@@ -7,6 +7,7 @@ import { type App, buildApp } from '../src/app.js';
 import { appOptions, ConfigError, loadConfig } from '../src/config.js';
 import { checkSubmission, checkThoroughly } from '../src/domain/assessment.js';
 import { buildTestApp } from './helpers.js';
+import { exchange } from './support/http.js';
 
 type Problem = { code: string; status: number; errors?: { field: string; message: string }[] };
 
@@ -32,24 +33,7 @@ function problemOf(response: LightMyRequestResponse, status: number): Problem {
 const fieldsOf = (problem: Problem) => (problem.errors ?? []).map((e) => e.field);
 
 /** Sends raw bytes on a new connection and returns what came back before the server closed it (or `waitMs`). */
-function raw(port: number, text: string, waitMs = 1500): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let data = '';
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(data);
-    };
-    const timer = setTimeout(done, waitMs);
-    socket.on('data', (chunk) => {
-      data += chunk.toString('latin1');
-    });
-    socket.on('close', done);
-    socket.on('error', done);
-    socket.on('connect', () => socket.write(text));
-  });
-}
+const raw = async (port: number, text: string, waitMs = 1500) => (await exchange(port, (socket) => socket.write(text), waitMs)).data;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,0 +1,60 @@
+import { Agent, request } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { connect } from 'node:net';
+import { type App, type AppOptions, buildApp } from '../../src/app.js';
+
+/** A response over real HTTP: status, raw header pairs in the order sent, and the body's bytes. */
+export type Got = { status: number; headers: string[]; body: Buffer };
+
+/** Keep-alive connections for `get`; a test file destroys it once its tests are done. */
+export const agent = new Agent({ keepAlive: true });
+
+export function get(base: string, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<Got> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.rawHeaders, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The app listening on a free port, counting the requests that Fastify routes (the cached front answers the others). */
+export async function listening(options: AppOptions = {}): Promise<{ app: App; base: string; routed: () => number }> {
+  const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, ...options });
+  let routed = 0;
+  app.addHook('onRequest', async () => {
+    routed++;
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, routed: () => routed };
+}
+
+export type Exchange = { data: string; closedAfterMs: number | null };
+
+/** Opens a raw connection, lets `script` write to it, and reports what came back and when the server closed it. */
+export function exchange(port: number, script: (socket: Socket) => void, waitMs: number): Promise<Exchange> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    let settled = false;
+    const finish = (closedAfterMs: number | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ data, closedAfterMs });
+    };
+    const timer = setTimeout(() => finish(null), waitMs);
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+    });
+    socket.on('close', () => finish(Date.now() - started));
+    socket.on('error', () => finish(Date.now() - started));
+    socket.on('connect', () => script(socket));
+  });
+}
