@@ -10,7 +10,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { CachedFront } from './cached-front.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
-import { BadRequestError, problemBody } from './errors.js';
+import { BadRequestError, ForbiddenKeyError, problemBody, UnsupportedContentCodingError } from './errors.js';
 import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsHeaders } from './plugins/cors.js';
 import errors from './plugins/errors.js';
@@ -71,6 +71,25 @@ function nestedDeeperThan(value: unknown, limit: number, depth = 0): boolean {
   }
   for (const key in value) if (nestedDeeperThan((value as Record<string, unknown>)[key], limit, depth + 1)) return true;
   return false;
+}
+
+/** Whether a request's Content-Encoding names a coding other than identity (the body is then not plain JSON). */
+function hasContentCoding(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((coding) => {
+    const name = coding.trim().toLowerCase();
+    return name !== '' && name !== 'identity';
+  });
+}
+
+/** Whether the text is JSON, whatever keys it has. */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -171,7 +190,8 @@ export async function buildApp(options: AppOptions = {}) {
         .headers(API_SECURITY_HEADERS)
         .header('x-request-id', request.id)
         .type('application/problem+json')
-        .send(JSON.stringify(body));
+        .serializer(JSON.stringify)
+        .send(body);
     },
   }).withTypeProvider<ZodTypeProvider>();
   // Bodies are JSON only: anything else is a 415.
@@ -181,8 +201,10 @@ export async function buildApp(options: AppOptions = {}) {
   // it; as a parser step it costs nothing on requests without a body.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body: string, done) => {
+    if (hasContentCoding(request.headers['content-encoding'])) return done(new UnsupportedContentCodingError(), undefined);
     parseJson(request, body, (error, value) => {
-      if (error) return done(error, undefined);
+      // The parser refuses prototype keys as it refuses broken JSON: tell the two apart, on errors only.
+      if (error) return done(isJson(body) ? new ForbiddenKeyError() : error, undefined);
       if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
         return done(new BadRequestError(`The body is nested more than ${MAX_JSON_DEPTH} levels deep.`), undefined);
       }

@@ -45,7 +45,7 @@ const ConfigSchema = z.object({
       message: '`*` alone, or comma-separated origins such as https://hr.example (no path, no trailing slash)',
     })
     .default('*'),
-  SHUTDOWN_GRACE_MS: integer(0, 120_000).default(10_000),
+  SHUTDOWN_GRACE_MS: integer(1000, 120_000).default(10_000),
   DATABASE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   DATABASE_CACHE_MB: integer(1, 4096).default(DEFAULT_CACHE_MB),
   BODY_LIMIT: integer(1024, 64 * 1024 * 1024).default(256 * 1024),

@@ -22,6 +22,9 @@ export function problemBody(request: FastifyRequest, problem: ProblemFields): Pr
 
 /** An error the API answers with on purpose; the error handler maps it to problem+json. */
 export class ApiError extends Error {
+  /** Headers the problem response carries besides the usual ones. */
+  readonly headers?: Readonly<Record<string, string>>;
+
   constructor(
     readonly status: number,
     readonly code: string,
@@ -63,5 +66,34 @@ export class SubmissionError extends ApiError {
 export class UnprocessableError extends ApiError {
   constructor(detail: string, errors?: FieldProblem[], code = 'unprocessable') {
     super(422, code, 'Unprocessable Content', detail, errors);
+  }
+}
+
+/**
+ * A request body sent with a content coding (gzip, br...): bodies are read as sent, so the API
+ * answers 415 and names the one coding it reads, as RFC 9110 (section 15.5.16) asks.
+ */
+export class UnsupportedContentCodingError extends ApiError {
+  override readonly headers = { 'accept-encoding': 'identity' };
+
+  constructor() {
+    super(
+      415,
+      'unsupported-content-encoding',
+      'Unsupported Media Type',
+      'Request bodies are read without a content coding: send the JSON uncompressed, with no Content-Encoding header.',
+    );
+  }
+}
+
+/** JSON that parses but has a key that could change an object's prototype once read. */
+export class ForbiddenKeyError extends ApiError {
+  constructor() {
+    super(
+      400,
+      'forbidden-key',
+      'Bad Request',
+      'The body has a "__proto__" key, or a "constructor" object with a "prototype" key: no field of the API has these names.',
+    );
   }
 }

@@ -1,6 +1,7 @@
 // Request validation, error responses and protective limits at their edges: each comment names the
 // fault its test guards against.
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
@@ -112,6 +113,48 @@ describe('headers and details for clients', () => {
     expect(replay.headers['idempotent-replayed']).toBe('true');
     const exposed = String(replay.headers['access-control-expose-headers']).toLowerCase().split(/,\s*/);
     expect(exposed).toContain('idempotent-replayed');
+  });
+
+  // Guards against: a gzip-compressed body was read as text and refused as "not valid JSON" (400),
+  // which sends a client looking for a syntax error in JSON it never garbled; RFC 9110 answers an
+  // unsupported content coding with 415 and an Accept-Encoding that names the codings read.
+  it('answers a body with a content coding 415 and names identity as the coding it reads', async () => {
+    const body = gzipSync(JSON.stringify({ answers: answersFor(app) }));
+    for (const coding of ['gzip', 'br', 'identity, gzip']) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/assessments',
+        headers: { 'content-type': 'application/json', 'content-encoding': coding },
+        payload: body,
+      });
+      expect(problemOf(response, 415).code, coding).toBe('unsupported-content-encoding');
+      expect(response.headers['accept-encoding']).toBe('identity');
+    }
+    const plain = await post(app, '/v1/assessments/preview', { answers: answersFor(app) }, { 'content-encoding': 'identity' });
+    expect(plain.statusCode).toBe(200);
+  });
+
+  // Guards against: valid JSON with a "__proto__" key (or constructor.prototype) was refused with
+  // "The body is not valid JSON.", a detail that is false and hides which key to remove.
+  it('says which keys it refuses in JSON that parses', async () => {
+    for (const body of ['{"__proto__":{"x":1},"answers":[]}', '{"answers":[],"constructor":{"prototype":{}}}']) {
+      const problem = problemOf(await post(app, '/v1/assessments', body), 400) as Problem & { detail: string };
+      expect(problem.code, body).toBe('forbidden-key');
+      expect(problem.detail).toContain('__proto__');
+      expect(problem.detail).not.toContain('not valid JSON');
+    }
+    const broken = problemOf(await post(app, '/v1/assessments', '{"__proto__":'), 400);
+    expect(broken.code).toBe('malformed-body');
+  });
+
+  // Guards against: the bad-URL problem was sent as a string, so its Content-Type gained
+  // "; charset=utf-8" that no other problem carries.
+  it('sends the bad-URL problem with the Content-Type of every other problem', async () => {
+    const badUrl = await app.inject('/v1/roles/%E0%A4%A');
+    const notFound = await app.inject('/v1/nothing-here');
+    expect(badUrl.statusCode).toBe(400);
+    expect(badUrl.json().code).toBe('bad-url');
+    expect(badUrl.headers['content-type']).toBe(notFound.headers['content-type']);
   });
 
   it('does not echo a long unknown path whole in the 404 detail', async () => {
@@ -268,6 +311,13 @@ describe('configuration', () => {
     }
     const app = await buildApp({ ...appOptions(config), logger: false, databasePath: ':memory:' });
     await app.close();
+  });
+
+  // Guards against: SHUTDOWN_GRACE_MS=0 passed the config, and then every shutdown logged "grace
+  // period exceeded" and exited 1 at once, before a single in-flight request could finish.
+  it('refuses a shutdown grace period too short to finish any request', () => {
+    for (const value of ['0', '999']) expect(() => loadConfig({ SHUTDOWN_GRACE_MS: value }), value).toThrow(ConfigError);
+    expect(loadConfig({ SHUTDOWN_GRACE_MS: '1000' }).shutdownGraceMs).toBe(1000);
   });
 
   it('reads TRUST_PROXY with surrounding blanks as the other numeric settings are read', () => {

@@ -29,6 +29,7 @@ export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof ApiError) {
+        if (error.headers) reply.headers(error.headers);
         return sendProblem(request, reply, error);
       }
       if (hasZodFastifySchemaValidationErrors(error)) {
