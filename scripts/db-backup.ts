@@ -1,6 +1,7 @@
 // npm run db:backup -- <file>: an online backup of DATABASE_PATH, safe while the server is writing.
 // SQLite's backup API copies a consistent snapshot; restore by pointing DATABASE_PATH at the copy.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
 import { countStoredAssessments } from '../src/db/repository.js';
@@ -14,6 +15,12 @@ const { databasePath } = loadConfig();
 if (!existsSync(databasePath)) {
   console.error(`no database at ${databasePath}`);
   process.exit(66);
+}
+// The same file under another spelling (`./`, a symlink) would be "backed up" onto itself: no copy.
+const resolved = (path: string) => (existsSync(path) ? realpathSync(path) : join(realpathSync(dirname(path)), basename(path)));
+if (existsSync(dirname(target)) && resolved(target) === resolved(databasePath)) {
+  console.error(`${target} is the database itself: name another file`);
+  process.exit(64);
 }
 const source = new Database(databasePath, { fileMustExist: true });
 source.pragma('busy_timeout = 5000');

@@ -35,24 +35,34 @@ const list = (value: string) =>
 
 const ConfigSchema = z.object({
   PORT: integer(0, 65535).default(3000),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  DATABASE_PATH: z.string().min(1).default('./data/kb.sqlite'),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  // Text settings are trimmed as the numbers are: an env file saved with CRLF endings must not
+  // name another database file (`kb.sqlite\r`) or an interface that does not exist.
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  DATABASE_PATH: z.string().trim().min(1).default('./data/kb.sqlite'),
+  LOG_LEVEL: z.string().trim().pipe(z.enum(LOG_LEVELS)).default('info'),
   CORS_ORIGINS: z
     .string()
     .trim()
-    .refine((value) => value === '*' || list(value).every(isOrigin), {
+    .refine((value) => value === '*' || (list(value).length > 0 && list(value).every(isOrigin)), {
       message: '`*` alone, or comma-separated origins such as https://hr.example (no path, no trailing slash)',
     })
     .default('*'),
   SHUTDOWN_GRACE_MS: integer(1000, 120_000).default(10_000),
-  DATABASE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
+  DATABASE_SYNCHRONOUS: z
+    .string()
+    .trim()
+    .pipe(z.enum(['normal', 'full']))
+    .default('normal'),
   DATABASE_CACHE_MB: integer(1, 4096).default(DEFAULT_CACHE_MB),
   BODY_LIMIT: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
   BATCH_BODY_LIMIT: integer(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(15_000),
   KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000).default(5_000),
-  RATE_LIMIT_ENABLED: z.enum(['true', 'false']).default('true'),
+  RATE_LIMIT_ENABLED: z
+    .string()
+    .trim()
+    .pipe(z.enum(['true', 'false']))
+    .default('true'),
   RATE_LIMIT_MAX: integer(1, 1_000_000).default(120),
   RATE_LIMIT_WINDOW_MS: integer(1000, 86_400_000).default(60_000),
   TRUST_PROXY: z

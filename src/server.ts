@@ -47,8 +47,10 @@ async function listen() {
       process.exit(1);
     }
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  // Kept for the whole run: a repeated signal while draining is ignored instead of ending the
+  // process at once (Node's default once a `once` listener is gone).
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
 
   await app.listen({ port: config.port, host: config.host });
 }

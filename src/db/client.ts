@@ -53,29 +53,39 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   const cacheMb = options.cacheMb ?? DEFAULT_CACHE_MB;
   if (!Number.isInteger(cacheMb) || cacheMb < 1) throw new RangeError(`cacheMb must be a whole number of MiB from 1, not ${cacheMb}`);
   const inMemory = path === ':memory:' || path === '';
+  try {
+    return open(path, inMemory, cacheMb, options);
+  } catch (error) {
+    // SQLite's own message ("file is not a database", "attempt to write a readonly database") names
+    // no file: the operator is told which one.
+    throw new Error(`cannot open the database ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOptions) {
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   const sqlite = new Database(path);
-  // Takes effect only while the database is still empty, before WAL mode fixes it.
-  sqlite.pragma(`page_size = ${PAGE_SIZE}`);
-  if (!inMemory) sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-  sqlite.pragma(`cache_size = -${cacheMb * 1024}`);
-  // No memory map (the driver's default, set here so it stays so). A 64 MiB map covered a sliver of a
-  // large database, SQLite sets a mapped page up again on every visit instead of keeping it in the
-  // page cache, and mapped pages count in the resident memory; bench:scale showed no gain from it.
-  sqlite.pragma('mmap_size = 0');
-  if (!inMemory && options.backgroundCheckpoints) {
-    sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
-    sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-  }
-  const db = drizzle({ client: sqlite, schema });
   try {
+    // Takes effect only while the database is still empty, before WAL mode fixes it.
+    sqlite.pragma(`page_size = ${PAGE_SIZE}`);
+    if (!inMemory) sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    sqlite.pragma(`cache_size = -${cacheMb * 1024}`);
+    // No memory map (the driver's default, set here so it stays so). A 64 MiB map covered a sliver of a
+    // large database, SQLite sets a mapped page up again on every visit instead of keeping it in the
+    // page cache, and mapped pages count in the resident memory; bench:scale showed no gain from it.
+    sqlite.pragma('mmap_size = 0');
+    if (!inMemory && options.backgroundCheckpoints) {
+      sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+      sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+    }
+    const db = drizzle({ client: sqlite, schema });
     migrate(db, { migrationsFolder });
+    return { sqlite, db };
   } catch (error) {
     sqlite.close();
     throw error;
   }
-  return { sqlite, db };
 }

@@ -1,0 +1,149 @@
+// Operations at their edges: settings read from env files, databases that cannot be opened, repeated
+// signals and backups; each test names the fault it guards against. Process tests run a private build
+// of src/ (test/support/process.ts).
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../bench/lib.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { loadContent } from '../src/content/load.js';
+import { openDatabase } from '../src/db/client.js';
+import { seedDatabase } from '../src/db/seed.js';
+import { projectRoot } from '../src/paths.js';
+import { TempDirs } from './support/fixtures.js';
+import {
+  buildServer,
+  exitWithin,
+  killAll,
+  questions,
+  sendInTwoParts,
+  sleep,
+  spawnServer,
+  startServer,
+  submission,
+} from './support/process.js';
+
+const temp = new TempDirs();
+let script = '';
+
+beforeAll(async () => {
+  script = await buildServer();
+}, 120_000);
+
+afterAll(() => {
+  killAll();
+  temp.cleanup();
+});
+
+/** What loadConfig makes of `env`: the value `pick` reads, or 'refused' for a ConfigError. */
+function configOutcome<T>(env: Record<string, string>, pick: (config: ReturnType<typeof loadConfig>) => T): T | 'refused' {
+  try {
+    return pick(loadConfig(env));
+  } catch (error) {
+    if (error instanceof ConfigError) return 'refused';
+    throw error;
+  }
+}
+
+/** A migrated and seeded database file, closed. */
+function seededDatabase(): string {
+  const path = join(temp.make('rc-ops-db-'), 'kb.sqlite');
+  const { sqlite, db } = openDatabase(path);
+  try {
+    seedDatabase(db, loadContent());
+  } finally {
+    sqlite.close();
+  }
+  return path;
+}
+
+/** Runs a script of scripts/ through tsx (as `npm run db:*` does), with DATABASE_PATH set. */
+function runScript(file: string, args: string[], databasePath: string) {
+  const tsx = join(projectRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+  return new Promise<{ code: number; output: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [tsx, join('scripts', file), ...args],
+      { cwd: projectRoot, env: { PATH: process.env.PATH ?? '', DATABASE_PATH: databasePath }, timeout: 30_000 },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, output: stdout + stderr }),
+    );
+  });
+}
+
+describe('configuration', () => {
+  it('trims DATABASE_PATH and HOST as it trims every number (or refuses them): a CRLF env file must not open another database', () => {
+    // Guards against: an env file saved with CRLF line ends, or a trailing blank, gives "value\r" /
+    // "value ". PORT=" 3000\r" was read as 3000 but the strings verbatim: DATABASE_PATH then created,
+    // migrated and served a new empty database beside the real one ("kb.sqlite\r"), and HOST failed
+    // at listen with exit 1 instead of a configuration error.
+    expect(configOutcome({ PORT: ' 3000\r' }, (c) => c.port)).toBe(3000);
+    expect(configOutcome({ DATABASE_PATH: './data/kb.sqlite\r' }, (c) => c.databasePath)).toBe('./data/kb.sqlite');
+    expect(configOutcome({ HOST: ' 127.0.0.1 ' }, (c) => c.host)).toBe('127.0.0.1');
+    expect(configOutcome({ LOG_LEVEL: 'warn\r', DATABASE_SYNCHRONOUS: ' full' }, (c) => [c.logLevel, c.synchronous])).toEqual([
+      'warn',
+      'full',
+    ]);
+  });
+
+  it('refuses a CORS_ORIGINS list that names no origin at all instead of silently allowing none', () => {
+    // Guards against: README says "`*` alone, or a comma-separated list of allowed browser origins",
+    // but "," (or " , ") passed the check (every entry of an empty list is valid) and became [], so
+    // every browser was refused. TRUST_PROXY refuses the same mistake.
+    expect(configOutcome({ TRUST_PROXY: ',' }, (c) => c.trustProxy)).toBe('refused');
+    expect(configOutcome({ CORS_ORIGINS: ',' }, (c) => c.corsOrigins)).toBe('refused');
+  });
+});
+
+describe('start-up on unusual databases', () => {
+  it('names the database file when DATABASE_PATH is a file that is not SQLite', async () => {
+    const path = join(temp.make('rc-ops-notdb-'), 'kb.sqlite');
+    writeFileSync(path, `${'this is a text file, not a SQLite database. '.repeat(20)}\n`);
+    const server = spawnServer(script, { DATABASE_PATH: path }, await freePort());
+    const exit = await exitWithin(server, 15_000);
+    expect(exit.code).not.toBe(0);
+    expect(exit.code).not.toBeNull();
+    // Guards against: the whole output was "file is not a database", naming neither the file nor the setting.
+    expect(server.output()).toMatch(/kb\.sqlite|DATABASE_PATH/);
+  });
+});
+
+describe('signals', () => {
+  it('keeps draining when a second SIGTERM arrives during the graceful shutdown, and exits 0', async () => {
+    const databasePath = join(temp.make('rc-ops-signal-'), 'kb.sqlite');
+    const server = await startServer(script, databasePath, { SHUTDOWN_GRACE_MS: '10000' });
+    const qs = await questions(server.url);
+    // A request the server is in the middle of reading when the signals come.
+    const { reply, finish } = sendInTwoParts(server.url, '/v1/assessments', submission(qs, 'double-signal', 1));
+    const outcome = reply.then(
+      (r) => r.status,
+      (error: Error & { code?: string }) => error.code ?? 'error',
+    );
+    await sleep(200);
+    server.child.kill('SIGTERM');
+    await sleep(150);
+    // A supervisor or an operator repeating the signal (or SIGINT twice from a terminal). Guards
+    // against: the handlers were registered once, so the repeat killed the process mid-request.
+    server.child.kill('SIGTERM');
+    await sleep(150);
+    finish();
+    const exit = await exitWithin(server, 15_000);
+    expect({ request: await outcome, exit }).toEqual({ request: 201, exit: { code: 0, signal: null } });
+  }, 40_000);
+});
+
+describe('db:backup', () => {
+  it('refuses to "back up" the database onto itself instead of reporting a backup that does not exist', async () => {
+    const databasePath = seededDatabase();
+    // The same file, spelled another way (as a typo or a relative path easily gives).
+    const target = join(databasePath, '..', '.', 'kb.sqlite');
+    const result = await runScript('db-backup.ts', [target], databasePath);
+    // Guards against: exit 0 and "backed up …/kb.sqlite to …/./kb.sqlite: 41 pages" with no copy
+    // anywhere, and the live file rewritten through a second connection.
+    expect(existsSync(databasePath)).toBe(true);
+    expect({ code: result.code === 0 ? 0 : 'non-zero', claimsBackup: /backed up/.test(result.output) }).toEqual({
+      code: 'non-zero',
+      claimsBackup: false,
+    });
+  }, 40_000);
+});
