@@ -41,7 +41,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Versions of the API, the knowledge-base release and the instrument, with counts */
+        /** Versions of the API, the knowledge-base release, the instrument and the scoring, with counts */
         get: operations["getMeta"];
         put?: never;
         post?: never;
@@ -332,8 +332,8 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            /** @description The request path */
-            instance: string;
+            /** @description The request path; absent when the request could not be read as HTTP */
+            instance?: string;
             /** @description Machine-readable problem code, e.g. `not-found`, `validation-error` */
             code: string;
             /** @description Quote it when reporting a problem: it is in the server log */
@@ -661,6 +661,8 @@ export interface components {
             contentHash: string;
             /** @description Version of the question bank */
             instrumentVersion: string;
+            /** @description Version of the scoring formula new assessments are scored with, e.g. `shape-1.0` */
+            scoringVersion: string;
             counts: {
                 roles: number;
                 competencies: number;
@@ -714,6 +716,15 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
@@ -750,6 +761,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unexpected error: quote the requestId */

@@ -104,9 +104,49 @@ const zodCompilers = {
 
 const hops = (count: number) => (_address: string, hop: number) => hop < count;
 
+/** A problem answered before Fastify sees the request: its body and the API's headers, connection closed. */
+function earlyProblem(status: number, code: string, detail: string, url?: string) {
+  const title = STATUS_CODES[status] ?? 'Client Error';
+  const requestId = randomUUID();
+  // The path as problemBody gives it; a request Node could not parse has none.
+  const instance = url === undefined ? undefined : (url.split('?')[0] ?? url).slice(0, 200);
+  const body = JSON.stringify({ type: `/problems/${code}`, title, status, detail, instance, code, requestId });
+  const headers: Record<string, string> = {
+    ...API_SECURITY_HEADERS,
+    'x-request-id': requestId,
+    'content-type': 'application/problem+json',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  };
+  return { title, headers, body };
+}
+
+function answerEarly(response: ServerResponse, status: number, code: string, detail: string, url?: string): void {
+  const { headers, body } = earlyProblem(status, code, detail, url);
+  response.shouldKeepAlive = false;
+  response.writeHead(status, headers);
+  response.end(body);
+}
+
+/**
+ * The number of Host lines of a request. RFC 9112 (3.2) has a server refuse an HTTP/1.1 request with
+ * none or with more than one; Node keeps the first of several, and its own check of a missing Host
+ * answers without the API's headers, so both are checked here.
+ */
+function hostLines(request: IncomingMessage): number {
+  const raw = request.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') count++;
+  }
+  return count;
+}
+
 /**
  * Puts the cached front before Fastify on Fastify's own HTTP server, whose one request listener is
- * Fastify's handler (so the server keeps Fastify's settings and bindings).
+ * Fastify's handler (so the server keeps Fastify's settings and bindings). Requests without exactly
+ * one Host line, and those with an Expect Node does not meet, are answered here as problems.
  */
 function answerFirst(server: Server, front: CachedFront): void {
   const listeners = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
@@ -114,8 +154,15 @@ function answerFirst(server: Server, front: CachedFront): void {
   if (listeners.length !== 1 || fastify === undefined) throw new Error(`expected one request listener, found ${listeners.length}`);
   server.removeListener('request', fastify);
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const hosts = hostLines(request);
+    if (hosts > 1 || (hosts === 0 && request.httpVersion === '1.1')) {
+      return answerEarly(response, 400, 'bad-host', 'An HTTP/1.1 request has exactly one Host header.', request.url);
+    }
     if (!front.answer(request, response)) fastify(request, response);
   });
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) =>
+    answerEarly(response, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url),
+  );
 }
 
 /**
@@ -131,18 +178,10 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
         : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
-  const title = STATUS_CODES[status] ?? 'Client Error';
-  const requestId = randomUUID();
-  const body = JSON.stringify({ type: `/problems/${code}`, title, status, detail, code, requestId });
   if (socket.writable) {
-    const headers = Object.entries({
-      ...API_SECURITY_HEADERS,
-      'x-request-id': requestId,
-      'content-type': 'application/problem+json',
-      'content-length': String(Buffer.byteLength(body)),
-      connection: 'close',
-    });
-    socket.write(`HTTP/1.1 ${status} ${title}\r\n${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`);
+    const { title, headers, body } = earlyProblem(status, code, detail);
+    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${body}`);
   }
   socket.destroy(error);
 }
@@ -166,6 +205,8 @@ export async function buildApp(options: AppOptions = {}) {
     // Node checks these deadlines only every connectionsCheckingInterval (30 s by default), and
     // headersTimeout would stay at 60 s: a client trickling bytes must be cut off on time.
     http: {
+      // Checked before the cached front instead, to answer with the API's headers (see answerFirst).
+      requireHostHeader: false,
       requestTimeout,
       headersTimeout: requestTimeout,
       connectionsCheckingInterval: Math.max(250, Math.min(1000, requestTimeout / 2)),

@@ -36,9 +36,21 @@ export class ApiError extends Error {
   }
 }
 
+/** A value of a request that names nothing the API has: what kind of thing, the value, and its field. */
+export type Unknown = { what: string; value: string; field: string };
+
+/** One 404 for every unknown value of a request, so that a client can correct them all at once. */
 export class NotFoundError extends ApiError {
-  constructor(what: string, value: string, field: string) {
-    super(404, 'not-found', 'Not Found', `No ${what} "${value}" exists.`, [{ field, message: `unknown ${what} "${value}"` }]);
+  constructor(unknown: readonly [Unknown, ...Unknown[]]) {
+    const named = unknown.map(({ what, value }) => `${what} "${value}"`);
+    const last = named.pop() as string;
+    super(
+      404,
+      'not-found',
+      'Not Found',
+      `No ${named.length > 0 ? `${named.join(', ')} or ${last}` : last} exists.`,
+      unknown.map(({ what, value, field }) => ({ field, message: `unknown ${what} "${value}"` })),
+    );
   }
 }
 

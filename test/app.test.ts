@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
+import { SCORING_VERSION } from '../src/domain/scoring.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
 
@@ -52,6 +53,8 @@ describe('the app', () => {
     expect(body.kbRelease).toBe(raw.release);
     expect(body.contentHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(body.instrumentVersion).toBe(raw.questions.instrumentVersion);
+    // DESIGN.md lists the scoring version among /v1/meta's versions (it was missing).
+    expect(body.scoringVersion).toBe(SCORING_VERSION);
     expect(typeof body.apiVersion).toBe('string');
     expect(body.counts).toEqual({
       roles: raw.roles.length,

@@ -81,7 +81,7 @@ describe('GET /v1/comparisons', () => {
     const role = await get('/v1/comparisons?roles=tech-lead,astronaut');
     expect(role.statusCode).toBe(404);
     expect(role.json().detail).toContain('astronaut');
-    expect(role.json().errors[0].field).toBe('querystring.roles');
+    expect(role.json().errors[0].field).toBe('querystring.roles[1]');
     const size = await get(`/v1/comparisons?${PAIR}&companySize=galactic`);
     expect(size.statusCode).toBe(404);
     expect(size.json().errors[0].field).toBe('querystring.companySize');

@@ -237,15 +237,23 @@ export class Repository {
     return value;
   }
 
-  /** True when the database answers and every migration on disk has been applied. */
-  isReady(): boolean {
+  /** Whether the database answers, and whether every migration on disk has been applied to it. */
+  readiness(): { database: boolean; migrations: boolean } {
+    let applied: number;
     try {
-      const applied = this.sqlite.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number };
       this.statementCount += 1;
-      return applied.n >= this.migrationCount;
+      this.sqlite.prepare('select 1').get();
     } catch {
-      return false;
+      return { database: false, migrations: false };
     }
+    try {
+      this.statementCount += 1;
+      applied = (this.sqlite.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number }).n;
+    } catch {
+      // A database without the migrations table has had none applied.
+      return { database: true, migrations: false };
+    }
+    return { database: true, migrations: applied >= this.migrationCount };
   }
 
   /** Reads the whole current release in a handful of queries. */

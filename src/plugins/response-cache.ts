@@ -72,15 +72,20 @@ export default fp<ResponseCacheOptions>(
       const coding = codingFor(request.headers['accept-encoding']);
       const etags = entry?.etags ?? etagsOf(key);
       varyOnAcceptEncoding(reply).header('etag', etags[coding]).header('cache-control', cacheControl);
-      if (isCurrent(request.headers['if-none-match'], etags)) {
-        return reply.code(304).send();
-      }
-      if (!entry) {
+      const built = () => {
+        if (entry) return entry;
         // Validated once when built, so the cached bytes always match the documented schema.
         entry = { etags, bodies: encodings(Buffer.from(JSON.stringify(schema.parse(build())))) };
         entries.set(key, entry);
         if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+        return entry;
+      };
+      if (isCurrent(request.headers['if-none-match'], etags)) {
+        // Fastify's HEAD handling gives a 304 without a body Content-Length: 0; with the body, the
+        // length of the 200 it stands for, which is the only one a 304 may carry (RFC 9110, 8.6).
+        return reply.code(304).send(request.method === 'HEAD' ? built().bodies[coding] : undefined);
       }
+      entry = built();
       if (coding !== 'identity') reply.header('content-encoding', coding);
       reply.type('application/json; charset=utf-8');
       const body = entry.bodies[coding];

@@ -1,19 +1,26 @@
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, type Unknown } from '../errors.js';
 
-/** Slug checks shared by the routes: an unknown slug is a 404 that names the parameter. */
-export function requireRole(kb: KnowledgeBase, slug: string, field: string): string {
-  if (!kb.roleBySlug.has(slug)) throw new NotFoundError('role', slug, field);
-  return slug;
+export type SlugKind = 'role' | 'competency' | 'company size';
+/** A slug a request names, and the field it came in; an absent one (undefined) is not looked up. */
+export type SlugRef = readonly [kind: SlugKind, slug: string | undefined, field: string];
+
+const known: Record<SlugKind, (kb: KnowledgeBase) => ReadonlyMap<string, unknown>> = {
+  role: (kb) => kb.roleBySlug,
+  competency: (kb) => kb.competencyBySlug,
+  'company size': (kb) => kb.companySizeBySlug,
+};
+
+/** Looks every slug up, and answers one 404 that names each unknown one by its field. */
+export function requireKnown(kb: KnowledgeBase, refs: readonly SlugRef[]): void {
+  const unknown: Unknown[] = [];
+  for (const [what, value, field] of refs) {
+    if (value !== undefined && !known[what](kb).has(value)) unknown.push({ what, value, field });
+  }
+  const [first, ...rest] = unknown;
+  if (first !== undefined) throw new NotFoundError([first, ...rest]);
 }
 
-export function requireCompetency(kb: KnowledgeBase, slug: string, field: string): string {
-  if (!kb.competencyBySlug.has(slug)) throw new NotFoundError('competency', slug, field);
-  return slug;
-}
-
-export function requireCompanySize(kb: KnowledgeBase, slug: string | undefined, field: string): string | null {
-  if (slug === undefined) return null;
-  if (!kb.companySizeBySlug.has(slug)) throw new NotFoundError('company size', slug, field);
-  return slug;
-}
+/** The slugs of a list, each named by its index in the field (`querystring.roles[1]`). */
+export const listed = (what: SlugKind, slugs: readonly string[], field: string): SlugRef[] =>
+  slugs.map((slug, i) => [what, slug, `${field}[${i}]`] as const);

@@ -6,6 +6,7 @@ export const Meta = z
     kbRelease: z.string().describe('Release id of the knowledge base, e.g. `2026.11.0`'),
     contentHash: z.string().describe('SHA-256 over the validated seed content of this release'),
     instrumentVersion: z.string().describe('Version of the question bank'),
+    scoringVersion: z.string().describe('Version of the scoring formula new assessments are scored with, e.g. `shape-1.0`'),
     counts: z.object({
       roles: z.int(),
       competencies: z.int(),

@@ -13,7 +13,7 @@ export const Problem = z
     title: z.string(),
     status: z.int().min(400).max(599),
     detail: z.string(),
-    instance: z.string().describe('The request path'),
+    instance: z.string().optional().describe('The request path; absent when the request could not be read as HTTP'),
     code: z.string().describe('Machine-readable problem code, e.g. `not-found`, `validation-error`'),
     requestId: z.string().describe('Quote it when reporting a problem: it is in the server log'),
     errors: z.array(FieldProblem).optional(),

@@ -151,15 +151,19 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     },
     async (request, reply) => {
       const body = request.body as unknown;
-      const items = (body as { items?: unknown } | null)?.items;
-      const extra = body && typeof body === 'object' ? Object.keys(body).filter((k) => k !== 'items') : [];
+      const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
+      const items = isObject ? (body as { items?: unknown }).items : undefined;
+      const extra = isObject ? Object.keys(body).filter((k) => k !== 'items') : [];
       if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH_ITEMS || extra.length > 0) {
+        const itemsProblem = !isObject
+          ? { field: 'body', message: 'must be an object' }
+          : !Array.isArray(items)
+            ? { field: 'body.items', message: 'must be an array' }
+            : items.length === 0 || items.length > MAX_BATCH_ITEMS
+              ? { field: 'body.items', message: `must hold 1 to ${MAX_BATCH_ITEMS} items (got ${items.length})` }
+              : undefined;
         throw new BadRequestError(`The body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`, [
-          ...(Array.isArray(items)
-            ? items.length === 0 || items.length > MAX_BATCH_ITEMS
-              ? [{ field: 'body.items', message: `must hold 1 to ${MAX_BATCH_ITEMS} items (got ${items.length})` }]
-              : []
-            : [{ field: 'body.items', message: 'must be an array' }]),
+          ...(itemsProblem ? [itemsProblem] : []),
           ...extra.map((k) => ({ field: `body.${k}`, message: 'unknown field' })),
         ]);
       }
@@ -186,7 +190,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     },
     async (request, reply) => {
       const found = service.find(request.params.id);
-      if (found === undefined) throw new NotFoundError('assessment', request.params.id, 'params.id');
+      if (found === undefined) throw new NotFoundError([{ what: 'assessment', value: request.params.id, field: 'params.id' }]);
       reply.header('cache-control', 'private, max-age=86400, immutable');
       if (found.gzip !== undefined) return sendGzipped(request, reply, found.gzip);
       reply.type('application/json; charset=utf-8');

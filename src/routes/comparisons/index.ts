@@ -3,7 +3,7 @@ import { comparison, comparisonAcrossSizes } from '../../domain/catalog.js';
 import { NotModified } from '../../schemas/common.js';
 import { Comparison, ComparisonAcrossSizes, ComparisonAcrossSizesQuery, ComparisonQuery } from '../../schemas/comparison.js';
 import { json, problems } from '../../schemas/responses.js';
-import { requireCompanySize, requireRole } from '../lookups.js';
+import { listed, requireKnown } from '../lookups.js';
 
 const comparisons: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -23,8 +23,8 @@ const comparisons: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { roles, companySize, category } = request.query;
-      for (const role of roles) requireRole(app.kb, role, 'querystring.roles');
-      const size = requireCompanySize(app.kb, companySize, 'querystring.companySize');
+      requireKnown(app.kb, [...listed('role', roles, 'querystring.roles'), ['company size', companySize, 'querystring.companySize']]);
+      const size = companySize ?? null;
       const key = `comparison|${roles.join(',')}|${size}|${category}`;
       return app.sendCached(request, reply, key, Comparison, () => comparison(app.kb, roles, size, category ?? null));
     },
@@ -44,7 +44,7 @@ const comparisons: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { roles, category } = request.query;
-      for (const role of roles) requireRole(app.kb, role, 'querystring.roles');
+      requireKnown(app.kb, listed('role', roles, 'querystring.roles'));
       const key = `comparison-by-size|${roles.join(',')}|${category}`;
       return app.sendCached(request, reply, key, ComparisonAcrossSizes, () => comparisonAcrossSizes(app.kb, roles, category ?? null));
     },

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { competencyDetail, findCompetencies } from '../../domain/catalog.js';
-import { NotModified, paginate } from '../../schemas/common.js';
+import { NoQuery, NotModified, paginate } from '../../schemas/common.js';
 import { CompetencyDetail, CompetencyList, CompetencyParams, CompetencyQuery } from '../../schemas/knowledge-base.js';
 import { json, problems } from '../../schemas/responses.js';
-import { requireCompanySize, requireCompetency, requireRole } from '../lookups.js';
+import { requireKnown } from '../lookups.js';
 
 const competencies: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -23,8 +23,10 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { limit, offset, ...filter } = request.query;
-      if (filter.role) requireRole(app.kb, filter.role, 'querystring.role');
-      requireCompanySize(app.kb, filter.companySize, 'querystring.companySize');
+      requireKnown(app.kb, [
+        ['role', filter.role, 'querystring.role'],
+        ['company size', filter.companySize, 'querystring.companySize'],
+      ]);
       // JSON keeps an absent filter (null) apart from any text given for it, "undefined" included.
       const key = `competencies|${JSON.stringify([
         filter.category ?? null,
@@ -47,11 +49,13 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
         operationId: 'getCompetency',
         summary: "One competency with each role's baseline level and its level at every company size",
         params: CompetencyParams,
+        querystring: NoQuery,
         response: { 200: json(CompetencyDetail, 'The competency and its levels'), 304: NotModified, ...problems(400, 404) },
       },
     },
     async (request, reply) => {
-      const slug = requireCompetency(app.kb, request.params.competency, 'params.competency');
+      const slug = request.params.competency;
+      requireKnown(app.kb, [['competency', slug, 'params.competency']]);
       return app.sendCached(request, reply, `competency|${slug}`, CompetencyDetail, () => competencyDetail(app.kb, slug));
     },
   );

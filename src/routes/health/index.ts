@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { NoQuery } from '../../schemas/common.js';
 import { Health, Readiness } from '../../schemas/meta.js';
 import { json, problems } from '../../schemas/responses.js';
 
@@ -14,7 +15,8 @@ const health: FastifyPluginAsyncZod = async (app) => {
         tags: ['operations'],
         operationId: 'getHealth',
         summary: 'Liveness: the process is up',
-        response: { 200: json(Health, 'The process is up'), ...problems() },
+        querystring: NoQuery,
+        response: { 200: json(Health, 'The process is up'), ...problems(400) },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -28,16 +30,17 @@ const health: FastifyPluginAsyncZod = async (app) => {
         tags: ['operations'],
         operationId: 'getReadiness',
         summary: 'Readiness: the database answers and every migration is applied',
-        response: { ...problems(), 200: json(Readiness, 'Ready to serve'), 503: json(Readiness, 'Not ready: see checks') },
+        querystring: NoQuery,
+        response: { ...problems(400), 200: json(Readiness, 'Ready to serve'), 503: json(Readiness, 'Not ready: see checks') },
       },
     },
     async (_request, reply) => {
-      const database = app.repository.isReady();
+      const { database, migrations } = app.repository.readiness();
       const underPressure = app.isUnderPressure();
-      const ready = database && !underPressure;
+      const ready = database && migrations && !underPressure;
       const body = {
         status: ready ? ('ready' as const) : ('not-ready' as const),
-        checks: { database, migrations: database, underPressure },
+        checks: { database, migrations, underPressure },
       };
       return reply.code(ready ? 200 : 503).send(body);
     },

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { SCORING_VERSION } from '../../domain/scoring.js';
 import { NoQuery, NotModified } from '../../schemas/common.js';
 import { Meta } from '../../schemas/meta.js';
 import { json, problems } from '../../schemas/responses.js';
@@ -11,6 +12,7 @@ const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVer
     kbRelease: data.release.id,
     contentHash: data.release.contentHash,
     instrumentVersion: data.release.instrumentVersion,
+    scoringVersion: SCORING_VERSION,
     counts: {
       roles: data.roles.length,
       competencies: data.competencies.length,
@@ -30,13 +32,13 @@ const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVer
       schema: {
         tags: ['meta'],
         operationId: 'getMeta',
-        summary: 'Versions of the API, the knowledge-base release and the instrument, with counts',
+        summary: 'Versions of the API, the knowledge-base release, the instrument and the scoring, with counts',
         querystring: NoQuery,
         response: { 200: json(Meta, 'Versions and counts'), 304: NotModified, ...problems(400) },
       },
     },
-    // The API version is part of the key, so a new API version serving the same release gets a new ETag.
-    async (request, reply) => app.sendCached(request, reply, `meta|${apiVersion}`, Meta, () => body),
+    // The API and scoring versions are part of the key, so a new one serving the same release gets a new ETag.
+    async (request, reply) => app.sendCached(request, reply, `meta|${apiVersion}|${SCORING_VERSION}`, Meta, () => body),
   );
 };
 

@@ -3,7 +3,7 @@ import { roleDetail } from '../../domain/catalog.js';
 import { NotModified, PageQuery, paginate } from '../../schemas/common.js';
 import { CompanySizeQuery, RoleDetail, RoleList, RoleParams } from '../../schemas/knowledge-base.js';
 import { json, problems } from '../../schemas/responses.js';
-import { requireCompanySize, requireRole } from '../lookups.js';
+import { requireKnown } from '../lookups.js';
 
 const roles: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -39,8 +39,12 @@ const roles: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const role = requireRole(app.kb, request.params.role, 'params.role');
-      const size = requireCompanySize(app.kb, request.query.companySize, 'querystring.companySize');
+      const { role } = request.params;
+      const size = request.query.companySize ?? null;
+      requireKnown(app.kb, [
+        ['role', role, 'params.role'],
+        ['company size', request.query.companySize, 'querystring.companySize'],
+      ]);
       return app.sendCached(request, reply, `role|${role}|${size}`, RoleDetail, () => roleDetail(app.kb, role, size));
     },
   );

@@ -1,0 +1,151 @@
+// The contract at its edges: each test pins a place where what the server sends must match what
+// README.md, DESIGN.md, openapi/openapi.json or HTTP (RFC 9110 / 9112 / 9457) promise, and its
+// comment names the fault it guards against.
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { buildTestApp } from './helpers.js';
+import { exchange, listening } from './support/http.js';
+import { responseProblems } from './support/openapi.js';
+
+type FieldProblem = { field: string; message: string };
+type Problem = { type: string; title: string; status: number; code: string; errors?: FieldProblem[] };
+
+function problemOf(response: LightMyRequestResponse, status: number): Problem {
+  expect(response.statusCode, response.body.slice(0, 300)).toBe(status);
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  return response.json() as Problem;
+}
+
+const fieldsOf = (problem: Problem) => (problem.errors ?? []).map((e) => e.field);
+
+describe('in-process contract checks', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  // README: "A route refuses query parameters it does not declare". Guards against: GET
+  // /v1/competencies/{competency} had no querystring schema, so a filter it does not have (companySize,
+  // as GET /v1/roles/{role} has) or a typo was ignored and the unfiltered 200 sent.
+  it('GET /v1/competencies/{competency} refuses an undeclared query parameter with 400', async () => {
+    const response = await app.inject('/v1/competencies/hiring?companySize=big-tech');
+    const problem = problemOf(response, 400);
+    expect(problem.code).toBe('validation-error');
+    expect(fieldsOf(problem)).toContain('querystring.companySize');
+  });
+
+  // Same rule, on the probes: /health and /ready declare no parameters in the OpenAPI document.
+  it.each(['/health?colour=blue', '/ready?colour=blue'])('%s refuses an undeclared query parameter with 400', async (url) => {
+    const problem = problemOf(await app.inject(url), 400);
+    expect(fieldsOf(problem)).toContain('querystring.colour');
+  });
+
+  // RFC 9110 §8.6: a server MUST NOT send Content-Length in a 304 (or a HEAD response) unless it equals
+  // the length of the 200's content. Guards against: a HEAD with a matching If-None-Match got
+  // `Content-Length: 0` (Fastify's HEAD onSend hook counts the undefined payload of a bare 304).
+  it('answers a conditional HEAD with 304 and no Content-Length other than the 200 body length', async () => {
+    const full = await app.inject('/v1/roles');
+    expect(full.statusCode).toBe(200);
+    const etag = String(full.headers.etag);
+    const head = await app.inject({ method: 'HEAD', url: '/v1/roles', headers: { 'if-none-match': etag } });
+    expect(head.statusCode).toBe(304);
+    const length = head.headers['content-length'];
+    if (length !== undefined) expect(String(length)).toBe(String(full.rawPayload.length));
+  });
+
+  // README: errors list "one entry per problem (`querystring.roles[1]`, ...)". Guards against: two
+  // unknown roles are two problems, but the 404 named only the first, without its index.
+  it('names every unknown role of a comparison, each by its index', async () => {
+    const problem = problemOf(await app.inject('/v1/comparisons?roles=nobody,other'), 404);
+    expect(fieldsOf(problem)).toEqual(['querystring.roles[0]', 'querystring.roles[1]']);
+  });
+
+  // Same: an unknown role and an unknown company size on the competency list are two problems.
+  it('names both an unknown role and an unknown company size on the competency list', async () => {
+    const problem = problemOf(await app.inject('/v1/competencies?role=nobody&companySize=huge'), 404);
+    expect(fieldsOf(problem).sort()).toEqual(['querystring.companySize', 'querystring.role']);
+  });
+
+  // Guards against: a JSON array as the batch body was reported with an "unknown field" named
+  // `body.0` (Object.keys on an array). There is no field `0`; the body is not an object.
+  it('does not report the elements of an array body as unknown fields of the batch', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/assessments/batch',
+      headers: { 'content-type': 'application/json' },
+      payload: '[{"answers":[]},2]',
+    });
+    const problem = problemOf(response, 400);
+    expect(fieldsOf(problem).filter((f) => /^body\.\d/.test(f))).toEqual([]);
+  });
+
+  // /ready documents two checks, `database` (it answers) and `migrations` (every migration applied).
+  // Guards against: one value was sent for both, so a database that answers with a migration missing
+  // reported `database: false`, pointing the operator at the wrong fault.
+  it('reports a missing migration as migrations: false, not as an unreachable database', async () => {
+    const own = await buildTestApp();
+    try {
+      own.repository.sqlite.prepare('delete from __drizzle_migrations where rowid = (select max(rowid) from __drizzle_migrations)').run();
+      const response = await own.inject('/ready');
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toMatchObject({ status: 'not-ready', checks: { database: true, migrations: false } });
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('over a real connection', () => {
+  let server: Awaited<ReturnType<typeof listening>>;
+  let port: number;
+  beforeAll(async () => {
+    server = await listening();
+    port = Number(new URL(server.base).port);
+  });
+  afterAll(async () => {
+    await server.app.close();
+  });
+
+  const raw = async (text: string, waitMs = 1500) => (await exchange(port, (socket) => socket.write(text), waitMs)).data;
+  const bodyOf = (response: string) => response.slice(response.indexOf('\r\n\r\n') + 4);
+
+  // README: "Requests that are not valid HTTP ... get a problem too (400, 431, 408)". Guards against:
+  // an HTTP/1.1 request without Host (RFC 9112 §3.2: answered 400) was refused by Node's own check
+  // (requireHostHeader) with an empty chunked 400: no problem+json, X-Request-Id or security headers.
+  it('answers an HTTP/1.1 request without Host with a 400 problem carrying the API headers', async () => {
+    const response = await raw('GET /health HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(response).toMatch(/^HTTP\/1\.1 400/);
+    expect(response).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(response).toMatch(/\r\nx-request-id: [0-9a-f-]{36}/i);
+    expect(response).toMatch(/\r\nx-content-type-options: nosniff/i);
+  });
+
+  // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1 request
+  // message that ... contains more than one Host header field line". Guards against: a 200 for two.
+  it('refuses a request with two Host header lines with 400', async () => {
+    const response = await raw('GET /health HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n');
+    expect(response).toMatch(/^HTTP\/1\.1 400/);
+  });
+
+  // Guards against: an Expect other than 100-continue was answered by Node itself, a bare 417 without
+  // problem+json, X-Request-Id or security headers.
+  it('answers an unsupported Expect with a problem carrying the API headers', async () => {
+    const response = await raw('GET /health HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nConnection: close\r\n\r\n');
+    expect(response).toMatch(/^HTTP\/1\.1 417/);
+    expect(response).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(response).toMatch(/\r\nx-request-id: [0-9a-f-]{36}/i);
+    expect(response).toMatch(/\r\nx-content-type-options: nosniff/i);
+  });
+
+  // The 400 of a request Node's parser refuses is documented for POST /v1/assessments as a Problem.
+  // Guards against: the schema required `instance`, which such a request has none of.
+  it('answers a malformed POST /v1/assessments with a 400 that matches the documented Problem schema', async () => {
+    const response = await raw('POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\nConnection: close\r\n\r\n');
+    expect(response).toMatch(/^HTTP\/1\.1 400/);
+    expect(responseProblems('POST', '/v1/assessments', 400, 'application/problem+json', bodyOf(response))).toEqual([]);
+  });
+});
