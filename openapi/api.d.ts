@@ -1468,7 +1468,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported media type */
+            /** @description Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1555,7 +1555,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported media type */
+            /** @description Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1645,7 +1645,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported media type */
+            /** @description Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read) */
             415: {
                 headers: {
                     [name: string]: unknown;

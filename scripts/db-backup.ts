@@ -1,7 +1,6 @@
 // npm run db:backup -- <file>: an online backup of DATABASE_PATH, safe while the server is writing.
 // SQLite's backup API copies a consistent snapshot; restore by pointing DATABASE_PATH at the copy.
-import { existsSync, realpathSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
 import { countStoredAssessments } from '../src/db/repository.js';
@@ -16,9 +15,10 @@ if (!existsSync(databasePath)) {
   console.error(`no database at ${databasePath}`);
   process.exit(66);
 }
-// The same file under another spelling (`./`, a symlink) would be "backed up" onto itself: no copy.
-const resolved = (path: string) => (existsSync(path) ? realpathSync(path) : join(realpathSync(dirname(path)), basename(path)));
-if (existsSync(dirname(target)) && resolved(target) === resolved(databasePath)) {
+// The database under another name (`./`, a symlink, a hard link, a second mount) would be "backed
+// up" onto itself, and no copy made: the same device and inode mean the same file.
+const sameFile = (x: ReturnType<typeof statSync>, y: ReturnType<typeof statSync>) => x?.dev === y?.dev && x?.ino === y?.ino;
+if (existsSync(target) && sameFile(statSync(target), statSync(databasePath))) {
   console.error(`${target} is the database itself: name another file`);
   process.exit(64);
 }

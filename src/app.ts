@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
@@ -11,6 +9,7 @@ import { CachedFront } from './cached-front.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
 import { BadRequestError, ForbiddenKeyError, problemBody, UnsupportedContentCodingError } from './errors.js';
+import { answerClientError, answerFirst, hasContentCoding, isJson } from './http-edges.js';
 import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsHeaders } from './plugins/cors.js';
 import errors from './plugins/errors.js';
@@ -19,6 +18,7 @@ import protection from './plugins/protection.js';
 import responseCache from './plugins/response-cache.js';
 import securityHeaders, { API_SECURITY_HEADERS } from './plugins/security-headers.js';
 import store from './plugins/store.js';
+import { withoutAssessmentIds } from './request-log.js';
 import routes from './routes/index.js';
 
 declare module 'fastify' {
@@ -73,25 +73,6 @@ function nestedDeeperThan(value: unknown, limit: number, depth = 0): boolean {
   return false;
 }
 
-/** Whether a request's Content-Encoding names a coding other than identity (the body is then not plain JSON). */
-function hasContentCoding(header: string | undefined): boolean {
-  if (header === undefined) return false;
-  return header.split(',').some((coding) => {
-    const name = coding.trim().toLowerCase();
-    return name !== '' && name !== 'identity';
-  });
-}
-
-/** Whether the text is JSON, whatever keys it has. */
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Every schema is zod. Given compiler factories, Fastify never loads its default compilers
  * (@fastify/ajv-compiler with Ajv, @fastify/fast-json-stringify-compiler), a sixth of the start-up's
@@ -104,101 +85,19 @@ const zodCompilers = {
 
 const hops = (count: number) => (_address: string, hop: number) => hop < count;
 
-/** A problem answered before Fastify sees the request: its body and the API's headers, connection closed. */
-function earlyProblem(status: number, code: string, detail: string, url?: string) {
-  const title = STATUS_CODES[status] ?? 'Client Error';
-  const requestId = randomUUID();
-  // The path as problemBody gives it; a request Node could not parse has none.
-  const instance = url === undefined ? undefined : (url.split('?')[0] ?? url).slice(0, 200);
-  const body = JSON.stringify({ type: `/problems/${code}`, title, status, detail, instance, code, requestId });
-  const headers: Record<string, string> = {
-    ...API_SECURITY_HEADERS,
-    'x-request-id': requestId,
-    'content-type': 'application/problem+json',
-    'content-length': String(Buffer.byteLength(body)),
-    connection: 'close',
-  };
-  return { title, headers, body };
-}
-
-function answerEarly(response: ServerResponse, status: number, code: string, detail: string, url?: string): void {
-  const { headers, body } = earlyProblem(status, code, detail, url);
-  response.shouldKeepAlive = false;
-  response.writeHead(status, headers);
-  response.end(body);
-}
-
-/**
- * The number of Host lines of a request. RFC 9112 (3.2) has a server refuse an HTTP/1.1 request with
- * none or with more than one; Node keeps the first of several, and its own check of a missing Host
- * answers without the API's headers, so both are checked here.
- */
-function hostLines(request: IncomingMessage): number {
-  const raw = request.rawHeaders;
-  let count = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 4 && name.toLowerCase() === 'host') count++;
-  }
-  return count;
-}
-
-/**
- * Puts the cached front before Fastify on Fastify's own HTTP server, whose one request listener is
- * Fastify's handler (so the server keeps Fastify's settings and bindings). Requests without exactly
- * one Host line, and those with an Expect Node does not meet, are answered here as problems.
- */
-function answerFirst(server: Server, front: CachedFront): void {
-  const listeners = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
-  const [fastify] = listeners;
-  if (listeners.length !== 1 || fastify === undefined) throw new Error(`expected one request listener, found ${listeners.length}`);
-  server.removeListener('request', fastify);
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    const hosts = hostLines(request);
-    if (hosts > 1 || (hosts === 0 && request.httpVersion === '1.1')) {
-      return answerEarly(response, 400, 'bad-host', 'An HTTP/1.1 request has exactly one Host header.', request.url);
-    }
-    if (!front.answer(request, response)) fastify(request, response);
-  });
-  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) =>
-    answerEarly(response, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url),
-  );
-}
-
-/**
- * Requests Node's HTTP parser refuses before Fastify sees them (not HTTP, headers too large, too
- * slow to arrive), answered as problems with the API's headers like every other error, and the
- * connection closed. Fastify's default answers them in plain JSON without those headers.
- */
-export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, detail] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'request-timeout', 'The request did not arrive within the request timeout.']
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
-        : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
-  if (socket.writable) {
-    const { title, headers, body } = earlyProblem(status, code, detail);
-    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
-    socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${body}`);
-  }
-  socket.destroy(error);
-}
-
 /** Builds the whole application without listening: the server and the tests both use it. */
 export async function buildApp(options: AppOptions = {}) {
   const requestTimeout = options.requestTimeoutMs ?? 15_000;
   const corsOptions: CorsOptions = {
     origins: options.corsOrigins ?? '*',
     methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
-    exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
+    exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After', 'Idempotent-Replayed', 'Accept-Encoding'],
     maxAgeSeconds: 600,
   };
   // For the requests that never reach the CORS hook.
   const addCorsHeaders = corsHeaders(corsOptions);
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: withoutAssessmentIds(options.logger ?? false),
     bodyLimit: options.bodyLimit ?? 256 * 1024,
     requestTimeout,
     connectionTimeout: requestTimeout,

@@ -6,17 +6,29 @@ export type FieldProblem = { field: string; message: string };
 
 export type ProblemFields = Omit<ProblemBody, 'type' | 'instance' | 'requestId'>;
 
+/**
+ * The most field problems one problem lists. A request can have a problem per unknown field or
+ * parameter, and a small request could otherwise get a far larger answer (a batch item's problem is
+ * also kept for replay under an Idempotency-Key).
+ */
+export const MAX_LISTED_PROBLEMS = 50;
+
+/** A problem's `instance`: the request's path, cut at 200 characters so a long made-up one is not echoed whole. */
+export const problemInstance = (url: string) => (url.split('?')[0] ?? url).slice(0, 200);
+
 /** The RFC 9457 body for a problem met while serving a request. */
 export function problemBody(request: FastifyRequest, problem: ProblemFields): ProblemBody {
+  const { errors } = problem;
+  const cut = errors !== undefined && errors.length > MAX_LISTED_PROBLEMS;
   return {
     type: `/problems/${problem.code}`,
     title: problem.title,
     status: problem.status,
-    detail: problem.detail,
-    instance: (request.url.split('?')[0] ?? request.url).slice(0, 200),
+    detail: cut ? `${problem.detail} The first ${MAX_LISTED_PROBLEMS} are listed.` : problem.detail,
+    instance: problemInstance(request.url),
     code: problem.code,
     requestId: request.id,
-    ...(problem.errors ? { errors: problem.errors } : {}),
+    ...(errors ? { errors: cut ? errors.slice(0, MAX_LISTED_PROBLEMS) : errors } : {}),
   };
 }
 
@@ -37,11 +49,11 @@ export class ApiError extends Error {
 }
 
 /** A value of a request that names nothing the API has: what kind of thing, the value, and its field. */
-export type Unknown = { what: string; value: string; field: string };
+export type UnknownValue = { what: string; value: string; field: string };
 
 /** One 404 for every unknown value of a request, so that a client can correct them all at once. */
 export class NotFoundError extends ApiError {
-  constructor(unknown: readonly [Unknown, ...Unknown[]]) {
+  constructor(unknown: readonly [UnknownValue, ...UnknownValue[]]) {
     const named = unknown.map(({ what, value }) => `${what} "${value}"`);
     const last = named.pop() as string;
     super(

@@ -2,8 +2,8 @@
 // signals and backups; each test names the fault it guards against. Process tests run a private build
 // of src/ (test/support/process.ts).
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, linkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../bench/lib.js';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -135,13 +135,28 @@ describe('signals', () => {
 describe('db:backup', () => {
   it('refuses to "back up" the database onto itself instead of reporting a backup that does not exist', async () => {
     const databasePath = seededDatabase();
-    // The same file, spelled another way (as a typo or a relative path easily gives).
-    const target = join(databasePath, '..', '.', 'kb.sqlite');
+    // The same file, reached through a symlink to its folder (path.join would normalise a `./` away).
+    const link = join(temp.make('rc-ops-link-'), 'data');
+    symlinkSync(dirname(databasePath), link);
+    const target = join(link, 'kb.sqlite');
     const result = await runScript('db-backup.ts', [target], databasePath);
     // Guards against: exit 0 and "backed up …/kb.sqlite to …/./kb.sqlite: 41 pages" with no copy
     // anywhere, and the live file rewritten through a second connection.
     expect(existsSync(databasePath)).toBe(true);
     expect({ code: result.code === 0 ? 0 : 'non-zero', claimsBackup: /backed up/.test(result.output) }).toEqual({
+      code: 'non-zero',
+      claimsBackup: false,
+    });
+  }, 40_000);
+
+  // Guards against: comparing resolved paths does not see through a hard link (or a second bind
+  // mount of the data folder), so the database was still "backed up" onto itself with no copy made.
+  it('refuses a target that is the database file under another name (a hard link)', async () => {
+    const databasePath = seededDatabase();
+    const target = join(dirname(databasePath), 'backup.sqlite');
+    linkSync(databasePath, target);
+    const result = await runScript('db-backup.ts', [target], databasePath);
+    expect({ code: result.code === 0 ? 0 : 'non-zero', claimsBackup: /backed up/.test(result.output) }, result.output).toEqual({
       code: 'non-zero',
       claimsBackup: false,
     });

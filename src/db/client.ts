@@ -58,7 +58,9 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   } catch (error) {
     // SQLite's own message ("file is not a database", "attempt to write a readonly database") names
     // no file: the operator is told which one.
-    throw new Error(`cannot open the database ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`cannot open or migrate the database ${path}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }
 

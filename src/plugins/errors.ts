@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, type FieldProblem, type ProblemFields, problemBody } from '../errors.js';
+import { ApiError, type FieldProblem, type ProblemFields, problemBody, problemInstance } from '../errors.js';
 
 function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields) {
   return reply.code(problem.status).type('application/problem+json').serializer(JSON.stringify).send(problemBody(request, problem));
@@ -94,8 +94,7 @@ export default fp(
         status: 404,
         code: 'not-found',
         title: 'Not Found',
-        // The path as `instance` gives it, cut at 200 characters: a long made-up path is not echoed whole.
-        detail: `No route matches ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}.`,
+        detail: `No route matches ${request.method} ${problemInstance(request.url)}.`,
       }),
     );
   },

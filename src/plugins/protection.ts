@@ -25,6 +25,26 @@ export const OVERLOAD_RETRY_AFTER_S = 5;
  * `config.writeLimit`: they all count against one budget per client, however the writes are spread
  * over them.
  */
+/**
+ * The rate limit's key for a client address. An IPv6 host is usually given a whole /64 and can
+ * change address within it at will (privacy extensions do so on their own), so its budget is that
+ * network's; an IPv4-mapped IPv6 address counts as the IPv4 address it carries.
+ */
+export function clientKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1] as string;
+  // Expand "::" to the missing zero groups, then keep the first four groups.
+  const [head = '', tail] = ip.split('%')[0]?.split('::') ?? [''];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (Number.parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
+}
+
 export default fp<ProtectionOptions>(
   async (app, options) => {
     // While the server drains on shutdown, a request that still arrives on an open connection is
@@ -51,7 +71,7 @@ export default fp<ProtectionOptions>(
         max: options.rateLimit.max,
         timeWindow: options.rateLimit.windowMs,
         // The client address comes from request.ip, which honours X-Forwarded-For only under trustProxy.
-        keyGenerator: (request) => request.ip,
+        keyGenerator: (request) => clientKey(request.ip),
         errorResponseBuilder: (_request, context) =>
           new ApiError(
             429,

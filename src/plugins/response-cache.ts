@@ -81,9 +81,11 @@ export default fp<ResponseCacheOptions>(
         return entry;
       };
       if (isCurrent(request.headers['if-none-match'], etags)) {
-        // Fastify's HEAD handling gives a 304 without a body Content-Length: 0; with the body, the
-        // length of the 200 it stands for, which is the only one a 304 may carry (RFC 9110, 8.6).
-        return reply.code(304).send(request.method === 'HEAD' ? built().bodies[coding] : undefined);
+        if (request.method !== 'HEAD') return reply.code(304).send();
+        // Fastify's HEAD handling gives a 304 without a body Content-Length: 0. Given the body it
+        // counts the length of the 200 the 304 stands for, the only one a 304 may carry (RFC 9110,
+        // 8.6), and the type is the 200's, not Fastify's octet-stream for a Buffer.
+        return reply.code(304).type('application/json; charset=utf-8').send(built().bodies[coding]);
       }
       entry = built();
       if (coding !== 'identity') reply.header('content-encoding', coding);

@@ -1,5 +1,5 @@
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
-import { NotFoundError, type Unknown } from '../errors.js';
+import { NotFoundError, type UnknownValue } from '../errors.js';
 
 export type SlugKind = 'role' | 'competency' | 'company size';
 /** A slug a request names, and the field it came in; an absent one (undefined) is not looked up. */
@@ -13,7 +13,7 @@ const known: Record<SlugKind, (kb: KnowledgeBase) => ReadonlyMap<string, unknown
 
 /** Looks every slug up, and answers one 404 that names each unknown one by its field. */
 export function requireKnown(kb: KnowledgeBase, refs: readonly SlugRef[]): void {
-  const unknown: Unknown[] = [];
+  const unknown: UnknownValue[] = [];
   for (const [what, value, field] of refs) {
     if (value !== undefined && !known[what](kb).has(value)) unknown.push({ what, value, field });
   }

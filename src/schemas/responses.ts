@@ -6,7 +6,7 @@ const PROBLEM_DESCRIPTIONS = {
   404: 'Unknown route or slug',
   409: 'Conflict',
   413: 'Body too large',
-  415: 'Unsupported media type',
+  415: 'Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read)',
   422: 'Well-formed but unacceptable: `errors` lists every problem',
   429: 'Too many requests: see Retry-After',
   500: 'Unexpected error: quote the requestId',

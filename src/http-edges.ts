@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { CachedFront } from './cached-front.js';
+import { problemInstance } from './errors.js';
+import { API_SECURITY_HEADERS } from './plugins/security-headers.js';
+
+// Requests answered at the edge of the HTTP server, before or outside Fastify's routing: those
+// Node's parser refuses, those without exactly one Host line or with an Expect the server does not
+// meet, and, when it can, the cached front. Also the checks the JSON body parser makes of raw bodies.
+
+/** A problem answered before Fastify sees the request: its body and the API's headers, connection closed. */
+function earlyProblem(status: number, code: string, detail: string, url?: string) {
+  const title = STATUS_CODES[status] ?? 'Client Error';
+  const requestId = randomUUID();
+  // A request Node could not parse has no path.
+  const instance = url === undefined ? undefined : problemInstance(url);
+  const body = JSON.stringify({ type: `/problems/${code}`, title, status, detail, instance, code, requestId });
+  const headers: Record<string, string> = {
+    ...API_SECURITY_HEADERS,
+    'x-request-id': requestId,
+    'content-type': 'application/problem+json',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  };
+  return { title, headers, body };
+}
+
+function answerEarly(response: ServerResponse, status: number, code: string, detail: string, url?: string): void {
+  const { headers, body } = earlyProblem(status, code, detail, url);
+  response.shouldKeepAlive = false;
+  response.writeHead(status, headers);
+  response.end(body);
+}
+
+/**
+ * Answers 400 to a request without exactly one Host line, as RFC 9112 (3.2) asks of HTTP/1.1: Node
+ * keeps the first of several, and its own check of a missing Host answers without the API's
+ * headers (so the server turns that check off). True when it answered.
+ */
+function refusedHost(request: IncomingMessage, response: ServerResponse): boolean {
+  const raw = request.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  if (hosts === 1 || (hosts === 0 && request.httpVersion !== '1.1')) return false;
+  answerEarly(response, 400, 'bad-host', 'An HTTP/1.1 request has exactly one Host header.', request.url);
+  return true;
+}
+
+/**
+ * Puts the Host check and the cached front before Fastify on Fastify's own HTTP server, whose one
+ * request listener is Fastify's handler (so the server keeps Fastify's settings and bindings). A
+ * request with an Expect other than 100-continue never reaches that listener: it is answered 417
+ * here, once its Host lines pass.
+ */
+export function answerFirst(server: Server, front: CachedFront): void {
+  const listeners = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
+  const [fastify] = listeners;
+  if (listeners.length !== 1 || fastify === undefined) throw new Error(`expected one request listener, found ${listeners.length}`);
+  server.removeListener('request', fastify);
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (!refusedHost(request, response) && !front.answer(request, response)) fastify(request, response);
+  });
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    if (refusedHost(request, response)) return;
+    answerEarly(response, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url);
+  });
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (not HTTP, headers too large, too
+ * slow to arrive), answered as problems with the API's headers like every other error, and the
+ * connection closed. Fastify's default answers them in plain JSON without those headers.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request-timeout', 'The request did not arrive within the request timeout.']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
+        : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
+  if (socket.writable) {
+    const { title, headers, body } = earlyProblem(status, code, detail);
+    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
+/** Whether a request's Content-Encoding names a coding other than identity (the body is then not plain JSON). */
+export function hasContentCoding(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((coding) => {
+    const name = coding.trim().toLowerCase();
+    return name !== '' && name !== 'identity';
+  });
+}
+
+/** Whether the text is JSON, whatever keys it has; a leading byte-order mark is skipped, as the body parser skips it. */
+export function isJson(text: string): boolean {
+  try {
+    JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,117 @@
+// Abuse at the limits: rate-limit keys for IPv6 clients, problem lists that could outgrow the request,
+// and ids kept out of the logs. Each comment names the fault its test guards against.
+import { Writable } from 'node:stream';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { App, AppOptions } from '../src/app.js';
+import { buildTestApp } from './helpers.js';
+
+const apps: App[] = [];
+afterAll(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+});
+
+async function appWith(options: AppOptions = {}): Promise<App> {
+  const app = await buildTestApp(options);
+  apps.push(app);
+  return app;
+}
+
+/** Every question answered, values varied by `offset` so that submissions differ. */
+function answersFor(app: App, offset = 0) {
+  return app.kb.data.questions.map((q, i) => ({ questionId: q.id, value: ((i + offset) % 5) + 1 }));
+}
+
+function post(
+  app: App,
+  url: string,
+  payload: unknown,
+  headers: Record<string, string> = {},
+  remoteAddress?: string,
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    ...(remoteAddress === undefined ? {} : { remoteAddress }),
+  });
+}
+
+/** `count` distinct short keys, each with the value 0, as the inside of a JSON object. */
+const junkKeys = (count: number) => Array.from({ length: count }, (_, i) => `"${i.toString(36)}":0`).join(',');
+
+describe('rate limiting: the client key', () => {
+  // Guards against: the limiter keyed on request.ip exactly as given. One IPv6 host is normally
+  // routed a whole /64 (privacy extensions rotate addresses within it by themselves), so a single
+  // client got a fresh budget from every source address it bound. The key is now the /64.
+  it('counts the write requests of one IPv6 /64 against one budget', async () => {
+    const app = await appWith({ rateLimit: { enabled: true, max: 3, windowMs: 60_000 } });
+    const submission = { answers: answersFor(app) };
+    const statuses: number[] = [];
+    for (let i = 1; i <= 6; i++) {
+      // Six addresses of the same /64 network: one host rotating its interface identifier.
+      const response = await post(app, '/v1/assessments/preview', submission, {}, `2001:db8:abcd:12::${i.toString(16)}`);
+      statuses.push(response.statusCode);
+    }
+    expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+    expect(statuses.slice(3), 'requests 4 to 6 from the same /64').toEqual([429, 429, 429]);
+  });
+});
+
+describe('problem lists', () => {
+  // Guards against: every unknown query parameter got its own entry in `errors`, with no cap. A
+  // request line of n bytes (`a=&b=&...`) answered about 12 n bytes of problem+json (11 KB in, 134 KB
+  // out), on routes neither rate-limited nor cached. A problem now lists at most 50.
+  it('does not answer a query with many unknown parameters with a problem larger than the request', async () => {
+    const app = await appWith();
+    const query = Array.from({ length: 2000 }, (_, i) => `${i.toString(36)}=`).join('&');
+    const url = `/v1/roles?${query}`;
+    const response = await app.inject(url);
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body.length, `${url.length} bytes of URL answered with ${response.body.length} bytes`).toBeLessThanOrEqual(url.length);
+  });
+
+  // Guards against: a batch item with many unknown fields got one problem per field, the batch
+  // answered 200 with all of them, and under an Idempotency-Key that whole response was kept for
+  // replay. A 3.9 MB batch (within BATCH_BODY_LIMIT) answered 28 MB, blocked the event loop ~0.9 s
+  // and wrote 28 MB to the database.
+  it('neither answers nor stores far more than it received for a batch of invalid items', async () => {
+    const app = await appWith();
+    const item = `{${junkKeys(2000)}}`;
+    const payload = `{"items":[${Array.from({ length: 40 }, () => item).join(',')}]}`;
+    const response = await post(app, '/v1/assessments/batch', payload, { 'idempotency-key': 'review-amplification-1' });
+    expect(response.statusCode).toBe(200);
+    expect(app.repository.countAssessments()).toBe(0);
+    const { stored } = app.repository.sqlite.prepare('select coalesce(sum(length(response)), 0) as stored from idempotency_keys').get() as {
+      stored: number;
+    };
+    expect(response.body.length, `${payload.length} bytes in, ${response.body.length} bytes out`).toBeLessThanOrEqual(payload.length);
+    expect(stored, `${payload.length} bytes in, ${stored} bytes kept for replay`).toBeLessThanOrEqual(payload.length);
+  });
+});
+
+describe('logs', () => {
+  // Guards against: an assessment's id is all it takes to read it back, yet at the default
+  // LOG_LEVEL=info every request URL was logged, so `GET /v1/assessments/<id>` put each id read in
+  // the logs in clear, and whoever read the logs could fetch every respondent's answers and label.
+  it('do not carry the ids of stored assessments, which are bearer capabilities', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        callback();
+      },
+    });
+    const app = await appWith({ logger: { level: 'info', stream } });
+    const created = await post(app, '/v1/assessments', { answers: answersFor(app), respondent: 'review-label' });
+    expect(created.statusCode).toBe(201);
+    const { id } = created.json() as { id: string };
+    const read = await app.inject(`/v1/assessments/${id}`);
+    expect(read.statusCode).toBe(200);
+    expect(read.json().respondent).toBe('review-label');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('\n'), 'the log holds the id that reads the assessment back').not.toContain(id);
+  });
+});
