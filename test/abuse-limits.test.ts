@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { App, AppOptions } from '../src/app.js';
+import { clientKey } from '../src/plugins/protection.js';
 import { buildTestApp } from './helpers.js';
 
 const apps: App[] = [];
@@ -56,6 +57,21 @@ describe('rate limiting: the client key', () => {
     }
     expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
     expect(statuses.slice(3), 'requests 4 to 6 from the same /64').toEqual([429, 429, 429]);
+  });
+});
+
+describe('the client key of an address', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:abcd:12::1', '2001:db8:abcd:12::/64'],
+    ['2001:db8:abcd:12:ffff:1:2:3', '2001:db8:abcd:12::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['2001:0db8:0000:0012::9', '2001:db8:0:12::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+  ])('keys %s as %s', (ip, key) => {
+    expect(clientKey(ip)).toBe(key);
   });
 });
 
