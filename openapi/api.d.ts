@@ -306,6 +306,46 @@ export interface components {
             /** @description 1 strongly disagree, 2 disagree, 3 neutral, 4 agree, 5 strongly agree */
             value: number;
         };
+        /**
+         * @example {
+         *       "companySize": "scale-up",
+         *       "respondent": "sam",
+         *       "answers": [
+         *         {
+         *           "questionId": "q-coding-daily",
+         *           "value": 5
+         *         },
+         *         {
+         *           "questionId": "q-coding-avoid",
+         *           "value": 1
+         *         },
+         *         {
+         *           "questionId": "q-design-architecture",
+         *           "value": 5
+         *         },
+         *         {
+         *           "questionId": "q-review-code",
+         *           "value": 4
+         *         },
+         *         {
+         *           "questionId": "q-hiring-interviews",
+         *           "value": 2
+         *         },
+         *         {
+         *           "questionId": "q-hiring-avoid",
+         *           "value": 4
+         *         },
+         *         {
+         *           "questionId": "q-career-conversations",
+         *           "value": 2
+         *         },
+         *         {
+         *           "questionId": "q-perf-evaluations",
+         *           "value": 1
+         *         }
+         *       ]
+         *     }
+         */
         SubmissionInput: {
             /** @description At least 8 answers, each question at most once */
             answers: components["schemas"]["AnswerInput"][];

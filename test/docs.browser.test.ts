@@ -62,4 +62,28 @@ describe('/docs in a real browser', () => {
     await page.screenshot({ path: 'test/.artifacts/docs.png', fullPage: false }).catch(() => undefined);
     await page.close();
   });
+
+  it('scores the example body that the page fills in for POST /v1/assessments/preview (200, not 422)', async () => {
+    // Guards against: without an example in the document the page filled the body in from the
+    // schema alone ({"answers":[{"questionId":"string","value":1}],"companySize":"string",...}), and
+    // executing it as offered gave 422 (unknown question, unknown company size, fewer than 8 answers).
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${baseUrl}/docs`);
+      const operation = page.locator('#operations-assessments-previewAssessment');
+      await operation.waitFor({ timeout: 15_000 });
+      await operation.locator('.opblock-summary').click();
+      await operation.locator('.try-out__btn').click();
+      const offered = await operation.locator('textarea.body-param__text').inputValue();
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url() === `${baseUrl}/v1/assessments/preview` && r.request().method() === 'POST', {
+          timeout: 10_000,
+        }),
+        operation.locator('.execute').click(),
+      ]);
+      expect(response.status(), `the page's example body ${offered} -> ${(await response.text()).slice(0, 300)}`).toBe(200);
+    } finally {
+      await page.close();
+    }
+  });
 });

@@ -20,7 +20,26 @@ export const Submission = z
     companySize: Slug.optional().describe('Score against the levels at this company size (default: the baseline)'),
     respondent: z.string().trim().min(1).max(MAX_RESPONDENT_LENGTH).optional().describe('A free label, e.g. a name or an alias'),
   })
-  .meta({ id: 'Submission' });
+  .meta({
+    id: 'Submission',
+    // Filled in by the docs' "Try it out": eight answers to real questions, enough to be scored.
+    examples: [
+      {
+        companySize: 'scale-up',
+        respondent: 'sam',
+        answers: [
+          { questionId: 'q-coding-daily', value: 5 },
+          { questionId: 'q-coding-avoid', value: 1 },
+          { questionId: 'q-design-architecture', value: 5 },
+          { questionId: 'q-review-code', value: 4 },
+          { questionId: 'q-hiring-interviews', value: 2 },
+          { questionId: 'q-hiring-avoid', value: 4 },
+          { questionId: 'q-career-conversations', value: 2 },
+          { questionId: 'q-perf-evaluations', value: 1 },
+        ],
+      },
+    ],
+  });
 
 export type SubmissionInput = z.output<typeof Submission>;
 
