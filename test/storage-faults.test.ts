@@ -102,6 +102,26 @@ describe('group commit against a locked database', () => {
     expect(commitMs).toBeLessThan(3 * busyMs);
     expect((await post(app, '/v1/assessments', submission(9))).statusCode).toBe(201);
   });
+
+  // Guards against: a batch whose items were all refused still waited for a commit of nothing, so
+  // while another process held the write lock it blocked for a busy timeout and answered 500
+  // instead of its item problems (a refused single submission never touches the database).
+  it('answers a batch of refused items with their problems, having nothing to store', async () => {
+    const databasePath = fileDb();
+    const app = await appOn(databasePath);
+    app.repository.sqlite.pragma('busy_timeout = 200');
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    try {
+      const bad = { answers: [{ questionId: 'q-nowhere', value: 3 }] };
+      const response = await post(app, '/v1/assessments/batch', { items: [bad, { answers: 'none' }] });
+      expect(response.statusCode).toBe(200);
+      expect(response.json().items.map((i: { status: number }) => i.status)).toEqual([422, 400]);
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+  });
 });
 
 describe('failures outside a request', () => {

@@ -153,6 +153,8 @@ export class AssessmentService {
       if (replay) return replay;
     }
     const { records, status, body, assessmentId } = run();
+    // Nothing to store and no key to keep (a batch of refused items): no commit to wait for.
+    if (records.length === 0 && key === undefined) return { status, body, assessmentId, replayed: false };
     const idempotency: IdempotencyRecord | undefined =
       key === undefined ? undefined : { scope, key, requestHash, statusCode: status, response: body };
     const saving = this.writer.save({ records, idempotency });
