@@ -695,7 +695,7 @@ export interface components {
         };
         Meta: {
             apiVersion: string;
-            /** @description Release id of the knowledge base, e.g. `2026.11.0` */
+            /** @description Release id of the knowledge base, e.g. `2026.12.0` */
             kbRelease: string;
             /** @description SHA-256 over the validated seed content of this release */
             contentHash: string;

@@ -24,7 +24,7 @@ export function problemBody(request: FastifyRequest, problem: ProblemFields): Pr
     type: `/problems/${problem.code}`,
     title: problem.title,
     status: problem.status,
-    detail: cut ? `${problem.detail} The first ${MAX_LISTED_PROBLEMS} are listed.` : problem.detail,
+    detail: cut ? `${problem.detail} The first ${MAX_LISTED_PROBLEMS} of ${errors.length} problems are listed.` : problem.detail,
     instance: problemInstance(request.url),
     code: problem.code,
     requestId: request.id,

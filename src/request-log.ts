@@ -1,7 +1,20 @@
 import type { FastifyRequest, FastifyServerOptions } from 'fastify';
 
-/** A stored assessment's path with its id cut to its first 8 characters (enough to tell reads apart). */
-export const maskAssessmentId = (url: string) => url.replace(/^(\/v1\/assessments\/)(?!batch\b|preview\b)([^/?#]{0,8})[^/?#]*/, '$1$2…');
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/**
+ * A request's URL as the log shows it: percent-escapes decoded, as the router reads a path, and every
+ * UUID in it cut to its first 8 characters (enough to tell reads apart), however the path is spelled.
+ */
+export function loggedUrl(url: string): string {
+  let decoded = url;
+  try {
+    decoded = decodeURIComponent(url);
+  } catch {
+    // A malformed escape is refused before routing: the URL is logged as sent.
+  }
+  return decoded.replace(UUID, (id) => `${id.slice(0, 8)}…`);
+}
 
 /**
  * The logger with request lines that leave out stored-assessment ids: an id is all it takes to read
@@ -16,7 +29,7 @@ export function withoutAssessmentIds(logger: FastifyServerOptions['logger']): Fa
     serializers: {
       req: (request: FastifyRequest) => ({
         method: request.method,
-        url: maskAssessmentId(request.url),
+        url: loggedUrl(request.url),
         host: request.host,
         remoteAddress: request.ip,
         remotePort: request.socket?.remotePort,

@@ -70,12 +70,41 @@ describe('the client key of an address', () => {
     ['2001:0db8:0000:0012::9', '2001:db8:0:12::/64'],
     ['::1', '0:0:0:0::/64'],
     ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['2001:db8::5:6:7:8.9.10.11', '2001:db8:0:5::/64'],
+    ['0:0:0:0:0:ffff:192.0.2.1', '192.0.2.1'],
+    ['::ffff:c633:6407', '198.51.100.7'],
+    ['1.2.3.4:5678', '1.2.3.4:5678'],
   ])('keys %s as %s', (ip, key) => {
     expect(clientKey(ip)).toBe(key);
+  });
+
+  // Guards against: a trailing dotted quad was counted as one group where it stands for two, so
+  // "::" was filled with one zero group too many and the address keyed by the wrong /64; and an
+  // IPv4-mapped address not written exactly ::ffff:a.b.c.d put every IPv4 client in one budget.
+  it.each([
+    ['2001:db8::5:6:7:8.9.10.11', '2001:db8::1'],
+    ['1::2:3:4:5:6.7.8.9', '1:0:0:2::1'],
+    ['0:0:0:0:0:ffff:192.0.2.1', '0:0:0:0:0:ffff:198.51.100.7'],
+    ['::ffff:c000:201', '::ffff:c633:6407'],
+  ])('gives %s and %s, in different networks, different keys', (a, b) => {
+    expect(clientKey(a)).not.toBe(clientKey(b));
   });
 });
 
 describe('problem lists', () => {
+  // Guards against: the cap's sentence named no total, and the batch route's envelope detail has
+  // none of its own, so a client was told of "the first 50" of an unknown number.
+  it('gives the number of problems in the detail when it lists only the first 50', async () => {
+    const app = await appWith();
+    const extra = Array.from({ length: 60 }, (_, i) => `"k${i}":0`).join(',');
+    const response = await post(app, '/v1/assessments/batch', `{"items":[],${extra}}`);
+    expect(response.statusCode).toBe(400);
+    const problem = response.json() as { detail: string; errors: unknown[] };
+    expect(problem.errors).toHaveLength(50);
+    // 61 problems: body.items (empty) and 60 unknown fields.
+    expect(problem.detail).toContain('The first 50 of 61 problems are listed.');
+  });
+
   // Guards against: every unknown query parameter got its own entry in `errors`, with no cap. A
   // request line of n bytes (`a=&b=&...`) answered about 12 n bytes of problem+json (11 KB in, 134 KB
   // out), on routes neither rate-limited nor cached. A problem now lists at most 50.
@@ -127,6 +156,10 @@ describe('logs', () => {
     const read = await app.inject(`/v1/assessments/${id}`);
     expect(read.statusCode).toBe(200);
     expect(read.json().respondent).toBe('review-label');
+    // Spelled otherwise: the router decodes `%61` and serves it; a base URL ending in `/` gives `//`.
+    // Guards against: the mask matched only the literal prefix, so both logged the id whole.
+    expect((await app.inject(`/v1/%61ssessments/${id}`)).statusCode).toBe(200);
+    await app.inject(`//v1/assessments/${id}`);
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.join('\n'), 'the log holds the id that reads the assessment back').not.toContain(id);
   });

@@ -1,3 +1,5 @@
+// Answers at the HTTP edges: a conditional HEAD, a byte-order mark before a forbidden key, a 415 a
+// browser page can read, and Host lines checked before an unmet Expect.
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
@@ -14,9 +16,9 @@ describe('in process', () => {
   });
 
   // RFC 9110 §15.4.5: a 304 SHOULD NOT carry representation metadata beyond what the 200 would, and
-  // RFC 9111 §4.3.4 has a cache update its stored headers from the 304. Fault: response-cache.ts sends
-  // the 200's body Buffer on a conditional HEAD (for its Content-Length) without a type, so Fastify
-  // labels it `application/octet-stream`; a GET 304 has no Content-Type and the 200 says JSON.
+  // RFC 9111 §4.3.4 has a cache update its stored headers from the 304. Guards against: the HEAD 304
+  // was sent with the 200's body Buffer (for its Content-Length) and no type, so Fastify labelled it
+  // `application/octet-stream`.
   it('answers a conditional HEAD with a 304 that does not relabel the representation as octet-stream', async () => {
     const full = await app.inject('/v1/roles');
     expect(full.statusCode).toBe(200);
@@ -26,9 +28,9 @@ describe('in process', () => {
     if (type !== undefined) expect(type).toBe(full.headers['content-type']);
   });
 
-  // README: "JSON with a `__proto__` key ... is a 400 (`forbidden-key`)". The JSON parser (secure-json-parse)
-  // accepts a body that starts with a byte-order mark, but isJson() re-parses with JSON.parse, which
-  // does not, so the same forbidden key behind a BOM is reported as "The body is not valid JSON.".
+  // README: "JSON with a `__proto__` key ... is a 400 (`forbidden-key`)". The body parser
+  // (secure-json-parse) skips a leading byte-order mark. Guards against: the check that tells a
+  // forbidden key from broken JSON re-parsed without skipping it, so the BOM case was "not valid JSON".
   it('reports a __proto__ key as forbidden-key also in JSON that starts with a byte-order mark', async () => {
     const post = (payload: string) =>
       app.inject({ method: 'POST', url: '/v1/assessments/preview', headers: { 'content-type': 'application/json' }, payload });
@@ -39,10 +41,9 @@ describe('in process', () => {
     expect(response.json().code).toBe('forbidden-key');
   });
 
-  // README: the 415 names the coding read "with `Accept-Encoding: identity`", and Frontends are a
-  // named audience (CORS). A page can send a compressed body (CompressionStream + Content-Encoding),
-  // but Accept-Encoding is not a CORS-safelisted response header and is missing from
-  // Access-Control-Expose-Headers, so the page can never read the header the 415 exists to send.
+  // README: the 415 names the coding read "with `Accept-Encoding: identity`". A page can send a
+  // compressed body (CompressionStream + Content-Encoding). Guards against: Accept-Encoding is not a
+  // CORS-safelisted response header and was not exposed, so the page could not read it.
   it('exposes the Accept-Encoding of a 415 to a cross-origin page', async () => {
     const response = await app.inject({
       method: 'POST',
@@ -75,9 +76,8 @@ describe('over a real connection', () => {
   const statusLine = async (text: string) => (await exchange(port, (socket) => socket.write(text), 1500)).data.split('\r\n')[0];
 
   // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without exactly one Host line.
-  // Node checked Host before Expect (its requireHostHeader 400 came first); the change turned that
-  // check off and moved it into the 'request' listener, but Node emits 'checkExpectation' instead of
-  // 'request' for an Expect other than 100-continue, so such a request skips the Host check: 417.
+  // Node emits 'checkExpectation' instead of 'request' for an Expect other than 100-continue.
+  // Guards against: the Host check ran in the 'request' listener only, so such a request got 417.
   it.each([
     ['no Host line', 'GET /health HTTP/1.1\r\nExpect: teapot\r\nConnection: close\r\n\r\n'],
     ['two Host lines', 'GET /health HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nExpect: teapot\r\nConnection: close\r\n\r\n'],

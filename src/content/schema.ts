@@ -17,7 +17,7 @@ const citedOrEditorial = <T extends { editorial: boolean; citations: unknown[] }
   }
 };
 
-export const ReleaseFile = z.strictObject({ release: z.string().regex(/^\d{4}\.\d{1,2}\.\d+$/, 'must look like 2026.11.0') });
+export const ReleaseFile = z.strictObject({ release: z.string().regex(/^\d{4}\.\d{1,2}\.\d+$/, 'must look like 2026.12.0') });
 
 export const SourcesFile = z.array(
   z.strictObject({ id: slug, title: prose, kind: z.enum(['article', 'qa-thread', 'book', 'paper', 'talk']), summary: prose }),

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import fp from 'fastify-plugin';
@@ -18,6 +19,42 @@ export type ProtectionOptions = {
 /** Seconds a client is asked to wait when the server sheds load. */
 export const OVERLOAD_RETRY_AFTER_S = 5;
 
+/** The eight 16-bit groups of an IPv6 address (a zone is dropped), or undefined for anything else. */
+function ipv6Groups(ip: string): number[] | undefined {
+  let text = ip.split('%')[0] ?? '';
+  if (!isIPv6(text)) return undefined;
+  // A trailing dotted quad stands for the last two groups.
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return groups.map((group) => Number.parseInt(group, 16));
+}
+
+/**
+ * The rate limit's key for a client address. An IPv6 host is usually given a whole /64 and can
+ * change address within it at will (privacy extensions do so on their own), so its budget is that
+ * network's; an IPv4-mapped IPv6 address, however written, counts as the IPv4 address it carries.
+ * Anything else is its own key.
+ */
+export function clientKey(ip: string): string {
+  const groups = ipv6Groups(ip);
+  if (groups === undefined) return ip;
+  const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = groups;
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff) {
+    return `${g6 >> 8}.${g6 & 0xff}.${g7 >> 8}.${g7 & 0xff}`;
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toString(16))
+    .join(':')}::/64`;
+}
+
 /**
  * Load shedding and rate limiting. Under event-loop pressure every route but the probes (which set
  * `config.pressureHandler` to let requests through) answers 503 with Retry-After instead of queueing;
@@ -25,26 +62,6 @@ export const OVERLOAD_RETRY_AFTER_S = 5;
  * `config.writeLimit`: they all count against one budget per client, however the writes are spread
  * over them.
  */
-/**
- * The rate limit's key for a client address. An IPv6 host is usually given a whole /64 and can
- * change address within it at will (privacy extensions do so on their own), so its budget is that
- * network's; an IPv4-mapped IPv6 address counts as the IPv4 address it carries.
- */
-export function clientKey(ip: string): string {
-  if (!ip.includes(':')) return ip;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1] as string;
-  // Expand "::" to the missing zero groups, then keep the first four groups.
-  const [head = '', tail] = ip.split('%')[0]?.split('::') ?? [''];
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => (Number.parseInt(g, 16) || 0).toString(16))
-    .join(':')}::/64`;
-}
-
 export default fp<ProtectionOptions>(
   async (app, options) => {
     // While the server drains on shutdown, a request that still arrives on an open connection is
