@@ -104,11 +104,12 @@ export async function buildApp(options: AppOptions = {}) {
     // Node checks these deadlines only every connectionsCheckingInterval (30 s by default), and
     // headersTimeout would stay at 60 s: a client trickling bytes must be cut off on time.
     http: {
-      // Checked before the cached front instead, to answer with the API's headers (see answerFirst).
-      requireHostHeader: false,
       requestTimeout,
       headersTimeout: requestTimeout,
       connectionsCheckingInterval: Math.max(250, Math.min(1000, requestTimeout / 2)),
+      // Host lines are checked before the cached front instead, to answer with the API's headers
+      // (see answerFirst in http-edges.ts).
+      requireHostHeader: false,
     },
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
     // A hop count trusts that many proxies nearest to the server.
