@@ -27,6 +27,9 @@ function isOrigin(entry: string): boolean {
   }
 }
 
+/** One of a few words, blanks around it ignored as for every other setting. */
+const choice = <const T extends readonly [string, ...string[]]>(values: T) => z.string().trim().pipe(z.enum(values));
+
 const list = (value: string) =>
   value
     .split(',')
@@ -39,7 +42,7 @@ const ConfigSchema = z.object({
   // name another database file (`kb.sqlite\r`) or an interface that does not exist.
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   DATABASE_PATH: z.string().trim().min(1).default('./data/kb.sqlite'),
-  LOG_LEVEL: z.string().trim().pipe(z.enum(LOG_LEVELS)).default('info'),
+  LOG_LEVEL: choice(LOG_LEVELS).default('info'),
   CORS_ORIGINS: z
     .string()
     .trim()
@@ -48,21 +51,13 @@ const ConfigSchema = z.object({
     })
     .default('*'),
   SHUTDOWN_GRACE_MS: integer(1000, 120_000).default(10_000),
-  DATABASE_SYNCHRONOUS: z
-    .string()
-    .trim()
-    .pipe(z.enum(['normal', 'full']))
-    .default('normal'),
+  DATABASE_SYNCHRONOUS: choice(['normal', 'full']).default('normal'),
   DATABASE_CACHE_MB: integer(1, 4096).default(DEFAULT_CACHE_MB),
   BODY_LIMIT: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
   BATCH_BODY_LIMIT: integer(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(15_000),
   KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000).default(5_000),
-  RATE_LIMIT_ENABLED: z
-    .string()
-    .trim()
-    .pipe(z.enum(['true', 'false']))
-    .default('true'),
+  RATE_LIMIT_ENABLED: choice(['true', 'false']).default('true'),
   RATE_LIMIT_MAX: integer(1, 1_000_000).default(120),
   RATE_LIMIT_WINDOW_MS: integer(1000, 86_400_000).default(60_000),
   TRUST_PROXY: z

@@ -4,17 +4,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/paths.js';
-import { TempDirs } from './support/fixtures.js';
 import {
   type Attempt,
   assessmentRows,
-  buildServer,
   integrityCheck,
-  killAll,
   questions,
   readBack,
+  serverBuiltForFile,
   sleep,
   startLoad,
   startServer,
@@ -34,8 +32,7 @@ const MAX_REQUESTS = 500_000;
  */
 const BALLAST = 4_000;
 
-const temp = new TempDirs();
-let script = '';
+const { temp, script } = serverBuiltForFile();
 const backups = new Set<ChildProcess>();
 
 /** npm runs tsx, which runs node: the whole process group goes. */
@@ -47,14 +44,8 @@ const killGroup = (child: ChildProcess) => {
   }
 };
 
-beforeAll(async () => {
-  script = await buildServer();
-}, 120_000);
-
 afterAll(() => {
   for (const child of backups) killGroup(child);
-  killAll();
-  temp.cleanup();
 });
 
 /** `npm run db:backup -- <target>` with DATABASE_PATH set: its exit code and output, or timedOut (then killed). */
@@ -122,7 +113,7 @@ describe('online backup under write load', () => {
     const databasePath = join(dir, 'kb.sqlite');
     const target = join(dir, 'backup.sqlite');
     // A database that already holds BALLAST + 1 assessments.
-    const first = await startServer(script, databasePath);
+    const first = await startServer(script(), databasePath);
     const qs = await questions(first.url);
     const seeded = await fetch(`${first.url}/v1/assessments`, {
       method: 'POST',
@@ -134,7 +125,7 @@ describe('online backup under write load', () => {
     addBallast(databasePath, BALLAST);
     expect(assessmentRows(databasePath)).toBe(BALLAST + 1);
 
-    const server = await startServer(script, databasePath);
+    const server = await startServer(script(), databasePath);
     // Runs until stop(): the time bound is only a safety net.
     const load = startLoad({
       baseUrl: server.url,
@@ -180,7 +171,7 @@ describe('online backup under write load', () => {
     const rowsInBackup = assessmentRows(target);
 
     // A server started on the copy serves every assessment acknowledged before the backup started.
-    const restored = await startServer(script, target);
+    const restored = await startServer(script(), target);
     const read = await readBack(restored.url, before);
     const later = load.attempts.filter((a) => a.outcome.kind === 'ack' && a.endedAt >= backupStartedAt);
     const laterRead = await readBack(restored.url, later);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CachedFront } from '../src/cached-front.js';
-import { agent, type Got, get, listening } from './support/http.js';
+import { agent, type Got, get, listening, postJson } from './support/http.js';
 
 afterAll(() => agent.destroy());
 
@@ -103,13 +103,7 @@ describe('the cached front of a listening server', () => {
     const stored: { id: string; body: Buffer }[] = [];
     for (let n = 0; n < 3; n++) {
       const body = JSON.stringify({ answers: questions.map((q, i) => ({ questionId: q.id, value: ((i + n) % 5) + 1 })) });
-      const created = await get(
-        server.base,
-        '/v1/assessments',
-        { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-        'POST',
-        body,
-      );
+      const created = await postJson(server.base, '/v1/assessments', body);
       expect(created.status).toBe(201);
       stored.push({ id: (JSON.parse(created.body.toString()) as { id: string }).id, body: created.body });
     }

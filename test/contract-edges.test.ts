@@ -1,23 +1,12 @@
 // The contract at its edges: each test pins a place where what the server sends must match what
 // README.md, DESIGN.md, openapi/openapi.json or HTTP (RFC 9110 / 9112 / 9457) promise, and its
 // comment names the fault it guards against.
-import type { LightMyRequestResponse } from 'fastify';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { buildTestApp } from './helpers.js';
-import { exchange, listening } from './support/http.js';
+import { fieldsOf, listening, problemOf, raw } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
-
-type FieldProblem = { field: string; message: string };
-type Problem = { type: string; title: string; status: number; code: string; errors?: FieldProblem[] };
-
-function problemOf(response: LightMyRequestResponse, status: number): Problem {
-  expect(response.statusCode, response.body.slice(0, 300)).toBe(status);
-  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-  return response.json() as Problem;
-}
-
-const fieldsOf = (problem: Problem) => (problem.errors ?? []).map((e) => e.field);
 
 describe('in-process contract checks', () => {
   let app: App;
@@ -97,6 +86,52 @@ describe('in-process contract checks', () => {
       await own.close();
     }
   });
+
+  // RFC 9110 §15.4.5: a 304 SHOULD NOT carry representation metadata beyond what the 200 would, and
+  // RFC 9111 §4.3.4 has a cache update its stored headers from the 304. Guards against: the HEAD 304
+  // was sent with the 200's body Buffer (for its Content-Length) and no type, so Fastify labelled it
+  // `application/octet-stream`.
+  it('answers a conditional HEAD with a 304 that does not relabel the representation as octet-stream', async () => {
+    const full = await app.inject('/v1/roles');
+    expect(full.statusCode).toBe(200);
+    const head = await app.inject({ method: 'HEAD', url: '/v1/roles', headers: { 'if-none-match': String(full.headers.etag) } });
+    expect(head.statusCode).toBe(304);
+    const type = head.headers['content-type'];
+    if (type !== undefined) expect(type).toBe(full.headers['content-type']);
+  });
+
+  // README: "JSON with a `__proto__` key ... is a 400 (`forbidden-key`)". The body parser
+  // (secure-json-parse) skips a leading byte-order mark. Guards against: the check that tells a
+  // forbidden key from broken JSON re-parsed without skipping it, so the BOM case was "not valid JSON".
+  it('reports a __proto__ key as forbidden-key also in JSON that starts with a byte-order mark', async () => {
+    const post = (payload: string) =>
+      app.inject({ method: 'POST', url: '/v1/assessments/preview', headers: { 'content-type': 'application/json' }, payload });
+    // The parser reads a BOM-prefixed body as JSON: this one reaches validation.
+    expect((await post('\uFEFF{"answers":[]}')).json().code).toBe('validation-error');
+    const response = await post('\uFEFF{"__proto__":{"x":1},"answers":[]}');
+    expect(response.statusCode).toBe(400);
+    expect(response.json().code).toBe('forbidden-key');
+  });
+
+  // README: the 415 names the coding read "with `Accept-Encoding: identity`". A page can send a
+  // compressed body (CompressionStream + Content-Encoding). Guards against: Accept-Encoding is not a
+  // CORS-safelisted response header and was not exposed, so the page could not read it.
+  it('exposes the Accept-Encoding of a 415 to a cross-origin page', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/assessments/preview',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', origin: 'https://hr.example' },
+      payload: gzipSync('{"answers":[]}'),
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.headers['accept-encoding']).toBe('identity');
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+    const exposed = String(response.headers['access-control-expose-headers'] ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((h) => h.trim());
+    expect(exposed).toContain('accept-encoding');
+  });
 });
 
 describe('over a real connection', () => {
@@ -110,14 +145,13 @@ describe('over a real connection', () => {
     await server.app.close();
   });
 
-  const raw = async (text: string, waitMs = 1500) => (await exchange(port, (socket) => socket.write(text), waitMs)).data;
   const bodyOf = (response: string) => response.slice(response.indexOf('\r\n\r\n') + 4);
 
   // README: "Requests that are not valid HTTP ... get a problem too (400, 431, 408)". Guards against:
   // an HTTP/1.1 request without Host (RFC 9112 §3.2: answered 400) was refused by Node's own check
   // (requireHostHeader) with an empty chunked 400: no problem+json, X-Request-Id or security headers.
   it('answers an HTTP/1.1 request without Host with a 400 problem carrying the API headers', async () => {
-    const response = await raw('GET /health HTTP/1.1\r\nConnection: close\r\n\r\n');
+    const response = await raw(port, 'GET /health HTTP/1.1\r\nConnection: close\r\n\r\n');
     expect(response).toMatch(/^HTTP\/1\.1 400/);
     expect(response).toMatch(/\r\ncontent-type: application\/problem\+json/i);
     expect(response).toMatch(/\r\nx-request-id: [0-9a-f-]{36}/i);
@@ -127,14 +161,14 @@ describe('over a real connection', () => {
   // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1 request
   // message that ... contains more than one Host header field line". Guards against: a 200 for two.
   it('refuses a request with two Host header lines with 400', async () => {
-    const response = await raw('GET /health HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n');
+    const response = await raw(port, 'GET /health HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n');
     expect(response).toMatch(/^HTTP\/1\.1 400/);
   });
 
   // Guards against: an Expect other than 100-continue was answered by Node itself, a bare 417 without
   // problem+json, X-Request-Id or security headers.
   it('answers an unsupported Expect with a problem carrying the API headers', async () => {
-    const response = await raw('GET /health HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nConnection: close\r\n\r\n');
+    const response = await raw(port, 'GET /health HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nConnection: close\r\n\r\n');
     expect(response).toMatch(/^HTTP\/1\.1 417/);
     expect(response).toMatch(/\r\ncontent-type: application\/problem\+json/i);
     expect(response).toMatch(/\r\nx-request-id: [0-9a-f-]{36}/i);
@@ -144,8 +178,18 @@ describe('over a real connection', () => {
   // The 400 of a request Node's parser refuses is documented for POST /v1/assessments as a Problem.
   // Guards against: the schema required `instance`, which such a request has none of.
   it('answers a malformed POST /v1/assessments with a 400 that matches the documented Problem schema', async () => {
-    const response = await raw('POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\nConnection: close\r\n\r\n');
+    const response = await raw(port, 'POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\nConnection: close\r\n\r\n');
     expect(response).toMatch(/^HTTP\/1\.1 400/);
     expect(responseProblems('POST', '/v1/assessments', 400, 'application/problem+json', bodyOf(response))).toEqual([]);
+  });
+
+  // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without exactly one Host line.
+  // Node emits 'checkExpectation' instead of 'request' for an Expect other than 100-continue.
+  // Guards against: the Host check ran in the 'request' listener only, so such a request got 417.
+  it.each([
+    ['no Host line', 'GET /health HTTP/1.1\r\nExpect: teapot\r\nConnection: close\r\n\r\n'],
+    ['two Host lines', 'GET /health HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nExpect: teapot\r\nConnection: close\r\n\r\n'],
+  ])('answers an HTTP/1.1 request with %s 400 even when it also carries an unmet Expect', async (_case, text) => {
+    expect((await raw(port, text)).split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
   });
 });

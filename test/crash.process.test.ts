@@ -1,17 +1,15 @@
 // kill -9 while 8 keep-alive connections keep writing: the real server process, built from src/,
 // with DATABASE_SYNCHRONOUS=normal and =full. Nothing acknowledged may be lost; the file stays sound.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TempDirs } from './support/fixtures.js';
+import { describe, expect, it } from 'vitest';
 import {
   assessmentRows,
-  buildServer,
   exitWithin,
   idOf,
   integrityCheck,
-  killAll,
   questions,
   readBack,
+  serverBuiltForFile,
   sleep,
   startLoad,
   startServer,
@@ -23,17 +21,7 @@ import {
 const CONNECTIONS = 8;
 const LOAD_MS = 1_500;
 
-const temp = new TempDirs();
-let script = '';
-
-beforeAll(async () => {
-  script = await buildServer();
-}, 120_000);
-
-afterAll(() => {
-  killAll();
-  temp.cleanup();
-});
+const { temp, script } = serverBuiltForFile();
 
 describe('a crash (SIGKILL) under write load', () => {
   it.each(['normal', 'full'] as const)(
@@ -41,7 +29,7 @@ describe('a crash (SIGKILL) under write load', () => {
     async (synchronous) => {
       const databasePath = join(temp.make(`rc-api-crash-${synchronous}-`), 'kb.sqlite');
       const env = { DATABASE_SYNCHRONOUS: synchronous };
-      const server = await startServer(script, databasePath, env);
+      const server = await startServer(script(), databasePath, env);
       const qs = await questions(server.url);
       const load = startLoad({
         baseUrl: server.url,
@@ -73,7 +61,7 @@ describe('a crash (SIGKILL) under write load', () => {
       expect(attempts.filter((a) => a.outcome.kind === 'unexpected' || a.outcome.kind === 'refused').map((a) => a.outcome)).toEqual([]);
 
       // Restart on the same file (SQLite recovers the WAL): every acknowledged assessment is readable.
-      const restarted = await startServer(script, databasePath, env);
+      const restarted = await startServer(script(), databasePath, env);
       const read = await readBack(restarted.url, acked);
       // Informational: requests cut off by the kill that had been committed all the same.
       const storedUnacknowledged = await storedAmong(restarted.url, failed);

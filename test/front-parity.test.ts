@@ -2,7 +2,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { negotiateCoding } from '../src/content-coding.js';
-import { agent, type Got, get, listening } from './support/http.js';
+import { agent, type Got, get, listening, postJson } from './support/http.js';
 
 /** One listening app for the file: the front keeps answers per URL, so the tests' paths never meet. */
 let server: Awaited<ReturnType<typeof listening>>;
@@ -97,13 +97,7 @@ describe('the cached front repeats what Fastify sends', () => {
   it('leaves a stored read to the route when the document is kept gzip-compressed', async () => {
     const questions = server.app.kb.data.questions;
     const payload = JSON.stringify({ answers: questions.map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 })) });
-    const created = await get(
-      server.base,
-      '/v1/assessments',
-      { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) },
-      'POST',
-      payload,
-    );
+    const created = await postJson(server.base, '/v1/assessments', payload);
     expect(created.status).toBe(201);
     const { id, createdAt } = JSON.parse(created.body.toString()) as { id: string; createdAt: string };
     // The front now keeps the headers of a stored read.

@@ -4,37 +4,25 @@
 import { execFile } from 'node:child_process';
 import { existsSync, linkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../bench/lib.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { seedDatabase } from '../src/db/seed.js';
 import { projectRoot } from '../src/paths.js';
-import { TempDirs } from './support/fixtures.js';
 import {
-  buildServer,
   exitWithin,
-  killAll,
   questions,
   sendInTwoParts,
+  serverBuiltForFile,
   sleep,
   spawnServer,
   startServer,
   submission,
 } from './support/process.js';
 
-const temp = new TempDirs();
-let script = '';
-
-beforeAll(async () => {
-  script = await buildServer();
-}, 120_000);
-
-afterAll(() => {
-  killAll();
-  temp.cleanup();
-});
+const { temp, script } = serverBuiltForFile();
 
 /** What loadConfig makes of `env`: the value `pick` reads, or 'refused' for a ConfigError. */
 function configOutcome<T>(env: Record<string, string>, pick: (config: ReturnType<typeof loadConfig>) => T): T | 'refused' {
@@ -99,7 +87,7 @@ describe('start-up on unusual databases', () => {
   it('names the database file when DATABASE_PATH is a file that is not SQLite', async () => {
     const path = join(temp.make('rc-ops-notdb-'), 'kb.sqlite');
     writeFileSync(path, `${'this is a text file, not a SQLite database. '.repeat(20)}\n`);
-    const server = spawnServer(script, { DATABASE_PATH: path }, await freePort());
+    const server = spawnServer(script(), { DATABASE_PATH: path }, await freePort());
     const exit = await exitWithin(server, 15_000);
     expect(exit.code).not.toBe(0);
     expect(exit.code).not.toBeNull();
@@ -111,7 +99,7 @@ describe('start-up on unusual databases', () => {
 describe('signals', () => {
   it('keeps draining when a second SIGTERM arrives during the graceful shutdown, and exits 0', async () => {
     const databasePath = join(temp.make('rc-ops-signal-'), 'kb.sqlite');
-    const server = await startServer(script, databasePath, { SHUTDOWN_GRACE_MS: '10000' });
+    const server = await startServer(script(), databasePath, { SHUTDOWN_GRACE_MS: '10000' });
     const qs = await questions(server.url);
     // A request the server is in the middle of reading when the signals come.
     const { reply, finish } = sendInTwoParts(server.url, '/v1/assessments', submission(qs, 'double-signal', 1));

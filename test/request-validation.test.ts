@@ -2,15 +2,12 @@
 // fault its test guards against.
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { appOptions, ConfigError, loadConfig } from '../src/config.js';
 import { checkSubmission, checkThoroughly } from '../src/domain/assessment.js';
 import { buildTestApp } from './helpers.js';
-import { exchange } from './support/http.js';
-
-type Problem = { code: string; status: number; errors?: { field: string; message: string }[] };
+import { fieldsOf, type Problem, problemOf, raw } from './support/http.js';
 
 function answersFor(app: App, count = 10) {
   return app.kb.data.questions.slice(0, count).map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 }));
@@ -24,17 +21,6 @@ function post(app: App, url: string, payload: unknown, headers: Record<string, s
     payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
   });
 }
-
-function problemOf(response: LightMyRequestResponse, status: number): Problem {
-  expect(response.statusCode, response.body.slice(0, 300)).toBe(status);
-  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-  return response.json() as Problem;
-}
-
-const fieldsOf = (problem: Problem) => (problem.errors ?? []).map((e) => e.field);
-
-/** Sends raw bytes on a new connection and returns what came back before the server closed it (or `waitMs`). */
-const raw = async (port: number, text: string, waitMs = 1500) => (await exchange(port, (socket) => socket.write(text), waitMs)).data;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -138,7 +124,7 @@ describe('headers and details for clients', () => {
   // "The body is not valid JSON.", a detail that is false and hides which key to remove.
   it('says which keys it refuses in JSON that parses', async () => {
     for (const body of ['{"__proto__":{"x":1},"answers":[]}', '{"answers":[],"constructor":{"prototype":{}}}']) {
-      const problem = problemOf(await post(app, '/v1/assessments', body), 400) as Problem & { detail: string };
+      const problem = problemOf(await post(app, '/v1/assessments', body), 400);
       expect(problem.code, body).toBe('forbidden-key');
       expect(problem.detail).toContain('__proto__');
       expect(problem.detail).not.toContain('not valid JSON');
@@ -159,7 +145,7 @@ describe('headers and details for clients', () => {
 
   it('does not echo a long unknown path whole in the 404 detail', async () => {
     const path = `/v1/${'x'.repeat(5000)}`;
-    const problem = problemOf(await app.inject(path), 404) as Problem & { detail: string };
+    const problem = problemOf(await app.inject(path), 404);
     expect(problem.detail.length).toBeLessThan(300);
     expect(problem.detail).toContain('/v1/xxx');
   });
@@ -227,7 +213,7 @@ describe('rate limiting', () => {
     for (let i = 0; i < 3; i++) expect((await post(app, '/v1/assessments/preview', submission)).statusCode).toBe(200);
     vi.setSystemTime(new Date('2026-12-01T10:00:30Z'));
     const limited = await post(app, '/v1/assessments/preview', submission);
-    const problem = problemOf(limited, 429) as Problem & { detail: string };
+    const problem = problemOf(limited, 429);
     expect(problem.detail).toContain('per 60 s window');
   });
 });

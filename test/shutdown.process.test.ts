@@ -1,19 +1,17 @@
 // SIGTERM while 8 keep-alive connections keep writing: the real server process, built from src/.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TempDirs } from './support/fixtures.js';
+import { describe, expect, it } from 'vitest';
 import {
   type Attempt,
-  buildServer,
   exitWithin,
   idOf,
   integrityCheck,
-  killAll,
   outcomeOf,
   questions,
   type RequestError,
   readBack,
   sendInTwoParts,
+  serverBuiltForFile,
   sleep,
   startLoad,
   startServer,
@@ -28,22 +26,12 @@ const CONNECTIONS = 8;
 const LOAD_MS = 1_500;
 const HALF_SENT = 4;
 
-const temp = new TempDirs();
-let script = '';
-
-beforeAll(async () => {
-  script = await buildServer();
-}, 120_000);
-
-afterAll(() => {
-  killAll();
-  temp.cleanup();
-});
+const { temp, script } = serverBuiltForFile();
 
 describe('graceful shutdown under write load', () => {
   it('answers every request sent before SIGTERM with a whole 201, loses no acknowledged assessment and exits 0 in time', async () => {
     const databasePath = join(temp.make('rc-api-shutdown-'), 'kb.sqlite');
-    const server = await startServer(script, databasePath, { SHUTDOWN_GRACE_MS: String(GRACE_MS) });
+    const server = await startServer(script(), databasePath, { SHUTDOWN_GRACE_MS: String(GRACE_MS) });
     const qs = await questions(server.url);
     const load = startLoad({
       baseUrl: server.url,
@@ -116,7 +104,7 @@ describe('graceful shutdown under write load', () => {
     for (const code of refusedCodes) expect(['ECONNREFUSED', 'ECONNRESET']).toContain(code);
 
     // Restart on the same file: every acknowledged assessment is there, and nothing that was refused was stored.
-    const restarted = await startServer(script, databasePath);
+    const restarted = await startServer(script(), databasePath);
     const read = await readBack(restarted.url, acked);
     const storedUnacknowledged = await storedAmong(restarted.url, failed);
     const stopped = await stopServer(restarted);

@@ -239,21 +239,20 @@ export class Repository {
 
   /** Whether the database answers, and whether every migration on disk has been applied to it. */
   readiness(): { database: boolean; migrations: boolean } {
-    let applied: number;
     try {
       this.statementCount += 1;
       this.sqlite.prepare('select 1').get();
     } catch {
       return { database: false, migrations: false };
     }
+    let migrations = false;
     try {
       this.statementCount += 1;
-      applied = (this.sqlite.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number }).n;
+      migrations = (this.sqlite.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number }).n >= this.migrationCount;
     } catch {
       // A database without the migrations table has had none applied.
-      return { database: true, migrations: false };
     }
-    return { database: true, migrations: applied >= this.migrationCount };
+    return { database: true, migrations };
   }
 
   /** Reads the whole current release in a handful of queries. */

@@ -72,25 +72,20 @@ export default fp<ResponseCacheOptions>(
       const coding = codingFor(request.headers['accept-encoding']);
       const etags = entry?.etags ?? etagsOf(key);
       varyOnAcceptEncoding(reply).header('etag', etags[coding]).header('cache-control', cacheControl);
-      const built = () => {
-        if (entry) return entry;
+      const notModified = isCurrent(request.headers['if-none-match'], etags);
+      if (notModified && request.method !== 'HEAD') return reply.code(304).send();
+      if (!entry) {
         // Validated once when built, so the cached bytes always match the documented schema.
         entry = { etags, bodies: encodings(Buffer.from(JSON.stringify(schema.parse(build())))) };
         entries.set(key, entry);
         if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
-        return entry;
-      };
-      if (isCurrent(request.headers['if-none-match'], etags)) {
-        if (request.method !== 'HEAD') return reply.code(304).send();
-        // Fastify's HEAD handling gives a 304 without a body Content-Length: 0. Given the body it
-        // counts the length of the 200 the 304 stands for, the only one a 304 may carry (RFC 9110,
-        // 8.6), and the type is the 200's, not Fastify's octet-stream for a Buffer.
-        return reply.code(304).type('application/json; charset=utf-8').send(built().bodies[coding]);
       }
-      entry = built();
-      if (coding !== 'identity') reply.header('content-encoding', coding);
-      reply.type('application/json; charset=utf-8');
       const body = entry.bodies[coding];
+      reply.type('application/json; charset=utf-8');
+      // A HEAD's 304 gets the body too: Fastify's HEAD handling then sends the length of the 200 the
+      // 304 stands for, the only one a 304 may carry (RFC 9110, 8.6), where it would send 0.
+      if (notModified) return reply.code(304).send(body);
+      if (coding !== 'identity') reply.header('content-encoding', coding);
       // Repeated before routing from now on (see CachedFront).
       app.cachedFront.remember(request.raw, coding, reply, body);
       return reply.send(body);

@@ -1,6 +1,8 @@
 import { Agent, request } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
+import type { LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
 import { type App, type AppOptions, buildApp } from '../../src/app.js';
 
 /** A response over real HTTP: status, raw header pairs in the order sent, and the body's bytes. */
@@ -58,3 +60,30 @@ export function exchange(port: number, script: (socket: Socket) => void, waitMs:
     socket.on('connect', () => script(socket));
   });
 }
+
+/** A POST of JSON text over real HTTP, on the same keep-alive connections as `get`. */
+export const postJson = (base: string, path: string, body: string) =>
+  get(base, path, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, 'POST', body);
+
+/** Sends raw bytes on a new connection and returns what came back before the server closed it (or `waitMs`). */
+export const raw = async (port: number, text: string, waitMs = 1500) => (await exchange(port, (socket) => socket.write(text), waitMs)).data;
+
+/** An RFC 9457 problem as the tests read it. */
+export type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  errors?: { field: string; message: string }[];
+};
+
+/** Asserts that an injected response is a problem with this status, and returns it. */
+export function problemOf(response: LightMyRequestResponse, status: number): Problem {
+  expect(response.statusCode, response.body.slice(0, 300)).toBe(status);
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  return response.json() as Problem;
+}
+
+/** The fields a problem names, in order. */
+export const fieldsOf = (problem: Problem) => (problem.errors ?? []).map((e) => e.field);

@@ -7,9 +7,11 @@ import { Agent, type ClientRequest, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort, sleep } from '../../bench/lib.js';
 import { countStoredAssessments } from '../../src/db/repository.js';
 import { projectRoot } from '../../src/paths.js';
+import { TempDirs } from './fixtures.js';
 
 export { sleep };
 
@@ -114,6 +116,23 @@ function removeOldBuilds(current: string): void {
 
 // ---------------------------------------------------------------------------------------------
 // Server processes
+
+/**
+ * For a file of process tests: builds the server once before its tests and, after them, kills every
+ * server they started and removes their temporary folders. `script()` is the built server.js.
+ */
+export function serverBuiltForFile(): { temp: TempDirs; script: () => string } {
+  const temp = new TempDirs();
+  let built = '';
+  beforeAll(async () => {
+    built = await buildServer();
+  }, 120_000);
+  afterAll(() => {
+    killAll();
+    temp.cleanup();
+  });
+  return { temp, script: () => built };
+}
 
 export type Server = {
   child: ChildProcess;
