@@ -9,9 +9,9 @@ import { CachedFront } from './cached-front.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
 import { BadRequestError, ForbiddenKeyError, problemBody, UnsupportedContentCodingError } from './errors.js';
-import { answerClientError, answerFirst, hasContentCoding, isJson } from './http-edges.js';
+import { answerFirst, clientErrorAnswer, hasContentCoding, isJson } from './http-edges.js';
 import { projectRoot } from './paths.js';
-import cors, { type CorsOptions, corsHeaders } from './plugins/cors.js';
+import cors, { type CorsOptions, corsPreflight } from './plugins/cors.js';
 import errors from './plugins/errors.js';
 import { transformObject } from './plugins/openapi-components.js';
 import protection from './plugins/protection.js';
@@ -91,11 +91,21 @@ export async function buildApp(options: AppOptions = {}) {
   const corsOptions: CorsOptions = {
     origins: options.corsOrigins ?? '*',
     methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
-    exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After', 'Idempotent-Replayed', 'Accept-Encoding'],
+    exposedHeaders: [
+      'ETag',
+      'Location',
+      'X-Request-Id',
+      'Retry-After',
+      'Idempotent-Replayed',
+      'Accept-Encoding',
+      'X-RateLimit-Limit',
+      'X-RateLimit-Remaining',
+      'X-RateLimit-Reset',
+    ],
     maxAgeSeconds: 600,
   };
-  // For the requests that never reach the CORS hook.
-  const addCorsHeaders = corsHeaders(corsOptions);
+  // For the requests that never reach the CORS hook: a preflight is still answered as a preflight.
+  const answerCors = corsPreflight(corsOptions);
   const app = Fastify({
     logger: withoutAssessmentIds(options.logger ?? false),
     bodyLimit: options.bodyLimit ?? 256 * 1024,
@@ -116,16 +126,20 @@ export async function buildApp(options: AppOptions = {}) {
     trustProxy: typeof options.trustProxy === 'number' ? hops(options.trustProxy) : (options.trustProxy ?? false),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: clientErrorAnswer(
+      corsOptions.origins === '*'
+        ? { 'access-control-allow-origin': '*', 'access-control-expose-headers': corsOptions.exposedHeaders.join(', ') }
+        : {},
+    ),
     // Requests that arrive while the server drains are refused by the protection plugin instead.
     return503OnClosing: false,
     routerOptions: { maxParamLength: 500 },
     schemaController: { compilersFactory: zodCompilers },
     // Malformed URLs are rejected by the router before any hook runs: answer them as problems too.
     frameworkErrors: (error, request, reply) => {
+      if (answerCors(request, reply as FastifyReply)) return;
       const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding.' : 'A path segment is too long.';
       const body = problemBody(request, { status: 400, code: 'bad-url', title: 'Bad Request', detail });
-      addCorsHeaders(request, reply as FastifyReply);
       (reply as FastifyReply)
         .code(400)
         .headers(API_SECURITY_HEADERS)

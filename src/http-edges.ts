@@ -73,22 +73,26 @@ export function answerFirst(server: Server, front: CachedFront): void {
 /**
  * Requests Node's HTTP parser refuses before Fastify sees them (not HTTP, headers too large, too
  * slow to arrive), answered as problems with the API's headers like every other error, and the
- * connection closed. Fastify's default answers them in plain JSON without those headers.
+ * connection closed. Fastify's default answers them in plain JSON without those headers. Their
+ * Origin is unknown (the headers were not read): `corsHeaders` are added when they are the same for
+ * every origin (CORS_ORIGINS `*`), so that a page can still read the problem.
  */
-export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, detail] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'request-timeout', 'The request did not arrive within the request timeout.']
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
-        : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
-  if (socket.writable) {
-    const { title, headers, body } = earlyProblem(status, code, detail);
-    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
-    socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${body}`);
-  }
-  socket.destroy(error);
+export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
+  return (error: NodeJS.ErrnoException, socket: Duplex): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, code, detail] =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request-timeout', 'The request did not arrive within the request timeout.']
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
+          : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
+    if (socket.writable) {
+      const { title, headers, body } = earlyProblem(status, code, detail);
+      const head = Object.entries({ ...headers, ...corsHeaders }).map(([name, value]) => `${name}: ${value}\r\n`);
+      socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${body}`);
+    }
+    socket.destroy(error);
+  };
 }
 
 /** Whether a request's Content-Encoding names a coding other than identity (the body is then not plain JSON). */

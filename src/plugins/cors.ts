@@ -34,32 +34,44 @@ export function corsHeaders(options: Pick<CorsOptions, 'origins' | 'exposedHeade
 }
 
 /**
+ * Answers a preflight (OPTIONS with Origin and Access-Control-Request-Method) with 204: an allowed
+ * origin is told the methods, the headers it asked for and how long to remember the answer, any
+ * other origin only gets the 204. Any other request only gets its CORS headers. Returns whether the
+ * request was a preflight, now answered.
+ */
+export function corsPreflight(options: CorsOptions) {
+  const addCorsHeaders = corsHeaders(options);
+  const methods = options.methods.join(', ');
+  const maxAge = String(options.maxAgeSeconds);
+  return (request: FastifyRequest, reply: FastifyReply): boolean => {
+    const preflight =
+      request.method === 'OPTIONS' &&
+      request.headers.origin !== undefined &&
+      request.headers['access-control-request-method'] !== undefined;
+    const allowed = addCorsHeaders(request, reply, preflight);
+    if (!preflight) return false;
+    if (allowed !== undefined) {
+      reply.header('access-control-allow-methods', methods).header('access-control-max-age', maxAge);
+      const requested = request.headers['access-control-request-headers'];
+      if (requested !== undefined) reply.header('access-control-allow-headers', requested);
+    }
+    varyOn(varyOn(reply, 'Access-Control-Request-Method'), 'Access-Control-Request-Headers').code(204).send();
+    return true;
+  };
+}
+
+/**
  * Cross-origin reads. Only requests that carry an Origin (browsers send one on every cross-origin
  * request) get Access-Control-* headers, so every response varies on Origin: a shared cache never
- * hands a response without them to a page that needs them. A preflight (OPTIONS with Origin and
- * Access-Control-Request-Method) is answered with 204 here, before any route work, on any path: an
- * allowed origin is told the methods, the headers it asked for and how long to remember the answer,
- * any other origin only gets the 204. Any other OPTIONS is a 404, as the API has no such operation.
+ * hands a response without them to a page that needs them. A preflight is answered with 204 here
+ * (corsPreflight), before any route work, on any path. Any other OPTIONS is a 404, as the API has no
+ * such operation.
  */
 export default fp<CorsOptions>(
   async (app, options) => {
-    const addCorsHeaders = corsHeaders(options);
-    const methods = options.methods.join(', ');
-    const maxAge = String(options.maxAgeSeconds);
-
+    const answerCors = corsPreflight(options);
     app.addHook('onRequest', (request, reply, done) => {
-      const preflight =
-        request.method === 'OPTIONS' &&
-        request.headers.origin !== undefined &&
-        request.headers['access-control-request-method'] !== undefined;
-      const allowed = addCorsHeaders(request, reply, preflight);
-      if (!preflight) return done();
-      if (allowed !== undefined) {
-        reply.header('access-control-allow-methods', methods).header('access-control-max-age', maxAge);
-        const requested = request.headers['access-control-request-headers'];
-        if (requested !== undefined) reply.header('access-control-allow-headers', requested);
-      }
-      varyOn(varyOn(reply, 'Access-Control-Request-Method'), 'Access-Control-Request-Headers').code(204).send();
+      if (!answerCors(request, reply)) done();
     });
 
     // Gives every path an OPTIONS route for the hook above to run on; reached only by an OPTIONS
