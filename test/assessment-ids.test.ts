@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { AssessmentIds, ID_KEY_BYTES, MAX_ROW } from '../src/db/assessment-ids.js';
 import { openDatabase } from '../src/db/client.js';
 import { type AssessmentRecord, type NewAssessmentId, Repository, ROW_BLOCK } from '../src/db/repository.js';
 import { TempDirs } from './support/fixtures.js';
+import { countStatements } from './support/statements.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
@@ -154,9 +155,11 @@ describe('Repository: assessment ids and rows', () => {
     try {
       const at = repository.newAssessmentId();
       repository.saveAssessments([record(at)]);
-      const before = repository.statementCount;
+      const statements = countStatements();
+      onTestFinished(statements.restore);
+      const before = statements.count;
       expect(repository.findAssessment(at.id)).toBeDefined();
-      expect(repository.statementCount).toBe(before + 1);
+      expect(statements.count).toBe(before + 1);
       // The same row with another tag: an id this database never gave out.
       const key = repository.sqlite.prepare('select key from assessment_id_keys').pluck().get() as Buffer;
       const other = new AssessmentIds(key).newId(at.row);
@@ -195,9 +198,11 @@ describe('Repository: assessment ids and rows', () => {
            values (?, '2026-11-20T00:00:00.000Z', '{"legacy":true}', 'i', 's', 'k')`,
         )
         .run(id);
-      const before = repository.statementCount;
+      const statements = countStatements();
+      onTestFinished(statements.restore);
+      const before = statements.count;
       expect(repository.findAssessment(id)).toEqual({ document: '{"legacy":true}' });
-      expect(repository.statementCount).toBe(before + 2);
+      expect(statements.count).toBe(before + 2);
     } finally {
       repository.close();
     }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { App } from '../src/app.js';
 import { projectRoot } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
 import { responseProblems } from './support/openapi.js';
+import { countStatements } from './support/statements.js';
 
 const release = (JSON.parse(readFileSync(join(projectRoot, 'seed', 'release.json'), 'utf8')) as { release: string }).release;
 
@@ -167,7 +168,9 @@ describe('ETag and Cache-Control', () => {
   it('answers cached requests and 304s without touching the database (the knowledge base is read once at startup)', async () => {
     const fresh = await buildTestApp();
     try {
-      const before = fresh.repository.statementCount;
+      const statements = countStatements();
+      onTestFinished(statements.restore);
+      const before = statements.count;
       const urls = [
         ...DISTINCT_URLS,
         '/v1/competencies?q=CODE',
@@ -180,7 +183,7 @@ describe('ETag and Cache-Control', () => {
         expect((await send(fresh, url, { 'if-none-match': etagOf(first) })).statusCode, url).toBe(304);
         expect((await send(fresh, url, { 'if-none-match': '*' })).statusCode, url).toBe(304);
       }
-      expect(fresh.repository.statementCount).toBe(before);
+      expect(statements.count).toBe(before);
     } finally {
       await fresh.close();
     }

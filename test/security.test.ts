@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { buildTestApp } from './helpers.js';
 import { document, operations, responseProblems } from './support/openapi.js';
+import { countStatements } from './support/statements.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -165,7 +166,9 @@ describe('CORS', () => {
   it('answers a preflight with 204 before any route work, and any other OPTIONS with 404', async () => {
     const app = await buildTestApp();
     try {
-      const before = app.repository.statementCount;
+      const statements = countStatements();
+      onTestFinished(statements.restore);
+      const before = statements.count;
       const preflight = await app.inject({
         method: 'OPTIONS',
         url: '/v1/assessments/00000000-0000-4000-8000-000000000000',
@@ -186,7 +189,7 @@ describe('CORS', () => {
       expect(preflight.headers['access-control-expose-headers']).toBeUndefined();
       expect(preflight.headers.vary).toBe('Origin, Access-Control-Request-Method, Access-Control-Request-Headers');
       expectSecurityHeaders(preflight);
-      expect(app.repository.statementCount).toBe(before);
+      expect(statements.count).toBe(before);
       // On any path, known or not: the preflight is answered before routing matters.
       const unknown = await app.inject({
         method: 'OPTIONS',

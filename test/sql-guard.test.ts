@@ -1,14 +1,24 @@
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import * as schema from '../src/db/schema.js';
 import { buildTestApp } from './helpers.js';
+import { countStatements } from './support/statements.js';
 
 // A guard, not a timing: the hot knowledge-base routes must answer from memory after start-up, so
-// the caching cannot silently regress into SQL per request.
+// the caching cannot silently regress into SQL per request. Statements are counted at the driver,
+// so SQL run through any handle counts, not only through the repository's methods.
 let app: Awaited<ReturnType<typeof buildTestApp>>;
+let statements: ReturnType<typeof countStatements>;
+let base: string;
 beforeAll(async () => {
+  statements = countStatements();
   app = await buildTestApp();
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
   await app.close();
+  statements.restore();
 });
 
 const HOT_READS = [
@@ -28,18 +38,31 @@ const HOT_READS = [
   '/v1/assessment/questions',
 ];
 
-it.each(HOT_READS)('%s runs no SQL after start-up', async (url) => {
-  const before = app.repository.statementCount;
+it.each(HOT_READS)('%s runs no SQL after start-up, through Fastify and through the cached front', async (url) => {
+  const before = statements.count;
   for (let i = 0; i < 3; i++) {
-    const response = await app.inject(url);
-    expect(response.statusCode).toBe(200);
+    expect((await app.inject(url)).statusCode).toBe(200);
+    expect((await fetch(`${base}${url}`)).status).toBe(200);
   }
-  expect(app.repository.statementCount).toBe(before);
+  expect(statements.count).toBe(before);
 });
 
-it('counts statements, so the guard can fail', async () => {
-  const before = app.repository.statementCount;
-  const response = await app.inject('/v1/assessments/3b241101-e2bb-4255-8caf-4136c566a962');
-  expect(response.statusCode).toBe(404);
-  expect(app.repository.statementCount).toBe(before + 1);
+it('the cached front answered some of those reads, so both paths were guarded', () => {
+  expect(app.cachedFront.answered).toBeGreaterThan(0);
+});
+
+it('counts statements, so the guard can fail: a stored-assessment read runs SQL', async () => {
+  const before = statements.count;
+  expect((await app.inject('/v1/assessments/3b241101-e2bb-4255-8caf-4136c566a962')).statusCode).toBe(404);
+  expect(statements.count).toBeGreaterThan(before);
+});
+
+// Guards against: a guard that counted only the repository's own methods, blind to SQL run
+// through its public sqlite and drizzle handles.
+it('counts SQL run through the raw driver handle and through drizzle too', () => {
+  const before = statements.count;
+  app.repository.db.select().from(schema.roles).all();
+  app.repository.sqlite.prepare('select count(*) from competencies').get();
+  app.repository.sqlite.exec('select 1');
+  expect(statements.count).toBe(before + 3);
 });

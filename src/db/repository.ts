@@ -61,12 +61,8 @@ export type IdempotencyRecord = {
 /** One request's assessments and the response to replay for its Idempotency-Key, if it had one. */
 export type AssessmentGroup = { records: readonly AssessmentRecord[]; idempotency?: IdempotencyRecord };
 
-/**
- * The data-access layer: every query the API runs is a method here. `statementCount` counts the
- * statements executed, so tests can prove that cached routes stop touching the database.
- */
+/** The data-access layer: every query the API runs is a method here. */
 export class Repository {
-  statementCount = 0;
   private readonly migrationCount = readMigrationFiles({ migrationsFolder }).length;
   private readonly ids: AssessmentIds;
   /** The next reserved row number to give out, and the end of the reserved block. */
@@ -149,11 +145,9 @@ export class Repository {
    */
   private idKey(): Buffer {
     const select = this.sqlite.prepare<[], Buffer>('select key from assessment_id_keys where id = 1').pluck();
-    this.statementCount += 1;
     const existing = select.get();
     if (existing !== undefined) return existing;
     this.sqlite.prepare('insert or ignore into assessment_id_keys (id, key, next_row) values (1, ?, 1)').run(randomBytes(ID_KEY_BYTES));
-    this.statementCount += 2;
     return select.get() as Buffer;
   }
 
@@ -167,7 +161,6 @@ export class Repository {
     // at once instead of once in ROW_BLOCK calls.
     if (this.sqlite.inTransaction) throw new Error('assessment ids are given out outside transactions');
     if (this.nextRow === this.rowBlockEnd) {
-      this.statementCount += 1;
       const end = this.reserveRows(ROW_BLOCK);
       if (end - 1 > MAX_ROW) throw new RangeError('no assessment row numbers are left');
       this.nextRow = end - ROW_BLOCK;
@@ -184,20 +177,16 @@ export class Repository {
   findAssessment(id: string): StoredAssessment | undefined {
     const location = this.ids.decode(id);
     if (location !== undefined) {
-      this.statementCount += 1;
       const document = this.selectRowDocument.get(location.row, location.tag);
       if (document !== undefined) return { document };
     }
-    this.statementCount += 1;
     const document = this.selectDocument.get(id);
     if (document === undefined) return undefined;
     if (document !== null) return { document };
-    this.statementCount += 1;
     return this.selectLegacyAssessment.get(id);
   }
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {
-    this.statementCount += 1;
     return this.selectIdempotency.get(scope, key);
   }
 
@@ -207,7 +196,6 @@ export class Repository {
    */
   saveAssessments(records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord): void {
     this.saveTransaction(records, idempotency);
-    this.statementCount += records.length + (idempotency ? 1 : 0);
   }
 
   /**
@@ -216,38 +204,27 @@ export class Repository {
    * storing nothing, when the transaction itself cannot commit or an error has rolled it back.
    */
   saveAssessmentGroups(groups: readonly AssessmentGroup[]): (Error | undefined)[] {
-    const outcomes = this.saveGroupsTransaction(groups);
-    for (const group of groups) this.statementCount += group.records.length + (group.idempotency ? 1 : 0);
-    return outcomes;
+    return this.saveGroupsTransaction(groups);
   }
 
   /** Forgets Idempotency-Keys older than the cutoff; returns how many. */
   purgeIdempotencyKeys(before: Date): number {
-    this.statementCount += 1;
     return this.sqlite.prepare('delete from idempotency_keys where created_at < ?').run(before.toISOString()).changes;
   }
 
   countAssessments(): number {
-    this.statementCount += 3;
     return countStoredAssessments(this.sqlite);
-  }
-
-  private count<T>(statements: number, value: T): T {
-    this.statementCount += statements;
-    return value;
   }
 
   /** Whether the database answers, and whether every migration on disk has been applied to it. */
   readiness(): { database: boolean; migrations: boolean } {
     try {
-      this.statementCount += 1;
       this.sqlite.prepare('select 1').get();
     } catch {
       return { database: false, migrations: false };
     }
     let migrations = false;
     try {
-      this.statementCount += 1;
       migrations = (this.sqlite.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number }).n >= this.migrationCount;
     } catch {
       // A database without the migrations table has had none applied.
@@ -369,7 +346,7 @@ export class Repository {
       .all()
       .map((q) => ({ ...q, order: q.order + 1 }));
 
-    return this.count(9, { release, sources, roles, competencies, companySizes, expectations, questions });
+    return { release, sources, roles, competencies, companySizes, expectations, questions };
   }
 
   close(): void {
