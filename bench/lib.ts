@@ -99,12 +99,24 @@ export type Load = {
   paths: string[];
   bodies?: string[];
   headers?: Record<string, string>;
+  /**
+   * What is wrong with one answer (its status, its JSON body and the path asked), or undefined when
+   * it is right. The load generator reads no body, so each request of a rotation is sent and checked
+   * once before the load is measured (checkAnswers): a fast answer that is wrong never counts.
+   */
+  check?: (answer: { status: number; body: unknown; path: string }) => string | undefined;
 };
 
 const CONNECTIONS = 50;
+/**
+ * Autocannon builds every request it is given for each connection up front: a rotation longer than
+ * this is walked in overlapping stretches, each connection from its own starting point.
+ */
+const MAX_REQUESTS_PER_CLIENT = 2000;
 
 /**
- * Runs autocannon at -c 50 -p 1: a warm-up round that is discarded, then the measured round.
+ * Runs autocannon at -c 50 -p 1: a warm-up round whose timings are discarded (its failures still
+ * count), then the measured round. It reads no body: see checkAnswers.
  *
  * The requests of a round are built before it starts, never per request: a request autocannon
  * must rebuild each time (a `setupRequest` function) costs the load generator more than E0 costs
@@ -114,18 +126,9 @@ const CONNECTIONS = 50;
  * same one at once.
  */
 export async function measure(load: Load, durationSec: number, warmupSec: number): Promise<Measure> {
-  const bodies = load.bodies ?? [];
-  if (load.paths.length === 0) throw new RangeError(`${load.name}: no path to send`);
-  if (load.paths.length > 1 && bodies.length > 1 && load.paths.length !== bodies.length)
-    throw new RangeError(`${load.name}: ${load.paths.length} paths and ${bodies.length} bodies do not pair up`);
-  const cycle = Math.max(load.paths.length, bodies.length);
+  const cycle = rotationOf(load);
   const count = cycle * Math.ceil(CONNECTIONS / cycle);
-  const requests = Array.from({ length: count }, (_, n) => ({
-    method: load.method ?? 'GET',
-    path: load.paths[n % load.paths.length] as string,
-    headers: { 'content-type': 'application/json', ...load.headers },
-    ...(bodies.length > 0 ? { body: bodies[n % bodies.length] as string } : {}),
-  }));
+  const requests = Array.from({ length: count }, (_, n) => requestOf(load, n));
   const run = (duration: number) => {
     let client = 0;
     return autocannon({
@@ -138,14 +141,64 @@ export async function measure(load: Load, durationSec: number, warmupSec: number
       requests: requests.slice(0, 1),
       setupClient: (c) => {
         const start = Math.floor((client++ * count) / CONNECTIONS);
-        c.setRequests([...requests.slice(start), ...requests.slice(0, start)]);
+        const walk = [...requests.slice(start), ...requests.slice(0, start)];
+        c.setRequests(walk.slice(0, MAX_REQUESTS_PER_CLIENT));
       },
     });
   };
-  if (warmupSec > 0) await run(warmupSec);
-  const result = await run(durationSec);
-  return measureOf(load.name, result);
+  const warmupFailures = warmupSec > 0 ? failuresOf(await run(warmupSec)) : 0;
+  const measured = measureOf(load.name, await run(durationSec));
+  return { ...measured, failures: measured.failures + warmupFailures };
 }
+
+/** How many requests make up a load's rotation of paths and bodies. */
+function rotationOf(load: Load): number {
+  const bodies = load.bodies ?? [];
+  if (load.paths.length === 0) throw new RangeError(`${load.name}: no path to send`);
+  if (load.paths.length > 1 && bodies.length > 1 && load.paths.length !== bodies.length)
+    throw new RangeError(`${load.name}: ${load.paths.length} paths and ${bodies.length} bodies do not pair up`);
+  return Math.max(load.paths.length, bodies.length);
+}
+
+/** The n-th request of a load's rotation. */
+function requestOf(load: Load, n: number) {
+  const bodies = load.bodies ?? [];
+  return {
+    method: load.method ?? 'GET',
+    path: load.paths[n % load.paths.length] as string,
+    headers: { 'content-type': 'application/json', ...load.headers },
+    ...(bodies.length > 0 ? { body: bodies[n % bodies.length] as string } : {}),
+  };
+}
+
+/**
+ * Sends every request of a load's rotation once and throws unless each is answered with a 2xx, a
+ * JSON body (where one is sent) and, where the load has a check, the right content.
+ */
+export async function checkAnswers(load: Load): Promise<void> {
+  const problems: string[] = [];
+  for (let n = 0; n < rotationOf(load); n++) {
+    const { method, path, headers, body } = requestOf(load, n);
+    const response = await fetch(`${load.url}${path}`, { method, headers, body });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      problems.push(`${method} ${path}: a body that is not JSON`);
+      continue;
+    }
+    const wrong =
+      response.status < 200 || response.status > 299
+        ? `status ${response.status}`
+        : load.check?.({ status: response.status, body: json, path });
+    if (wrong !== undefined) problems.push(`${method} ${path}: ${wrong}`);
+  }
+  if (problems.length > 0) throw new Error(`${load.name}: ${problems.length} wrong answers, the first: ${problems[0]}`);
+}
+
+/** Requests that failed: non-2xx answers and errors (autocannon counts timeouts among its errors). */
+const failuresOf = (result: autocannon.Result) => result.non2xx + result.errors;
 
 function measureOf(name: string, result: autocannon.Result): Measure {
   return {
@@ -155,7 +208,7 @@ function measureOf(name: string, result: autocannon.Result): Measure {
     p99: result.latency.p99,
     bytesPerResponse: result.requests.total > 0 ? Math.round(result.throughput.total / result.requests.total) : 0,
     requests: result.requests.total,
-    failures: result.non2xx + result.errors + result.timeouts,
+    failures: failuresOf(result),
   };
 }
 
@@ -166,7 +219,8 @@ export type Turns = { load: Measure; reference: Measure; turns: { load: number[]
  * A load measured in turns with a reference load (E0), in `slices` pairs of whole seconds after one
  * warm-up of the load, so that both see the machine at the same moments: the machine's speed moves
  * by a fifth or more within a minute, more than the differences a ratio to E0 has to show. Each
- * side is combined over its turns (see combineTurns); failures in the warm-up count too.
+ * side is combined over its turns (see combineTurns); failures in the warm-up count too. The
+ * answers of both loads are checked first (checkAnswers).
  */
 export async function measureInTurns(
   load: Load,
@@ -177,6 +231,8 @@ export async function measureInTurns(
   const whole = (sec: number) => Number.isInteger(sec / slices) && sec / slices >= 1;
   if (!Number.isInteger(slices) || slices < 1 || !whole(durationSec) || !whole(referenceSec))
     throw new RangeError(`${durationSec} s and ${referenceSec} s do not split into ${slices} turns of whole seconds`);
+  await checkAnswers(load);
+  await checkAnswers(reference);
   const warmupFailures = warmupSec > 0 ? (await measure(load, warmupSec, 0)).failures : 0;
   const loads: Measure[] = [];
   const references: Measure[] = [];

@@ -3,7 +3,7 @@
 // export). The peers are installed under bench/peers/, apart from the API's dependencies. Options:
 // PEERS_ROUNDS (default 2), BENCH_DURATION, BENCH_WARMUP.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,7 +11,19 @@ import { loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { seedDatabase } from '../src/db/seed.js';
 import { projectRoot } from '../src/paths.js';
-import { environment, freePort, type Load, type Measure, meanOf, measure, type Started, saveReport, startProcess, table } from './lib.js';
+import {
+  checkAnswers,
+  environment,
+  freePort,
+  type Load,
+  type Measure,
+  meanOf,
+  measure,
+  type Started,
+  saveReport,
+  startProcess,
+  table,
+} from './lib.js';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const warmup = Number(process.env.BENCH_WARMUP ?? 3);
@@ -21,6 +33,11 @@ const peers = join(projectRoot, 'bench', 'peers', 'node_modules');
 type Peer = 'api' | 'platformatic' | 'jsonServer';
 const LABELS: Record<Peer, string> = { api: 'API', platformatic: 'Platformatic DB', jsonServer: 'json-server' };
 const TABLES = ['roles', 'competencies', 'company_sizes', 'expectations', 'variants'] as const;
+
+/** The version of a peer as installed under bench/peers/. */
+function peerVersion(name: string): string {
+  return (JSON.parse(readFileSync(join(peers, name, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /** The knowledge-base rows as the API stores them, read from a freshly seeded database. */
 function exportRows(dir: string) {
@@ -60,8 +77,8 @@ async function main() {
   const started: Started[] = [];
   try {
     const rows = exportRows(dir);
-    const hiring = rows.competencies.find((c) => c.slug === 'hiring');
-    if (!hiring) throw new Error('no hiring competency in the seed');
+    const competencies = rows.competencies as { id: number; slug: string; category: string }[];
+    const people = competencies.filter((c) => c.category === 'people').length;
 
     sqliteCopy(join(dir, 'peer.sqlite'), rows);
     const pltPort = await freePort();
@@ -96,18 +113,33 @@ async function main() {
     );
     started.push(jsonServer);
 
-    const classes = [
+    // Every server is sent the same rotation (each competency in turn, for the single read), and
+    // every answer is checked once before it is measured: the right competency, the same rows.
+    const slugOf = (body: unknown) => (typeof body === 'object' && body !== null ? (body as { slug?: unknown }).slug : undefined);
+    const single = (path: (c: (typeof competencies)[number]) => string): Pick<Load, 'paths' | 'check'> => ({
+      paths: competencies.map(path),
+      check: ({ body, path: asked }) => {
+        const expected = competencies[competencies.findIndex((c) => path(c) === asked)];
+        return slugOf(body) === expected?.slug ? undefined : 'not the competency asked for';
+      },
+    });
+    const listOf = (body: unknown) => (Array.isArray(body) ? body : ((body as { items?: unknown[] } | null)?.items ?? []));
+    const list = (path: string): Pick<Load, 'paths' | 'check'> => ({
+      paths: [path],
+      check: ({ body }) => (listOf(body).length === people ? undefined : `${listOf(body).length} rows, not ${people}`),
+    });
+    const classes: ({ name: string } & Record<Peer, Pick<Load, 'paths' | 'check'>>)[] = [
       {
         name: 'single competency',
-        api: `/v1/competencies/${hiring.slug}`,
-        platformatic: `/competencies/${hiring.id}`,
-        jsonServer: `/competencies/${hiring.id}`,
+        api: single((c) => `/v1/competencies/${c.slug}`),
+        platformatic: single((c) => `/competencies/${c.id}`),
+        jsonServer: single((c) => `/competencies/${c.id}`),
       },
       {
         name: 'competencies list (category filter)',
-        api: '/v1/competencies?category=people',
-        platformatic: '/competencies?where.category.eq=people',
-        jsonServer: '/competencies?category=people',
+        api: list('/v1/competencies?category=people'),
+        platformatic: list('/competencies?where.category.eq=people'),
+        jsonServer: list('/competencies?category=people'),
       },
     ];
     // Each read is measured on the three servers in turns, in one order in odd rounds and in the
@@ -123,7 +155,8 @@ async function main() {
       const measured: Record<Peer, Measure[]> = { api: [], platformatic: [], jsonServer: [] };
       for (let round = 0; round < rounds; round++) {
         for (const [peer, server] of round % 2 === 0 ? servers : [...servers].reverse()) {
-          const load: Load = { name: `${c.name}: ${LABELS[peer]}`, url: server.url, paths: [c[peer]] };
+          const load: Load = { name: `${c.name}: ${LABELS[peer]}`, url: server.url, ...c[peer] };
+          if (round === 0) await checkAnswers(load);
           const result = await measure(load, duration, warmup);
           measured[peer].push(result);
           console.log(`  round ${round + 1}, ${load.name}: ${result.reqPerSec} req/s`);
@@ -133,6 +166,8 @@ async function main() {
     }
     const rate = (measures: Measure[]) => meanOf(measures.map((m) => m.reqPerSec));
     const p99 = (measures: Measure[]) => Math.max(...measures.map((m) => m.p99));
+    const p50 = (measures: Measure[]) => Math.max(...measures.map((m) => m.p50));
+    const bytes = (measures: Measure[]) => meanOf(measures.map((m) => m.bytesPerResponse));
     const tableRows = results.map((r) => ({
       read: r.name,
       'API req/s': rate(r.api),
@@ -140,14 +175,16 @@ async function main() {
       'json-server req/s': rate(r.jsonServer),
       'API / Platformatic (≥ 4)': (rate(r.api) / rate(r.platformatic)).toFixed(2),
       'API / json-server (≥ 6)': (rate(r.api) / rate(r.jsonServer)).toFixed(2),
+      'p50 ms API/Plt/json': `${p50(r.api)}/${p50(r.platformatic)}/${p50(r.jsonServer)}`,
       'p99 ms API/Plt/json': `${p99(r.api)}/${p99(r.platformatic)}/${p99(r.jsonServer)}`,
+      'bytes API/Plt/json': `${bytes(r.api)}/${bytes(r.platformatic)}/${bytes(r.jsonServer)}`,
       rounds: [r.api, r.platformatic, r.jsonServer].map((ms) => ms.map((m) => m.reqPerSec).join(', ')).join(' / '),
     }));
     const failures = results.flatMap((r) => [...r.api, ...r.platformatic, ...r.jsonServer]).filter((m) => m.failures > 0);
     const report = {
       date: new Date().toISOString(),
       ...environment(),
-      peers: { '@platformatic/db': '2.61.0', 'json-server': '0.17.4' },
+      peers: Object.fromEntries(['@platformatic/db', 'json-server'].map((name) => [name, peerVersion(name)])),
       rounds,
       rows: tableRows,
     };

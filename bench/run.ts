@@ -1,7 +1,9 @@
 // npm run bench: the API against the machine's practical limit (E0), measured in one run. E0 is
 // measured at the start and at the end (the run is valid when the two are within 10%), and each class
 // in turns with E0 (2 s of the class, then 1 s of E0, by default five times): its ratio is to the E0
-// of its own turns. Options (environment): BENCH_DURATION seconds per endpoint class (default 10),
+// of its own turns, and a target counts as met when that ratio and the ratio to the start and end E0
+// both reach it. Every request a class rotates through is sent once and its answer checked before
+// the class is measured. Options (environment): BENCH_DURATION seconds per endpoint class (default 10),
 // BENCH_WARMUP (default 3).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../src/paths.js';
 import {
   ACCEPT_ENCODING,
+  checkAnswers,
   environment,
   type Load,
   type Measure,
@@ -42,6 +45,24 @@ const TARGETS: Record<string, number> = {
   'POST /v1/assessments': 0.2,
 };
 
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+/** A role read: the role the path names, at the company size it names, with its expectations. */
+const roleCheck: Load['check'] = ({ body, path }) => {
+  const url = new URL(path, 'http://x');
+  if (!isRecord(body) || `/v1/roles/${body.slug}` !== url.pathname) return 'not the role asked for';
+  if (body.companySize !== (url.searchParams.get('companySize') ?? null)) return 'not at the company size asked for';
+  return Array.isArray(body.expectations) && body.expectations.length > 0 ? undefined : 'no expectations';
+};
+
+/** A comparison: of the roles the path names, at its company size, over the competencies. */
+const comparisonCheck: Load['check'] = ({ body, path }) => {
+  const url = new URL(path, 'http://x');
+  if (!isRecord(body) || !Array.isArray(body.roles) || body.roles.length !== 2) return 'not a comparison of two roles';
+  if (body.companySize !== (url.searchParams.get('companySize') ?? null)) return 'not at the company size asked for';
+  return Array.isArray(body.competencies) && body.competencies.length > 0 ? undefined : 'no competencies';
+};
+
 export async function submissions(url: string, count: number): Promise<string[]> {
   const instrument = (await (await fetch(`${url}/v1/assessment/questions`)).json()) as { questions: { id: string }[] };
   const sizes = [undefined, 'startup', 'scale-up', 'big-tech'];
@@ -62,8 +83,10 @@ async function storedIds(url: string, bodies: string[], count: number): Promise<
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ items }),
     });
-    const body = (await response.json()) as { items: { status: number; assessment?: { id: string } }[] };
-    for (const item of body.items) if (item.assessment) ids.push(item.assessment.id);
+    const body = (await response.json()) as { items?: { status: number; assessment?: { id: string } }[] };
+    const stored = (body.items ?? []).flatMap((item) => (item.assessment ? [item.assessment.id] : []));
+    if (stored.length === 0) throw new Error(`POST /v1/assessments/batch stored nothing (status ${response.status})`);
+    ids.push(...stored);
   }
   return ids;
 }
@@ -100,14 +123,19 @@ async function main() {
     const bodies = await submissions(api.url, 64);
     const ids = await storedIds(api.url, bodies, 1000);
 
-    const e0Load: Load = { name: 'E0 (bare fastify, constant JSON)', url: baseline.url, paths: ['/'] };
+    const e0Load: Load = {
+      name: 'E0 (bare fastify, constant JSON)',
+      url: baseline.url,
+      paths: ['/'],
+      check: ({ body }) => (isRecord(body) && body.hello === 'world' ? undefined : 'not the constant JSON'),
+    };
     // Measured rows send autocannon's default request, as E0 and the peers get it. The reference
     // rows at the end read as a browser does, accepting compressed bodies.
     const browser = { 'accept-encoding': ACCEPT_ENCODING };
     const rolePaths = ['/v1/roles/tech-lead', '/v1/roles/engineering-manager'];
     const comparisonPaths = ['/v1/comparisons?roles=tech-lead,engineering-manager'];
     const loads: Load[] = [
-      { name: 'GET /v1/roles/{role}', url: api.url, paths: rolePaths },
+      { name: 'GET /v1/roles/{role}', url: api.url, paths: rolePaths, check: roleCheck },
       {
         name: 'GET /v1/roles/{role}?companySize',
         url: api.url,
@@ -115,14 +143,21 @@ async function main() {
           `/v1/roles/tech-lead?companySize=${s}`,
           `/v1/roles/engineering-manager?companySize=${s}`,
         ]),
+        check: roleCheck,
       },
-      { name: 'GET /v1/comparisons', url: api.url, paths: comparisonPaths },
+      { name: 'GET /v1/comparisons', url: api.url, paths: comparisonPaths, check: comparisonCheck },
       {
         name: 'GET /v1/comparisons?companySize',
         url: api.url,
         paths: ['startup', 'scale-up', 'big-tech'].map((s) => `/v1/comparisons?roles=tech-lead,engineering-manager&companySize=${s}`),
+        check: comparisonCheck,
       },
-      { name: 'GET /v1/assessment/questions', url: api.url, paths: ['/v1/assessment/questions'] },
+      {
+        name: 'GET /v1/assessment/questions',
+        url: api.url,
+        paths: ['/v1/assessment/questions'],
+        check: ({ body }) => (isRecord(body) && Array.isArray(body.questions) && body.questions.length > 0 ? undefined : 'no questions'),
+      },
       {
         name: 'GET /v1/competencies?filter',
         url: api.url,
@@ -131,18 +166,52 @@ async function main() {
           '/v1/competencies?role=engineering-manager&minLevel=3&companySize=big-tech',
           '/v1/competencies?q=code',
         ],
+        check: ({ body }) => (isRecord(body) && Array.isArray(body.items) && body.items.length > 0 ? undefined : 'no competency listed'),
       },
-      { name: 'GET /v1/assessments/{id}', url: api.url, paths: ids.map((id) => `/v1/assessments/${id}`) },
-      { name: 'POST /v1/assessments', url: api.url, method: 'POST', paths: ['/v1/assessments'], bodies },
-      { name: 'reference: GET /v1/roles/{role}, browser Accept-Encoding', url: api.url, paths: rolePaths, headers: browser },
-      { name: 'reference: GET /v1/comparisons, browser Accept-Encoding', url: api.url, paths: comparisonPaths, headers: browser },
+      {
+        name: 'GET /v1/assessments/{id}',
+        url: api.url,
+        paths: ids.map((id) => `/v1/assessments/${id}`),
+        check: ({ body, path }) => (isRecord(body) && path.endsWith(`/${body.id}`) ? undefined : 'not the assessment asked for'),
+      },
+      {
+        name: 'POST /v1/assessments',
+        url: api.url,
+        method: 'POST',
+        paths: ['/v1/assessments'],
+        bodies,
+        check: ({ status, body }) => (status === 201 && isRecord(body) && typeof body.id === 'string' ? undefined : 'not stored'),
+      },
+      {
+        name: 'reference: GET /v1/roles/{role}, browser Accept-Encoding',
+        url: api.url,
+        paths: rolePaths,
+        headers: browser,
+        check: roleCheck,
+      },
+      {
+        name: 'reference: GET /v1/comparisons, browser Accept-Encoding',
+        url: api.url,
+        paths: comparisonPaths,
+        headers: browser,
+        check: comparisonCheck,
+      },
     ];
 
     console.log(
       `measuring: ${duration} s per class after a ${warmup} s warm-up, -c 50 -p 1, in ${slices} turns with ${e0SecPerClass} s of E0 in all`,
     );
+    await checkAnswers(e0Load);
     const e0Start = await measure(e0Load, duration, warmup);
-    const classes: Load[] = [{ name: 'reference: bare fastify, constant 13 KB', url: baseline.url, paths: ['/large'] }, ...loads];
+    const classes: Load[] = [
+      {
+        name: 'reference: bare fastify, constant 13 KB',
+        url: baseline.url,
+        paths: ['/large'],
+        check: ({ body }) => (isRecord(body) && typeof body.filler === 'string' && body.filler.length === 13_000 ? undefined : 'not 13 KB'),
+      },
+      ...loads,
+    ];
     // Each class is measured in turns with E0 and its ratio taken against the E0 of its own turns.
     const measured: Turns[] = [];
     for (const load of classes) {
@@ -155,10 +224,15 @@ async function main() {
     const startup = await startupTimes(dir);
 
     const e0 = (e0Start.reqPerSec + e0End.reqPerSec) / 2;
-    const drift = Math.abs(e0Start.reqPerSec - e0End.reqPerSec) / Math.max(e0Start.reqPerSec, e0End.reqPerSec);
+    // Relative to the lower of the two, so that 90,000 then 100,000 (11% up) is over 10%.
+    const drift = Math.abs(e0Start.reqPerSec - e0End.reqPerSec) / Math.min(e0Start.reqPerSec, e0End.reqPerSec);
     const failed = [e0Start, ...measured.flatMap((t) => [t.load, t.reference]), e0End].filter((r) => r.failures > 0);
+    // A target is met only when both ratios reach it: to the E0 of the class's own turns (which
+    // follows the machine's speed through the run) and to the mean of E0 at the start and the end
+    // (the issue's E0; the E0 turns beside a class can also be slowed by the work it leaves behind).
     const row = (r: Measure, e0InTurns: number, turns?: Turns['turns']) => {
       const ratio = r.reqPerSec / e0InTurns;
+      const judged = Math.min(ratio, r.reqPerSec / e0);
       const target = TARGETS[r.name];
       const range = turns === undefined ? undefined : turnRatioRange(turns);
       return {
@@ -171,9 +245,9 @@ async function main() {
         // Three places, so that a ratio just under its target (0.495 against 0.50) never prints as meeting it.
         'ratio to E0': ratio.toFixed(3),
         'turn ratios': range === undefined ? '' : `${range.low.toFixed(2)}–${range.high.toFixed(2)}`,
-        'ratio to E0 start/end': (r.reqPerSec / e0).toFixed(2),
+        'ratio to E0 start/end': (r.reqPerSec / e0).toFixed(3),
         target: target === undefined ? '' : `≥ ${target.toFixed(2)}`,
-        met: target === undefined ? '' : ratio >= target ? 'yes' : 'no',
+        met: target === undefined ? '' : judged >= target ? 'yes' : 'no',
       };
     };
     const rows = [

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { combineTurns, type Measure, measure, measureInTurns, turnRatioRange } from '../bench/lib.js';
+import { checkAnswers, combineTurns, type Load, type Measure, measure, measureInTurns, turnRatioRange } from '../bench/lib.js';
 
 type Received = { path: string; body: string; first: boolean };
 
@@ -95,7 +95,12 @@ describe('bench measure', () => {
       { durationSec: 2, referenceSec: 2, warmupSec: 0, slices: 2 },
     );
 
-    const turns = runsOf(receivedFor(['/ld', '/rf']));
+    // Each side's answer is checked once (one request each), then the turns alternate.
+    const [checkLd, checkRf, ...turns] = runsOf(receivedFor(['/ld', '/rf']));
+    expect([checkLd, checkRf]).toEqual([
+      { path: '/ld', count: 1 },
+      { path: '/rf', count: 1 },
+    ]);
     expect(turns.map((t) => t.path)).toEqual(['/ld', '/rf', '/ld', '/rf']);
     const [ld1, rf1, ld2, rf2] = turns.map((t) => t.count) as [number, number, number, number];
     // A round counts the responses it received; up to 50 requests are still in flight when it stops.
@@ -153,5 +158,69 @@ describe('bench measure', () => {
     expect(() => turnRatioRange({ load: [1, 2], reference: [1] })).toThrow(RangeError);
     expect(() => turnRatioRange({ load: [], reference: [] })).toThrow(RangeError);
     expect(() => turnRatioRange({ load: [1], reference: [0] })).toThrow(RangeError);
+  });
+});
+
+// Guards against: a benchmark that took any fast answer for a good one. The load generator reads no
+// body, dropped the failures of its warm-up rounds, and counted a timeout twice.
+describe('bench: what counts as a failure', () => {
+  let faulty: Server;
+  let faultyUrl: string;
+  let served500 = 0;
+  beforeAll(async () => {
+    faulty = createServer((request, response) => {
+      if (request.url === '/hang') return;
+      if (request.url === '/flaky' && served500 < 200) {
+        served500++;
+        response.writeHead(500).end();
+        return;
+      }
+      if (request.url === '/status/404') return void response.writeHead(404, { 'content-type': 'application/json' }).end('{}');
+      if (request.url === '/text') return void response.writeHead(200, { 'content-type': 'text/plain' }).end('not json');
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: request.url }));
+    });
+    await new Promise<void>((resolve) => faulty.listen(0, '127.0.0.1', resolve));
+    faultyUrl = `http://127.0.0.1:${(faulty.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    faulty.closeAllConnections();
+    await new Promise<void>((resolve) => faulty.close(() => resolve()));
+  });
+
+  it('counts the failures of the warm-up round', async () => {
+    const result = await measure({ name: 'flaky', url: faultyUrl, paths: ['/flaky'] }, 1, 1);
+    expect(served500).toBe(200);
+    expect(result.failures).toBe(200);
+  });
+
+  it('counts a timed-out request once', { timeout: 30_000 }, async () => {
+    // autocannon times a request out after 10 s: in 11 s each of the 50 connections times out once.
+    const result = await measure({ name: 'hang', url: faultyUrl, paths: ['/hang'] }, 11, 0);
+    expect(result.requests).toBe(0);
+    expect(result.failures).toBe(50);
+  });
+
+  it('checks every answer of a rotation once: status, JSON and the load’s own check', async () => {
+    const echo: Load['check'] = ({ body, path }) => ((body as { path?: string }).path === path ? undefined : 'not the path asked');
+    await expect(checkAnswers({ name: 'good', url: faultyUrl, paths: ['/a', '/b'], check: echo })).resolves.toBeUndefined();
+    await expect(checkAnswers({ name: 'status', url: faultyUrl, paths: ['/a', '/status/404'] })).rejects.toThrow(
+      'status: 1 wrong answers, the first: GET /status/404: status 404',
+    );
+    await expect(checkAnswers({ name: 'text', url: faultyUrl, paths: ['/text'] })).rejects.toThrow('a body that is not JSON');
+    const wrong: Load['check'] = () => 'not the role asked for';
+    await expect(checkAnswers({ name: 'wrong', url: faultyUrl, paths: ['/a', '/b'], check: wrong })).rejects.toThrow(
+      'wrong: 2 wrong answers, the first: GET /a: not the role asked for',
+    );
+  });
+
+  it('checks the answers of both loads before measuring in turns', async () => {
+    const wrong: Load['check'] = () => 'wrong';
+    await expect(
+      measureInTurns(
+        { name: 'load', url: faultyUrl, paths: ['/a'] },
+        { name: 'reference', url: faultyUrl, paths: ['/b'], check: wrong },
+        { durationSec: 1, referenceSec: 1, warmupSec: 0, slices: 1 },
+      ),
+    ).rejects.toThrow('reference: 1 wrong answers');
   });
 });
