@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { migrationsFolder } from '../paths.js';
 import * as schema from './schema.js';
 
@@ -58,10 +59,44 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   } catch (error) {
     // SQLite's own message ("file is not a database", "attempt to write a readonly database") names
     // no file: the operator is told which one.
-    throw new Error(`cannot open or migrate the database ${path}: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new Error(`cannot open or migrate the database ${path}: ${reasonOf(error)}`, { cause: error });
   }
+}
+
+/**
+ * The error's message, and the message of its innermost cause when that says something else: a
+ * failed migration's own message is drizzle's "Failed to run the query '…'", SQLite's reason (such as
+ * "table `x` already exists") is its cause's cause.
+ */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  let inner = error;
+  while (inner instanceof Error && inner.cause !== undefined) inner = inner.cause;
+  const reason = inner instanceof Error ? inner.message : String(inner);
+  return inner === error || message.includes(reason) ? message : `${reason} (${message})`;
+}
+
+let known: ReadonlySet<number> | undefined;
+/** The migrations this build has, by the time drizzle records for each once applied (read once). */
+const knownMigrations = () => {
+  known ??= new Set(readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis));
+  return known;
+};
+
+/**
+ * How the migrations applied to a database compare with this build's: how many of this build's are
+ * not applied, and the times of applied ones this build does not have (from another version, newer
+ * or from before a migration was rewritten). drizzle runs only the migrations newer than the last
+ * applied one, so it would not notice either.
+ */
+export function migrationState(sqlite: Database.Database): { missing: number; unknown: number[] } {
+  const ours = knownMigrations();
+  const table = sqlite.prepare(`select count(*) from sqlite_master where type = 'table' and name = '__drizzle_migrations'`).pluck().get();
+  const applied = table === 0 ? [] : sqlite.prepare<[], number>('select created_at from __drizzle_migrations').pluck().all().map(Number);
+  return {
+    missing: [...ours].filter((when) => !applied.includes(when)).length,
+    unknown: applied.filter((when) => !ours.has(when)),
+  };
 }
 
 function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOptions) {
@@ -83,8 +118,20 @@ function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOpt
       sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
       sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     }
+    const { unknown } = migrationState(sqlite);
+    if (unknown.length > 0) {
+      const when = unknown.map((ms) => new Date(ms).toISOString()).join(', ');
+      throw new Error(
+        `it records ${unknown.length === 1 ? 'a migration' : 'migrations'} this version of the API does not have (created ${when}): another version migrated it`,
+      );
+    }
     const db = drizzle({ client: sqlite, schema });
     migrate(db, { migrationsFolder });
+    // A file this process may only read opens without complaint and fails at its first write: write
+    // the header's user_version as it is, and roll back, so that it fails here, where the error names
+    // the file. (Taking the write lock alone succeeds on such a file.)
+    const version = Number(sqlite.pragma('user_version', { simple: true }));
+    sqlite.exec(`begin immediate; pragma user_version = ${version}; rollback`);
     return { sqlite, db };
   } catch (error) {
     sqlite.close();

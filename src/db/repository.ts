@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
-import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
-import { migrationsFolder } from '../paths.js';
 import { AssessmentIds, type AssessmentLocation, ID_KEY_BYTES, MAX_ROW } from './assessment-ids.js';
-import type { Db } from './client.js';
+import { type Db, migrationState } from './client.js';
 import * as t from './schema.js';
 
 /** Row numbers a process reserves at a time for the ids it gives out. */
@@ -63,7 +61,6 @@ export type AssessmentGroup = { records: readonly AssessmentRecord[]; idempotenc
 
 /** The data-access layer: every query the API runs is a method here. */
 export class Repository {
-  private readonly migrationCount = readMigrationFiles({ migrationsFolder }).length;
   private readonly ids: AssessmentIds;
   /** The next reserved row number to give out, and the end of the reserved block. */
   private nextRow = 0;
@@ -216,20 +213,17 @@ export class Repository {
     return countStoredAssessments(this.sqlite);
   }
 
-  /** Whether the database answers, and whether every migration on disk has been applied to it. */
+  /**
+   * Whether the database answers, and whether its migrations are exactly this build's: every one
+   * applied, and none from another version (one that migrated it since this process opened it).
+   */
   readiness(): { database: boolean; migrations: boolean } {
     try {
-      this.sqlite.prepare('select 1').get();
+      const { missing, unknown } = migrationState(this.sqlite);
+      return { database: true, migrations: missing === 0 && unknown.length === 0 };
     } catch {
       return { database: false, migrations: false };
     }
-    let migrations = false;
-    try {
-      migrations = (this.sqlite.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number }).n >= this.migrationCount;
-    } catch {
-      // A database without the migrations table has had none applied.
-    }
-    return { database: true, migrations };
   }
 
   /** Reads the whole current release in a handful of queries. */
