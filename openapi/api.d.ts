@@ -1018,7 +1018,7 @@ export interface operations {
         parameters: {
             query?: {
                 category?: components["schemas"]["CategoryInput"];
-                /** @description Case-insensitive text search over name and description */
+                /** @description Case-insensitive text search over name and description (surrounding spaces are ignored) */
                 q?: string;
                 /** @description Keep competencies this role expects at `minLevel` or above */
                 role?: string;

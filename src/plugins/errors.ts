@@ -44,7 +44,15 @@ export default fp(
           if (Array.isArray(unknown)) {
             return unknown.map((key) => ({ field: fieldOf(error.validationContext, [...path, String(key)]), message: 'unknown field' }));
           }
-          return [{ field: fieldOf(error.validationContext, path), message: issue.message ?? 'is invalid' }];
+          // A query parameter sent twice arrives as a list, which the one-value schemas misreport.
+          const [name] = path;
+          const repeated =
+            error.validationContext === 'querystring' &&
+            path.length === 1 &&
+            typeof name === 'string' &&
+            Array.isArray((request.query as Record<string, unknown> | undefined)?.[name]);
+          const message = repeated ? 'is given more than once: give it once' : (issue.message ?? 'is invalid');
+          return [{ field: fieldOf(error.validationContext, path), message }];
         });
         return sendProblem(request, reply, {
           status: 400,

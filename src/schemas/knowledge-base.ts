@@ -101,7 +101,13 @@ export const CompanySizeQuery = z.strictObject({
 export const CompetencyQuery = z
   .strictObject({
     category: Category.optional(),
-    q: z.string().trim().min(1).max(100).optional().describe('Case-insensitive text search over name and description'),
+    q: z
+      .string()
+      .regex(/\S/, 'must not be blank')
+      .trim()
+      .max(100)
+      .optional()
+      .describe('Case-insensitive text search over name and description (surrounding spaces are ignored)'),
     role: Slug.optional().describe('Keep competencies this role expects at `minLevel` or above'),
     minLevel: queryInt(0, 4).optional().describe('With `role`: the lowest level kept (default 1)'),
     companySize: Slug.optional().describe('With `role`: judge levels at this company size'),
