@@ -777,6 +777,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -878,6 +880,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -937,6 +941,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1006,6 +1012,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1083,6 +1091,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1149,6 +1159,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1208,6 +1220,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1267,6 +1281,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1336,6 +1352,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1403,6 +1421,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1457,6 +1477,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1469,7 +1491,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body replays the first response for at least 24 hours */
+                /** @description Retry safely: the same key with the same body replays the first response for at least 48 hours */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -1484,6 +1506,10 @@ export interface operations {
             /** @description Scored and stored */
             201: {
                 headers: {
+                    /** @description Where the stored assessment is read: `/v1/assessments/{id}` */
+                    location?: string;
+                    /** @description Present on a replay: the answer first sent for this Idempotency-Key */
+                    "idempotent-replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1529,6 +1555,8 @@ export interface operations {
             /** @description Too many requests: see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1547,6 +1575,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1616,6 +1646,8 @@ export interface operations {
             /** @description Too many requests: see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1634,6 +1666,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1646,7 +1680,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retry safely: the same key with the same body replays the first response for at least 24 hours */
+                /** @description Retry safely: the same key with the same body replays the first response for at least 48 hours */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -1661,6 +1695,8 @@ export interface operations {
             /** @description One outcome per item */
             200: {
                 headers: {
+                    /** @description Present on a replay: the answer first sent for this Idempotency-Key */
+                    "idempotent-replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1706,6 +1742,8 @@ export interface operations {
             /** @description Too many requests: see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1724,6 +1762,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1783,6 +1823,8 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {

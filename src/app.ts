@@ -4,16 +4,23 @@ import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { CachedFront } from './cached-front.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
-import { BadRequestError, ForbiddenKeyError, problemBody, UnsupportedContentCodingError } from './errors.js';
-import { answerFirst, clientErrorAnswer, hasContentCoding, isJson } from './http-edges.js';
+import {
+  BadRequestError,
+  ForbiddenKeyError,
+  NotUtf8Error,
+  problemBody,
+  UnsupportedCharsetError,
+  UnsupportedContentCodingError,
+} from './errors.js';
+import { answerFirst, charsetOf, clientErrorAnswer, hasContentCoding, isJson, readsAsUtf8 } from './http-edges.js';
 import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsPreflight } from './plugins/cors.js';
 import errors from './plugins/errors.js';
-import { transformObject } from './plugins/openapi-components.js';
+import { transform, transformObject } from './plugins/openapi-components.js';
 import protection from './plugins/protection.js';
 import responseCache from './plugins/response-cache.js';
 import securityHeaders, { API_SECURITY_HEADERS } from './plugins/security-headers.js';
@@ -154,9 +161,20 @@ export async function buildApp(options: AppOptions = {}) {
 
   // JSON nested deeper than any real submission is refused as it is parsed, before anything walks
   // it; as a parser step it costs nothing on requests without a body.
+  // Bodies are read as bytes and decoded as strict UTF-8: read as text, bytes of another encoding
+  // (a Latin-1 name) would turn into replacement characters and be stored so.
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body: string, done) => {
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
     if (hasContentCoding(request.headers['content-encoding'])) return done(new UnsupportedContentCodingError(), undefined);
+    const charset = charsetOf(request.headers['content-type']);
+    if (!readsAsUtf8(charset)) return done(new UnsupportedCharsetError(charset as string), undefined);
+    let body: string;
+    try {
+      body = utf8.decode(bytes);
+    } catch {
+      return done(new NotUtf8Error(), undefined);
+    }
     parseJson(request, body, (error, value) => {
       // The parser refuses prototype keys as it refuses broken JSON: tell the two apart, on errors only.
       if (error) return done(isJson(body) ? new ForbiddenKeyError() : error, undefined);
@@ -191,7 +209,7 @@ export async function buildApp(options: AppOptions = {}) {
         { name: 'operations', description: 'Liveness and readiness probes' },
       ],
     },
-    transform: jsonSchemaTransform,
+    transform,
     transformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -110,6 +110,25 @@ export class UnsupportedContentCodingError extends ApiError {
   }
 }
 
+/** A JSON body declared in a charset other than UTF-8, which is the only one JSON is read in. */
+export class UnsupportedCharsetError extends ApiError {
+  constructor(charset: string) {
+    super(
+      415,
+      'unsupported-charset',
+      'Unsupported Media Type',
+      `JSON bodies are read as UTF-8, not ${charset}: send UTF-8 (or leave the charset out of Content-Type).`,
+    );
+  }
+}
+
+/** A body whose bytes are not UTF-8: read as text anyway, its characters would be replaced. */
+export class NotUtf8Error extends ApiError {
+  constructor() {
+    super(400, 'malformed-body', 'Bad Request', 'The body is not valid UTF-8: send JSON encoded in UTF-8.');
+  }
+}
+
 /** JSON that parses but has a key that could change an object's prototype once read. */
 export class ForbiddenKeyError extends ApiError {
   constructor() {

@@ -95,6 +95,15 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
   };
 }
 
+/** The charset a Content-Type names, lowercase and unquoted; undefined when it names none. */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  return /;\s*charset\s*=\s*("?)([^";\s]+)\1/i.exec(contentType ?? '')?.[2]?.toLowerCase();
+}
+
+/** Whether a body in this charset is UTF-8 (US-ASCII is a part of it), or names none. */
+export const readsAsUtf8 = (charset: string | undefined) =>
+  charset === undefined || charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii';
+
 /** Whether a request's Content-Encoding names a coding other than identity (the body is then not plain JSON). */
 export function hasContentCoding(header: string | undefined): boolean {
   if (header === undefined) return false;

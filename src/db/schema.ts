@@ -217,7 +217,7 @@ export const assessmentIdKeys = sqliteTable(
   (t) => [check('assessment_id_keys_one_check', sql`${t.id} = 1`)],
 );
 
-/** A replayable response for an Idempotency-Key, kept at least 24 hours. */
+/** A replayable response for an Idempotency-Key, kept at least 48 hours. */
 export const idempotencyKeys = sqliteTable(
   'idempotency_keys',
   {

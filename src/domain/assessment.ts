@@ -1,5 +1,12 @@
 import type { FieldProblem } from '../errors.js';
-import { MAX_ANSWERS, MAX_QUESTION_ID_LENGTH, MAX_RESPONDENT_LENGTH, Submission, type SubmissionInput } from '../schemas/assessment.js';
+import {
+  LONE_SURROGATE,
+  MAX_ANSWERS,
+  MAX_QUESTION_ID_LENGTH,
+  MAX_RESPONDENT_LENGTH,
+  Submission,
+  type SubmissionInput,
+} from '../schemas/assessment.js';
 import type { KnowledgeBase } from './knowledge-base.js';
 import { MIN_ANSWERS, SCORING_VERSION, ScoringModel } from './scoring.js';
 
@@ -45,7 +52,7 @@ export function quickCheck(kb: KnowledgeBase, raw: unknown): SubmissionInput | u
   if (respondent !== undefined) {
     if (typeof respondent !== 'string') return;
     label = respondent.trim();
-    if (label.length === 0 || label.length > MAX_RESPONDENT_LENGTH) return;
+    if (label.length === 0 || label.length > MAX_RESPONDENT_LENGTH || LONE_SURROGATE.test(label)) return;
   }
   const seen = new Set<string>();
   const checked: { questionId: string; value: number }[] = [];

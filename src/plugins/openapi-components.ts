@@ -1,5 +1,5 @@
-import type { SwaggerTransformObject } from '@fastify/swagger';
-import { jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
 const REF = /"#\/components\/schemas\/([^"]+)"/g;
 const refsIn = (value: unknown) => [...JSON.stringify(value).matchAll(REF)].map((m) => m[1] as string);
@@ -24,4 +24,22 @@ export const transformObject: SwaggerTransformObject = (input) => {
   }
   for (const name of Object.keys(schemas)) if (!reached.has(name)) delete schemas[name];
   return document as ReturnType<SwaggerTransformObject>;
+};
+
+type Responses = Record<string, { headers?: unknown } | undefined>;
+
+/**
+ * The zod transform of a route's schema, with the response headers a route declares (Location,
+ * Retry-After...) kept: the zod transform rebuilds each response from its description and content
+ * alone.
+ */
+export const transform: SwaggerTransform = (input) => {
+  const output = jsonSchemaTransform(input as Parameters<typeof jsonSchemaTransform>[0]);
+  const declared = (input.schema as { response?: Responses } | undefined)?.response ?? {};
+  const built = (output.schema as { response?: Record<string, Record<string, unknown>> }).response ?? {};
+  for (const [status, response] of Object.entries(declared)) {
+    const target = built[status];
+    if (response?.headers !== undefined && target !== undefined) target.headers = response.headers;
+  }
+  return output as ReturnType<SwaggerTransform>;
 };

@@ -13,7 +13,7 @@ declare module 'fastify' {
   }
 }
 
-/** Idempotency-Keys replay for 48 hours (the API promises at least 24). */
+/** Idempotency-Keys replay for at least 48 hours, as the README says. */
 export const IDEMPOTENCY_RETENTION_MS = 48 * 60 * 60 * 1000;
 
 export type StoreOptions = {

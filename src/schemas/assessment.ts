@@ -6,6 +6,8 @@ export const MAX_BATCH_ITEMS = 500;
 export const MAX_ANSWERS = 200;
 export const MAX_QUESTION_ID_LENGTH = 64;
 export const MAX_RESPONDENT_LENGTH = 200;
+/** A UTF-16 surrogate without its pair: text that strict JSON readers refuse once it is sent back. */
+export const LONE_SURROGATE = /\p{Cs}/u;
 
 export const Answer = z
   .strictObject({
@@ -18,7 +20,14 @@ export const Submission = z
   .strictObject({
     answers: z.array(Answer).min(1).max(MAX_ANSWERS).describe('At least 8 answers, each question at most once'),
     companySize: Slug.optional().describe('Score against the levels at this company size (default: the baseline)'),
-    respondent: z.string().trim().min(1).max(MAX_RESPONDENT_LENGTH).optional().describe('A free label, e.g. a name or an alias'),
+    respondent: z
+      .string()
+      .trim()
+      .min(1)
+      .max(MAX_RESPONDENT_LENGTH)
+      .refine((label) => !LONE_SURROGATE.test(label), 'must be well-formed Unicode: it has a lone surrogate')
+      .optional()
+      .describe('A free label, e.g. a name or an alias'),
   })
   .meta({
     id: 'Submission',
@@ -50,7 +59,7 @@ export const IdempotencyHeaders = z.object({
     .max(255)
     .regex(/^[\x21-\x7e]+$/, 'must be 1 to 255 visible ASCII characters')
     .optional()
-    .describe('Retry safely: the same key with the same body replays the first response for at least 24 hours'),
+    .describe('Retry safely: the same key with the same body replays the first response for at least 48 hours'),
 });
 
 export const Versions = z

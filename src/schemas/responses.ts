@@ -15,17 +15,39 @@ const PROBLEM_DESCRIPTIONS = {
 
 type ProblemStatus = keyof typeof PROBLEM_DESCRIPTIONS;
 
-export const json = <S extends z.ZodType>(schema: S, description: string) => ({
+/** Response headers as the OpenAPI document declares them: a JSON Schema and what they mean. */
+type Headers = Record<string, { type: 'string' | 'integer'; description: string; minimum?: number; enum?: string[] }>;
+
+export const json = <S extends z.ZodType>(schema: S, description: string, headers?: Headers) => ({
   description,
   content: { 'application/json': { schema } },
+  ...(headers === undefined ? {} : { headers }),
 });
+
+/** The headers of a write that can be replayed for its Idempotency-Key. */
+export const REPLAYABLE: Headers = {
+  'idempotent-replayed': {
+    type: 'string',
+    enum: ['true'],
+    description: 'Present on a replay: the answer first sent for this Idempotency-Key',
+  },
+};
+
+const RETRY_AFTER: Headers = {
+  'retry-after': { type: 'integer', minimum: 0, description: 'Seconds to wait before sending the request again' },
+};
+
+type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: typeof Problem } }; headers?: Headers };
 
 /** problem+json responses for the given statuses; 500 and 503 (load shedding) are always included. */
 export function problems(...statuses: ProblemStatus[]) {
-  const out: Partial<Record<ProblemStatus, { description: string; content: { 'application/problem+json': { schema: typeof Problem } } }>> =
-    {};
+  const out: Partial<Record<ProblemStatus, ProblemResponse>> = {};
   for (const status of [...statuses, 500 as const, 503 as const]) {
-    out[status] = { description: PROBLEM_DESCRIPTIONS[status], content: { 'application/problem+json': { schema: Problem } } };
+    out[status] = {
+      description: PROBLEM_DESCRIPTIONS[status],
+      content: { 'application/problem+json': { schema: Problem } },
+      ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}),
+    };
   }
   return out;
 }

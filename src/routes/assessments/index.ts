@@ -19,7 +19,7 @@ import {
   Submission,
 } from '../../schemas/assessment.js';
 import { NoQuery, NotModified } from '../../schemas/common.js';
-import { json, problems } from '../../schemas/responses.js';
+import { json, problems, REPLAYABLE } from '../../schemas/responses.js';
 import { AssessmentService, type StoredResponse } from '../../services/assessments.js';
 
 /**
@@ -106,7 +106,13 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         headers: IdempotencyHeaders,
         querystring: NoQuery,
         body: Submission,
-        response: { 201: json(Assessment, 'Scored and stored'), ...problems(400, 413, 415, 422, 429) },
+        response: {
+          201: json(Assessment, 'Scored and stored', {
+            location: { type: 'string', description: 'Where the stored assessment is read: `/v1/assessments/{id}`' },
+            ...REPLAYABLE,
+          }),
+          ...problems(400, 413, 415, 422, 429),
+        },
       },
     },
     async (request, reply) => send(reply, await service.create(request.body, request.headers['idempotency-key'])),
@@ -146,7 +152,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         headers: IdempotencyHeaders,
         querystring: NoQuery,
         body: BatchRequest,
-        response: { 200: json(BatchResponse, 'One outcome per item'), ...problems(400, 413, 415, 422, 429) },
+        response: { 200: json(BatchResponse, 'One outcome per item', REPLAYABLE), ...problems(400, 413, 415, 422, 429) },
       },
     },
     async (request, reply) => {
