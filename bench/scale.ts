@@ -126,7 +126,10 @@ async function startServer(path: string, ids: string[]) {
         name: 'GET /v1/assessments/{id}',
         url: server.url,
         paths: ids.map((id) => `/v1/assessments/${id}`),
-        check: ({ body, path }) => (path.endsWith(`/${(body as { id?: unknown }).id}`) ? undefined : 'not the assessment asked for'),
+        check: ({ body, path }) =>
+          typeof body === 'object' && body !== null && path.endsWith(`/${(body as { id?: unknown }).id}`)
+            ? undefined
+            : 'not the assessment asked for',
       },
       {
         name: 'POST /v1/assessments',

@@ -144,16 +144,11 @@ export async function buildApp(options: AppOptions = {}) {
     schemaController: { compilersFactory: zodCompilers },
     // Malformed URLs are rejected by the router before any hook runs: answer them as problems too.
     frameworkErrors: (error, request, reply) => {
+      (reply as FastifyReply).headers(API_SECURITY_HEADERS).header('x-request-id', request.id);
       if (answerCors(request, reply as FastifyReply)) return;
       const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding.' : 'A path segment is too long.';
       const body = problemBody(request, { status: 400, code: 'bad-url', title: 'Bad Request', detail });
-      (reply as FastifyReply)
-        .code(400)
-        .headers(API_SECURITY_HEADERS)
-        .header('x-request-id', request.id)
-        .type('application/problem+json')
-        .serializer(JSON.stringify)
-        .send(body);
+      (reply as FastifyReply).code(400).type('application/problem+json').serializer(JSON.stringify).send(body);
     },
   }).withTypeProvider<ZodTypeProvider>();
   // Bodies are JSON only: anything else is a 415.
@@ -164,7 +159,8 @@ export async function buildApp(options: AppOptions = {}) {
   // Bodies are read as bytes and decoded as strict UTF-8: read as text, bytes of another encoding
   // (a Latin-1 name) would turn into replacement characters and be stored so.
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  // A leading byte-order mark is left for the JSON parser, which skips one, as it did before.
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
     if (hasContentCoding(request.headers['content-encoding'])) return done(new UnsupportedContentCodingError(), undefined);
     const charset = charsetOf(request.headers['content-type']);

@@ -95,9 +95,15 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
   };
 }
 
+/** A Content-Type parameter: `; name=value`, the value a token or a quoted string (which may hold `;`). */
+const PARAMETER = /;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)/g;
+
 /** The charset a Content-Type names, lowercase and unquoted; undefined when it names none. */
 export function charsetOf(contentType: string | undefined): string | undefined {
-  return /;\s*charset\s*=\s*("?)([^";\s]+)\1/i.exec(contentType ?? '')?.[2]?.toLowerCase();
+  for (const [, name, value = ''] of (contentType ?? '').matchAll(PARAMETER)) {
+    if (name?.toLowerCase() === 'charset') return (value.startsWith('"') ? value.slice(1, -1) : value).toLowerCase();
+  }
+  return undefined;
 }
 
 /** Whether a body in this charset is UTF-8 (US-ASCII is a part of it), or names none. */

@@ -19,7 +19,7 @@ export type CorsOptions = {
  * exposes nothing); a request without an Origin or from another origin gets none. Either way the
  * response varies on Origin. Returns the allowed origin, if any.
  */
-export function corsHeaders(options: Pick<CorsOptions, 'origins' | 'exposedHeaders'>) {
+function corsHeaders(options: Pick<CorsOptions, 'origins' | 'exposedHeaders'>) {
   const exposedHeaders = options.exposedHeaders.join(', ');
   return (request: FastifyRequest, reply: FastifyReply, preflight = false): string | undefined => {
     varyOn(reply, 'Origin');

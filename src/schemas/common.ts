@@ -14,7 +14,8 @@ export const Level = z.int().min(0).max(4).describe('0 none, 1 occasional, 2 reg
  */
 export const queryInt = (min: number, max: number) =>
   z.preprocess(
-    (value) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value),
+    // Up to 15 digits, exact as a double: beyond any bound here, so min or max names the range.
+    (value) => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value),
     z
       .int({ error: 'must be a whole number in decimal digits' })
       .min(min, { error: `must be from ${min} to ${max}` })
