@@ -18,7 +18,7 @@ import {
 } from './errors.js';
 import { answerFirst, charsetOf, clientErrorAnswer, hasContentCoding, isJson, readsAsUtf8 } from './http-edges.js';
 import { projectRoot } from './paths.js';
-import cors, { type CorsOptions, corsPreflight } from './plugins/cors.js';
+import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
 import errors from './plugins/errors.js';
 import { transform, transformObject } from './plugins/openapi-components.js';
 import protection from './plugins/protection.js';
@@ -133,11 +133,7 @@ export async function buildApp(options: AppOptions = {}) {
     trustProxy: typeof options.trustProxy === 'number' ? hops(options.trustProxy) : (options.trustProxy ?? false),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    clientErrorHandler: clientErrorAnswer(
-      corsOptions.origins === '*'
-        ? { 'access-control-allow-origin': '*', 'access-control-expose-headers': corsOptions.exposedHeaders.join(', ') }
-        : {},
-    ),
+    clientErrorHandler: clientErrorAnswer(corsHeadersForAnyOrigin(corsOptions)),
     // Requests that arrive while the server drains are refused by the protection plugin instead.
     return503OnClosing: false,
     routerOptions: { maxParamLength: 500 },

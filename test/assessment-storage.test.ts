@@ -11,6 +11,7 @@ import { DEFAULT_CACHE_MB, openDatabase, PAGE_SIZE } from '../src/db/client.js';
 import { migrationsFolder } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
+import { injectPost } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
@@ -20,13 +21,7 @@ const submission = (seed: number) => ({
   answers: QUESTIONS.map((q, i) => ({ questionId: q.id, value: ((i * 3 + seed) % 5) + 1 })),
 });
 
-const post = (app: App, payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({
-    method: 'POST',
-    url: '/v1/assessments',
-    headers: { 'content-type': 'application/json', ...headers },
-    payload: JSON.stringify(payload),
-  });
+const post = (app: App, payload: unknown, headers: Record<string, string> = {}) => injectPost(app, '/v1/assessments', payload, headers);
 
 describe('stored assessment documents', () => {
   let app: App;

@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from './helpers.js';
+import { launchChromium } from './support/browser.js';
 import { operations } from './support/openapi.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 // .ci/run installs Debian's chromium; without it this suite cannot run at all, so it fails loudly.
 describe('/docs in a real browser', () => {
@@ -13,20 +11,9 @@ describe('/docs in a real browser', () => {
   let baseUrl: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (see .ci/run)`);
+    browser = await launchChromium();
     app = await buildTestApp();
     baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
   });
   afterAll(async () => {
     await browser?.close();

@@ -10,7 +10,7 @@ import type { App } from '../src/app.js';
 import { IDEMPOTENCY_RETENTION_MS } from '../src/plugins/store.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
-import { agent, get, listening } from './support/http.js';
+import { agent, get, injectPost, listening } from './support/http.js';
 import { document } from './support/openapi.js';
 import {
   submission as processSubmission,
@@ -54,13 +54,7 @@ async function close(app: App) {
   await app.close();
 }
 
-const post = (app: App, url: string, payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({
-    method: 'POST',
-    url,
-    headers: { ...JSON_TYPE, ...headers },
-    payload: typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload),
-  });
+const post = injectPost;
 
 /** The value of a header in a raw header list (as http.ts `get` returns them). */
 const header = (raw: string[], name: string) => {

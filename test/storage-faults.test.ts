@@ -9,6 +9,7 @@ import type { App } from '../src/app.js';
 import { ROW_BLOCK } from '../src/db/repository.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
+import { injectPost } from './support/http.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
 const submission = (n: number) => ({
@@ -31,8 +32,7 @@ async function appOn(databasePath = ':memory:') {
 }
 const fileDb = () => join(temp.make('rc-faults-'), 'api.sqlite');
 
-const post = (app: App, url: string, payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(payload) });
+const post = injectPost;
 
 describe('row-number reservation', () => {
   it('never gives out a row whose reservation did not commit (the next block would repeat rows already stored)', async () => {

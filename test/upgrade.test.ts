@@ -20,6 +20,7 @@ import { seedDatabase } from '../src/db/seed.js';
 import { migrationsFolder, projectRoot } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
+import { injectPost } from './support/http.js';
 
 const FIXTURES = join(projectRoot, 'test', 'fixtures', 'upgrade');
 const CURRENT_RELEASE = readRawSeed().release;
@@ -187,13 +188,7 @@ function databaseOf(fx: Fixture): string {
   return path;
 }
 
-const post = (app: App, payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({
-    method: 'POST',
-    url: '/v1/assessments',
-    headers: { 'content-type': 'application/json', ...headers },
-    payload: JSON.stringify(payload),
-  });
+const post = (app: App, payload: unknown, headers: Record<string, string> = {}) => injectPost(app, '/v1/assessments', payload, headers);
 
 const kbReleaseOf = (json: string) => (JSON.parse(json) as { result: { versions: { kbRelease: string } } }).result.versions.kbRelease;
 

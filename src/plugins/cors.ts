@@ -34,6 +34,15 @@ function corsHeaders(options: Pick<CorsOptions, 'origins' | 'exposedHeaders'>) {
 }
 
 /**
+ * The CORS headers of an answer given before the request's headers were read (its Origin unknown):
+ * only those that are the same for every origin, so none unless CORS_ORIGINS is `*`.
+ */
+export function corsHeadersForAnyOrigin(options: Pick<CorsOptions, 'origins' | 'exposedHeaders'>): Record<string, string> {
+  if (options.origins !== '*') return {};
+  return { 'access-control-allow-origin': '*', 'access-control-expose-headers': options.exposedHeaders.join(', ') };
+}
+
+/**
  * Answers a preflight (OPTIONS with Origin and Access-Control-Request-Method) with 204: an allowed
  * origin is told the methods, the headers it asked for and how long to remember the answer, any
  * other origin only gets the 204. Any other request only gets its CORS headers. Returns whether the

@@ -62,6 +62,15 @@ export function exchange(port: number, script: (socket: Socket) => void, waitMs:
 }
 
 /** A POST of JSON text over real HTTP, on the same keep-alive connections as `get`. */
+/** A JSON POST through inject: an object is sent as JSON, a string or Buffer as it is. */
+export const injectPost = (app: App, url: string, payload: unknown, headers: Record<string, string> = {}) =>
+  app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload),
+  });
+
 export const postJson = (base: string, path: string, body: string) =>
   get(base, path, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, 'POST', body);
 
