@@ -36,12 +36,21 @@ export type StartOptions = {
   portArgument?: boolean;
 };
 
+/**
+ * The V8 flags of every server the benches start: the API, E0 and the peers alike. V8's memory
+ * reducer runs a heap-shrinking full GC once a server has been idle for some seconds, and on this
+ * machine a bare server measured after one answered 20 to 30% fewer requests per second for the
+ * rest of its life: E0 fell by that much about two minutes into every run, whichever class had
+ * just been measured. `npm start` runs the API with the same flag.
+ */
+export const SERVER_NODE_FLAGS = ['--no-memory-reducer'];
+
 /** Starts a server process and waits until `readyPath` answers 200; readyMs counts from spawn. */
 export async function startProcess(args: string[], env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<Started> {
   const { readyPath = '/ready', timeoutMs = 30_000 } = options;
   const port = options.port ?? (await freePort());
   const started = performance.now();
-  const child = spawn(process.execPath, options.portArgument ? [...args, String(port)] : args, {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args, ...(options.portArgument ? [String(port)] : [])], {
     cwd: projectRoot,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -296,6 +305,7 @@ export function environment() {
   const cpu = cpus();
   return {
     machine: { cores: cpu.length, cpu: cpu[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+    serverNodeFlags: SERVER_NODE_FLAGS,
     versions: Object.fromEntries(
       ['fastify', 'zod', 'fastify-type-provider-zod', 'better-sqlite3', 'drizzle-orm', '@fastify/swagger', 'autocannon'].map((n) => [
         n,
