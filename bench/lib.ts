@@ -40,8 +40,8 @@ export type StartOptions = {
  * The V8 flags of every server the benches start: the API, E0 and the peers alike. V8's memory
  * reducer runs a heap-shrinking full GC once a server has been idle for some seconds, and on this
  * machine a bare server measured after one answered 20 to 30% fewer requests per second for the
- * rest of its life: E0 fell by that much about two minutes into every run, whichever class had
- * just been measured. `npm start` runs the API with the same flag.
+ * rest of its life: that is how E0 fell about two minutes into a run, whichever class had just
+ * been measured. `npm start` runs the API with the same flag.
  */
 export const SERVER_NODE_FLAGS = ['--no-memory-reducer'];
 

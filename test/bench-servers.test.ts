@@ -1,32 +1,53 @@
-// Every server a bench starts runs under the same V8 flags, and the API ships with them: a flag that
-// changes how fast a server runs must not be measured without being part of `npm start`.
+// Every server a bench starts runs under the same V8 flags, the results record them, and the API
+// ships with them: a flag that changes how fast a server runs must not be measured without being
+// part of `npm start`.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { SERVER_NODE_FLAGS, startProcess } from '../bench/lib.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { environment, SERVER_NODE_FLAGS, startProcess } from '../bench/lib.js';
 import { projectRoot } from '../src/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rc-bench-servers-'));
+/** A server answering with its V8 flags and its arguments; it listens on a port given last, or on PORT. */
+const script = join(dir, 'flags-server.mjs');
+beforeAll(() =>
+  writeFileSync(
+    script,
+    [
+      "import { createServer } from 'node:http';",
+      'const args = process.argv.slice(2);',
+      'createServer((_q, s) => s.end(JSON.stringify({ execArgv: process.execArgv, args })))',
+      "  .listen(Number(/^\\d+$/.test(args.at(-1) ?? '') ? args.at(-1) : process.env.PORT), process.env.HOST);",
+    ].join('\n'),
+  ),
+);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('bench servers', () => {
-  it('start with the flags the benches record', { timeout: 30_000 }, async () => {
-    const script = join(dir, 'flags-server.mjs');
-    writeFileSync(
-      script,
-      [
-        "import { createServer } from 'node:http';",
-        'createServer((_q, s) => s.end(JSON.stringify(process.execArgv))).listen(Number(process.env.PORT), process.env.HOST);',
-      ].join('\n'),
-    );
-    const server = await startProcess([script], {}, { readyPath: '/' });
-    try {
-      const execArgv = await (await fetch(server.url)).json();
-      expect(execArgv).toEqual(SERVER_NODE_FLAGS);
-    } finally {
-      await server.stop();
-    }
+/** Starts the script as a bench starts a server and returns what it answers. */
+async function startedWith(args: string[], portArgument: boolean) {
+  const server = await startProcess([script, ...args], {}, { readyPath: '/', portArgument });
+  try {
+    return { port: server.port, answer: (await (await fetch(server.url)).json()) as { execArgv: string[]; args: string[] } };
+  } finally {
+    await server.stop();
+  }
+}
+
+// startProcess gives up on a server after 30 s and kills it: the tests wait longer than that.
+describe('bench servers', { timeout: 45_000 }, () => {
+  it('start with the flags, before the script and its arguments', async () => {
+    const { answer } = await startedWith(['--flag-for-the-script'], false);
+    expect(answer).toEqual({ execArgv: SERVER_NODE_FLAGS, args: ['--flag-for-the-script'] });
+  });
+
+  it('take a port argument last, after the flags and the arguments (json-server takes `--port N`)', async () => {
+    const { port, answer } = await startedWith(['--port'], true);
+    expect(answer).toEqual({ execArgv: SERVER_NODE_FLAGS, args: ['--port', String(port)] });
+  });
+
+  it('are the flags every results file records', () => {
+    expect(environment().serverNodeFlags).toEqual(SERVER_NODE_FLAGS);
   });
 
   it('are the flags npm start runs the API with', () => {
