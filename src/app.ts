@@ -27,6 +27,7 @@ import securityHeaders, { API_SECURITY_HEADERS } from './plugins/security-header
 import store from './plugins/store.js';
 import { withoutAssessmentIds } from './request-log.js';
 import routes from './routes/index.js';
+import { DEFAULT_RECENT_ASSESSMENTS_MB } from './services/recent-assessments.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,6 +42,8 @@ export type AppOptions = {
   synchronous?: Synchronous;
   /** SQLite page cache in MiB (default DEFAULT_CACHE_MB of db/client). */
   databaseCacheMb?: number;
+  /** Recently stored assessments kept in memory for reads, in MiB (default DEFAULT_RECENT_ASSESSMENTS_MB); 0 keeps none. */
+  assessmentCacheMb?: number;
   logger?: FastifyServerOptions['logger'];
   corsOrigins?: '*' | string[];
   /** Content to seed instead of the files under seed/. */
@@ -221,7 +224,11 @@ export async function buildApp(options: AppOptions = {}) {
   answerFirst(app.server, front);
   app.decorate('cachedFront', front);
   await app.register(responseCache);
-  await app.register(routes, { apiVersion, batchBodyLimit: options.batchBodyLimit ?? 4 * 1024 * 1024 });
+  await app.register(routes, {
+    apiVersion,
+    batchBodyLimit: options.batchBodyLimit ?? 4 * 1024 * 1024,
+    recentAssessmentBytes: (options.assessmentCacheMb ?? DEFAULT_RECENT_ASSESSMENTS_MB) * 1024 * 1024,
+  });
   // Requests that Fastify would log go through it; so do those it sheds, and every request once
   // the server is closing (Fastify answers them 503).
   const logsRequests = ['trace', 'debug', 'info'].includes(app.log.level);

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { AppOptions } from './app.js';
 import { DEFAULT_CACHE_MB } from './db/client.js';
+import { DEFAULT_RECENT_ASSESSMENTS_MB } from './services/recent-assessments.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -53,6 +54,7 @@ const ConfigSchema = z.object({
   SHUTDOWN_GRACE_MS: integer(1000, 120_000).default(10_000),
   DATABASE_SYNCHRONOUS: choice(['normal', 'full']).default('normal'),
   DATABASE_CACHE_MB: integer(1, 4096).default(DEFAULT_CACHE_MB),
+  ASSESSMENT_CACHE_MB: integer(0, 4096).default(DEFAULT_RECENT_ASSESSMENTS_MB),
   BODY_LIMIT: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
   BATCH_BODY_LIMIT: integer(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(15_000),
@@ -81,6 +83,8 @@ export type Config = {
   synchronous: 'normal' | 'full';
   /** SQLite page cache of the request thread's connection, in MiB. */
   databaseCacheMb: number;
+  /** Recently stored assessments kept in memory for reads, in MiB; 0 keeps none. */
+  assessmentCacheMb: number;
   bodyLimit: number;
   batchBodyLimit: number;
   requestTimeoutMs: number;
@@ -123,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     synchronous: c.DATABASE_SYNCHRONOUS,
     databaseCacheMb: c.DATABASE_CACHE_MB,
+    assessmentCacheMb: c.ASSESSMENT_CACHE_MB,
     bodyLimit: c.BODY_LIMIT,
     batchBodyLimit: c.BATCH_BODY_LIMIT,
     requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
@@ -139,6 +144,7 @@ export function appOptions(config: Config): AppOptions {
     databasePath: config.databasePath,
     synchronous: config.synchronous,
     databaseCacheMb: config.databaseCacheMb,
+    assessmentCacheMb: config.assessmentCacheMb,
     corsOrigins: config.corsOrigins,
     // Silent means no logger at all, so no per-request child loggers are built.
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },

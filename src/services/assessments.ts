@@ -7,6 +7,7 @@ import { type FieldProblem, SubmissionError, UnprocessableError } from '../error
 import type { SubmissionInput } from '../schemas/assessment.js';
 import { type AssessmentParts, answersJson, assessmentJson, resultJson } from './assessment-json.js';
 import { GroupCommit } from './group-commit.js';
+import { RecentAssessments } from './recent-assessments.js';
 
 /** A response ready to send: status and JSON text, replayable byte for byte. */
 export type StoredResponse = { status: number; body: string; assessmentId?: string; replayed: boolean };
@@ -58,6 +59,8 @@ export class AssessmentService {
   constructor(
     private readonly kb: KnowledgeBase,
     private readonly repository: Repository,
+    /** Kept in memory once committed, read back without the database. */
+    private readonly recent = new RecentAssessments(0),
     private readonly now: () => Date = () => new Date(),
     private readonly writer = new GroupCommit(repository),
   ) {}
@@ -107,6 +110,8 @@ export class AssessmentService {
   }
 
   find(id: string): FoundAssessment | undefined {
+    const kept = this.recent.get(id);
+    if (kept !== undefined) return { json: kept };
     const stored = this.repository.findAssessment(id);
     if (!stored) return undefined;
     const { document } = stored;
@@ -174,6 +179,8 @@ export class AssessmentService {
       if (replay) return replay;
       throw error;
     }
+    // Committed, so kept for reads.
+    for (const record of records) this.recent.add(record.id, record.document);
     return { status, body, assessmentId, replayed: false };
   }
 

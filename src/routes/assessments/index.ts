@@ -21,6 +21,7 @@ import {
 import { NoQuery, NotModified } from '../../schemas/common.js';
 import { json, problems, REPLAYABLE } from '../../schemas/responses.js';
 import { AssessmentService, type StoredResponse } from '../../services/assessments.js';
+import { RecentAssessments } from '../../services/recent-assessments.js';
 
 /**
  * Submissions are checked by the service, which lists malformed (400) and unscorable (422)
@@ -32,12 +33,16 @@ const checkBodyInHandler = <S>(route: FastifyRouteSchemaDef<S>) =>
 /** Documents stored compressed are offered in gzip, their one coding; the others in identity only. */
 const GZIP_ONLY: readonly Compressed[] = ['gzip'];
 
-export type AssessmentRouteOptions = { batchBodyLimit: number };
+export type AssessmentRouteOptions = {
+  batchBodyLimit: number;
+  /** Bytes of recently stored assessments kept in memory for reads. */
+  recentAssessmentBytes: number;
+};
 
 const STORED_PREFIX = '/v1/assessments/';
 
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
-  const service = new AssessmentService(app.kb, app.repository);
+  const service = new AssessmentService(app.kb, app.repository, new RecentAssessments(options.recentAssessmentBytes));
 
   // Later reads of stored JSON are answered before routing. Only a lowercase version-4 id (every id
   // the API hands out) without a query: the params schema accepts each of them, and the GET route

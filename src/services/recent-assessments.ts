@@ -1,0 +1,69 @@
+/** Default budget of RecentAssessments in MiB: about 1,600 assessments of 10 KB. */
+export const DEFAULT_RECENT_ASSESSMENTS_MB = 16;
+
+/** Where a kept document lies in the ring: bytes from `start` up to `end`. */
+type Slot = { start: number; end: number };
+
+/**
+ * The JSON bytes of the assessments this process stored last, in one ring of memory allocated
+ * once. A stored assessment never changes, so a script reading back what it has just submitted is
+ * answered from memory: no SQLite read, and no text to encode again on the way out.
+ *
+ * Documents are written one after another around the ring, each over the oldest, so keeping one
+ * allocates nothing: a store of evicted Buffers would leave the garbage collector up to 35 MB a
+ * second of dead documents in the old generation under a write load. A read copies its document
+ * out, so a response still being written to a slow socket never sees the ring move on. Reads
+ * neither add nor reorder: reads spread over older assessments go to the database at the cost of a
+ * map lookup, and cannot push out what was just stored.
+ */
+export class RecentAssessments {
+  private readonly ring: Buffer;
+  /** Kept documents, oldest first; their slots follow one another around the ring in that order. */
+  private readonly slots = new Map<string, Slot>();
+  /** Where the next document is written. */
+  private head = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isSafeInteger(capacity) || capacity < 0)
+      throw new RangeError(`capacity must be a whole number of bytes from 0, not ${capacity}`);
+    // Never read before written: a slot is only read back after its document was copied in.
+    this.ring = Buffer.allocUnsafeSlow(capacity);
+  }
+
+  /** A copy of the document kept under `id`. */
+  get(id: string): Buffer | undefined {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return undefined;
+    const copy = Buffer.allocUnsafe(slot.end - slot.start);
+    this.ring.copy(copy, 0, slot.start, slot.end);
+    return copy;
+  }
+
+  /** Keeps a committed assessment's JSON, over the oldest documents where the ring is full. */
+  add(id: string, json: string): void {
+    this.slots.delete(id);
+    const length = Buffer.byteLength(json);
+    if (length === 0 || length > this.capacity) return;
+    const from = this.head;
+    const wraps = from + length > this.capacity;
+    const start = wraps ? 0 : from;
+    const end = start + length;
+    // The bytes taken run from the head to the new end, across the ring's end when it wraps; the
+    // slots they overlap are always the oldest ones, since slots follow one another in order.
+    const taken = (slot: Slot) => (wraps ? slot.end > from || slot.start < end : slot.start < end && slot.end > from);
+    for (const [oldest, slot] of this.slots) {
+      if (!taken(slot)) break;
+      this.slots.delete(oldest);
+    }
+    this.ring.write(json, start, length);
+    this.slots.set(id, { start, end });
+    this.head = end;
+  }
+
+  /** How many documents are kept, and their bytes. */
+  get usage(): { count: number; bytes: number } {
+    let bytes = 0;
+    for (const slot of this.slots.values()) bytes += slot.end - slot.start;
+    return { count: this.slots.size, bytes };
+  }
+}

@@ -1,0 +1,226 @@
+import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { RecentAssessments } from '../src/services/recent-assessments.js';
+import { buildTestApp } from './helpers.js';
+import { readRawSeed } from './support/fixtures.js';
+import { countStatements } from './support/statements.js';
+
+const QUESTIONS = readRawSeed().questions.questions;
+const submission = (shift = 0) => ({ answers: QUESTIONS.map((q, i) => ({ questionId: q.id, value: ((i + shift) % 5) + 1 })) });
+
+describe('RecentAssessments', () => {
+  const json = (n: number, fill = 'x') => `{"pad":"${fill.repeat(n - 10)}"}`;
+
+  it('keeps documents around its ring, the oldest overwritten first', () => {
+    const recent = new RecentAssessments(250);
+    recent.add('a', json(100, 'a'));
+    recent.add('b', json(100, 'b'));
+    expect(recent.usage).toEqual({ count: 2, bytes: 200 });
+    // c does not fit after b: it goes to the start of the ring, over a.
+    recent.add('c', json(100, 'c'));
+    expect(recent.get('a')).toBeUndefined();
+    expect(recent.get('b')?.toString()).toBe(json(100, 'b'));
+    expect(recent.get('c')?.toString()).toBe(json(100, 'c'));
+    // d goes after c, over b.
+    recent.add('d', json(100, 'd'));
+    expect(recent.get('b')).toBeUndefined();
+    expect(recent.get('c')?.toString()).toBe(json(100, 'c'));
+    expect(recent.get('d')?.toString()).toBe(json(100, 'd'));
+    expect(recent.usage).toEqual({ count: 2, bytes: 200 });
+  });
+
+  it('reads do not make an assessment newer', () => {
+    const recent = new RecentAssessments(250);
+    recent.add('a', json(100));
+    recent.add('b', json(100));
+    expect(recent.get('a')).toBeDefined();
+    recent.add('c', json(100));
+    expect(recent.get('a')).toBeUndefined();
+    expect(recent.get('b')).toBeDefined();
+  });
+
+  it('gives a copy: a read is not changed by documents written over its bytes later', () => {
+    const recent = new RecentAssessments(100);
+    recent.add('a', json(100, 'a'));
+    const read = recent.get('a');
+    recent.add('b', json(100, 'b'));
+    expect(recent.get('a')).toBeUndefined();
+    expect(read?.toString()).toBe(json(100, 'a'));
+  });
+
+  it('keeps only the newest document under an id stored again', () => {
+    const recent = new RecentAssessments(1000);
+    recent.add('a', json(100));
+    recent.add('a', json(300, 'y'));
+    expect(recent.usage).toEqual({ count: 1, bytes: 300 });
+    expect(recent.get('a')?.toString()).toBe(json(300, 'y'));
+  });
+
+  it('keeps nothing larger than the ring, nor anything with a ring of 0 bytes', () => {
+    const small = new RecentAssessments(50);
+    small.add('a', json(40));
+    small.add('a', json(100));
+    expect(small.get('a')).toBeUndefined();
+    const none = new RecentAssessments(0);
+    none.add('b', json(20));
+    expect(none.usage).toEqual({ count: 0, bytes: 0 });
+  });
+
+  it('counts bytes, not characters', () => {
+    const recent = new RecentAssessments(1000);
+    recent.add('a', '{"name":"Zoë"}');
+    expect(recent.usage.bytes).toBe(Buffer.byteLength('{"name":"Zoë"}'));
+    expect(recent.get('a')?.toString()).toBe('{"name":"Zoë"}');
+  });
+
+  it('refuses a capacity that is not a whole number of bytes from 0', () => {
+    expect(() => new RecentAssessments(-1)).toThrow(RangeError);
+    expect(() => new RecentAssessments(1.5)).toThrow(RangeError);
+  });
+
+  // Guards against: a slot overwritten while still listed (a read giving another document's bytes),
+  // and eviction that stops early or drops recent documents, around many turns of the ring.
+  it('gives back exactly what was stored, and keeps every document of the last capacity minus one document', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 64, max: 2000 }),
+        fc.array(fc.record({ id: fc.integer({ min: 0, max: 40 }), length: fc.integer({ min: 12, max: 300 }) }), { maxLength: 200 }),
+        (capacity, writes) => {
+          const recent = new RecentAssessments(capacity);
+          const latest = new Map<string, string>();
+          const order: string[] = [];
+          writes.forEach(({ id, length }, n) => {
+            const key = `id-${id}`;
+            const document = json(length, String.fromCharCode(97 + (n % 26)));
+            recent.add(key, document);
+            latest.set(key, document);
+            order.push(key);
+          });
+          for (const [key, document] of latest) {
+            const kept = recent.get(key);
+            if (kept !== undefined) expect(kept.toString()).toBe(document);
+          }
+          expect(recent.usage.bytes).toBeLessThanOrEqual(capacity);
+          // Walking back from the newest, every document is kept while the bytes written since
+          // (itself included) stay within the capacity less the longest document (one wasted end).
+          const longest = Math.max(0, ...writes.map((w) => w.length));
+          let since = 0;
+          const seen = new Set<string>();
+          for (let n = writes.length - 1; n >= 0; n--) {
+            since += (writes[n] as { length: number }).length;
+            if (since > capacity - longest) break;
+            const key = order[n] as string;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            expect(recent.get(key)?.toString()).toBe(latest.get(key));
+          }
+          if (writes.length > 0 && (writes.at(-1)?.length ?? 0) <= capacity) expect(recent.get(order.at(-1) as string)).toBeDefined();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('ASSESSMENT_CACHE_MB', () => {
+  it('defaults to 16 MiB, takes 0 to 4096, and refuses anything else', () => {
+    expect(loadConfig({}).assessmentCacheMb).toBe(16);
+    expect(loadConfig({ ASSESSMENT_CACHE_MB: '0' }).assessmentCacheMb).toBe(0);
+    expect(loadConfig({ ASSESSMENT_CACHE_MB: '4096' }).assessmentCacheMb).toBe(4096);
+    for (const bad of ['-1', '4097', '1.5', 'lots']) expect(() => loadConfig({ ASSESSMENT_CACHE_MB: bad })).toThrow(/ASSESSMENT_CACHE_MB/);
+  });
+});
+
+describe('reading back recently stored assessments', () => {
+  let statements: ReturnType<typeof countStatements> | undefined;
+  const apps: Awaited<ReturnType<typeof buildTestApp>>[] = [];
+  afterEach(async () => {
+    statements?.restore();
+    statements = undefined;
+    for (const app of apps.splice(0)) await app.close();
+  });
+
+  async function listening(options: Parameters<typeof buildTestApp>[0] = {}) {
+    const app = await buildTestApp(options);
+    apps.push(app);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
+  }
+
+  const create = async (base: string, body: unknown, path = '/v1/assessments') =>
+    fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('answers a stored assessment byte for byte without SQL, through Fastify and through the cached front', async () => {
+    const { app, base } = await listening();
+    const created = await create(base, submission());
+    expect(created.status).toBe(201);
+    const body = await created.text();
+    const { id } = JSON.parse(body) as { id: string };
+    statements = countStatements();
+    for (let i = 0; i < 3; i++) {
+      const injected = await app.inject(`/v1/assessments/${id}`);
+      expect(injected.statusCode).toBe(200);
+      expect(injected.body).toBe(body);
+      const fetched = await fetch(`${base}/v1/assessments/${id}`);
+      expect(fetched.status).toBe(200);
+      expect(await fetched.text()).toBe(body);
+      expect(fetched.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+      expect(fetched.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    }
+    expect(statements.count).toBe(0);
+    expect(app.cachedFront.answered).toBeGreaterThan(0);
+  });
+
+  it('keeps the good items of a batch, each as its own assessment', async () => {
+    const { app } = await listening();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/assessments/batch',
+      payload: { items: [submission(1), { answers: [] }, submission(2)] },
+    });
+    expect(response.statusCode).toBe(200);
+    const items = (response.json() as { items: { status: number; assessment?: { id: string } }[] }).items;
+    expect(items.map((item) => item.status)).toEqual([201, 400, 201]);
+    statements = countStatements();
+    for (const item of items.filter((i) => i.assessment)) {
+      const read = await app.inject(`/v1/assessments/${item.assessment?.id}`);
+      expect(read.json()).toEqual(item.assessment);
+    }
+    expect(statements.count).toBe(0);
+  });
+
+  it('reads from the database with ASSESSMENT_CACHE_MB=0, with the same bytes', async () => {
+    const { app, base } = await listening({ assessmentCacheMb: 0 });
+    const created = await create(base, submission(3));
+    const body = await created.text();
+    const { id } = JSON.parse(body) as { id: string };
+    statements = countStatements();
+    expect((await app.inject(`/v1/assessments/${id}`)).body).toBe(body);
+    expect(await (await fetch(`${base}/v1/assessments/${id}`)).text()).toBe(body);
+    expect(statements.count).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reads older assessments from the database once the budget is spent', async () => {
+    // 1 MiB holds about a hundred assessments of 10 KB.
+    const { app } = await listening({ assessmentCacheMb: 1 });
+    const first = await app.inject({ method: 'POST', url: '/v1/assessments', payload: submission(4) });
+    const firstBody = first.body;
+    const items = Array.from({ length: 150 }, (_, n) => submission(n));
+    expect((await app.inject({ method: 'POST', url: '/v1/assessments/batch', payload: { items } })).statusCode).toBe(200);
+    statements = countStatements();
+    const read = await app.inject(`/v1/assessments/${(first.json() as { id: string }).id}`);
+    expect(read.body).toBe(firstBody);
+    expect(statements.count).toBeGreaterThan(0);
+  });
+
+  it('keeps nothing that was not stored: a refused submission and an unknown id still read as 404', async () => {
+    const { app } = await listening();
+    const refused = await app.inject({ method: 'POST', url: '/v1/assessments', payload: { answers: [] } });
+    expect(refused.statusCode).toBe(400);
+    statements = countStatements();
+    expect((await app.inject('/v1/assessments/3b241101-e2bb-4255-8caf-4136c566a962')).statusCode).toBe(404);
+    expect(statements.count).toBeGreaterThan(0);
+  });
+});
