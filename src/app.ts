@@ -43,7 +43,7 @@ export type AppOptions = {
   /** SQLite page cache in MiB (default DEFAULT_CACHE_MB of db/client). */
   databaseCacheMb?: number;
   /** Recently stored assessments kept in memory for reads, in MiB (default DEFAULT_RECENT_ASSESSMENTS_MB); 0 keeps none. */
-  assessmentCacheMb?: number;
+  recentAssessmentsMb?: number;
   logger?: FastifyServerOptions['logger'];
   corsOrigins?: '*' | string[];
   /** Content to seed instead of the files under seed/. */
@@ -97,6 +97,9 @@ const hops = (count: number) => (_address: string, hop: number) => hop < count;
 
 /** Builds the whole application without listening: the server and the tests both use it. */
 export async function buildApp(options: AppOptions = {}) {
+  const recentAssessmentsMb = options.recentAssessmentsMb ?? DEFAULT_RECENT_ASSESSMENTS_MB;
+  if (!Number.isInteger(recentAssessmentsMb) || recentAssessmentsMb < 0)
+    throw new RangeError(`recentAssessmentsMb must be a whole number of MiB from 0, not ${recentAssessmentsMb}`);
   const requestTimeout = options.requestTimeoutMs ?? 15_000;
   const corsOptions: CorsOptions = {
     origins: options.corsOrigins ?? '*',
@@ -227,7 +230,7 @@ export async function buildApp(options: AppOptions = {}) {
   await app.register(routes, {
     apiVersion,
     batchBodyLimit: options.batchBodyLimit ?? 4 * 1024 * 1024,
-    recentAssessmentBytes: (options.assessmentCacheMb ?? DEFAULT_RECENT_ASSESSMENTS_MB) * 1024 * 1024,
+    recentAssessmentsBytes: recentAssessmentsMb * 1024 * 1024,
   });
   // Requests that Fastify would log go through it; so do those it sheds, and every request once
   // the server is closing (Fastify answers them 503).

@@ -54,7 +54,7 @@ const ConfigSchema = z.object({
   SHUTDOWN_GRACE_MS: integer(1000, 120_000).default(10_000),
   DATABASE_SYNCHRONOUS: choice(['normal', 'full']).default('normal'),
   DATABASE_CACHE_MB: integer(1, 4096).default(DEFAULT_CACHE_MB),
-  ASSESSMENT_CACHE_MB: integer(0, 4096).default(DEFAULT_RECENT_ASSESSMENTS_MB),
+  RECENT_ASSESSMENTS_MB: integer(0, 4096).default(DEFAULT_RECENT_ASSESSMENTS_MB),
   BODY_LIMIT: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
   BATCH_BODY_LIMIT: integer(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(15_000),
@@ -84,7 +84,7 @@ export type Config = {
   /** SQLite page cache of the request thread's connection, in MiB. */
   databaseCacheMb: number;
   /** Recently stored assessments kept in memory for reads, in MiB; 0 keeps none. */
-  assessmentCacheMb: number;
+  recentAssessmentsMb: number;
   bodyLimit: number;
   batchBodyLimit: number;
   requestTimeoutMs: number;
@@ -127,7 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     synchronous: c.DATABASE_SYNCHRONOUS,
     databaseCacheMb: c.DATABASE_CACHE_MB,
-    assessmentCacheMb: c.ASSESSMENT_CACHE_MB,
+    recentAssessmentsMb: c.RECENT_ASSESSMENTS_MB,
     bodyLimit: c.BODY_LIMIT,
     batchBodyLimit: c.BATCH_BODY_LIMIT,
     requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
@@ -144,7 +144,7 @@ export function appOptions(config: Config): AppOptions {
     databasePath: config.databasePath,
     synchronous: config.synchronous,
     databaseCacheMb: config.databaseCacheMb,
-    assessmentCacheMb: config.assessmentCacheMb,
+    recentAssessmentsMb: config.recentAssessmentsMb,
     corsOrigins: config.corsOrigins,
     // Silent means no logger at all, so no per-request child loggers are built.
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },

@@ -30,7 +30,7 @@ const OVERRIDES = {
   TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
   MAX_EVENT_LOOP_DELAY_MS: '250',
   DATABASE_CACHE_MB: '64',
-  ASSESSMENT_CACHE_MB: '24',
+  RECENT_ASSESSMENTS_MB: '24',
 };
 
 describe('loadConfig', () => {
@@ -59,7 +59,7 @@ describe('loadConfig', () => {
       shutdownGraceMs: 2500,
       synchronous: 'full',
       databaseCacheMb: 64,
-      assessmentCacheMb: 24,
+      recentAssessmentsMb: 24,
       bodyLimit: 65536,
       batchBodyLimit: 1048576,
       requestTimeoutMs: 5000,
@@ -138,7 +138,7 @@ describe('appOptions', () => {
       databasePath: '/var/lib/kb/kb.sqlite',
       synchronous: 'full',
       databaseCacheMb: 64,
-      assessmentCacheMb: 24,
+      recentAssessmentsMb: 24,
       corsOrigins: ['https://hr.example', 'https://app.example'],
       logger: { level: 'warn' },
       bodyLimit: 65536,

@@ -148,7 +148,7 @@ describe('failures outside a request', () => {
 
   it('answers a read of a stored assessment that fails in the database with a 500, also before routing', async () => {
     // Nothing kept in memory: a read of what this process just stored goes to the database too.
-    const app = await appOn(':memory:', { assessmentCacheMb: 0 });
+    const app = await appOn(':memory:', { recentAssessmentsMb: 0 });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const get = (path: string) =>

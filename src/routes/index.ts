@@ -17,7 +17,7 @@ const routes: FastifyPluginAsync<{ apiVersion: string } & AssessmentRouteOptions
   await app.register(companySizes);
   await app.register(sources);
   await app.register(comparisons);
-  await app.register(assessments, { batchBodyLimit: options.batchBodyLimit, recentAssessmentBytes: options.recentAssessmentBytes });
+  await app.register(assessments, { batchBodyLimit: options.batchBodyLimit, recentAssessmentsBytes: options.recentAssessmentsBytes });
 };
 
 export default routes;

@@ -56,14 +56,20 @@ export class AssessmentService {
   /** Saves under way per Idempotency-Key: a retry that arrives meanwhile waits for the first. */
   private readonly inFlight = new Map<string, Promise<void>>();
 
+  /** Assessments kept in memory once committed, read back without the database (none unless given). */
+  private readonly recent: RecentAssessments;
+  private readonly now: () => Date;
+  private readonly writer: GroupCommit;
+
   constructor(
     private readonly kb: KnowledgeBase,
     private readonly repository: Repository,
-    /** Kept in memory once committed, read back without the database. */
-    private readonly recent = new RecentAssessments(0),
-    private readonly now: () => Date = () => new Date(),
-    private readonly writer = new GroupCommit(repository),
-  ) {}
+    options: { recent?: RecentAssessments; now?: () => Date; writer?: GroupCommit } = {},
+  ) {
+    this.recent = options.recent ?? new RecentAssessments(0);
+    this.now = options.now ?? (() => new Date());
+    this.writer = options.writer ?? new GroupCommit(repository);
+  }
 
   /** Checks and scores one submission into a record, or lists its problems. */
   prepare(raw: unknown, idempotencyKey: string | null, prefix = 'body'): ItemOutcome {

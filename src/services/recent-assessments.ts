@@ -10,9 +10,11 @@ type Slot = { start: number; end: number };
  * answered from memory: no SQLite read, and no text to encode again on the way out.
  *
  * Documents are written one after another around the ring, each over the oldest, so keeping one
- * allocates nothing: a store of evicted Buffers would leave the garbage collector up to 35 MB a
- * second of dead documents in the old generation under a write load. A read copies its document
- * out, so a response still being written to a slow socket never sees the ring move on. Reads
+ * allocates no memory for its bytes (only its slot and map entry): a Buffer per document would
+ * leave the garbage collector up to 35 MB a second of evicted documents in the old generation
+ * under a write load. The ring's pages become resident as it fills. A read copies its document out
+ * (a short-lived allocation), so a response still being written to a slow socket never sees the
+ * ring move on. Reads
  * neither add nor reorder: reads spread over older assessments go to the database at the cost of a
  * map lookup, and cannot push out what was just stored.
  */
@@ -60,7 +62,7 @@ export class RecentAssessments {
     this.head = end;
   }
 
-  /** How many documents are kept, and their bytes. */
+  /** How many documents are kept, and their bytes (walks every slot: for tests and diagnostics). */
   get usage(): { count: number; bytes: number } {
     let bytes = 0;
     for (const slot of this.slots.values()) bytes += slot.end - slot.start;

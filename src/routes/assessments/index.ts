@@ -36,13 +36,15 @@ const GZIP_ONLY: readonly Compressed[] = ['gzip'];
 export type AssessmentRouteOptions = {
   batchBodyLimit: number;
   /** Bytes of recently stored assessments kept in memory for reads. */
-  recentAssessmentBytes: number;
+  recentAssessmentsBytes: number;
 };
 
 const STORED_PREFIX = '/v1/assessments/';
 
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
-  const service = new AssessmentService(app.kb, app.repository, new RecentAssessments(options.recentAssessmentBytes));
+  const service = new AssessmentService(app.kb, app.repository, {
+    recent: new RecentAssessments(options.recentAssessmentsBytes),
+  });
 
   // Later reads of stored JSON are answered before routing. Only a lowercase version-4 id (every id
   // the API hands out) without a query: the params schema accepts each of them, and the GET route
