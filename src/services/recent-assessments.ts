@@ -11,12 +11,11 @@ type Slot = { start: number; end: number };
  *
  * Documents are written one after another around the ring, each over the oldest, so keeping one
  * allocates no memory for its bytes (only its slot and map entry): a Buffer per document would
- * leave the garbage collector up to 35 MB a second of evicted documents in the old generation
- * under a write load. The ring's pages become resident as it fills. A read copies its document out
- * (a short-lived allocation), so a response still being written to a slow socket never sees the
- * ring move on. Reads
- * neither add nor reorder: reads spread over older assessments go to the database at the cost of a
- * map lookup, and cannot push out what was just stored.
+ * leave the garbage collector about 10 KB of evicted document per stored assessment in the old
+ * generation under a write load. The ring's pages become resident as it fills. A read copies its
+ * document out (a short-lived allocation), so a response still being written to a slow socket
+ * never sees the ring move on. Reads neither add nor reorder: reads spread over older assessments
+ * go to the database at the cost of a map lookup, and cannot push out what was just stored.
  */
 export class RecentAssessments {
   private readonly ring: Buffer;
