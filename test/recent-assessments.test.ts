@@ -156,8 +156,8 @@ describe('reading back recently stored assessments', () => {
     return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
   }
 
-  const create = async (base: string, body: unknown, path = '/v1/assessments') =>
-    fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const create = async (base: string, body: unknown) =>
+    fetch(`${base}/v1/assessments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   it('answers a stored assessment byte for byte without SQL, through Fastify and through the cached front', async () => {
     const { app, base } = await listening();
