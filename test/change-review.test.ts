@@ -1,13 +1,13 @@
 // Edge cases of the request-body, query, CORS and migration changes of 2026-12-02 (a9b6bfb..),
 // including four a review found wrong and that are fixed since ("Guards against" below).
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { migrationState, openDatabase } from '../src/db/client.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
+import { listenLocally } from './support/http.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
 const submission = (seed: number, extra: Record<string, unknown> = {}) => ({
@@ -34,8 +34,7 @@ describe('body decoding: what holds', () => {
   it('reads a body whose chunks split a multi-byte character, over real HTTP', async () => {
     const listening = await buildTestApp();
     try {
-      await listening.listen({ port: 0, host: '127.0.0.1' });
-      const { port } = listening.server.address() as AddressInfo;
+      const { port } = await listenLocally(listening);
       const bytes = Buffer.from(JSON.stringify(submission(1, { respondent: 'Zoë Ünal 😀' })), 'utf8');
       const cut = bytes.indexOf(Buffer.from('ë')) + 1; // inside the two bytes of ë
       const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {

@@ -2,6 +2,7 @@ import createClient from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { paths } from '../openapi/api.js';
 import { buildTestApp } from './helpers.js';
+import { listenLocally } from './support/http.js';
 
 // A real client: the types come from the committed document (openapi/api.d.ts, checked against it in
 // openapi.test.ts) and `tsc --noEmit` type-checks every call below; the calls go over real HTTP.
@@ -11,8 +12,8 @@ describe('typed client generated from openapi/openapi.json', () => {
 
   beforeAll(async () => {
     app = await buildTestApp();
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
-    client = createClient<paths>({ baseUrl: address });
+    const { base } = await listenLocally(app);
+    client = createClient<paths>({ baseUrl: base });
   });
   afterAll(async () => {
     await app.close();

@@ -17,7 +17,7 @@ import {
   serveFrontend,
 } from './support/browser.js';
 import { readRawSeed } from './support/fixtures.js';
-import { agent, get } from './support/http.js';
+import { agent, get, listenLocally } from './support/http.js';
 import { submission } from './support/process.js';
 
 type App = Awaited<ReturnType<typeof buildTestApp>>;
@@ -58,7 +58,7 @@ describe('a frontend on another origin calls the API from Chromium', () => {
     [a, b, c] = await Promise.all([serveFrontend(), serveFrontend(), serveFrontend()]);
     app = await buildTestApp({ corsOrigins: [a.origin, b.origin] });
     wire = recordExchanges(app.server);
-    api = await app.listen({ port: 0, host: '127.0.0.1' });
+    ({ base: api } = await listenLocally(app));
     browser = await launchChromium();
     context = await browser.newContext();
     callA = (await openFrontend(context, a)).call;
@@ -421,7 +421,7 @@ describe('a rate-limited frontend (CORS_ORIGINS=*, RATE_LIMIT_MAX=3) in Chromium
     frontend = await serveFrontend();
     app = await buildTestApp({ corsOrigins: '*', rateLimit: { enabled: true, max: 3, windowMs: 60_000 } });
     wire = recordExchanges(app.server);
-    api = await app.listen({ port: 0, host: '127.0.0.1' });
+    ({ base: api } = await listenLocally(app));
     browser = await launchChromium();
     call = (await openFrontend(await browser.newContext(), frontend)).call;
   });

@@ -2,6 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from './helpers.js';
 import { launchChromium } from './support/browser.js';
+import { listenLocally } from './support/http.js';
 import { operations } from './support/openapi.js';
 
 // .ci/run installs Debian's chromium; without it this suite cannot run at all, so it fails loudly.
@@ -13,7 +14,7 @@ describe('/docs in a real browser', () => {
   beforeAll(async () => {
     browser = await launchChromium();
     app = await buildTestApp();
-    baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    ({ base: baseUrl } = await listenLocally(app));
   });
   afterAll(async () => {
     await browser?.close();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { MAX_ANSWERS, MAX_BATCH_ITEMS } from '../src/schemas/assessment.js';
 import { buildTestApp } from './helpers.js';
-import { type Exchange, exchange } from './support/http.js';
+import { type Exchange, exchange, listenLocally } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
 
 const KiB = 1024;
@@ -186,17 +186,12 @@ function dribble(socket: Socket, first: string, chunk: string, everyMs: number) 
 
 const cutOff = (result: Exchange) => result.closedAfterMs !== null || /^HTTP\/1\.1 408/.test(result.data);
 
-async function listening(app: App): Promise<number> {
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return (app.server.address() as { port: number }).port;
-}
-
 describe('request timeout (requestTimeoutMs: 1000)', () => {
   let app: App;
   let port: number;
   beforeAll(async () => {
     app = await buildApp({ databasePath: ':memory:', requestTimeoutMs: 1000 });
-    port = await listening(app);
+    ({ port } = await listenLocally(app));
   });
   afterAll(async () => {
     await app.close();
@@ -252,8 +247,8 @@ describe('keep-alive timeout', () => {
   beforeAll(async () => {
     short = await buildApp({ databasePath: ':memory:', keepAliveTimeoutMs: 500 });
     long = await buildApp({ databasePath: ':memory:', keepAliveTimeoutMs: 4000 });
-    shortPort = await listening(short);
-    longPort = await listening(long);
+    ({ port: shortPort } = await listenLocally(short));
+    ({ port: longPort } = await listenLocally(long));
   });
   afterAll(async () => {
     await Promise.all([short.close(), long.close()]);

@@ -1,10 +1,10 @@
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { RecentAssessments } from '../src/services/recent-assessments.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
+import { listenLocally } from './support/http.js';
 import { countStatements } from './support/statements.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
@@ -152,8 +152,7 @@ describe('reading back recently stored assessments', () => {
   async function listening(options: Parameters<typeof buildTestApp>[0] = {}) {
     const app = await buildTestApp(options);
     apps.push(app);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
+    return { app, base: (await listenLocally(app)).base };
   }
 
   const create = async (base: string, body: unknown) =>

@@ -7,7 +7,7 @@ import { type App, buildApp } from '../src/app.js';
 import { appOptions, ConfigError, loadConfig } from '../src/config.js';
 import { checkSubmission, checkThoroughly } from '../src/domain/assessment.js';
 import { buildTestApp } from './helpers.js';
-import { fieldsOf, type Problem, problemOf, raw } from './support/http.js';
+import { fieldsOf, listenLocally, type Problem, problemOf, raw } from './support/http.js';
 
 function answersFor(app: App, count = 10) {
   return app.kb.data.questions.slice(0, count).map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 }));
@@ -226,8 +226,7 @@ describe('errors answered outside the routes', () => {
   it('answers a malformed request and oversized headers with problem+json', async () => {
     const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000 });
     try {
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      const { port } = app.server.address() as { port: number };
+      const { port } = await listenLocally(app);
       const garbage = await raw(port, 'GARBAGE\r\n\r\n');
       expect(garbage).toMatch(/^HTTP\/1\.1 400/);
       expect(garbage).toMatch(/\r\ncontent-type: application\/problem\+json/i);
@@ -247,8 +246,7 @@ describe('errors answered outside the routes', () => {
     const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000 });
     let closing: Promise<void> | undefined;
     try {
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      const { port } = app.server.address() as { port: number };
+      const { port } = await listenLocally(app);
       const body = JSON.stringify({ answers: answersFor(app) });
       const socket = connect(port, '127.0.0.1');
       let data = '';

@@ -1,7 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as schema from '../src/db/schema.js';
 import { buildTestApp } from './helpers.js';
+import { listenLocally } from './support/http.js';
 import { countStatements } from './support/statements.js';
 
 // A guard, not a timing: the hot knowledge-base routes must answer from memory after start-up, so
@@ -13,8 +13,7 @@ let base: string;
 beforeAll(async () => {
   statements = countStatements();
   app = await buildTestApp();
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  ({ base } = await listenLocally(app));
 });
 afterAll(async () => {
   await app.close();

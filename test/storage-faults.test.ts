@@ -1,7 +1,6 @@
 // Stored assessments written and read under failure: a commit or a reservation that fails, a
 // database locked by another process, a failing timer or read outside a request.
 import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -9,7 +8,7 @@ import type { App } from '../src/app.js';
 import { ROW_BLOCK } from '../src/db/repository.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
-import { injectPost } from './support/http.js';
+import { injectPost, listenLocally } from './support/http.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
 const submission = (n: number) => ({
@@ -149,8 +148,7 @@ describe('failures outside a request', () => {
   it('answers a read of a stored assessment that fails in the database with a 500, also before routing', async () => {
     // Nothing kept in memory: a read of what this process just stored goes to the database too.
     const app = await appOn(':memory:', { recentAssessmentsMb: 0 });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const { base } = await listenLocally(app);
     const get = (path: string) =>
       new Promise<number>((resolve) => {
         const req = request(`${base}${path}`, { agent: false }, (res) => {

@@ -24,6 +24,13 @@ export function get(base: string, path: string, headers: Record<string, string> 
   });
 }
 
+/** Starts the app on a free port of the loopback interface: its port and the base URL of its routes. */
+export async function listenLocally(app: App): Promise<{ port: number; base: string }> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  return { port, base: `http://127.0.0.1:${port}` };
+}
+
 /** The app listening on a free port, counting the requests that Fastify routes (the cached front answers the others). */
 export async function listening(options: AppOptions = {}): Promise<{ app: App; base: string; routed: () => number }> {
   const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, ...options });
@@ -31,8 +38,8 @@ export async function listening(options: AppOptions = {}): Promise<{ app: App; b
   app.addHook('onRequest', async () => {
     routed++;
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, routed: () => routed };
+  const { base } = await listenLocally(app);
+  return { app, base, routed: () => routed };
 }
 
 export type Exchange = { data: string; closedAfterMs: number | null };
