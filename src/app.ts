@@ -226,7 +226,7 @@ export async function buildApp(options: AppOptions = {}) {
   const front = new CachedFront();
   answerFirst(app.server, front);
   app.decorate('cachedFront', front);
-  await app.register(responseCache);
+  await app.register(responseCache, { tagPrefix: app.kb.release.id });
   await app.register(routes, {
     apiVersion,
     batchBodyLimit: options.batchBodyLimit ?? 4 * 1024 * 1024,

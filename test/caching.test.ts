@@ -146,7 +146,7 @@ describe('ETag and Cache-Control', () => {
     }
   });
 
-  it('derives the ETag from the release and the request: two separately built apps on the same content agree', async () => {
+  it('derives the ETag from the request and the bytes: two separately built apps on the same content agree', async () => {
     const other = await buildTestApp();
     try {
       for (const url of DISTINCT_URLS) {

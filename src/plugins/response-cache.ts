@@ -8,9 +8,11 @@ import { type ContentCoding, codingFor, varyOnAcceptEncoding } from '../content-
 declare module 'fastify' {
   interface FastifyInstance {
     /**
-     * Answers a knowledge-base GET (or /v1/meta) from a per-release cache of serialized bodies,
-     * compressed once for clients that accept brotli or gzip. The ETag is derived from the release, the cache key
-     * and the content coding, so If-None-Match is answered without serializing anything.
+     * Answers a knowledge-base GET (or /v1/meta) from a cache of serialized bodies, compressed once
+     * for clients that accept brotli or gzip. The ETag is a hash of the cache key and the body's
+     * bytes (with the content coding), so it changes whenever the bytes do, whether the release or
+     * the code that builds them changed; once a key's body is cached, If-None-Match is answered
+     * without building anything.
      */
     sendCached<S extends z.ZodType>(
       request: FastifyRequest,
@@ -25,7 +27,12 @@ declare module 'fastify' {
 /** One cached body in every coding, as bytes ready to send, with the ETag of each. */
 type Entry = { etags: Record<ContentCoding, string>; bodies: Record<ContentCoding, Buffer> };
 
-export type ResponseCacheOptions = { maxEntries?: number; cacheControl?: string };
+export type ResponseCacheOptions = {
+  maxEntries?: number;
+  cacheControl?: string;
+  /** Starts every ETag, for people reading them (the API gives the knowledge-base release). */
+  tagPrefix?: string;
+};
 
 function encodings(body: Buffer): Entry['bodies'] {
   return {
@@ -49,15 +56,20 @@ export default fp<ResponseCacheOptions>(
   async (app, options) => {
     const maxEntries = options.maxEntries ?? 2000;
     const cacheControl = options.cacheControl ?? 'public, max-age=300, stale-while-revalidate=60';
-    const release = app.kb.release;
-    const releaseTag = `${release.id}-${release.contentHash.slice(-12)}`;
     // Insertion order doubles as recency: a hit is moved to the end, the oldest entry is evicted.
     const entries = new Map<string, Entry>();
     // Each coding is its own representation with its own strong ETag; any of them means the
-    // client holds the current content, so any of them is answered with 304.
-    const etagsOf = (key: string): Entry['etags'] => {
-      const tag = `${releaseTag}-${createHash('sha1').update(key).digest('base64url').slice(0, 16)}`;
+    // client holds the current content, so any of them is answered with 304. The key is hashed
+    // with the bytes so that two resources never share an ETag, even with equal bodies.
+    const prefix = options.tagPrefix === undefined ? '' : `${options.tagPrefix}-`;
+    const etagsOf = (key: string, body: Buffer): Entry['etags'] => {
+      const tag = prefix + createHash('sha256').update(key).update('\0').update(body).digest('base64url').slice(0, 22);
       return { identity: `"${tag}"`, br: `"${tag}-br"`, gzip: `"${tag}-gzip"` };
+    };
+    /** Builds a key's body once, validated so the cached bytes always match the documented schema. */
+    const entryOf = <S extends z.ZodType>(key: string, schema: S, build: () => z.input<S>): Entry => {
+      const body = Buffer.from(JSON.stringify(schema.parse(build())));
+      return { etags: etagsOf(key, body), bodies: encodings(body) };
     };
     const isCurrent = (ifNoneMatch: string | undefined, etags: Entry['etags']) =>
       ifNoneMatch !== undefined &&
@@ -67,19 +79,17 @@ export default fp<ResponseCacheOptions>(
       let entry = entries.get(key);
       if (entry) {
         entries.delete(key);
-        entries.set(key, entry);
+      } else {
+        // Built before If-None-Match is compared: the ETag comes from the bytes.
+        entry = entryOf(key, schema, build);
+        if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
       }
+      entries.set(key, entry);
       const coding = codingFor(request.headers['accept-encoding']);
-      const etags = entry?.etags ?? etagsOf(key);
+      const { etags } = entry;
       varyOnAcceptEncoding(reply).header('etag', etags[coding]).header('cache-control', cacheControl);
       const notModified = isCurrent(request.headers['if-none-match'], etags);
       if (notModified && request.method !== 'HEAD') return reply.code(304).send();
-      if (!entry) {
-        // Validated once when built, so the cached bytes always match the documented schema.
-        entry = { etags, bodies: encodings(Buffer.from(JSON.stringify(schema.parse(build())))) };
-        entries.set(key, entry);
-        if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
-      }
       const body = entry.bodies[coding];
       reply.type('application/json; charset=utf-8');
       // A HEAD's 304 gets the body too: Fastify's HEAD handling then sends the length of the 200 the
@@ -91,5 +101,5 @@ export default fp<ResponseCacheOptions>(
       return reply.send(body);
     });
   },
-  { name: 'response-cache', dependencies: ['store'] },
+  { name: 'response-cache' },
 );

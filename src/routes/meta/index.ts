@@ -37,8 +37,7 @@ const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVer
         response: { 200: json(Meta, 'Versions and counts'), 304: NotModified, ...problems(400) },
       },
     },
-    // The API and scoring versions are part of the key, so a new one serving the same release gets a new ETag.
-    async (request, reply) => app.sendCached(request, reply, `meta|${apiVersion}|${SCORING_VERSION}`, Meta, () => body),
+    async (request, reply) => app.sendCached(request, reply, 'meta', Meta, () => body),
   );
 };
 

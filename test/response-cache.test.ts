@@ -1,0 +1,87 @@
+import Fastify from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { CachedFront } from '../src/cached-front.js';
+import responseCache from '../src/plugins/response-cache.js';
+
+const Body = z.object({ minAnswers: z.number() });
+
+/**
+ * The response cache alone, with one route whose body comes from code: two of these stand for two
+ * builds of the API serving the same knowledge-base release.
+ */
+async function appBuilding(body: z.input<typeof Body>, calls = { builds: 0 }) {
+  const app = Fastify();
+  app.decorate('cachedFront', new CachedFront());
+  await app.register(responseCache, { maxEntries: 2, tagPrefix: '2026.12.0' });
+  app.get('/probe/:key', async (request, reply) =>
+    app.sendCached(request, reply, (request.params as { key: string }).key, Body, () => {
+      calls.builds++;
+      return body;
+    }),
+  );
+  await app.ready();
+  return app;
+}
+
+const opened: Awaited<ReturnType<typeof appBuilding>>[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((app) => app.close()));
+});
+
+async function open(body: z.input<typeof Body>, calls?: { builds: number }) {
+  const app = await appBuilding(body, calls);
+  opened.push(app);
+  return app;
+}
+
+describe('ETags of cached responses', () => {
+  it('change when the code builds different bytes for the same key, so an old ETag gets the new body', async () => {
+    const before = await open({ minAnswers: 8 });
+    const after = await open({ minAnswers: 10 });
+    const old = await before.inject('/probe/instrument');
+    const fresh = await after.inject('/probe/instrument');
+    expect(old.headers.etag).toMatch(/^"2026\.12\.0-[\w-]{22}"$/);
+    expect(fresh.headers.etag).not.toBe(old.headers.etag);
+
+    const revalidated = await after.inject({ url: '/probe/instrument', headers: { 'if-none-match': String(old.headers.etag) } });
+    expect(revalidated.statusCode).toBe(200);
+    expect(revalidated.json()).toEqual({ minAnswers: 10 });
+    expect(revalidated.headers.etag).toBe(fresh.headers.etag);
+  });
+
+  it('agree between two builds that give the same bytes, even when a 304 is the first thing a build answers', async () => {
+    const first = await open({ minAnswers: 8 });
+    const calls = { builds: 0 };
+    const second = await open({ minAnswers: 8 }, calls);
+    const { etag } = (await first.inject('/probe/instrument')).headers;
+    const conditional = await second.inject({ url: '/probe/instrument', headers: { 'if-none-match': String(etag) } });
+    expect(conditional.statusCode).toBe(304);
+    expect(conditional.headers.etag).toBe(etag);
+    expect(calls.builds).toBe(1);
+  });
+
+  it('differ between two keys with equal bodies', async () => {
+    const app = await open({ minAnswers: 8 });
+    const a = await app.inject('/probe/a');
+    const b = await app.inject('/probe/b');
+    expect(a.body).toBe(b.body);
+    expect(a.headers.etag).not.toBe(b.headers.etag);
+    expect((await app.inject({ url: '/probe/b', headers: { 'if-none-match': String(a.headers.etag) } })).statusCode).toBe(200);
+  });
+
+  it('are built once per key while it stays cached, and again once it was evicted', async () => {
+    const calls = { builds: 0 };
+    const app = await open({ minAnswers: 8 }, calls);
+    const { etag } = (await app.inject('/probe/a')).headers;
+    expect((await app.inject({ url: '/probe/a', headers: { 'if-none-match': String(etag) } })).statusCode).toBe(304);
+    expect(calls.builds).toBe(1);
+    // maxEntries is 2: b and c push a out.
+    await app.inject('/probe/b');
+    await app.inject('/probe/c');
+    expect(calls.builds).toBe(3);
+    const again = await app.inject({ url: '/probe/a', headers: { 'if-none-match': String(etag) } });
+    expect(again.statusCode).toBe(304);
+    expect(calls.builds).toBe(4);
+  });
+});
