@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { MAX_ANSWERS, MAX_BATCH_ITEMS } from '../src/schemas/assessment.js';
 import { buildTestApp } from './helpers.js';
@@ -363,6 +363,14 @@ async function pollFor(what: string, check: () => Promise<boolean>, withinMs: nu
   throw new Error(`timed out after ${withinMs} ms waiting for ${what}`);
 }
 
+/** Blocks the event loop for `ms`. */
+function busy(ms: number) {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Block the event loop.
+  }
+}
+
 describe('load shedding (maxEventLoopDelayMs: 10)', () => {
   let app: App;
   beforeAll(async () => {
@@ -377,12 +385,6 @@ describe('load shedding (maxEventLoopDelayMs: 10)', () => {
   }, async () => {
     // Building the app (seeding) may itself count as a delay in the first sample: start from a calm server.
     await pollFor('a calm server', async () => (await app.inject('/v1/roles')).statusCode === 200, 15_000);
-    const busy = (ms: number) => {
-      const end = performance.now() + ms;
-      while (performance.now() < end) {
-        // Block the event loop.
-      }
-    };
     const blocker = setInterval(() => busy(300), 20);
     try {
       let shed: LightMyRequestResponse | undefined;
@@ -416,5 +418,41 @@ describe('load shedding (maxEventLoopDelayMs: 10)', () => {
     await pollFor('GET /v1/roles to answer 200 again', async () => (await app.inject('/v1/roles')).statusCode === 200, 8000);
     const ready = expectDocumented('GET', '/ready', await app.inject('/ready'), 200);
     expect(ready.json().checks.underPressure).toBe(false);
+  });
+});
+
+describe('load shedding under a limit longer than a second (maxEventLoopDelayMs: 2000)', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp({ maxEventLoopDelayMs: 2000 });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('does not shed after a stall of 1.5 s that begins just after a reading of the event loop', { timeout: 20_000 }, async () => {
+    const delay = () => app.memoryUsage().eventLoopDelay;
+    // under-pressure reads the process's memory just before it reads the event loop's delay (and
+    // starts a new interval): a poll that sees a new call runs right after that reading.
+    const readings = vi.spyOn(process, 'memoryUsage');
+    onTestFinished(() => readings.mockRestore());
+    const calls = readings.mock.calls.length;
+    await new Promise<void>((resolve, reject) => {
+      const deadline = performance.now() + 10_000;
+      const poll = () => {
+        if (readings.mock.calls.length > calls) resolve();
+        else if (performance.now() > deadline) reject(new Error('no reading of the event loop within 10 s'));
+        else setImmediate(poll);
+      };
+      poll();
+    });
+    // Under a 1 s reading interval this stall would leave the next interval without a sample, read
+    // as an infinite delay: every request would then be shed until the reading after it.
+    busy(1500);
+    await sleep(20);
+    expect(delay()).toBeLessThan(2000);
+    expect(app.isUnderPressure()).toBe(false);
+    expect((await app.inject('/v1/roles')).statusCode).toBe(200);
+    expect((await app.inject('/ready')).statusCode).toBe(200);
   });
 });

@@ -19,6 +19,20 @@ export type ProtectionOptions = {
 /** Seconds a client is asked to wait when the server sheds load. */
 export const OVERLOAD_RETRY_AFTER_S = 5;
 
+/** How often under-pressure samples the event loop, by default, and how finely it does. */
+const DEFAULT_SAMPLE_INTERVAL_MS = 1000;
+const DELAY_RESOLUTION_MS = 10;
+
+/**
+ * How often to read the event-loop delay for a limit. under-pressure takes an interval without a
+ * single sample of the loop for an infinite delay, and a stall that begins just after a reading and
+ * outlasts the interval leaves one empty: with a 1 s interval, a stall of just over a second would
+ * shed load under any limit. An interval at least as long as the limit means such a stall is
+ * longer than the limit, so it is shed only when it should be.
+ */
+export const delaySampleIntervalMs = (maxEventLoopDelayMs: number) =>
+  Math.max(DEFAULT_SAMPLE_INTERVAL_MS, maxEventLoopDelayMs + DELAY_RESOLUTION_MS);
+
 /** The eight 16-bit groups of an IPv6 address (a zone is dropped), or undefined for anything else. */
 function ipv6Groups(ip: string): number[] | undefined {
   let text = ip.split('%')[0] ?? '';
@@ -79,6 +93,7 @@ export default fp<ProtectionOptions>(
 
     await app.register(underPressure, {
       maxEventLoopDelay: options.maxEventLoopDelayMs,
+      sampleInterval: delaySampleIntervalMs(options.maxEventLoopDelayMs),
       retryAfter: OVERLOAD_RETRY_AFTER_S,
     });
 
