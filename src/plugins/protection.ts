@@ -30,7 +30,7 @@ const DELAY_RESOLUTION_MS = 10;
  * shed load under any limit. An interval at least as long as the limit means such a stall is
  * longer than the limit, so it is shed only when it should be.
  */
-export const delaySampleIntervalMs = (maxEventLoopDelayMs: number) =>
+const delaySampleIntervalMs = (maxEventLoopDelayMs: number) =>
   Math.max(DEFAULT_SAMPLE_INTERVAL_MS, maxEventLoopDelayMs + DELAY_RESOLUTION_MS);
 
 /** The eight 16-bit groups of an IPv6 address (a zone is dropped), or undefined for anything else. */
