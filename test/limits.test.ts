@@ -433,7 +433,8 @@ describe('load shedding under a limit longer than a second (maxEventLoopDelayMs:
   it('does not shed after a stall of 1.5 s that begins just after a reading of the event loop', { timeout: 20_000 }, async () => {
     const delay = () => app.memoryUsage().eventLoopDelay;
     // under-pressure reads the process's memory just before it reads the event loop's delay (and
-    // starts a new interval): a poll that sees a new call runs right after that reading.
+    // starts a new interval): a poll on every turn of the loop sees a new call right after that
+    // reading, where pollFor's 50 ms sleeps would come too late.
     const readings = vi.spyOn(process, 'memoryUsage');
     onTestFinished(() => readings.mockRestore());
     const calls = readings.mock.calls.length;

@@ -58,18 +58,17 @@ export default fp<ResponseCacheOptions>(
     const cacheControl = options.cacheControl ?? 'public, max-age=300, stale-while-revalidate=60';
     // Insertion order doubles as recency: a hit is moved to the end, the oldest entry is evicted.
     const entries = new Map<string, Entry>();
-    // Each coding is its own representation with its own strong ETag; any of them means the
-    // client holds the current content, so any of them is answered with 304. The key is hashed
-    // with the bytes so that two resources never share an ETag, even with equal bodies.
     const prefix = options.tagPrefix === undefined ? '' : `${options.tagPrefix}-`;
-    const etagsOf = (key: string, body: Buffer): Entry['etags'] => {
-      const tag = prefix + createHash('sha256').update(key).update('\0').update(body).digest('base64url').slice(0, 22);
-      return { identity: `"${tag}"`, br: `"${tag}-br"`, gzip: `"${tag}-gzip"` };
-    };
-    /** Builds a key's body once, validated so the cached bytes always match the documented schema. */
+    /**
+     * Builds a key's body once, validated so the cached bytes always match the documented schema.
+     * Each coding is its own representation with its own strong ETag; any of them means the client
+     * holds the current content, so any of them is answered with 304. The key is hashed with the
+     * bytes so that two resources never share an ETag, even with equal bodies.
+     */
     const entryOf = <S extends z.ZodType>(key: string, schema: S, build: () => z.input<S>): Entry => {
       const body = Buffer.from(JSON.stringify(schema.parse(build())));
-      return { etags: etagsOf(key, body), bodies: encodings(body) };
+      const tag = prefix + createHash('sha256').update(key).update('\0').update(body).digest('base64url').slice(0, 22);
+      return { etags: { identity: `"${tag}"`, br: `"${tag}-br"`, gzip: `"${tag}-gzip"` }, bodies: encodings(body) };
     };
     const isCurrent = (ifNoneMatch: string | undefined, etags: Entry['etags']) =>
       ifNoneMatch !== undefined &&
