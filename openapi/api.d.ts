@@ -351,7 +351,7 @@ export interface components {
             answers: components["schemas"]["AnswerInput"][];
             /** @description Score against the levels at this company size (default: the baseline) */
             companySize?: string;
-            /** @description A free label, e.g. a name or an alias */
+            /** @description A free label, e.g. a name or an alias; stored without surrounding whitespace */
             respondent?: string;
         };
         /** @description Up to 500 submissions, each scored and stored on its own */
@@ -393,6 +393,8 @@ export interface components {
             scoring: string;
             /** @description Knowledge-base release whose levels were used */
             kbRelease: string;
+            /** @description SHA-256 over the content of that release, as `/v1/meta` gives it (absent on assessments stored before 2026-12-03) */
+            kbContentHash?: string;
         };
         AssessmentResult: {
             companySize: string | null;
@@ -660,6 +662,8 @@ export interface components {
             }[];
             category: components["schemas"]["Category"] | null;
             kbRelease: string;
+            /** @description SHA-256 over the validated seed content of the knowledge-base release, as `/v1/meta` gives it */
+            kbContentHash: string;
             /** @description The company size compared at; null for the baseline */
             companySize: string | null;
             /** @description 1 - mean spread / 4: 1 means identical profiles */
@@ -686,6 +690,8 @@ export interface components {
             }[];
             category: components["schemas"]["Category"] | null;
             kbRelease: string;
+            /** @description SHA-256 over the validated seed content of the knowledge-base release, as `/v1/meta` gives it */
+            kbContentHash: string;
             trend: {
                 companySize: string | null;
                 similarity: number;
@@ -697,7 +703,7 @@ export interface components {
             apiVersion: string;
             /** @description Release id of the knowledge base, e.g. `2026.12.0` */
             kbRelease: string;
-            /** @description SHA-256 over the validated seed content of this release */
+            /** @description SHA-256 over the validated seed content of the knowledge-base release, as `/v1/meta` gives it */
             contentHash: string;
             /** @description Version of the question bank */
             instrumentVersion: string;
@@ -837,7 +843,10 @@ export interface operations {
     getMeta: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -846,6 +855,12 @@ export interface operations {
             /** @description Versions and counts */
             200: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -855,6 +870,12 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -898,7 +919,10 @@ export interface operations {
                 /** @description Items to skip */
                 offset?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -907,6 +931,12 @@ export interface operations {
             /** @description The roles, in a stable order */
             200: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -916,6 +946,12 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -957,7 +993,10 @@ export interface operations {
                 /** @description Apply this company size's variants: `startup`, `scale-up` or `big-tech` */
                 companySize?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
             path: {
                 /** @description Role slug, e.g. `tech-lead` */
                 role: string;
@@ -969,6 +1008,12 @@ export interface operations {
             /** @description The role and its expectations */
             200: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -978,6 +1023,12 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1039,7 +1090,10 @@ export interface operations {
                 /** @description Items to skip */
                 offset?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1048,6 +1102,12 @@ export interface operations {
             /** @description A page of competencies */
             200: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1057,6 +1117,12 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1104,7 +1170,10 @@ export interface operations {
     getCompetency: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
             path: {
                 /** @description Competency slug, e.g. `hiring` */
                 competency: string;
@@ -1116,6 +1185,12 @@ export interface operations {
             /** @description The competency and its levels */
             200: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1125,6 +1200,12 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1177,7 +1258,10 @@ export interface operations {
                 /** @description Items to skip */
                 offset?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1186,6 +1270,12 @@ export interface operations {
             /** @description The company sizes in order */
             200: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1195,6 +1285,12 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1238,7 +1334,10 @@ export interface operations {
                 /** @description Items to skip */
                 offset?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1247,6 +1346,12 @@ export interface operations {
             /** @description The sources */
             200: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1256,6 +1361,12 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1300,7 +1411,10 @@ export interface operations {
                 companySize?: string;
                 category?: components["schemas"]["CategoryInput"];
             };
-            header?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1309,6 +1423,12 @@ export interface operations {
             /** @description The comparison */
             200: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1318,6 +1438,12 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1369,7 +1495,10 @@ export interface operations {
                 roles: string;
                 category?: components["schemas"]["CategoryInput"];
             };
-            header?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1378,6 +1507,12 @@ export interface operations {
             /** @description The comparison at each stage */
             200: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1387,6 +1522,12 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1434,7 +1575,10 @@ export interface operations {
     getInstrument: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1443,6 +1587,12 @@ export interface operations {
             /** @description The instrument */
             200: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1452,6 +1602,12 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1787,6 +1943,8 @@ export interface operations {
             /** @description The stored assessment */
             200: {
                 headers: {
+                    /** @description `private, max-age=86400, immutable`: a stored assessment never changes */
+                    "cache-control"?: string;
                     [name: string]: unknown;
                 };
                 content: {

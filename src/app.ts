@@ -27,6 +27,7 @@ import securityHeaders, { API_SECURITY_HEADERS } from './plugins/security-header
 import store from './plugins/store.js';
 import { withoutAssessmentIds } from './request-log.js';
 import routes from './routes/index.js';
+import { NoQuery } from './schemas/common.js';
 import { DEFAULT_RECENT_ASSESSMENTS_MB } from './services/recent-assessments.js';
 
 declare module 'fastify' {
@@ -177,7 +178,8 @@ export async function buildApp(options: AppOptions = {}) {
       // The parser refuses prototype keys as it refuses broken JSON: tell the two apart, on errors only.
       if (error) return done(isJson(body) ? new ForbiddenKeyError() : error, undefined);
       if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
-        return done(new BadRequestError(`The body is nested more than ${MAX_JSON_DEPTH} levels deep.`), undefined);
+        const problem = { field: 'body', message: `is nested more than ${MAX_JSON_DEPTH} levels deep` };
+        return done(new BadRequestError(`The body is nested more than ${MAX_JSON_DEPTH} levels deep.`, [problem]), undefined);
       }
       done(null, value);
     });
@@ -211,7 +213,7 @@ export async function buildApp(options: AppOptions = {}) {
     transformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true, querystring: NoQuery } }, async () => app.swagger());
 
   await app.register(store, {
     databasePath: options.databasePath ?? ':memory:',

@@ -10,7 +10,8 @@ const BR_OR_GZIP: readonly Compressed[] = ['br', 'gzip'];
 /**
  * The content coding to send for an Accept-Encoding header (RFC 9110, 12.5.3): among the codings
  * on offer, the acceptable one with the highest q-value, in the order offered on a tie; identity
- * when none is acceptable.
+ * when none is acceptable, or when the header gives identity a higher q-value than the best of
+ * them (on a tie, the coding is sent).
  */
 export function negotiateCoding(acceptEncoding: string | undefined, offered: readonly Compressed[] = BR_OR_GZIP): ContentCoding {
   if (!acceptEncoding) return 'identity';
@@ -33,7 +34,7 @@ export function negotiateCoding(acceptEncoding: string | undefined, offered: rea
       bestWeight = weight;
     }
   }
-  return best;
+  return (q.get('identity') ?? 0) > bestWeight ? 'identity' : best;
 }
 
 // Clients send a handful of distinct Accept-Encoding values; each is parsed once per offer, the

@@ -58,6 +58,7 @@ describe('stored assessments across a new release', () => {
       instrument: seed.questions.instrumentVersion,
       scoring: SCORING_VERSION,
       kbRelease: seed.release,
+      kbContentHash: first.kb.release.contentHash,
     });
     await first.close();
 
@@ -107,13 +108,54 @@ describe('stored assessments across a new release', () => {
       const fresh = await post(second, '/v1/assessments', submission(remaining));
       expect(fresh.statusCode).toBe(201);
       const now = fresh.json();
-      expect(now.result.versions).toEqual({ instrument: newInstrument, scoring: SCORING_VERSION, kbRelease: newRelease });
+      expect(now.result.versions).toEqual({
+        instrument: newInstrument,
+        scoring: SCORING_VERSION,
+        kbRelease: newRelease,
+        kbContentHash: second.kb.release.contentHash,
+      });
+      expect(now.result.versions.kbContentHash).not.toBe(old.result.versions.kbContentHash);
       expect(now.result.answered.total).toBe(QUESTIONS.length);
       for (const e of changed) expect(levelIn(now.result.breakdown, e.role, e.competency)).toBe(newLevel(e));
 
       const instrument = (await get(second, '/v1/assessment/questions')).json();
       expect(instrument.version).toBe(newInstrument);
       expect(instrument.questions.map((q: { id: string }) => q.id)).not.toContain(removed.id);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('content changed under the same release id', () => {
+  it('is told apart by the content hash stamped on new assessments and on comparisons', async () => {
+    const databasePath = databaseFile();
+    const first = await buildTestApp({ databasePath });
+    const before = (await post(first, '/v1/assessments', submission(QUESTIONS))).json();
+    const comparedBefore = (await get(first, '/v1/comparisons?roles=tech-lead,engineering-manager')).json();
+    await first.close();
+
+    // One level moved, the release id left as it was.
+    const folder = temp.seedCopy();
+    const moved = seed.expectations.find((e) => e.role === 'engineering-manager' && e.level >= 2) as RawExpectation;
+    editJson(folder, 'expectations.json', (data: RawExpectation[]) =>
+      data.map((e) => (e.role === moved.role && e.competency === moved.competency ? { ...e, level: e.level - 1 } : e)),
+    );
+    const second = await buildTestApp({ databasePath, content: loadContent(folder) });
+    try {
+      const meta = (await get(second, '/v1/meta')).json();
+      expect(meta.kbRelease).toBe(seed.release);
+      expect(meta.contentHash).not.toBe(before.result.versions.kbContentHash);
+
+      const after = (await post(second, '/v1/assessments', submission(QUESTIONS))).json();
+      expect(after.result.versions).toEqual({ ...before.result.versions, kbContentHash: meta.contentHash });
+      const comparedAfter = (await get(second, '/v1/comparisons?roles=tech-lead,engineering-manager')).json();
+      expect(comparedAfter.kbRelease).toBe(comparedBefore.kbRelease);
+      expect(comparedBefore.kbContentHash).toBe(before.result.versions.kbContentHash);
+      expect(comparedAfter.kbContentHash).toBe(meta.contentHash);
+
+      // The assessment stored before still reads back as it was scored, with its own hash.
+      expect((await get(second, `/v1/assessments/${before.id}`)).json().result.versions).toEqual(before.result.versions);
     } finally {
       await second.close();
     }

@@ -4,7 +4,7 @@ import { INTENDED_USE } from '../src/domain/assessment.js';
 import { MIN_ANSWERS, SCORING_VERSION } from '../src/domain/scoring.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
-import { responseProblems } from './support/openapi.js';
+import { document, responseProblems } from './support/openapi.js';
 
 const seed = readRawSeed();
 const QUESTIONS = seed.questions.questions;
@@ -104,7 +104,9 @@ describe('POST /v1/assessments', () => {
       instrument: seed.questions.instrumentVersion,
       scoring: SCORING_VERSION,
       kbRelease: seed.release,
+      kbContentHash: (await get('/v1/meta')).json().contentHash,
     });
+    expect(body.result.versions.kbContentHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(body.result.intendedUse).toBe(INTENDED_USE);
     expect(body.result.intendedUse).toMatch(/not for hiring/i);
     expect(body.result.companySize).toBe('scale-up');
@@ -167,6 +169,14 @@ describe('POST /v1/assessments: validation', () => {
     expect(problem.code).toBe('validation-error');
     expect(problem.errors?.map((e) => e.field)).toContain(field);
     expect(count()).toBe(before);
+  });
+
+  it('says a blank respondent is blank, as the OpenAPI document does (its pattern refuses one too)', async () => {
+    const problem = expectProblem(await post('/v1/assessments', submission({ respondent: ' \t\u00a0 ' })), 400);
+    expect(problem.errors).toEqual([{ field: 'body.respondent', message: 'must not be blank' }]);
+    const documented = document.components.schemas.SubmissionInput.properties.respondent as { pattern: string };
+    expect(new RegExp(documented.pattern, 'u').test(' \t\u00a0 ')).toBe(false);
+    expect(new RegExp(documented.pattern, 'u').test(' sam ')).toBe(true);
   });
 
   it('answers 400 for an unknown field at the top level, naming it', async () => {

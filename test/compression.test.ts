@@ -57,6 +57,12 @@ describe('negotiateCoding', () => {
     ['gzip;q=2, br;q=0.5', 'br'],
     ['gzip;q=0.001', 'gzip'],
     [',,;;,', 'identity'],
+    ['identity;q=1, gzip;q=0.5', 'identity'],
+    ['identity;q=0.9, br;q=0.1', 'identity'],
+    ['IDENTITY;q=0.6, *;q=0.5', 'identity'],
+    ['identity;q=0.5, gzip', 'gzip'],
+    ['identity, gzip', 'gzip'],
+    ['identity;q=0.5, *', 'br'],
   ])('%j -> %s', (header, coding) => {
     expect(negotiateCoding(header)).toBe(coding);
   });

@@ -27,11 +27,14 @@ describe('in-process contract checks', () => {
     expect(fieldsOf(problem)).toContain('querystring.companySize');
   });
 
-  // Same rule, on the probes: /health and /ready declare no parameters in the OpenAPI document.
-  it.each(['/health?colour=blue', '/ready?colour=blue'])('%s refuses an undeclared query parameter with 400', async (url) => {
-    const problem = problemOf(await app.inject(url), 400);
-    expect(fieldsOf(problem)).toContain('querystring.colour');
-  });
+  // Same rule, on the probes and the document: none of them declares a parameter.
+  it.each(['/health?colour=blue', '/ready?colour=blue', '/openapi.json?colour=blue'])(
+    '%s refuses an undeclared query parameter with 400',
+    async (url) => {
+      const problem = problemOf(await app.inject(url), 400);
+      expect(fieldsOf(problem)).toContain('querystring.colour');
+    },
+  );
 
   // RFC 9110 §8.6: a server MUST NOT send Content-Length in a 304 (or a HEAD response) unless it equals
   // the length of the 200's content. Guards against: a HEAD with a matching If-None-Match got

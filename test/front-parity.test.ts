@@ -81,7 +81,17 @@ describe('negotiateCoding', () => {
 describe('the cached front repeats what Fastify sends', () => {
   it('for Accept-Encoding variants (q=0, identity;q=0, x-gzip, *, duplicates), headers and body as Fastify sends them', async () => {
     const path = '/v1/roles/tech-lead?companySize=startup';
-    for (const acceptEncoding of ['identity;q=0', 'gzip;q=0', 'br;q=0, gzip', 'x-gzip', '*', '*;q=0', 'GZIP;Q=0.5, BR;Q=0.4', 'deflate']) {
+    for (const acceptEncoding of [
+      'identity;q=0',
+      'gzip;q=0',
+      'br;q=0, gzip',
+      'x-gzip',
+      '*',
+      '*;q=0',
+      'GZIP;Q=0.5, BR;Q=0.4',
+      'deflate',
+      'identity;q=1, gzip;q=0.5',
+    ]) {
       const headers = { 'accept-encoding': acceptEncoding };
       await get(server.base, path, headers);
       const before = server.routed();

@@ -43,10 +43,11 @@ type Stage = {
   competencies: Row[];
   summary: { shared: string[]; distinctive: { role: string; competencies: string[] }[]; peripheral: string[] };
 };
-type Comparison = Stage & { roles: { slug: string; name: string }[]; category: string | null; kbRelease: string };
+type Comparison = Stage & { roles: { slug: string; name: string }[]; category: string | null; kbRelease: string; kbContentHash: string };
 type AcrossSizes = {
   roles: { slug: string; name: string }[];
   kbRelease: string;
+  kbContentHash: string;
   trend: { companySize: string | null; similarity: number }[];
   comparisons: Stage[];
 };
@@ -78,7 +79,7 @@ const sizeQuery = (size: string | null, sep = '?') => (size === null ? '' : `${s
 
 describe('one matrix, read five ways: role, competency, comparison, comparison by size, filter', () => {
   it('gives every role the same level, name, category and order of every competency at every size on every route', async () => {
-    const meta = await ok<{ kbRelease: string }>('/v1/meta');
+    const meta = await ok<{ kbRelease: string; contentHash: string }>('/v1/meta');
     const all = await ok<Page<ListItem>>('/v1/competencies?limit=200');
     expect(all.total).toBe(22);
     const slugs = all.items.map((c) => c.slug);
@@ -86,15 +87,17 @@ describe('one matrix, read five ways: role, competency, comparison, comparison b
     for (const slug of slugs) details.set(slug, await ok<CompetencyDetail>(`/v1/competencies/${slug}`));
     const bySize = await ok<AcrossSizes>(`/v1/comparisons/by-company-size?roles=${ROLES.join(',')}`);
     expect(bySize.kbRelease).toBe(meta.kbRelease);
+    expect(bySize.kbContentHash).toBe(meta.contentHash);
     expect(bySize.comparisons.map((s) => s.companySize)).toEqual(STAGES);
 
     let compared = 0;
     for (const size of STAGES) {
       const comparison = await ok<Comparison>(`/v1/comparisons?roles=${ROLES.join(',')}${sizeQuery(size, '&')}`);
       expect(comparison.kbRelease).toBe(meta.kbRelease);
+      expect(comparison.kbContentHash).toBe(meta.contentHash);
       expect(comparison.companySize).toBe(size);
       const stage = bySize.comparisons[STAGES.indexOf(size)];
-      const { roles: _r, category: _c, kbRelease: _k, ...single } = comparison;
+      const { roles: _r, category: _c, kbRelease: _k, kbContentHash: _h, ...single } = comparison;
       expect(stage).toEqual(single);
       expect(comparison.competencies.map((r) => r.competency.slug)).toEqual(slugs);
 
@@ -256,6 +259,7 @@ describe('comparisons: the rules of the README and DESIGN.md, recomputed from th
     ['tech-lead,engineering-manager,tech-lead', 400, ['querystring.roles'], /distinct/],
     ['tech-lead,engineering-manager,a,b,c,d', 400, ['querystring.roles'], /at most 5/],
     ['tech-lead,Engineering-Manager', 400, ['querystring.roles[1]'], /lowercase slug/],
+    ['tech-lead,,engineering-manager', 400, ['querystring.roles[1]'], /must not be empty/],
     ['tech-lead,engineering-manager,staff-engineer', 404, ['querystring.roles[2]'], /unknown role "staff-engineer"/],
     ['cto,tech-lead,vp', 404, ['querystring.roles[0]', 'querystring.roles[2]'], /unknown role "cto"/],
   ])('roles=%s is a %i problem naming %j', async (roles, status, fields, message) => {
@@ -269,6 +273,11 @@ describe('comparisons: the rules of the README and DESIGN.md, recomputed from th
   it('refuses a repeated roles parameter (roles=a&roles=b, as some HTTP libraries send lists) with a 400 naming it', async () => {
     const body = await problem('/v1/comparisons?roles=tech-lead&roles=engineering-manager', 400);
     expect(fieldsOf(body)).toEqual(['querystring.roles']);
+  });
+
+  it('reports an empty companySize once, not once per rule it breaks', async () => {
+    const body = await problem('/v1/roles/tech-lead?companySize=', 400);
+    expect(body.errors).toEqual([{ field: 'querystring.companySize', message: 'must not be empty' }]);
   });
 
   it('refuses companySize on the by-company-size route, naming it, instead of ignoring it', async () => {

@@ -84,6 +84,51 @@ describe('OpenAPI document', () => {
     expect(text).toContain('"#/components/schemas/RoleDetail"');
   });
 
+  it('documents the caching of every read it answers 304: If-None-Match in, ETag, Cache-Control and Vary out', async () => {
+    type Operation = {
+      parameters?: { in: string; name: string }[];
+      responses: Record<string, { headers?: Record<string, unknown> }>;
+    };
+    // A URL for each cached read: a new one without an example here fails the test.
+    const examples: Record<string, string> = {
+      '/v1/meta': '/v1/meta',
+      '/v1/roles': '/v1/roles',
+      '/v1/roles/{role}': '/v1/roles/tech-lead',
+      '/v1/competencies': '/v1/competencies?category=people',
+      '/v1/competencies/{competency}': '/v1/competencies/hiring',
+      '/v1/company-sizes': '/v1/company-sizes',
+      '/v1/sources': '/v1/sources',
+      '/v1/comparisons': '/v1/comparisons?roles=tech-lead,engineering-manager',
+      '/v1/comparisons/by-company-size': '/v1/comparisons/by-company-size?roles=tech-lead,engineering-manager',
+      '/v1/assessment/questions': '/v1/assessment/questions',
+    };
+    const cached = Object.entries(document.paths as Record<string, Record<string, Operation>>).filter(
+      ([, item]) => item.get?.responses['304'] !== undefined,
+    );
+    expect(cached.map(([path]) => path).sort()).toEqual(Object.keys(examples).sort());
+    for (const [path, item] of cached) {
+      const op = item.get as Operation;
+      expect(
+        op.parameters?.some((p) => p.in === 'header' && p.name === 'if-none-match'),
+        path,
+      ).toBe(true);
+      const url = examples[path] as string;
+      const fresh = await app.inject(url);
+      const again = await app.inject({ url, headers: { 'if-none-match': String(fresh.headers.etag) } });
+      expect([fresh.statusCode, again.statusCode], url).toEqual([200, 304]);
+      for (const [status, response] of [
+        ['200', fresh],
+        ['304', again],
+      ] as const) {
+        const declared = Object.keys(op.responses[status]?.headers ?? {});
+        expect(declared, `${path} ${status}`).toEqual(expect.arrayContaining(['etag', 'cache-control', 'vary']));
+        for (const name of ['etag', 'cache-control', 'vary']) expect(response.headers[name], `${url} ${status} ${name}`).toBeTruthy();
+      }
+    }
+    // A stored assessment never changes and has no ETag: it documents no 304.
+    expect((document.paths['/v1/assessments/{id}'].get as Operation).responses['304']).toBeUndefined();
+  });
+
   it('ships client types that match the committed document', async () => {
     const committed = readFileSync(join(projectRoot, 'openapi', 'api.d.ts'), 'utf8');
     expect(await generateClientTypes(document)).toBe(committed);

@@ -324,6 +324,7 @@ describe('JSON nesting limit', () => {
       expect(response.statusCode).toBe(400);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(response.json().detail).toBe('The body is nested more than 32 levels deep.');
+      expect(response.json().errors).toEqual([{ field: 'body', message: 'is nested more than 32 levels deep' }]);
       expectSecurityHeaders(response);
     },
   );

@@ -157,7 +157,12 @@ export function assess(kb: KnowledgeBase, submission: SubmissionInput) {
   return {
     companySize,
     ...scored,
-    versions: { instrument: kb.release.instrumentVersion, scoring: SCORING_VERSION, kbRelease: kb.release.id },
+    versions: {
+      instrument: kb.release.instrumentVersion,
+      scoring: SCORING_VERSION,
+      kbRelease: kb.release.id,
+      kbContentHash: kb.release.contentHash,
+    },
     intendedUse: INTENDED_USE,
   };
 }

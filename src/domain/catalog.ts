@@ -114,6 +114,7 @@ export function comparison(kb: KnowledgeBase, roles: string[], companySize: stri
     roles: roles.map((slug) => ({ slug, name: kb.roleBySlug.get(slug)?.name ?? slug })),
     category,
     kbRelease: kb.release.id,
+    kbContentHash: kb.release.contentHash,
     ...comparisonView(kb, roles, companySize, category),
   };
 }
@@ -125,6 +126,7 @@ export function comparisonAcrossSizes(kb: KnowledgeBase, roles: string[], catego
     roles: roles.map((slug) => ({ slug, name: kb.roleBySlug.get(slug)?.name ?? slug })),
     category,
     kbRelease: kb.release.id,
+    kbContentHash: kb.release.contentHash,
     trend: stages.map((s) => ({ companySize: s.companySize, similarity: s.similarity })),
     comparisons: stages,
   };

@@ -1,5 +1,7 @@
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { NotModified } from '../schemas/common.js';
+import { CACHED_READ, IF_NONE_MATCH } from '../schemas/responses.js';
 
 const REF = /"#\/components\/schemas\/([^"]+)"/g;
 const refsIn = (value: unknown) => [...JSON.stringify(value).matchAll(REF)].map((m) => m[1] as string);
@@ -27,19 +29,30 @@ export const transformObject: SwaggerTransformObject = (input) => {
 };
 
 type Responses = Record<string, { headers?: unknown } | undefined>;
+type ObjectSchema = { type: 'object'; properties: Record<string, unknown> };
 
 /**
  * The zod transform of a route's schema, with the response headers a route declares (Location,
  * Retry-After...) kept: the zod transform rebuilds each response from its description and content
- * alone.
+ * alone. A route that answers 304 (NotModified) is a cached knowledge-base read: it takes
+ * If-None-Match, and its 200 and 304 carry ETag, Cache-Control and Vary.
  */
 export const transform: SwaggerTransform = (input) => {
   const output = jsonSchemaTransform(input as Parameters<typeof jsonSchemaTransform>[0]);
   const declared = (input.schema as { response?: Responses } | undefined)?.response ?? {};
-  const built = (output.schema as { response?: Record<string, Record<string, unknown>> }).response ?? {};
+  const schema = output.schema as { response?: Record<string, Record<string, unknown>>; headers?: ObjectSchema };
+  const built = schema.response ?? {};
   for (const [status, response] of Object.entries(declared)) {
     const target = built[status];
     if (response?.headers !== undefined && target !== undefined) target.headers = response.headers;
+  }
+  if (declared['304'] === NotModified) {
+    for (const status of ['200', '304']) {
+      const target = built[status];
+      if (target !== undefined) target.headers = { ...(target.headers as object | undefined), ...CACHED_READ };
+    }
+    const headers = schema.headers ?? { type: 'object', properties: {} };
+    schema.headers = { ...headers, properties: { ...headers.properties, 'if-none-match': IF_NONE_MATCH } };
   }
   return output as ReturnType<SwaggerTransform>;
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Level, Slug } from './common.js';
+import { ContentHash, Level, Slug } from './common.js';
 import { Problem } from './problem.js';
 
 export const MAX_BATCH_ITEMS = 500;
@@ -22,12 +22,13 @@ export const Submission = z
     companySize: Slug.optional().describe('Score against the levels at this company size (default: the baseline)'),
     respondent: z
       .string()
+      // Checked before the trim so that the document says it too (a pattern).
+      .regex(/\S/, 'must not be blank')
       .trim()
-      .min(1)
       .max(MAX_RESPONDENT_LENGTH)
       .refine((label) => !LONE_SURROGATE.test(label), 'must be well-formed Unicode: it has a lone surrogate')
       .optional()
-      .describe('A free label, e.g. a name or an alias'),
+      .describe('A free label, e.g. a name or an alias; stored without surrounding whitespace'),
   })
   .meta({
     id: 'Submission',
@@ -67,6 +68,9 @@ export const Versions = z
     instrument: z.string().describe('Question bank version'),
     scoring: z.string().describe('Scoring formula version'),
     kbRelease: z.string().describe('Knowledge-base release whose levels were used'),
+    kbContentHash: ContentHash.optional().describe(
+      'SHA-256 over the content of that release, as `/v1/meta` gives it (absent on assessments stored before 2026-12-03)',
+    ),
   })
   .meta({ id: 'Versions' });
 

@@ -1,10 +1,17 @@
 import { z } from 'zod';
 
+/** An empty value gets one message, not that one and the pattern's too. */
 export const Slug = z
   .string()
-  .min(1)
+  .min(1, { abort: true, error: 'must not be empty' })
   .max(64)
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a lowercase slug such as `tech-lead`');
+
+/** SHA-256 over a release's validated seed content: tells two contents apart under one release id. */
+export const ContentHash = z
+  .string()
+  .regex(/^sha256:[0-9a-f]{64}$/)
+  .describe('SHA-256 over the validated seed content of the knowledge-base release, as `/v1/meta` gives it');
 
 export const Level = z.int().min(0).max(4).describe('0 none, 1 occasional, 2 regular, 3 core, 4 defining');
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Level, Slug } from './common.js';
+import { ContentHash, Level, Slug } from './common.js';
 import { Category, CompetencyRef } from './knowledge-base.js';
 
 const RoleRef = z.object({ slug: Slug, name: z.string() });
@@ -37,7 +37,7 @@ const ComparisonBody = {
 export const ComparisonStage = z.object(ComparisonBody).meta({ id: 'ComparisonStage' });
 
 export const Comparison = z
-  .object({ roles: z.array(RoleRef), category: Category.nullable(), kbRelease: z.string(), ...ComparisonBody })
+  .object({ roles: z.array(RoleRef), category: Category.nullable(), kbRelease: z.string(), kbContentHash: ContentHash, ...ComparisonBody })
   .meta({ id: 'Comparison' });
 
 export const ComparisonAcrossSizes = z
@@ -45,6 +45,7 @@ export const ComparisonAcrossSizes = z
     roles: z.array(RoleRef),
     category: Category.nullable(),
     kbRelease: z.string(),
+    kbContentHash: ContentHash,
     trend: z.array(z.object({ companySize: Slug.nullable(), similarity: z.number().min(0).max(1) })),
     comparisons: z.array(ComparisonStage).describe('The baseline first, then every company size, smallest first'),
   })

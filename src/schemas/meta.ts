@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { ContentHash } from './common.js';
 
 export const Meta = z
   .object({
     apiVersion: z.string(),
     kbRelease: z.string().describe('Release id of the knowledge base, e.g. `2026.12.0`'),
-    contentHash: z.string().describe('SHA-256 over the validated seed content of this release'),
+    contentHash: ContentHash,
     instrumentVersion: z.string().describe('Version of the question bank'),
     scoringVersion: z.string().describe('Version of the scoring formula new assessments are scored with, e.g. `shape-1.0`'),
     counts: z.object({

@@ -24,6 +24,22 @@ export const json = <S extends z.ZodType>(schema: S, description: string, header
   ...(headers === undefined ? {} : { headers }),
 });
 
+/** The headers of a knowledge-base read, on its 200 and on its 304 alike. */
+export const CACHED_READ: Headers = {
+  etag: { type: 'string', description: 'Strong entity tag of this representation: send it back in If-None-Match' },
+  'cache-control': {
+    type: 'string',
+    description: 'How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60`',
+  },
+  vary: { type: 'string', description: '`Origin, Accept-Encoding`' },
+};
+
+/** The request header a knowledge-base read answers with 304 when one of its tags is current. */
+export const IF_NONE_MATCH = {
+  type: 'string',
+  description: 'Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body',
+} as const;
+
 /** The headers of a write that can be replayed for its Idempotency-Key. */
 export const REPLAYABLE: Headers = {
   'idempotent-replayed': {

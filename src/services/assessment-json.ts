@@ -108,7 +108,8 @@ export function resultJson(result: AssessmentResult): string {
     )}` +
     `,"flags":${list(result.flags, quoted)}` +
     `,"answered":{"count":${num(answered.count)},"total":${num(answered.total)}}` +
-    `,"versions":{"instrument":${quoted(versions.instrument)},"scoring":${quoted(versions.scoring)},"kbRelease":${quoted(versions.kbRelease)}}` +
+    `,"versions":{"instrument":${quoted(versions.instrument)},"scoring":${quoted(versions.scoring)},"kbRelease":${quoted(versions.kbRelease)}` +
+    `,"kbContentHash":${quoted(versions.kbContentHash)}}` +
     `,"intendedUse":${quoted(result.intendedUse)}}`
   );
 }

@@ -198,7 +198,12 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         description: 'Later releases of the knowledge base, the questions or the formula never change a stored result.',
         params: AssessmentParams,
         querystring: NoQuery,
-        response: { 200: json(Assessment, 'The stored assessment'), ...problems(400, 404) },
+        response: {
+          200: json(Assessment, 'The stored assessment', {
+            'cache-control': { type: 'string', description: '`private, max-age=86400, immutable`: a stored assessment never changes' },
+          }),
+          ...problems(400, 404),
+        },
       },
     },
     async (request, reply) => {
