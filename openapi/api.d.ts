@@ -202,6 +202,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/exports/knowledge-base": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The whole knowledge base of the current release in one document
+         * @description Sources, roles, competencies, company sizes, every expectation with its company-size variants and citations, and the questions, unpaged: for tools that keep a copy and refresh it when `kbContentHash` changes.
+         */
+        get: operations["exportKnowledgeBase"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/levels.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every expected level, at the baseline and at each company size, as CSV */
+        get: operations["exportLevels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/assessment/questions": {
         parameters: {
             query?: never;
@@ -473,6 +510,17 @@ export interface components {
                 problem: components["schemas"]["Problem"];
             })[];
         };
+        Question: {
+            id: string;
+            order: number;
+            prompt: string;
+            competency: string;
+            /**
+             * @description minus: agreeing means less affinity (reverse-keyed)
+             * @enum {string}
+             */
+            keyed: "plus" | "minus";
+        };
         Instrument: {
             version: string;
             kbRelease: string;
@@ -480,17 +528,7 @@ export interface components {
                 value: number;
                 label: string;
             }[];
-            questions: {
-                id: string;
-                order: number;
-                prompt: string;
-                competency: string;
-                /**
-                 * @description minus: agreeing means less affinity (reverse-keyed)
-                 * @enum {string}
-                 */
-                keyed: "plus" | "minus";
-            }[];
+            questions: components["schemas"]["Question"][];
             minAnswers: number;
         };
         /** @enum {string} */
@@ -513,6 +551,12 @@ export interface components {
             name: string;
             summary: string;
             typicalDay: string;
+        };
+        Competency: {
+            slug: string;
+            name: string;
+            category: components["schemas"]["Category"];
+            description: string;
         };
         CompetencyRef: {
             slug: string;
@@ -698,6 +742,34 @@ export interface components {
             }[];
             /** @description The baseline first, then every company size, smallest first */
             comparisons: components["schemas"]["ComparisonStage"][];
+        };
+        /** @description Everything one release of the knowledge base holds */
+        KnowledgeBaseExport: {
+            kbRelease: string;
+            /** @description SHA-256 over the validated seed content of the knowledge-base release, as `/v1/meta` gives it */
+            kbContentHash: string;
+            /** @description Version of the questions below */
+            instrumentVersion: string;
+            sources: components["schemas"]["Source"][];
+            roles: components["schemas"]["Role"][];
+            competencies: components["schemas"]["Competency"][];
+            /** @description Smallest first */
+            companySizes: components["schemas"]["CompanySize"][];
+            /** @description One per role and competency: the matrix is complete */
+            expectations: {
+                role: string;
+                competency: string;
+                /** @description The baseline level */
+                level: number;
+                rationale: string;
+                /** @description true when no source backs this level */
+                editorial: boolean;
+                citations: components["schemas"]["Citation"][];
+                /** @description The company sizes where another level applies */
+                variants: components["schemas"]["Variant"][];
+            }[];
+            /** @description In the order the instrument asks them */
+            questions: components["schemas"]["Question"][];
         };
         Meta: {
             apiVersion: string;
@@ -1543,6 +1615,150 @@ export interface operations {
             };
             /** @description Unknown route or slug */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or not ready: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportKnowledgeBase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The release */
+            200: {
+                headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeBaseExport"];
+                };
+            };
+            /** @description Not modified: the ETag sent in If-None-Match is current */
+            304: {
+                headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or not ready: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportLevels: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The levels, one row each, for a spreadsheet */
+            200: {
+                headers: {
+                    /** @description attachment, named after the release */
+                    "content-disposition"?: string;
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Not modified: the ETag sent in If-None-Match is current */
+            304: {
+                headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -115,6 +115,7 @@ export async function buildApp(options: AppOptions = {}) {
       'X-RateLimit-Limit',
       'X-RateLimit-Remaining',
       'X-RateLimit-Reset',
+      'Content-Disposition',
     ],
     maxAgeSeconds: 600,
   };
@@ -205,6 +206,7 @@ export async function buildApp(options: AppOptions = {}) {
         { name: 'sources', description: 'The documents behind every level and question' },
         { name: 'comparisons', description: 'Side-by-side comparisons of roles, at a company size or across all of them' },
         { name: 'assessments', description: 'The self-assessment: questions, scoring, stored results' },
+        { name: 'exports', description: 'A whole release at once, as JSON or as a spreadsheet' },
         { name: 'meta', description: 'Versions and counts' },
         { name: 'operations', description: 'Liveness and readiness probes' },
       ],

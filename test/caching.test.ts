@@ -18,6 +18,8 @@ const CACHED_URLS = [
   '/v1/competencies/hiring',
   '/v1/company-sizes',
   '/v1/meta',
+  '/v1/exports/knowledge-base',
+  '/v1/exports/levels.csv',
 ];
 
 /** Different resources (paths or query strings): each must have its own ETag. */

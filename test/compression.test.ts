@@ -18,6 +18,8 @@ const URLS = [
   '/v1/company-sizes',
   '/v1/sources',
   '/v1/meta',
+  '/v1/exports/knowledge-base',
+  '/v1/exports/levels.csv',
 ];
 
 const decode: Record<string, (body: Buffer) => Buffer> = { br: brotliDecompressSync, gzip: gunzipSync };

@@ -104,6 +104,21 @@ describe('the cached front repeats what Fastify sends', () => {
     }
   });
 
+  it('for the CSV export, its type and Content-Disposition included', async () => {
+    for (const acceptEncoding of ['identity', 'gzip']) {
+      const headers = { 'accept-encoding': acceptEncoding };
+      await get(server.base, '/v1/exports/levels.csv', headers);
+      const before = server.routed();
+      const repeated = await get(server.base, '/v1/exports/levels.csv', headers);
+      expect(server.routed(), acceptEncoding).toBe(before);
+      expect(header(repeated, 'content-type')).toBe('text/csv; charset=utf-8; header=present');
+      expect(header(repeated, 'content-disposition')).toMatch(/^attachment; filename="role-competency-levels-.+\.csv"$/);
+      const fastify = await server.app.inject({ url: '/v1/exports/levels.csv', headers });
+      expect(stable(repeated.headers), acceptEncoding).toEqual(stable(fastify.headers));
+      expect(repeated.body.equals(fastify.rawPayload), acceptEncoding).toBe(true);
+    }
+  });
+
   it('leaves a stored read to the route when the document is kept gzip-compressed', async () => {
     const questions = server.app.kb.data.questions;
     const payload = JSON.stringify({ answers: questions.map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 })) });

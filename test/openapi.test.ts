@@ -101,6 +101,8 @@ describe('OpenAPI document', () => {
       '/v1/comparisons': '/v1/comparisons?roles=tech-lead,engineering-manager',
       '/v1/comparisons/by-company-size': '/v1/comparisons/by-company-size?roles=tech-lead,engineering-manager',
       '/v1/assessment/questions': '/v1/assessment/questions',
+      '/v1/exports/knowledge-base': '/v1/exports/knowledge-base',
+      '/v1/exports/levels.csv': '/v1/exports/levels.csv',
     };
     const cached = Object.entries(document.paths as Record<string, Record<string, Operation>>).filter(
       ([, item]) => item.get?.responses['304'] !== undefined,

@@ -4,6 +4,8 @@ export type Category = (typeof CATEGORIES)[number];
 
 /** The top of the level scale: 0 none … 4 defining. */
 export const MAX_LEVEL = 4;
+/** The name of each level, by its number. */
+export const LEVEL_NAMES = ['none', 'occasional', 'regular', 'core', 'defining'] as const;
 export type Keyed = (typeof KEYINGS)[number];
 
 export type Citation = { source: string; claim: string };

@@ -1,4 +1,4 @@
-import { MAX_LEVEL } from './knowledge-base.js';
+import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
 
 /**
  * Scoring of a self-assessment against the roles' expected levels: pure and deterministic.
@@ -68,8 +68,6 @@ const round = (value: number, decimals: number) => {
   const factor = 10 ** decimals;
   return Math.round(value * factor) / factor;
 };
-
-const LEVEL_NAMES = ['none', 'occasional', 'regular', 'core', 'defining'] as const;
 
 /** Scores answers against the input's questions and levels (see ScoringModel). */
 export function score(input: ScoringInput): ScoredResult {

@@ -21,11 +21,15 @@ declare module 'fastify' {
       schema: S,
       build: () => z.input<S>,
     ): FastifyReply;
+    /** sendCached for a body that is not JSON: the text `build` gives, sent as `contentType`. */
+    sendCachedText(request: FastifyRequest, reply: FastifyReply, key: string, contentType: string, build: () => string): FastifyReply;
   }
 }
 
 /** One cached body in every coding, as bytes ready to send, with the ETag of each. */
-type Entry = { etags: Record<ContentCoding, string>; bodies: Record<ContentCoding, Buffer> };
+type Entry = { contentType: string; etags: Record<ContentCoding, string>; bodies: Record<ContentCoding, Buffer> };
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 export type ResponseCacheOptions = {
   maxEntries?: number;
@@ -60,27 +64,27 @@ export default fp<ResponseCacheOptions>(
     const entries = new Map<string, Entry>();
     const prefix = options.tagPrefix === undefined ? '' : `${options.tagPrefix}-`;
     /**
-     * Builds a key's body once, validated so the cached bytes always match the documented schema.
-     * Each coding is its own representation with its own strong ETag; any of them means the client
+     * A key's body, built once (JSON validated first, so the cached bytes always match the
+     * documented schema), in every coding. Each coding is its own representation with its own strong ETag; any of them means the client
      * holds the current content, so any of them is answered with 304. The key is hashed with the
      * bytes so that two resources never share an ETag, even with equal bodies.
      */
-    const entryOf = <S extends z.ZodType>(key: string, schema: S, build: () => z.input<S>): Entry => {
-      const body = Buffer.from(JSON.stringify(schema.parse(build())));
+    const entryOf = (key: string, contentType: string, text: string): Entry => {
+      const body = Buffer.from(text);
       const tag = prefix + createHash('sha256').update(key).update('\0').update(body).digest('base64url').slice(0, 22);
-      return { etags: { identity: `"${tag}"`, br: `"${tag}-br"`, gzip: `"${tag}-gzip"` }, bodies: encodings(body) };
+      return { contentType, etags: { identity: `"${tag}"`, br: `"${tag}-br"`, gzip: `"${tag}-gzip"` }, bodies: encodings(body) };
     };
     const isCurrent = (ifNoneMatch: string | undefined, etags: Entry['etags']) =>
       ifNoneMatch !== undefined &&
       (ifNoneMatch.trim() === '*' || listedTags(ifNoneMatch).some((t) => t === etags.identity || t === etags.br || t === etags.gzip));
 
-    app.decorate('sendCached', function sendCached(request, reply, key, schema, build) {
+    const send = (request: FastifyRequest, reply: FastifyReply, key: string, build: () => Entry) => {
       let entry = entries.get(key);
       if (entry) {
         entries.delete(key);
       } else {
         // Built before If-None-Match is compared: the ETag comes from the bytes.
-        entry = entryOf(key, schema, build);
+        entry = build();
         if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
       }
       entries.set(key, entry);
@@ -90,7 +94,7 @@ export default fp<ResponseCacheOptions>(
       const notModified = isCurrent(request.headers['if-none-match'], etags);
       if (notModified && request.method !== 'HEAD') return reply.code(304).send();
       const body = entry.bodies[coding];
-      reply.type('application/json; charset=utf-8');
+      reply.type(entry.contentType);
       // A HEAD's 304 gets the body too: Fastify's HEAD handling then sends the length of the 200 the
       // 304 stands for, the only one a 304 may carry (RFC 9110, 8.6), where it would send 0.
       if (notModified) return reply.code(304).send(body);
@@ -98,6 +102,13 @@ export default fp<ResponseCacheOptions>(
       // Repeated before routing from now on (see CachedFront).
       app.cachedFront.remember(request.raw, coding, reply, body);
       return reply.send(body);
+    };
+
+    app.decorate('sendCached', function sendCached(request, reply, key, schema, build) {
+      return send(request, reply, key, () => entryOf(key, JSON_TYPE, JSON.stringify(schema.parse(build()))));
+    });
+    app.decorate('sendCachedText', function sendCachedText(request, reply, key, contentType, build) {
+      return send(request, reply, key, () => entryOf(key, contentType, build()));
     });
   },
   { name: 'response-cache' },

@@ -3,6 +3,7 @@ import assessments, { type AssessmentRouteOptions } from './assessments/index.js
 import companySizes from './company-sizes/index.js';
 import comparisons from './comparisons/index.js';
 import competencies from './competencies/index.js';
+import exports from './exports/index.js';
 import health from './health/index.js';
 import meta from './meta/index.js';
 import roles from './roles/index.js';
@@ -17,6 +18,7 @@ const routes: FastifyPluginAsync<{ apiVersion: string } & AssessmentRouteOptions
   await app.register(companySizes);
   await app.register(sources);
   await app.register(comparisons);
+  await app.register(exports);
   await app.register(assessments, { batchBodyLimit: options.batchBodyLimit, recentAssessmentsBytes: options.recentAssessmentsBytes });
 };
 

@@ -134,20 +134,22 @@ export const BatchResponse = z
   })
   .meta({ id: 'BatchResponse', description: 'One entry per submitted item, in input order' });
 
+export const Question = z
+  .object({
+    id: z.string(),
+    order: z.int(),
+    prompt: z.string(),
+    competency: Slug,
+    keyed: z.enum(['plus', 'minus']).describe('minus: agreeing means less affinity (reverse-keyed)'),
+  })
+  .meta({ id: 'Question' });
+
 export const Instrument = z
   .object({
     version: z.string(),
     kbRelease: z.string(),
     scale: z.array(z.object({ value: z.int().min(1).max(5), label: z.string() })),
-    questions: z.array(
-      z.object({
-        id: z.string(),
-        order: z.int(),
-        prompt: z.string(),
-        competency: Slug,
-        keyed: z.enum(['plus', 'minus']).describe('minus: agreeing means less affinity (reverse-keyed)'),
-      }),
-    ),
+    questions: z.array(Question),
     minAnswers: z.int(),
   })
   .meta({ id: 'Instrument' });

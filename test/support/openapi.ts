@@ -43,7 +43,7 @@ export function responseProblems(method: string, url: string, status: number, co
   if (!media) return [`content type ${mediaType} is not documented for ${status} of ${method} ${path}`];
   const schema = JSON.parse(JSON.stringify(media.schema).replaceAll('"#/components/', '"openapi.json#/components/'));
   const validate = ajv.compile(schema);
-  if (validate(JSON.parse(body))) return [];
+  if (validate(mediaType.endsWith('json') ? JSON.parse(body) : body)) return [];
   return (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
 }
 
