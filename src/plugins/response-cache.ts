@@ -78,16 +78,23 @@ export default fp<ResponseCacheOptions>(
       ifNoneMatch !== undefined &&
       (ifNoneMatch.trim() === '*' || listedTags(ifNoneMatch).some((t) => t === etags.identity || t === etags.br || t === etags.gzip));
 
-    const send = (request: FastifyRequest, reply: FastifyReply, key: string, build: () => Entry) => {
-      let entry = entries.get(key);
-      if (entry) {
+    /** A key's entry, moved to the newest end, or undefined when it has none yet. */
+    const cached = (key: string) => {
+      const entry = entries.get(key);
+      if (entry !== undefined) {
         entries.delete(key);
-      } else {
-        // Built before If-None-Match is compared: the ETag comes from the bytes.
-        entry = build();
-        if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
+        entries.set(key, entry);
       }
+      return entry;
+    };
+    const keep = (key: string, entry: Entry) => {
+      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
       entries.set(key, entry);
+      return entry;
+    };
+
+    // An entry is built before If-None-Match is compared: the ETag comes from the bytes.
+    const send = (request: FastifyRequest, reply: FastifyReply, entry: Entry) => {
       const coding = codingFor(request.headers['accept-encoding']);
       const { etags } = entry;
       varyOnAcceptEncoding(reply).header('etag', etags[coding]).header('cache-control', cacheControl);
@@ -105,10 +112,11 @@ export default fp<ResponseCacheOptions>(
     };
 
     app.decorate('sendCached', function sendCached(request, reply, key, schema, build) {
-      return send(request, reply, key, () => entryOf(key, JSON_TYPE, JSON.stringify(schema.parse(build()))));
+      const entry = cached(key) ?? keep(key, entryOf(key, JSON_TYPE, JSON.stringify(schema.parse(build()))));
+      return send(request, reply, entry);
     });
     app.decorate('sendCachedText', function sendCachedText(request, reply, key, contentType, build) {
-      return send(request, reply, key, () => entryOf(key, contentType, build()));
+      return send(request, reply, cached(key) ?? keep(key, entryOf(key, contentType, build())));
     });
   },
   { name: 'response-cache' },
