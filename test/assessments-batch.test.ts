@@ -159,6 +159,13 @@ describe('POST /v1/assessments/batch', () => {
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.body).toBe(first.body);
     expect(count()).toBe(before + 2);
+
+    // Each stored item records the key its batch came with, as a single submission records its own.
+    const keys = app.repository.sqlite
+      .prepare('select idempotency_key from assessment_documents order by row_id desc limit 2')
+      .pluck()
+      .all();
+    expect(keys).toEqual([key, key]);
   });
 
   it('refuses the same Idempotency-Key with a different batch: 422', async () => {

@@ -106,7 +106,8 @@ export class AssessmentService {
     problemOf: (outcome: ItemOutcome & { status: 400 | 422 }) => unknown,
   ) {
     return this.idempotent('batch', raw, idempotencyKey, () => {
-      const outcomes = raw.items.map((item, i) => this.prepare(item, null, `body.items[${i}]`));
+      // Each stored item keeps the key its batch came with.
+      const outcomes = raw.items.map((item, i) => this.prepare(item, idempotencyKey ?? null, `body.items[${i}]`));
       const records = outcomes.flatMap((o) => (o.status === 201 ? [o.record] : []));
       const items = outcomes.map((o) =>
         o.status === 201 ? `{"status":201,"assessment":${o.json}}` : JSON.stringify({ status: o.status, problem: problemOf(o) }),
