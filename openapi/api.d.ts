@@ -901,13 +901,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not ready: see checks */
+            /** @description Not ready (`checks` says why), or shutting down (a problem with Retry-After) */
             503: {
                 headers: {
+                    /** @description Sent with the shutting-down problem only */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -34,7 +34,8 @@ export function negotiateCoding(acceptEncoding: string | undefined, offered: rea
       bestWeight = weight;
     }
   }
-  return (q.get('identity') ?? 0) > bestWeight ? 'identity' : best;
+  // `*` covers identity too when the header does not name it.
+  return (q.get('identity') ?? q.get('*') ?? 0) > bestWeight ? 'identity' : best;
 }
 
 // Clients send a handful of distinct Accept-Encoding values; each is parsed once per offer, the

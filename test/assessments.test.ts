@@ -179,6 +179,14 @@ describe('POST /v1/assessments: validation', () => {
     expect(new RegExp(documented.pattern, 'u').test(' sam ')).toBe(true);
   });
 
+  it.each([
+    ['an empty companySize', { companySize: '' }, 'body.companySize', 'must not be empty'],
+    ['an upper-case companySize', { companySize: 'Startup' }, 'body.companySize', 'must be a lowercase slug such as `tech-lead`'],
+  ])('gives %s one problem, not also "unknown company size"', async (_, extra, field, message) => {
+    const problem = expectProblem(await post('/v1/assessments', submission(extra)), 400);
+    expect(problem.errors).toEqual([{ field, message }]);
+  });
+
   it('answers 400 for an unknown field at the top level, naming it', async () => {
     const problem = expectProblem(await post('/v1/assessments', submission({ colour: 'blue' })), 400);
     expect(problem.errors?.some((e) => `${e.field} ${e.message}`.includes('colour'))).toBe(true);

@@ -8,6 +8,7 @@ import { migrationState, openDatabase } from '../src/db/client.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
 import { listenLocally } from './support/http.js';
+import { responseProblems } from './support/openapi.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
 const submission = (seed: number, extra: Record<string, unknown> = {}) => ({
@@ -183,7 +184,7 @@ describe('CORS on URLs the router refuses', () => {
 describe('OpenAPI response headers against what is sent', () => {
   const doc = () =>
     app.swagger() as unknown as {
-      paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>>;
+      paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, { description?: string }> }> }>>;
     };
 
   it('sends Location and Idempotent-Replayed on a replayed 201, Idempotent-Replayed on a replayed batch', async () => {
@@ -204,8 +205,24 @@ describe('OpenAPI response headers against what is sent', () => {
     expect(replayed.headers['idempotent-replayed']).toBe('true');
   });
 
-  it('declares no Retry-After on the 503 of /ready, which sends none', async () => {
-    expect(doc().paths['/ready']?.get?.responses['503']?.headers).toBeUndefined();
+  it('documents both 503s of /ready: its own not-ready answer, which sends no Retry-After, and the shutting-down problem', async () => {
+    const declared = doc().paths['/ready']?.get?.responses['503'];
+    expect(declared?.headers?.['retry-after']?.description).toMatch(/shutting-down problem only/);
+    const shuttingDown = {
+      type: '/problems/shutting-down',
+      title: 'Service Unavailable',
+      status: 503,
+      detail: 'The server is shutting down.',
+    };
+    expect(
+      responseProblems(
+        'GET',
+        '/ready',
+        503,
+        'application/problem+json',
+        JSON.stringify({ ...shuttingDown, instance: '/ready', code: 'shutting-down', requestId: 'r' }),
+      ),
+    ).toEqual([]);
     app.repository.sqlite.prepare('insert into __drizzle_migrations (hash, created_at) values (?, ?)').run('f'.repeat(64), 1799999999999);
     try {
       const ready = await app.inject('/ready');

@@ -65,6 +65,8 @@ describe('negotiateCoding', () => {
     ['identity;q=0.5, gzip', 'gzip'],
     ['identity, gzip', 'gzip'],
     ['identity;q=0.5, *', 'br'],
+    ['gzip;q=0.5, br;q=0.1, *;q=0.8', 'identity'],
+    ['gzip;q=0.5, *;q=0.5', 'br'],
   ])('%j -> %s', (header, coding) => {
     expect(negotiateCoding(header)).toBe(coding);
   });

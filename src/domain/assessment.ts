@@ -122,7 +122,11 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
     unacceptable.push({ field: `${prefix}.companySize`, message: `unknown company size "${body.companySize.slice(0, 64)}"` });
   }
 
-  if (malformed.length > 0) return { ok: false, status: 400, errors: [...malformed, ...unacceptable] };
+  if (malformed.length > 0) {
+    // A field that is malformed gets that one problem, not also the lookup's ("unknown ...").
+    const named = new Set(malformed.map((m) => m.field));
+    return { ok: false, status: 400, errors: [...malformed, ...unacceptable.filter((u) => !named.has(u.field))] };
+  }
   if (unacceptable.length > 0 || !parsed.success) return { ok: false, status: 422, errors: unacceptable };
   return { ok: true, submission: parsed.data };
 }

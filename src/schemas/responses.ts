@@ -49,7 +49,7 @@ export const REPLAYABLE: Headers = {
   },
 };
 
-const RETRY_AFTER: Headers = {
+export const RETRY_AFTER: Headers = {
   'retry-after': { type: 'integer', minimum: 0, description: 'Seconds to wait before sending the request again' },
 };
 

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NoQuery } from '../../schemas/common.js';
 import { Health, Readiness } from '../../schemas/meta.js';
-import { json, problems } from '../../schemas/responses.js';
+import { Problem } from '../../schemas/problem.js';
+import { json, problems, RETRY_AFTER } from '../../schemas/responses.js';
 
 const health: FastifyPluginAsyncZod = async (app) => {
   // The probes answer even under pressure: /ready says so itself.
@@ -31,7 +32,16 @@ const health: FastifyPluginAsyncZod = async (app) => {
         operationId: 'getReadiness',
         summary: 'Readiness: the database answers and every migration is applied',
         querystring: NoQuery,
-        response: { ...problems(400), 200: json(Readiness, 'Ready to serve'), 503: json(Readiness, 'Not ready: see checks') },
+        response: {
+          ...problems(400),
+          200: json(Readiness, 'Ready to serve'),
+          // Not ready is the probe's own answer; shutting down is the problem every route answers then.
+          503: {
+            description: 'Not ready (`checks` says why), or shutting down (a problem with Retry-After)',
+            content: { 'application/json': { schema: Readiness }, 'application/problem+json': { schema: Problem } },
+            headers: { 'retry-after': { ...RETRY_AFTER['retry-after'], description: 'Sent with the shutting-down problem only' } },
+          },
+        },
       },
     },
     async (_request, reply) => {
