@@ -8,18 +8,11 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { CachedFront } from './cached-front.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
-import {
-  BadRequestError,
-  ForbiddenKeyError,
-  NotUtf8Error,
-  problemBody,
-  UnsupportedCharsetError,
-  UnsupportedContentCodingError,
-} from './errors.js';
+import { BadRequestError, ForbiddenKeyError, NotUtf8Error, UnsupportedCharsetError, UnsupportedContentCodingError } from './errors.js';
 import { answerFirst, charsetOf, clientErrorAnswer, hasContentCoding, isJson, readsAsUtf8 } from './http-edges.js';
 import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
-import errors from './plugins/errors.js';
+import errors, { sendProblem } from './plugins/errors.js';
 import { transform, transformObject } from './plugins/openapi-components.js';
 import protection from './plugins/protection.js';
 import responseCache from './plugins/response-cache.js';
@@ -151,8 +144,7 @@ export async function buildApp(options: AppOptions = {}) {
       (reply as FastifyReply).headers(API_SECURITY_HEADERS).header('x-request-id', request.id);
       if (answerCors(request, reply as FastifyReply)) return;
       const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding.' : 'A path segment is too long.';
-      const body = problemBody(request, { status: 400, code: 'bad-url', title: 'Bad Request', detail });
-      (reply as FastifyReply).code(400).type('application/problem+json').serializer(JSON.stringify).send(body);
+      sendProblem(request, reply as FastifyReply, { status: 400, code: 'bad-url', title: 'Bad Request', detail });
     },
   }).withTypeProvider<ZodTypeProvider>();
   // Bodies are JSON only: anything else is a 415.

@@ -86,11 +86,3 @@ export const QuestionsFile = z.strictObject({
     )
     .min(1),
 });
-
-export type Source = z.infer<typeof SourcesFile>[number];
-export type RoleInput = z.infer<typeof RolesFile>[number];
-export type CompanySizeInput = z.infer<typeof CompanySizesFile>[number];
-export type CompetencyInput = z.infer<typeof CompetenciesFile>[number];
-export type ExpectationInput = z.infer<typeof ExpectationsFile>[number];
-export type VariantInput = z.infer<typeof VariantsFile>[number];
-export type QuestionInput = z.infer<typeof QuestionsFile>['questions'][number];

@@ -59,7 +59,10 @@ export type IdempotencyRecord = {
 /** One request's assessments and the response to replay for its Idempotency-Key, if it had one. */
 export type AssessmentGroup = { records: readonly AssessmentRecord[]; idempotency?: IdempotencyRecord };
 
-/** The data-access layer: every query the API runs is a method here. */
+/**
+ * The data-access layer of the running API: every query a request runs is a method here. Opening,
+ * migrating and seeding the database (client.ts, seed.ts) are the rest of src/db.
+ */
 export class Repository {
   private readonly ids: AssessmentIds;
   /** The next reserved row number to give out, and the end of the reserved block. */

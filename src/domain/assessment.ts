@@ -131,6 +131,22 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
   return { ok: true, submission: parsed.data };
 }
 
+/**
+ * The submissions of a batch body, or every problem of its envelope: it must be `{ "items": [...] }`
+ * with 1 to `max` items and no other field. The items themselves are checked one by one later.
+ */
+export function batchItems(raw: unknown, max: number): { ok: true; items: unknown[] } | { ok: false; errors: FieldProblem[] } {
+  if (!isRecord(raw)) return { ok: false, errors: [{ field: 'body', message: 'must be an object' }] };
+  const errors: FieldProblem[] = [];
+  const { items } = raw;
+  if (!Array.isArray(items)) errors.push({ field: 'body.items', message: 'must be an array' });
+  else if (items.length === 0 || items.length > max) {
+    errors.push({ field: 'body.items', message: `must hold 1 to ${max} items (got ${items.length})` });
+  }
+  for (const key of Object.keys(raw)) if (key !== 'items') errors.push({ field: `body.${key}`, message: 'unknown field' });
+  return errors.length === 0 ? { ok: true, items: items as unknown[] } : { ok: false, errors };
+}
+
 /** Scoring models per knowledge-base release and company size ('' = baseline), built on first use. */
 const models = new WeakMap<KnowledgeBase, Map<string, ScoringModel>>();
 

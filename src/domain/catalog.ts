@@ -3,6 +3,30 @@ import type { Category, Competency, KnowledgeBase } from './knowledge-base.js';
 
 /** Views of the knowledge base that the read API serves, as plain data. */
 
+/** The versions in play and how much the release holds. */
+export function metaOf(kb: KnowledgeBase, apiVersion: string, scoringVersion: string) {
+  const { data } = kb;
+  const entries = [...data.expectations, ...data.expectations.flatMap((e) => e.variants)];
+  return {
+    apiVersion,
+    kbRelease: data.release.id,
+    contentHash: data.release.contentHash,
+    instrumentVersion: data.release.instrumentVersion,
+    scoringVersion,
+    counts: {
+      roles: data.roles.length,
+      competencies: data.competencies.length,
+      companySizes: data.companySizes.length,
+      expectations: data.expectations.length,
+      variants: entries.length - data.expectations.length,
+      citations: entries.reduce((sum, entry) => sum + entry.citations.length, 0),
+      editorialEntries: entries.filter((entry) => entry.editorial).length,
+      questions: data.questions.length,
+      sources: data.sources.length,
+    },
+  };
+}
+
 export function roleDetail(kb: KnowledgeBase, roleSlug: string, companySize: string | null) {
   const role = kb.roleBySlug.get(roleSlug);
   if (!role) throw new Error(`unknown role ${roleSlug}`);
@@ -16,7 +40,7 @@ export function roleDetail(kb: KnowledgeBase, roleSlug: string, companySize: str
         competency: { slug: c.slug, name: c.name, category: c.category },
         level: resolved.level,
         baselineLevel: resolved.baselineLevel,
-        variant: resolved.variant && { ...resolved.variant, citations: resolved.variant.citations },
+        variant: resolved.variant,
         rationale: resolved.rationale,
         editorial: resolved.editorial,
         citations: resolved.citations,
@@ -66,8 +90,8 @@ export function competencyDetail(kb: KnowledgeBase, slug: string) {
         editorial: e.editorial,
         citations: e.citations,
         byCompanySize: kb.data.companySizes.map((size) => {
-          const variant = e.variants.find((v) => v.companySize === size.slug);
-          return { companySize: size.slug, level: variant?.level ?? e.level, overridden: variant !== undefined };
+          const resolved = kb.resolve(role.slug, slug, size.slug);
+          return { companySize: size.slug, level: resolved.level, overridden: resolved.variant !== null };
         }),
       };
     }),

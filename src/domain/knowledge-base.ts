@@ -103,7 +103,7 @@ export class KnowledgeBase {
     };
   }
 
-  /** Every role's level of every competency at a company size: scoring reads it on every submission. */
+  /** Every role's level of every competency at a company size, built once per size. */
   levelTable(companySize: string | null): Readonly<Record<string, Readonly<Record<string, number>>>> {
     const key = companySize ?? '';
     let table = this.levelTables.get(key);

@@ -4,7 +4,8 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError, type FieldProblem, type ProblemFields, problemBody, problemInstance } from '../errors.js';
 
-function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields) {
+/** Sends a problem+json answer; the one way an error reaches a client. */
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields) {
   return reply.code(problem.status).type('application/problem+json').serializer(JSON.stringify).send(problemBody(request, problem));
 }
 
@@ -18,7 +19,6 @@ const FRAMEWORK_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-body',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-body',
 };
 
 /**

@@ -64,10 +64,10 @@ export default fp<ResponseCacheOptions>(
     const entries = new Map<string, Entry>();
     const prefix = options.tagPrefix === undefined ? '' : `${options.tagPrefix}-`;
     /**
-     * A key's body, built once (JSON validated first, so the cached bytes always match the
-     * documented schema), in every coding. Each coding is its own representation with its own strong ETag; any of them means the client
-     * holds the current content, so any of them is answered with 304. The key is hashed with the
-     * bytes so that two resources never share an ETag, even with equal bodies.
+     * A body in every coding, with the ETag of each. Each coding is its own representation with its
+     * own strong ETag; any of them means the client holds the current content, so any of them is
+     * answered with 304. The key is hashed with the bytes so that two resources never share an ETag,
+     * even with equal bodies.
      */
     const entryOf = (key: string, contentType: string, text: string): Entry => {
       const body = Buffer.from(text);
@@ -111,6 +111,7 @@ export default fp<ResponseCacheOptions>(
       return reply.send(body);
     };
 
+    // JSON is checked against its schema before it is kept, so cached bytes always match the document.
     app.decorate('sendCached', function sendCached(request, reply, key, schema, build) {
       const entry = cached(key) ?? keep(key, entryOf(key, JSON_TYPE, JSON.stringify(schema.parse(build()))));
       return send(request, reply, entry);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MIN_ANSWERS } from '../domain/scoring.js';
 import { ContentHash, Level, Slug } from './common.js';
 import { Problem } from './problem.js';
 
@@ -18,7 +19,7 @@ export const Answer = z
 
 export const Submission = z
   .strictObject({
-    answers: z.array(Answer).min(1).max(MAX_ANSWERS).describe('At least 8 answers, each question at most once'),
+    answers: z.array(Answer).min(1).max(MAX_ANSWERS).describe(`At least ${MIN_ANSWERS} answers, each question at most once`),
     companySize: Slug.optional().describe('Score against the levels at this company size (default: the baseline)'),
     respondent: z
       .string()

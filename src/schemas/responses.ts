@@ -4,7 +4,6 @@ import { Problem } from './problem.js';
 const PROBLEM_DESCRIPTIONS = {
   400: 'Malformed request: `errors` lists every field at fault',
   404: 'Unknown route or slug',
-  409: 'Conflict',
   413: 'Body too large',
   415: 'Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read)',
   422: 'Well-formed but unacceptable: `errors` lists every problem',

@@ -4,7 +4,7 @@ import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { type Compressed, codingFor, varyOnAcceptEncoding } from '../../content-coding.js';
 import { UUID_V4 } from '../../db/assessment-ids.js';
-import { ANSWER_SCALE } from '../../domain/assessment.js';
+import { ANSWER_SCALE, batchItems } from '../../domain/assessment.js';
 import { MIN_ANSWERS } from '../../domain/scoring.js';
 import { BadRequestError, NotFoundError, problemBody, SubmissionError } from '../../errors.js';
 import {
@@ -139,7 +139,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         response: { 200: json(AssessmentPreview, 'Scored, nothing stored'), ...problems(400, 413, 415, 422, 429) },
       },
     },
-    async (request, reply) => reply.type('application/json; charset=utf-8').send(JSON.stringify(service.preview(request.body))),
+    async (request, reply) => sendJson(reply, JSON.stringify(service.preview(request.body))),
   );
 
   app.post(
@@ -163,24 +163,11 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      const body = request.body as unknown;
-      const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
-      const items = isObject ? (body as { items?: unknown }).items : undefined;
-      const extra = isObject ? Object.keys(body).filter((k) => k !== 'items') : [];
-      if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH_ITEMS || extra.length > 0) {
-        const itemsProblem = !isObject
-          ? { field: 'body', message: 'must be an object' }
-          : !Array.isArray(items)
-            ? { field: 'body.items', message: 'must be an array' }
-            : items.length === 0 || items.length > MAX_BATCH_ITEMS
-              ? { field: 'body.items', message: `must hold 1 to ${MAX_BATCH_ITEMS} items (got ${items.length})` }
-              : undefined;
-        throw new BadRequestError(`The body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`, [
-          ...(itemsProblem ? [itemsProblem] : []),
-          ...extra.map((k) => ({ field: `body.${k}`, message: 'unknown field' })),
-        ]);
+      const batch = batchItems(request.body, MAX_BATCH_ITEMS);
+      if (!batch.ok) {
+        throw new BadRequestError(`The body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`, batch.errors);
       }
-      const response = await service.createBatch({ items }, request.headers['idempotency-key'], (outcome) =>
+      const response = await service.createBatch({ items: batch.items }, request.headers['idempotency-key'], (outcome) =>
         // The same problem a single submission would get, in the item's place.
         problemBody(request, new SubmissionError(outcome.status, outcome.errors)),
       );
