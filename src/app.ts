@@ -14,7 +14,7 @@ import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
 import errors, { sendProblem } from './plugins/errors.js';
 import { transform, transformObject } from './plugins/openapi-components.js';
-import protection from './plugins/protection.js';
+import protection, { type RateLimit } from './plugins/protection.js';
 import responseCache from './plugins/response-cache.js';
 import securityHeaders, { API_SECURITY_HEADERS } from './plugins/security-headers.js';
 import store from './plugins/store.js';
@@ -50,12 +50,21 @@ export type AppOptions = {
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   /** Per-client limit on the write routes; off unless given (the server turns it on from config). */
-  rateLimit?: { enabled: boolean; max: number; windowMs: number };
+  rateLimit?: RateLimit;
   /** Trust X-Forwarded-For from: nobody (false, the default), any proxy, N hops, or these addresses. */
   trustProxy?: boolean | number | string[];
   /** Above this event-loop delay the server sheds load with 503 (default 1000 ms). */
   maxEventLoopDelayMs?: number;
 };
+
+/** What the app uses for an option it is not given; the environment's defaults are the same. */
+export const DEFAULTS = {
+  bodyLimit: 256 * 1024,
+  batchBodyLimit: 4 * 1024 * 1024,
+  requestTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  maxEventLoopDelayMs: 1_000,
+} as const;
 
 const apiVersion: string = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version;
 
@@ -94,7 +103,7 @@ export async function buildApp(options: AppOptions = {}) {
   const recentAssessmentsMb = options.recentAssessmentsMb ?? DEFAULT_RECENT_ASSESSMENTS_MB;
   if (!Number.isInteger(recentAssessmentsMb) || recentAssessmentsMb < 0)
     throw new RangeError(`recentAssessmentsMb must be a whole number of MiB from 0, not ${recentAssessmentsMb}`);
-  const requestTimeout = options.requestTimeoutMs ?? 15_000;
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
   const corsOptions: CorsOptions = {
     origins: options.corsOrigins ?? '*',
     methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
@@ -116,7 +125,7 @@ export async function buildApp(options: AppOptions = {}) {
   const answerCors = corsPreflight(corsOptions);
   const app = Fastify({
     logger: withoutAssessmentIds(options.logger ?? false),
-    bodyLimit: options.bodyLimit ?? 256 * 1024,
+    bodyLimit: options.bodyLimit ?? DEFAULTS.bodyLimit,
     requestTimeout,
     connectionTimeout: requestTimeout,
     // Node checks these deadlines only every connectionsCheckingInterval (30 s by default), and
@@ -129,7 +138,7 @@ export async function buildApp(options: AppOptions = {}) {
       // (see answerFirst in http-edges.ts).
       requireHostHeader: false,
     },
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULTS.keepAliveTimeoutMs,
     // A hop count trusts that many proxies nearest to the server.
     trustProxy: typeof options.trustProxy === 'number' ? hops(options.trustProxy) : (options.trustProxy ?? false),
     genReqId: () => randomUUID(),
@@ -217,7 +226,7 @@ export async function buildApp(options: AppOptions = {}) {
   });
   await app.register(protection, {
     rateLimit: options.rateLimit ?? { enabled: false, max: 0, windowMs: 0 },
-    maxEventLoopDelayMs: options.maxEventLoopDelayMs ?? 1_000,
+    maxEventLoopDelayMs: options.maxEventLoopDelayMs ?? DEFAULTS.maxEventLoopDelayMs,
   });
   const front = new CachedFront();
   answerFirst(app.server, front);
@@ -225,7 +234,7 @@ export async function buildApp(options: AppOptions = {}) {
   await app.register(responseCache, { tagPrefix: app.kb.release.id });
   await app.register(routes, {
     apiVersion,
-    batchBodyLimit: options.batchBodyLimit ?? 4 * 1024 * 1024,
+    batchBodyLimit: options.batchBodyLimit ?? DEFAULTS.batchBodyLimit,
     recentAssessmentsBytes: recentAssessmentsMb * 1024 * 1024,
   });
   // Requests that Fastify would log go through it; so do those it sheds, and every request once

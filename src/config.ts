@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { AppOptions } from './app.js';
+import { type AppOptions, DEFAULTS } from './app.js';
 import { DEFAULT_CACHE_MB } from './db/client.js';
+import type { RateLimit } from './plugins/protection.js';
 import { DEFAULT_RECENT_ASSESSMENTS_MB } from './services/recent-assessments.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -55,10 +56,10 @@ const ConfigSchema = z.object({
   DATABASE_SYNCHRONOUS: choice(['normal', 'full']).default('normal'),
   DATABASE_CACHE_MB: integer(1, 4096).default(DEFAULT_CACHE_MB),
   RECENT_ASSESSMENTS_MB: integer(0, 4096).default(DEFAULT_RECENT_ASSESSMENTS_MB),
-  BODY_LIMIT: integer(1024, 64 * 1024 * 1024).default(256 * 1024),
-  BATCH_BODY_LIMIT: integer(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
-  REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(15_000),
-  KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000).default(5_000),
+  BODY_LIMIT: integer(1024, 64 * 1024 * 1024).default(DEFAULTS.bodyLimit),
+  BATCH_BODY_LIMIT: integer(1024, 256 * 1024 * 1024).default(DEFAULTS.batchBodyLimit),
+  REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(DEFAULTS.requestTimeoutMs),
+  KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000).default(DEFAULTS.keepAliveTimeoutMs),
   RATE_LIMIT_ENABLED: choice(['true', 'false']).default('true'),
   RATE_LIMIT_MAX: integer(1, 1_000_000).default(120),
   RATE_LIMIT_WINDOW_MS: integer(1000, 86_400_000).default(60_000),
@@ -69,7 +70,7 @@ const ConfigSchema = z.object({
       message: 'must be true, false, a hop count, or comma-separated IP addresses or CIDR ranges',
     })
     .default('false'),
-  MAX_EVENT_LOOP_DELAY_MS: integer(10, 60_000).default(1_000),
+  MAX_EVENT_LOOP_DELAY_MS: integer(10, 60_000).default(DEFAULTS.maxEventLoopDelayMs),
 });
 
 export type Config = {
@@ -89,7 +90,7 @@ export type Config = {
   batchBodyLimit: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
-  rateLimit: { enabled: boolean; max: number; windowMs: number };
+  rateLimit: RateLimit;
   /** Whether and whom to trust for X-Forwarded-For: false, true, a hop count, or addresses. */
   trustProxy: boolean | number | string[];
   maxEventLoopDelayMs: number;

@@ -11,8 +11,11 @@ declare module 'fastify' {
   }
 }
 
+/** The write budget of each client: at most `max` writes per window. */
+export type RateLimit = { enabled: boolean; max: number; windowMs: number };
+
 export type ProtectionOptions = {
-  rateLimit: { enabled: boolean; max: number; windowMs: number };
+  rateLimit: RateLimit;
   maxEventLoopDelayMs: number;
 };
 
