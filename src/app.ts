@@ -8,8 +8,8 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { CachedFront } from './cached-front.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
-import { BadRequestError, ForbiddenKeyError, NotUtf8Error, UnsupportedCharsetError, UnsupportedContentCodingError } from './errors.js';
-import { answerFirst, charsetOf, clientErrorAnswer, hasContentCoding, isJson, readsAsUtf8 } from './http-edges.js';
+import { answerFirst, clientErrorAnswer } from './http-edges.js';
+import { addJsonBodyParser } from './json-body.js';
 import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
 import errors, { sendProblem } from './plugins/errors.js';
@@ -67,24 +67,6 @@ export const DEFAULTS = {
 } as const;
 
 const apiVersion: string = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version;
-
-const MAX_JSON_DEPTH = 32;
-
-/**
- * True when an object or array sits `limit` or more levels below the root. The recursion stops at
- * the limit, so a hostile body cannot exhaust the stack, and it allocates nothing: every body with
- * content goes through it.
- */
-function nestedDeeperThan(value: unknown, limit: number, depth = 0): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  if (depth >= limit) return true;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (nestedDeeperThan(value[i], limit, depth + 1)) return true;
-    return false;
-  }
-  for (const key in value) if (nestedDeeperThan((value as Record<string, unknown>)[key], limit, depth + 1)) return true;
-  return false;
-}
 
 /**
  * Every schema is zod. Given compiler factories, Fastify never loads its default compilers
@@ -159,33 +141,7 @@ export async function buildApp(options: AppOptions = {}) {
   // Bodies are JSON only: anything else is a 415.
   app.removeContentTypeParser('text/plain');
 
-  // JSON nested deeper than any real submission is refused as it is parsed, before anything walks
-  // it; as a parser step it costs nothing on requests without a body.
-  // Bodies are read as bytes and decoded as strict UTF-8: read as text, bytes of another encoding
-  // (a Latin-1 name) would turn into replacement characters and be stored so.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  // A leading byte-order mark is left for the JSON parser, which skips one, as it did before.
-  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
-    if (hasContentCoding(request.headers['content-encoding'])) return done(new UnsupportedContentCodingError(), undefined);
-    const charset = charsetOf(request.headers['content-type']);
-    if (!readsAsUtf8(charset)) return done(new UnsupportedCharsetError(charset as string), undefined);
-    let body: string;
-    try {
-      body = utf8.decode(bytes);
-    } catch {
-      return done(new NotUtf8Error(), undefined);
-    }
-    parseJson(request, body, (error, value) => {
-      // The parser refuses prototype keys as it refuses broken JSON: tell the two apart, on errors only.
-      if (error) return done(isJson(body) ? new ForbiddenKeyError() : error, undefined);
-      if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
-        const problem = { field: 'body', message: `is nested more than ${MAX_JSON_DEPTH} levels deep` };
-        return done(new BadRequestError(`The body is nested more than ${MAX_JSON_DEPTH} levels deep.`, [problem]), undefined);
-      }
-      done(null, value);
-    });
-  });
+  addJsonBodyParser(app);
 
   await app.register(errors);
   await app.register(securityHeaders);

@@ -7,7 +7,7 @@ import { API_SECURITY_HEADERS } from './plugins/security-headers.js';
 
 // Requests answered at the edge of the HTTP server, before or outside Fastify's routing: those
 // Node's parser refuses, those without exactly one Host line or with an Expect the server does not
-// meet, and, when it can, the cached front. Also the checks the JSON body parser makes of raw bodies.
+// meet, and, when it can, the cached front.
 
 /** A problem answered before Fastify sees the request: its body and the API's headers, connection closed. */
 function earlyProblem(status: number, code: string, detail: string, url?: string) {
@@ -93,38 +93,4 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
     }
     socket.destroy(error);
   };
-}
-
-/** A Content-Type parameter: `; name=value`, the value a token or a quoted string (which may hold `;`). */
-const PARAMETER = /;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)/g;
-
-/** The charset a Content-Type names, lowercase and unquoted; undefined when it names none. */
-export function charsetOf(contentType: string | undefined): string | undefined {
-  for (const [, name, value = ''] of (contentType ?? '').matchAll(PARAMETER)) {
-    if (name?.toLowerCase() === 'charset') return (value.startsWith('"') ? value.slice(1, -1) : value).toLowerCase();
-  }
-  return undefined;
-}
-
-/** Whether a body in this charset is UTF-8 (US-ASCII is a part of it), or names none. */
-export const readsAsUtf8 = (charset: string | undefined) =>
-  charset === undefined || charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii';
-
-/** Whether a request's Content-Encoding names a coding other than identity (the body is then not plain JSON). */
-export function hasContentCoding(header: string | undefined): boolean {
-  if (header === undefined) return false;
-  return header.split(',').some((coding) => {
-    const name = coding.trim().toLowerCase();
-    return name !== '' && name !== 'identity';
-  });
-}
-
-/** Whether the text is JSON, whatever keys it has; a leading byte-order mark is skipped, as the body parser skips it. */
-export function isJson(text: string): boolean {
-  try {
-    JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify';
+import { BadRequestError, ForbiddenKeyError, NotUtf8Error, UnsupportedCharsetError, UnsupportedContentCodingError } from './errors.js';
+
+// How request bodies become values: JSON only, strict UTF-8, no content coding, no prototype keys,
+// no deeper nesting than a submission could need. Every refusal is an error the error handler answers.
+
+const MAX_JSON_DEPTH = 32;
+
+/**
+ * True when an object or array sits `limit` or more levels below the root. The recursion stops at
+ * the limit, so a hostile body cannot exhaust the stack, and it allocates nothing: every body with
+ * content goes through it.
+ */
+function nestedDeeperThan(value: unknown, limit: number, depth = 0): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (depth >= limit) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (nestedDeeperThan(value[i], limit, depth + 1)) return true;
+    return false;
+  }
+  for (const key in value) if (nestedDeeperThan((value as Record<string, unknown>)[key], limit, depth + 1)) return true;
+  return false;
+}
+
+/** A Content-Type parameter: `; name=value`, the value a token or a quoted string (which may hold `;`). */
+const PARAMETER = /;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)/g;
+
+/** The charset a Content-Type names, lowercase and unquoted; undefined when it names none. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  for (const [, name, value = ''] of (contentType ?? '').matchAll(PARAMETER)) {
+    if (name?.toLowerCase() === 'charset') return (value.startsWith('"') ? value.slice(1, -1) : value).toLowerCase();
+  }
+  return undefined;
+}
+
+/** Whether a body in this charset is UTF-8 (US-ASCII is a part of it), or names none. */
+const readsAsUtf8 = (charset: string | undefined) =>
+  charset === undefined || charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii';
+
+/** Whether a request's Content-Encoding names a coding other than identity (the body is then not plain JSON). */
+function hasContentCoding(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((coding) => {
+    const name = coding.trim().toLowerCase();
+    return name !== '' && name !== 'identity';
+  });
+}
+
+/** Whether the text is JSON, whatever keys it has; a leading byte-order mark is skipped, as the body parser skips it. */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Replaces Fastify's JSON parser on the root instance (a parser registered in a plugin would stay in it). */
+export function addJsonBodyParser(app: FastifyInstance): void {
+  // JSON nested deeper than any real submission is refused as it is parsed, before anything walks
+  // it; as a parser step it costs nothing on requests without a body.
+  // Bodies are read as bytes and decoded as strict UTF-8: read as text, bytes of another encoding
+  // (a Latin-1 name) would turn into replacement characters and be stored so.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // A leading byte-order mark is left for the JSON parser, which skips one, as it did before.
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
+    if (hasContentCoding(request.headers['content-encoding'])) return done(new UnsupportedContentCodingError(), undefined);
+    const charset = charsetOf(request.headers['content-type']);
+    if (!readsAsUtf8(charset)) return done(new UnsupportedCharsetError(charset as string), undefined);
+    let body: string;
+    try {
+      body = utf8.decode(bytes);
+    } catch {
+      return done(new NotUtf8Error(), undefined);
+    }
+    parseJson(request, body, (error, value) => {
+      // The parser refuses prototype keys as it refuses broken JSON: tell the two apart, on errors only.
+      if (error) return done(isJson(body) ? new ForbiddenKeyError() : error, undefined);
+      if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+        const problem = { field: 'body', message: `is nested more than ${MAX_JSON_DEPTH} levels deep` };
+        return done(new BadRequestError(`The body is nested more than ${MAX_JSON_DEPTH} levels deep.`, [problem]), undefined);
+      }
+      done(null, value);
+    });
+  });
+}
