@@ -73,13 +73,19 @@ export class BadRequestError extends ApiError {
   }
 }
 
-/** A submission that fails its checks: 400 when malformed, 422 when it cannot be scored. */
+/** Why a submission is refused: its shape is wrong, or it is well-formed but cannot be scored. */
+export type SubmissionFault = 'malformed' | 'unscorable';
+
+/** The status of each fault: 400 for a malformed submission, 422 for an unscorable one. */
+export const SUBMISSION_STATUS = { malformed: 400, unscorable: 422 } as const satisfies Record<SubmissionFault, number>;
+
+/** A submission that fails its checks. */
 export class SubmissionError extends ApiError {
-  constructor(status: 400 | 422, errors: FieldProblem[]) {
+  constructor(fault: SubmissionFault, errors: FieldProblem[]) {
     super(
-      status,
-      status === 400 ? 'validation-error' : 'unscorable-submission',
-      status === 400 ? 'Bad Request' : 'Unprocessable Content',
+      SUBMISSION_STATUS[fault],
+      fault === 'malformed' ? 'validation-error' : 'unscorable-submission',
+      fault === 'malformed' ? 'Bad Request' : 'Unprocessable Content',
       `The submission has ${errors.length} problem${errors.length === 1 ? '' : 's'}.`,
       errors,
     );

@@ -1,4 +1,4 @@
-import type { FieldProblem } from '../errors.js';
+import type { FieldProblem, SubmissionFault } from '../errors.js';
 import {
   LONE_SURROGATE,
   MAX_ANSWERS,
@@ -22,7 +22,7 @@ export const ANSWER_SCALE = [
   { value: 5, label: 'Strongly agree' },
 ];
 
-export type SubmissionCheck = { ok: true; submission: SubmissionInput } | { ok: false; status: 400 | 422; errors: FieldProblem[] };
+export type SubmissionCheck = { ok: true; submission: SubmissionInput } | { ok: false; fault: SubmissionFault; errors: FieldProblem[] };
 
 const fieldPath = (prefix: string, path: readonly PropertyKey[]) =>
   path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : `${out}.${String(part)}`), prefix);
@@ -125,9 +125,9 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
   if (malformed.length > 0) {
     // A field that is malformed gets that one problem, not also the lookup's ("unknown ...").
     const named = new Set(malformed.map((m) => m.field));
-    return { ok: false, status: 400, errors: [...malformed, ...unacceptable.filter((u) => !named.has(u.field))] };
+    return { ok: false, fault: 'malformed', errors: [...malformed, ...unacceptable.filter((u) => !named.has(u.field))] };
   }
-  if (unacceptable.length > 0 || !parsed.success) return { ok: false, status: 422, errors: unacceptable };
+  if (unacceptable.length > 0 || !parsed.success) return { ok: false, fault: 'unscorable', errors: unacceptable };
   return { ok: true, submission: parsed.data };
 }
 

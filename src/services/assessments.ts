@@ -3,7 +3,7 @@ import type { AssessmentRecord, IdempotencyRecord, Repository } from '../db/repo
 import { assess, checkSubmission } from '../domain/assessment.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { SCORING_VERSION } from '../domain/scoring.js';
-import { type FieldProblem, SubmissionError, UnprocessableError } from '../errors.js';
+import { type FieldProblem, SUBMISSION_STATUS, SubmissionError, type SubmissionFault, UnprocessableError } from '../errors.js';
 import type { SubmissionInput } from '../schemas/assessment.js';
 import { type AssessmentParts, answersJson, assessmentJson, resultJson } from './assessment-json.js';
 import { GroupCommit } from './group-commit.js';
@@ -45,7 +45,7 @@ export function newAssessment(parts: AssessmentParts & Omit<AssessmentRecord, ke
   return { record: { ...columns, document: json }, json };
 }
 
-export type ItemOutcome = ({ status: 201 } & NewAssessment) | { status: 400 | 422; errors: FieldProblem[] };
+export type ItemOutcome = ({ status: 201 } & NewAssessment) | { status: 400 | 422; fault: SubmissionFault; errors: FieldProblem[] };
 
 /**
  * Scores, stores and replays assessments. Nothing awaits between looking up an Idempotency-Key
@@ -74,13 +74,13 @@ export class AssessmentService {
   /** Checks and scores one submission into a record, or lists its problems. */
   prepare(raw: unknown, idempotencyKey: string | null, prefix = 'body'): ItemOutcome {
     const check = checkSubmission(this.kb, raw, prefix);
-    if (!check.ok) return { status: check.status, errors: check.errors };
+    if (!check.ok) return { status: SUBMISSION_STATUS[check.fault], fault: check.fault, errors: check.errors };
     return { status: 201, ...this.score(check.submission, idempotencyKey) };
   }
 
   preview(raw: unknown) {
     const check = checkSubmission(this.kb, raw);
-    if (!check.ok) throw new SubmissionError(check.status, check.errors);
+    if (!check.ok) throw new SubmissionError(check.fault, check.errors);
     const { submission } = check;
     return {
       companySize: submission.companySize ?? null,
@@ -93,7 +93,7 @@ export class AssessmentService {
   create(raw: unknown, idempotencyKey: string | undefined): Promise<StoredResponse> {
     return this.idempotent('assessment', raw, idempotencyKey, () => {
       const outcome = this.prepare(raw, idempotencyKey ?? null);
-      if (outcome.status !== 201) throw new SubmissionError(outcome.status, outcome.errors);
+      if (outcome.status !== 201) throw new SubmissionError(outcome.fault, outcome.errors);
       const { record, json } = outcome;
       return { records: [record], status: 201, body: json, assessmentId: record.id };
     });

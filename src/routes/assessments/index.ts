@@ -169,7 +169,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       }
       const response = await service.createBatch({ items: batch.items }, request.headers['idempotency-key'], (outcome) =>
         // The same problem a single submission would get, in the item's place.
-        problemBody(request, new SubmissionError(outcome.status, outcome.errors)),
+        problemBody(request, new SubmissionError(outcome.fault, outcome.errors)),
       );
       return send(reply, response);
     },
