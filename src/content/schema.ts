@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CATEGORIES, KEYINGS } from '../db/schema.js';
+import { CATEGORIES, KEYINGS } from '../domain/knowledge-base.js';
 
 const slug = z
   .string()

@@ -1,8 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { blob, check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
-export const CATEGORIES = ['technical', 'people', 'delivery', 'communication', 'strategy'] as const;
-export const KEYINGS = ['plus', 'minus'] as const;
+import { CATEGORIES, KEYINGS } from '../domain/knowledge-base.js';
 
 /** One row per knowledge-base release that has been seeded; exactly one is marked current. */
 export const releases = sqliteTable(

@@ -5,7 +5,8 @@ import { MAX_LEVEL } from './knowledge-base.js';
  * expects of each competency (already resolved at a company size, or the baseline).
  */
 
-export type Classification = 'shared' | 'distinctive' | 'peripheral';
+export const CLASSIFICATIONS = ['shared', 'distinctive', 'peripheral'] as const;
+export type Classification = (typeof CLASSIFICATIONS)[number];
 
 export type ComparedCompetency = {
   competency: string;

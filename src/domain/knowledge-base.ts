@@ -1,4 +1,6 @@
-import type { CATEGORIES, KEYINGS } from '../db/schema.js';
+export const CATEGORIES = ['technical', 'people', 'delivery', 'communication', 'strategy'] as const;
+/** minus: agreeing with the item means less affinity for its competency (reverse-keyed). */
+export const KEYINGS = ['plus', 'minus'] as const;
 
 export type Category = (typeof CATEGORIES)[number];
 

@@ -29,8 +29,10 @@ export const MAX_MEAN_LEVEL_GAP = 1.5;
 /** Fit-point margins between the best and the second role. */
 export const CONFIDENCE_THRESHOLDS = { clear: 15, lean: 5 } as const;
 
-export type Confidence = 'clear' | 'lean' | 'too-close-to-call';
-export type Flag = 'incomplete' | 'straight-lining';
+export const CONFIDENCES = ['clear', 'lean', 'too-close-to-call'] as const;
+export type Confidence = (typeof CONFIDENCES)[number];
+export const FLAGS = ['incomplete', 'straight-lining'] as const;
+export type Flag = (typeof FLAGS)[number];
 
 export type ScoringInput = {
   questions: readonly { id: string; competency: string; keyed: 'plus' | 'minus' }[];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { MIN_ANSWERS } from '../domain/scoring.js';
+import { KEYINGS } from '../domain/knowledge-base.js';
+import { CONFIDENCES, FLAGS, MIN_ANSWERS } from '../domain/scoring.js';
 import { ContentHash, Level, Slug } from './common.js';
 import { Problem } from './problem.js';
 
@@ -81,7 +82,7 @@ export const Result = z
     scores: z.array(z.object({ role: Slug, name: z.string(), fit: z.number().min(0).max(100) })).describe('Every role, best fit first'),
     recommendation: z.object({
       role: Slug.nullable().describe('null when the answers do not separate the roles'),
-      confidence: z.enum(['clear', 'lean', 'too-close-to-call']),
+      confidence: z.enum(CONFIDENCES),
       margin: z.number().min(0).max(100).describe('Fit points between the best and the second role'),
     }),
     breakdown: z.array(
@@ -98,7 +99,7 @@ export const Result = z
       .array(z.object({ competency: Slug, name: z.string(), favours: Slug, points: z.number(), reason: z.string() }))
       .max(3)
       .describe('The competencies that moved the recommendation most'),
-    flags: z.array(z.enum(['incomplete', 'straight-lining'])),
+    flags: z.array(z.enum(FLAGS)),
     answered: z.object({ count: z.int(), total: z.int() }),
     versions: Versions,
     intendedUse: z.string(),
@@ -141,7 +142,7 @@ export const Question = z
     order: z.int(),
     prompt: z.string(),
     competency: Slug,
-    keyed: z.enum(['plus', 'minus']).describe('minus: agreeing means less affinity (reverse-keyed)'),
+    keyed: z.enum(KEYINGS).describe('minus: agreeing means less affinity (reverse-keyed)'),
   })
   .meta({ id: 'Question' });
 

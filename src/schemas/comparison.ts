@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLASSIFICATIONS } from '../domain/comparison.js';
 import { ContentHash, Level, Slug } from './common.js';
 import { Category, CompetencyRef } from './knowledge-base.js';
 
@@ -17,7 +18,7 @@ export const ComparedCompetency = z
       }),
     ),
     spread: z.int().min(0).max(4).describe('Highest level minus lowest level'),
-    classification: z.enum(['shared', 'distinctive', 'peripheral']),
+    classification: z.enum(CLASSIFICATIONS),
     leader: Slug.nullable().describe('For a distinctive competency, the one role with the highest level (null on a tie)'),
   })
   .meta({ id: 'ComparedCompetency' });

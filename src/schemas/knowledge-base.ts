@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CATEGORIES } from '../db/schema.js';
+import { CATEGORIES } from '../domain/knowledge-base.js';
 import { Level, Pagination, pageOf, queryInt, Slug } from './common.js';
 
 export const Category = z.enum(CATEGORIES).meta({ id: 'Category' });
