@@ -4,6 +4,19 @@ import type { ProblemBody } from './schemas/problem.js';
 /** A field-level validation problem, as listed in a problem+json `errors` array. */
 export type FieldProblem = { field: string; message: string };
 
+/**
+ * The name of a field in a problem: `body.answers[2].value`, `querystring.roles[1]`, `[3].level`.
+ * An empty key is written `[""]`, so that it still names something.
+ */
+export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, part) => {
+    if (typeof part === 'number') return `${out}[${part}]`;
+    const key = String(part);
+    if (key === '') return `${out}[""]`;
+    return out === '' ? key : `${out}.${key}`;
+  }, prefix);
+}
+
 export type ProblemFields = Omit<ProblemBody, 'type' | 'instance' | 'requestId'>;
 
 /**

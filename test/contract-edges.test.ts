@@ -36,6 +36,13 @@ describe('in-process contract checks', () => {
     },
   );
 
+  // Guards against: a parameter with an empty name (`?=x`) was reported as the field `querystring`,
+  // naming the whole query instead of the parameter.
+  it('names a query parameter with an empty name as querystring[""]', async () => {
+    const problem = problemOf(await app.inject('/v1/roles?=x'), 400);
+    expect(problem.errors).toEqual([{ field: 'querystring[""]', message: 'unknown field' }]);
+  });
+
   // RFC 9110 §8.6: a server MUST NOT send Content-Length in a 304 (or a HEAD response) unless it equals
   // the length of the 200's content. Guards against: a HEAD with a matching If-None-Match got
   // `Content-Length: 0` (Fastify's HEAD onSend hook counts the undefined payload of a bare 304).

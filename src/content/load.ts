@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { MAX_MEAN_LEVEL_GAP } from '../domain/scoring.js';
+import { fieldPath } from '../errors.js';
 import { seedFolder } from '../paths.js';
 import {
   CompanySizesFile,
@@ -38,10 +39,6 @@ export class ContentError extends Error {
   }
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('');
-}
-
 function readSeedFile<S extends z.ZodType>(folder: string, file: string, schema: S): z.output<S> {
   let raw: unknown;
   try {
@@ -56,7 +53,7 @@ function readSeedFile<S extends z.ZodType>(folder: string, file: string, schema:
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ContentError(file, formatPath(issue?.path ?? []), issue?.message ?? 'invalid');
+    throw new ContentError(file, fieldPath('', issue?.path ?? []), issue?.message ?? 'invalid');
   }
   return parsed.data;
 }

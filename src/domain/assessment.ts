@@ -1,4 +1,4 @@
-import type { FieldProblem, SubmissionFault } from '../errors.js';
+import { type FieldProblem, fieldPath, type SubmissionFault } from '../errors.js';
 import {
   LONE_SURROGATE,
   MAX_ANSWERS,
@@ -23,9 +23,6 @@ export const ANSWER_SCALE = [
 ];
 
 export type SubmissionCheck = { ok: true; submission: SubmissionInput } | { ok: false; fault: SubmissionFault; errors: FieldProblem[] };
-
-const fieldPath = (prefix: string, path: readonly PropertyKey[]) =>
-  path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : `${out}.${String(part)}`), prefix);
 
 const SUBMISSION_FIELDS = new Set(['answers', 'companySize', 'respondent']);
 

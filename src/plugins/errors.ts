@@ -2,15 +2,11 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, type FieldProblem, type ProblemFields, problemBody, problemInstance } from '../errors.js';
+import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody, problemInstance } from '../errors.js';
 
 /** Sends a problem+json answer; the one way an error reaches a client. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields) {
   return reply.code(problem.status).type('application/problem+json').serializer(JSON.stringify).send(problemBody(request, problem));
-}
-
-function fieldOf(context: string | undefined, path: readonly PropertyKey[]): string {
-  return [context, ...path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))].filter(Boolean).join('.').replaceAll('.[', '[');
 }
 
 /** Maps fastify's own error codes (body parsing, limits, media types) to problem codes. */
@@ -42,7 +38,10 @@ export default fp(
           // Each unknown field is named on its own, as in submissions.
           const unknown = issue.keyword === 'unrecognized_keys' ? (issue.params as { keys?: unknown }).keys : undefined;
           if (Array.isArray(unknown)) {
-            return unknown.map((key) => ({ field: fieldOf(error.validationContext, [...path, String(key)]), message: 'unknown field' }));
+            return unknown.map((key) => ({
+              field: fieldPath(error.validationContext ?? '', [...path, String(key)]),
+              message: 'unknown field',
+            }));
           }
           // A query parameter sent twice arrives as a list, which the one-value schemas misreport.
           const [name] = path;
@@ -52,7 +51,7 @@ export default fp(
             typeof name === 'string' &&
             Array.isArray((request.query as Record<string, unknown> | undefined)?.[name]);
           const message = repeated ? 'is given more than once: give it once' : (issue.message ?? 'is invalid');
-          return [{ field: fieldOf(error.validationContext, path), message }];
+          return [{ field: fieldPath(error.validationContext ?? '', path), message }];
         });
         return sendProblem(request, reply, {
           status: 400,
