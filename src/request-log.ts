@@ -6,7 +6,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
  * A request's URL as the log shows it: percent-escapes decoded, as the router reads a path, and every
  * UUID in it cut to its first 8 characters (enough to tell reads apart), however the path is spelled.
  */
-export function loggedUrl(url: string): string {
+function loggedUrl(url: string): string {
   let decoded = url;
   try {
     decoded = decodeURIComponent(url);

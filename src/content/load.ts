@@ -16,7 +16,7 @@ import {
   VariantsFile,
 } from './schema.js';
 
-export const SEED_FILES = {
+const SEED_FILES = {
   release: 'release.json',
   sources: 'sources.json',
   roles: 'roles.json',

@@ -99,7 +99,7 @@ export function competencyDetail(kb: KnowledgeBase, slug: string) {
 }
 
 /** A comparison of roles at one company size (null = baseline), with names and rationales. */
-export function comparisonView(kb: KnowledgeBase, roles: string[], companySize: string | null, category: Category | null) {
+function comparisonStage(kb: KnowledgeBase, roles: string[], companySize: string | null, category: Category | null) {
   const competencies = kb.data.competencies.filter((c) => category === null || c.category === category);
   const result = compare({
     roles,
@@ -139,13 +139,13 @@ export function comparison(kb: KnowledgeBase, roles: string[], companySize: stri
     category,
     kbRelease: kb.release.id,
     kbContentHash: kb.release.contentHash,
-    ...comparisonView(kb, roles, companySize, category),
+    ...comparisonStage(kb, roles, companySize, category),
   };
 }
 
 /** The comparison at the baseline and at every company size, smallest first. */
 export function comparisonAcrossSizes(kb: KnowledgeBase, roles: string[], category: Category | null) {
-  const stages = [null, ...kb.data.companySizes.map((s) => s.slug)].map((size) => comparisonView(kb, roles, size, category));
+  const stages = [null, ...kb.data.companySizes.map((s) => s.slug)].map((size) => comparisonStage(kb, roles, size, category));
   return {
     roles: roles.map((slug) => ({ slug, name: kb.roleBySlug.get(slug)?.name ?? slug })),
     category,

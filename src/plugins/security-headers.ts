@@ -13,7 +13,7 @@ export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
 };
 
-export const DOCS_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+const DOCS_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   ...API_SECURITY_HEADERS,
   'content-security-policy':
     "default-src 'self'; base-uri 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; " +
