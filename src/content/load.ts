@@ -70,8 +70,8 @@ function assertKnown(file: string, field: string, value: string, known: Set<stri
   if (!known.has(value)) throw new ContentError(file, field, `unknown ${what} "${value}"`);
 }
 
-/** Reads, validates and cross-checks every seed file; the hash covers the validated content. */
-export function loadContent(folder: string = seedFolder) {
+/** Every seed file, read and validated on its own. */
+function readContent(folder: string) {
   const { release } = readSeedFile(folder, SEED_FILES.release, ReleaseFile);
   const sources = readSeedFile(folder, SEED_FILES.sources, SourcesFile);
   const roles = readSeedFile(folder, SEED_FILES.roles, RolesFile);
@@ -81,6 +81,13 @@ export function loadContent(folder: string = seedFolder) {
   const variants = readSeedFile(folder, SEED_FILES.variants, VariantsFile);
   const { instrumentVersion, questions } = readSeedFile(folder, SEED_FILES.questions, QuestionsFile);
 
+  return { release, sources, roles, companySizes, competencies, expectations, variants, instrumentVersion, questions };
+}
+
+type SeedContent = ReturnType<typeof readContent>;
+
+/** Unique ids and slugs, known references, sensible headcounts, and a complete matrix of expectations. */
+function checkReferences({ sources, roles, companySizes, competencies, expectations, variants, questions }: SeedContent): void {
   assertUnique(
     SEED_FILES.sources,
     sources.map((s) => s.id),
@@ -153,7 +160,11 @@ export function loadContent(folder: string = seedFolder) {
     if (overrides.has(key)) throw new ContentError(SEED_FILES.variants, `[${i}]`, `duplicate variant for ${key}`);
     overrides.add(key);
   });
+}
 
+/** Every question measures a known competency, and every competency has balanced items. */
+function checkInstrument({ competencies, questions }: SeedContent): void {
+  const competencySlugs = new Set(competencies.map((c) => c.slug));
   questions.forEach((q, i) => {
     assertKnown(SEED_FILES.questions, `questions[${i}].competency`, q.competency, competencySlugs, 'competency');
   });
@@ -171,8 +182,10 @@ export function loadContent(folder: string = seedFolder) {
       );
     }
   }
+}
 
-  // The scoring's monotonicity guarantee holds only while no role expects far more of everything.
+/** The scoring's monotonicity guarantee holds only while no role expects far more of everything. */
+function checkComparableProfiles({ roles, companySizes, competencies, expectations, variants }: SeedContent): void {
   const levelAt = (role: string, competency: string, size: string | null) =>
     variants.find((v) => v.role === role && v.competency === competency && v.companySize === size)?.level ??
     expectations.find((e) => e.role === role && e.competency === competency)?.level ??
@@ -188,8 +201,14 @@ export function loadContent(folder: string = seedFolder) {
       );
     }
   }
+}
 
-  const body = { release, sources, roles, companySizes, competencies, expectations, variants, instrumentVersion, questions };
+/** Reads, validates and cross-checks every seed file; the hash covers the validated content. */
+export function loadContent(folder: string = seedFolder) {
+  const body = readContent(folder);
+  checkReferences(body);
+  checkInstrument(body);
+  checkComparableProfiles(body);
   const contentHash = `sha256:${createHash('sha256').update(JSON.stringify(body)).digest('hex')}`;
   return { ...body, contentHash };
 }
