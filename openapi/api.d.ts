@@ -386,10 +386,10 @@ export interface components {
         SubmissionInput: {
             /** @description At least 8 answers, each question at most once */
             answers: components["schemas"]["AnswerInput"][];
-            /** @description Score against the levels at this company size (default: the baseline) */
-            companySize?: string;
-            /** @description A free label, e.g. a name or an alias; stored without surrounding whitespace */
-            respondent?: string;
+            /** @description Score against the levels at this company size (null or absent: the baseline, as a result says it) */
+            companySize?: string | null;
+            /** @description A free label, e.g. a name or an alias; stored without surrounding whitespace (null or absent: none) */
+            respondent?: string | null;
         };
         /** @description Up to 500 submissions, each scored and stored on its own */
         BatchRequestInput: {
@@ -1881,7 +1881,7 @@ export interface operations {
             /** @description Scored and stored */
             201: {
                 headers: {
-                    /** @description Where the stored assessment is read: `/v1/assessments/{id}` */
+                    /** @description Where the stored assessment is read: the path `/v1/assessments/{id}`, relative to the URL the POST went to */
                     location?: string;
                     /** @description Present on a replay: the answer first sent for this Idempotency-Key */
                     "idempotent-replayed"?: "true";

@@ -174,17 +174,35 @@ describe('POST /v1/assessments: validation', () => {
   it('says a blank respondent is blank, as the OpenAPI document does (its pattern refuses one too)', async () => {
     const problem = expectProblem(await post('/v1/assessments', submission({ respondent: ' \t\u00a0 ' })), 400);
     expect(problem.errors).toEqual([{ field: 'body.respondent', message: 'must not be blank' }]);
-    const documented = document.components.schemas.SubmissionInput.properties.respondent as { pattern: string };
+    const respondent = document.components.schemas.SubmissionInput.properties.respondent as { anyOf: { type: string; pattern?: string }[] };
+    const documented = respondent.anyOf.find((s) => s.type === 'string') as { pattern: string };
     expect(new RegExp(documented.pattern, 'u').test(' \t\u00a0 ')).toBe(false);
     expect(new RegExp(documented.pattern, 'u').test(' sam ')).toBe(true);
   });
 
   it.each([
     ['an empty companySize', { companySize: '' }, 'body.companySize', 'must not be empty'],
-    ['an upper-case companySize', { companySize: 'Startup' }, 'body.companySize', 'must be a lowercase slug such as `tech-lead`'],
+    [
+      'an upper-case companySize',
+      { companySize: 'Startup' },
+      'body.companySize',
+      'must be a lowercase slug: letters, digits and single hyphens',
+    ],
   ])('gives %s one problem, not also "unknown company size"', async (_, extra, field, message) => {
     const problem = expectProblem(await post('/v1/assessments', submission(extra)), 400);
     expect(problem.errors).toEqual([{ field, message }]);
+  });
+
+  it('takes back what a preview sends (companySize and respondent null) and scores it as the preview did', async () => {
+    const preview = await post('/v1/assessments/preview', submission());
+    expect(preview.statusCode).toBe(200);
+    const { companySize, respondent, answers, result } = preview.json();
+    expect([companySize, respondent]).toEqual([null, null]);
+    const created = await post('/v1/assessments', { companySize, respondent, answers });
+    expect(created.statusCode).toBe(201);
+    const stored = created.json();
+    expect([stored.companySize, stored.respondent]).toEqual([null, null]);
+    expect(stored.result.scores).toEqual(result.scores);
   });
 
   it('answers 400 for an unknown field at the top level, naming it', async () => {

@@ -44,9 +44,9 @@ export function quickCheck(kb: KnowledgeBase, raw: unknown): SubmissionInput | u
   for (const key of Object.keys(raw)) if (!SUBMISSION_FIELDS.has(key)) return;
   const { answers, companySize, respondent } = raw;
   if (!Array.isArray(answers) || answers.length < MIN_ANSWERS || answers.length > MAX_ANSWERS) return;
-  if (companySize !== undefined && (typeof companySize !== 'string' || !kb.companySizeBySlug.has(companySize))) return;
-  let label: string | undefined;
-  if (respondent !== undefined) {
+  if (companySize != null && (typeof companySize !== 'string' || !kb.companySizeBySlug.has(companySize))) return;
+  let label: string | null | undefined = respondent === null ? null : undefined;
+  if (respondent != null) {
     if (typeof respondent !== 'string') return;
     label = respondent.trim();
     if (label.length === 0 || label.length > MAX_RESPONDENT_LENGTH || LONE_SURROGATE.test(label)) return;
@@ -64,7 +64,7 @@ export function quickCheck(kb: KnowledgeBase, raw: unknown): SubmissionInput | u
   }
   // As the schema parses it: its fields in order, one given as undefined kept as undefined.
   const submission: SubmissionInput = { answers: checked };
-  if ('companySize' in raw) submission.companySize = companySize as string | undefined;
+  if ('companySize' in raw) submission.companySize = companySize as string | null | undefined;
   if ('respondent' in raw) submission.respondent = label;
   return submission;
 }

@@ -21,7 +21,9 @@ export const Answer = z
 export const Submission = z
   .strictObject({
     answers: z.array(Answer).min(1).max(MAX_ANSWERS).describe(`At least ${MIN_ANSWERS} answers, each question at most once`),
-    companySize: Slug.optional().describe('Score against the levels at this company size (default: the baseline)'),
+    companySize: Slug.nullable()
+      .optional()
+      .describe('Score against the levels at this company size (null or absent: the baseline, as a result says it)'),
     respondent: z
       .string()
       // Checked before the trim so that the document says it too (a pattern).
@@ -29,8 +31,9 @@ export const Submission = z
       .trim()
       .max(MAX_RESPONDENT_LENGTH)
       .refine((label) => !LONE_SURROGATE.test(label), 'must be well-formed Unicode: it has a lone surrogate')
+      .nullable()
       .optional()
-      .describe('A free label, e.g. a name or an alias; stored without surrounding whitespace'),
+      .describe('A free label, e.g. a name or an alias; stored without surrounding whitespace (null or absent: none)'),
   })
   .meta({
     id: 'Submission',

@@ -5,7 +5,7 @@ export const Slug = z
   .string()
   .min(1, { abort: true, error: 'must not be empty' })
   .max(64)
-  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a lowercase slug such as `tech-lead`');
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a lowercase slug: letters, digits and single hyphens');
 
 /** SHA-256 over a release's validated seed content: tells two contents apart under one release id. */
 export const ContentHash = z

@@ -115,7 +115,10 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         body: Submission,
         response: {
           201: json(Assessment, 'Scored and stored', {
-            location: { type: 'string', description: 'Where the stored assessment is read: `/v1/assessments/{id}`' },
+            location: {
+              type: 'string',
+              description: 'Where the stored assessment is read: the path `/v1/assessments/{id}`, relative to the URL the POST went to',
+            },
             ...REPLAYABLE,
           }),
           ...problems(400, 413, 415, 422, 429),
@@ -194,7 +197,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      const found = service.find(request.params.id);
+      // UUIDs are read in either case (RFC 9562); ids are given out, and kept, in lowercase.
+      const found = service.find(request.params.id.toLowerCase());
       if (found === undefined) throw new NotFoundError([{ what: 'assessment', value: request.params.id, field: 'params.id' }]);
       reply.header('cache-control', 'private, max-age=86400, immutable');
       if (found.gzip !== undefined) return sendGzipped(request, reply, found.gzip);
