@@ -51,6 +51,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/problems": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every kind of problem the API answers with */
+        get: operations["listProblemTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/problems/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What one kind of problem means: the document a problem's `type` links to */
+        get: operations["getProblemType"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/roles": {
         parameters: {
             query?: never;
@@ -404,7 +438,7 @@ export interface components {
         };
         /** @description An RFC 9457 problem details object (application/problem+json) */
         Problem: {
-            /** @description A URI reference naming the kind of problem */
+            /** @description A URI reference naming the kind of problem: `/problems/{code}`, which describes it */
             type: string;
             title: string;
             status: number;
@@ -807,6 +841,24 @@ export interface components {
                 underPressure: boolean;
             };
         };
+        /** @description What one kind of problem means */
+        ProblemType: {
+            /** @description The `type` of the problems of this kind: this document */
+            type: string;
+            /** @description The `code` those problems carry */
+            code: string;
+            title: string;
+            /** @description Their status; null when it varies */
+            status: number | null;
+            /** @description When the API answers with it, and what to do about it */
+            description: string;
+        };
+        ProblemTypeList: {
+            items: components["schemas"]["ProblemType"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -957,6 +1009,165 @@ export interface operations {
             };
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or not ready: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listProblemTypes: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 200 */
+                limit?: number;
+                /** @description Items to skip */
+                offset?: number;
+            };
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The problem types */
+            200: {
+                headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemTypeList"];
+                };
+            };
+            /** @description Not modified: the ETag sent in If-None-Match is current */
+            304: {
+                headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or not ready: see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getProblemType: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+            };
+            path: {
+                /** @description A problem code, e.g. `not-found` */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The problem type */
+            200: {
+                headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemType"];
+                };
+            };
+            /** @description Not modified: the ETag sent in If-None-Match is current */
+            304: {
+                headers: {
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown route or slug */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

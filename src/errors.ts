@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { type ProblemCode, problemType } from './problem-types.js';
 import type { ProblemBody } from './schemas/problem.js';
 
 /** A field-level validation problem, as listed in a problem+json `errors` array. */
@@ -17,7 +18,7 @@ export function fieldPath(prefix: string, path: readonly PropertyKey[]): string 
   }, prefix);
 }
 
-export type ProblemFields = Omit<ProblemBody, 'type' | 'instance' | 'requestId'>;
+export type ProblemFields = Omit<ProblemBody, 'type' | 'instance' | 'requestId' | 'code'> & { code: ProblemCode };
 
 /**
  * The most field problems one problem lists. A request can have a problem per unknown field or
@@ -34,7 +35,7 @@ export function problemBody(request: FastifyRequest, problem: ProblemFields): Pr
   const { errors } = problem;
   const cut = errors !== undefined && errors.length > MAX_LISTED_PROBLEMS;
   return {
-    type: `/problems/${problem.code}`,
+    type: problemType(problem.code),
     title: problem.title,
     status: problem.status,
     detail: cut ? `${problem.detail} The first ${MAX_LISTED_PROBLEMS} of ${errors.length} problems are listed.` : problem.detail,
@@ -52,7 +53,7 @@ export class ApiError extends Error {
 
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ProblemCode,
     readonly title: string,
     readonly detail: string,
     readonly errors?: FieldProblem[],
@@ -107,7 +108,7 @@ export class SubmissionError extends ApiError {
 
 /** Well-formed input that cannot be accepted: 422. */
 export class UnprocessableError extends ApiError {
-  constructor(detail: string, errors?: FieldProblem[], code = 'unprocessable') {
+  constructor(detail: string, errors: FieldProblem[] | undefined, code: ProblemCode) {
     super(422, code, 'Unprocessable Content', detail, errors);
   }
 }

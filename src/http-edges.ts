@@ -4,18 +4,19 @@ import type { Duplex } from 'node:stream';
 import type { CachedFront } from './cached-front.js';
 import { problemInstance } from './errors.js';
 import { API_SECURITY_HEADERS } from './plugins/security-headers.js';
+import { type ProblemCode, problemType } from './problem-types.js';
 
 // Requests answered at the edge of the HTTP server, before or outside Fastify's routing: those
 // Node's parser refuses, those without exactly one Host line or with an Expect the server does not
 // meet, and, when it can, the cached front.
 
 /** A problem answered before Fastify sees the request: its body and the API's headers, connection closed. */
-function earlyProblem(status: number, code: string, detail: string, url?: string) {
+function earlyProblem(status: number, code: ProblemCode, detail: string, url?: string) {
   const title = STATUS_CODES[status] ?? 'Client Error';
   const requestId = randomUUID();
   // A request Node could not parse has no path.
   const instance = url === undefined ? undefined : problemInstance(url);
-  const body = JSON.stringify({ type: `/problems/${code}`, title, status, detail, instance, code, requestId });
+  const body = JSON.stringify({ type: problemType(code), title, status, detail, instance, code, requestId });
   const headers: Record<string, string> = {
     ...API_SECURITY_HEADERS,
     'x-request-id': requestId,
@@ -26,7 +27,7 @@ function earlyProblem(status: number, code: string, detail: string, url?: string
   return { title, headers, body };
 }
 
-function answerEarly(response: ServerResponse, status: number, code: string, detail: string, url?: string): void {
+function answerEarly(response: ServerResponse, status: number, code: ProblemCode, detail: string, url?: string): void {
   const { headers, body } = earlyProblem(status, code, detail, url);
   response.shouldKeepAlive = false;
   response.writeHead(status, headers);
@@ -80,7 +81,7 @@ export function answerFirst(server: Server, front: CachedFront): void {
 export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
   return (error: NodeJS.ErrnoException, socket: Duplex): void => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
-    const [status, code, detail] =
+    const [status, code, detail]: [number, ProblemCode, string] =
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request-timeout', 'The request did not arrive within the request timeout.']
         : error.code === 'HPE_HEADER_OVERFLOW'

@@ -103,6 +103,8 @@ describe('OpenAPI document', () => {
       '/v1/assessment/questions': '/v1/assessment/questions',
       '/v1/exports/knowledge-base': '/v1/exports/knowledge-base',
       '/v1/exports/levels.csv': '/v1/exports/levels.csv',
+      '/problems': '/problems',
+      '/problems/{code}': '/problems/not-found',
     };
     const cached = Object.entries(document.paths as Record<string, Record<string, Operation>>).filter(
       ([, item]) => item.get?.responses['304'] !== undefined,

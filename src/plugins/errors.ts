@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody, problemInstance } from '../errors.js';
+import type { ProblemCode } from '../problem-types.js';
 
 /** Sends a problem+json answer; the one way an error reaches a client. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields) {
@@ -10,7 +11,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
 }
 
 /** Maps fastify's own error codes (body parsing, limits, media types) to problem codes. */
-const FRAMEWORK_CODES: Record<string, string> = {
+const FRAMEWORK_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length',

@@ -6,6 +6,7 @@ import competencies from './competencies/index.js';
 import exports from './exports/index.js';
 import health from './health/index.js';
 import meta from './meta/index.js';
+import problemTypes from './problems/index.js';
 import roles from './roles/index.js';
 import sources from './sources/index.js';
 
@@ -13,6 +14,7 @@ import sources from './sources/index.js';
 const routes: FastifyPluginAsync<{ apiVersion: string } & AssessmentRouteOptions> = async (app, options) => {
   await app.register(health);
   await app.register(meta, { apiVersion: options.apiVersion });
+  await app.register(problemTypes);
   await app.register(roles);
   await app.register(competencies);
   await app.register(companySizes);

@@ -9,7 +9,7 @@ export const FieldProblem = z
 
 export const Problem = z
   .object({
-    type: z.string().describe('A URI reference naming the kind of problem'),
+    type: z.string().describe('A URI reference naming the kind of problem: `/problems/{code}`, which describes it'),
     title: z.string(),
     status: z.int().min(400).max(599),
     detail: z.string(),

@@ -1,0 +1,127 @@
+/**
+ * Every kind of problem the API answers with, by code. A problem's `type` is `/problems/{code}`,
+ * and that URL serves the entry below, so that a developer who meets one can look it up. The
+ * codes are the only ones an error can carry: the compiler holds every error to this list.
+ */
+export const PROBLEM_TYPES = {
+  'validation-error': {
+    status: 400,
+    title: 'Bad Request',
+    description:
+      'A parameter, header or body field is malformed (a wrong type, a value out of range, an unknown field or query parameter). `errors` lists each one with its field and what is wrong.',
+  },
+  'malformed-body': {
+    status: 400,
+    title: 'Bad Request',
+    description: 'The body is not JSON, is empty, or is not valid UTF-8. Send one JSON document encoded in UTF-8.',
+  },
+  'forbidden-key': {
+    status: 400,
+    title: 'Bad Request',
+    description: 'The JSON has a `__proto__` key, or a `constructor` object with a `prototype` key. No field of the API has these names.',
+  },
+  'invalid-content-length': {
+    status: 400,
+    title: 'Bad Request',
+    description: 'The Content-Length header does not match the body that arrived.',
+  },
+  'bad-url': {
+    status: 400,
+    title: 'Bad Request',
+    description: 'The URL has broken percent-encoding or a path segment too long to route.',
+  },
+  'bad-host': {
+    status: 400,
+    title: 'Bad Request',
+    description: 'An HTTP/1.1 request must carry exactly one Host header.',
+  },
+  'malformed-request': {
+    status: 400,
+    title: 'Bad Request',
+    description: 'The request is not valid HTTP/1.1, so it could not be read; the connection is closed.',
+  },
+  'bad-request': {
+    status: null,
+    title: 'Client Error',
+    description: 'A request the HTTP framework refused for a reason of its own; `status` and `detail` say which.',
+  },
+  'not-found': {
+    status: 404,
+    title: 'Not Found',
+    description:
+      'No route matches, or a slug or id names nothing the API has. `errors` names each unknown value, so that all of them can be corrected at once.',
+  },
+  'request-timeout': {
+    status: 408,
+    title: 'Request Timeout',
+    description: 'The whole request did not arrive within the request timeout (`REQUEST_TIMEOUT_MS`); the connection is closed.',
+  },
+  'payload-too-large': {
+    status: 413,
+    title: 'Payload Too Large',
+    description: 'The body is larger than the route accepts (`BODY_LIMIT`, or `BATCH_BODY_LIMIT` for a batch).',
+  },
+  'unsupported-media-type': {
+    status: 415,
+    title: 'Unsupported Media Type',
+    description: 'Bodies are `application/json`; another Content-Type is refused.',
+  },
+  'unsupported-content-encoding': {
+    status: 415,
+    title: 'Unsupported Media Type',
+    description:
+      'The body was sent with a Content-Encoding (gzip, for example); send it uncompressed. Accept-Encoding names the one coding read: identity.',
+  },
+  'unsupported-charset': {
+    status: 415,
+    title: 'Unsupported Media Type',
+    description: 'The Content-Type names a charset other than UTF-8; send the JSON in UTF-8.',
+  },
+  'expectation-failed': {
+    status: 417,
+    title: 'Expectation Failed',
+    description: 'The request carries an Expect header other than `100-continue`, the only one the server meets.',
+  },
+  'unscorable-submission': {
+    status: 422,
+    title: 'Unprocessable Content',
+    description:
+      'The submission is well-formed but cannot be scored: an unknown question or company size, a question answered twice, or fewer answers than the minimum. `errors` lists each problem.',
+  },
+  'idempotency-key-reused': {
+    status: 422,
+    title: 'Unprocessable Content',
+    description: 'This Idempotency-Key was already used with a different body on this route. Use a new key for a new submission.',
+  },
+  'rate-limited': {
+    status: 429,
+    title: 'Too Many Requests',
+    description: 'The client has sent more write requests than its budget for the window allows. Retry after the seconds in Retry-After.',
+  },
+  'headers-too-large': {
+    status: 431,
+    title: 'Request Header Fields Too Large',
+    description: 'The request headers are larger than the server accepts; the connection is closed.',
+  },
+  'internal-error': {
+    status: 500,
+    title: 'Internal Server Error',
+    description:
+      'Something failed on the server. Nothing about it is disclosed; quote the `requestId` when reporting it, as the server logged it with that id.',
+  },
+  overloaded: {
+    status: 503,
+    title: 'Service Unavailable',
+    description: 'The server is shedding load (its event loop is delayed). Retry after the seconds in Retry-After.',
+  },
+  'shutting-down': {
+    status: 503,
+    title: 'Service Unavailable',
+    description: 'The server is shutting down and closes this connection. Retry on a new connection after the seconds in Retry-After.',
+  },
+} as const satisfies Record<string, { status: number | null; title: string; description: string }>;
+
+export type ProblemCode = keyof typeof PROBLEM_TYPES;
+
+/** A problem's `type`: where its description is served. */
+export const problemType = (code: ProblemCode) => `/problems/${code}`;

@@ -1,0 +1,51 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { NotFoundError } from '../../errors.js';
+import { PROBLEM_TYPES, type ProblemCode, problemType } from '../../problem-types.js';
+import { NoQuery, NotModified, PageQuery, paginate } from '../../schemas/common.js';
+import { ProblemType, ProblemTypeList, ProblemTypeParams } from '../../schemas/problem-type.js';
+import { json, problems } from '../../schemas/responses.js';
+
+const documentOf = (code: ProblemCode) => ({ type: problemType(code), code, ...PROBLEM_TYPES[code] });
+const isCode = (code: string): code is ProblemCode => Object.hasOwn(PROBLEM_TYPES, code);
+
+/** The documents that problems' `type` links to: each kind of problem, what it means and what to do. */
+const problemTypes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/problems',
+    {
+      schema: {
+        tags: ['meta'],
+        operationId: 'listProblemTypes',
+        summary: 'Every kind of problem the API answers with',
+        querystring: PageQuery,
+        response: { 200: json(ProblemTypeList, 'The problem types'), 304: NotModified, ...problems(400) },
+      },
+    },
+    async (request, reply) => {
+      const { limit, offset } = request.query;
+      const all = (Object.keys(PROBLEM_TYPES) as ProblemCode[]).map(documentOf);
+      return app.sendCached(request, reply, `problems|${limit}|${offset}`, ProblemTypeList, () => paginate(all, limit, offset));
+    },
+  );
+
+  app.get(
+    '/problems/:code',
+    {
+      schema: {
+        tags: ['meta'],
+        operationId: 'getProblemType',
+        summary: "What one kind of problem means: the document a problem's `type` links to",
+        params: ProblemTypeParams,
+        querystring: NoQuery,
+        response: { 200: json(ProblemType, 'The problem type'), 304: NotModified, ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { code } = request.params;
+      if (!isCode(code)) throw new NotFoundError([{ what: 'problem type', value: code, field: 'params.code' }]);
+      return app.sendCached(request, reply, `problem|${code}`, ProblemType, () => documentOf(code));
+    },
+  );
+};
+
+export default problemTypes;

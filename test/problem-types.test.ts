@@ -1,0 +1,81 @@
+// A problem's `type` is a link: GET it and learn what the problem means. Every code the API can
+// answer with is in the catalogue (the compiler holds errors to it); these tests hold the served
+// documents to the catalogue and to the problems real requests get.
+import { gzipSync } from 'node:zlib';
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { PROBLEM_TYPES } from '../src/problem-types.js';
+import { buildTestApp } from './helpers.js';
+import { readRawSeed } from './support/fixtures.js';
+import { getDocumented } from './support/openapi.js';
+
+let app: App;
+beforeAll(async () => {
+  app = await buildTestApp();
+});
+afterAll(async () => {
+  await app.close();
+});
+
+type Document = { type: string; code: string; title: string; status: number | null; description: string };
+const QUESTIONS = readRawSeed().questions.questions;
+const submission = (answers = QUESTIONS) => JSON.stringify({ answers: answers.map((q) => ({ questionId: q.id, value: 3 })) });
+const json = { 'content-type': 'application/json' };
+
+describe('problem types', () => {
+  it('serves every catalogued code at /problems/{code}, as GET /problems lists them', async () => {
+    const listed = await getDocumented(app, '/problems?limit=200');
+    expect(listed.statusCode).toBe(200);
+    const items = (listed.json() as { items: Document[] }).items;
+    expect(items.map((d) => d.code)).toEqual(Object.keys(PROBLEM_TYPES));
+    for (const item of items) {
+      const served = await getDocumented(app, item.type);
+      expect(served.statusCode, item.type).toBe(200);
+      expect(served.json()).toEqual({ ...item, type: `/problems/${item.code}` });
+      expect(item.description.length).toBeGreaterThan(20);
+    }
+  });
+
+  it('answers an unknown code 404, naming it', async () => {
+    const response = await getDocumented(app, '/problems/teapot');
+    expect(response.statusCode).toBe(404);
+    expect(response.json().errors).toEqual([{ field: 'params.code', message: 'unknown problem type "teapot"' }]);
+  });
+
+  it.each([
+    ['an unknown route', { url: '/v1/nothing' }],
+    ['an unknown role', { url: '/v1/roles/cto' }],
+    ['a malformed query', { url: '/v1/roles?limit=0' }],
+    ['broken percent-encoding', { url: '/v1/roles/%E0%A4%A' }],
+    ['a body that is not JSON', { method: 'POST', url: '/v1/assessments', headers: json, payload: '{' }],
+    ['a __proto__ key', { method: 'POST', url: '/v1/assessments', headers: json, payload: '{"__proto__":{}}' }],
+    [
+      'a compressed body',
+      { method: 'POST', url: '/v1/assessments', headers: { ...json, 'content-encoding': 'gzip' }, payload: gzipSync('{}') },
+    ],
+    [
+      'a charset other than UTF-8',
+      { method: 'POST', url: '/v1/assessments', headers: { 'content-type': 'application/json; charset=latin1' }, payload: '{}' },
+    ],
+    ['a text body', { method: 'POST', url: '/v1/assessments', headers: { 'content-type': 'text/plain' }, payload: 'hi' }],
+    ['too few answers', { method: 'POST', url: '/v1/assessments', headers: json, payload: submission(QUESTIONS.slice(0, 3)) }],
+  ] as const)('links %s to a document of its code, status and title', async (_, request) => {
+    const response = await app.inject(request as InjectOptions);
+    expect(response.statusCode).toBeGreaterThanOrEqual(400);
+    const problem = response.json() as { type: string; code: string; status: number; title: string };
+    const document = (await app.inject(problem.type)).json() as Document;
+    expect(document.code).toBe(problem.code);
+    expect(document.status ?? problem.status).toBe(problem.status);
+    if (document.status !== null) expect(document.title).toBe(problem.title);
+  });
+
+  it('links a reused Idempotency-Key to its own document', async () => {
+    const headers = { ...json, 'idempotency-key': 'problem-types-1' };
+    expect((await app.inject({ method: 'POST', url: '/v1/assessments', headers, payload: submission() })).statusCode).toBe(201);
+    const reused = await app.inject({ method: 'POST', url: '/v1/assessments', headers, payload: submission(QUESTIONS.slice(1)) });
+    const problem = reused.json() as { type: string; code: string };
+    expect(problem.code).toBe('idempotency-key-reused');
+    expect((await app.inject(problem.type)).json()).toMatchObject({ code: 'idempotency-key-reused', status: 422 });
+  });
+});
