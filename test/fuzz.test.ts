@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROBLEM_TYPES } from '../src/problem-types.js';
 import { buildTestApp } from './helpers.js';
 import {
   brokenRequest,
@@ -57,6 +58,7 @@ beforeAll(async () => {
     questionIds,
     assessmentIds,
     words: [...words, 'zzzz-no-match'],
+    problemCodes: Object.keys(PROBLEM_TYPES),
   };
 });
 

@@ -81,6 +81,7 @@ export type Domain = {
   questionIds: string[];
   assessmentIds: string[];
   words: string[];
+  problemCodes: string[];
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -398,6 +399,8 @@ function hintFor(name: string, domain: Domain): fc.Arbitrary<unknown> | undefine
       return fc.constantFrom(...domain.words);
     case 'questionId':
       return fc.constantFrom(...domain.questionIds);
+    case 'code':
+      return fc.constantFrom(...domain.problemCodes);
     case 'respondent':
       return fc.string({ minLength: 1, maxLength: 60 }).filter((v) => v.trim().length > 0);
     case 'answers':
