@@ -20,6 +20,7 @@ const CACHED_URLS = [
   '/v1/meta',
   '/v1/exports/knowledge-base',
   '/v1/exports/levels.csv',
+  '/problems/not-found',
 ];
 
 /** Different resources (paths or query strings): each must have its own ETag. */

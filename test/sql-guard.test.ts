@@ -35,6 +35,10 @@ const HOT_READS = [
   '/v1/comparisons?roles=tech-lead,engineering-manager&companySize=scale-up',
   '/v1/comparisons/by-company-size?roles=tech-lead,engineering-manager',
   '/v1/assessment/questions',
+  '/v1/exports/knowledge-base',
+  '/v1/exports/levels.csv',
+  '/problems',
+  '/problems/not-found',
 ];
 
 it.each(HOT_READS)('%s runs no SQL after start-up, through Fastify and through the cached front', async (url) => {
