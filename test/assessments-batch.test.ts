@@ -168,6 +168,18 @@ describe('POST /v1/assessments/batch', () => {
     expect(keys).toEqual([key, key]);
   });
 
+  it('replays a retried batch whose items give companySize and respondent as null where the first left them out', async () => {
+    const key = 'batch-nulls-1';
+    const first = await postBatch({ items: [good(20), { answers: good(21).answers }] }, { 'idempotency-key': key });
+    expect(first.statusCode).toBe(200);
+    const retry = await postBatch(
+      { items: [good(20), { answers: good(21).answers, companySize: null, respondent: null }] },
+      { 'idempotency-key': key },
+    );
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toBe(first.body);
+  });
+
   it('refuses the same Idempotency-Key with a different batch: 422', async () => {
     const key = 'batch-reused-1';
     const first = await postBatch({ items: [good(20)] }, { 'idempotency-key': key });

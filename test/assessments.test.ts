@@ -205,6 +205,19 @@ describe('POST /v1/assessments: validation', () => {
     expect(stored.result.scores).toEqual(result.scores);
   });
 
+  it.each([
+    ['left out, then null', {}, { companySize: null, respondent: null }],
+    ['null, then left out', { companySize: null, respondent: null }, {}],
+  ])('replays a retry whose companySize and respondent were %s', async (_, first, retry) => {
+    const key = `nulls-${JSON.stringify(first)}`;
+    const created = await post('/v1/assessments', submission(first), { 'idempotency-key': key });
+    expect(created.statusCode).toBe(201);
+    const replayed = await post('/v1/assessments', submission(retry), { 'idempotency-key': key });
+    expect(replayed.statusCode).toBe(201);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.body).toBe(created.body);
+  });
+
   it('answers 400 for an unknown field at the top level, naming it', async () => {
     const problem = expectProblem(await post('/v1/assessments', submission({ colour: 'blue' })), 400);
     expect(problem.errors?.some((e) => `${e.field} ${e.message}`.includes('colour'))).toBe(true);

@@ -33,7 +33,30 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-const hashOf = (scope: Scope, body: unknown) => createHash('sha256').update(scope).update('\n').update(canonical(body)).digest('hex');
+/** A submission's optional fields given as null mean the same as left out, so a retry may send either. */
+function withoutNulls(submission: unknown): unknown {
+  if (submission === null || typeof submission !== 'object' || Array.isArray(submission)) return submission;
+  const { companySize, respondent, ...rest } = submission as Record<string, unknown>;
+  return {
+    ...rest,
+    ...(companySize === null || companySize === undefined ? {} : { companySize }),
+    ...(respondent === null || respondent === undefined ? {} : { respondent }),
+  };
+}
+
+/** What a retry must repeat: the body as scored, with a submission's nulls read as left out. */
+function asScored(scope: Scope, body: unknown): unknown {
+  if (scope === 'assessment') return withoutNulls(body);
+  const items = (body as { items?: unknown } | null)?.items;
+  return Array.isArray(items) ? { ...(body as object), items: items.map(withoutNulls) } : body;
+}
+
+const hashOf = (scope: Scope, body: unknown) =>
+  createHash('sha256')
+    .update(scope)
+    .update('\n')
+    .update(canonical(asScored(scope, body)))
+    .digest('hex');
 
 /** A new assessment: the record to store and its JSON text, which is the record's document. */
 export type NewAssessment = { record: AssessmentRecord; json: string };
