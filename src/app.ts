@@ -135,7 +135,7 @@ export async function buildApp(options: AppOptions = {}) {
       (reply as FastifyReply).headers(API_SECURITY_HEADERS).header('x-request-id', request.id);
       if (answerCors(request, reply as FastifyReply)) return;
       const detail = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid: check its percent-encoding.' : 'A path segment is too long.';
-      sendProblem(request, reply as FastifyReply, { status: 400, code: 'bad-url', title: 'Bad Request', detail });
+      sendProblem(request, reply as FastifyReply, { status: 400, code: 'bad-url', detail });
     },
   }).withTypeProvider<ZodTypeProvider>();
   // Bodies are JSON only: anything else is a 415.

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { type ProblemCode, problemType } from './problem-types.js';
+import { type ProblemCode, problemTitle, problemType } from './problem-types.js';
 import type { ProblemBody } from './schemas/problem.js';
 
 /** A field-level validation problem, as listed in a problem+json `errors` array. */
@@ -18,7 +18,8 @@ export function fieldPath(prefix: string, path: readonly PropertyKey[]): string 
   }, prefix);
 }
 
-export type ProblemFields = Omit<ProblemBody, 'type' | 'instance' | 'requestId' | 'code'> & { code: ProblemCode };
+/** What a problem says of itself; its type and title follow from its code (see problem-types.ts). */
+export type ProblemFields = Omit<ProblemBody, 'type' | 'title' | 'instance' | 'requestId' | 'code'> & { code: ProblemCode };
 
 /**
  * The most field problems one problem lists. A request can have a problem per unknown field or
@@ -36,7 +37,7 @@ export function problemBody(request: FastifyRequest, problem: ProblemFields): Pr
   const cut = errors !== undefined && errors.length > MAX_LISTED_PROBLEMS;
   return {
     type: problemType(problem.code),
-    title: problem.title,
+    title: problemTitle(problem.code, problem.status),
     status: problem.status,
     detail: cut ? `${problem.detail} The first ${MAX_LISTED_PROBLEMS} of ${errors.length} problems are listed.` : problem.detail,
     instance: problemInstance(request.url),
@@ -54,7 +55,6 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: ProblemCode,
-    readonly title: string,
     readonly detail: string,
     readonly errors?: FieldProblem[],
   ) {
@@ -73,7 +73,6 @@ export class NotFoundError extends ApiError {
     super(
       404,
       'not-found',
-      'Not Found',
       `No ${named.length > 0 ? `${named.join(', ')} or ${last}` : last} exists.`,
       unknown.map(({ what, value, field }) => ({ field, message: `unknown ${what} "${value}"` })),
     );
@@ -83,7 +82,7 @@ export class NotFoundError extends ApiError {
 /** Malformed input: 400. */
 export class BadRequestError extends ApiError {
   constructor(detail: string, errors?: FieldProblem[]) {
-    super(400, 'validation-error', 'Bad Request', detail, errors);
+    super(400, 'validation-error', detail, errors);
   }
 }
 
@@ -99,7 +98,6 @@ export class SubmissionError extends ApiError {
     super(
       SUBMISSION_STATUS[fault],
       fault === 'malformed' ? 'validation-error' : 'unscorable-submission',
-      fault === 'malformed' ? 'Bad Request' : 'Unprocessable Content',
       `The submission has ${errors.length} problem${errors.length === 1 ? '' : 's'}.`,
       errors,
     );
@@ -109,7 +107,7 @@ export class SubmissionError extends ApiError {
 /** Well-formed input that cannot be accepted: 422. */
 export class UnprocessableError extends ApiError {
   constructor(detail: string, errors: FieldProblem[] | undefined, code: ProblemCode) {
-    super(422, code, 'Unprocessable Content', detail, errors);
+    super(422, code, detail, errors);
   }
 }
 
@@ -124,7 +122,6 @@ export class UnsupportedContentCodingError extends ApiError {
     super(
       415,
       'unsupported-content-encoding',
-      'Unsupported Media Type',
       'Request bodies are read without a content coding: send the JSON uncompressed, with no Content-Encoding header.',
     );
   }
@@ -136,7 +133,6 @@ export class UnsupportedCharsetError extends ApiError {
     super(
       415,
       'unsupported-charset',
-      'Unsupported Media Type',
       `JSON bodies are read as UTF-8, not ${charset}: send UTF-8 (or leave the charset out of Content-Type).`,
     );
   }
@@ -145,7 +141,7 @@ export class UnsupportedCharsetError extends ApiError {
 /** A body whose bytes are not UTF-8: read as text anyway, its characters would be replaced. */
 export class NotUtf8Error extends ApiError {
   constructor() {
-    super(400, 'malformed-body', 'Bad Request', 'The body is not valid UTF-8: send JSON encoded in UTF-8.');
+    super(400, 'malformed-body', 'The body is not valid UTF-8: send JSON encoded in UTF-8.');
   }
 }
 
@@ -155,7 +151,6 @@ export class ForbiddenKeyError extends ApiError {
     super(
       400,
       'forbidden-key',
-      'Bad Request',
       'The body has a "__proto__" key, or a "constructor" object with a "prototype" key: no field of the API has these names.',
     );
   }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { CachedFront } from './cached-front.js';
 import { problemInstance } from './errors.js';
 import { API_SECURITY_HEADERS } from './plugins/security-headers.js';
-import { type ProblemCode, problemType } from './problem-types.js';
+import { type ProblemCode, problemTitle, problemType } from './problem-types.js';
 
 // Requests answered at the edge of the HTTP server, before or outside Fastify's routing: those
 // Node's parser refuses, those without exactly one Host line or with an Expect the server does not
@@ -12,7 +12,7 @@ import { type ProblemCode, problemType } from './problem-types.js';
 
 /** A problem answered before Fastify sees the request: its body and the API's headers, connection closed. */
 function earlyProblem(status: number, code: ProblemCode, detail: string, url?: string) {
-  const title = STATUS_CODES[status] ?? 'Client Error';
+  const title = problemTitle(code, status);
   const requestId = randomUUID();
   // A request Node could not parse has no path.
   const instance = url === undefined ? undefined : problemInstance(url);

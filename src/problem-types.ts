@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+
 /**
  * Every kind of problem the API answers with, by code. A problem's `type` is `/problems/{code}`,
  * and that URL serves the entry below, so that a developer who meets one can look it up. The
@@ -122,6 +124,12 @@ export const PROBLEM_TYPES = {
 } as const satisfies Record<string, { status: number | null; title: string; description: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_TYPES;
+
+/** A problem's title: its kind's, or the status's reason phrase for the kind whose status varies. */
+export function problemTitle(code: ProblemCode, status: number): string {
+  const kind: { status: number | null; title: string } = PROBLEM_TYPES[code];
+  return kind.status === null ? (STATUS_CODES[status] ?? kind.title) : kind.title;
+}
 
 /** A problem's `type`: where its description is served. */
 export const problemType = (code: ProblemCode) => `/problems/${code}`;

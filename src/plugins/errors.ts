@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -57,7 +56,6 @@ export default fp(
         return sendProblem(request, reply, {
           status: 400,
           code: 'validation-error',
-          title: 'Bad Request',
           detail: `The request is invalid: ${errors.length} problem${errors.length === 1 ? '' : 's'}.`,
           errors,
         });
@@ -68,14 +66,12 @@ export default fp(
           return sendProblem(request, reply, {
             status: 400,
             code: 'malformed-body',
-            title: 'Bad Request',
             detail: 'The body is not valid JSON.',
           });
         }
         return sendProblem(request, reply, {
           status,
           code: FRAMEWORK_CODES[error.code] ?? 'bad-request',
-          title: STATUS_CODES[status] ?? 'Client Error',
           detail: error.message,
         });
       }
@@ -84,7 +80,6 @@ export default fp(
         return sendProblem(request, reply, {
           status: 503,
           code: 'overloaded',
-          title: 'Service Unavailable',
           detail: 'The server is overloaded. Retry after the time given in Retry-After.',
         });
       }
@@ -92,7 +87,6 @@ export default fp(
       return sendProblem(request, reply, {
         status: 500,
         code: 'internal-error',
-        title: 'Internal Server Error',
         detail: 'An unexpected error occurred. Quote the request id when reporting it.',
       });
     });
@@ -101,7 +95,6 @@ export default fp(
       sendProblem(request, reply, {
         status: 404,
         code: 'not-found',
-        title: 'Not Found',
         detail: `No route matches ${request.method} ${problemInstance(request.url)}.`,
       }),
     );

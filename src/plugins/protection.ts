@@ -91,7 +91,7 @@ export default fp<ProtectionOptions>(
     app.addHook('onRequest', (_request, reply, done) => {
       if (!closing) return done();
       reply.header('connection', 'close').header('retry-after', String(OVERLOAD_RETRY_AFTER_S));
-      done(new ApiError(503, 'shutting-down', 'Service Unavailable', 'The server is shutting down: retry on a new connection.'));
+      done(new ApiError(503, 'shutting-down', 'The server is shutting down: retry on a new connection.'));
     });
 
     await app.register(underPressure, {
@@ -111,7 +111,6 @@ export default fp<ProtectionOptions>(
           new ApiError(
             429,
             'rate-limited',
-            'Too Many Requests',
             `At most ${context.max} write requests per ${Math.round(options.rateLimit.windowMs / 1000) || 1} s window. Retry after ${context.after}.`,
           ),
       });

@@ -7,6 +7,7 @@ import { json, problems } from '../../schemas/responses.js';
 
 const documentOf = (code: ProblemCode) => ({ type: problemType(code), code, ...PROBLEM_TYPES[code] });
 const isCode = (code: string): code is ProblemCode => Object.hasOwn(PROBLEM_TYPES, code);
+const ALL = (Object.keys(PROBLEM_TYPES) as ProblemCode[]).map(documentOf);
 
 /** The documents that problems' `type` links to: each kind of problem, what it means and what to do. */
 const problemTypes: FastifyPluginAsyncZod = async (app) => {
@@ -23,8 +24,7 @@ const problemTypes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { limit, offset } = request.query;
-      const all = (Object.keys(PROBLEM_TYPES) as ProblemCode[]).map(documentOf);
-      return app.sendCached(request, reply, `problems|${limit}|${offset}`, ProblemTypeList, () => paginate(all, limit, offset));
+      return app.sendCached(request, reply, `problems|${limit}|${offset}`, ProblemTypeList, () => paginate(ALL, limit, offset));
     },
   );
 
