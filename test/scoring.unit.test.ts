@@ -356,6 +356,22 @@ describe('score(): answers that carry no information', () => {
     expect(varied.flags).not.toContain('straight-lining');
   });
 
+  // Guards against: eight identical answers to items of unlike competencies leave a gap (12 points at
+  // the baseline) between the fits, and the result named the competencies that "moved" it while recommending
+  // nothing, as if identical answers said something.
+  it('gives a straight-lined result no highlights, whatever gap its fits show', () => {
+    const answers = questions.slice(0, 8).map((q) => ({ questionId: q.id, value: 5 }));
+    for (const size of SIZES) {
+      const result = score(input(answers, size));
+      expect(result.flags).toContain('straight-lining');
+      expect(result.recommendation.margin).toBeGreaterThan(0);
+      expect(result.highlights).toEqual([]);
+      const oneApart = answers.map((a, i) => (i === 0 ? { ...a, value: 4 } : a));
+      const varied = score(input(oneApart, size));
+      expect(varied.highlights.length).toBeGreaterThan(0);
+    }
+  });
+
   it('flags fewer than 80% answered as incomplete, still scores it, and never calls it clear', () => {
     const threshold = Math.ceil(COMPLETE_SHARE * questions.length);
     // A strongly technical subset: the items that separate the roles most.

@@ -21,7 +21,12 @@ import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
  * mean levels differ by at most MAX_MEAN_LEVEL_GAP (the content loader enforces it).
  */
 
-export const SCORING_VERSION = 'shape-1.0';
+/**
+ * shape-1.1: a straight-lined result has no highlights, as it has no recommendation (shape-1.0 named
+ * the competencies that moved its gap most, which identical answers say nothing about). Fits,
+ * margins and breakdowns are as in shape-1.0.
+ */
+export const SCORING_VERSION = 'shape-1.1';
 export const MIN_ANSWERS = 8;
 export const COMPLETE_SHARE = 0.8;
 /** The largest difference of two roles' mean levels that keeps the monotonicity guarantee (with margin). */
@@ -173,7 +178,8 @@ export class ScoringModel {
     const margin = best && second ? round(best.fit - second.fit, 2) : 0;
     let confidence: Confidence =
       margin >= CONFIDENCE_THRESHOLDS.clear ? 'clear' : margin >= CONFIDENCE_THRESHOLDS.lean ? 'lean' : 'too-close-to-call';
-    if (flags.includes('straight-lining')) confidence = 'too-close-to-call';
+    const straightLined = flags.includes('straight-lining');
+    if (straightLined) confidence = 'too-close-to-call';
     else if (flags.includes('incomplete') && confidence === 'clear') confidence = 'lean';
     const recommendation = { role: confidence === 'too-close-to-call' ? null : (best?.role ?? null), confidence, margin };
 
@@ -193,7 +199,8 @@ export class ScoringModel {
       scores: scores.map(({ role, name, fit }) => ({ role, name, fit })),
       recommendation,
       breakdown,
-      highlights: best && second ? highlightsBetween([best.order, second.order], answered, roles, levels, points, affinities) : [],
+      highlights:
+        best && second && !straightLined ? highlightsBetween([best.order, second.order], answered, roles, levels, points, affinities) : [],
       flags,
       answered: { count: answers.length, total: this.questionCount },
     };
