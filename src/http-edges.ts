@@ -87,7 +87,10 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
         : error.code === 'HPE_HEADER_OVERFLOW'
           ? [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
           : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
-    if (socket.writable) {
+    // A response already under way on this connection (a pipelined request broke while an earlier
+    // one's answer was being sent) is not interleaved with another: the connection is only closed.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+    if (socket.writable && inFlight?.headersSent !== true) {
       const { title, headers, body } = earlyProblem(status, code, detail);
       const head = Object.entries({ ...headers, ...corsHeaders }).map(([name, value]) => `${name}: ${value}\r\n`);
       socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${body}`);

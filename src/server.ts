@@ -52,5 +52,22 @@ async function listen() {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close();
+    throw listenError(error, config);
+  }
+}
+
+/** A failure to listen names the setting behind it: an unknown HOST, or a PORT taken or not allowed. */
+function listenError(error: unknown, { host, port }: { host: string; port: number }): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const setting =
+    code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL'
+      ? `HOST ${JSON.stringify(host)} cannot be listened on`
+      : code === 'EADDRINUSE' || code === 'EACCES'
+        ? `PORT ${port} on HOST ${JSON.stringify(host)} cannot be listened on`
+        : undefined;
+  return setting === undefined ? error : new Error(`${setting}: ${(error as Error).message}`);
 }

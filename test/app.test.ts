@@ -69,6 +69,18 @@ describe('the app', () => {
     });
   });
 
+  it('GET /v1/meta gives the level scale, and every level the API serves is on it', async () => {
+    const { levelScale } = (await app.inject('/v1/meta')).json() as { levelScale: { level: number; name: string; meaning: string }[] };
+    expect(levelScale.map(({ level, name }) => `${level} ${name}`)).toEqual(['0 none', '1 occasional', '2 regular', '3 core', '4 defining']);
+    for (const { meaning } of levelScale) expect(meaning.length).toBeGreaterThan(10);
+    const levels = new Set(levelScale.map((entry) => entry.level));
+    const exported = (await app.inject('/v1/exports/knowledge-base')).json();
+    expect(exported.levelScale).toEqual(levelScale);
+    for (const expectation of exported.expectations as { level: number; variants: { level: number }[] }[]) {
+      for (const level of [expectation.level, ...expectation.variants.map((v) => v.level)]) expect(levels.has(level)).toBe(true);
+    }
+  });
+
   it('GET /v1/meta reports the same content hash as the loaded app', async () => {
     const body = (await app.inject({ method: 'GET', url: '/v1/meta' })).json();
     expect(body.contentHash).toBe(app.kb.release.contentHash);

@@ -1,5 +1,5 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { INTENDED_USE } from '../src/domain/assessment.js';
 import { MIN_ANSWERS, SCORING_VERSION } from '../src/domain/scoring.js';
 import { buildTestApp } from './helpers.js';
@@ -55,7 +55,7 @@ function expectProblem(response: LightMyRequestResponse, status: number) {
   expect(response.headers['content-type']).toContain('application/problem+json');
   const body = response.json();
   expect(body.status).toBe(status);
-  return body as { code: string; errors?: { field: string; message: string }[] };
+  return body as { code: string; detail: string; errors?: { field: string; message: string }[] };
 }
 
 describe('GET /v1/assessment/questions', () => {
@@ -283,10 +283,19 @@ describe('POST /v1/assessments: validation', () => {
           payload: JSON.stringify(submission()),
         }),
       );
-      expect(expectProblem(response, 415).code).toBe('unsupported-media-type');
+      const problem = expectProblem(response, 415);
+      expect(problem.code).toBe('unsupported-media-type');
+      expect(problem.detail).toBe(`The body must be JSON sent as Content-Type: application/json (this one came as "${type}").`);
       expect(count()).toBe(before);
     },
   );
+
+  it('answers 415 for a body without a Content-Type, and says which one to send', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/assessments', payload: Buffer.from(JSON.stringify(submission())) });
+    expect(expectProblem(response, 415).detail).toBe(
+      'The body must be JSON sent as Content-Type: application/json (this one came as no Content-Type).',
+    );
+  });
 
   it('lists several problems at once, each with its field', async () => {
     const body = submission({ companySize: 'mega-corp', colour: 'blue' });
@@ -353,8 +362,9 @@ describe('POST /v1/assessments: Idempotency-Key', () => {
     expect(b.json().id).not.toBe(a.json().id);
   });
 
-  it('stores once when 20 requests with one key arrive together', async () => {
+  it('stores once when 20 requests with one key arrive together, the later ones waiting for the first', async () => {
     const before = count();
+    const groups = vi.spyOn(app.repository, 'saveAssessmentGroups');
     const payload = JSON.stringify(submission({ respondent: 'concurrent' }));
     const responses = await Promise.all(
       Array.from({ length: 20 }, () =>
@@ -371,6 +381,10 @@ describe('POST /v1/assessments: Idempotency-Key', () => {
     expect(ids.size).toBe(1);
     expect(responses.filter((r) => r.headers['idempotent-replayed'] === undefined)).toHaveLength(1);
     expect(count()).toBe(before + 1);
+    // One save was attempted, not 20 racing to the unique index: the others replayed it.
+    const attempted = groups.mock.calls.flatMap(([queued]) => queued.flatMap((group) => group.records));
+    groups.mockRestore();
+    expect(attempted).toHaveLength(1);
   });
 
   it('accepts a 255-character key and refuses a 256-character one with 400', async () => {

@@ -1,17 +1,15 @@
 /**
- * The domain logic and the content pipeline at their edges: highlights for avoided competencies,
- * competency filters with blank values, and reseeding a changed release.
+ * The domain logic and the content pipeline at their edges: highlights for avoided competencies
+ * and reseeding a changed release.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Content, loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { Repository } from '../src/db/repository.js';
 import { seedDatabase } from '../src/db/seed.js';
 import { assess } from '../src/domain/assessment.js';
 import { KnowledgeBase } from '../src/domain/knowledge-base.js';
-import { buildTestApp } from './helpers.js';
 import { editJson, TempDirs } from './support/fixtures.js';
 
 const temp = new TempDirs();
@@ -57,33 +55,6 @@ describe('scoring highlights (src/domain/scoring.ts)', () => {
     const heavierName = kb.roleBySlug.get(heavier)!.name;
     expect(highlight!.reason).toMatch(/weighs more in the .* profile/);
     expect(highlight!.reason).toContain(`weighs more in the ${heavierName} profile`);
-  });
-});
-
-describe('GET /v1/competencies filters (src/schemas/knowledge-base.ts CompetencyQuery, src/domain/catalog.ts)', () => {
-  let app: App;
-  beforeAll(async () => {
-    app = await buildTestApp();
-  });
-  afterAll(async () => {
-    await app.close();
-  });
-
-  // Number('') is 0: an empty minLevel must not silently become the loosest filter (0) instead of
-  // the documented default (1) or a 400.
-  it('an empty minLevel is neither read as 0 nor silently widens the filter', async () => {
-    const base = '/v1/competencies?role=engineering-manager&companySize=big-tech';
-    const omitted = await app.inject(base);
-    const empty = await app.inject(`${base}&minLevel=`);
-    expect(omitted.statusCode).toBe(200);
-    if (empty.statusCode === 200) {
-      // If accepted at all, an empty value must mean the default, not minLevel=0.
-      expect(empty.json().items).toEqual(omitted.json().items);
-    } else {
-      expect(empty.statusCode).toBe(400);
-    }
-    const levels = (empty.json().items ?? []) as { level: number }[];
-    expect(levels.filter((c) => c.level === 0)).toEqual([]);
   });
 });
 

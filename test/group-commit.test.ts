@@ -131,10 +131,13 @@ describe('POST /v1/assessments under concurrency', () => {
     });
 
   it('answers 40 simultaneous submissions with 201s that all read back, in fewer commits than requests', async () => {
+    const before = app.repository.countAssessments();
     const groups = vi.spyOn(app.repository, 'saveAssessmentGroups');
     const responses = await Promise.all(Array.from({ length: 40 }, (_, n) => post(submission(n))));
     expect(responses.map((r) => r.statusCode)).toEqual(Array(40).fill(201));
     expect(groups.mock.calls.length).toBeLessThan(40);
+    // Stored, not only kept in memory: the reads below may be answered from the recent ones.
+    expect(app.repository.countAssessments()).toBe(before + 40);
     for (const [n, response] of responses.entries()) {
       const read = await app.inject({ url: String(response.headers.location) });
       expect(read.statusCode).toBe(200);

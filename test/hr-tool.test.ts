@@ -494,7 +494,8 @@ describe('shapes, caching and HEAD', () => {
   ])('%s: one ETag per query string, 304 for it, HEAD with the same headers and length', async (url) => {
     const first = await app.inject(url);
     const etag = first.headers.etag as string;
-    expect(etag).toMatch(/^"2026\.12\.0-/);
+    // The release the app serves, then the hash of this representation.
+    expect(etag.startsWith(`"${app.kb.release.id}-`)).toBe(true);
     const again = await app.inject(url);
     expect(again.headers.etag).toBe(etag);
     expect(again.body).toBe(first.body);

@@ -169,6 +169,21 @@ describe('sizes bounded by the schemas', () => {
     expectDocumented('POST', '/v1/assessments', await post(app, '/v1/assessments', body, { 'idempotency-key': 'k'.repeat(255) }), 201);
     expectDocumented('POST', '/v1/assessments', await post(app, '/v1/assessments', body, { 'idempotency-key': 'k'.repeat(256) }), 400);
   });
+
+  it('gives each kind of bad Idempotency-Key one message that names it', async () => {
+    const body = JSON.stringify({ answers: answersFor(app) });
+    const field = 'headers.idempotency-key';
+    for (const [key, message] of [
+      ['', 'must not be empty'],
+      // A header given twice, as Node hands it over.
+      ['key-1, key-2', 'is given more than once: give it once'],
+      ['k'.repeat(256), 'must be at most 255 characters'],
+      ['two words', 'must be visible ASCII characters: no spaces or control characters'],
+    ] as const) {
+      const response = await post(app, '/v1/assessments', body, { 'idempotency-key': key });
+      expect(expectDocumented('POST', '/v1/assessments', response, 400).json().errors, key).toEqual([{ field, message }]);
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -186,6 +186,28 @@ describe('the server process', () => {
     expect(running.stderr()).toContain('PORT');
   });
 
+  it('exits non-zero and names HOST when HOST cannot be listened on', async () => {
+    const running = start({ DATABASE_PATH: join(temp.make(), 'kb.sqlite'), HOST: 'no-such-host.invalid' }, await freePort());
+    const code = await exitWithin(running, 10_000);
+    expect(code).toBe(1);
+    expect(running.stderr()).toContain('HOST "no-such-host.invalid" cannot be listened on');
+  });
+
+  it('exits non-zero and names PORT when the port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const address = taken.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const running = start({ DATABASE_PATH: join(temp.make(), 'kb.sqlite') }, port);
+      const code = await exitWithin(running, 10_000);
+      expect(code).toBe(1);
+      expect(running.stderr()).toContain(`PORT ${port} on HOST "127.0.0.1" cannot be listened on`);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('exits non-zero with a message when the database cannot be opened', async () => {
     const file = join(temp.make(), 'not-a-folder');
     writeFileSync(file, 'x');

@@ -1,5 +1,5 @@
 import { compare } from './comparison.js';
-import type { Category, Competency, KnowledgeBase } from './knowledge-base.js';
+import { type Category, type Competency, type KnowledgeBase, LEVEL_SCALE } from './knowledge-base.js';
 
 /** Views of the knowledge base that the read API serves, as plain data. */
 
@@ -13,6 +13,7 @@ export function metaOf(kb: KnowledgeBase, apiVersion: string, scoringVersion: st
     contentHash: data.release.contentHash,
     instrumentVersion: data.release.instrumentVersion,
     scoringVersion,
+    levelScale: LEVEL_SCALE,
     counts: {
       roles: data.roles.length,
       competencies: data.competencies.length,

@@ -8,6 +8,14 @@ export type Category = (typeof CATEGORIES)[number];
 export const MAX_LEVEL = 4;
 /** The name of each level, by its number. */
 export const LEVEL_NAMES = ['none', 'occasional', 'regular', 'core', 'defining'] as const;
+/** What each level means, as `/v1/meta` and the export give it. */
+export const LEVEL_SCALE: { level: number; name: (typeof LEVEL_NAMES)[number]; meaning: string }[] = [
+  { level: 0, name: 'none', meaning: 'Not part of the role' },
+  { level: 1, name: 'occasional', meaning: 'Touched now and then, or only understood' },
+  { level: 2, name: 'regular', meaning: 'A recurring part of the work' },
+  { level: 3, name: 'core', meaning: 'A main responsibility, and the role is judged on it' },
+  { level: 4, name: 'defining', meaning: 'What the role exists for' },
+];
 export type Keyed = (typeof KEYINGS)[number];
 
 export type Citation = { source: string; claim: string };

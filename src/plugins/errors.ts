@@ -9,10 +9,20 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
   return reply.code(problem.status).type('application/problem+json').serializer(JSON.stringify).send(problemBody(request, problem));
 }
 
+function emptySegmentMatchesNoRoute(request: FastifyRequest, reply: FastifyReply, done: () => void) {
+  if (Object.values(request.params as Record<string, string>).includes('')) reply.callNotFound();
+  else done();
+}
+
+/** The media type a request's body came as, for a 415's detail: shortened, and quoted as JSON text. */
+function mediaTypeOf(request: FastifyRequest): string {
+  const type = request.headers['content-type'];
+  return type === undefined || type.trim() === '' ? 'no Content-Type' : JSON.stringify(type.length > 100 ? `${type.slice(0, 100)}…` : type);
+}
+
 /** Maps fastify's own error codes (body parsing, limits, media types) to problem codes. */
 const FRAMEWORK_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-body',
 };
@@ -69,6 +79,13 @@ export default fp(
             detail: 'The body is not valid JSON.',
           });
         }
+        if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+          return sendProblem(request, reply, {
+            status: 415,
+            code: 'unsupported-media-type',
+            detail: `The body must be JSON sent as Content-Type: application/json (this one came as ${mediaTypeOf(request)}).`,
+          });
+        }
         return sendProblem(request, reply, {
           status,
           code: FRAMEWORK_CODES[error.code] ?? 'bad-request',
@@ -98,6 +115,15 @@ export default fp(
         detail: `No route matches ${request.method} ${problemInstance(request.url)}.`,
       }),
     );
+
+    // A collection's URL with a trailing slash (`/v1/roles/`) reaches its item's route with an empty
+    // id. It is answered as a path no route matches, as `/v1/meta/` is, not as an empty parameter
+    // the client never meant to send.
+    app.addHook('onRoute', (route) => {
+      if (route.schema?.params === undefined || !route.url.includes('/:')) return;
+      const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+      route.onRequest = [emptySegmentMatchesNoRoute, ...hooks];
+    });
   },
   { name: 'errors' },
 );

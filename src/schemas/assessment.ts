@@ -61,9 +61,11 @@ export type SubmissionInput = z.output<typeof Submission>;
 export const IdempotencyHeaders = z.object({
   'idempotency-key': z
     .string()
-    .min(1)
-    .max(255)
-    .regex(/^[\x21-\x7e]+$/, 'must be 1 to 255 visible ASCII characters')
+    .min(1, { abort: true, error: 'must not be empty' })
+    // Node joins a header sent twice with ", ", which no key can contain.
+    .refine((key) => !key.includes(', '), { abort: true, error: 'is given more than once: give it once' })
+    .max(255, 'must be at most 255 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters: no spaces or control characters')
     .optional()
     .describe('Retry safely: the same key with the same body replays the first response for at least 48 hours'),
 });
@@ -122,7 +124,11 @@ export const Assessment = z
 
 export const AssessmentPreview = z.object(storedFields).meta({ id: 'AssessmentPreview' });
 
-export const AssessmentParams = z.strictObject({ id: z.uuid().describe('The id returned when the assessment was created') });
+export const AssessmentParams = z.strictObject({
+  id: z
+    .uuid({ error: 'must be an assessment id: the UUID in the Location of its 201' })
+    .describe('The id returned when the assessment was created'),
+});
 
 export const BatchRequest = z
   .strictObject({ items: z.array(Submission).min(1).max(MAX_BATCH_ITEMS) })

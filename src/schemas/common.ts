@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LEVEL_NAMES } from '../domain/knowledge-base.js';
 
 /** An empty value gets one message, not that one and the pattern's too. */
 export const Slug = z
@@ -15,19 +16,33 @@ export const ContentHash = z
 
 export const Level = z.int().min(0).max(4).describe('0 none, 1 occasional, 2 regular, 3 core, 4 defining');
 
+/** The level scale, each level with its name and meaning. */
+export const LevelScale = z
+  .array(z.object({ level: Level, name: z.enum(LEVEL_NAMES), meaning: z.string() }))
+  .meta({ id: 'LevelScale', description: 'The levels expectations are given on, lowest first' });
+
 /**
  * A whole number from a query string, written in decimal digits only: a blank value, a sign, hex or
  * an exponent (which Number() would read as 0, 16 or 10) is refused rather than read as another number.
  */
 export const queryInt = (min: number, max: number) =>
   z.preprocess(
-    // Up to 15 digits, exact as a double: beyond any bound here, so min or max names the range.
-    (value) => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value),
+    (value) => (typeof value === 'string' && /^\d+$/.test(value) ? wholeNumber(value, max) : value),
     z
       .int({ error: 'must be a whole number in decimal digits' })
       .min(min, { error: `must be from ${min} to ${max}` })
       .max(max, { error: `must be from ${min} to ${max}` }),
   );
+
+/**
+ * Digits read as the number they write, leading zeros and all. More than 15 significant digits are
+ * past any bound here (and past what a double holds exactly), so they read as just over the maximum
+ * and are told the range like any other number too large.
+ */
+function wholeNumber(digits: string, max: number): number {
+  const significant = digits.replace(/^0+(?=\d)/, '');
+  return significant.length > 15 ? max + 1 : Number(significant);
+}
 
 export const Pagination = {
   limit: queryInt(1, 200).default(50).describe('Page size, 1 to 200'),

@@ -55,7 +55,7 @@ export const ComparisonAcrossSizes = z
 export const MAX_COMPARED_ROLES = 5;
 
 const RoleSet = z
-  .string()
+  .string({ error: (issue) => (issue.input === undefined ? 'is required: 2 to 5 comma-separated role slugs' : undefined) })
   .max(400)
   .describe('2 to 5 distinct role slugs, comma-separated, e.g. `tech-lead,engineering-manager`')
   .transform((value) => value.split(',').map((slug) => slug.trim()))

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LEVEL_COLUMNS } from '../domain/export.js';
 import { Question } from './assessment.js';
-import { ContentHash, Level, Slug } from './common.js';
+import { ContentHash, Level, LevelScale, Slug } from './common.js';
 import { Citation, CompanySize, Competency, Role, Source, VariantView } from './knowledge-base.js';
 
 export const KnowledgeBaseExport = z
@@ -9,6 +9,7 @@ export const KnowledgeBaseExport = z
     kbRelease: z.string(),
     kbContentHash: ContentHash,
     instrumentVersion: z.string().describe('Version of the questions below'),
+    levelScale: LevelScale,
     sources: z.array(Source),
     roles: z.array(Role),
     competencies: z.array(Competency),

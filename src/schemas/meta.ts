@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ContentHash } from './common.js';
+import { ContentHash, LevelScale } from './common.js';
 
 export const Meta = z
   .object({
@@ -7,7 +7,8 @@ export const Meta = z
     kbRelease: z.string().describe('Release id of the knowledge base, e.g. `2026.12.0`'),
     contentHash: ContentHash,
     instrumentVersion: z.string().describe('Version of the question bank'),
-    scoringVersion: z.string().describe('Version of the scoring formula new assessments are scored with, e.g. `shape-1.0`'),
+    scoringVersion: z.string().describe('Version of the scoring formula new assessments are scored with, e.g. `shape-1.1`'),
+    levelScale: LevelScale,
     counts: z.object({
       roles: z.int(),
       competencies: z.int(),

@@ -4,10 +4,13 @@ import { Problem } from './problem.js';
 const PROBLEM_DESCRIPTIONS = {
   400: 'Malformed request: `errors` lists every field at fault',
   404: 'Unknown route or slug',
+  408: 'The request did not arrive whole within the request timeout; the connection is closed',
   413: 'Body too large',
   415: 'Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read)',
+  417: 'An `Expect` other than `100-continue`',
   422: 'Well-formed but unacceptable: `errors` lists every problem',
   429: 'Too many requests: see Retry-After',
+  431: 'Request headers larger than the server accepts; the connection is closed',
   500: 'Unexpected error: quote the requestId',
   503: 'Overloaded or not ready: see Retry-After',
 } as const;
@@ -54,10 +57,16 @@ export const RETRY_AFTER: Headers = {
 
 type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: typeof Problem } }; headers?: Headers };
 
-/** problem+json responses for the given statuses; 500 and 503 (load shedding) are always included. */
+/**
+ * Problems any request can get, whatever its route: 408, 417 and 431 are answered before routing (the
+ * request is incomplete, or its headers are), 500 and 503 (load shedding) by any route.
+ */
+const ANY_REQUEST = [408, 417, 431, 500, 503] as const;
+
+/** problem+json responses for the given statuses and those of ANY_REQUEST. */
 export function problems(...statuses: ProblemStatus[]) {
   const out: Partial<Record<ProblemStatus, ProblemResponse>> = {};
-  for (const status of [...statuses, 500 as const, 503 as const]) {
+  for (const status of [...statuses, ...ANY_REQUEST]) {
     out[status] = {
       description: PROBLEM_DESCRIPTIONS[status],
       content: { 'application/problem+json': { schema: Problem } },
