@@ -100,6 +100,7 @@ export async function buildApp(options: AppOptions = {}) {
       'X-RateLimit-Remaining',
       'X-RateLimit-Reset',
       'Content-Disposition',
+      'Allow',
     ],
     maxAgeSeconds: 600,
   };

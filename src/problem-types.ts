@@ -53,6 +53,11 @@ export const PROBLEM_TYPES = {
     description:
       'No route matches, or a slug or id names nothing the API has. `errors` names each unknown value, so that all of them can be corrected at once.',
   },
+  'method-not-allowed': {
+    status: 405,
+    title: 'Method Not Allowed',
+    description: 'The path exists, but not for this method. The Allow header names the methods it takes.',
+  },
   'request-timeout': {
     status: 408,
     title: 'Request Timeout',

@@ -169,6 +169,37 @@ describe('headers and details for clients', () => {
     expect((await app.inject('/docs/')).statusCode).toBe(200);
   });
 
+  it('answers a method a path does not take 405 with Allow, and a path no route has 404', async () => {
+    const cases: [string, string, string][] = [
+      ['DELETE', '/v1/roles', 'GET, HEAD'],
+      ['POST', '/v1/roles/tech-lead', 'GET, HEAD'],
+      ['GET', '/v1/assessments', 'POST'],
+      ['PUT', '/v1/assessments/batch', 'POST'],
+      ['PATCH', '/v1/assessments/9f1c1c8e-2b7a-4c4e-9d7e-3b1f2a6c5d4e', 'GET, HEAD'],
+    ];
+    for (const [method, url, allow] of cases) {
+      const response = await app.inject({ method: method as 'GET', url });
+      const problem = problemOf(response, 405);
+      expect(response.headers.allow, `${method} ${url}`).toBe(allow);
+      expect(problem.code).toBe('method-not-allowed');
+      expect(problem.type).toBe('/problems/method-not-allowed');
+      expect(problem.detail).toBe(`${url} takes ${allow}, not ${method}.`);
+    }
+    // OPTIONS without a preflight's headers asks what a path takes.
+    const options = await app.inject({ method: 'OPTIONS', url: '/v1/roles/tech-lead' });
+    expect([options.statusCode, options.headers.allow, options.body]).toEqual([204, 'GET, HEAD, OPTIONS', '']);
+    expect(problemOf(await app.inject({ method: 'OPTIONS', url: '/v1/nothing' }), 404).code).toBe('not-found');
+    // A page can read Allow on a 405 of a request it may send (a GET), as it reads the problem.
+    const fromPage = await app.inject({ url: '/v1/assessments', headers: { origin: 'https://hr.example' } });
+    expect(String(fromPage.headers['access-control-expose-headers']).split(', ')).toContain('Allow');
+    for (const [method, url] of [
+      ['DELETE', '/v1/nothing'],
+      ['GET', '/v1/roles/tech-lead/extra'],
+    ]) {
+      expect(problemOf(await app.inject({ method: method as 'GET', url }), 404).code).toBe('not-found');
+    }
+  });
+
   it('tells a GET of an assessment route that is not an id what an id is', async () => {
     const problem = problemOf(await app.inject('/v1/assessments/preview'), 400);
     expect(problem.errors).toEqual([{ field: 'params.id', message: 'must be an assessment id: the UUID in the Location of its 201' }]);

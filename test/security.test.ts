@@ -163,7 +163,7 @@ describe('CORS', () => {
     }
   });
 
-  it('answers a preflight with 204 before any route work, and any other OPTIONS with 404', async () => {
+  it('answers a preflight with 204 before any route work, and any other OPTIONS with what the path takes', async () => {
     const app = await buildTestApp();
     try {
       const statements = countStatements();
@@ -199,9 +199,12 @@ describe('CORS', () => {
       expect(unknown.statusCode).toBe(204);
       for (const headers of [{}, { origin: 'https://tools.example' }, { 'access-control-request-method': 'GET' }]) {
         const plain = await app.inject({ method: 'OPTIONS', url: '/v1/roles', headers });
-        expect(plain.statusCode, JSON.stringify(headers)).toBe(404);
-        expect(plain.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect([plain.statusCode, plain.headers.allow], JSON.stringify(headers)).toEqual([204, 'GET, HEAD, OPTIONS']);
         expect(plain.headers['access-control-allow-methods']).toBeUndefined();
+        const nowhere = await app.inject({ method: 'OPTIONS', url: '/v1/nothing-here', headers });
+        expect(nowhere.statusCode, JSON.stringify(headers)).toBe(404);
+        expect(nowhere.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(nowhere.headers['access-control-allow-methods']).toBeUndefined();
       }
     } finally {
       await app.close();
@@ -259,14 +262,16 @@ describe('assessments cannot be listed or guessed', () => {
 
   it('has no route that lists stored assessments', async () => {
     await app.inject({ method: 'POST', url: '/v1/assessments', ...json({ answers: answersFor(app) }) });
+    // The path takes POST only: a GET is a 405, never a list.
     for (const url of ['/v1/assessments', '/v1/assessments?limit=10', '/v1/assessments?offset=0']) {
       const response = await app.inject(url);
-      expect(response.statusCode, url).toBe(404);
+      expect([response.statusCode, response.headers.allow], url).toEqual([405, 'POST']);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.json()).not.toHaveProperty('items');
     }
-    // With a trailing slash the path names an empty id: refused, never a list.
+    // With a trailing slash the path matches no route.
     const empty = await app.inject('/v1/assessments/');
-    expect([400, 404]).toContain(empty.statusCode);
+    expect(empty.statusCode).toBe(404);
     expect(empty.json()).not.toHaveProperty('items');
     expect(operations().filter((op) => op.method === 'GET' && op.path === '/v1/assessments')).toEqual([]);
     // No documented GET answers with a list of Assessment objects.

@@ -73,8 +73,8 @@ export function corsPreflight(options: CorsOptions) {
  * Cross-origin reads. Only requests that carry an Origin (browsers send one on every cross-origin
  * request) get Access-Control-* headers, so every response varies on Origin: a shared cache never
  * hands a response without them to a page that needs them. A preflight is answered with 204 here
- * (corsPreflight), before any route work, on any path. Any other OPTIONS is a 404, as the API has no
- * such operation.
+ * (corsPreflight), before any route work, on any path. Any other OPTIONS goes to the not-found
+ * handler, which answers 204 with Allow on a path some route takes, and 404 on any other.
  */
 export default fp<CorsOptions>(
   async (app, options) => {
