@@ -71,7 +71,13 @@ describe('the app', () => {
 
   it('GET /v1/meta gives the level scale, and every level the API serves is on it', async () => {
     const { levelScale } = (await app.inject('/v1/meta')).json() as { levelScale: { level: number; name: string; meaning: string }[] };
-    expect(levelScale.map(({ level, name }) => `${level} ${name}`)).toEqual(['0 none', '1 occasional', '2 regular', '3 core', '4 defining']);
+    expect(levelScale.map(({ level, name }) => `${level} ${name}`)).toEqual([
+      '0 none',
+      '1 occasional',
+      '2 regular',
+      '3 core',
+      '4 defining',
+    ]);
     for (const { meaning } of levelScale) expect(meaning.length).toBeGreaterThan(10);
     const levels = new Set(levelScale.map((entry) => entry.level));
     const exported = (await app.inject('/v1/exports/knowledge-base')).json();

@@ -155,7 +155,10 @@ export default fp(
       const allowed = routes.allowedFor(request.url.split('?', 1)[0] as string);
       // OPTIONS that is not a CORS preflight asks what the path takes: Allow says.
       if (allowed.length > 0 && request.method === 'OPTIONS') {
-        return reply.code(204).header('allow', [...allowed, 'OPTIONS'].join(', ')).send();
+        return reply
+          .code(204)
+          .header('allow', [...allowed, 'OPTIONS'].join(', '))
+          .send();
       }
       if (allowed.length > 0 && !allowed.includes(request.method)) {
         return sendProblem(request, reply.header('allow', allowed.join(', ')), {
