@@ -508,7 +508,7 @@ export interface components {
                     points: number;
                 }[];
             }[];
-            /** @description The competencies that moved the recommendation most */
+            /** @description The competencies that moved the gap between the two best roles most; none for a straight-lined result */
             highlights: {
                 competency: string;
                 name: string;
@@ -816,7 +816,7 @@ export interface components {
         };
         Meta: {
             apiVersion: string;
-            /** @description Release id of the knowledge base, e.g. `2026.12.0` */
+            /** @description Release id of the knowledge base, e.g. `2026.12.1` */
             kbRelease: string;
             /** @description SHA-256 over the validated seed content of the knowledge-base release, as `/v1/meta` gives it */
             contentHash: string;

@@ -13,6 +13,7 @@ import { addJsonBodyParser } from './json-body.js';
 import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
 import errors, { sendProblem } from './plugins/errors.js';
+import notFound from './plugins/not-found.js';
 import { transform, transformObject } from './plugins/openapi-components.js';
 import protection, { type RateLimit } from './plugins/protection.js';
 import responseCache from './plugins/response-cache.js';
@@ -145,6 +146,7 @@ export async function buildApp(options: AppOptions = {}) {
   addJsonBodyParser(app);
 
   await app.register(errors);
+  await app.register(notFound);
   await app.register(securityHeaders);
   await app.register(cors, corsOptions);
   await app.register(swagger, {
@@ -155,7 +157,10 @@ export async function buildApp(options: AppOptions = {}) {
         version: apiVersion,
         description:
           'An evidence-backed knowledge base about engineering leadership roles (Tech Lead, Engineering Manager) ' +
-          'at startups, scale-ups and big tech, with side-by-side comparisons and a scored self-assessment.',
+          'at startups, scale-ups and big tech, with side-by-side comparisons and a scored self-assessment. ' +
+          'Errors are `application/problem+json`; `/problems/{code}` explains each kind. A path no operation below has ' +
+          'is a 404; a method a path does not take is a 405 whose `Allow` header names the ones it does, and an `OPTIONS` ' +
+          'request that is not a CORS preflight is answered 204 with that `Allow`.',
       },
       tags: [
         { name: 'roles', description: 'Roles and what each expects of every competency' },

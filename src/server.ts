@@ -55,8 +55,13 @@ async function listen() {
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    await app.close();
-    throw listenError(error, config);
+    const named = listenError(error, config);
+    // Not listening, so nothing is in flight: close the database, unless a signal already does.
+    if (!closing) {
+      closing = true;
+      await app.close().catch((closeError: unknown) => app.log.error({ err: closeError }, 'close after a failed listen'));
+    }
+    throw named;
   }
 }
 
@@ -69,5 +74,5 @@ function listenError(error: unknown, { host, port }: { host: string; port: numbe
       : code === 'EADDRINUSE' || code === 'EACCES'
         ? `PORT ${port} on HOST ${JSON.stringify(host)} cannot be listened on`
         : undefined;
-  return setting === undefined ? error : new Error(`${setting}: ${(error as Error).message}`);
+  return setting === undefined ? error : new Error(`${setting}: ${(error as Error).message}`, { cause: error });
 }

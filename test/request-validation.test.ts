@@ -171,11 +171,17 @@ describe('headers and details for clients', () => {
 
   it('answers a method a path does not take 405 with Allow, and a path no route has 404', async () => {
     const cases: [string, string, string][] = [
-      ['DELETE', '/v1/roles', 'GET, HEAD'],
-      ['POST', '/v1/roles/tech-lead', 'GET, HEAD'],
-      ['GET', '/v1/assessments', 'POST'],
-      ['PUT', '/v1/assessments/batch', 'POST'],
-      ['PATCH', '/v1/assessments/9f1c1c8e-2b7a-4c4e-9d7e-3b1f2a6c5d4e', 'GET, HEAD'],
+      ['DELETE', '/v1/roles', 'GET, HEAD, OPTIONS'],
+      ['POST', '/v1/roles/tech-lead', 'GET, HEAD, OPTIONS'],
+      ['GET', '/v1/assessments', 'POST, OPTIONS'],
+      ['PUT', '/v1/assessments/batch', 'POST, OPTIONS'],
+      // A path of its own is not read as an id of the route beside it.
+      ['GET', '/v1/assessments/batch', 'POST, OPTIONS'],
+      ['GET', '/v1/assessments/preview', 'POST, OPTIONS'],
+      ['PATCH', '/v1/assessments/9f1c1c8e-2b7a-4c4e-9d7e-3b1f2a6c5d4e', 'GET, HEAD, OPTIONS'],
+      // Paths as the router reads them: percent-decoded, and a plugin's `/` under its prefix.
+      ['DELETE', '/v1/%6Deta', 'GET, HEAD, OPTIONS'],
+      ['DELETE', '/docs/', 'GET, HEAD, OPTIONS'],
     ];
     for (const [method, url, allow] of cases) {
       const response = await app.inject({ method: method as 'GET', url });
@@ -200,8 +206,8 @@ describe('headers and details for clients', () => {
     }
   });
 
-  it('tells a GET of an assessment route that is not an id what an id is', async () => {
-    const problem = problemOf(await app.inject('/v1/assessments/preview'), 400);
+  it('tells a GET of an assessment id that is not one what an id is', async () => {
+    const problem = problemOf(await app.inject('/v1/assessments/not-an-id'), 400);
     expect(problem.errors).toEqual([{ field: 'params.id', message: 'must be an assessment id: the UUID in the Location of its 201' }]);
   });
 

@@ -265,7 +265,7 @@ describe('assessments cannot be listed or guessed', () => {
     // The path takes POST only: a GET is a 405, never a list.
     for (const url of ['/v1/assessments', '/v1/assessments?limit=10', '/v1/assessments?offset=0']) {
       const response = await app.inject(url);
-      expect([response.statusCode, response.headers.allow], url).toEqual([405, 'POST']);
+      expect([response.statusCode, response.headers.allow], url).toEqual([405, 'POST, OPTIONS']);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(response.json()).not.toHaveProperty('items');
     }

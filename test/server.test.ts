@@ -187,10 +187,11 @@ describe('the server process', () => {
   });
 
   it('exits non-zero and names HOST when HOST cannot be listened on', async () => {
-    const running = start({ DATABASE_PATH: join(temp.make(), 'kb.sqlite'), HOST: 'no-such-host.invalid' }, await freePort());
+    // An address of TEST-NET-1 (RFC 5737), which no interface here has: refused at once, no DNS asked.
+    const running = start({ DATABASE_PATH: join(temp.make(), 'kb.sqlite'), HOST: '192.0.2.1' }, await freePort());
     const code = await exitWithin(running, 10_000);
     expect(code).toBe(1);
-    expect(running.stderr()).toContain('HOST "no-such-host.invalid" cannot be listened on');
+    expect(running.stderr()).toContain('HOST "192.0.2.1" cannot be listened on');
   });
 
   it('exits non-zero and names PORT when the port is taken', async () => {

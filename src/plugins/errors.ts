@@ -1,55 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody, problemInstance } from '../errors.js';
+import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody } from '../errors.js';
 import type { ProblemCode } from '../problem-types.js';
 
 /** Sends a problem+json answer; the one way an error reaches a client. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields) {
   return reply.code(problem.status).type('application/problem+json').serializer(JSON.stringify).send(problemBody(request, problem));
-}
-
-/** Route patterns (`/v1/roles/:role`) with their methods, matched against a request's path. */
-class RouteMethods {
-  private readonly byPattern = new Map<string, Set<string>>();
-  private compiled: { path: RegExp; methods: Set<string> }[] | undefined;
-
-  add(pattern: string, method: string | string[]): void {
-    // The catch-all that answers CORS preflights takes OPTIONS on every path: it says nothing about one.
-    if (pattern === '*') return;
-    const methods = this.byPattern.get(pattern) ?? new Set<string>();
-    for (const one of Array.isArray(method) ? method : [method]) methods.add(one);
-    this.byPattern.set(pattern, methods);
-    this.compiled = undefined;
-  }
-
-  /**
-   * The methods some route takes at this path (raw, without its query), in a fixed order. A path that
-   * is a route of its own (`/v1/assessments/batch`) is named by its own methods, not also by those of
-   * a parameter route it would match (`/v1/assessments/:id`).
-   */
-  allowedFor(path: string): string[] {
-    const own = this.byPattern.get(path);
-    if (own !== undefined) return [...own].sort();
-    this.compiled ??= [...this.byPattern].map(([pattern, methods]) => ({ path: patternRegExp(pattern), methods }));
-    const allowed = new Set<string>();
-    for (const route of this.compiled) if (route.path.test(path)) for (const method of route.methods) allowed.add(method);
-    return [...allowed].sort();
-  }
-}
-
-/** A route pattern as a regular expression: a parameter is one non-empty segment, `*` the rest of the path. */
-function patternRegExp(pattern: string): RegExp {
-  const source = pattern
-    .split(/(:\w+|\*)/)
-    .map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${source}$`);
-}
-
-function emptySegmentMatchesNoRoute(request: FastifyRequest, reply: FastifyReply, done: () => void) {
-  if (Object.values(request.params as Record<string, string>).includes('')) reply.callNotFound();
-  else done();
 }
 
 /** The media type a request's body came as, for a 415's detail: shortened, and quoted as JSON text. */
@@ -144,43 +101,6 @@ export default fp(
         code: 'internal-error',
         detail: 'An unexpected error occurred. Quote the request id when reporting it.',
       });
-    });
-
-    // The methods of every route, by path pattern: a path that exists, but not for the method asked,
-    // is a 405 naming the ones it takes (Allow) rather than a 404.
-    const routes = new RouteMethods();
-    app.addHook('onRoute', (route) => routes.add(route.url, route.method));
-
-    app.setNotFoundHandler((request, reply) => {
-      const allowed = routes.allowedFor(request.url.split('?', 1)[0] as string);
-      // OPTIONS that is not a CORS preflight asks what the path takes: Allow says.
-      if (allowed.length > 0 && request.method === 'OPTIONS') {
-        return reply
-          .code(204)
-          .header('allow', [...allowed, 'OPTIONS'].join(', '))
-          .send();
-      }
-      if (allowed.length > 0 && !allowed.includes(request.method)) {
-        return sendProblem(request, reply.header('allow', allowed.join(', ')), {
-          status: 405,
-          code: 'method-not-allowed',
-          detail: `${problemInstance(request.url)} takes ${allowed.join(', ')}, not ${request.method}.`,
-        });
-      }
-      return sendProblem(request, reply, {
-        status: 404,
-        code: 'not-found',
-        detail: `No route matches ${request.method} ${problemInstance(request.url)}.`,
-      });
-    });
-
-    // A collection's URL with a trailing slash (`/v1/roles/`) reaches its item's route with an empty
-    // id. It is answered as a path no route matches, as `/v1/meta/` is, not as an empty parameter
-    // the client never meant to send.
-    app.addHook('onRoute', (route) => {
-      if (route.schema?.params === undefined || !route.url.includes('/:')) return;
-      const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-      route.onRequest = [emptySegmentMatchesNoRoute, ...hooks];
     });
   },
   { name: 'errors' },

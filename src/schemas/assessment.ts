@@ -103,7 +103,7 @@ export const Result = z
     highlights: z
       .array(z.object({ competency: Slug, name: z.string(), favours: Slug, points: z.number(), reason: z.string() }))
       .max(3)
-      .describe('The competencies that moved the recommendation most'),
+      .describe('The competencies that moved the gap between the two best roles most; none for a straight-lined result'),
     flags: z.array(z.enum(FLAGS)),
     answered: z.object({ count: z.int(), total: z.int() }),
     versions: Versions,

@@ -4,7 +4,7 @@ import { ContentHash, LevelScale } from './common.js';
 export const Meta = z
   .object({
     apiVersion: z.string(),
-    kbRelease: z.string().describe('Release id of the knowledge base, e.g. `2026.12.0`'),
+    kbRelease: z.string().describe('Release id of the knowledge base, e.g. `2026.12.1`'),
     contentHash: ContentHash,
     instrumentVersion: z.string().describe('Version of the question bank'),
     scoringVersion: z.string().describe('Version of the scoring formula new assessments are scored with, e.g. `shape-1.1`'),

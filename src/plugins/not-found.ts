@@ -1,0 +1,111 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { problemInstance } from '../errors.js';
+import { sendProblem } from './errors.js';
+
+/** Route patterns (`/v1/roles/:role`) with their methods, matched against a request's path. */
+class RouteMethods {
+  private readonly byPattern = new Map<string, Set<string>>();
+  private compiled: { path: RegExp; methods: Set<string> }[] | undefined;
+
+  add(pattern: string, method: string | string[]): void {
+    // The catch-all that answers CORS preflights takes OPTIONS on every path: it says nothing about one.
+    if (pattern === '*') return;
+    const methods = this.byPattern.get(pattern) ?? new Set<string>();
+    for (const one of Array.isArray(method) ? method : [method]) methods.add(one);
+    this.byPattern.set(pattern, methods);
+    this.compiled = undefined;
+  }
+
+  /** Whether the path is a route of its own, with no parameter (`/v1/assessments/batch`). */
+  isRoute(path: string): boolean {
+    return this.byPattern.has(path);
+  }
+
+  /**
+   * The methods some route takes at this path, in a fixed order. A path that is a route of its own
+   * is named by its own methods, not also by those of a parameter route it would match
+   * (`/v1/assessments/:id`).
+   */
+  allowedFor(path: string): string[] {
+    const own = this.byPattern.get(path);
+    if (own !== undefined) return [...own].sort();
+    this.compiled ??= [...this.byPattern].map(([pattern, methods]) => ({ path: patternRegExp(pattern), methods }));
+    const allowed = new Set<string>();
+    for (const route of this.compiled) if (route.path.test(path)) for (const method of route.methods) allowed.add(method);
+    return [...allowed].sort();
+  }
+}
+
+/** A route pattern as a regular expression: a parameter is one non-empty segment, `*` the rest of the path. */
+function patternRegExp(pattern: string): RegExp {
+  const source = pattern
+    .split(/(:\w+|\*)/)
+    .map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}$`);
+}
+
+/** A request's path as the router matches it: without query or fragment, percent-decoded but for `/`, `?` and `#`. */
+function routedPath(url: string): string {
+  const path = url.split(/[?#]/, 1)[0] as string;
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * Requests no route answers: a 404 naming the path, or, for a path some route takes with other
+ * methods, a 405 whose Allow names them (`DELETE /v1/roles`). An OPTIONS that is not a CORS
+ * preflight asks what a path takes: 204 with Allow.
+ */
+export default fp(
+  async (app) => {
+    const routes = new RouteMethods();
+    app.addHook('onRoute', (route) => {
+      routes.add(route.url, route.method);
+      // A plugin's `/` under a prefix is routed at `/docs` and `/docs/`; the hook hears only the first.
+      if (route.routePath === '' && route.prefix !== '' && (route.prefixTrailingSlash ?? 'both') === 'both') {
+        routes.add(`${route.url}/`, route.method);
+      }
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      const allowed = routes.allowedFor(routedPath(request.url));
+      if (allowed.length === 0) {
+        return sendProblem(request, reply, {
+          status: 404,
+          code: 'not-found',
+          detail: `No route matches ${request.method} ${problemInstance(request.url)}.`,
+        });
+      }
+      const allow = [...allowed, 'OPTIONS'].join(', ');
+      if (request.method === 'OPTIONS') return reply.code(204).header('allow', allow).send();
+      return sendProblem(request, reply.header('allow', allow), {
+        status: 405,
+        code: 'method-not-allowed',
+        detail: `${problemInstance(request.url)} takes ${allow}, not ${request.method}.`,
+      });
+    });
+
+    /**
+     * A route with a path parameter hands two requests to the not-found handler instead of its own
+     * checks: an empty parameter (`/v1/roles/`, a collection's URL with a trailing slash), a 404 as
+     * `/v1/meta/` is, and a path that is a route of its own for other methods
+     * (`GET /v1/assessments/batch`, which would reach `/v1/assessments/:id`), a 405 naming them.
+     */
+    const notThisRoute = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      if (Object.values(request.params as Record<string, string>).includes('') || routes.isRoute(routedPath(request.url)))
+        reply.callNotFound();
+      else done();
+    };
+    app.addHook('onRoute', (route) => {
+      if (route.schema?.params === undefined || !route.url.includes('/:')) return;
+      const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+      route.onRequest = [notThisRoute, ...hooks];
+    });
+  },
+  { name: 'not-found', dependencies: ['errors'] },
+);
