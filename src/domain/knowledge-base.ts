@@ -8,14 +8,16 @@ export type Category = (typeof CATEGORIES)[number];
 export const MAX_LEVEL = 4;
 /** The name of each level, by its number. */
 export const LEVEL_NAMES = ['none', 'occasional', 'regular', 'core', 'defining'] as const;
-/** What each level means, as `/v1/meta` and the export give it. */
-export const LEVEL_SCALE: { level: number; name: (typeof LEVEL_NAMES)[number]; meaning: string }[] = [
-  { level: 0, name: 'none', meaning: 'Not part of the role' },
-  { level: 1, name: 'occasional', meaning: 'Touched now and then, or only understood' },
-  { level: 2, name: 'regular', meaning: 'A recurring part of the work' },
-  { level: 3, name: 'core', meaning: 'A main responsibility, and the role is judged on it' },
-  { level: 4, name: 'defining', meaning: 'What the role exists for' },
-];
+/** What each level means, by its number. */
+const LEVEL_MEANINGS = [
+  'Not part of the role',
+  'Touched now and then, or only understood',
+  'A recurring part of the work',
+  'A main responsibility, and the role is judged on it',
+  'What the role exists for',
+] as const satisfies { length: (typeof LEVEL_NAMES)['length'] };
+/** The scale as `/v1/meta` and the export give it: each level's number, name and meaning. */
+export const LEVEL_SCALE = LEVEL_NAMES.map((name, level) => ({ level, name, meaning: LEVEL_MEANINGS[level] as string }));
 export type Keyed = (typeof KEYINGS)[number];
 
 export type Citation = { source: string; claim: string };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LEVEL_NAMES } from '../domain/knowledge-base.js';
+import { LEVEL_NAMES, MAX_LEVEL } from '../domain/knowledge-base.js';
 
 /** An empty value gets one message, not that one and the pattern's too. */
 export const Slug = z
@@ -14,7 +14,11 @@ export const ContentHash = z
   .regex(/^sha256:[0-9a-f]{64}$/)
   .describe('SHA-256 over the validated seed content of the knowledge-base release, as `/v1/meta` gives it');
 
-export const Level = z.int().min(0).max(4).describe('0 none, 1 occasional, 2 regular, 3 core, 4 defining');
+export const Level = z
+  .int()
+  .min(0)
+  .max(MAX_LEVEL)
+  .describe(LEVEL_NAMES.map((name, level) => `${level} ${name}`).join(', '));
 
 /** The level scale, each level with its name and meaning. */
 export const LevelScale = z
