@@ -8,7 +8,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { CachedFront } from './cached-front.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
-import { answerFirst, clientErrorAnswer } from './http-edges.js';
+import { answerFirst, clientErrorAnswer, continueBeforeBody } from './http-edges.js';
 import { addJsonBodyParser } from './json-body.js';
 import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
@@ -144,6 +144,7 @@ export async function buildApp(options: AppOptions = {}) {
   app.removeContentTypeParser('text/plain');
 
   addJsonBodyParser(app);
+  app.addHook('preParsing', continueBeforeBody);
 
   await app.register(errors);
   await app.register(notFound);
@@ -178,7 +179,10 @@ export async function buildApp(options: AppOptions = {}) {
     transformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true, querystring: NoQuery } }, async () => app.swagger());
+  // Served like the knowledge base: built once, compressed once, with an ETag that answers If-None-Match.
+  app.get('/openapi.json', { schema: { hide: true, querystring: NoQuery } }, (request, reply) =>
+    app.sendCachedText(request, reply, 'openapi.json', 'application/json; charset=utf-8', () => JSON.stringify(app.swagger())),
+  );
 
   await app.register(store, {
     databasePath: options.databasePath ?? ':memory:',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { preParsingHookHandler } from 'fastify';
 import type { CachedFront } from './cached-front.js';
 import { problemInstance } from './errors.js';
 import { API_SECURITY_HEADERS } from './plugins/security-headers.js';
@@ -55,16 +56,20 @@ function refusedHost(request: IncomingMessage, response: ServerResponse): boolea
  * Puts the Host check and the cached front before Fastify on Fastify's own HTTP server, whose one
  * request listener is Fastify's handler (so the server keeps Fastify's settings and bindings). A
  * request with an Expect other than 100-continue never reaches that listener: it is answered 417
- * here, once its Host lines pass.
+ * here, once its Host lines pass. One that expects 100-continue is handled like any other, without
+ * Node's automatic `100 Continue`: `continueBeforeBody` sends it once a route is about to read the
+ * body, so a body refused on the request's headers alone (404, 405, 413, 429) is never sent.
  */
 export function answerFirst(server: Server, front: CachedFront): void {
   const listeners = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
   const [fastify] = listeners;
   if (listeners.length !== 1 || fastify === undefined) throw new Error(`expected one request listener, found ${listeners.length}`);
   server.removeListener('request', fastify);
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     if (!refusedHost(request, response) && !front.answer(request, response)) fastify(request, response);
-  });
+  };
+  server.on('request', handle);
+  server.on('checkContinue', handle);
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     if (refusedHost(request, response)) return;
     answerEarly(response, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url);
@@ -98,3 +103,20 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
     socket.destroy(error);
   };
 }
+
+/** Node's test for a request that waits for `100 Continue` before it sends its body. */
+const EXPECTS_CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
+
+/**
+ * A preParsing hook: tells a client waiting for `100 Continue` to send its body, now that a route
+ * will read it, unless its Content-Length is over the route's limit (Fastify then answers 413 without
+ * reading, and closes the connection). The not-found handler (404, 405) never needs the body.
+ */
+export const continueBeforeBody: preParsingHookHandler = (request, reply, payload, done) => {
+  const expect = request.headers.expect;
+  if (expect !== undefined && !request.is404 && EXPECTS_CONTINUE.test(expect) && !reply.raw.headersSent) {
+    const length = Number(request.headers['content-length']);
+    if (!(length > request.routeOptions.bodyLimit)) reply.raw.writeContinue();
+  }
+  done(null, payload);
+};

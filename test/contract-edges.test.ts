@@ -1,11 +1,12 @@
 // The contract at its edges: each test pins a place where what the server sends must match what
 // README.md, DESIGN.md, openapi/openapi.json or HTTP (RFC 9110 / 9112 / 9457) promise, and its
 // comment names the fault it guards against.
+import type { Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { buildTestApp } from './helpers.js';
-import { fieldsOf, listening, problemOf, raw } from './support/http.js';
+import { exchange, fieldsOf, listening, problemOf, raw } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
 
 describe('in-process contract checks', () => {
@@ -52,8 +53,24 @@ describe('in-process contract checks', () => {
     const etag = String(full.headers.etag);
     const head = await app.inject({ method: 'HEAD', url: '/v1/roles', headers: { 'if-none-match': etag } });
     expect(head.statusCode).toBe(304);
-    const length = head.headers['content-length'];
-    if (length !== undefined) expect(String(length)).toBe(String(full.rawPayload.length));
+    expect(String(head.headers['content-length'])).toBe(String(full.rawPayload.length));
+  });
+
+  // Same rule for a compressed representation: the length a HEAD 304 carries is the gzip 200's, so
+  // it comes with the 200's Content-Encoding. Guards against: the gzip length was sent without it,
+  // which reads as the length of the uncompressed body.
+  it('answers a conditional HEAD for gzip with the gzip length and its Content-Encoding', async () => {
+    const gzip = { 'accept-encoding': 'gzip' };
+    const full = await app.inject({ url: '/v1/roles/tech-lead', headers: gzip });
+    expect(full.headers['content-encoding']).toBe('gzip');
+    const head = await app.inject({
+      method: 'HEAD',
+      url: '/v1/roles/tech-lead',
+      headers: { ...gzip, 'if-none-match': String(full.headers.etag) },
+    });
+    expect(head.statusCode).toBe(304);
+    expect(head.headers['content-encoding']).toBe('gzip');
+    expect(String(head.headers['content-length'])).toBe(String(full.rawPayload.length));
   });
 
   // README: errors list "one entry per problem (`querystring.roles[1]`, ...)". Guards against: two
@@ -106,8 +123,7 @@ describe('in-process contract checks', () => {
     expect(full.statusCode).toBe(200);
     const head = await app.inject({ method: 'HEAD', url: '/v1/roles', headers: { 'if-none-match': String(full.headers.etag) } });
     expect(head.statusCode).toBe(304);
-    const type = head.headers['content-type'];
-    if (type !== undefined) expect(type).toBe(full.headers['content-type']);
+    expect(head.headers['content-type']).toBe(full.headers['content-type']);
   });
 
   // README: "JSON with a `__proto__` key ... is a 400 (`forbidden-key`)". The body parser
@@ -191,6 +207,61 @@ describe('over a real connection', () => {
     const response = await raw(port, 'POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\nConnection: close\r\n\r\n');
     expect(response).toMatch(/^HTTP\/1\.1 400/);
     expect(responseProblems('POST', '/v1/assessments', 400, 'application/problem+json', bodyOf(response))).toEqual([]);
+  });
+
+  // RFC 9110 §10.1.1: a server that will not read a body (it answers on the headers alone) should
+  // not send 100 Continue. Guards against: Node sent 100 Continue to every such request, so a client
+  // that waits for it sent a body over the limit, or to a path that does not exist, for nothing.
+  describe('Expect: 100-continue', () => {
+    const submission = JSON.stringify({ answers: [{ questionId: 'nobody', value: 3 }] });
+    const headersFor = (path: string, length: number) =>
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
+    const statusLines = (data: string) => data.split('\r\n').filter((line) => line.startsWith('HTTP/1.1 '));
+
+    it('sends 100 Continue once the route will read the body, then answers it', async () => {
+      const { data } = await exchange(
+        port,
+        (socket) => {
+          socket.write(headersFor('/v1/assessments/preview', Buffer.byteLength(submission)));
+          socket.once('data', () => socket.write(submission));
+        },
+        2000,
+      );
+      const lines = statusLines(data);
+      expect(lines[0]).toBe('HTTP/1.1 100 Continue');
+      // The body was read: its unknown question is reported, not a missing body.
+      expect(lines[1]).toMatch(/^HTTP\/1\.1 4\d\d /);
+      expect(data).toContain('nobody');
+    });
+
+    it.each([
+      ['a body over the limit', '/v1/assessments', 64 * 1024 * 1024, '413'],
+      ['a path that does not exist', '/v1/nowhere', 10, '404'],
+      ['a method the path does not take', '/v1/roles', 10, '405'],
+    ])('answers %s on its headers, without 100 Continue', async (_case, path, length, status) => {
+      const { data } = await exchange(port, (socket) => socket.write(headersFor(path, length)), 2000);
+      const lines = statusLines(data);
+      expect(lines[0]).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(data).not.toContain('100 Continue');
+    });
+
+    it('answers a write over the rate limit 429 on its headers, without 100 Continue', async () => {
+      const limited = await listening({ rateLimit: { enabled: true, max: 1, windowMs: 60_000 } });
+      try {
+        const limitedPort = Number(new URL(limited.base).port);
+        const length = Buffer.byteLength(submission);
+        const send = (socket: Socket) => {
+          socket.write(headersFor('/v1/assessments/preview', length));
+          socket.once('data', () => socket.write(submission));
+        };
+        expect(statusLines((await exchange(limitedPort, send, 2000)).data)[0]).toBe('HTTP/1.1 100 Continue');
+        const { data } = await exchange(limitedPort, send, 2000);
+        expect(statusLines(data)[0]).toMatch(/^HTTP\/1\.1 429 /);
+        expect(data).not.toContain('100 Continue');
+      } finally {
+        await limited.app.close();
+      }
+    });
   });
 
   // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without exactly one Host line.

@@ -44,6 +44,7 @@ describe('body limits', () => {
       const over = await post(app, '/v1/assessments', paddedJson(submission, 3 * KiB));
       expectDocumented('POST', '/v1/assessments', over, 413);
       expect(over.json().code).toBe('payload-too-large');
+      expect(over.json().detail).toBe('The body is larger than the 2048 bytes this operation accepts.');
       expectDocumented('POST', '/v1/assessments/preview', await post(app, '/v1/assessments/preview', paddedJson(submission, 3 * KiB)), 413);
       expectDocumented('POST', '/v1/assessments', await post(app, '/v1/assessments', paddedJson(submission, 2 * KiB - 16)), 201);
       expect(app.repository.countAssessments()).toBe(1);
@@ -91,7 +92,13 @@ describe('body limits', () => {
       const items = [{ answers: answersFor(app).slice(0, 9) }];
       const before = app.repository.countAssessments();
       expectDocumented('POST', '/v1/assessments/batch', await post(app, '/v1/assessments/batch', paddedJson({ items }, 12 * KiB)), 200);
-      expectDocumented('POST', '/v1/assessments/batch', await post(app, '/v1/assessments/batch', paddedJson({ items }, 17 * KiB)), 413);
+      const overBatch = expectDocumented(
+        'POST',
+        '/v1/assessments/batch',
+        await post(app, '/v1/assessments/batch', paddedJson({ items }, 17 * KiB)),
+        413,
+      );
+      expect(overBatch.json().detail).toBe(`The body is larger than the ${16 * KiB} bytes this operation accepts.`);
       expectDocumented('POST', '/v1/assessments/preview', await post(app, '/v1/assessments/preview', paddedJson(items[0], 12 * KiB)), 413);
       expect(app.repository.countAssessments()).toBe(before + 1);
     } finally {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientTypes } from '../scripts/client-types.js';
@@ -24,6 +25,20 @@ describe('OpenAPI document', () => {
     const response = await app.inject('/openapi.json');
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual(document);
+  });
+
+  it('is served with an ETag that answers If-None-Match, and compressed for clients that accept it', async () => {
+    const first = await app.inject('/openapi.json');
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^"[^"]+"$/);
+    expect(first.headers['cache-control']).toMatch(/max-age=/);
+    const again = await app.inject({ url: '/openapi.json', headers: { 'if-none-match': etag } });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe('');
+    const gzipped = await app.inject({ url: '/openapi.json', headers: { 'accept-encoding': 'gzip' } });
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    expect(gzipped.rawPayload.length).toBeLessThan(first.rawPayload.length / 4);
+    expect(JSON.parse(gunzipSync(gzipped.rawPayload).toString())).toEqual(document);
   });
 
   it('is a valid OpenAPI 3.1 document', async () => {

@@ -206,6 +206,23 @@ describe('headers and details for clients', () => {
     }
   });
 
+  // The answer of a path no route takes does not depend on the body. Guards against: the body was
+  // parsed first, so a broken or oversized body turned the 405 or 404 into a 400 or 413.
+  it('answers 404 and 405 without reading the body', async () => {
+    const broken = { 'content-type': 'application/json' };
+    const cases: [string, string, number][] = [
+      ['POST', '/v1/roles', 405],
+      ['PUT', '/v1/assessments/batch', 405],
+      ['POST', '/v1/nothing', 404],
+    ];
+    for (const [method, url, status] of cases) {
+      for (const payload of ['{broken', 'x'.repeat(300 * 1024)]) {
+        const response = await app.inject({ method: method as 'POST', url, headers: broken, payload });
+        expect(problemOf(response, status).code, `${method} ${url}`).toBe(status === 405 ? 'method-not-allowed' : 'not-found');
+      }
+    }
+  });
+
   it('tells a GET of an assessment id that is not one what an id is', async () => {
     const problem = problemOf(await app.inject('/v1/assessments/not-an-id'), 400);
     expect(problem.errors).toEqual([{ field: 'params.id', message: 'must be an assessment id: the UUID in the Location of its 201' }]);

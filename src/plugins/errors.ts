@@ -17,7 +17,6 @@ function mediaTypeOf(request: FastifyRequest): string {
 
 /** Maps fastify's own error codes (body parsing, limits, media types) to problem codes. */
 const FRAMEWORK_CODES: Record<string, ProblemCode> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-body',
 };
@@ -79,6 +78,13 @@ export default fp(
             status: 415,
             code: 'unsupported-media-type',
             detail: `The body must be JSON sent as Content-Type: application/json (this one came as ${mediaTypeOf(request)}).`,
+          });
+        }
+        if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+          return sendProblem(request, reply, {
+            status: 413,
+            code: 'payload-too-large',
+            detail: `The body is larger than the ${request.routeOptions.bodyLimit} bytes this operation accepts.`,
           });
         }
         return sendProblem(request, reply, {

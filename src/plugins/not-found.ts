@@ -72,7 +72,7 @@ export default fp(
       }
     });
 
-    app.setNotFoundHandler((request, reply) => {
+    const answer = (request: FastifyRequest, reply: FastifyReply) => {
       const allowed = routes.allowedFor(routedPath(request.url));
       if (allowed.length === 0) {
         return sendProblem(request, reply, {
@@ -88,6 +88,14 @@ export default fp(
         code: 'method-not-allowed',
         detail: `${problemInstance(request.url)} takes ${allow}, not ${request.method}.`,
       });
+    };
+    app.setNotFoundHandler(answer);
+    // The answer never depends on the body, so it is sent before the body is read: a broken body does
+    // not turn a 404 or 405 into a 400, and a client waiting for `100 Continue` is not asked to send
+    // a body for nothing (Node then closes the connection instead of reading it).
+    app.addHook('preParsing', (request, reply, payload, done) => {
+      if (request.is404) answer(request, reply);
+      else done(null, payload);
     });
 
     /**

@@ -102,10 +102,11 @@ export default fp<ResponseCacheOptions>(
       if (notModified && request.method !== 'HEAD') return reply.code(304).send();
       const body = entry.bodies[coding];
       reply.type(entry.contentType);
-      // A HEAD's 304 gets the body too: Fastify's HEAD handling then sends the length of the 200 the
-      // 304 stands for, the only one a 304 may carry (RFC 9110, 8.6), where it would send 0.
-      if (notModified) return reply.code(304).send(body);
       if (coding !== 'identity') reply.header('content-encoding', coding);
+      // A HEAD's 304 gets the body too: Fastify's HEAD handling then sends the length of the 200 the
+      // 304 stands for, with that 200's coding, the only length a 304 may carry (RFC 9110, 8.6),
+      // where it would send 0.
+      if (notModified) return reply.code(304).send(body);
       // Repeated before routing from now on (see CachedFront).
       app.cachedFront.remember(request.raw, coding, reply, body);
       return reply.send(body);
