@@ -52,7 +52,8 @@ const ConfigSchema = z.object({
       message: '`*` alone, or comma-separated origins such as https://hr.example (no path, no trailing slash)',
     })
     .default('*'),
-  SHUTDOWN_GRACE_MS: integer(1000, 120_000).default(10_000),
+  // Longer than the default REQUEST_TIMEOUT_MS, so that a request still arriving at SIGTERM gets its 408 in time.
+  SHUTDOWN_GRACE_MS: integer(1000, 120_000).default(20_000),
   DATABASE_SYNCHRONOUS: choice(['normal', 'full']).default('normal'),
   DATABASE_CACHE_MB: integer(1, 4096).default(DEFAULT_CACHE_MB),
   RECENT_ASSESSMENTS_MB: integer(0, 4096).default(DEFAULT_RECENT_ASSESSMENTS_MB),

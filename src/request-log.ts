@@ -7,11 +7,13 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
  * UUID in it cut to its first 8 characters (enough to tell reads apart), however the path is spelled.
  */
 function loggedUrl(url: string): string {
-  let decoded = url;
+  let decoded: string;
   try {
     decoded = decodeURIComponent(url);
   } catch {
-    // A malformed escape is refused before routing: the URL is logged as sent.
+    // A malformed escape somewhere (the request is refused): the ASCII escapes, which can spell an
+    // id (`%2D` for `-`), are still decoded one by one.
+    decoded = url.replace(/%([0-7][0-9a-f])/gi, (_escape, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
   }
   return decoded.replace(UUID, (id) => `${id.slice(0, 8)}…`);
 }

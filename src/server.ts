@@ -1,6 +1,9 @@
 import { buildApp } from './app.js';
 import { appOptions, ConfigError, loadConfig } from './config.js';
 
+/** How long the database may take to close once the grace period has run out and the connections are cut. */
+const CLOSE_AFTER_GRACE_MS = 2_000;
+
 /**
  * Starts the server from the environment's configuration, and resolves once it listens. A start that
  * fails ends the process: 78 (EX_CONFIG) for a configuration error, 1 for anything else.
@@ -33,15 +36,21 @@ async function listen() {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    let graceExceeded = false;
     const timer = setTimeout(() => {
-      app.log.error('shutdown grace period exceeded, exiting');
-      process.exit(1);
+      // What is still open is a request still arriving (a stalled upload, never acknowledged) or a
+      // handler past its time: cut the connections so that close() can close the database, and
+      // give it a moment before exiting without it.
+      graceExceeded = true;
+      app.log.error('shutdown grace period exceeded: closing the connections still open');
+      app.server.closeAllConnections();
+      setTimeout(() => process.exit(1), CLOSE_AFTER_GRACE_MS).unref();
     }, config.shutdownGraceMs);
     timer.unref();
     try {
       // close() stops accepting connections, waits for in-flight requests, then runs onClose hooks.
       await app.close();
-      process.exit(0);
+      process.exit(graceExceeded ? 1 : 0);
     } catch (error) {
       app.log.error({ err: error }, 'shutdown failed');
       process.exit(1);

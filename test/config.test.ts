@@ -44,6 +44,14 @@ describe('loadConfig', () => {
     expect(config.shutdownGraceMs).toBeGreaterThan(0);
   });
 
+  // A connection that stops sending is cut after REQUEST_TIMEOUT_MS. Guards against: the default
+  // grace (10 s) was shorter than the default request timeout (15 s), so one stalled upload made a
+  // routine SIGTERM run out its grace and exit 1.
+  it('gives shutdown, by default, longer than a stalled request takes to be cut off', () => {
+    const config = loadConfig({});
+    expect(config.shutdownGraceMs).toBeGreaterThan(config.requestTimeoutMs + 1000);
+  });
+
   it('ignores variables it does not know', () => {
     expect(loadConfig({ HOME: '/root', NODE_ENV: 'production' })).toEqual(loadConfig({}));
   });

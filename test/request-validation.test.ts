@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { checkSubmission, checkThoroughly } from '../src/domain/assessment.js';
 import { clientErrorAnswer } from '../src/http-edges.js';
 import { buildTestApp } from './helpers.js';
-import { fieldsOf, listenLocally, type Problem, problemOf, raw } from './support/http.js';
+import { exchange, fieldsOf, listenLocally, type Problem, problemOf, raw } from './support/http.js';
 
 function answersFor(app: App, count = 10) {
   return app.kb.data.questions.slice(0, count).map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 }));
@@ -206,6 +206,21 @@ describe('headers and details for clients', () => {
     }
   });
 
+  // Guards against: a route that takes GET and still found nothing (a file missing under /docs), or a
+  // path spelled like a route's pattern, got a 405 whose detail said it "takes GET, HEAD, OPTIONS, not GET".
+  it('answers a GET that a GET route cannot serve without a 405', async () => {
+    const missing = await app.inject('/docs/static/missing.js');
+    expect(problemOf(missing, 404).code).toBe('not-found');
+    expect(missing.headers.allow).toBeUndefined();
+    // A path spelled like a route's pattern is a value of its parameter, checked like any other.
+    for (const [url, field] of [
+      ['/v1/roles/:role', 'params.role'],
+      ['/v1/assessments/:id', 'params.id'],
+    ] as const) {
+      expect(fieldsOf(problemOf(await app.inject(url), 400)), url).toEqual([field]);
+    }
+  });
+
   // The answer of a path no route takes does not depend on the body. Guards against: the body was
   // parsed first, so a broken or oversized body turned the 405 or 404 into a 400 or 413.
   it('answers 404 and 405 without reading the body', async () => {
@@ -347,37 +362,67 @@ describe('errors answered outside the routes', () => {
   // shutdown, a request arriving on a busy keep-alive connection is answered by Fastify's router with
   // a hard-coded `application/json` 503 body: no problem+json, no X-Request-Id, no Retry-After, no
   // security or CORS headers (a browser cannot even read it).
-  it('answers a request that arrives while the server drains with a problem+json 503', async () => {
+  // Guards against: the answer to a request in flight when shutdown began said keep-alive, so the
+  // client sent its next request on a connection the server was about to close.
+  it('finishes a request it is reading when shutdown begins, and ends that connection with the answer', async () => {
     const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000 });
     let closing: Promise<void> | undefined;
     try {
       const { port } = await listenLocally(app);
       const body = JSON.stringify({ answers: answersFor(app) });
-      const socket = connect(port, '127.0.0.1');
-      let data = '';
-      socket.on('data', (chunk) => {
-        data += chunk.toString('latin1');
-      });
-      socket.on('error', () => undefined);
-      await new Promise((resolve) => socket.on('connect', resolve));
-      // A request in flight (half its body sent) keeps the connection busy while close() begins...
-      socket.write(
-        `POST /v1/assessments/preview HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+      const { data, closedAfterMs } = await exchange(
+        port,
+        (socket) => {
+          socket.write(
+            `POST /v1/assessments/preview HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+          );
+          setTimeout(() => {
+            closing = app.close();
+            setTimeout(() => socket.write(body.slice(10)), 100);
+          }, 100);
+        },
+        3000,
       );
-      await sleep(100);
-      closing = app.close();
-      // Fastify marks its router closing just before it closes the listening socket.
-      for (let i = 0; i < 100 && app.server.listening; i++) await sleep(20);
-      expect(app.server.listening).toBe(false);
-      // ...then it completes, and a second request follows on the same connection.
-      socket.write(`${body.slice(10)}GET /v1/roles HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n\r\n`);
-      await sleep(500);
-      socket.destroy();
-      const second = data.slice(data.indexOf('HTTP/1.1', 1));
       expect(data).toMatch(/^HTTP\/1\.1 200/);
-      expect(second).toMatch(/^HTTP\/1\.1 503/);
-      expect(second).toMatch(/\r\ncontent-type: application\/problem\+json/i);
-      expect(second).toMatch(/\r\nx-request-id: \S+/i);
+      expect(data).toMatch(/\r\nconnection: close/i);
+      expect(closedAfterMs).not.toBeNull();
+      await closing;
+    } finally {
+      await (closing ?? app.close());
+    }
+  });
+
+  it('answers a request that arrives while the server drains with a problem+json 503', async () => {
+    const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000 });
+    let closing: Promise<void> | undefined;
+    try {
+      const { port } = await listenLocally(app);
+      // A client that reads a 4.8 MB batch answer slowly: the server waits for it before closing.
+      const body = JSON.stringify({ items: Array.from({ length: 500 }, () => ({ answers: answersFor(app) })) });
+      const slow = connect(port, '127.0.0.1');
+      slow.on('error', () => undefined);
+      const answered = new Promise<void>((resolve) => slow.once('data', () => resolve()));
+      slow.once('data', () => slow.pause());
+      slow.write(
+        `POST /v1/assessments/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      await answered;
+      closing = app.close();
+      await sleep(100);
+      // Meanwhile a request arrives.
+      const { data } = await exchange(
+        port,
+        (socket) => socket.write('GET /v1/roles HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n\r\n'),
+        1000,
+      );
+      expect(data).toMatch(/^HTTP\/1\.1 503/);
+      expect(data).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+      expect(data).toMatch(/\r\nx-request-id: \S+/i);
+      expect(data).toMatch(/\r\nretry-after: \d+/i);
+      expect(data).toMatch(/\r\nconnection: close/i);
+      slow.resume();
+      await closing;
+      slow.destroy();
     } finally {
       await (closing ?? app.close());
     }

@@ -1,4 +1,6 @@
 // SIGTERM while 8 keep-alive connections keep writing: the real server process, built from src/.
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -133,4 +135,78 @@ describe('graceful shutdown under write load', () => {
       })}`,
     );
   }, 40_000);
+});
+
+describe('graceful shutdown with a response still being sent', () => {
+  // Guards against: closing the server ended a connection whose response had been handed to the socket
+  // but not yet written (a 4.8 MB batch to a client reading slowly): the client got part of the body,
+  // while every assessment in it was stored and the process exited 0.
+  it('writes the whole of a large batch response to a client that is still reading it at SIGTERM', async () => {
+    const server = await startServer(script(), join(temp.make('rc-api-slow-reader-'), 'kb.sqlite'), { SHUTDOWN_GRACE_MS: '10000' });
+    const qs = await questions(server.url);
+    const items = Array.from({ length: 500 }, (_, i) => JSON.parse(submission(qs, `slow-${i}`, i)) as unknown);
+    const body = JSON.stringify({ items });
+    const received = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(server.port, '127.0.0.1', () => {
+        socket.write(
+          `POST /v1/assessments/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      });
+      // The first bytes of the answer: the server has the whole response in hand. Stop reading, so
+      // that most of it waits in the server's socket, send the signal, and read on a second later.
+      socket.once('data', () => {
+        socket.pause();
+        server.child.kill('SIGTERM');
+        setTimeout(() => socket.resume(), 1000);
+      });
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('close', () => resolve(Buffer.concat(chunks)));
+      socket.on('error', reject);
+    });
+    const exit = await exitWithin(server, 15_000);
+    const text = received.toString('latin1');
+    const headEnd = text.indexOf('\r\n\r\n') + 4;
+    const length = Number(/\r\ncontent-length: (\d+)/i.exec(text.slice(0, headEnd))?.[1]);
+    expect(text.slice(0, 15)).toBe('HTTP/1.1 200 OK');
+    expect(length).toBeGreaterThan(1_000_000);
+    expect(received.length - headEnd).toBe(length);
+    const answer = JSON.parse(received.subarray(headEnd).toString()) as { items: { status: number }[] };
+    expect(answer.items.map((item) => item.status)).toEqual(items.map(() => 201));
+    expect(exit).toEqual({ code: 0, signal: null });
+  }, 40_000);
+});
+
+describe('graceful shutdown past its grace period', () => {
+  // Guards against: when the grace ran out (a client still trickling a request), the process exited
+  // at once, with its connections open and the database never closed.
+  it('cuts the connections still open, closes the database and exits 1', async () => {
+    const databasePath = join(temp.make('rc-api-grace-'), 'kb.sqlite');
+    const server = await startServer(script(), databasePath, {
+      SHUTDOWN_GRACE_MS: '1000',
+      REQUEST_TIMEOUT_MS: '60000',
+      LOG_LEVEL: 'error',
+    });
+    const socket = connect(server.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+    // A byte every 200 ms: never idle long enough to be cut for that, never done.
+    const trickle = setInterval(() => socket.write(' '), 200);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    await sleep(300);
+    const signalAt = performance.now();
+    server.child.kill('SIGTERM');
+    const exit = await exitWithin(server, 6_000);
+    const exitMs = performance.now() - signalAt;
+    clearInterval(trickle);
+    await closed;
+    expect(exit).toEqual({ code: 1, signal: null });
+    expect(exitMs).toBeGreaterThan(900);
+    expect(exitMs).toBeLessThan(4_000);
+    expect(server.output()).toContain('shutdown grace period exceeded');
+    // The database was closed: its last connection folded the write-ahead log back and removed it.
+    expect(existsSync(`${databasePath}-wal`)).toBe(false);
+    expect(integrityCheck(databasePath)).toBe('ok');
+  }, 30_000);
 });

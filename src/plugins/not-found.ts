@@ -19,7 +19,7 @@ class RouteMethods {
 
   /** Whether the path is a route of its own, with no parameter (`/v1/assessments/batch`). */
   isRoute(path: string): boolean {
-    return this.byPattern.has(path);
+    return !/[:*]/.test(path) && this.byPattern.has(path);
   }
 
   /**
@@ -74,7 +74,8 @@ export default fp(
 
     const answer = (request: FastifyRequest, reply: FastifyReply) => {
       const allowed = routes.allowedFor(routedPath(request.url));
-      if (allowed.length === 0) {
+      // A route that takes the method and still finds nothing (a file missing under /docs) is a 404.
+      if (allowed.length === 0 || (request.method !== 'OPTIONS' && allowed.includes(request.method))) {
         return sendProblem(request, reply, {
           status: 404,
           code: 'not-found',
