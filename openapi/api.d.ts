@@ -873,7 +873,16 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description This request's id (a UUID): quote it when reporting a problem */
+        RequestId: string;
+        /** @description Write requests allowed per window, for this client */
+        RateLimitLimit: number;
+        /** @description Write requests left in the current window */
+        RateLimitRemaining: number;
+        /** @description Seconds until the current window ends */
+        RateLimitReset: number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -890,6 +899,7 @@ export interface operations {
             /** @description The process is up */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -899,6 +909,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -908,6 +919,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -917,6 +929,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -926,6 +939,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -935,6 +949,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -944,6 +959,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -966,6 +982,7 @@ export interface operations {
             /** @description Ready to serve */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -975,6 +992,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -984,6 +1002,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -993,6 +1012,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1002,6 +1022,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1011,6 +1032,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1020,6 +1042,7 @@ export interface operations {
             /** @description Not ready (`checks` says why), or shutting down (a problem with Retry-After) */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Sent with the shutting-down problem only */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1046,6 +1069,7 @@ export interface operations {
             /** @description Versions and counts */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1061,6 +1085,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1074,6 +1099,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1083,6 +1109,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1092,6 +1119,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1101,6 +1129,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1110,6 +1139,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1119,6 +1149,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1149,6 +1180,7 @@ export interface operations {
             /** @description The problem types */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1164,6 +1196,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1177,6 +1210,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1186,6 +1220,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1195,6 +1230,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1204,6 +1240,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1213,6 +1250,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1222,6 +1260,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1250,6 +1289,7 @@ export interface operations {
             /** @description The problem type */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1265,6 +1305,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1278,6 +1319,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1287,6 +1329,7 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1296,6 +1339,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1305,6 +1349,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1314,6 +1359,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1323,6 +1369,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1332,6 +1379,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1362,6 +1410,7 @@ export interface operations {
             /** @description The roles, in a stable order */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1377,6 +1426,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1390,6 +1440,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1399,6 +1450,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1408,6 +1460,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1417,6 +1470,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1426,6 +1480,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1435,6 +1490,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1466,6 +1522,7 @@ export interface operations {
             /** @description The role and its expectations */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1481,6 +1538,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1494,6 +1552,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1503,6 +1562,7 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1512,6 +1572,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1521,6 +1582,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1530,6 +1592,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1539,6 +1602,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1548,6 +1612,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1587,6 +1652,7 @@ export interface operations {
             /** @description A page of competencies */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1602,6 +1668,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1615,6 +1682,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1624,6 +1692,7 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1633,6 +1702,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1642,6 +1712,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1651,6 +1722,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1660,6 +1732,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1669,6 +1742,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1697,6 +1771,7 @@ export interface operations {
             /** @description The competency and its levels */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1712,6 +1787,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1725,6 +1801,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1734,6 +1811,7 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1743,6 +1821,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1752,6 +1831,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1761,6 +1841,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1770,6 +1851,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1779,6 +1861,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1809,6 +1892,7 @@ export interface operations {
             /** @description The company sizes in order */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1824,6 +1908,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1837,6 +1922,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1846,6 +1932,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1855,6 +1942,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1864,6 +1952,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1873,6 +1962,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1882,6 +1972,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1912,6 +2003,7 @@ export interface operations {
             /** @description The sources */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1927,6 +2019,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1940,6 +2033,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1949,6 +2043,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1958,6 +2053,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1967,6 +2063,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1976,6 +2073,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1985,6 +2083,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2016,6 +2115,7 @@ export interface operations {
             /** @description The comparison */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2031,6 +2131,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2044,6 +2145,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2053,6 +2155,7 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2062,6 +2165,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2071,6 +2175,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2080,6 +2185,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2089,6 +2195,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2098,6 +2205,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2127,6 +2235,7 @@ export interface operations {
             /** @description The comparison at each stage */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2142,6 +2251,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2155,6 +2265,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2164,6 +2275,7 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2173,6 +2285,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2182,6 +2295,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2191,6 +2305,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2200,6 +2315,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2209,6 +2325,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2234,6 +2351,7 @@ export interface operations {
             /** @description The release */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2249,6 +2367,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2262,6 +2381,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2271,6 +2391,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2280,6 +2401,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2289,6 +2411,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2298,6 +2421,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2307,6 +2431,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2332,6 +2457,7 @@ export interface operations {
             /** @description The levels, one row each, for a spreadsheet */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description attachment, named after the release */
                     "content-disposition"?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
@@ -2349,6 +2475,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2362,6 +2489,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2371,6 +2499,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2380,6 +2509,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2389,6 +2519,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2398,6 +2529,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2407,6 +2539,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2432,6 +2565,7 @@ export interface operations {
             /** @description The instrument */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2447,6 +2581,7 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2460,6 +2595,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2469,6 +2605,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2478,6 +2615,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2487,6 +2625,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2496,6 +2635,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2505,6 +2645,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2534,6 +2675,10 @@ export interface operations {
             /** @description Scored and stored */
             201: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     /** @description Where the stored assessment is read: the path `/v1/assessments/{id}`, relative to the URL the POST went to */
                     location?: string;
                     /** @description Present on a replay: the answer first sent for this Idempotency-Key */
@@ -2547,6 +2692,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2556,6 +2705,10 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2565,6 +2718,10 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2574,6 +2731,12 @@ export interface operations {
             /** @description Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read) */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description The only content coding a request body may have */
+                    "accept-encoding"?: "identity";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2583,6 +2746,10 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2592,6 +2759,10 @@ export interface operations {
             /** @description Well-formed but unacceptable: `errors` lists every problem */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2601,6 +2772,10 @@ export interface operations {
             /** @description Too many requests: see Retry-After */
             429: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2612,6 +2787,10 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2621,6 +2800,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2630,6 +2813,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2656,6 +2843,10 @@ export interface operations {
             /** @description Scored, nothing stored */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2665,6 +2856,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2674,6 +2869,10 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2683,6 +2882,10 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2692,6 +2895,12 @@ export interface operations {
             /** @description Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read) */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description The only content coding a request body may have */
+                    "accept-encoding"?: "identity";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2701,6 +2910,10 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2710,6 +2923,10 @@ export interface operations {
             /** @description Well-formed but unacceptable: `errors` lists every problem */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2719,6 +2936,10 @@ export interface operations {
             /** @description Too many requests: see Retry-After */
             429: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2730,6 +2951,10 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2739,6 +2964,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2748,6 +2977,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2777,6 +3010,10 @@ export interface operations {
             /** @description One outcome per item */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     /** @description Present on a replay: the answer first sent for this Idempotency-Key */
                     "idempotent-replayed"?: "true";
                     [name: string]: unknown;
@@ -2788,6 +3025,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2797,6 +3038,10 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2806,6 +3051,10 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2815,6 +3064,12 @@ export interface operations {
             /** @description Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read) */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description The only content coding a request body may have */
+                    "accept-encoding"?: "identity";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2824,6 +3079,10 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2833,6 +3092,10 @@ export interface operations {
             /** @description Well-formed but unacceptable: `errors` lists every problem */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2842,6 +3105,10 @@ export interface operations {
             /** @description Too many requests: see Retry-After */
             429: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2853,6 +3120,10 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2862,6 +3133,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2871,6 +3146,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2896,6 +3175,7 @@ export interface operations {
             /** @description The stored assessment */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description `private, max-age=86400, immutable`: a stored assessment never changes */
                     "cache-control"?: string;
                     [name: string]: unknown;
@@ -2907,6 +3187,7 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2916,6 +3197,7 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2925,6 +3207,7 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2934,6 +3217,7 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2943,6 +3227,7 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2952,6 +3237,7 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2961,6 +3247,7 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;

@@ -204,7 +204,7 @@ export async function buildApp(options: AppOptions = {}) {
     recentAssessmentsBytes: recentAssessmentsMb * 1024 * 1024,
   });
   // Requests that Fastify would log go through it; so do those it sheds, and every request once
-  // the server is closing (Fastify answers them 503).
+  // the server is closing (the protection plugin answers them 503).
   const logsRequests = ['trace', 'debug', 'info'].includes(app.log.level);
   if (!logsRequests) {
     app.addHook('onReady', async () => front.open(() => app.isUnderPressure()));

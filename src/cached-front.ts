@@ -40,7 +40,7 @@ const ROUTED_HEADERS = ['origin', 'if-none-match', 'content-length', 'transfer-e
  * Fastify sent under the same path prefix.
  *
  * Everything else goes to Fastify: other methods, requests with an Origin (CORS), with
- * If-None-Match (Fastify answers 304 before any work), or with a body; and every request while the
+ * If-None-Match (the response cache answers 304 from the entry it keeps), or with a body; and every request while the
  * front is closed: while the server logs requests, sheds load or shuts down.
  */
 export class CachedFront {

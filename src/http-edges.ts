@@ -97,7 +97,10 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
     const inFlight = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
     if (socket.writable && inFlight?.headersSent !== true) {
       const { title, headers, body } = earlyProblem(status, code, detail);
-      const head = Object.entries({ ...headers, ...corsHeaders }).map(([name, value]) => `${name}: ${value}\r\n`);
+      // Written to the socket by hand, so without the Date Node adds to every response it writes.
+      const head = Object.entries({ ...headers, date: new Date().toUTCString(), ...corsHeaders }).map(
+        ([name, value]) => `${name}: ${value}\r\n`,
+      );
       socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${body}`);
     }
     socket.destroy(error);

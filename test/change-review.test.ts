@@ -189,7 +189,14 @@ describe('OpenAPI response headers against what is sent', () => {
 
   it('sends Location and Idempotent-Replayed on a replayed 201, Idempotent-Replayed on a replayed batch', async () => {
     const declared = Object.keys(doc().paths['/v1/assessments']?.post?.responses['201']?.headers ?? {});
-    expect(declared.sort()).toEqual(['idempotent-replayed', 'location']);
+    expect(declared.sort()).toEqual([
+      'idempotent-replayed',
+      'location',
+      'x-ratelimit-limit',
+      'x-ratelimit-remaining',
+      'x-ratelimit-reset',
+      'x-request-id',
+    ]);
     const body = JSON.stringify(submission(9));
     const first = await post('/v1/assessments', body, 'application/json', { 'idempotency-key': 'review-201' });
     const again = await post('/v1/assessments', body, 'application/json', { 'idempotency-key': 'review-201' });

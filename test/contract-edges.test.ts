@@ -176,6 +176,15 @@ describe('over a real connection', () => {
   // README: "Requests that are not valid HTTP ... get a problem too (400, 431, 408)". Guards against:
   // an HTTP/1.1 request without Host (RFC 9112 §3.2: answered 400) was refused by Node's own check
   // (requireHostHeader) with an empty chunked 400: no problem+json, X-Request-Id or security headers.
+  // RFC 9110 §6.6.1: an origin server with a clock must send Date on a 4xx. Guards against: the
+  // problems written to the socket by hand (Node's parser refused the request) had none.
+  it('sends Date on a problem for a request Node cannot parse', async () => {
+    const response = await raw(port, 'GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n');
+    expect(response).toMatch(/^HTTP\/1\.1 400/);
+    const date = /\r\ndate: ([^\r]+)/i.exec(response)?.[1];
+    expect(Math.abs(Date.parse(date ?? '') - Date.now())).toBeLessThan(5_000);
+  });
+
   it('answers an HTTP/1.1 request without Host with a 400 problem carrying the API headers', async () => {
     const response = await raw(port, 'GET /health HTTP/1.1\r\nConnection: close\r\n\r\n');
     expect(response).toMatch(/^HTTP\/1\.1 400/);

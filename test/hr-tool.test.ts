@@ -255,8 +255,9 @@ describe('comparisons: the rules of the README and DESIGN.md, recomputed from th
 
   it.each([
     ['tech-lead', 400, ['querystring.roles'], /at least 2/],
-    ['tech-lead,tech-lead', 400, ['querystring.roles'], /distinct/],
-    ['tech-lead,engineering-manager,tech-lead', 400, ['querystring.roles'], /distinct/],
+    ['tech-lead,tech-lead', 400, ['querystring.roles[1]'], /^repeats roles\[0\] \(tech-lead\): roles must be distinct$/],
+    ['tech-lead,engineering-manager,tech-lead', 400, ['querystring.roles[2]'], /repeats roles\[0\]/],
+    ['tech-lead,engineering-manager,tech-lead,engineering-manager', 400, ['querystring.roles[2]', 'querystring.roles[3]'], /distinct/],
     ['tech-lead,engineering-manager,a,b,c,d', 400, ['querystring.roles'], /at most 5/],
     ['tech-lead,Engineering-Manager', 400, ['querystring.roles[1]'], /lowercase slug/],
     ['tech-lead,,engineering-manager', 400, ['querystring.roles[1]'], /must not be empty/],

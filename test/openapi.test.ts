@@ -84,6 +84,42 @@ describe('OpenAPI document', () => {
     expect([...documented].filter((op) => !served.includes(op))).toEqual([]);
   });
 
+  // DESIGN: every response is in the document. Guards against: X-Request-Id, X-RateLimit-* and the
+  // 415's Accept-Encoding were sent (and exposed to pages through CORS) but declared nowhere.
+  it('declares the headers the API sends on the responses that carry them', async () => {
+    type Header = { $ref?: string };
+    type Operation = { responses: Record<string, { headers?: Record<string, Header> }> };
+    const limited = await buildTestApp({ rateLimit: { enabled: true, max: 100, windowMs: 60_000 } });
+    try {
+      const json = { 'content-type': 'application/json' };
+      const cases: [string, string, string, Record<string, string>, string?][] = [
+        ['get', '/v1/roles', '/v1/roles', {}],
+        ['get', '/v1/roles/{role}', '/v1/roles/nobody', {}],
+        ['post', '/v1/assessments/preview', '/v1/assessments/preview', json, '{}'],
+        ['post', '/v1/assessments/preview', '/v1/assessments/preview', { ...json, 'content-encoding': 'gzip' }, '{}'],
+        ['post', '/v1/assessments', '/v1/assessments', json, '{"answers":[]}'],
+      ];
+      const sent = ['x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'accept-encoding', 'retry-after'];
+      const seen = new Set<string>();
+      for (const [method, path, url, headers, payload] of cases) {
+        const response = await limited.inject({ method: method.toUpperCase() as 'GET', url, headers, payload });
+        const declared =
+          (document.paths as Record<string, Record<string, Operation>>)[path]?.[method]?.responses[String(response.statusCode)]?.headers ??
+          {};
+        for (const name of sent.filter((header) => response.headers[header] !== undefined)) {
+          seen.add(name);
+          expect(declared[name], `${method} ${url} ${response.statusCode} ${name}`).toBeDefined();
+          const ref = declared[name]?.$ref;
+          if (ref !== undefined) expect(document.components.headers[ref.split('/').pop() as string], ref).toBeDefined();
+        }
+      }
+      // Each header was met at least once, so none of the checks above was vacuous.
+      expect([...seen].sort()).toEqual(sent.filter((name) => name !== 'retry-after').sort());
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('references shared schemas as components', () => {
     for (const name of ['Problem', 'Role', 'RoleDetail', 'Expectation', 'Citation', 'CompetencyList']) {
       expect(document.components.schemas[name], name).toBeDefined();

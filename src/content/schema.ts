@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { CATEGORIES, KEYINGS } from '../domain/knowledge-base.js';
+import { CATEGORIES, KEYINGS, MAX_LEVEL } from '../domain/knowledge-base.js';
 
 const slug = z
   .string()
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a lowercase kebab-case slug')
   .max(64);
 const prose = z.string().trim().min(1).max(2000);
-const level = z.number().int().min(0).max(4);
+const level = z.number().int().min(0).max(MAX_LEVEL);
 
 export const CitationInput = z.strictObject({ source: slug, claim: z.string().trim().min(1).max(400) });
 

@@ -58,8 +58,11 @@ export type CompetencyFilter = {
   companySize?: string;
 };
 
+/** The text search as it is matched (case-insensitive): two queries with the same needle have the same result. */
+export const searchNeedle = (q: string | undefined) => q?.toLocaleLowerCase('en');
+
 export function findCompetencies(kb: KnowledgeBase, filter: CompetencyFilter): (Competency & { level?: number })[] {
-  const needle = filter.q?.toLocaleLowerCase('en');
+  const needle = searchNeedle(filter.q);
   const out: (Competency & { level?: number })[] = [];
   for (const c of kb.data.competencies) {
     if (filter.category && c.category !== filter.category) continue;

@@ -18,7 +18,6 @@ function mediaTypeOf(request: FastifyRequest): string {
 /** Maps fastify's own error codes (body parsing, limits, media types) to problem codes. */
 const FRAMEWORK_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-body',
 };
 
 /**
@@ -66,6 +65,13 @@ export default fp(
       }
       const status = error.statusCode ?? 500;
       if (status >= 400 && status < 500) {
+        if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+          return sendProblem(request, reply, {
+            status: 400,
+            code: 'malformed-body',
+            detail: 'The body is empty: this operation takes a JSON body.',
+          });
+        }
         if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
           return sendProblem(request, reply, {
             status: 400,

@@ -1,12 +1,38 @@
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { NotModified } from '../schemas/common.js';
-import { CACHED_READ, IF_NONE_MATCH } from '../schemas/responses.js';
+import { CACHED_READ, IF_NONE_MATCH, RATE_LIMITED, REQUEST_ID } from '../schemas/responses.js';
 
 const REF = /"#\/components\/schemas\/([^"]+)"/g;
 const refsIn = (value: unknown) => [...JSON.stringify(value).matchAll(REF)].map((m) => m[1] as string);
 
-type Document = { paths?: unknown; components?: { schemas?: Record<string, unknown> } };
+type Document = { paths?: unknown; components?: { schemas?: Record<string, unknown>; headers?: Record<string, unknown> } };
+
+/** The headers every response (or every write's) carries, declared once as components and referenced. */
+const SHARED_HEADERS: Record<string, string> = {
+  'x-request-id': 'RequestId',
+  'x-ratelimit-limit': 'RateLimitLimit',
+  'x-ratelimit-remaining': 'RateLimitRemaining',
+  'x-ratelimit-reset': 'RateLimitReset',
+};
+
+function shareHeaders(document: Document): void {
+  type Response = { headers?: Record<string, unknown> };
+  const shared: Record<string, unknown> = {};
+  for (const item of Object.values((document.paths ?? {}) as Record<string, Record<string, { responses?: Record<string, Response> }>>)) {
+    for (const operation of Object.values(item)) {
+      for (const response of Object.values(operation.responses ?? {})) {
+        for (const [name, header] of Object.entries(response.headers ?? {})) {
+          const component = SHARED_HEADERS[name];
+          if (component === undefined || response.headers === undefined) continue;
+          shared[component] = header;
+          response.headers[name] = { $ref: `#/components/headers/${component}` };
+        }
+      }
+    }
+  }
+  if (Object.keys(shared).length > 0) document.components = { ...document.components, headers: shared };
+}
 
 /**
  * The zod transform emits an input and an output component for every registered schema. Only the
@@ -14,6 +40,7 @@ type Document = { paths?: unknown; components?: { schemas?: Record<string, unkno
  */
 export const transformObject: SwaggerTransformObject = (input) => {
   const document = jsonSchemaTransformObject(input) as Document;
+  shareHeaders(document);
   const schemas = document.components?.schemas;
   if (!schemas) return document as ReturnType<SwaggerTransformObject>;
   const reached = new Set<string>();
@@ -34,7 +61,8 @@ type ObjectSchema = { type: 'object'; properties: Record<string, unknown> };
 /**
  * The zod transform of a route's schema, with the response headers a route declares (Location,
  * Retry-After...) kept: the zod transform rebuilds each response from its description and content
- * alone. A route that answers 304 (NotModified) is a cached knowledge-base read: it takes
+ * alone, and those every response of the route carries (X-Request-Id; X-RateLimit-* on writes). A
+ * route that answers 304 (NotModified) is a cached knowledge-base read: it takes
  * If-None-Match, and its 200 and 304 carry ETag, Cache-Control and Vary.
  */
 export const transform: SwaggerTransform = (input) => {
@@ -46,6 +74,9 @@ export const transform: SwaggerTransform = (input) => {
     const target = built[status];
     if (response?.headers !== undefined && target !== undefined) target.headers = response.headers;
   }
+  // Every response carries its request id; every response of a write, the rate limit's count.
+  const everyResponse = input.route.config?.writeLimit === true ? { ...REQUEST_ID, ...RATE_LIMITED } : REQUEST_ID;
+  for (const target of Object.values(built)) target.headers = { ...everyResponse, ...(target.headers as object | undefined) };
   if (declared['304'] === NotModified) {
     for (const status of ['200', '304']) {
       const target = built[status];

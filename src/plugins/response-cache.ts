@@ -65,8 +65,7 @@ export default fp<ResponseCacheOptions>(
     const prefix = options.tagPrefix === undefined ? '' : `${options.tagPrefix}-`;
     /**
      * A body in every coding, with the ETag of each. Each coding is its own representation with its
-     * own strong ETag; any of them means the client holds the current content, so any of them is
-     * answered with 304. The key is hashed with the bytes so that two resources never share an ETag,
+     * own strong ETag. The key is hashed with the bytes so that two resources never share an ETag,
      * even with equal bodies.
      */
     const entryOf = (key: string, contentType: string, text: string): Entry => {
@@ -74,9 +73,11 @@ export default fp<ResponseCacheOptions>(
       const tag = prefix + createHash('sha256').update(key).update('\0').update(body).digest('base64url').slice(0, 22);
       return { contentType, etags: { identity: `"${tag}"`, br: `"${tag}-br"`, gzip: `"${tag}-gzip"` }, bodies: encodings(body) };
     };
-    const isCurrent = (ifNoneMatch: string | undefined, etags: Entry['etags']) =>
-      ifNoneMatch !== undefined &&
-      (ifNoneMatch.trim() === '*' || listedTags(ifNoneMatch).some((t) => t === etags.identity || t === etags.br || t === etags.gzip));
+    // The tag compared is that of the representation this request selects (RFC 9110, 13.1.2): a
+    // client holding the plain body that now asks for gzip gets the gzip body, not a 304 for a
+    // representation it does not hold.
+    const isCurrent = (ifNoneMatch: string | undefined, etag: string) =>
+      ifNoneMatch !== undefined && (ifNoneMatch.trim() === '*' || listedTags(ifNoneMatch).includes(etag));
 
     /** A key's entry, moved to the newest end, or undefined when it has none yet. */
     const cached = (key: string) => {
@@ -98,7 +99,7 @@ export default fp<ResponseCacheOptions>(
       const coding = codingFor(request.headers['accept-encoding']);
       const { etags } = entry;
       varyOnAcceptEncoding(reply).header('etag', etags[coding]).header('cache-control', cacheControl);
-      const notModified = isCurrent(request.headers['if-none-match'], etags);
+      const notModified = isCurrent(request.headers['if-none-match'], etags[coding]);
       if (notModified && request.method !== 'HEAD') return reply.code(304).send();
       const body = entry.bodies[coding];
       reply.type(entry.contentType);

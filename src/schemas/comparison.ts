@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CLASSIFICATIONS } from '../domain/comparison.js';
+import { MAX_LEVEL } from '../domain/knowledge-base.js';
 import { ContentHash, Level, Slug } from './common.js';
 import { Category, CompetencyRef } from './knowledge-base.js';
 
@@ -17,7 +18,7 @@ export const ComparedCompetency = z
         editorial: z.boolean(),
       }),
     ),
-    spread: z.int().min(0).max(4).describe('Highest level minus lowest level'),
+    spread: z.int().min(0).max(MAX_LEVEL).describe('Highest level minus lowest level'),
     classification: z.enum(CLASSIFICATIONS),
     leader: Slug.nullable().describe('For a distinctive competency, the one role with the highest level (null on a tie)'),
   })
@@ -64,7 +65,14 @@ const RoleSet = z
       .array(Slug)
       .min(2, 'needs at least 2 roles')
       .max(MAX_COMPARED_ROLES, `compares at most ${MAX_COMPARED_ROLES} roles`)
-      .refine((roles) => new Set(roles).size === roles.length, 'roles must be distinct'),
+      .superRefine((roles, context) => {
+        // Each repeat is named by its index, as each unknown role is.
+        roles.forEach((slug, index) => {
+          const first = roles.indexOf(slug);
+          if (first < index)
+            context.addIssue({ code: 'custom', path: [index], message: `repeats roles[${first}] (${slug}): roles must be distinct` });
+        });
+      }),
   );
 
 export const ComparisonQuery = z.strictObject({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CATEGORIES } from '../domain/knowledge-base.js';
+import { CATEGORIES, MAX_LEVEL } from '../domain/knowledge-base.js';
 import { Level, Pagination, pageOf, queryInt, Slug } from './common.js';
 
 export const Category = z.enum(CATEGORIES).meta({ id: 'Category' });
@@ -109,7 +109,7 @@ export const CompetencyQuery = z
       .optional()
       .describe('Case-insensitive text search over name and description (surrounding spaces are ignored)'),
     role: Slug.optional().describe('Keep competencies this role expects at `minLevel` or above'),
-    minLevel: queryInt(0, 4).optional().describe('With `role`: the lowest level kept (default 1)'),
+    minLevel: queryInt(0, MAX_LEVEL).optional().describe('With `role`: the lowest level kept (default 1)'),
     companySize: Slug.optional().describe('With `role`: judge levels at this company size'),
     ...Pagination,
   })

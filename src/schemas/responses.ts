@@ -55,6 +55,23 @@ export const RETRY_AFTER: Headers = {
   'retry-after': { type: 'integer', minimum: 0, description: 'Seconds to wait before sending the request again' },
 };
 
+/** On every response: the request's id, also in a problem's `requestId` and in the server's log. */
+export const REQUEST_ID: Headers = {
+  'x-request-id': { type: 'string', description: "This request's id (a UUID): quote it when reporting a problem" },
+};
+
+/** On every response of a write while the rate limit is on (RATE_LIMIT_ENABLED). */
+export const RATE_LIMITED: Headers = {
+  'x-ratelimit-limit': { type: 'integer', minimum: 0, description: 'Write requests allowed per window, for this client' },
+  'x-ratelimit-remaining': { type: 'integer', minimum: 0, description: 'Write requests left in the current window' },
+  'x-ratelimit-reset': { type: 'integer', minimum: 0, description: 'Seconds until the current window ends' },
+};
+
+/** On a 415 for a body sent with a content coding: the one coding the server reads. */
+const ACCEPT_ENCODING: Headers = {
+  'accept-encoding': { type: 'string', enum: ['identity'], description: 'The only content coding a request body may have' },
+};
+
 type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: typeof Problem } }; headers?: Headers };
 
 /**
@@ -70,7 +87,7 @@ export function problems(...statuses: ProblemStatus[]) {
     out[status] = {
       description: PROBLEM_DESCRIPTIONS[status],
       content: { 'application/problem+json': { schema: Problem } },
-      ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}),
+      ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : status === 415 ? { headers: ACCEPT_ENCODING } : {}),
     };
   }
   return out;

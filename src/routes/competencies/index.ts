@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { competencyDetail, findCompetencies } from '../../domain/catalog.js';
+import { competencyDetail, findCompetencies, searchNeedle } from '../../domain/catalog.js';
 import { NoQuery, NotModified, paginate } from '../../schemas/common.js';
 import { CompetencyDetail, CompetencyList, CompetencyParams, CompetencyQuery } from '../../schemas/knowledge-base.js';
 import { json, problems } from '../../schemas/responses.js';
@@ -30,7 +30,7 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
       // JSON keeps an absent filter (null) apart from any text given for it, "undefined" included.
       const key = `competencies|${JSON.stringify([
         filter.category ?? null,
-        filter.q?.toLocaleLowerCase('en') ?? null,
+        searchNeedle(filter.q) ?? null,
         filter.role ?? null,
         filter.minLevel ?? null,
         filter.companySize ?? null,
