@@ -338,7 +338,7 @@ export interface paths {
         put?: never;
         /**
          * Score and store up to 500 submissions
-         * @description Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` or `{ status: 400|422, problem }`. A bad item never loses the good ones. With an `Idempotency-Key`, a retried batch stores nothing twice and replays the first response.
+         * @description Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` or `{ status: 400|422, problem }`. A bad item never loses the good ones. With an `Idempotency-Key`, a retried batch stores nothing twice and replays the first response. A response of 16 KiB or more is sent gzip-compressed to a client whose `Accept-Encoding` accepts gzip.
          */
         post: operations["createAssessmentBatch"];
         delete?: never;
@@ -3016,6 +3016,10 @@ export interface operations {
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     /** @description Present on a replay: the answer first sent for this Idempotency-Key */
                     "idempotent-replayed"?: "true";
+                    /** @description Present when the answer is 16 KiB or more and the request accepts gzip */
+                    "content-encoding"?: "gzip";
+                    /** @description `Origin, Accept-Encoding` */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -105,6 +105,26 @@ describe('problem lists', () => {
     expect(problem.detail).toContain('The first 50 of 61 problems are listed.');
   });
 
+  // Guards against: the cap applied from 50 problems (`>=`) rather than above 50, so a list of
+  // exactly 50 said "The first 50 of 50 problems are listed." as though some had been left out.
+  it('lists exactly 50 problems whole, without saying the list was cut, and cuts at 51', async () => {
+    const app = await appWith();
+    const envelope = async (unknownFields: number) => {
+      const extra = Array.from({ length: unknownFields }, (_, i) => `"k${i}":0`).join(',');
+      const response = await post(app, '/v1/assessments/batch', `{"items":[],${extra}}`);
+      expect(response.statusCode).toBe(400);
+      return response.json() as { detail: string; errors: unknown[] };
+    };
+    // body.items (empty) and the unknown fields: 49, 50 and 51 problems.
+    const [under, at, over] = [await envelope(48), await envelope(49), await envelope(50)];
+    expect(under.errors).toHaveLength(49);
+    expect(at.errors).toHaveLength(50);
+    expect(at.detail).toBe(under.detail);
+    expect(at.detail).not.toContain('The first');
+    expect(over.errors).toHaveLength(50);
+    expect(over.detail).toBe(`${under.detail} The first 50 of 51 problems are listed.`);
+  });
+
   // Guards against: every unknown query parameter got its own entry in `errors`, with no cap. A
   // request line of n bytes (`a=&b=&...`) answered about 12 n bytes of problem+json (11 KB in, 134 KB
   // out), on routes neither rate-limited nor cached. A problem now lists at most 50.

@@ -191,6 +191,30 @@ describe('POST /v1/assessments/batch', () => {
     expect(count()).toBe(before);
   });
 
+  // Guards against: the key of a batch whose items were all refused not being kept, as nothing was
+  // stored. A retry then ran again (new requestIds, no Idempotent-Replayed), and another body under
+  // the same key was accepted and stored instead of getting 422.
+  it('keeps the key of a batch whose items were all refused: a retry replays it, another body is a 422', async () => {
+    const key = 'batch-all-refused-1';
+    const payload = { items: [{ answers: [] }] };
+    const before = count();
+    const first = await postBatch(payload, { 'idempotency-key': key });
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect((first.json() as { items: Item[] }).items.map((i) => i.status)).toEqual([400]);
+    expect(count()).toBe(before);
+
+    const retry = await postBatch(payload, { 'idempotency-key': key });
+    expect(retry.statusCode).toBe(200);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toBe(first.body);
+
+    const other = await postBatch({ items: [good(40)] }, { 'idempotency-key': key });
+    expect(other.statusCode).toBe(422);
+    expect(other.json().code).toBe('idempotency-key-reused');
+    expect(count()).toBe(before);
+  });
+
   it('keeps batch keys apart from single-assessment keys', async () => {
     const key = 'shared-key-1';
     const single = await app.inject({ method: 'POST', url: '/v1/assessments', headers: { 'idempotency-key': key }, payload: good(30) });

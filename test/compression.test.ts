@@ -158,3 +158,49 @@ describe('compressed knowledge-base reads', () => {
     expect(JSON.parse(missing.body).status).toBe(404);
   });
 });
+
+describe('compressed batch answers', () => {
+  const submission = (seed: number) => ({
+    answers: app.kb.data.questions.map((q, i) => ({ questionId: q.id, value: ((i + seed) % 5) + 1 })),
+  });
+  const postBatch = (items: unknown[], headers: Record<string, string> = {}) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/assessments/batch',
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: JSON.stringify({ items }),
+    });
+
+  // Guards against: a 500-item batch came back as about 4 MB of plain JSON to a script that asked
+  // for gzip, where it compresses to a few per cent of that.
+  it('sends a large batch answer in gzip to a client that accepts it, and replays it so', async () => {
+    const items = Array.from({ length: 20 }, (_, i) => submission(i));
+    const first = await postBatch(items, { 'accept-encoding': 'gzip, deflate, br', 'idempotency-key': 'gzip-batch' });
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['content-encoding']).toBe('gzip');
+    expect(String(first.headers.vary).toLowerCase()).toContain('accept-encoding');
+    const text = gunzipSync(first.rawPayload).toString();
+    expect(first.rawPayload.length).toBeLessThan(text.length / 4);
+    const answer = JSON.parse(text) as { items: { status: number }[] };
+    expect(answer.items.map((item) => item.status)).toEqual(items.map(() => 201));
+    expect(responseProblems('POST', '/v1/assessments/batch', 200, String(first.headers['content-type']), text)).toEqual([]);
+    // The replay is the same answer, in the coding each request accepts.
+    const plain = await postBatch(items, { 'idempotency-key': 'gzip-batch' });
+    expect([plain.headers['idempotent-replayed'], plain.headers['content-encoding'], plain.body]).toEqual(['true', undefined, text]);
+    const gzipped = await postBatch(items, { 'accept-encoding': 'gzip', 'idempotency-key': 'gzip-batch' });
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gzipped.rawPayload).toString()).toBe(text);
+  });
+
+  it('leaves a small batch answer, and one to a client that does not accept gzip, uncompressed', async () => {
+    const small = await postBatch([{ answers: [] }], { 'accept-encoding': 'gzip' });
+    expect([small.statusCode, small.headers['content-encoding']]).toEqual([200, undefined]);
+    expect(String(small.headers.vary).toLowerCase()).toContain('accept-encoding');
+    const refused = await postBatch(
+      Array.from({ length: 20 }, (_, i) => submission(i)),
+      { 'accept-encoding': 'gzip;q=0, br' },
+    );
+    expect([refused.statusCode, refused.headers['content-encoding']]).toEqual([200, undefined]);
+    expect((JSON.parse(refused.body) as { items: unknown[] }).items).toHaveLength(20);
+  });
+});

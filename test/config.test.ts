@@ -127,6 +127,36 @@ describe('loadConfig', () => {
     expect(port).not.toBe(0);
   });
 
+  // Guards against: only an empty string meaning "not set", so a value of blanks alone (an env file
+  // saved with CRLF endings gives `PORT=\r`, or `HOST=" "`) was parsed and refused, and the server
+  // exited 78 where the README says the default applies.
+  it('reads a value of blanks alone as not set, so the default applies', () => {
+    const blank = {
+      PORT: ' ',
+      HOST: '\r',
+      DATABASE_PATH: '\t',
+      CORS_ORIGINS: ' ',
+      BODY_LIMIT: ' \r',
+      LOG_LEVEL: '\r\n',
+      TRUST_PROXY: '  ',
+    };
+    expect(loadConfig(blank)).toEqual(loadConfig({}));
+  });
+
+  // Guards against: a lower bound under the README's 1024 bytes, so BODY_LIMIT=10 was accepted at
+  // startup and every POST was then answered 413.
+  it.each([
+    ['BODY_LIMIT', 'bodyLimit', 64 * 1024 * 1024],
+    ['BATCH_BODY_LIMIT', 'batchBodyLimit', 256 * 1024 * 1024],
+  ] as const)('takes %s from 1024 to its maximum and refuses a byte either side', (name, field, max) => {
+    expect(loadConfig({ [name]: '1024' })[field]).toBe(1024);
+    expect(loadConfig({ [name]: String(max) })[field]).toBe(max);
+    for (const bad of ['1023', String(max + 1)]) {
+      // Anchored: "BODY_LIMIT" alone is also part of "BATCH_BODY_LIMIT".
+      expect(configErrorOf({ [name]: bad }).message).toMatch(new RegExp(`^  ${name}: .*\\(got "${bad}"\\)$`, 'm'));
+    }
+  });
+
   it('rejects an unknown LOG_LEVEL, naming it', () => {
     expect(configErrorOf({ LOG_LEVEL: 'verbose' }).message).toContain('LOG_LEVEL');
   });

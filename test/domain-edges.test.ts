@@ -1,6 +1,6 @@
 /**
- * The domain logic and the content pipeline at their edges: highlights for avoided competencies
- * and reseeding a changed release.
+ * The domain logic and the content pipeline at their edges: highlights for avoided competencies,
+ * a variant that keeps its baseline level, and reseeding a changed release.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { openDatabase } from '../src/db/client.js';
 import { Repository } from '../src/db/repository.js';
 import { seedDatabase } from '../src/db/seed.js';
 import { assess } from '../src/domain/assessment.js';
+import { competencyDetail, roleDetail } from '../src/domain/catalog.js';
 import { KnowledgeBase } from '../src/domain/knowledge-base.js';
 import { editJson, TempDirs } from './support/fixtures.js';
 
@@ -55,6 +56,39 @@ describe('scoring highlights (src/domain/scoring.ts)', () => {
     const heavierName = kb.roleBySlug.get(heavier)!.name;
     expect(highlight!.reason).toMatch(/weighs more in the .* profile/);
     expect(highlight!.reason).toContain(`weighs more in the ${heavierName} profile`);
+  });
+});
+
+describe('a variant at its baseline level (src/domain/catalog.ts)', () => {
+  // Guards against: `overridden` computed from the level differing from the baseline rather than from
+  // a variant existing. A variant that changes only the rationale or citations at a size (the loader
+  // allows one) then showed `overridden: false` in /v1/competencies/{slug}, while /v1/roles/{role}
+  // at that size served the variant. The seed has no such variant today, so one is added here.
+  it('is reported as overridden, and served with its own rationale', () => {
+    const original = loadContent();
+    const pairs = original.expectations.flatMap((e) => original.companySizes.map((size) => ({ e, size: size.slug })));
+    const free = pairs.find(
+      ({ e, size }) => !original.variants.some((v) => v.role === e.role && v.competency === e.competency && v.companySize === size),
+    );
+    if (!free) throw new Error('every expectation has a variant at every size');
+    const { e: baseline, size } = free;
+    const rationale = 'At this size the level is unchanged, for a reason of its own.';
+    const folder = temp.seedCopy();
+    editJson(folder, 'variants.json', (d) => [
+      ...d,
+      { role: baseline.role, competency: baseline.competency, companySize: size, level: baseline.level, rationale, editorial: true },
+    ]);
+    const { db, repository } = openDb();
+    seedDatabase(db, loadContent(folder));
+    const kb = new KnowledgeBase(repository.readKnowledgeBase());
+
+    const role = competencyDetail(kb, baseline.competency).roles.find((r) => r.role === baseline.role);
+    expect(role?.baselineLevel).toBe(baseline.level);
+    expect(role?.byCompanySize.find((s) => s.companySize === size)).toEqual({ companySize: size, level: baseline.level, overridden: true });
+
+    const expectation = roleDetail(kb, baseline.role, size).expectations.find((x) => x.competency.slug === baseline.competency);
+    expect(expectation).toMatchObject({ level: baseline.level, baselineLevel: baseline.level, rationale, editorial: true, citations: [] });
+    expect(expectation?.variant).toEqual({ companySize: size, level: baseline.level, rationale, editorial: true, citations: [] });
   });
 });
 

@@ -155,6 +155,48 @@ describe('POST /v1/assessments under concurrency', () => {
     expect(app.repository.countAssessments()).toBe(before + 1);
   });
 
+  // Guards against: a 500-item batch was scored in one go, holding every other request up for about
+  // 200 ms. Scored a slice at a time, a request that arrives meanwhile is answered between slices.
+  it('answers other requests while a large batch is being scored, and stores the batch once', async () => {
+    const items = Array.from({ length: 200 }, (_, n) => submission(n));
+    let scored = 0;
+    let scoredWhenAnswered: number | undefined;
+    // Each scored item takes a new id: count them, and send another request as the first is scored.
+    const newId = app.repository.newAssessmentId.bind(app.repository);
+    const ids = vi.spyOn(app.repository, 'newAssessmentId').mockImplementation(() => {
+      scored++;
+      if (scored === 1) void app.inject('/health').then(() => (scoredWhenAnswered = scored));
+      return newId();
+    });
+    const before = app.repository.countAssessments();
+    const batch = await app.inject({
+      method: 'POST',
+      url: '/v1/assessments/batch',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'sliced-batch' },
+      payload: JSON.stringify({ items }),
+    });
+    ids.mockRestore();
+    expect(batch.statusCode).toBe(200);
+    expect(scored).toBe(200);
+    expect(scoredWhenAnswered).toBeLessThan(100);
+    expect(app.repository.countAssessments()).toBe(before + 200);
+    // A retry that arrives while the batch is scored waits for it and replays it: stored once.
+    const send = () =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/assessments/batch',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'sliced-twice' },
+        payload: JSON.stringify({ items }),
+      });
+    const groups = vi.spyOn(app.repository, 'saveAssessmentGroups');
+    const [first, retry] = await Promise.all([send(), send()]);
+    expect([first?.statusCode, retry?.statusCode, retry?.headers['idempotent-replayed']]).toEqual([200, 200, 'true']);
+    // The retry waited: it was never scored and saved only to be rolled back on the key.
+    expect(groups.mock.calls.flat(2)).toHaveLength(1);
+    expect(retry?.body).toBe(first?.body);
+    expect(app.repository.countAssessments()).toBe(before + 400);
+  });
+
   it('answers 500 without storing when the commit fails, and keeps serving after', async () => {
     const groups = vi.spyOn(app.repository, 'saveAssessmentGroups').mockImplementationOnce(() => {
       throw new Error('disk I/O error');

@@ -75,6 +75,27 @@ describe('RecentAssessments', () => {
     expect(recent.get('a')?.toString()).toBe('{"name":"Zoë"}');
   });
 
+  // Guards against: a document that wraps to the start of the ring evicting only the slots that lie
+  // before its end there, and keeping those between the head and the ring's end whose bytes it also
+  // claimed (and those after a survivor), so a later read gave back another document's bytes.
+  it('drops every slot a wrapping document claims, at the ring end and at its start', () => {
+    const recent = new RecentAssessments(100);
+    // a [0,30) b [30,70) c [70,100): the ring is full.
+    recent.add('a', json(30, 'a'));
+    recent.add('b', json(40, 'b'));
+    recent.add('c', json(30, 'c'));
+    // d wraps to [0,30), over a.
+    recent.add('d', json(30, 'd'));
+    // e goes to [30,70), over b.
+    recent.add('e', json(40, 'e'));
+    // f does not fit after e (70 + 40 > 100): it wraps to [0,40), taking c (the bytes from 70 to the
+    // end are given up), d and the start of e.
+    recent.add('f', json(40, 'f'));
+    for (const gone of ['a', 'b', 'c', 'd', 'e']) expect(recent.get(gone), gone).toBeUndefined();
+    expect(recent.get('f')?.toString()).toBe(json(40, 'f'));
+    expect(recent.usage).toEqual({ count: 1, bytes: 40 });
+  });
+
   it('refuses a capacity that is not a whole number of bytes from 0', () => {
     expect(() => new RecentAssessments(-1)).toThrow(RangeError);
     expect(() => new RecentAssessments(1.5)).toThrow(RangeError);

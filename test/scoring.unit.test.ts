@@ -465,6 +465,51 @@ describe('score(): clear profiles', () => {
   });
 });
 
+describe('score(): confidence at the thresholds', () => {
+  // Guards against: the thresholds compared with `>` where the README says "margin ≥ 15" for clear and
+  // "≥ 5" for lean, so a margin of exactly 15.00 came back lean and exactly 5.00 too close to call,
+  // with no role. Margins are rounded to 0.01, so these values do occur.
+  it('calls a margin of exactly 15 clear and a margin of exactly 5 lean', () => {
+    expect(CONFIDENCE_THRESHOLDS).toEqual({ clear: 15, lean: 5 });
+    // Two roles of opposite shape over two competencies: centred profiles ±1/2, so M = 1/2 and
+    // each role's fit moves by 50 (a_x - 1/2) from x alone, once y is answered neutrally.
+    const levels: Record<string, Record<string, number>> = { a: { x: MAX_LEVEL, y: 0 }, b: { x: 0, y: MAX_LEVEL } };
+    const items = ['x', 'y'].flatMap((c) =>
+      Array.from({ length: 10 }, (_, i) => ({ id: `${c}${i}`, competency: c, keyed: 'plus' as const })),
+    );
+    const synthetic = (strongOnX: number): ScoringInput => ({
+      questions: items,
+      competencies: [
+        { slug: 'x', name: 'X' },
+        { slug: 'y', name: 'Y' },
+      ],
+      roles: [
+        { slug: 'a', name: 'A' },
+        { slug: 'b', name: 'B' },
+      ],
+      level: (role, competency) => levels[role]?.[competency] as number,
+      // y all 3; x: `strongOnX` answers of 5, the rest 3, so a_x = 1/2 + strongOnX / 20.
+      answers: items.map((q, i) => ({ questionId: q.id, value: q.competency === 'x' && i < strongOnX ? 5 : 3 })),
+    });
+
+    const clear = score(synthetic(3));
+    expect(clear.flags).toEqual([]);
+    expect(clear.scores.map((s) => [s.role, s.fit])).toEqual([
+      ['a', 57.5],
+      ['b', 42.5],
+    ]);
+    expect(clear.recommendation).toEqual({ role: 'a', confidence: 'clear', margin: 15 });
+
+    const lean = score(synthetic(1));
+    expect(lean.flags).toEqual([]);
+    expect(lean.scores.map((s) => [s.role, s.fit])).toEqual([
+      ['a', 52.5],
+      ['b', 47.5],
+    ]);
+    expect(lean.recommendation).toEqual({ role: 'a', confidence: 'lean', margin: 5 });
+  });
+});
+
 /** Random answer sets: a random subset of at least MIN_ANSWERS distinct questions, random values, a random size. */
 function answerSetArbitrary(maxAnswers: number = questions.length) {
   return fc

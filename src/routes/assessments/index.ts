@@ -1,4 +1,5 @@
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
@@ -39,6 +40,14 @@ const uncheckedBody = (request: { body: unknown }): unknown => request.body;
 /** Documents stored compressed are offered in gzip, their one coding; the others in identity only. */
 const GZIP_ONLY: readonly Compressed[] = ['gzip'];
 
+/**
+ * A batch's answer from this size on is sent gzip-compressed to a client that accepts gzip: up to
+ * 500 assessments of about 10 KB each. It is compressed off the event loop, at the fastest level
+ * (a 3 MB answer in about 20 ms of a worker thread).
+ */
+const COMPRESS_BATCH_FROM = 16 * 1024;
+const gzipAsync = promisify(gzip);
+
 export type AssessmentRouteOptions = {
   batchBodyLimit: number;
   /** Bytes of recently stored assessments kept in memory for reads. */
@@ -77,10 +86,20 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     return sendJson(reply, gunzipSync(gzip));
   };
 
-  const send = (reply: FastifyReply, response: StoredResponse) => {
+  const send = (reply: FastifyReply, response: StoredResponse, body: string | Buffer = response.body) => {
     if (response.assessmentId && response.status === 201) reply.header('location', `/v1/assessments/${response.assessmentId}`);
     if (response.replayed) reply.header('idempotent-replayed', 'true');
-    return sendJson(reply.code(response.status), response.body);
+    return sendJson(reply.code(response.status), body);
+  };
+
+  /** A batch's answer (first sent or replayed), compressed when it is large and the client accepts gzip. */
+  const sendBatch = async (request: FastifyRequest, reply: FastifyReply, response: StoredResponse) => {
+    varyOnAcceptEncoding(reply);
+    if (response.body.length < COMPRESS_BATCH_FROM || codingFor(request.headers['accept-encoding'], GZIP_ONLY) !== 'gzip') {
+      return send(reply, response);
+    }
+    const compressed = await gzipAsync(response.body, { level: 1 });
+    return send(reply.header('content-encoding', 'gzip'), response, compressed);
   };
 
   app.get(
@@ -164,11 +183,23 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         description:
           'Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` ' +
           'or `{ status: 400|422, problem }`. A bad item never loses the good ones. With an `Idempotency-Key`, a retried batch ' +
-          'stores nothing twice and replays the first response.',
+          'stores nothing twice and replays the first response. A response of 16 KiB or more is sent gzip-compressed to a ' +
+          'client whose `Accept-Encoding` accepts gzip.',
         headers: IdempotencyHeaders,
         querystring: NoQuery,
         body: BatchRequest,
-        response: { 200: json(BatchResponse, 'One outcome per item', REPLAYABLE), ...problems(400, 413, 415, 422, 429) },
+        response: {
+          200: json(BatchResponse, 'One outcome per item', {
+            ...REPLAYABLE,
+            'content-encoding': {
+              type: 'string',
+              enum: ['gzip'],
+              description: 'Present when the answer is 16 KiB or more and the request accepts gzip',
+            },
+            vary: { type: 'string', description: '`Origin, Accept-Encoding`' },
+          }),
+          ...problems(400, 413, 415, 422, 429),
+        },
       },
     },
     async (request, reply) => {
@@ -180,7 +211,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         // The same problem a single submission would get, in the item's place.
         problemBody(request, new SubmissionError(outcome.fault, outcome.errors)),
       );
-      return send(reply, response);
+      return sendBatch(request, reply, response);
     },
   );
 
