@@ -31,8 +31,11 @@ export const MAX_LISTED_PROBLEMS = 50;
 /** A problem's `instance`: the request's path, cut at 200 characters so a long made-up one is not echoed whole. */
 export const problemInstance = (url: string) => (url.split('?')[0] ?? url).slice(0, 200);
 
-/** The RFC 9457 body for a problem met while serving a request. */
-export function problemBody(request: FastifyRequest, problem: ProblemFields): ProblemBody {
+/**
+ * The RFC 9457 body for a problem met while serving a request: one Fastify routed, or one answered
+ * before routing (which has no path when Node could not parse it).
+ */
+export function problemBody(request: Pick<FastifyRequest, 'id'> & { url: string | undefined }, problem: ProblemFields): ProblemBody {
   const { errors } = problem;
   const cut = errors !== undefined && errors.length > MAX_LISTED_PROBLEMS;
   return {
@@ -40,7 +43,7 @@ export function problemBody(request: FastifyRequest, problem: ProblemFields): Pr
     title: problemTitle(problem.code, problem.status),
     status: problem.status,
     detail: cut ? `${problem.detail} The first ${MAX_LISTED_PROBLEMS} of ${errors.length} problems are listed.` : problem.detail,
-    instance: problemInstance(request.url),
+    instance: request.url === undefined ? undefined : problemInstance(request.url),
     code: problem.code,
     requestId: request.id,
     ...(errors ? { errors: cut ? errors.slice(0, MAX_LISTED_PROBLEMS) : errors } : {}),

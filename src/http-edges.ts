@@ -3,9 +3,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { preParsingHookHandler } from 'fastify';
 import type { CachedFront } from './cached-front.js';
-import { problemInstance } from './errors.js';
+import { problemBody } from './errors.js';
 import { API_SECURITY_HEADERS } from './plugins/security-headers.js';
-import { type ProblemCode, problemTitle, problemType } from './problem-types.js';
+import type { ProblemCode } from './problem-types.js';
 
 // Requests answered at the edge of the HTTP server, before or outside Fastify's routing: those
 // Node's parser refuses, those without exactly one Host line or with an Expect the server does not
@@ -13,11 +13,10 @@ import { type ProblemCode, problemTitle, problemType } from './problem-types.js'
 
 /** A problem answered before Fastify sees the request: its body and the API's headers, connection closed. */
 function earlyProblem(status: number, code: ProblemCode, detail: string, url?: string) {
-  const title = problemTitle(code, status);
   const requestId = randomUUID();
-  // A request Node could not parse has no path.
-  const instance = url === undefined ? undefined : problemInstance(url);
-  const body = JSON.stringify({ type: problemType(code), title, status, detail, instance, code, requestId });
+  const problem = problemBody({ id: requestId, url }, { status, code, detail });
+  const { title } = problem;
+  const body = JSON.stringify(problem);
   const headers: Record<string, string> = {
     ...API_SECURITY_HEADERS,
     'x-request-id': requestId,

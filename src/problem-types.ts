@@ -130,10 +130,16 @@ export const PROBLEM_TYPES = {
 
 export type ProblemCode = keyof typeof PROBLEM_TYPES;
 
-/** A problem's title: its kind's, or the status's reason phrase for the kind whose status varies. */
+/**
+ * A problem's title: its kind's, or the status's reason phrase for the kind whose status varies. A
+ * status other than its kind's is a fault in the code that raised it (its type and title would
+ * describe another status): it is thrown, so that it surfaces as a 500 and in the tests.
+ */
 export function problemTitle(code: ProblemCode, status: number): string {
   const kind: { status: number | null; title: string } = PROBLEM_TYPES[code];
-  return kind.status === null ? (STATUS_CODES[status] ?? kind.title) : kind.title;
+  if (kind.status === null) return STATUS_CODES[status] ?? kind.title;
+  if (kind.status !== status) throw new Error(`problem ${code} is catalogued with status ${kind.status}, raised with ${status}`);
+  return kind.title;
 }
 
 /** A problem's `type`: where its description is served. */

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { PROBLEM_TYPES } from '../src/problem-types.js';
+import { PROBLEM_TYPES, problemTitle } from '../src/problem-types.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
 import { getDocumented } from './support/openapi.js';
@@ -22,6 +22,17 @@ type Document = { type: string; code: string; title: string; status: number | nu
 const QUESTIONS = readRawSeed().questions.questions;
 const submission = (answers = QUESTIONS) => JSON.stringify({ answers: answers.map((q) => ({ questionId: q.id, value: 3 })) });
 const json = { 'content-type': 'application/json' };
+
+describe('problemTitle', () => {
+  // Each code carries its status in the catalogue, and the code that raises it names a status too.
+  // Guards against: the two could differ unnoticed, sending (say) a 422 whose type and title are a 400's.
+  it('refuses a status other than the one its code is catalogued with', () => {
+    expect(problemTitle('not-found', 404)).toBe('Not Found');
+    expect(() => problemTitle('not-found', 400)).toThrow(/not-found is catalogued with status 404, raised with 400/);
+    // The one kind whose status varies takes the status's reason phrase.
+    expect(problemTitle('bad-request', 418)).toBe("I'm a Teapot");
+  });
+});
 
 describe('problem types', () => {
   it('serves every catalogued code at /problems/{code}, as GET /problems lists them', async () => {
