@@ -47,6 +47,8 @@ export type AppOptions = {
   bodyLimit?: number;
   /** Largest body, in bytes, of POST /v1/assessments/batch (default 4 MiB). */
   batchBodyLimit?: number;
+  /** Batches scored and stored at once (default 2); one more is answered 503. */
+  maxConcurrentBatches?: number;
   /** Time allowed to receive a whole request, and to idle on a connection (default 15 s). */
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
@@ -62,6 +64,7 @@ export type AppOptions = {
 export const DEFAULTS = {
   bodyLimit: 256 * 1024,
   batchBodyLimit: 4 * 1024 * 1024,
+  maxConcurrentBatches: 2,
   requestTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
   maxEventLoopDelayMs: 1_000,
@@ -201,6 +204,7 @@ export async function buildApp(options: AppOptions = {}) {
   await app.register(routes, {
     apiVersion,
     batchBodyLimit: options.batchBodyLimit ?? DEFAULTS.batchBodyLimit,
+    maxConcurrentBatches: options.maxConcurrentBatches ?? DEFAULTS.maxConcurrentBatches,
     recentAssessmentsBytes: recentAssessmentsMb * 1024 * 1024,
   });
   // Requests that Fastify would log go through it; so do those it sheds, and every request once

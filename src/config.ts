@@ -59,6 +59,7 @@ const ConfigSchema = z.object({
   RECENT_ASSESSMENTS_MB: integer(0, 4096).default(DEFAULT_RECENT_ASSESSMENTS_MB),
   BODY_LIMIT: integer(1024, 64 * 1024 * 1024).default(DEFAULTS.bodyLimit),
   BATCH_BODY_LIMIT: integer(1024, 256 * 1024 * 1024).default(DEFAULTS.batchBodyLimit),
+  MAX_CONCURRENT_BATCHES: integer(1, 64).default(DEFAULTS.maxConcurrentBatches),
   REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(DEFAULTS.requestTimeoutMs),
   KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000).default(DEFAULTS.keepAliveTimeoutMs),
   RATE_LIMIT_ENABLED: choice(['true', 'false']).default('true'),
@@ -89,6 +90,7 @@ export type Config = {
   recentAssessmentsMb: number;
   bodyLimit: number;
   batchBodyLimit: number;
+  maxConcurrentBatches: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   rateLimit: RateLimit;
@@ -132,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     recentAssessmentsMb: c.RECENT_ASSESSMENTS_MB,
     bodyLimit: c.BODY_LIMIT,
     batchBodyLimit: c.BATCH_BODY_LIMIT,
+    maxConcurrentBatches: c.MAX_CONCURRENT_BATCHES,
     requestTimeoutMs: c.REQUEST_TIMEOUT_MS,
     keepAliveTimeoutMs: c.KEEP_ALIVE_TIMEOUT_MS,
     rateLimit: { enabled: c.RATE_LIMIT_ENABLED === 'true', max: c.RATE_LIMIT_MAX, windowMs: c.RATE_LIMIT_WINDOW_MS },
@@ -152,6 +155,7 @@ export function appOptions(config: Config): AppOptions {
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
     bodyLimit: config.bodyLimit,
     batchBodyLimit: config.batchBodyLimit,
+    maxConcurrentBatches: config.maxConcurrentBatches,
     requestTimeoutMs: config.requestTimeoutMs,
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     rateLimit: config.rateLimit,

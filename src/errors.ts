@@ -130,6 +130,19 @@ export class UnsupportedContentCodingError extends ApiError {
   }
 }
 
+/** A batch that arrives while as many as the server scores at once are under way. */
+export class BatchesBusyError extends ApiError {
+  override readonly headers = { 'retry-after': '1' };
+
+  constructor(limit: number) {
+    super(
+      503,
+      'overloaded',
+      `At most ${limit} batch${limit === 1 ? ' is' : 'es are'} scored at once. Retry after the time given in Retry-After.`,
+    );
+  }
+}
+
 /** A JSON body declared in a charset other than UTF-8, which is the only one JSON is read in. */
 export class UnsupportedCharsetError extends ApiError {
   constructor(charset: string) {

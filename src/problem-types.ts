@@ -119,7 +119,8 @@ export const PROBLEM_TYPES = {
   overloaded: {
     status: 503,
     title: 'Service Unavailable',
-    description: 'The server is shedding load (its event loop is delayed). Retry after the seconds in Retry-After.',
+    description:
+      'The server is shedding load (its event loop is delayed), or is already scoring as many batches as it scores at once (MAX_CONCURRENT_BATCHES). Retry after the seconds in Retry-After.',
   },
   'shutting-down': {
     status: 503,

@@ -224,3 +224,49 @@ describe('POST /v1/assessments/batch', () => {
     expect(batch.headers['idempotent-replayed']).toBeUndefined();
   });
 });
+
+describe('batches under way at once', () => {
+  // Guards against: every batch sent in parallel was scored at once, each holding about 40 MB (16
+  // parallel 500-item batches took the server to 715 MB), though two cores score them no faster.
+  it('answers a batch beyond MAX_CONCURRENT_BATCHES 503 with Retry-After before reading it, and takes the next once one is done', async () => {
+    const limited = await buildTestApp({ maxConcurrentBatches: 1 });
+    try {
+      const send = () =>
+        limited.inject({
+          method: 'POST',
+          url: URL,
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ items: [good(1), good(2)] }),
+        });
+      const [first, second] = await Promise.all([send(), send()]);
+      expect(first?.statusCode).toBe(200);
+      expect(second?.statusCode).toBe(503);
+      expect(second?.headers['retry-after']).toBe('1');
+      expect(second?.json()).toMatchObject({ code: 'overloaded', detail: expect.stringMatching(/^At most 1 batch is scored at once/) });
+      expect(limited.repository.countAssessments()).toBe(2);
+      // The slot is given back once the answer is sent, whatever it was: a refused batch, then a good one.
+      const refused = await limited.inject({
+        method: 'POST',
+        url: URL,
+        headers: { 'content-type': 'application/json' },
+        payload: '{"items":[]}',
+      });
+      expect(refused.statusCode).toBe(400);
+      expect((await send()).statusCode).toBe(200);
+      // Single submissions are not batches: they are never refused for it.
+      const singles = await Promise.all(
+        [3, 4].map((n) =>
+          limited.inject({
+            method: 'POST',
+            url: '/v1/assessments',
+            headers: { 'content-type': 'application/json' },
+            payload: JSON.stringify(good(n)),
+          }),
+        ),
+      );
+      expect(singles.map((r) => r.statusCode)).toEqual([201, 201]);
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -22,6 +22,7 @@ const OVERRIDES = {
   DATABASE_SYNCHRONOUS: 'full',
   BODY_LIMIT: '65536',
   BATCH_BODY_LIMIT: '1048576',
+  MAX_CONCURRENT_BATCHES: '4',
   REQUEST_TIMEOUT_MS: '5000',
   KEEP_ALIVE_TIMEOUT_MS: '2000',
   RATE_LIMIT_ENABLED: 'false',
@@ -70,6 +71,7 @@ describe('loadConfig', () => {
       recentAssessmentsMb: 24,
       bodyLimit: 65536,
       batchBodyLimit: 1048576,
+      maxConcurrentBatches: 4,
       requestTimeoutMs: 5000,
       keepAliveTimeoutMs: 2000,
       rateLimit: { enabled: false, max: 10, windowMs: 30000 },
@@ -157,6 +159,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('takes MAX_CONCURRENT_BATCHES from 1 to 64, 2 when not set', () => {
+    expect(loadConfig({}).maxConcurrentBatches).toBe(2);
+    expect(loadConfig({ MAX_CONCURRENT_BATCHES: '1' }).maxConcurrentBatches).toBe(1);
+    expect(loadConfig({ MAX_CONCURRENT_BATCHES: '64' }).maxConcurrentBatches).toBe(64);
+    for (const bad of ['0', '65', 'many'])
+      expect(configErrorOf({ MAX_CONCURRENT_BATCHES: bad }).message).toContain('MAX_CONCURRENT_BATCHES');
+  });
+
   it('rejects an unknown LOG_LEVEL, naming it', () => {
     expect(configErrorOf({ LOG_LEVEL: 'verbose' }).message).toContain('LOG_LEVEL');
   });
@@ -181,6 +191,7 @@ describe('appOptions', () => {
       logger: { level: 'warn' },
       bodyLimit: 65536,
       batchBodyLimit: 1048576,
+      maxConcurrentBatches: 4,
       requestTimeoutMs: 5000,
       keepAliveTimeoutMs: 2000,
       rateLimit: { enabled: false, max: 10, windowMs: 30000 },

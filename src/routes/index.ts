@@ -21,7 +21,11 @@ const routes: FastifyPluginAsync<{ apiVersion: string } & AssessmentRouteOptions
   await app.register(sources);
   await app.register(comparisons);
   await app.register(exports);
-  await app.register(assessments, { batchBodyLimit: options.batchBodyLimit, recentAssessmentsBytes: options.recentAssessmentsBytes });
+  await app.register(assessments, {
+    batchBodyLimit: options.batchBodyLimit,
+    maxConcurrentBatches: options.maxConcurrentBatches,
+    recentAssessmentsBytes: options.recentAssessmentsBytes,
+  });
 };
 
 export default routes;

@@ -7,7 +7,7 @@ import { type Compressed, codingFor, varyOnAcceptEncoding } from '../../content-
 import { UUID_V4 } from '../../db/assessment-ids.js';
 import { ANSWER_SCALE, batchItems } from '../../domain/assessment.js';
 import { MIN_ANSWERS } from '../../domain/scoring.js';
-import { BadRequestError, NotFoundError, problemBody, SubmissionError } from '../../errors.js';
+import { BadRequestError, BatchesBusyError, NotFoundError, problemBody, SubmissionError } from '../../errors.js';
 import {
   Assessment,
   AssessmentParams,
@@ -50,6 +50,8 @@ const gzipAsync = promisify(gzip);
 
 export type AssessmentRouteOptions = {
   batchBodyLimit: number;
+  /** Batches scored and stored at once; one more is refused 503 before its body is read. */
+  maxConcurrentBatches: number;
   /** Bytes of recently stored assessments kept in memory for reads. */
   recentAssessmentsBytes: number;
 };
@@ -170,11 +172,24 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     async (request, reply) => sendJson(reply, JSON.stringify(service.preview(uncheckedBody(request)))),
   );
 
+  // A 500-item batch holds about 40 MB while it is scored, stored and sent, and two cores score one
+  // no faster for having several at once: those beyond the limit are refused before their body is
+  // read, so that parallel batches cannot run the server out of memory.
+  let batchesUnderWay = 0;
+  const oneBatchAtATime = (_request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+    if (batchesUnderWay >= options.maxConcurrentBatches) return done(new BatchesBusyError(options.maxConcurrentBatches));
+    batchesUnderWay++;
+    // 'close' comes once the answer is sent or the connection is lost, whatever happened before.
+    reply.raw.once('close', () => batchesUnderWay--);
+    done();
+  };
+
   app.post(
     '/v1/assessments/batch',
     {
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
+      onRequest: oneBatchAtATime,
       bodyLimit: options.batchBodyLimit,
       schema: {
         tags: ['assessments'],
@@ -184,7 +199,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` ' +
           'or `{ status: 400|422, problem }`. A bad item never loses the good ones. With an `Idempotency-Key`, a retried batch ' +
           'stores nothing twice and replays the first response. A response of 16 KiB or more is sent gzip-compressed to a ' +
-          'client whose `Accept-Encoding` accepts gzip.',
+          'client whose `Accept-Encoding` accepts gzip. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by ' +
+          'default): one more is answered 503 `overloaded` with Retry-After before its body is read.',
         headers: IdempotencyHeaders,
         querystring: NoQuery,
         body: BatchRequest,
