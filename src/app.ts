@@ -8,7 +8,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { CachedFront } from './cached-front.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
-import { answerFirst, clientErrorAnswer, continueBeforeBody } from './http-edges.js';
+import { answerFirst, clientErrorAnswer, continueBeforeBody, unsentResponses } from './http-edges.js';
 import { addJsonBodyParser } from './json-body.js';
 import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
@@ -49,6 +49,8 @@ export type AppOptions = {
   batchBodyLimit?: number;
   /** Batches scored and stored at once (default 2); one more is answered 503. */
   maxConcurrentBatches?: number;
+  /** On close, how long to wait for responses still being written to slow readers (default 10 s). */
+  drainMs?: number;
   /** Time allowed to receive a whole request, and to idle on a connection (default 15 s). */
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
@@ -65,6 +67,7 @@ export const DEFAULTS = {
   bodyLimit: 256 * 1024,
   batchBodyLimit: 4 * 1024 * 1024,
   maxConcurrentBatches: 2,
+  drainMs: 10_000,
   requestTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
   maxEventLoopDelayMs: 1_000,
@@ -214,6 +217,14 @@ export async function buildApp(options: AppOptions = {}) {
     app.addHook('onReady', async () => front.open(() => app.isUnderPressure()));
     app.addHook('preClose', async () => front.close());
   }
+  // Last of the preClose hooks: once the protection plugin refuses requests and the front is closed,
+  // the server waits for its sockets to write what they hold before Fastify closes it.
+  const unsent = unsentResponses(app.server);
+  const drainMs = options.drainMs ?? DEFAULTS.drainMs;
+  app.addHook('preClose', async () => {
+    const { waitedMs, cut } = await unsent(drainMs);
+    if (cut > 0) app.log.error({ waitedMs, connections: cut }, 'closing with responses still unsent: their clients did not read them');
+  });
   return app;
 }
 

@@ -52,7 +52,9 @@ const ConfigSchema = z.object({
       message: '`*` alone, or comma-separated origins such as https://hr.example (no path, no trailing slash)',
     })
     .default('*'),
-  // Longer than the default REQUEST_TIMEOUT_MS, so that a request still arriving at SIGTERM gets its 408 in time.
+  // Longer than the default REQUEST_TIMEOUT_MS: a client that stops sending mid-request idles out and
+  // is cut off before the grace runs out (one that keeps trickling bytes lasts until it does: once the
+  // server closes, Node no longer checks the request timeout).
   SHUTDOWN_GRACE_MS: integer(1000, 120_000).default(20_000),
   DATABASE_SYNCHRONOUS: choice(['normal', 'full']).default('normal'),
   DATABASE_CACHE_MB: integer(1, 4096).default(DEFAULT_CACHE_MB),

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { preParsingHookHandler } from 'fastify';
 import type { CachedFront } from './cached-front.js';
 import { problemBody } from './errors.js';
@@ -103,6 +105,31 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
       socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${body}`);
     }
     socket.destroy(error);
+  };
+}
+
+/** How often a closing server looks again for responses its sockets have not written yet. */
+const UNSENT_POLL_MS = 20;
+
+/**
+ * Waits, when the server is about to close, for the responses its sockets have not finished writing.
+ * Closing the server ends every connection without a request in progress, and Node counts a response
+ * as done once it is handed to the socket, not once the socket has written it: a large body to a
+ * client that reads slowly (a batch answer) would be cut short, its assessments stored and their ids
+ * never received. Requests that arrive meanwhile are refused (the server is closing), and the wait
+ * ends after `deadlineMs` whatever is left, so that closing always ends.
+ */
+export function unsentResponses(server: Server): (deadlineMs: number) => Promise<{ waitedMs: number; cut: number }> {
+  const connections = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+  const unsent = () => [...connections].filter((socket) => !socket.destroyed && socket.writableLength > 0);
+  return async (deadlineMs) => {
+    const started = performance.now();
+    while (unsent().length > 0 && performance.now() - started < deadlineMs) await sleep(UNSENT_POLL_MS);
+    return { waitedMs: Math.round(performance.now() - started), cut: unsent().length };
   };
 }
 

@@ -48,7 +48,8 @@ async function listen() {
     }, config.shutdownGraceMs);
     timer.unref();
     try {
-      // close() stops accepting connections, waits for in-flight requests, then runs onClose hooks.
+      // close() refuses new requests, waits for responses still being written, stops listening, waits
+      // for the requests in flight, then runs the onClose hooks (the database closes last).
       await app.close();
       process.exit(graceExceeded ? 1 : 0);
     } catch (error) {

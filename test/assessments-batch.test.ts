@@ -1,8 +1,12 @@
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildApp } from '../src/app.js';
 import { MAX_BATCH_ITEMS } from '../src/schemas/assessment.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
+import { listenLocally } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
@@ -269,4 +273,43 @@ describe('batches under way at once', () => {
       await limited.close();
     }
   });
+
+  // Guards against: the place was given back when the connection closed, so a client that posted a
+  // batch and hung up, again and again, had any number scored at once.
+  it('keeps the place of a batch whose client hung up until that batch is scored and stored', async () => {
+    const limited = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, maxConcurrentBatches: 1 });
+    try {
+      const { port } = await listenLocally(limited);
+      const body = JSON.stringify({ items: Array.from({ length: 500 }, (_, n) => good(n)) });
+      let scored = 0;
+      const newId = limited.repository.newAssessmentId.bind(limited.repository);
+      vi.spyOn(limited.repository, 'newAssessmentId').mockImplementation(() => {
+        scored++;
+        return newId();
+      });
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(`POST ${URL} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      while (scored === 0) await sleep(1);
+      socket.destroy();
+      await sleep(5);
+      const post = () =>
+        limited.inject({
+          method: 'POST',
+          url: URL,
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ items: [good(501)] }),
+        });
+      expect(scored).toBeLessThan(500);
+      expect((await post()).statusCode).toBe(503);
+      // The abandoned batch is still stored whole, and then its place is free again.
+      while (limited.repository.countAssessments() < 500) await sleep(10);
+      await sleep(10);
+      expect((await post()).statusCode).toBe(200);
+      expect(limited.repository.countAssessments()).toBe(501);
+    } finally {
+      await limited.close();
+    }
+  }, 20_000);
 });

@@ -254,6 +254,40 @@ describe('over a real connection', () => {
       expect(data).not.toContain('100 Continue');
     });
 
+    // Guards against: after a 404 or 405 answered without reading the body, Node read and dropped the
+    // whole body to keep the connection (an 8 MB body to a path that does not exist was read in full),
+    // and nothing pinned that a client waiting for 100 Continue on a kept-alive connection is let go.
+    it('ends the connection after a 404 or 405 whose body it did not read, and keeps it after one without a body', async () => {
+      const big = await exchange(
+        port,
+        (socket) =>
+          socket.write('POST /v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 8388608\r\n\r\n{"a":'),
+        2000,
+      );
+      expect(statusLines(big.data)[0]).toMatch(/^HTTP\/1\.1 404 /);
+      expect(big.data).toMatch(/\r\nconnection: close/i);
+      expect(big.closedAfterMs).not.toBeNull();
+      expect(big.closedAfterMs).toBeLessThan(1500);
+      const waiting = await exchange(
+        port,
+        (socket) =>
+          socket.write(
+            'POST /v1/roles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n',
+          ),
+        2000,
+      );
+      expect(statusLines(waiting.data)).toEqual([expect.stringMatching(/^HTTP\/1\.1 405 /)]);
+      expect(waiting.closedAfterMs).not.toBeNull();
+      expect(waiting.closedAfterMs).toBeLessThan(1500);
+      const bodiless = await exchange(
+        port,
+        (socket) => socket.write('GET /v1/nowhere HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+        2000,
+      );
+      // A body ends where the next status line begins: read the statuses wherever they are.
+      expect([...bodiless.data.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).toEqual(['404', '200']);
+    });
+
     it('answers a write over the rate limit 429 on its headers, without 100 Continue', async () => {
       const limited = await listening({ rateLimit: { enabled: true, max: 1, windowMs: 60_000 } });
       try {

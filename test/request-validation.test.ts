@@ -1,7 +1,7 @@
 // Request validation, error responses and protective limits at their edges: each comment names the
 // fault its test guards against.
 import { connect } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
@@ -397,6 +397,10 @@ describe('errors answered outside the routes', () => {
     let closing: Promise<void> | undefined;
     try {
       const { port } = await listenLocally(app);
+      // A plain read the cached front answers from now on.
+      for (let i = 0; i < 2; i++) await raw(port, 'GET /v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      const answeredByFront = app.cachedFront.answered;
+      expect(answeredByFront).toBeGreaterThan(0);
       // A client that reads a 4.8 MB batch answer slowly: the server waits for it before closing.
       const body = JSON.stringify({ items: Array.from({ length: 500 }, () => ({ answers: answersFor(app) })) });
       const slow = connect(port, '127.0.0.1');
@@ -409,23 +413,56 @@ describe('errors answered outside the routes', () => {
       await answered;
       closing = app.close();
       await sleep(100);
-      // Meanwhile a request arrives.
-      const { data } = await exchange(
-        port,
-        (socket) => socket.write('GET /v1/roles HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n\r\n'),
-        1000,
-      );
-      expect(data).toMatch(/^HTTP\/1\.1 503/);
-      expect(data).toMatch(/\r\ncontent-type: application\/problem\+json/i);
-      expect(data).toMatch(/\r\nx-request-id: \S+/i);
-      expect(data).toMatch(/\r\nretry-after: \d+/i);
-      expect(data).toMatch(/\r\nconnection: close/i);
+      // Meanwhile requests arrive: one from a page, and a plain read the front had been answering.
+      // Guards against: the front was still open while the server waited, and answered 200 keep-alive.
+      for (const request of [
+        'GET /v1/roles HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n\r\n',
+        'GET /v1/roles HTTP/1.1\r\nHost: x\r\n\r\n',
+      ]) {
+        const { data } = await exchange(port, (socket) => socket.write(request), 1000);
+        expect(data).toMatch(/^HTTP\/1\.1 503/);
+        expect(data).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+        expect(data).toMatch(/\r\nx-request-id: \S+/i);
+        expect(data).toMatch(/\r\nretry-after: \d+/i);
+        expect(data).toMatch(/\r\nconnection: close/i);
+      }
+      expect(app.cachedFront.answered).toBe(answeredByFront);
       slow.resume();
       await closing;
       slow.destroy();
     } finally {
       await (closing ?? app.close());
     }
+  });
+
+  // Guards against: the wait for unsent responses had no end of its own, so closing the app hung
+  // for as long as a client did not read (only the server's grace timer ended it).
+  it('stops waiting for a client that does not read after drainMs, and closes', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(String(chunk));
+        callback();
+      },
+    });
+    const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, drainMs: 500, logger: { level: 'error', stream } });
+    const { port } = await listenLocally(app);
+    const body = JSON.stringify({ items: Array.from({ length: 500 }, () => ({ answers: answersFor(app) })) });
+    const stuck = connect(port, '127.0.0.1');
+    stuck.on('error', () => undefined);
+    const answered = new Promise<void>((resolve) => stuck.once('data', () => resolve()));
+    stuck.once('data', () => stuck.pause());
+    stuck.write(
+      `POST /v1/assessments/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    await answered;
+    const started = performance.now();
+    await app.close();
+    const tookMs = performance.now() - started;
+    stuck.destroy();
+    expect(tookMs).toBeGreaterThan(450);
+    expect(tookMs).toBeLessThan(3000);
+    expect(lines.join('')).toContain('closing with responses still unsent');
   });
 });
 

@@ -93,10 +93,13 @@ export default fp(
     app.setNotFoundHandler(answer);
     // The answer never depends on the body, so it is sent before the body is read: a broken body does
     // not turn a 404 or 405 into a 400, and a client waiting for `100 Continue` is not asked to send
-    // a body for nothing (Node then closes the connection instead of reading it).
+    // a body for nothing. A body that is coming anyway is not read either: the connection ends with
+    // the answer, where Node would otherwise read and drop the whole body, however large, to keep it.
     app.addHook('preParsing', (request, reply, payload, done) => {
-      if (request.is404) answer(request, reply);
-      else done(null, payload);
+      if (!request.is404) return done(null, payload);
+      const { headers } = request;
+      if (headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0) reply.header('connection', 'close');
+      answer(request, reply);
     });
 
     /**

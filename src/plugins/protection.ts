@@ -1,5 +1,4 @@
-import { isIPv6, type Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { isIPv6 } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import fp from 'fastify-plugin';
@@ -22,9 +21,6 @@ export type ProtectionOptions = {
 
 /** Seconds a client is asked to wait when the server sheds load. */
 export const OVERLOAD_RETRY_AFTER_S = 5;
-
-/** How often a closing server looks again for responses its sockets have not written yet. */
-const UNSENT_POLL_MS = 20;
 
 /** How often under-pressure samples the event loop, by default, and how finely it does. */
 const DEFAULT_SAMPLE_INTERVAL_MS = 1000;
@@ -99,23 +95,8 @@ export default fp<ProtectionOptions>(
       if (closing) reply.header('connection', 'close');
       done(null, payload);
     });
-    // Closing the server ends every connection without a request in progress, and Node counts a
-    // response as done once it is handed to the socket, not once the socket has written it: a large
-    // body sent to a client that reads slowly (a batch) would be cut short, its assessments stored
-    // and their ids never received. So the server closes only once every such response is written
-    // (the shutdown grace period bounds the wait).
-    const connections = new Set<Socket>();
-    app.server.on('connection', (socket: Socket) => {
-      connections.add(socket);
-      socket.once('close', () => connections.delete(socket));
-    });
-    const unsent = () => {
-      for (const socket of connections) if (!socket.destroyed && socket.writableLength > 0) return true;
-      return false;
-    };
     app.addHook('preClose', async () => {
       closing = true;
-      while (unsent()) await sleep(UNSENT_POLL_MS);
     });
 
     await app.register(underPressure, {

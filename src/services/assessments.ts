@@ -79,11 +79,11 @@ export type ItemOutcome = ({ status: 201 } & NewAssessment) | { status: 400 | 42
 
 /**
  * Scores, stores and replays assessments. Nothing awaits between looking up an Idempotency-Key
- * and registering its save as in flight, and a request with a key in flight waits for that save,
- * so two requests with one key cannot both store.
+ * and registering its work (scoring and saving) as in flight, and a request with a key in flight
+ * waits for that work, so two requests with one key cannot both score and store.
  */
 export class AssessmentService {
-  /** Saves under way per Idempotency-Key: a retry that arrives meanwhile waits for the first. */
+  /** Work under way per Idempotency-Key (scoring, then saving): a retry that arrives meanwhile waits for it. */
   private readonly inFlight = new Map<string, Promise<unknown>>();
 
   /** Assessments kept in memory once committed, read back without the database (none unless given). */

@@ -176,11 +176,25 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
   // no faster for having several at once: those beyond the limit are refused before their body is
   // read, so that parallel batches cannot run the server out of memory.
   let batchesUnderWay = 0;
-  const oneBatchAtATime = (_request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+  /** Each batch's place among those under way: given back once, when its handler ends or, if its handler never starts, when its connection closes. */
+  const places = new WeakMap<FastifyRequest, { handled: boolean; giveBack: () => void }>();
+  const oneBatchAtATime = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     if (batchesUnderWay >= options.maxConcurrentBatches) return done(new BatchesBusyError(options.maxConcurrentBatches));
     batchesUnderWay++;
-    // 'close' comes once the answer is sent or the connection is lost, whatever happened before.
-    reply.raw.once('close', () => batchesUnderWay--);
+    let given = false;
+    const place = {
+      handled: false,
+      giveBack: () => {
+        if (!given) batchesUnderWay--;
+        given = true;
+      },
+    };
+    places.set(request, place);
+    // A client that hangs up does not stop its batch: a handler that has started gives the place back
+    // itself, once the batch is scored and stored. 'close' covers a body that never arrived or was refused.
+    reply.raw.once('close', () => {
+      if (!place.handled) place.giveBack();
+    });
     done();
   };
 
@@ -219,15 +233,21 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      const batch = batchItems(uncheckedBody(request), MAX_BATCH_ITEMS);
-      if (!batch.ok) {
-        throw new BadRequestError(`The body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`, batch.errors);
+      const place = places.get(request);
+      if (place !== undefined) place.handled = true;
+      try {
+        const batch = batchItems(uncheckedBody(request), MAX_BATCH_ITEMS);
+        if (!batch.ok) {
+          throw new BadRequestError(`The body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`, batch.errors);
+        }
+        const response = await service.createBatch({ items: batch.items }, request.headers['idempotency-key'], (outcome) =>
+          // The same problem a single submission would get, in the item's place.
+          problemBody(request, new SubmissionError(outcome.fault, outcome.errors)),
+        );
+        return await sendBatch(request, reply, response);
+      } finally {
+        place?.giveBack();
       }
-      const response = await service.createBatch({ items: batch.items }, request.headers['idempotency-key'], (outcome) =>
-        // The same problem a single submission would get, in the item's place.
-        problemBody(request, new SubmissionError(outcome.fault, outcome.errors)),
-      );
-      return sendBatch(request, reply, response);
     },
   );
 
