@@ -229,13 +229,18 @@ describe('headers and details for clients', () => {
       ['POST', '/v1/roles', 405],
       ['PUT', '/v1/assessments/batch', 405],
       ['POST', '/v1/nothing', 404],
+      ['OPTIONS', '/v1/nothing', 404],
     ];
     for (const [method, url, status] of cases) {
       for (const payload of ['{broken', 'x'.repeat(300 * 1024)]) {
         const response = await app.inject({ method: method as 'POST', url, headers: broken, payload });
         expect(problemOf(response, status).code, `${method} ${url}`).toBe(status === 405 ? 'method-not-allowed' : 'not-found');
+        // The body was not read, so the connection ends with the answer.
+        expect(response.headers.connection, `${method} ${url}`).toBe('close');
       }
     }
+    const options = await app.inject({ method: 'OPTIONS', url: '/v1/roles', headers: broken, payload: '{broken' });
+    expect([options.statusCode, options.headers.allow, options.headers.connection]).toEqual([204, 'GET, HEAD, OPTIONS', 'close']);
   });
 
   it('tells a GET of an assessment id that is not one what an id is', async () => {
