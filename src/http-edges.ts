@@ -143,7 +143,8 @@ const EXPECTS_CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
  */
 export const continueBeforeBody: preParsingHookHandler = (request, reply, payload, done) => {
   const expect = request.headers.expect;
-  if (expect !== undefined && !request.is404 && EXPECTS_CONTINUE.test(expect) && !reply.raw.headersSent) {
+  // No route reads the body of an OPTIONS (one that is not a preflight is answered as not found).
+  if (expect !== undefined && !request.is404 && request.method !== 'OPTIONS' && EXPECTS_CONTINUE.test(expect) && !reply.raw.headersSent) {
     const length = Number(request.headers['content-length']);
     if (!(length > request.routeOptions.bodyLimit)) reply.raw.writeContinue();
   }

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -310,6 +310,76 @@ describe('batches under way at once', () => {
       expect(limited.repository.countAssessments()).toBe(501);
     } finally {
       await limited.close();
+    }
+  }, 20_000);
+
+  // Guards against: a batch queued behind unread answers on a pipelined connection never saw its
+  // response close when the connection died, so its place was never given back: one connection could
+  // leave every later batch refused 503 until a restart.
+  it('gives back the places of batches queued on a pipelined connection that dies', async () => {
+    const app2 = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000 });
+    try {
+      const { port } = await listenLocally(app2);
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.pause();
+      const broken = `POST ${URL} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{broken`;
+      socket.write(`${'GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(100)}${broken}${broken}`);
+      await sleep(300);
+      socket.destroy();
+      await sleep(300);
+      const batch = () =>
+        app2.inject({
+          method: 'POST',
+          url: URL,
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ items: [good(1)] }),
+        });
+      expect((await Promise.all([batch(), batch()])).map((r) => r.statusCode)).toEqual([200, 200]);
+    } finally {
+      await app2.close();
+    }
+  }, 20_000);
+
+  // Guards against: the place was taken before the rate limit ran, so a client over its budget was
+  // told 503 (and not charged) while the places were full, instead of 429.
+  it('tells a client over its write budget 429 even while every place is taken', async () => {
+    const app2 = await buildApp({
+      databasePath: ':memory:',
+      maxEventLoopDelayMs: 60_000,
+      maxConcurrentBatches: 1,
+      rateLimit: { enabled: true, max: 1, windowMs: 60_000 },
+    });
+    let socket: Socket | undefined;
+    try {
+      const { port } = await listenLocally(app2);
+      let scored = 0;
+      const newId = app2.repository.newAssessmentId.bind(app2.repository);
+      vi.spyOn(app2.repository, 'newAssessmentId').mockImplementation(() => {
+        scored++;
+        return newId();
+      });
+      const body = JSON.stringify({ items: Array.from({ length: 500 }, (_, n) => good(n)) });
+      const open = connect(port, '127.0.0.1');
+      socket = open;
+      open.on('error', () => undefined);
+      await new Promise((resolve) => open.once('connect', resolve));
+      open.write(`POST ${URL} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      while (scored === 0) await sleep(1);
+      // The same client (127.0.0.1), its one write spent, while its batch holds the one place.
+      const second = await app2.inject({
+        method: 'POST',
+        url: URL,
+        remoteAddress: '127.0.0.1',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ items: [good(1)] }),
+      });
+      expect(scored).toBeLessThan(500);
+      expect(second.statusCode).toBe(429);
+    } finally {
+      socket?.destroy();
+      await app2.close();
     }
   }, 20_000);
 });

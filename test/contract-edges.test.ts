@@ -279,6 +279,22 @@ describe('over a real connection', () => {
       expect(statusLines(waiting.data)).toEqual([expect.stringMatching(/^HTTP\/1\.1 405 /)]);
       expect(waiting.closedAfterMs).not.toBeNull();
       expect(waiting.closedAfterMs).toBeLessThan(1500);
+      // A 405 handed on by a route with a path parameter (GET /v1/assessments/batch) does the same.
+      const handedOn = await exchange(
+        port,
+        (socket) => socket.write('GET /v1/assessments/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\nxx'),
+        2000,
+      );
+      expect(statusLines(handedOn.data)[0]).toMatch(/^HTTP\/1\.1 405 /);
+      expect(handedOn.closedAfterMs).not.toBeNull();
+      expect(handedOn.closedAfterMs).toBeLessThan(1500);
+      // An OPTIONS that is not a preflight is not asked for its body either.
+      const options = await exchange(
+        port,
+        (socket) => socket.write('OPTIONS /v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n'),
+        2000,
+      );
+      expect(statusLines(options.data)).toEqual([expect.stringMatching(/^HTTP\/1\.1 404 /)]);
       const bodiless = await exchange(
         port,
         (socket) => socket.write('GET /v1/nowhere HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),

@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { varyOn } from '../vary.js';
-import { endIfBodyUnread } from './not-found.js';
 
 export type CorsOptions = {
   /** Origins whose pages may read responses: any (`*`) or these exactly. */
@@ -86,10 +85,7 @@ export default fp<CorsOptions>(
 
     // Gives every path an OPTIONS route for the hook above to run on; reached only by an OPTIONS
     // that is not a preflight, which the not-found handler answers before any body is read.
-    const notFound = (request: FastifyRequest, reply: FastifyReply) => {
-      endIfBodyUnread(request, reply);
-      reply.callNotFound();
-    };
+    const notFound = (_request: FastifyRequest, reply: FastifyReply) => reply.callNotFound();
     app.options('*', { schema: { hide: true }, preParsing: notFound }, notFound);
   },
   { name: 'cors' },

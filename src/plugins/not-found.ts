@@ -57,15 +57,6 @@ function routedPath(url: string): string {
 }
 
 /**
- * Ends the connection with the answer when the request carries a body that is not going to be read:
- * Node would otherwise read and drop the whole body, however large, to keep the connection.
- */
-export function endIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
-  const { headers } = request;
-  if (headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0) reply.header('connection', 'close');
-}
-
-/**
  * Requests no route answers: a 404 naming the path, or, for a path some route takes with other
  * methods, a 405 whose Allow names them (`DELETE /v1/roles`). An OPTIONS that is not a CORS
  * preflight asks what a path takes: 204 with Allow.
@@ -102,11 +93,11 @@ export default fp(
     app.setNotFoundHandler(answer);
     // The answer never depends on the body, so it is sent before the body is read: a broken body does
     // not turn a 404 or 405 into a 400, and a client waiting for `100 Continue` is not asked to send
-    // a body for nothing. A body that is coming anyway is not read either.
+    // a body for nothing. A body that is coming anyway is not read either (the protection plugin then
+    // ends the connection with the answer).
     app.addHook('preParsing', (request, reply, payload, done) => {
-      if (!request.is404) return done(null, payload);
-      endIfBodyUnread(request, reply);
-      answer(request, reply);
+      if (request.is404) answer(request, reply);
+      else done(null, payload);
     });
 
     /**

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { isIPv6 } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
@@ -18,6 +19,10 @@ export type ProtectionOptions = {
   rateLimit: RateLimit;
   maxEventLoopDelayMs: number;
 };
+
+/** Whether a request says a body follows its headers. */
+const declaresBody = (headers: IncomingHttpHeaders) =>
+  headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 
 /** Seconds a client is asked to wait when the server sheds load. */
 export const OVERLOAD_RETRY_AFTER_S = 5;
@@ -90,9 +95,12 @@ export default fp<ProtectionOptions>(
       reply.header('connection', 'close').header('retry-after', String(OVERLOAD_RETRY_AFTER_S));
       done(new ApiError(503, 'shutting-down', 'The server is shutting down: retry on a new connection.'));
     });
-    // A response sent while the server drains ends its connection once it is written.
-    app.addHook('onSend', (_request, reply, payload, done) => {
-      if (closing) reply.header('connection', 'close');
+    // A response sent while the server drains ends its connection once it is written. So does one
+    // answered before the request's body has all arrived (a 404, 405, 413, 429 or 503 decided on the
+    // headers): Node would otherwise read and drop the rest of the body, however large, to keep the
+    // connection.
+    app.addHook('onSend', (request, reply, payload, done) => {
+      if (closing || (!request.raw.complete && declaresBody(request.headers))) reply.header('connection', 'close');
       done(null, payload);
     });
     app.addHook('preClose', async () => {
@@ -125,7 +133,8 @@ export default fp<ProtectionOptions>(
       app.addHook('onRoute', (route) => {
         if (route.config?.writeLimit !== true) return;
         const hooks = route.onRequest;
-        route.onRequest = hooks === undefined ? [writeLimit] : [...(Array.isArray(hooks) ? hooks : [hooks]), writeLimit];
+        // First, so that a client over its budget is told so (429) before a route's own checks run.
+        route.onRequest = hooks === undefined ? [writeLimit] : [writeLimit, ...(Array.isArray(hooks) ? hooks : [hooks])];
       });
     }
   },

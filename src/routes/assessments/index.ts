@@ -191,9 +191,17 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     };
     places.set(request, place);
     // A client that hangs up does not stop its batch: a handler that has started gives the place back
-    // itself, once the batch is scored and stored. 'close' covers a body that never arrived or was refused.
-    reply.raw.once('close', () => {
+    // itself, once the batch is scored and stored. Otherwise the place goes back when the response
+    // closes or, for a response queued behind another on a pipelined connection (which never closes
+    // if the connection dies first), when the connection does.
+    const unhandled = () => {
       if (!place.handled) place.giveBack();
+    };
+    const { socket } = request.raw;
+    socket.once('close', unhandled);
+    reply.raw.once('close', () => {
+      socket.removeListener('close', unhandled);
+      unhandled();
     });
     done();
   };
