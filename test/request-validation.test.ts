@@ -397,6 +397,20 @@ describe('errors answered outside the routes', () => {
     }
   });
 
+  /** A client that posts a 500-item batch and stops reading its 4.8 MB answer after the first bytes. */
+  async function slowBatchReader(app: App, port: number) {
+    const body = JSON.stringify({ items: Array.from({ length: 500 }, () => ({ answers: answersFor(app) })) });
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const answered = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.once('data', () => socket.pause());
+    socket.write(
+      `POST /v1/assessments/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    await answered;
+    return socket;
+  }
+
   it('answers a request that arrives while the server drains with a problem+json 503', async () => {
     const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000 });
     let closing: Promise<void> | undefined;
@@ -406,16 +420,8 @@ describe('errors answered outside the routes', () => {
       for (let i = 0; i < 2; i++) await raw(port, 'GET /v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
       const answeredByFront = app.cachedFront.answered;
       expect(answeredByFront).toBeGreaterThan(0);
-      // A client that reads a 4.8 MB batch answer slowly: the server waits for it before closing.
-      const body = JSON.stringify({ items: Array.from({ length: 500 }, () => ({ answers: answersFor(app) })) });
-      const slow = connect(port, '127.0.0.1');
-      slow.on('error', () => undefined);
-      const answered = new Promise<void>((resolve) => slow.once('data', () => resolve()));
-      slow.once('data', () => slow.pause());
-      slow.write(
-        `POST /v1/assessments/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-      );
-      await answered;
+      // A client that reads its batch answer slowly: the server waits for it before closing.
+      const slow = await slowBatchReader(app, port);
       closing = app.close();
       await sleep(100);
       // Meanwhile requests arrive: one from a page, and a plain read the front had been answering.
@@ -452,15 +458,7 @@ describe('errors answered outside the routes', () => {
     });
     const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, drainMs: 500, logger: { level: 'error', stream } });
     const { port } = await listenLocally(app);
-    const body = JSON.stringify({ items: Array.from({ length: 500 }, () => ({ answers: answersFor(app) })) });
-    const stuck = connect(port, '127.0.0.1');
-    stuck.on('error', () => undefined);
-    const answered = new Promise<void>((resolve) => stuck.once('data', () => resolve()));
-    stuck.once('data', () => stuck.pause());
-    stuck.write(
-      `POST /v1/assessments/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-    );
-    await answered;
+    const stuck = await slowBatchReader(app, port);
     const started = performance.now();
     await app.close();
     const tookMs = performance.now() - started;
