@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { CachedFront } from './cached-front.js';
@@ -14,14 +12,13 @@ import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
 import errors, { sendProblem } from './plugins/errors.js';
 import notFound from './plugins/not-found.js';
-import { transform, transformObject } from './plugins/openapi-components.js';
+import openapi from './plugins/openapi.js';
 import protection, { type RateLimit } from './plugins/protection.js';
 import responseCache from './plugins/response-cache.js';
 import securityHeaders, { API_SECURITY_HEADERS } from './plugins/security-headers.js';
 import store from './plugins/store.js';
 import { withoutAssessmentIds } from './request-log.js';
 import routes from './routes/index.js';
-import { NoQuery } from './schemas/common.js';
 import { DEFAULT_RECENT_ASSESSMENTS_MB } from './services/recent-assessments.js';
 
 declare module 'fastify' {
@@ -156,39 +153,7 @@ export async function buildApp(options: AppOptions = {}) {
   await app.register(notFound);
   await app.register(securityHeaders);
   await app.register(cors, corsOptions);
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Role Competency API',
-        version: apiVersion,
-        description:
-          'An evidence-backed knowledge base about engineering leadership roles (Tech Lead, Engineering Manager) ' +
-          'at startups, scale-ups and big tech, with side-by-side comparisons and a scored self-assessment. ' +
-          'Errors are `application/problem+json`; `/problems/{code}` explains each kind. A path no operation below has ' +
-          'is a 404; a method a path does not take is a 405 whose `Allow` header names the ones it does, and an `OPTIONS` ' +
-          'request that is not a CORS preflight is answered 204 with that `Allow`.',
-      },
-      tags: [
-        { name: 'roles', description: 'Roles and what each expects of every competency' },
-        { name: 'competencies', description: 'Competencies, with filters, and their levels per role and company size' },
-        { name: 'company-sizes', description: 'Company sizes at which the roles are compared' },
-        { name: 'sources', description: 'The documents behind every level and question' },
-        { name: 'comparisons', description: 'Side-by-side comparisons of roles, at a company size or across all of them' },
-        { name: 'assessments', description: 'The self-assessment: questions, scoring, stored results' },
-        { name: 'exports', description: 'A whole release at once, as JSON or as a spreadsheet' },
-        { name: 'meta', description: 'Versions and counts' },
-        { name: 'operations', description: 'Liveness and readiness probes' },
-      ],
-    },
-    transform,
-    transformObject,
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  // Served like the knowledge base: built once, compressed once, with an ETag that answers If-None-Match.
-  app.get('/openapi.json', { schema: { hide: true, querystring: NoQuery } }, (request, reply) =>
-    app.sendCachedText(request, reply, 'openapi.json', 'application/json; charset=utf-8', () => JSON.stringify(app.swagger())),
-  );
+  await app.register(openapi, { apiVersion });
 
   await app.register(store, {
     databasePath: options.databasePath ?? ':memory:',

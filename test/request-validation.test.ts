@@ -6,8 +6,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { checkSubmission, checkThoroughly } from '../src/domain/assessment.js';
 import { clientErrorAnswer } from '../src/http-edges.js';
+import { checkSubmission, checkThoroughly } from '../src/services/submission-check.js';
 import { buildTestApp } from './helpers.js';
 import { exchange, fieldsOf, listenLocally, type Problem, problemOf, raw } from './support/http.js';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { checkSubmission, checkThoroughly, quickCheck } from '../src/domain/assessment.js';
+import { checkSubmission, checkThoroughly, quickCheck } from '../src/services/submission-check.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
 import { validSubmissions } from './support/fuzz.js';

@@ -3,7 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
 import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
 import { AssessmentIds, type AssessmentLocation, ID_KEY_BYTES, MAX_ROW } from './assessment-ids.js';
-import { type Db, migrationState } from './client.js';
+import { type Db, migrationState, SQLITE_AUTOCHECKPOINT_PAGES } from './client.js';
 import * as t from './schema.js';
 
 /** Row numbers a process reserves at a time for the ids it gives out. */
@@ -214,6 +214,11 @@ export class Repository {
 
   countAssessments(): number {
     return countStoredAssessments(this.sqlite);
+  }
+
+  /** Makes commits on this connection checkpoint the log again, as SQLite does by default: for when background checkpoints stop. */
+  checkpointOnCommits(): void {
+    if (this.sqlite.open) this.sqlite.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
   }
 
   /**

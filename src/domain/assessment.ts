@@ -1,14 +1,5 @@
-import { type FieldProblem, fieldPath, type SubmissionFault } from '../errors.js';
-import {
-  LONE_SURROGATE,
-  MAX_ANSWERS,
-  MAX_QUESTION_ID_LENGTH,
-  MAX_RESPONDENT_LENGTH,
-  Submission,
-  type SubmissionInput,
-} from '../schemas/assessment.js';
 import type { KnowledgeBase } from './knowledge-base.js';
-import { MIN_ANSWERS, SCORING_VERSION, ScoringModel } from './scoring.js';
+import { SCORING_VERSION, ScoringModel } from './scoring.js';
 
 export const INTENDED_USE =
   'For self-reflection and career conversations about which leadership path suits what you enjoy. ' +
@@ -22,127 +13,15 @@ export const ANSWER_SCALE = [
   { value: 5, label: 'Strongly agree' },
 ];
 
-export type SubmissionCheck = { ok: true; submission: SubmissionInput } | { ok: false; fault: SubmissionFault; errors: FieldProblem[] };
-
-const SUBMISSION_FIELDS = new Set(['answers', 'companySize', 'respondent']);
-
-/** An object with no inherited fields, as JSON.parse makes them. */
-const isRecord = (value: unknown): value is Record<string, unknown> => {
-  if (typeof value !== 'object' || value === null) return false;
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
+/**
+ * A submission once checked: every question is known and answered once with a value of 1 to 5,
+ * the company size (if any) is known, and the respondent label is trimmed.
+ */
+export type CheckedSubmission = {
+  answers: readonly { questionId: string; value: number }[];
+  companySize?: string | null | undefined;
+  respondent?: string | null | undefined;
 };
-
-/**
- * The submission a valid body parses to, or undefined when the body is anything but a plainly
- * valid one. Most submissions are valid, and this accepts them for a tenth of the schema's cost;
- * it accepts nothing the schema and the checks below would refuse (test/submission-check.test.ts
- * compares the two), and whatever it does not accept goes through them for its list of problems.
- */
-export function quickCheck(kb: KnowledgeBase, raw: unknown): SubmissionInput | undefined {
-  if (!isRecord(raw)) return;
-  for (const key of Object.keys(raw)) if (!SUBMISSION_FIELDS.has(key)) return;
-  const { answers, companySize, respondent } = raw;
-  if (!Array.isArray(answers) || answers.length < MIN_ANSWERS || answers.length > MAX_ANSWERS) return;
-  if (companySize != null && (typeof companySize !== 'string' || !kb.companySizeBySlug.has(companySize))) return;
-  let label: string | null | undefined = respondent === null ? null : undefined;
-  if (respondent != null) {
-    if (typeof respondent !== 'string') return;
-    label = respondent.trim();
-    if (label.length === 0 || label.length > MAX_RESPONDENT_LENGTH || LONE_SURROGATE.test(label)) return;
-  }
-  const seen = new Set<string>();
-  const checked: { questionId: string; value: number }[] = [];
-  for (const answer of answers as unknown[]) {
-    if (!isRecord(answer) || Object.keys(answer).length !== 2) return;
-    const { questionId, value } = answer;
-    if (typeof questionId !== 'string' || questionId.length > MAX_QUESTION_ID_LENGTH) return;
-    if (!kb.questionById.has(questionId) || seen.has(questionId)) return;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 5) return;
-    seen.add(questionId);
-    checked.push({ questionId, value });
-  }
-  // As the schema parses it: its fields in order, one given as undefined kept as undefined.
-  const submission: SubmissionInput = { answers: checked };
-  if ('companySize' in raw) submission.companySize = companySize as string | null | undefined;
-  if ('respondent' in raw) submission.respondent = label;
-  return submission;
-}
-
-/**
- * Checks a submission completely and lists every problem at once: malformed input (wrong types,
- * values outside 1..5, unknown fields) is a 400; well-formed input that cannot be scored (unknown
- * question or company size, a question answered twice, too few answers) is a 422.
- */
-export function checkSubmission(kb: KnowledgeBase, raw: unknown, prefix = 'body'): SubmissionCheck {
-  const submission = quickCheck(kb, raw);
-  return submission ? { ok: true, submission } : checkThoroughly(kb, raw, prefix);
-}
-
-/** checkSubmission without the quick path: the schema, then the checks against the knowledge base. */
-export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'): SubmissionCheck {
-  const parsed = Submission.safeParse(raw);
-  const malformed: FieldProblem[] = parsed.success
-    ? []
-    : parsed.error.issues.flatMap((issue) =>
-        // Each unknown field is named on its own, as the batch envelope and the query names them.
-        issue.code === 'unrecognized_keys'
-          ? issue.keys.map((key) => ({ field: fieldPath(prefix, [...issue.path, key]), message: 'unknown field' }))
-          : [{ field: fieldPath(prefix, issue.path), message: issue.message }],
-      );
-
-  // Look at whatever parts are well-formed, so that both kinds of problem are reported together.
-  const unacceptable: FieldProblem[] = [];
-  const body = (typeof raw === 'object' && raw !== null ? raw : {}) as { answers?: unknown; companySize?: unknown };
-  const answers = Array.isArray(body.answers) ? body.answers : [];
-  const seen = new Set<string>();
-  let usable = 0;
-  answers.forEach((answer: unknown, i) => {
-    const questionId = (answer as { questionId?: unknown } | null)?.questionId;
-    if (typeof questionId !== 'string') return;
-    if (!kb.questionById.has(questionId)) {
-      unacceptable.push({ field: `${prefix}.answers[${i}].questionId`, message: `unknown question "${questionId.slice(0, 64)}"` });
-    } else if (seen.has(questionId)) {
-      unacceptable.push({ field: `${prefix}.answers[${i}].questionId`, message: `question "${questionId}" is answered more than once` });
-    } else {
-      seen.add(questionId);
-      usable += 1;
-    }
-  });
-  if (Array.isArray(body.answers) && usable < MIN_ANSWERS) {
-    unacceptable.push({
-      field: `${prefix}.answers`,
-      message: `needs at least ${MIN_ANSWERS} answers to distinct known questions (got ${usable})`,
-    });
-  }
-  if (typeof body.companySize === 'string' && !kb.companySizeBySlug.has(body.companySize)) {
-    unacceptable.push({ field: `${prefix}.companySize`, message: `unknown company size "${body.companySize.slice(0, 64)}"` });
-  }
-
-  if (malformed.length > 0) {
-    // A field that is malformed gets that one problem, not also the lookup's ("unknown ...").
-    const named = new Set(malformed.map((m) => m.field));
-    return { ok: false, fault: 'malformed', errors: [...malformed, ...unacceptable.filter((u) => !named.has(u.field))] };
-  }
-  if (unacceptable.length > 0 || !parsed.success) return { ok: false, fault: 'unscorable', errors: unacceptable };
-  return { ok: true, submission: parsed.data };
-}
-
-/**
- * The submissions of a batch body, or every problem of its envelope: it must be `{ "items": [...] }`
- * with 1 to `max` items and no other field. The items themselves are checked one by one later.
- */
-export function batchItems(raw: unknown, max: number): { ok: true; items: unknown[] } | { ok: false; errors: FieldProblem[] } {
-  if (!isRecord(raw)) return { ok: false, errors: [{ field: 'body', message: 'must be an object' }] };
-  const errors: FieldProblem[] = [];
-  const { items } = raw;
-  if (!Array.isArray(items)) errors.push({ field: 'body.items', message: 'must be an array' });
-  else if (items.length === 0 || items.length > max) {
-    errors.push({ field: 'body.items', message: `must hold 1 to ${max} items (got ${items.length})` });
-  }
-  for (const key of Object.keys(raw)) if (key !== 'items') errors.push({ field: `body.${key}`, message: 'unknown field' });
-  return errors.length === 0 ? { ok: true, items: items as unknown[] } : { ok: false, errors };
-}
 
 /** Scoring models per knowledge-base release and company size ('' = baseline), built on first use. */
 const models = new WeakMap<KnowledgeBase, Map<string, ScoringModel>>();
@@ -168,7 +47,7 @@ function modelFor(kb: KnowledgeBase, companySize: string | null): ScoringModel {
 }
 
 /** Scores a checked submission against the knowledge base, stamping the versions used. */
-export function assess(kb: KnowledgeBase, submission: SubmissionInput) {
+export function assess(kb: KnowledgeBase, submission: CheckedSubmission) {
   const companySize = submission.companySize ?? null;
   const scored = modelFor(kb, companySize).score(submission.answers);
   return {

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import { type Content, loadContent } from '../content/load.js';
 import { Checkpointer } from '../db/checkpointer.js';
-import { openDatabase, SQLITE_AUTOCHECKPOINT_PAGES, type Synchronous } from '../db/client.js';
+import { openDatabase, type Synchronous } from '../db/client.js';
 import { Repository } from '../db/repository.js';
 import { seedDatabase } from '../db/seed.js';
 import { KnowledgeBase } from '../domain/knowledge-base.js';
@@ -50,7 +50,7 @@ export default fp<StoreOptions>(
           onError: (message) => app.log.error({ message }, 'background checkpoint failed'),
           onExit: () => {
             app.log.error('background checkpoints stopped: the request thread checkpoints again');
-            if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+            repository.checkpointOnCommits();
           },
         });
       }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
 import type { AssessmentRecord, IdempotencyRecord, Repository } from '../db/repository.js';
-import { assess, checkSubmission } from '../domain/assessment.js';
+import { assess } from '../domain/assessment.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { SCORING_VERSION } from '../domain/scoring.js';
 import { type FieldProblem, SUBMISSION_STATUS, SubmissionError, type SubmissionFault, UnprocessableError } from '../errors.js';
@@ -9,6 +9,7 @@ import type { SubmissionInput } from '../schemas/assessment.js';
 import { type AssessmentParts, answersJson, assessmentJson, resultJson } from './assessment-json.js';
 import { GroupCommit } from './group-commit.js';
 import { RecentAssessments } from './recent-assessments.js';
+import { checkSubmission } from './submission-check.js';
 
 /** A response ready to send: status and JSON text, replayable byte for byte. */
 export type StoredResponse = { status: number; body: string; assessmentId?: string; replayed: boolean };

@@ -5,7 +5,7 @@ import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { type Compressed, codingFor, varyOnAcceptEncoding } from '../../content-coding.js';
 import { UUID_V4 } from '../../db/assessment-ids.js';
-import { ANSWER_SCALE, batchItems } from '../../domain/assessment.js';
+import { ANSWER_SCALE } from '../../domain/assessment.js';
 import { MIN_ANSWERS } from '../../domain/scoring.js';
 import { BadRequestError, BatchesBusyError, NotFoundError, problemBody, SubmissionError } from '../../errors.js';
 import {
@@ -23,6 +23,7 @@ import { NoQuery, NotModified } from '../../schemas/common.js';
 import { json, problems, REPLAYABLE } from '../../schemas/responses.js';
 import { AssessmentService, type StoredResponse } from '../../services/assessments.js';
 import { RecentAssessments } from '../../services/recent-assessments.js';
+import { batchItems } from '../../services/submission-check.js';
 
 /**
  * Submissions are checked by the service, which lists malformed (400) and unscorable (422)

@@ -1,0 +1,49 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fp from 'fastify-plugin';
+import { NoQuery } from '../schemas/common.js';
+import { transform, transformObject } from './openapi-components.js';
+
+/**
+ * The OpenAPI 3.1 document of every route, served at /openapi.json and browsable at /docs. It is
+ * registered before the routes, so that the document sees each of them. /openapi.json is sent through
+ * the response cache (a decorator registered after this plugin): built once, on its first request.
+ */
+export default fp<{ apiVersion: string }>(
+  async (app, { apiVersion }) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Role Competency API',
+          version: apiVersion,
+          description:
+            'An evidence-backed knowledge base about engineering leadership roles (Tech Lead, Engineering Manager) ' +
+            'at startups, scale-ups and big tech, with side-by-side comparisons and a scored self-assessment. ' +
+            'Errors are `application/problem+json`; `/problems/{code}` explains each kind. A path no operation below has ' +
+            'is a 404; a method a path does not take is a 405 whose `Allow` header names the ones it does, and an `OPTIONS` ' +
+            'request that is not a CORS preflight is answered 204 with that `Allow`.',
+        },
+        tags: [
+          { name: 'roles', description: 'Roles and what each expects of every competency' },
+          { name: 'competencies', description: 'Competencies, with filters, and their levels per role and company size' },
+          { name: 'company-sizes', description: 'Company sizes at which the roles are compared' },
+          { name: 'sources', description: 'The documents behind every level and question' },
+          { name: 'comparisons', description: 'Side-by-side comparisons of roles, at a company size or across all of them' },
+          { name: 'assessments', description: 'The self-assessment: questions, scoring, stored results' },
+          { name: 'exports', description: 'A whole release at once, as JSON or as a spreadsheet' },
+          { name: 'meta', description: 'Versions and counts' },
+          { name: 'operations', description: 'Liveness and readiness probes' },
+        ],
+      },
+      transform,
+      transformObject,
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+    // Served like the knowledge base: built once, compressed once, with an ETag that answers If-None-Match.
+    app.get('/openapi.json', { schema: { hide: true, querystring: NoQuery } }, (request, reply) =>
+      app.sendCachedText(request, reply, 'openapi.json', 'application/json; charset=utf-8', () => JSON.stringify(app.swagger())),
+    );
+  },
+  { name: 'openapi' },
+);
