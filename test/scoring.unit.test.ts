@@ -347,13 +347,34 @@ describe('score(): answers that carry no information', () => {
     expect(problems, 'fits differ by at least the lean threshold').toEqual([]);
   });
 
-  it('flags straight-lining only when all values are equal', () => {
+  it('flags straight-lining only when all values are equal, as given or once keyed', () => {
     const ids = questions.slice(0, 12).map((q) => q.id);
     const same = score(input(ids.map((id) => ({ questionId: id, value: 2 }))));
     expect(same.flags).toContain('straight-lining');
     expect(same.recommendation.role).toBeNull();
     const varied = score(input(ids.map((id, i) => ({ questionId: id, value: i === 5 ? 3 : 2 }))));
     expect(varied.flags).not.toContain('straight-lining');
+  });
+
+  // Guards against (shape-1.1): 5 to every plain item and 1 to every reverse-keyed one, with four
+  // people competencies left out, gave every answered competency an affinity of 1 and a clear
+  // Tech Lead recommendation (margins 23-27) that came only from the competencies left out.
+  it('flags answers that are alike once keyed, and recommends nothing from them', () => {
+    const skipped = new Set(['career-development', 'performance-reviews', 'hiring', 'team-culture']);
+    const kept = questions.filter((q) => !skipped.has(q.competency));
+    const keyedAlike = kept.map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? 5 : 1 }));
+    for (const size of SIZES) {
+      const result = score(input(keyedAlike, size));
+      expect(result.flags).toEqual(['straight-lining']);
+      expect(result.recommendation.margin).toBeGreaterThanOrEqual(CONFIDENCE_THRESHOLDS.clear);
+      expect(result.recommendation).toMatchObject({ role: null, confidence: 'too-close-to-call' });
+      expect(result.highlights).toEqual([]);
+      // One answer a step apart states a preference: scored as usual.
+      const oneApart = keyedAlike.map((a, i) => (i === 0 ? { ...a, value: a.value === 5 ? 4 : 2 } : a));
+      const varied = score(input(oneApart, size));
+      expect(varied.flags).toEqual([]);
+      expect(varied.recommendation.role).not.toBeNull();
+    }
   });
 
   // Guards against: eight identical answers to items of unlike competencies leave a gap (12 points at

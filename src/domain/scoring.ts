@@ -9,8 +9,10 @@ import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
  * 2. A competency's affinity a_c is the mean of its answered items.
  * 3. A role's profile is its expected levels as shares of the scale, p_rc = L_rc / 4, centred on the
  *    role's own mean over all competencies: e_rc = p_rc - mean(p_r). Centring is what makes the score
- *    about shape: raising every affinity by the same amount moves every role by the same amount (0
- *    when every competency is answered), so a general liking for everything favours no role.
+ *    about shape: with every competency answered, raising every affinity by the same amount moves no
+ *    role, so a general liking for everything favours no role. With some left out it moves each role
+ *    by its centred levels summed over the answered ones, which is why answers alike once keyed are
+ *    flagged as straight-lining and recommend nothing.
  * 4. S_r = sum over answered c of (a_c - 1/2) * e_rc, and fit_r = 50 + 50 * S_r / M, where M is the
  *    largest S any role could reach with these questions answered, so fit stays within 0..100 and all
  *    roles share one scale.
@@ -25,8 +27,12 @@ import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
  * shape-1.1: a straight-lined result has no highlights, as it has no recommendation (shape-1.0 named
  * the competencies that moved its gap most, which identical answers say nothing about). Fits,
  * margins and breakdowns are as in shape-1.0.
+ * shape-1.2: answers that are all alike once reverse-keyed items are reversed (5 to every plain item
+ * and 1 to every reverse-keyed one, say) are straight-lining too. They give every answered competency
+ * the same affinity, so whatever gap the fits show comes from which competencies were left out, not
+ * from a preference; shape-1.1 could call such a result clear. Fits, margins and breakdowns are as before.
  */
-export const SCORING_VERSION = 'shape-1.1';
+export const SCORING_VERSION = 'shape-1.2';
 export const MIN_ANSWERS = 8;
 export const COMPLETE_SHARE = 0.8;
 /** The largest difference of two roles' mean levels that keeps the monotonicity guarantee (with margin). */
@@ -134,11 +140,20 @@ export class ScoringModel {
     // Steps 1 and 2: affinity per competency.
     const totals = new Array<number>(competencies.length).fill(0);
     const counts = new Array<number>(competencies.length).fill(0);
-    for (const answer of answers) {
+    // Whether every answer is alike as given, or alike once keyed: either way it states no preference.
+    let alikeAsGiven = true;
+    let alikeKeyed = true;
+    let firstKeyed = 0;
+    for (const [i, answer] of answers.entries()) {
       const question = this.questionById.get(answer.questionId);
       if (!question) throw new RangeError(`Unknown question ${answer.questionId}`);
-      if (question.competency < 0) continue;
       const keyed = question.minus ? 6 - answer.value : answer.value;
+      if (i === 0) firstKeyed = keyed;
+      else {
+        alikeAsGiven &&= answer.value === answers[0]?.value;
+        alikeKeyed &&= keyed === firstKeyed;
+      }
+      if (question.competency < 0) continue;
       totals[question.competency] = (totals[question.competency] as number) + (keyed - 1) / 4;
       counts[question.competency] = (counts[question.competency] as number) + 1;
     }
@@ -172,7 +187,7 @@ export class ScoringModel {
 
     const flags: Flag[] = [];
     if (answers.length < COMPLETE_SHARE * this.questionCount) flags.push('incomplete');
-    if (answers.length > 0 && answers.every((a) => a.value === answers[0]?.value)) flags.push('straight-lining');
+    if (answers.length > 0 && (alikeAsGiven || alikeKeyed)) flags.push('straight-lining');
 
     const [best, second] = scores;
     const margin = best && second ? round(best.fit - second.fit, 2) : 0;
