@@ -876,6 +876,8 @@ export interface components {
     headers: {
         /** @description This request's id (a UUID): quote it when reporting a problem */
         RequestId: string;
+        /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+        Vary: string;
         /** @description Write requests allowed per window, for this client */
         RateLimitLimit: number;
         /** @description Write requests left in the current window */
@@ -900,6 +902,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -910,6 +913,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -920,6 +924,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -930,6 +935,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -940,6 +946,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -950,6 +957,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -960,6 +968,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -983,6 +992,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -993,6 +1003,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1003,6 +1014,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1013,6 +1025,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1023,6 +1036,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1033,6 +1047,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1043,6 +1058,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Sent with the shutting-down problem only */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1070,12 +1086,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1086,12 +1103,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1100,6 +1118,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1110,6 +1129,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1120,6 +1140,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1130,6 +1151,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1140,6 +1162,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1150,6 +1173,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1181,12 +1205,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1197,12 +1222,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1211,6 +1237,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1221,6 +1248,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1231,6 +1259,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1241,6 +1270,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1251,6 +1281,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1261,6 +1292,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1290,12 +1322,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1306,12 +1339,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1320,6 +1354,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1330,6 +1365,7 @@ export interface operations {
             404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1340,6 +1376,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1350,6 +1387,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1360,6 +1398,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1370,6 +1409,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1380,6 +1420,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1411,12 +1452,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1427,12 +1469,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1441,6 +1484,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1451,6 +1495,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1461,6 +1506,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1471,6 +1517,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1481,6 +1528,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1491,6 +1539,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1523,12 +1572,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1539,12 +1589,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1553,6 +1604,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1563,6 +1615,7 @@ export interface operations {
             404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1573,6 +1626,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1583,6 +1637,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1593,6 +1648,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1603,6 +1659,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1613,6 +1670,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1653,12 +1711,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1669,12 +1728,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1683,6 +1743,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1693,6 +1754,7 @@ export interface operations {
             404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1703,6 +1765,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1713,6 +1776,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1723,6 +1787,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1733,6 +1798,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1743,6 +1809,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1772,12 +1839,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1788,12 +1856,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1802,6 +1871,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1812,6 +1882,7 @@ export interface operations {
             404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1822,6 +1893,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1832,6 +1904,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1842,6 +1915,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1852,6 +1926,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1862,6 +1937,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1893,12 +1969,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1909,12 +1986,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1923,6 +2001,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1933,6 +2012,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1943,6 +2023,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1953,6 +2034,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1963,6 +2045,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1973,6 +2056,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2004,12 +2088,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2020,12 +2105,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2034,6 +2120,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2044,6 +2131,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2054,6 +2142,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2064,6 +2153,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2074,6 +2164,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2084,6 +2175,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2116,12 +2208,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2132,12 +2225,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2146,6 +2240,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2156,6 +2251,7 @@ export interface operations {
             404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2166,6 +2262,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2176,6 +2273,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2186,6 +2284,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2196,6 +2295,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2206,6 +2306,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2236,12 +2337,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2252,12 +2354,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2266,6 +2369,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2276,6 +2380,7 @@ export interface operations {
             404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2286,6 +2391,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2296,6 +2402,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2306,6 +2413,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2316,6 +2424,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2326,6 +2435,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2352,12 +2462,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2368,12 +2479,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2382,6 +2494,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2392,6 +2505,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2402,6 +2516,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2412,6 +2527,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2422,6 +2538,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2432,6 +2549,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2458,14 +2576,15 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description attachment, named after the release */
                     "content-disposition"?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2476,12 +2595,15 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    /** @description attachment, named after the release */
+                    "content-disposition"?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2490,6 +2612,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2500,6 +2623,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2510,6 +2634,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2520,6 +2645,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2530,6 +2656,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2540,6 +2667,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2566,12 +2694,13 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2582,12 +2711,13 @@ export interface operations {
             304: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2596,6 +2726,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2606,6 +2737,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2616,6 +2748,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2626,6 +2759,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2636,6 +2770,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2646,6 +2781,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2676,6 +2812,7 @@ export interface operations {
             201: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2693,6 +2830,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2706,6 +2844,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2719,6 +2858,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2732,6 +2872,7 @@ export interface operations {
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2747,6 +2888,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2760,6 +2902,7 @@ export interface operations {
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2773,6 +2916,7 @@ export interface operations {
             429: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2788,6 +2932,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2801,6 +2946,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2814,6 +2960,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2844,6 +2991,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2857,6 +3005,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2870,6 +3019,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2883,6 +3033,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2896,6 +3047,7 @@ export interface operations {
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2911,6 +3063,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2924,6 +3077,7 @@ export interface operations {
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2937,6 +3091,7 @@ export interface operations {
             429: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2952,6 +3107,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2965,6 +3121,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2978,6 +3135,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3011,15 +3169,14 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     /** @description Present on a replay: the answer first sent for this Idempotency-Key */
                     "idempotent-replayed"?: "true";
-                    /** @description Present when the answer is 16 KiB or more and the request accepts gzip */
+                    /** @description Present when the body is compressed: the answer is 16 KiB or more and the request accepts gzip */
                     "content-encoding"?: "gzip";
-                    /** @description `Origin, Accept-Encoding` */
-                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3030,6 +3187,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3043,6 +3201,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3056,6 +3215,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3069,6 +3229,7 @@ export interface operations {
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3084,6 +3245,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3097,6 +3259,7 @@ export interface operations {
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3110,6 +3273,7 @@ export interface operations {
             429: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3125,6 +3289,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3138,6 +3303,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3151,6 +3317,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3180,6 +3347,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description `private, max-age=86400, immutable`: a stored assessment never changes */
                     "cache-control"?: string;
                     [name: string]: unknown;
@@ -3192,6 +3360,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3202,6 +3371,7 @@ export interface operations {
             404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3212,6 +3382,7 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3222,6 +3393,7 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3232,6 +3404,7 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3242,6 +3415,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3252,6 +3426,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;

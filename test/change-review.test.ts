@@ -192,6 +192,7 @@ describe('OpenAPI response headers against what is sent', () => {
     expect(declared.sort()).toEqual([
       'idempotent-replayed',
       'location',
+      'vary',
       'x-ratelimit-limit',
       'x-ratelimit-remaining',
       'x-ratelimit-reset',

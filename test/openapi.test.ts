@@ -5,6 +5,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientTypes } from '../scripts/client-types.js';
 import { projectRoot } from '../src/paths.js';
+import { API_SECURITY_HEADERS } from '../src/plugins/security-headers.js';
 import { buildTestApp } from './helpers.js';
 import { document, operations } from './support/openapi.js';
 
@@ -99,7 +100,15 @@ describe('OpenAPI document', () => {
         ['post', '/v1/assessments/preview', '/v1/assessments/preview', { ...json, 'content-encoding': 'gzip' }, '{}'],
         ['post', '/v1/assessments', '/v1/assessments', json, '{"answers":[]}'],
       ];
-      const sent = ['x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'accept-encoding', 'retry-after'];
+      const sent = [
+        'x-request-id',
+        'vary',
+        'x-ratelimit-limit',
+        'x-ratelimit-remaining',
+        'x-ratelimit-reset',
+        'accept-encoding',
+        'retry-after',
+      ];
       const seen = new Set<string>();
       for (const [method, path, url, headers, payload] of cases) {
         const response = await limited.inject({ method: method.toUpperCase() as 'GET', url, headers, payload });
@@ -134,6 +143,8 @@ describe('OpenAPI document', () => {
       parameters?: { in: string; name: string }[];
       responses: Record<string, { headers?: Record<string, unknown> }>;
     };
+    // Sent on every response, and left out of the document as HTTP hygiene, not part of the contract.
+    const SECURITY = new Set(Object.keys(API_SECURITY_HEADERS));
     // A URL for each cached read: a new one without an example here fails the test.
     const examples: Record<string, string> = {
       '/v1/meta': '/v1/meta',
@@ -162,16 +173,27 @@ describe('OpenAPI document', () => {
         path,
       ).toBe(true);
       const url = examples[path] as string;
-      const fresh = await app.inject(url);
-      const again = await app.inject({ url, headers: { 'if-none-match': String(fresh.headers.etag) } });
-      expect([fresh.statusCode, again.statusCode], url).toEqual([200, 304]);
-      for (const [status, response] of [
-        ['200', fresh],
-        ['304', again],
-      ] as const) {
-        const declared = Object.keys(op.responses[status]?.headers ?? {});
-        expect(declared, `${path} ${status}`).toEqual(expect.arrayContaining(['etag', 'cache-control', 'vary']));
-        for (const name of ['etag', 'cache-control', 'vary']) expect(response.headers[name], `${url} ${status} ${name}`).toBeTruthy();
+      // Guards against: the compressed bodies' Content-Encoding, and the CSV's Content-Disposition on
+      // its 304, were sent but not declared.
+      for (const coding of ['identity', 'gzip']) {
+        const headers = { 'accept-encoding': coding };
+        const fresh = await app.inject({ url, headers });
+        const again = await app.inject({ url, headers: { ...headers, 'if-none-match': String(fresh.headers.etag) } });
+        expect([fresh.statusCode, again.statusCode], url).toEqual([200, 304]);
+        for (const [status, response] of [
+          ['200', fresh],
+          ['304', again],
+        ] as const) {
+          const declared = Object.keys(op.responses[status]?.headers ?? {});
+          expect(declared, `${path} ${status}`).toEqual(expect.arrayContaining(['etag', 'cache-control', 'vary']));
+          for (const name of ['etag', 'cache-control', 'vary']) expect(response.headers[name], `${url} ${status} ${name}`).toBeTruthy();
+          const sentHere = Object.keys(response.headers).filter(
+            (name) => !['content-type', 'content-length', 'date', 'connection'].includes(name),
+          );
+          const undeclared = sentHere.filter((name) => !declared.includes(name) && !SECURITY.has(name));
+          expect(undeclared, `${url} ${status} ${coding}`).toEqual([]);
+          if (coding === 'gzip' && status === '200') expect(response.headers['content-encoding'], url).toBe('gzip');
+        }
       }
     }
     // A stored assessment never changes and has no ETag: it documents no 304.

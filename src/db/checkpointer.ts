@@ -3,9 +3,9 @@ import { Worker } from 'node:worker_threads';
 import type { Synchronous } from './client.js';
 
 /** How often the background connection copies the write-ahead log into the database file. */
-export const CHECKPOINT_INTERVAL_MS = 100;
+const CHECKPOINT_INTERVAL_MS = 100;
 /** How long stop() waits for the last checkpoint before ending the worker. */
-export const STOP_TIMEOUT_MS = 5_000;
+const STOP_TIMEOUT_MS = 5_000;
 
 // Plain CommonJS, so that it runs from the sources (tests) as from the build. The worker has its own
 // connection; a passive checkpoint never blocks the connection that writes. A failure is reported

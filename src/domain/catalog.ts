@@ -1,9 +1,22 @@
+import { ANSWER_SCALE } from './assessment.js';
 import { compare } from './comparison.js';
 import { type Category, type Competency, type KnowledgeBase, LEVEL_SCALE } from './knowledge-base.js';
+import { MIN_ANSWERS } from './scoring.js';
 
 /** Views of the knowledge base that the read API serves, as plain data. */
 
 /** The versions in play and how much the release holds. */
+/** The instrument: the answer scale and the questions in order, as a client renders them. */
+export function instrument(kb: KnowledgeBase) {
+  return {
+    version: kb.release.instrumentVersion,
+    kbRelease: kb.release.id,
+    scale: ANSWER_SCALE,
+    questions: kb.data.questions.map(({ id, order, prompt, competency, keyed }) => ({ id, order, prompt, competency, keyed })),
+    minAnswers: MIN_ANSWERS,
+  };
+}
+
 export function metaOf(kb: KnowledgeBase, apiVersion: string, scoringVersion: string) {
   const { data } = kb;
   const entries = [...data.expectations, ...data.expectations.flatMap((e) => e.variants)];

@@ -15,7 +15,7 @@ function mediaTypeOf(request: FastifyRequest): string {
   return type === undefined || type.trim() === '' ? 'no Content-Type' : JSON.stringify(type.length > 100 ? `${type.slice(0, 100)}…` : type);
 }
 
-/** Maps fastify's own error codes (body parsing, limits, media types) to problem codes. */
+/** Fastify error codes that need no branch of their own below, with the problem code each becomes. */
 const FRAMEWORK_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length',
 };

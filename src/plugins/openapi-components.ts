@@ -1,7 +1,7 @@
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { NotModified } from '../schemas/common.js';
-import { CACHED_READ, IF_NONE_MATCH, RATE_LIMITED, REQUEST_ID } from '../schemas/responses.js';
+import { CACHED_READ, IF_NONE_MATCH, RATE_LIMITED, REQUEST_ID, VARY } from '../schemas/responses.js';
 
 const REF = /"#\/components\/schemas\/([^"]+)"/g;
 const refsIn = (value: unknown) => [...JSON.stringify(value).matchAll(REF)].map((m) => m[1] as string);
@@ -11,6 +11,7 @@ type Document = { paths?: unknown; components?: { schemas?: Record<string, unkno
 /** The headers every response (or every write's) carries, declared once as components and referenced. */
 const SHARED_HEADERS: Record<string, string> = {
   'x-request-id': 'RequestId',
+  vary: 'Vary',
   'x-ratelimit-limit': 'RateLimitLimit',
   'x-ratelimit-remaining': 'RateLimitRemaining',
   'x-ratelimit-reset': 'RateLimitReset',
@@ -61,9 +62,10 @@ type ObjectSchema = { type: 'object'; properties: Record<string, unknown> };
 /**
  * The zod transform of a route's schema, with the response headers a route declares (Location,
  * Retry-After...) kept: the zod transform rebuilds each response from its description and content
- * alone, and those every response of the route carries (X-Request-Id; X-RateLimit-* on writes). A
- * route that answers 304 (NotModified) is a cached knowledge-base read: it takes
- * If-None-Match, and its 200 and 304 carry ETag, Cache-Control and Vary.
+ * alone, and those every response of the route carries (X-Request-Id and Vary; X-RateLimit-* on
+ * writes). A route that answers 304 (NotModified) is a cached knowledge-base read: it takes
+ * If-None-Match, its 200 carries ETag, Cache-Control and Content-Encoding, and its 304 the headers
+ * its 200 would.
  */
 export const transform: SwaggerTransform = (input) => {
   const output = jsonSchemaTransform(input as Parameters<typeof jsonSchemaTransform>[0]);
@@ -74,14 +76,16 @@ export const transform: SwaggerTransform = (input) => {
     const target = built[status];
     if (response?.headers !== undefined && target !== undefined) target.headers = response.headers;
   }
-  // Every response carries its request id; every response of a write, the rate limit's count.
-  const everyResponse = input.route.config?.writeLimit === true ? { ...REQUEST_ID, ...RATE_LIMITED } : REQUEST_ID;
+  // Every response carries its request id and Vary; every response of a write, the rate limit's count.
+  const everyResponse = { ...REQUEST_ID, ...VARY, ...(input.route.config?.writeLimit === true ? RATE_LIMITED : {}) };
   for (const target of Object.values(built)) target.headers = { ...everyResponse, ...(target.headers as object | undefined) };
   if (declared['304'] === NotModified) {
-    for (const status of ['200', '304']) {
-      const target = built[status];
-      if (target !== undefined) target.headers = { ...(target.headers as object | undefined), ...CACHED_READ };
-    }
+    const ok = built['200'];
+    if (ok !== undefined) ok.headers = { ...(ok.headers as object | undefined), ...CACHED_READ };
+    // A 304 carries the headers its 200 would (a CSV export's Content-Disposition among them).
+    const notModified = built['304'];
+    if (notModified !== undefined && ok !== undefined)
+      notModified.headers = { ...(notModified.headers as object), ...(ok.headers as object) };
     const headers = schema.headers ?? { type: 'object', properties: {} };
     schema.headers = { ...headers, properties: { ...headers.properties, 'if-none-match': IF_NONE_MATCH } };
   }

@@ -25,7 +25,7 @@ const declaresBody = (headers: IncomingHttpHeaders) =>
   headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 
 /** Seconds a client is asked to wait when the server sheds load. */
-export const OVERLOAD_RETRY_AFTER_S = 5;
+const OVERLOAD_RETRY_AFTER_S = 5;
 
 /** How often under-pressure samples the event loop, by default, and how finely it does. */
 const DEFAULT_SAMPLE_INTERVAL_MS = 1000;

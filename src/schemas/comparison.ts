@@ -36,7 +36,7 @@ const ComparisonBody = {
   }),
 };
 
-export const ComparisonStage = z.object(ComparisonBody).meta({ id: 'ComparisonStage' });
+const ComparisonStage = z.object(ComparisonBody).meta({ id: 'ComparisonStage' });
 
 export const Comparison = z
   .object({ roles: z.array(RoleRef), category: Category.nullable(), kbRelease: z.string(), kbContentHash: ContentHash, ...ComparisonBody })
@@ -53,7 +53,7 @@ export const ComparisonAcrossSizes = z
   })
   .meta({ id: 'ComparisonAcrossSizes' });
 
-export const MAX_COMPARED_ROLES = 5;
+const MAX_COMPARED_ROLES = 5;
 
 const RoleSet = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required: 2 to 5 comma-separated role slugs' : undefined) })

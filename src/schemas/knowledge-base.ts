@@ -44,7 +44,7 @@ export const VariantView = z
   })
   .meta({ id: 'Variant', description: "A company size's override of the baseline level" });
 
-export const ExpectationView = z
+const ExpectationView = z
   .object({
     competency: CompetencyRef,
     level: Level.describe('The level at the requested company size (the baseline when none is given)'),

@@ -26,6 +26,16 @@ export const json = <S extends z.ZodType>(schema: S, description: string, header
   ...(headers === undefined ? {} : { headers }),
 });
 
+/** On every response of the API's routes; one whose body can be compressed also varies on Accept-Encoding. */
+export const VARY: Headers = {
+  vary: { type: 'string', description: '`Origin`, with `Accept-Encoding` where the body can be sent compressed' },
+};
+
+/** A body sent compressed, in the coding chosen from the request's Accept-Encoding. */
+export const CONTENT_ENCODING = (codings: string[], when: string): Headers => ({
+  'content-encoding': { type: 'string', enum: codings, description: `Present when the body is compressed: ${when}` },
+});
+
 /** The headers of a knowledge-base read, on its 200 and on its 304 alike. */
 export const CACHED_READ: Headers = {
   etag: { type: 'string', description: 'Strong entity tag of this representation: send it back in If-None-Match' },
@@ -33,7 +43,8 @@ export const CACHED_READ: Headers = {
     type: 'string',
     description: 'How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60`',
   },
-  vary: { type: 'string', description: '`Origin, Accept-Encoding`' },
+  ...VARY,
+  ...CONTENT_ENCODING(['br', 'gzip'], 'the request accepts one of these codings at least as much as identity'),
 };
 
 /** The request header a knowledge-base read answers with 304 when one of its tags is current. */
@@ -60,7 +71,10 @@ export const REQUEST_ID: Headers = {
   'x-request-id': { type: 'string', description: "This request's id (a UUID): quote it when reporting a problem" },
 };
 
-/** On every response of a write while the rate limit is on (RATE_LIMIT_ENABLED). */
+/**
+ * On the responses of a write while the rate limit is on (RATE_LIMIT_ENABLED): every one the limit has
+ * counted, not those answered before it (a 417, or a 503 while the server sheds load).
+ */
 export const RATE_LIMITED: Headers = {
   'x-ratelimit-limit': { type: 'integer', minimum: 0, description: 'Write requests allowed per window, for this client' },
   'x-ratelimit-remaining': { type: 'integer', minimum: 0, description: 'Write requests left in the current window' },

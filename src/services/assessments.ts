@@ -4,12 +4,19 @@ import type { AssessmentRecord, IdempotencyRecord, Repository } from '../db/repo
 import { assess } from '../domain/assessment.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { SCORING_VERSION } from '../domain/scoring.js';
-import { type FieldProblem, SUBMISSION_STATUS, SubmissionError, type SubmissionFault, UnprocessableError } from '../errors.js';
-import type { SubmissionInput } from '../schemas/assessment.js';
+import {
+  BadRequestError,
+  type FieldProblem,
+  SUBMISSION_STATUS,
+  SubmissionError,
+  type SubmissionFault,
+  UnprocessableError,
+} from '../errors.js';
+import { MAX_BATCH_ITEMS, type SubmissionInput } from '../schemas/assessment.js';
 import { type AssessmentParts, answersJson, assessmentJson, resultJson } from './assessment-json.js';
 import { GroupCommit } from './group-commit.js';
 import { RecentAssessments } from './recent-assessments.js';
-import { checkSubmission } from './submission-check.js';
+import { batchItems, checkSubmission } from './submission-check.js';
 
 /** A response ready to send: status and JSON text, replayable byte for byte. */
 export type StoredResponse = { status: number; body: string; assessmentId?: string; replayed: boolean };
@@ -135,14 +142,17 @@ export class AssessmentService {
    * Items are scored a slice at a time, letting other requests run between slices: 500 items in one
    * go held every other request up for about 200 ms.
    */
-  createBatch(
-    raw: { items: unknown[] },
+  async createBatch(
+    raw: unknown,
     idempotencyKey: string | undefined,
     problemOf: (outcome: ItemOutcome & { status: 400 | 422 }) => unknown,
-  ) {
+  ): Promise<StoredResponse> {
+    // A bad envelope is refused before the key is looked at, so that it is never stored under it.
+    const batch = batchItems(raw, MAX_BATCH_ITEMS);
+    if (!batch.ok) throw new BadRequestError(`The body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`, batch.errors);
     return this.idempotent('batch', raw, idempotencyKey, async () => {
       const outcomes: ItemOutcome[] = [];
-      for (const [i, item] of raw.items.entries()) {
+      for (const [i, item] of batch.items.entries()) {
         if (i > 0 && i % BATCH_SLICE === 0) await setImmediate();
         // Each stored item keeps the key its batch came with.
         outcomes.push(this.prepare(item, idempotencyKey ?? null, `body.items[${i}]`));

@@ -5,9 +5,8 @@ import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { type Compressed, codingFor, varyOnAcceptEncoding } from '../../content-coding.js';
 import { UUID_V4 } from '../../db/assessment-ids.js';
-import { ANSWER_SCALE } from '../../domain/assessment.js';
-import { MIN_ANSWERS } from '../../domain/scoring.js';
-import { BadRequestError, BatchesBusyError, NotFoundError, problemBody, SubmissionError } from '../../errors.js';
+import { instrument } from '../../domain/catalog.js';
+import { NotFoundError, problemBody, SubmissionError } from '../../errors.js';
 import {
   Assessment,
   AssessmentParams,
@@ -20,16 +19,19 @@ import {
   Submission,
 } from '../../schemas/assessment.js';
 import { NoQuery, NotModified } from '../../schemas/common.js';
-import { json, problems, REPLAYABLE } from '../../schemas/responses.js';
+import { CONTENT_ENCODING, json, problems, REPLAYABLE } from '../../schemas/responses.js';
 import { AssessmentService, type StoredResponse } from '../../services/assessments.js';
 import { RecentAssessments } from '../../services/recent-assessments.js';
-import { batchItems } from '../../services/submission-check.js';
+import { BatchPlaces } from './batch-places.js';
 
 /**
- * Submissions are checked by the service, which lists malformed (400) and unscorable (422)
- * problems together; the body schema is still declared so that it is documented.
+ * Bodies are checked by the service, which lists malformed (400) and unscorable (422) problems
+ * together, and a batch's envelope before its items; the body schema is still declared so that it
+ * is documented.
  */
 const checkBodyInHandler = <S>(route: FastifyRouteSchemaDef<S>) =>
+  // Fastify types a route's compiler by the route's whole schema object, the zod compiler by one part's
+  // zod schema: the same value at run time, two types that do not meet.
   route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route as never);
 
 /**
@@ -116,14 +118,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         response: { 200: json(Instrument, 'The instrument'), 304: NotModified, ...problems(400) },
       },
     },
-    async (request, reply) =>
-      app.sendCached(request, reply, 'instrument', Instrument, () => ({
-        version: app.kb.release.instrumentVersion,
-        kbRelease: app.kb.release.id,
-        scale: ANSWER_SCALE,
-        questions: app.kb.data.questions.map(({ id, order, prompt, competency, keyed }) => ({ id, order, prompt, competency, keyed })),
-        minAnswers: MIN_ANSWERS,
-      })),
+    async (request, reply) => app.sendCached(request, reply, 'instrument', Instrument, () => instrument(app.kb)),
   );
 
   app.post(
@@ -173,46 +168,14 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     async (request, reply) => sendJson(reply, JSON.stringify(service.preview(uncheckedBody(request)))),
   );
 
-  // A 500-item batch holds about 40 MB while it is scored, stored and sent, and two cores score one
-  // no faster for having several at once: those beyond the limit are refused before their body is
-  // read, so that parallel batches cannot run the server out of memory.
-  let batchesUnderWay = 0;
-  /** Each batch's place among those under way: given back once, when its handler ends or, if its handler never starts, when its connection closes. */
-  const places = new WeakMap<FastifyRequest, { handled: boolean; giveBack: () => void }>();
-  const oneBatchAtATime = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
-    if (batchesUnderWay >= options.maxConcurrentBatches) return done(new BatchesBusyError(options.maxConcurrentBatches));
-    batchesUnderWay++;
-    let given = false;
-    const place = {
-      handled: false,
-      giveBack: () => {
-        if (!given) batchesUnderWay--;
-        given = true;
-      },
-    };
-    places.set(request, place);
-    // A client that hangs up does not stop its batch: a handler that has started gives the place back
-    // itself, once the batch is scored and stored. Otherwise the place goes back when the response
-    // closes or, for a response queued behind another on a pipelined connection (which never closes
-    // if the connection dies first), when the connection does.
-    const unhandled = () => {
-      if (!place.handled) place.giveBack();
-    };
-    const { socket } = request.raw;
-    socket.once('close', unhandled);
-    reply.raw.once('close', () => {
-      socket.removeListener('close', unhandled);
-      unhandled();
-    });
-    done();
-  };
+  const batchPlaces = new BatchPlaces(options.maxConcurrentBatches);
 
   app.post(
     '/v1/assessments/batch',
     {
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
-      onRequest: oneBatchAtATime,
+      onRequest: batchPlaces.take,
       bodyLimit: options.batchBodyLimit,
       schema: {
         tags: ['assessments'],
@@ -230,32 +193,22 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         response: {
           200: json(BatchResponse, 'One outcome per item', {
             ...REPLAYABLE,
-            'content-encoding': {
-              type: 'string',
-              enum: ['gzip'],
-              description: 'Present when the answer is 16 KiB or more and the request accepts gzip',
-            },
-            vary: { type: 'string', description: '`Origin, Accept-Encoding`' },
+            ...CONTENT_ENCODING(['gzip'], 'the answer is 16 KiB or more and the request accepts gzip'),
           }),
           ...problems(400, 413, 415, 422, 429),
         },
       },
     },
     async (request, reply) => {
-      const place = places.get(request);
-      if (place !== undefined) place.handled = true;
+      const giveBack = batchPlaces.claim(request);
       try {
-        const batch = batchItems(uncheckedBody(request), MAX_BATCH_ITEMS);
-        if (!batch.ok) {
-          throw new BadRequestError(`The body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`, batch.errors);
-        }
-        const response = await service.createBatch({ items: batch.items }, request.headers['idempotency-key'], (outcome) =>
+        const response = await service.createBatch(uncheckedBody(request), request.headers['idempotency-key'], (outcome) =>
           // The same problem a single submission would get, in the item's place.
           problemBody(request, new SubmissionError(outcome.fault, outcome.errors)),
         );
         return await sendBatch(request, reply, response);
       } finally {
-        place?.giveBack();
+        giveBack();
       }
     },
   );
