@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from './helpers.js';
-import { responseProblems } from './support/openapi.js';
+import { document, responseProblems } from './support/openapi.js';
 
 let app: Awaited<ReturnType<typeof buildTestApp>>;
 beforeAll(async () => {
@@ -96,6 +96,34 @@ describe('GET /v1/comparisons', () => {
     expect(second.statusCode).toBe(304);
     const other = await get(`/v1/comparisons?${PAIR}&companySize=startup`);
     expect(other.headers.etag).not.toBe(etag);
+  });
+});
+
+// Guards against: the count of roles (2 to 5) was checked but said only in prose, so a client that
+// checks its request against the document could not refuse one role or six before sending them.
+describe('the roles parameter as the OpenAPI document declares it', () => {
+  type Parameter = { name: string; schema: { pattern?: string } };
+  const operation = document.paths['/v1/comparisons'].get as { parameters: Parameter[] };
+  const pattern = operation.parameters.find((p) => p.name === 'roles')?.schema.pattern;
+
+  it.each([
+    'tech-lead,engineering-manager',
+    ' tech-lead , engineering-manager ',
+    'tech-lead\t,\u00a0engineering-manager',
+    'tech-lead,engineering-manager,a,b,c',
+    'tech-lead',
+    'tech-lead,engineering-manager,a,b,c,d',
+    'tech-lead,',
+    ',tech-lead,engineering-manager',
+    'tech-lead,,engineering-manager',
+    'Tech-Lead,engineering-manager',
+    'tech--lead,engineering-manager',
+  ])('matches %j exactly when the API takes its form', async (roles) => {
+    expect(pattern).toBeDefined();
+    const response = await app.inject({ url: '/v1/comparisons', query: { roles } });
+    // Unknown but well-formed slugs get 404: the form was taken.
+    const taken = response.statusCode !== 400;
+    expect(new RegExp(pattern as string, 'u').test(roles), `${roles}: ${response.statusCode}`).toBe(taken);
   });
 });
 

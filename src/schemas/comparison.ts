@@ -54,11 +54,17 @@ export const ComparisonAcrossSizes = z
   .meta({ id: 'ComparisonAcrossSizes' });
 
 const MAX_COMPARED_ROLES = 5;
+const SLUG_PATTERN = '[a-z0-9]+(?:-[a-z0-9]+)*';
+/** 2 to MAX_COMPARED_ROLES slugs, comma-separated, with whitespace around each allowed (it is trimmed off). */
+const ROLE_LIST_PATTERN = `^\\s*${SLUG_PATTERN}\\s*(?:,\\s*${SLUG_PATTERN}\\s*){1,${MAX_COMPARED_ROLES - 1}}$`;
 
 const RoleSet = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required: 2 to 5 comma-separated role slugs' : undefined) })
   .max(400)
   .describe('2 to 5 distinct role slugs, comma-separated, e.g. `tech-lead,engineering-manager`')
+  // For clients that check a request before sending it: the count of slugs, which the checks below
+  // make again with their own messages (that the slugs are distinct, no pattern can say).
+  .meta({ pattern: ROLE_LIST_PATTERN })
   .transform((value) => value.split(',').map((slug) => slug.trim()))
   .pipe(
     z
