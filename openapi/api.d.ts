@@ -924,7 +924,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -935,7 +934,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -946,7 +944,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1014,7 +1011,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1025,7 +1021,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1036,7 +1031,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1108,8 +1102,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1129,7 +1121,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1140,7 +1131,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1151,7 +1141,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1227,8 +1216,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1248,7 +1235,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1259,7 +1245,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1270,7 +1255,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1344,8 +1328,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1376,7 +1358,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1387,7 +1368,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1398,7 +1378,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1474,8 +1453,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1495,7 +1472,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1506,7 +1482,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1517,7 +1492,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1594,8 +1568,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1626,7 +1598,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1637,7 +1608,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1648,7 +1618,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1733,8 +1702,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1765,7 +1732,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1776,7 +1742,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1787,7 +1752,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1861,8 +1825,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1893,7 +1855,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1904,7 +1865,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1915,7 +1875,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1991,8 +1950,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2012,7 +1969,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2023,7 +1979,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2034,7 +1989,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2110,8 +2064,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2131,7 +2083,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2142,7 +2093,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2153,7 +2103,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2230,8 +2179,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2262,7 +2209,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2273,7 +2219,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2284,7 +2229,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2359,8 +2303,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2391,7 +2333,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2402,7 +2343,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2413,7 +2353,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2484,8 +2423,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2505,7 +2442,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2516,7 +2452,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2527,7 +2462,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2602,8 +2536,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2623,7 +2555,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2634,7 +2565,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2645,7 +2575,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2716,8 +2645,6 @@ export interface operations {
                     etag?: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
-                    "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2737,7 +2664,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2748,7 +2674,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2759,7 +2684,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2812,10 +2736,10 @@ export interface operations {
             201: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     /** @description Where the stored assessment is read: the path `/v1/assessments/{id}`, relative to the URL the POST went to */
                     location?: string;
                     /** @description Present on a replay: the answer first sent for this Idempotency-Key */
@@ -2830,10 +2754,10 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2844,7 +2768,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2858,10 +2781,10 @@ export interface operations {
             413: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2872,10 +2795,10 @@ export interface operations {
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     /** @description The only content coding a request body may have */
                     "accept-encoding"?: "identity";
                     [name: string]: unknown;
@@ -2888,7 +2811,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2902,10 +2824,10 @@ export interface operations {
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2916,10 +2838,10 @@ export interface operations {
             429: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2932,7 +2854,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -2946,10 +2867,10 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2960,10 +2881,10 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2991,10 +2912,10 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3005,10 +2926,10 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3019,7 +2940,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3033,10 +2953,10 @@ export interface operations {
             413: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3047,10 +2967,10 @@ export interface operations {
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     /** @description The only content coding a request body may have */
                     "accept-encoding"?: "identity";
                     [name: string]: unknown;
@@ -3063,7 +2983,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3077,10 +2996,10 @@ export interface operations {
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3091,10 +3010,10 @@ export interface operations {
             429: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -3107,7 +3026,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3121,10 +3039,10 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3135,10 +3053,10 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -3169,10 +3087,10 @@ export interface operations {
             200: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     /** @description Present on a replay: the answer first sent for this Idempotency-Key */
                     "idempotent-replayed"?: "true";
                     /** @description Present when the body is compressed: the answer is 16 KiB or more and the request accepts gzip */
@@ -3187,10 +3105,10 @@ export interface operations {
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3201,7 +3119,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3215,10 +3132,10 @@ export interface operations {
             413: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3229,10 +3146,10 @@ export interface operations {
             415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     /** @description The only content coding a request body may have */
                     "accept-encoding"?: "identity";
                     [name: string]: unknown;
@@ -3245,7 +3162,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3259,10 +3175,10 @@ export interface operations {
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3273,10 +3189,10 @@ export interface operations {
             429: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -3289,7 +3205,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
@@ -3303,10 +3218,10 @@ export interface operations {
             500: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3317,10 +3232,10 @@ export interface operations {
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
                     "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    vary: components["headers"]["Vary"];
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -3382,7 +3297,6 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3393,7 +3307,6 @@ export interface operations {
             417: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3404,7 +3317,6 @@ export interface operations {
             431: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {

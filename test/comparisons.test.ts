@@ -118,6 +118,9 @@ describe('the roles parameter as the OpenAPI document declares it', () => {
     'tech-lead,,engineering-manager',
     'Tech-Lead,engineering-manager',
     'tech--lead,engineering-manager',
+    `${'a'.repeat(64)},tech-lead`,
+    `${'a'.repeat(65)},tech-lead`,
+    `tech-lead,${'a'.repeat(30)}-${'b'.repeat(34)}`,
   ])('matches %j exactly when the API takes its form', async (roles) => {
     expect(pattern).toBeDefined();
     const response = await app.inject({ url: '/v1/comparisons', query: { roles } });

@@ -348,12 +348,36 @@ describe('score(): answers that carry no information', () => {
   });
 
   it('flags straight-lining only when all values are equal, as given or once keyed', () => {
-    const ids = questions.slice(0, 12).map((q) => q.id);
+    const twelve = questions.slice(0, 12);
+    expect(new Set(twelve.map((q) => q.keyed))).toEqual(new Set(['plus', 'minus']));
+    const ids = twelve.map((q) => q.id);
     const same = score(input(ids.map((id) => ({ questionId: id, value: 2 }))));
     expect(same.flags).toContain('straight-lining');
     expect(same.recommendation.role).toBeNull();
     const varied = score(input(ids.map((id, i) => ({ questionId: id, value: i === 5 ? 3 : 2 }))));
     expect(varied.flags).not.toContain('straight-lining');
+    const keyedSame = score(input(twelve.map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? 2 : 4 }))));
+    expect(keyedSame.flags).toContain('straight-lining');
+    const keyedVaried = score(input(twelve.map((q, i) => ({ questionId: q.id, value: i === 0 ? 3 : q.keyed === 'plus' ? 2 : 4 }))));
+    expect(keyedVaried.flags).not.toContain('straight-lining');
+  });
+
+  // An answer to a question whose competency the model leaves out moves nothing; it must not hide
+  // that every answer the model reads is alike.
+  it('looks for straight-lining only among the answers the model reads', () => {
+    const skipped = new Set(['career-development', 'performance-reviews', 'hiring', 'team-culture']);
+    const keyedAlike = questions
+      .filter((q) => !skipped.has(q.competency))
+      .map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? 5 : 1 }));
+    const hiring = questions.find((q) => q.competency === 'hiring') as (typeof questions)[number];
+    const withoutHiring = competencies.filter((c) => c.slug !== 'hiring');
+    for (const first of [true, false]) {
+      const extra = { questionId: hiring.id, value: 3 };
+      const answers = first ? [extra, ...keyedAlike] : [...keyedAlike, extra];
+      const result = score(input(answers, null, { competencies: withoutHiring }));
+      expect(result.flags, first ? 'extra answer first' : 'extra answer last').toContain('straight-lining');
+      expect(result.recommendation.role).toBeNull();
+    }
   });
 
   // Guards against (shape-1.1): 5 to every plain item and 1 to every reverse-keyed one, with four

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultSourcesDir, sourceRuns, sourceRunsFile } from '../scripts/source-runs.js';
-import { RUN_WORDS, runHashes, sharedRun, words } from '../scripts/wording.js';
+import { RUN_WORDS, runHash, runHashes, sharedRun, words } from '../scripts/wording.js';
 import { seedFolder } from '../src/paths.js';
 
 const committed: { documents: string[]; words: number; runs: string[] } = JSON.parse(readFileSync(sourceRunsFile, 'utf8'));
@@ -46,6 +46,12 @@ describe('the knowledge base is written in its own words', () => {
     expect(words('the team\u2019s well-being')).toEqual(['the', "team's", 'well', 'being']);
     // five words of the same run are not a copied phrase
     expect(sharedRun('alpha beta gamma delta epsilon and more', source)).toBeUndefined();
+  });
+
+  // Where the source documents are missing (a fresh clone), nothing else ties the hash to the fixture:
+  // a changed hash would match no committed run, and the check above would pass whatever seed/ copied.
+  it('hashes a run as the committed runs were hashed', () => {
+    expect(runHash(['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'])).toBe('9d570ac3fa2cfc8b');
   });
 
   it.skipIf(!existsSync(defaultSourcesDir))('matches the source documents it was made from', () => {

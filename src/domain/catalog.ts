@@ -5,7 +5,6 @@ import { MIN_ANSWERS } from './scoring.js';
 
 /** Views of the knowledge base that the read API serves, as plain data. */
 
-/** The versions in play and how much the release holds. */
 /** The instrument: the answer scale and the questions in order, as a client renders them. */
 export function instrument(kb: KnowledgeBase) {
   return {
@@ -17,6 +16,7 @@ export function instrument(kb: KnowledgeBase) {
   };
 }
 
+/** The versions in play and how much the release holds. */
 export function metaOf(kb: KnowledgeBase, apiVersion: string, scoringVersion: string) {
   const { data } = kb;
   const entries = [...data.expectations, ...data.expectations.flatMap((e) => e.variants)];

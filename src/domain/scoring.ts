@@ -117,7 +117,8 @@ export class ScoringModel {
     const indexOf = new Map(this.competencies.map((c) => [c.slug, c.index]));
     const questionById = new Map<string, { competency: number; minus: boolean }>();
     for (const q of input.questions) {
-      // A question of a competency outside the list affects nothing, as when its affinity was never read.
+      // A question of a competency outside the list moves no affinity, fit or straight-lining check, as
+      // when its affinity was never read; it still counts as answered.
       questionById.set(q.id, { competency: indexOf.get(q.competency) ?? -1, minus: q.keyed === 'minus' });
     }
     this.questionById = questionById;
@@ -143,17 +144,20 @@ export class ScoringModel {
     // Whether every answer is alike as given, or alike once keyed: either way it states no preference.
     let alikeAsGiven = true;
     let alikeKeyed = true;
+    let firstValue = 0;
     let firstKeyed = 0;
-    for (const [i, answer] of answers.entries()) {
+    for (const answer of answers) {
       const question = this.questionById.get(answer.questionId);
       if (!question) throw new RangeError(`Unknown question ${answer.questionId}`);
+      if (question.competency < 0) continue;
       const keyed = question.minus ? 6 - answer.value : answer.value;
-      if (i === 0) firstKeyed = keyed;
-      else {
-        alikeAsGiven &&= answer.value === answers[0]?.value;
+      if (firstValue === 0) {
+        firstValue = answer.value;
+        firstKeyed = keyed;
+      } else {
+        alikeAsGiven &&= answer.value === firstValue;
         alikeKeyed &&= keyed === firstKeyed;
       }
-      if (question.competency < 0) continue;
       totals[question.competency] = (totals[question.competency] as number) + (keyed - 1) / 4;
       counts[question.competency] = (counts[question.competency] as number) + 1;
     }
@@ -187,7 +191,7 @@ export class ScoringModel {
 
     const flags: Flag[] = [];
     if (answers.length < COMPLETE_SHARE * this.questionCount) flags.push('incomplete');
-    if (answers.length > 0 && (alikeAsGiven || alikeKeyed)) flags.push('straight-lining');
+    if (firstValue !== 0 && (alikeAsGiven || alikeKeyed)) flags.push('straight-lining');
 
     const [best, second] = scores;
     const margin = best && second ? round(best.fit - second.fit, 2) : 0;

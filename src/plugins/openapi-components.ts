@@ -1,7 +1,7 @@
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { NotModified } from '../schemas/common.js';
-import { CACHED_READ, IF_NONE_MATCH, RATE_LIMITED, REQUEST_ID, VARY } from '../schemas/responses.js';
+import { BEFORE_ROUTING, CACHED_READ, IF_NONE_MATCH, RATE_LIMITED, REQUEST_ID, VARY } from '../schemas/responses.js';
 
 const REF = /"#\/components\/schemas\/([^"]+)"/g;
 const refsIn = (value: unknown) => [...JSON.stringify(value).matchAll(REF)].map((m) => m[1] as string);
@@ -65,7 +65,7 @@ type ObjectSchema = { type: 'object'; properties: Record<string, unknown> };
  * alone, and those every response of the route carries (X-Request-Id and Vary; X-RateLimit-* on
  * writes). A route that answers 304 (NotModified) is a cached knowledge-base read: it takes
  * If-None-Match, its 200 carries ETag, Cache-Control and Content-Encoding, and its 304 the headers
- * its 200 would.
+ * its 200 would but Content-Encoding.
  */
 export const transform: SwaggerTransform = (input) => {
   const output = jsonSchemaTransform(input as Parameters<typeof jsonSchemaTransform>[0]);
@@ -76,16 +76,22 @@ export const transform: SwaggerTransform = (input) => {
     const target = built[status];
     if (response?.headers !== undefined && target !== undefined) target.headers = response.headers;
   }
-  // Every response carries its request id and Vary; every response of a write, the rate limit's count.
-  const everyResponse = { ...REQUEST_ID, ...VARY, ...(input.route.config?.writeLimit === true ? RATE_LIMITED : {}) };
-  for (const target of Object.values(built)) target.headers = { ...everyResponse, ...(target.headers as object | undefined) };
+  // Every response carries its request id, and every routed one Vary; every response of a write, the rate limit's count.
+  const everyResponse = { ...REQUEST_ID, ...(input.route.config?.writeLimit === true ? RATE_LIMITED : {}) };
+  for (const [status, target] of Object.entries(built)) {
+    const routed = BEFORE_ROUTING.includes(Number(status)) ? {} : VARY;
+    target.headers = { ...everyResponse, ...routed, ...(target.headers as object | undefined) };
+  }
   if (declared['304'] === NotModified) {
     const ok = built['200'];
     if (ok !== undefined) ok.headers = { ...(ok.headers as object | undefined), ...CACHED_READ };
-    // A 304 carries the headers its 200 would (a CSV export's Content-Disposition among them).
+    // A 304 carries the headers its 200 would (a CSV export's Content-Disposition among them), but
+    // Content-Encoding: it has no body.
     const notModified = built['304'];
-    if (notModified !== undefined && ok !== undefined)
-      notModified.headers = { ...(notModified.headers as object), ...(ok.headers as object) };
+    if (notModified !== undefined && ok !== undefined) {
+      const { 'content-encoding': _, ...headers } = ok.headers as Record<string, unknown>;
+      notModified.headers = { ...(notModified.headers as object), ...headers };
+    }
     const headers = schema.headers ?? { type: 'object', properties: {} };
     schema.headers = { ...headers, properties: { ...headers.properties, 'if-none-match': IF_NONE_MATCH } };
   }

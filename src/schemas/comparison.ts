@@ -54,7 +54,8 @@ export const ComparisonAcrossSizes = z
   .meta({ id: 'ComparisonAcrossSizes' });
 
 const MAX_COMPARED_ROLES = 5;
-const SLUG_PATTERN = '[a-z0-9]+(?:-[a-z0-9]+)*';
+/** A slug of at most 64 characters (the lookahead counts them). */
+const SLUG_PATTERN = '(?=[a-z0-9-]{1,64}(?![a-z0-9-]))[a-z0-9]+(?:-[a-z0-9]+)*';
 /** 2 to MAX_COMPARED_ROLES slugs, comma-separated, with whitespace around each allowed (it is trimmed off). */
 const ROLE_LIST_PATTERN = `^\\s*${SLUG_PATTERN}\\s*(?:,\\s*${SLUG_PATTERN}\\s*){1,${MAX_COMPARED_ROLES - 1}}$`;
 

@@ -26,7 +26,7 @@ export const json = <S extends z.ZodType>(schema: S, description: string, header
   ...(headers === undefined ? {} : { headers }),
 });
 
-/** On every response of the API's routes; one whose body can be compressed also varies on Accept-Encoding. */
+/** On every response of the API's routes (not those answered BEFORE_ROUTING); one whose body can be compressed also varies on Accept-Encoding. */
 export const VARY: Headers = {
   vary: { type: 'string', description: '`Origin`, with `Accept-Encoding` where the body can be sent compressed' },
 };
@@ -92,6 +92,8 @@ type ProblemResponse = { description: string; content: { 'application/problem+js
  * Problems any request can get, whatever its route: 408, 417 and 431 are answered before routing (the
  * request is incomplete, or its headers are), 500 and 503 (load shedding) by any route.
  */
+/** Answered before routing, so without the headers the API's hooks add (Vary among them). */
+export const BEFORE_ROUTING: readonly number[] = [408, 417, 431];
 const ANY_REQUEST = [408, 417, 431, 500, 503] as const;
 
 /** problem+json responses for the given statuses and those of ANY_REQUEST. */

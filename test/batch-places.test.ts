@@ -1,0 +1,83 @@
+import { EventEmitter } from 'node:events';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { BatchesBusyError } from '../src/errors.js';
+import { BatchPlaces } from '../src/routes/assessments/batch-places.js';
+
+/** A batch request as the hook sees it: its response and its connection, each able to close. */
+function batch(socket = new EventEmitter()) {
+  const response = new EventEmitter();
+  return {
+    request: { raw: { socket } } as unknown as FastifyRequest,
+    reply: { raw: response } as unknown as FastifyReply,
+    socket,
+    response,
+  };
+}
+
+/** Runs the onRequest hook and says whether the batch got a place. */
+function take(places: BatchPlaces, b: ReturnType<typeof batch>): boolean {
+  const outcomes: (Error | undefined)[] = [];
+  places.take(b.request, b.reply, (error) => outcomes.push(error));
+  expect(outcomes, 'done is called once').toHaveLength(1);
+  const [error] = outcomes;
+  if (error !== undefined && !(error instanceof BatchesBusyError)) throw error;
+  return error === undefined;
+}
+
+describe('BatchPlaces', () => {
+  it('gives out as many places as its limit, then refuses with 503 overloaded', () => {
+    const places = new BatchPlaces(2);
+    expect([take(places, batch()), take(places, batch()), take(places, batch())]).toEqual([true, true, false]);
+  });
+
+  it('takes a place back once however often a handler gives it back', () => {
+    const places = new BatchPlaces(2);
+    const first = batch();
+    expect(take(places, first)).toBe(true);
+    expect(take(places, batch())).toBe(true);
+    const giveBack = places.claim(first.request);
+    giveBack();
+    giveBack();
+    first.response.emit('close');
+    expect([take(places, batch()), take(places, batch())]).toEqual([true, false]);
+  });
+
+  it('keeps the place of a batch whose handler has started until the handler gives it back, whoever hangs up', () => {
+    const places = new BatchPlaces(1);
+    const started = batch();
+    expect(take(places, started)).toBe(true);
+    const giveBack = places.claim(started.request);
+    started.response.emit('close');
+    started.socket.emit('close');
+    expect(take(places, batch())).toBe(false);
+    giveBack();
+    expect(take(places, batch())).toBe(true);
+  });
+
+  it('takes back the place of a batch never handled when its response closes, and stops watching its connection', () => {
+    const places = new BatchPlaces(1);
+    const refused = batch();
+    expect(take(places, refused)).toBe(true);
+    expect(refused.socket.listenerCount('close')).toBe(1);
+    refused.response.emit('close');
+    // A keep-alive connection carries many batches: each must leave no listener behind.
+    expect(refused.socket.listenerCount('close')).toBe(0);
+    expect(take(places, batch())).toBe(true);
+  });
+
+  it('takes back the place of a batch queued on a connection that dies before its response starts', () => {
+    const places = new BatchPlaces(1);
+    const queued = batch();
+    expect(take(places, queued)).toBe(true);
+    queued.socket.emit('close');
+    expect(take(places, batch())).toBe(true);
+  });
+
+  it('lets a handler claim a request that holds no place, giving back nothing', () => {
+    const places = new BatchPlaces(1);
+    expect(take(places, batch())).toBe(true);
+    places.claim(batch().request)();
+    expect(take(places, batch())).toBe(false);
+  });
+});
