@@ -294,6 +294,34 @@ describe('batches under way at once', () => {
     }
   });
 
+  // Guards against: a batch took its place before its body was read, so two clients trickling a byte of
+  // body every half second held both places until the request timeout, and every other batch got 503.
+  it('holds no place for a batch whose body is still arriving', async () => {
+    const limited = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, maxConcurrentBatches: 2 });
+    const sockets: Socket[] = [];
+    try {
+      const { port } = await listenLocally(limited);
+      for (let i = 0; i < 2; i++) {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(`POST ${URL} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"items":[`);
+        sockets.push(socket);
+      }
+      await sleep(50);
+      const answered = await limited.inject({
+        method: 'POST',
+        url: URL,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ items: [good(1)] }),
+      });
+      expect(answered.statusCode).toBe(200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await limited.close();
+    }
+  });
+
   // Guards against: the place was given back when the connection closed, so a client that posted a
   // batch and hung up, again and again, had any number scored at once.
   it('keeps the place of a batch whose client hung up until that batch is scored and stored', async () => {

@@ -74,6 +74,23 @@ describe('BatchPlaces', () => {
     expect(take(places, batch())).toBe(true);
   });
 
+  it('refuses a batch on its headers alone only while every place is taken, and again when its body has arrived', () => {
+    const places = new BatchPlaces(1);
+    const early = (b: ReturnType<typeof batch>) => {
+      const outcomes: (Error | undefined)[] = [];
+      places.refuseWhenFull(b.request, b.reply, (error) => outcomes.push(error));
+      return outcomes;
+    };
+    const [a, b] = [batch(), batch()];
+    // Both pass the early check while the place is free; the first to arrive whole takes it.
+    expect(early(a)).toEqual([undefined]);
+    expect(early(b)).toEqual([undefined]);
+    expect(take(places, a)).toBe(true);
+    expect(take(places, b)).toBe(false);
+    const [refused] = early(batch());
+    expect(refused).toBeInstanceOf(BatchesBusyError);
+  });
+
   it('lets a handler claim a request that holds no place, giving back nothing', () => {
     const places = new BatchPlaces(1);
     expect(take(places, batch())).toBe(true);

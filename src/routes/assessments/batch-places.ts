@@ -6,7 +6,10 @@ type Place = { handled: boolean; giveBack: () => void };
 /**
  * The batches under way at once. A 500-item batch holds about 40 MB while it is scored, stored and
  * sent, and two cores score one no faster for having several at once: those beyond the limit are
- * refused (503) before their body is read, so that parallel batches cannot run the server out of memory.
+ * refused (503), so that parallel batches cannot run the server out of memory. A batch takes its
+ * place once its body has arrived: a body still arriving holds little memory, and a client that
+ * trickled two bodies would otherwise keep every other client's batches out. While every place is
+ * taken, a batch is refused as soon as its headers arrive, before its body is read.
  */
 export class BatchPlaces {
   private underWay = 0;
@@ -14,7 +17,12 @@ export class BatchPlaces {
 
   constructor(private readonly limit: number) {}
 
-  /** An onRequest hook: takes a place for the batch, or refuses it. */
+  /** An onRequest hook: refuses the batch at once while every place is taken. */
+  readonly refuseWhenFull = (_request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    done(this.underWay >= this.limit ? new BatchesBusyError(this.limit) : undefined);
+  };
+
+  /** A preValidation hook, once the body has arrived: takes a place for the batch, or refuses it. */
   readonly take = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     if (this.underWay >= this.limit) return done(new BatchesBusyError(this.limit));
     this.underWay++;

@@ -53,7 +53,7 @@ const gzipAsync = promisify(gzip);
 
 export type AssessmentRouteOptions = {
   batchBodyLimit: number;
-  /** Batches scored and stored at once; one more is refused 503 before its body is read. */
+  /** Batches scored and stored at once; one more is refused 503. */
   maxConcurrentBatches: number;
   /** Bytes of recently stored assessments kept in memory for reads. */
   recentAssessmentsBytes: number;
@@ -175,7 +175,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     {
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
-      onRequest: batchPlaces.take,
+      onRequest: batchPlaces.refuseWhenFull,
+      preValidation: batchPlaces.take,
       bodyLimit: options.batchBodyLimit,
       schema: {
         tags: ['assessments'],
@@ -186,7 +187,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'or `{ status: 400|422, problem }`. A bad item never loses the good ones. With an `Idempotency-Key`, a retried batch ' +
           'stores nothing twice and replays the first response. A response of 16 KiB or more is sent gzip-compressed to a ' +
           'client whose `Accept-Encoding` accepts gzip. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by ' +
-          'default): one more is answered 503 `overloaded` with Retry-After before its body is read.',
+          'default): one more is answered 503 `overloaded` with Retry-After, before its body is read when they are already under way.',
         headers: IdempotencyHeaders,
         querystring: NoQuery,
         body: BatchRequest,
