@@ -22,12 +22,14 @@ afterAll(async () => {
 
 const count = () => app.repository.countAssessments();
 
-async function postBatch(payload: unknown, headers: Record<string, string> = {}) {
-  const response = await app.inject({
+/** POSTs a batch body, to the shared app or to `on.target`, and checks the answer against the document. */
+async function postBatch(payload: unknown, headers: Record<string, string> = {}, on: { target?: App; remoteAddress?: string } = {}) {
+  const response = await (on.target ?? app).inject({
     method: 'POST',
     url: URL,
     headers: { 'content-type': 'application/json', ...headers },
     payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    ...(on.remoteAddress === undefined ? {} : { remoteAddress: on.remoteAddress }),
   });
   expect(responseProblems('POST', URL, response.statusCode, response.headers['content-type'] as string, response.body)).toEqual([]);
   return response;
@@ -229,6 +231,14 @@ describe('POST /v1/assessments/batch', () => {
   });
 });
 
+/** A connection of its own to a listening server, open and with its errors ignored. */
+async function openSocket(port: number): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  return socket;
+}
+
 /**
  * Posts a 500-item batch over a connection of its own and resolves once its first item is being
  * scored: the socket, and how many items have been scored so far.
@@ -241,9 +251,7 @@ async function batchUnderWay(server: App, port: number): Promise<{ socket: Socke
     return newId();
   });
   const body = JSON.stringify({ items: Array.from({ length: 500 }, (_, n) => good(n)) });
-  const socket = connect(port, '127.0.0.1');
-  socket.on('error', () => undefined);
-  await new Promise((resolve) => socket.once('connect', resolve));
+  const socket = await openSocket(port);
   socket.write(`POST ${URL} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
   while (scored === 0) await sleep(1);
   return { socket, scored: () => scored };
@@ -255,13 +263,7 @@ describe('batches under way at once', () => {
   it('answers a batch beyond MAX_CONCURRENT_BATCHES 503 with Retry-After before reading it, and takes the next once one is done', async () => {
     const limited = await buildTestApp({ maxConcurrentBatches: 1 });
     try {
-      const send = () =>
-        limited.inject({
-          method: 'POST',
-          url: URL,
-          headers: { 'content-type': 'application/json' },
-          payload: JSON.stringify({ items: [good(1), good(2)] }),
-        });
+      const send = () => postBatch({ items: [good(1), good(2)] }, {}, { target: limited });
       const [first, second] = await Promise.all([send(), send()]);
       expect(first?.statusCode).toBe(200);
       expect(second?.statusCode).toBe(503);
@@ -269,12 +271,7 @@ describe('batches under way at once', () => {
       expect(second?.json()).toMatchObject({ code: 'overloaded', detail: expect.stringMatching(/^At most 1 batch is scored at once/) });
       expect(limited.repository.countAssessments()).toBe(2);
       // The slot is given back once the answer is sent, whatever it was: a refused batch, then a good one.
-      const refused = await limited.inject({
-        method: 'POST',
-        url: URL,
-        headers: { 'content-type': 'application/json' },
-        payload: '{"items":[]}',
-      });
+      const refused = await postBatch({ items: [] }, {}, { target: limited });
       expect(refused.statusCode).toBe(400);
       expect((await send()).statusCode).toBe(200);
       // Single submissions are not batches: they are never refused for it.
@@ -302,19 +299,12 @@ describe('batches under way at once', () => {
     try {
       const { port } = await listenLocally(limited);
       for (let i = 0; i < 2; i++) {
-        const socket = connect(port, '127.0.0.1');
-        socket.on('error', () => undefined);
-        await new Promise((resolve) => socket.once('connect', resolve));
+        const socket = await openSocket(port);
         socket.write(`POST ${URL} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"items":[`);
         sockets.push(socket);
       }
       await sleep(50);
-      const answered = await limited.inject({
-        method: 'POST',
-        url: URL,
-        headers: { 'content-type': 'application/json' },
-        payload: JSON.stringify({ items: [good(1)] }),
-      });
+      const answered = await postBatch({ items: [good(1)] }, {}, { target: limited });
       expect(answered.statusCode).toBe(200);
     } finally {
       for (const socket of sockets) socket.destroy();
@@ -331,13 +321,7 @@ describe('batches under way at once', () => {
       const { socket, scored } = await batchUnderWay(limited, port);
       socket.destroy();
       await sleep(5);
-      const post = () =>
-        limited.inject({
-          method: 'POST',
-          url: URL,
-          headers: { 'content-type': 'application/json' },
-          payload: JSON.stringify({ items: [good(501)] }),
-        });
+      const post = () => postBatch({ items: [good(501)] }, {}, { target: limited });
       expect(scored()).toBeLessThan(500);
       expect((await post()).statusCode).toBe(503);
       // The abandoned batch is still stored whole, and then its place is free again.
@@ -357,22 +341,14 @@ describe('batches under way at once', () => {
     const app2 = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000 });
     try {
       const { port } = await listenLocally(app2);
-      const socket = connect(port, '127.0.0.1');
-      socket.on('error', () => undefined);
-      await new Promise((resolve) => socket.once('connect', resolve));
+      const socket = await openSocket(port);
       socket.pause();
       const broken = `POST ${URL} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{broken`;
       socket.write(`${'GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(100)}${broken}${broken}`);
       await sleep(300);
       socket.destroy();
       await sleep(300);
-      const batch = () =>
-        app2.inject({
-          method: 'POST',
-          url: URL,
-          headers: { 'content-type': 'application/json' },
-          payload: JSON.stringify({ items: [good(1)] }),
-        });
+      const batch = () => postBatch({ items: [good(1)] }, {}, { target: app2 });
       expect((await Promise.all([batch(), batch()])).map((r) => r.statusCode)).toEqual([200, 200]);
     } finally {
       await app2.close();
@@ -394,13 +370,7 @@ describe('batches under way at once', () => {
       const underWay = await batchUnderWay(app2, port);
       socket = underWay.socket;
       // The same client (127.0.0.1), its one write spent, while its batch holds the one place.
-      const second = await app2.inject({
-        method: 'POST',
-        url: URL,
-        remoteAddress: '127.0.0.1',
-        headers: { 'content-type': 'application/json' },
-        payload: JSON.stringify({ items: [good(1)] }),
-      });
+      const second = await postBatch({ items: [good(1)] }, {}, { target: app2, remoteAddress: '127.0.0.1' });
       expect(underWay.scored()).toBeLessThan(500);
       expect(second.statusCode).toBe(429);
     } finally {
