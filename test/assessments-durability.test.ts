@@ -191,6 +191,46 @@ describe('Idempotency-Keys', () => {
     }
   });
 
+  it('keep the ids of the assessments an answer carries instead of a copy of them, and replay it byte for byte after a restart', async () => {
+    const databasePath = databaseFile();
+    const single = submission(QUESTIONS, { respondent: 'kept by id' });
+    const batch = { items: [submission(QUESTIONS, { respondent: 'first' }), { answers: [] }, submission(QUESTIONS.slice(0, -1))] };
+
+    const first = await buildTestApp({ databasePath });
+    const created = await post(first, '/v1/assessments', single, { 'idempotency-key': 'by-id-single' });
+    const batched = await post(first, '/v1/assessments/batch', batch, { 'idempotency-key': 'by-id-batch' });
+    expect([created.statusCode, batched.statusCode]).toEqual([201, 200]);
+    const items = batched.json().items as { status: number; assessment?: { id: string } }[];
+    expect(items.map((item) => item.status)).toEqual([201, 400, 201]);
+    const kept = first.repository.sqlite
+      .prepare('select key, length(response) as bytes, assessment_ids as ids from idempotency_keys order by key')
+      .all() as { key: string; bytes: number; ids: string }[];
+    expect(kept.map(({ key, ids }) => [key, ids])).toEqual([
+      ['by-id-batch', `${items[0]?.assessment?.id},${items[2]?.assessment?.id}`],
+      ['by-id-single', created.json().id],
+    ]);
+    // What is kept besides the ids: the texts around the documents (the refused item's problem among them).
+    const [batchBytes, singleBytes] = kept.map((row) => row.bytes);
+    expect(singleBytes).toBeLessThan(created.body.length / 100);
+    expect(batchBytes).toBeLessThan(batched.body.length / 10);
+    await first.close();
+
+    // A new process has none of them in memory: the documents come from the database.
+    const second = await buildTestApp({ databasePath });
+    try {
+      const replayed = await post(second, '/v1/assessments', single, { 'idempotency-key': 'by-id-single' });
+      expect(replayed.headers['idempotent-replayed']).toBe('true');
+      expect(replayed.headers.location).toBe(created.headers.location);
+      expect(replayed.body).toBe(created.body);
+      const replayedBatch = await post(second, '/v1/assessments/batch', batch, { 'idempotency-key': 'by-id-batch' });
+      expect(replayedBatch.headers['idempotent-replayed']).toBe('true');
+      expect(replayedBatch.body).toBe(batched.body);
+      expect(second.repository.countAssessments()).toBe(3);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('are still honoured after a restart 25 hours later', async () => {
     const databasePath = databaseFile();
     const payload = submission(QUESTIONS, { respondent: 'a day ago' });

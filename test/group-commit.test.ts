@@ -61,7 +61,7 @@ describe('GroupCommit', () => {
       writer.save({ records: [record(), record(taken)] }),
       writer.save({
         records: [record()],
-        idempotency: { scope: 'assessment', key: 'k1', requestHash: 'h', statusCode: 201, response: '{}' },
+        idempotency: { scope: 'assessment', key: 'k1', requestHash: 'h', statusCode: 201, response: '{}', assessmentIds: null },
       }),
       writer.save({ records: [record(taken)] }),
       writer.save({ records: [record()] }),

@@ -89,6 +89,9 @@ const APPLIED_BY_OLD_COMMITS: [string, number][] = [
   ['321946436f144d1a1afa952f962d322422b87865fada106db03a71746ce8b3c8', 1796166552486],
 ];
 
+/** Every migration file of this build, as (hash, created_at): what an upgraded database records. */
+const THIS_BUILD: [string, number][] = readMigrationFiles({ migrationsFolder }).map((f) => [f.hash, f.folderMillis]);
+
 const temp = new TempDirs();
 afterAll(() => temp.cleanup());
 
@@ -193,9 +196,8 @@ const post = (app: App, payload: unknown, headers: Record<string, string> = {}) 
 const kbReleaseOf = (json: string) => (JSON.parse(json) as { result: { versions: { kbRelease: string } } }).result.versions.kbRelease;
 
 describe('the migration files older commits applied', () => {
-  it('are byte-identical to the files on disk, so that no applied migration runs twice or differs', () => {
-    const files = readMigrationFiles({ migrationsFolder });
-    expect(files.map((f) => [f.hash, f.folderMillis])).toEqual(APPLIED_BY_OLD_COMMITS);
+  it('are byte-identical to the first files on disk, so that no applied migration runs twice or differs', () => {
+    expect(THIS_BUILD.slice(0, APPLIED_BY_OLD_COMMITS.length)).toEqual(APPLIED_BY_OLD_COMMITS);
   });
 });
 
@@ -207,9 +209,7 @@ describe.each(['feeb636', '7949147', 'f1d66b3'])('a database written by %s (rand
     const app = await buildTestApp({ databasePath });
     try {
       const sqlite = app.repository.sqlite;
-      expect(sqlite.prepare('select hash, created_at from __drizzle_migrations order by created_at').raw().all()).toEqual(
-        APPLIED_BY_OLD_COMMITS,
-      );
+      expect(sqlite.prepare('select hash, created_at from __drizzle_migrations order by created_at').raw().all()).toEqual(THIS_BUILD);
       expect(sqlite.pragma('page_size', { simple: true })).toBe(PAGE_SIZE_OF[commit]);
       const ready = await app.inject({ url: '/ready' });
       expect(ready.statusCode).toBe(200);

@@ -52,8 +52,13 @@ export type IdempotencyRecord = {
   key: string;
   requestHash: string;
   statusCode: number;
-  /** JSON text of the response body to replay. */
+  /**
+   * The body to replay: its JSON text when `assessmentIds` is null; otherwise a JSON array of the
+   * texts around the documents of those assessments, one more text than ids.
+   */
   response: string;
+  /** The stored assessments the body carries, comma-separated in order; null when it carries none. */
+  assessmentIds: string | null;
 };
 
 /** One request's assessments and the response to replay for its Idempotency-Key, if it had one. */
@@ -104,11 +109,12 @@ export class Repository {
        from assessments where id = ?`,
     );
     this.insertIdempotency = sqlite.prepare(
-      `insert into idempotency_keys (scope, key, request_hash, status_code, response, created_at)
-       values (@scope, @key, @requestHash, @statusCode, @response, @createdAt)`,
+      `insert into idempotency_keys (scope, key, request_hash, status_code, response, assessment_ids, created_at)
+       values (@scope, @key, @requestHash, @statusCode, @response, @assessmentIds, @createdAt)`,
     );
     this.selectIdempotency = sqlite.prepare(
-      `select scope, key, request_hash as requestHash, status_code as statusCode, response, created_at as createdAt
+      `select scope, key, request_hash as requestHash, status_code as statusCode, response, assessment_ids as assessmentIds,
+         created_at as createdAt
        from idempotency_keys where scope = ? and key = ?`,
     );
     this.saveTransaction = sqlite.transaction((records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord) => {

@@ -216,7 +216,14 @@ export const assessmentIdKeys = sqliteTable(
   (t) => [check('assessment_id_keys_one_check', sql`${t.id} = 1`)],
 );
 
-/** A replayable response for an Idempotency-Key, kept at least 48 hours. */
+/**
+ * A replayable response for an Idempotency-Key, kept at least 48 hours. A response that carries
+ * stored assessments keeps their ids in `assessment_ids` (comma-separated, in order) and, in
+ * `response`, a JSON array of the texts around their documents, one more than the ids: the replay
+ * puts each document back between them, so an assessment is not stored twice. Without ids (a batch
+ * whose items were all refused, and every row stored before the column existed), `response` is the
+ * body itself.
+ */
 export const idempotencyKeys = sqliteTable(
   'idempotency_keys',
   {
@@ -225,6 +232,7 @@ export const idempotencyKeys = sqliteTable(
     requestHash: text('request_hash').notNull(),
     statusCode: integer('status_code').notNull(),
     response: text('response').notNull(),
+    assessmentIds: text('assessment_ids'),
     createdAt: text('created_at').notNull(),
   },
   (t) => [uniqueIndex('idempotency_keys_scope_key_unique').on(t.scope, t.key), index('idempotency_keys_created_at_idx').on(t.createdAt)],

@@ -77,8 +77,23 @@ export function newAssessment(parts: AssessmentParts & Omit<AssessmentRecord, ke
   return { record: { ...columns, document: json }, json };
 }
 
-/** What a write prepared: the records to store and the answer to send once they are committed. */
-type Prepared = { records: AssessmentRecord[]; status: number; body: string; assessmentId?: string };
+/**
+ * What a write prepared: the records to store and the answer to send once they are committed. The
+ * answer is `around` with each record's document put between two of its texts (one more text than
+ * records), so that an Idempotency-Key can keep those texts and the records' ids instead of a second
+ * copy of every document.
+ */
+type Prepared = { records: AssessmentRecord[]; status: number; around: readonly string[] };
+
+/** The texts of `around` with each document between two of them, in order. */
+function interleave(around: readonly string[], documents: readonly string[]): string {
+  let text = around[0] ?? '';
+  for (let i = 0; i < documents.length; i++) text += (documents[i] as string) + (around[i + 1] ?? '');
+  return text;
+}
+
+/** The assessment a single submission's answer is: the one it stored. */
+const assessmentIdOf = (scope: Scope, ids: readonly string[]) => (scope === 'assessment' ? ids[0] : undefined);
 
 /** Batch items scored between two turns of the event loop (about 10 ms of scoring). */
 const BATCH_SLICE = 25;
@@ -132,8 +147,7 @@ export class AssessmentService {
     return this.idempotent('assessment', raw, idempotencyKey, () => {
       const outcome = this.prepare(raw, idempotencyKey ?? null);
       if (outcome.status !== 201) throw new SubmissionError(outcome.fault, outcome.errors);
-      const { record, json } = outcome;
-      return { records: [record], status: 201, body: json, assessmentId: record.id };
+      return { records: [outcome.record], status: 201, around: ['', ''] };
     });
   }
 
@@ -157,11 +171,21 @@ export class AssessmentService {
         // Each stored item keeps the key its batch came with.
         outcomes.push(this.prepare(item, idempotencyKey ?? null, `body.items[${i}]`));
       }
-      const records = outcomes.flatMap((o) => (o.status === 201 ? [o.record] : []));
-      const items = outcomes.map((o) =>
-        o.status === 201 ? `{"status":201,"assessment":${o.json}}` : JSON.stringify({ status: o.status, problem: problemOf(o) }),
-      );
-      return { records, status: 200, body: `{"items":[${items.join(',')}]}` };
+      const records: AssessmentRecord[] = [];
+      const around: string[] = [];
+      let text = '{"items":[';
+      for (const [i, o] of outcomes.entries()) {
+        if (i > 0) text += ',';
+        if (o.status === 201) {
+          records.push(o.record);
+          around.push(`${text}{"status":201,"assessment":`);
+          text = '}';
+        } else {
+          text += JSON.stringify({ status: o.status, problem: problemOf(o) });
+        }
+      }
+      around.push(`${text}]}`);
+      return { records, status: 200, around };
     });
   }
 
@@ -227,11 +251,22 @@ export class AssessmentService {
   private async store(scope: Scope, key: string | undefined, requestHash: string, run: () => Prepared | Promise<Prepared>) {
     const prepared = run();
     // A single submission is prepared at once: only a batch's work is awaited.
-    const { records, status, body, assessmentId } = prepared instanceof Promise ? await prepared : prepared;
+    const { records, status, around } = prepared instanceof Promise ? await prepared : prepared;
+    const body = interleave(
+      around,
+      records.map((record) => record.document),
+    );
+    const ids = records.map((record) => record.id);
+    const assessmentId = assessmentIdOf(scope, ids);
     // Nothing to store and no key to keep (a batch of refused items): no commit to wait for.
     if (records.length === 0 && key === undefined) return { status, body, assessmentId, replayed: false };
+    // A replay puts the stored documents back between the texts around them.
     const idempotency: IdempotencyRecord | undefined =
-      key === undefined ? undefined : { scope, key, requestHash, statusCode: status, response: body };
+      key === undefined
+        ? undefined
+        : ids.length === 0
+          ? { scope, key, requestHash, statusCode: status, response: body, assessmentIds: null }
+          : { scope, key, requestHash, statusCode: status, response: JSON.stringify(around), assessmentIds: ids.join(',') };
     try {
       await this.writer.save({ records, idempotency });
     } catch (error) {
@@ -255,7 +290,25 @@ export class AssessmentService {
         'idempotency-key-reused',
       );
     }
-    const assessmentId = scope === 'assessment' ? (JSON.parse(stored.response) as { id?: string }).id : undefined;
-    return { status: stored.statusCode, body: stored.response, assessmentId, replayed: true };
+    const { statusCode, response, assessmentIds } = stored;
+    if (assessmentIds === null) {
+      // The body itself: one that carries no stored assessment, or a key kept before replays referred to them.
+      const assessmentId = scope === 'assessment' ? (JSON.parse(response) as { id?: string }).id : undefined;
+      return { status: statusCode, body: response, assessmentId, replayed: true };
+    }
+    const ids = assessmentIds.split(',');
+    const body = interleave(
+      JSON.parse(response) as string[],
+      ids.map((id) => this.storedJson(id)),
+    );
+    return { status: statusCode, body, assessmentId: assessmentIdOf(scope, ids), replayed: true };
+  }
+
+  /** The JSON text of an assessment a replay carries, committed with its key and never changed since. */
+  private storedJson(id: string): string {
+    const json = this.find(id)?.json;
+    // Not the id: ids are bearer capabilities, and this message may be logged.
+    if (json === undefined) throw new Error('a kept answer names an assessment that is not stored as JSON');
+    return typeof json === 'string' ? json : json.toString('utf8');
   }
 }
