@@ -56,6 +56,21 @@ function isJson(text: string): boolean {
   }
 }
 
+/**
+ * Whether Content-Type arrived on more than one line. Node keeps the first and drops the others, so a
+ * proxy that reads the last would take the body for another type than the API does.
+ */
+function repeatedContentType(rawHeaders: readonly string[]): boolean {
+  let lines = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 12 && name.toLowerCase() === 'content-type' && ++lines > 1) return true;
+  }
+  return false;
+}
+
+const REPEATED_CONTENT_TYPE = { field: 'headers.content-type', message: 'is given more than once: give it once' };
+
 /** Replaces Fastify's JSON parser on the root instance (a parser registered in a plugin would stay in it). */
 export function addJsonBodyParser(app: FastifyInstance): void {
   // JSON nested deeper than any real submission is refused as it is parsed, before anything walks
@@ -66,6 +81,9 @@ export function addJsonBodyParser(app: FastifyInstance): void {
   // A leading byte-order mark is left for the JSON parser, which skips one, as it did before.
   const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
+    if (repeatedContentType(request.raw.rawHeaders)) {
+      return done(new BadRequestError('The request has more than one Content-Type header: send one.', [REPEATED_CONTENT_TYPE]), undefined);
+    }
     if (hasContentCoding(request.headers['content-encoding'])) return done(new UnsupportedContentCodingError(), undefined);
     const charset = charsetOf(request.headers['content-type']);
     if (!readsAsUtf8(charset)) return done(new UnsupportedCharsetError(charset as string), undefined);

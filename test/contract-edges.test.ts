@@ -200,6 +200,22 @@ describe('over a real connection', () => {
     expect(response).toMatch(/^HTTP\/1\.1 400/);
   });
 
+  // RFC 9110 §8.3: Content-Type is one value. Guards against: Node keeps the first of two Content-Type
+  // lines and drops the other, so the API read a body as one type while a proxy reading the last took it for another.
+  it('refuses a body sent with two Content-Type lines with a 400 naming the header', async () => {
+    const body = '{"answers":[]}';
+    const head = (types: string[]) =>
+      `POST /v1/assessments/preview HTTP/1.1\r\nHost: x\r\n${types.map((t) => `Content-Type: ${t}\r\n`).join('')}` +
+      `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+    const problemIn = (response: string) => JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { errors: { field: string }[] };
+    const twice = await raw(port, head(['application/json', 'text/plain']));
+    expect(twice).toMatch(/^HTTP\/1\.1 400/);
+    expect(problemIn(twice).errors.map((e) => e.field)).toEqual(['headers.content-type']);
+    // The same body with one line is read, and refused for what it says.
+    const once = await raw(port, head(['application/json']));
+    expect(problemIn(once).errors.map((e) => e.field)).not.toContain('headers.content-type');
+  });
+
   // Guards against: an Expect other than 100-continue was answered by Node itself, a bare 417 without
   // problem+json, X-Request-Id or security headers.
   it('answers an unsupported Expect with a problem carrying the API headers', async () => {
