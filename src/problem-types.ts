@@ -47,6 +47,12 @@ export const PROBLEM_TYPES = {
     title: 'Client Error',
     description: 'A request the HTTP framework refused for a reason of its own; `status` and `detail` say which.',
   },
+  forbidden: {
+    status: 403,
+    title: 'Forbidden',
+    description:
+      'The path names a file outside those the server sends: under `/docs`, a path whose `..` segments climb out of the documentation files.',
+  },
   'not-found': {
     status: 404,
     title: 'Not Found',

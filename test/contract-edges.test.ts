@@ -200,6 +200,15 @@ describe('over a real connection', () => {
     expect(response).toMatch(/^HTTP\/1\.1 400/);
   });
 
+  // Guards against: a path under /docs whose `..` segments climb out of the documentation files (sent
+  // as is: clients and the test injector remove them first) got the framework's 403 typed `bad-request`.
+  it('refuses a path that climbs out of /docs with a 403 of its own problem type', async () => {
+    const response = await raw(port, 'GET /docs/static/../../package.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(response).toMatch(/^HTTP\/1\.1 403 /);
+    const problem = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { type: string; code: string; title: string };
+    expect(problem).toMatchObject({ type: '/problems/forbidden', code: 'forbidden', title: 'Forbidden' });
+  });
+
   // RFC 9110 §8.3: Content-Type is one value. Guards against: Node keeps the first of two Content-Type
   // lines and drops the other, so the API read a body as one type while a proxy reading the last took it for another.
   it('refuses a body sent with two Content-Type lines with a 400 naming the header', async () => {

@@ -95,7 +95,7 @@ export default fp(
         }
         return sendProblem(request, reply, {
           status,
-          code: FRAMEWORK_CODES[error.code] ?? 'bad-request',
+          code: status === 403 ? 'forbidden' : (FRAMEWORK_CODES[error.code] ?? 'bad-request'),
           detail: error.message,
         });
       }
