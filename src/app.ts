@@ -7,7 +7,7 @@ import { CachedFront } from './cached-front.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
 import { answerFirst, clientErrorAnswer, continueBeforeBody, unsentResponses } from './http-edges.js';
-import { addJsonBodyParser } from './json-body.js';
+import { addJsonBodyParser, refuseRepeatedContentType } from './json-body.js';
 import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
 import errors, { sendProblem } from './plugins/errors.js';
@@ -147,6 +147,7 @@ export async function buildApp(options: AppOptions = {}) {
   app.removeContentTypeParser('text/plain');
 
   addJsonBodyParser(app);
+  app.addHook('preParsing', refuseRepeatedContentType);
   app.addHook('preParsing', continueBeforeBody);
 
   await app.register(errors);

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preParsingHookHandler } from 'fastify';
 import { BadRequestError, ForbiddenKeyError, NotUtf8Error, UnsupportedCharsetError, UnsupportedContentCodingError } from './errors.js';
 
 // How request bodies become values: JSON only, strict UTF-8, no content coding, no prototype keys,
@@ -71,6 +71,20 @@ function repeatedContentType(rawHeaders: readonly string[]): boolean {
 
 const REPEATED_CONTENT_TYPE = { field: 'headers.content-type', message: 'is given more than once: give it once' };
 
+/**
+ * A preParsing hook: a body sent with more than one Content-Type line is refused before a parser is
+ * chosen by the first line, whatever that line names (and before a client waiting for `100 Continue`
+ * is told to send the body). Requests without a body, and those no route takes, are left alone.
+ */
+export const refuseRepeatedContentType: preParsingHookHandler = (request, _reply, payload, done) => {
+  const length = request.headers['content-length'];
+  const hasBody = (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !request.is404 && repeatedContentType(request.raw.rawHeaders)) {
+    return done(new BadRequestError('The request has more than one Content-Type header: send one.', [REPEATED_CONTENT_TYPE]), undefined);
+  }
+  done(null, payload);
+};
+
 /** Replaces Fastify's JSON parser on the root instance (a parser registered in a plugin would stay in it). */
 export function addJsonBodyParser(app: FastifyInstance): void {
   // JSON nested deeper than any real submission is refused as it is parsed, before anything walks
@@ -81,9 +95,6 @@ export function addJsonBodyParser(app: FastifyInstance): void {
   // A leading byte-order mark is left for the JSON parser, which skips one, as it did before.
   const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
-    if (repeatedContentType(request.raw.rawHeaders)) {
-      return done(new BadRequestError('The request has more than one Content-Type header: send one.', [REPEATED_CONTENT_TYPE]), undefined);
-    }
     if (hasContentCoding(request.headers['content-encoding'])) return done(new UnsupportedContentCodingError(), undefined);
     const charset = charsetOf(request.headers['content-type']);
     if (!readsAsUtf8(charset)) return done(new UnsupportedCharsetError(charset as string), undefined);

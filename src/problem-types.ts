@@ -51,7 +51,7 @@ export const PROBLEM_TYPES = {
     status: 403,
     title: 'Forbidden',
     description:
-      'The path names a file outside those the server sends: under `/docs`, a path whose `..` segments climb out of the documentation files.',
+      'The path is refused as it stands: under `/docs`, one with a `..` segment (between `/` or `\\` separators, percent-encoded or not), which could name a file outside the documentation.',
   },
   'not-found': {
     status: 404,

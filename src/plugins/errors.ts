@@ -93,9 +93,13 @@ export default fp(
             detail: `The body is larger than the ${request.routeOptions.bodyLimit} bytes this operation accepts.`,
           });
         }
+        // The one 403 a route can give: the documentation's file server refusing a `..` segment.
+        if (status === 403) {
+          return sendProblem(request, reply, { status, code: 'forbidden', detail: 'This path has a `..` segment: it is not served.' });
+        }
         return sendProblem(request, reply, {
           status,
-          code: status === 403 ? 'forbidden' : (FRAMEWORK_CODES[error.code] ?? 'bad-request'),
+          code: FRAMEWORK_CODES[error.code] ?? 'bad-request',
           detail: error.message,
         });
       }
