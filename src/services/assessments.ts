@@ -67,14 +67,13 @@ const hashOf = (scope: Scope, body: unknown) =>
     .update(canonical(asScored(scope, body)))
     .digest('hex');
 
-/** A new assessment: the record to store and its JSON text, which is the record's document. */
-export type NewAssessment = { record: AssessmentRecord; json: string };
+/** A new assessment: the record to store, whose document is the JSON text of its 201 and of every read. */
+export type NewAssessment = { record: AssessmentRecord };
 
 /** Builds the record of a scored assessment; the document is the JSON a read will send. */
 export function newAssessment(parts: AssessmentParts & Omit<AssessmentRecord, keyof AssessmentParts | 'document'>): NewAssessment {
   const { answers, result, ...columns } = parts;
-  const json = assessmentJson(parts);
-  return { record: { ...columns, document: json }, json };
+  return { record: { ...columns, document: assessmentJson(parts) } };
 }
 
 /**
