@@ -76,11 +76,11 @@ export const transform: SwaggerTransform = (input) => {
     const target = built[status];
     if (response?.headers !== undefined && target !== undefined) target.headers = response.headers;
   }
-  // Every response carries its request id, and every routed one Vary; every response of a write, the rate limit's count.
-  const everyResponse = { ...REQUEST_ID, ...(input.route.config?.writeLimit === true ? RATE_LIMITED : {}) };
+  // Every response carries its request id; every routed one Vary, and on a write the rate limit's count.
+  const routed = { ...VARY, ...(input.route.config?.writeLimit === true ? RATE_LIMITED : {}) };
   for (const [status, target] of Object.entries(built)) {
-    const routed = BEFORE_ROUTING.includes(Number(status)) ? {} : VARY;
-    target.headers = { ...everyResponse, ...routed, ...(target.headers as object | undefined) };
+    const hooked = BEFORE_ROUTING.includes(Number(status)) ? {} : routed;
+    target.headers = { ...REQUEST_ID, ...hooked, ...(target.headers as object | undefined) };
   }
   if (declared['304'] === NotModified) {
     const ok = built['200'];

@@ -73,7 +73,8 @@ export const REQUEST_ID: Headers = {
 
 /**
  * On the responses of a write while the rate limit is on (RATE_LIMIT_ENABLED): every one the limit has
- * counted, not those answered before it (a 417, or a 503 while the server sheds load).
+ * counted, not those answered before it (those answered before routing, and a 503 while the server
+ * sheds load, which is why a 503 may come without them).
  */
 export const RATE_LIMITED: Headers = {
   'x-ratelimit-limit': { type: 'integer', minimum: 0, description: 'Write requests allowed per window, for this client' },
