@@ -2,7 +2,7 @@ import { Agent, request } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { connect } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { type App, type AppOptions, buildApp } from '../../src/app.js';
 
 /** A response over real HTTP: status, raw header pairs in the order sent, and the body's bytes. */
@@ -40,6 +40,20 @@ export async function listening(options: AppOptions = {}): Promise<{ app: App; b
   });
   const { base } = await listenLocally(app);
   return { app, base, routed: () => routed };
+}
+
+/** An app listening on a local port for the tests of the calling block, closed after them; `port` is set once it listens. */
+export function listeningForBlock(options: AppOptions = {}): { port: number } {
+  const state = { port: 0 };
+  let server: Awaited<ReturnType<typeof listening>> | undefined;
+  beforeAll(async () => {
+    server = await listening(options);
+    state.port = Number(new URL(server.base).port);
+  });
+  afterAll(async () => {
+    await server?.app.close();
+  });
+  return state;
 }
 
 export type Exchange = { data: string; closedAfterMs: number | null };
