@@ -35,6 +35,14 @@ async function get(app: App, url: string) {
   return response;
 }
 
+/** Sends `payload` again under `key` and checks that the answer is a replay of `original`, byte for byte. */
+async function expectReplay(app: App, url: string, payload: unknown, key: string, original: { body: string }) {
+  const replay = await post(app, url, payload, { 'idempotency-key': key });
+  expect(replay.headers['idempotent-replayed']).toBe('true');
+  expect(replay.body).toBe(original.body);
+  return replay;
+}
+
 function submission(questions: readonly RawQuestion[] = QUESTIONS, extra: Record<string, unknown> = {}) {
   return { answers: questions.map((q, i) => ({ questionId: q.id, value: ((i * 3) % 5) + 1 })), ...extra };
 }
@@ -176,10 +184,8 @@ describe('Idempotency-Keys', () => {
     const second = await buildTestApp({ databasePath });
     try {
       const before = second.repository.countAssessments();
-      const replay = await post(second, '/v1/assessments', payload, { 'idempotency-key': key });
+      const replay = await expectReplay(second, '/v1/assessments', payload, key, original);
       expect(replay.statusCode).toBe(201);
-      expect(replay.headers['idempotent-replayed']).toBe('true');
-      expect(replay.body).toBe(original.body);
       expect(replay.headers.location).toBe(original.headers.location);
       expect(second.repository.countAssessments()).toBe(before);
 
@@ -218,13 +224,9 @@ describe('Idempotency-Keys', () => {
     // A new process has none of them in memory: the documents come from the database.
     const second = await buildTestApp({ databasePath });
     try {
-      const replayed = await post(second, '/v1/assessments', single, { 'idempotency-key': 'by-id-single' });
-      expect(replayed.headers['idempotent-replayed']).toBe('true');
+      const replayed = await expectReplay(second, '/v1/assessments', single, 'by-id-single', created);
       expect(replayed.headers.location).toBe(created.headers.location);
-      expect(replayed.body).toBe(created.body);
-      const replayedBatch = await post(second, '/v1/assessments/batch', batch, { 'idempotency-key': 'by-id-batch' });
-      expect(replayedBatch.headers['idempotent-replayed']).toBe('true');
-      expect(replayedBatch.body).toBe(batched.body);
+      await expectReplay(second, '/v1/assessments/batch', batch, 'by-id-batch', batched);
       expect(second.repository.countAssessments()).toBe(3);
     } finally {
       await second.close();
@@ -242,9 +244,7 @@ describe('Idempotency-Keys', () => {
       app.repository.sqlite
         .prepare("update idempotency_keys set response = ?, assessment_ids = null where key = 'kept-whole'")
         .run(first.body);
-      const replayed = await post(app, '/v1/assessments/batch', batch, { 'idempotency-key': 'kept-whole' });
-      expect(replayed.headers['idempotent-replayed']).toBe('true');
-      expect(replayed.body).toBe(first.body);
+      await expectReplay(app, '/v1/assessments/batch', batch, 'kept-whole', first);
       expect(app.repository.countAssessments()).toBe(1);
     } finally {
       await app.close();
@@ -268,9 +268,7 @@ describe('Idempotency-Keys', () => {
     // Opening the app purges expired keys: a 25-hour-old one is not expired.
     const second = await buildTestApp({ databasePath });
     try {
-      const replay = await post(second, '/v1/assessments', payload, { 'idempotency-key': key });
-      expect(replay.headers['idempotent-replayed']).toBe('true');
-      expect(replay.body).toBe(original.body);
+      await expectReplay(second, '/v1/assessments', payload, key, original);
     } finally {
       await second.close();
     }
