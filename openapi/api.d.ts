@@ -3222,7 +3222,10 @@ export interface operations {
     getAssessment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Only `*` counts here (the resource carries no entity tag): answered 304 with no body when the resource exists */
+                "if-none-match"?: string;
+            };
             path: {
                 /** @description The id returned when the assessment was created */
                 id: string;
@@ -3238,11 +3241,24 @@ export interface operations {
                     vary: components["headers"]["Vary"];
                     /** @description `private, max-age=86400, immutable`: a stored assessment never changes */
                     "cache-control"?: string;
+                    /** @description Present when the body is compressed: an assessment an earlier version stored compressed, to a request that accepts gzip */
+                    "content-encoding"?: "gzip";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Assessment"];
                 };
+            };
+            /** @description Not modified: If-None-Match is `*` and the resource exists */
+            304: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    /** @description `private, max-age=86400, immutable`: a stored assessment never changes */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Malformed request: `errors` lists every field at fault */
             400: {

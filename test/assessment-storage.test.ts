@@ -106,6 +106,63 @@ describe('stored assessment documents', () => {
     }
   });
 
+  it('answers If-None-Match: * with 304 once the assessment exists; no list of tags matches it', async () => {
+    const created = await post(app, submission(7));
+    const url = `/v1/assessments/${created.json().id}`;
+    const ok = await app.inject({ url });
+    for (const ifNoneMatch of ['*', ' * ']) {
+      const response = await app.inject({ url, headers: { 'if-none-match': ifNoneMatch } });
+      expect(response.statusCode, ifNoneMatch).toBe(304);
+      expect(response.rawPayload.length).toBe(0);
+      expect(response.headers['cache-control']).toBe('private, max-age=86400, immutable');
+      expect(response.headers['content-length']).toBeUndefined();
+      expect(response.headers['content-type']).toBeUndefined();
+      expect(response.headers['x-request-id']).toEqual(expect.any(String));
+    }
+    // A HEAD's 304 carries the length of the 200 it stands for.
+    const head = await app.inject({ method: 'HEAD', url, headers: { 'if-none-match': '*' } });
+    expect(head.statusCode).toBe(304);
+    expect(head.rawPayload.length).toBe(0);
+    expect(head.headers['content-length']).toBe(String(ok.rawPayload.length));
+    // A stored assessment has no entity tag, so a list of tags (even with a tag of it in it) never matches.
+    for (const ifNoneMatch of ['"abc"', 'W/"abc"', `"${created.json().id}"`, '"abc", *']) {
+      const response = await app.inject({ url, headers: { 'if-none-match': ifNoneMatch } });
+      expect(response.statusCode, ifNoneMatch).toBe(200);
+      expect(response.body).toBe(created.body);
+    }
+    // An unknown id has no current representation: `*` does not match, and the read is 404.
+    const unknown = await app.inject({ url: '/v1/assessments/00000000-0000-4000-8000-000000000404', headers: { 'if-none-match': '*' } });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it('answers If-None-Match: * with 304 for a document kept gzip-compressed, varying on Accept-Encoding', async () => {
+    const created = await post(app, submission(8));
+    const compressedId = '00000000-0000-4000-8000-00000000c0df';
+    const json = created.body.replace(created.json().id, compressedId);
+    const gzip = gzipSync(json, { level: 3 });
+    app.repository.sqlite
+      .prepare(
+        `insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
+         values (?, ?, ?, 'i', 's', 'k')`,
+      )
+      .run(compressedId, created.json().createdAt, gzip);
+    const url = `/v1/assessments/${compressedId}`;
+    for (const [acceptEncoding, length] of [
+      ['gzip', gzip.length],
+      ['identity', Buffer.byteLength(json)],
+    ] as const) {
+      const headers = { 'if-none-match': '*', 'accept-encoding': acceptEncoding };
+      const response = await app.inject({ url, headers });
+      expect(response.statusCode, acceptEncoding).toBe(304);
+      expect(response.rawPayload.length).toBe(0);
+      expect(response.headers['content-encoding']).toBeUndefined();
+      expect(String(response.headers.vary).toLowerCase()).toContain('accept-encoding');
+      const head = await app.inject({ method: 'HEAD', url, headers });
+      expect(head.statusCode, acceptEncoding).toBe(304);
+      expect(head.headers['content-length'], acceptEncoding).toBe(String(length));
+    }
+  });
+
   it('reads rows stored before documents existed from their answers and result', async () => {
     const created = (await post(app, submission(5))).json();
     const legacyId = '00000000-0000-4000-8000-00000000beef';

@@ -119,6 +119,25 @@ describe('the cached front repeats what Fastify sends', () => {
     }
   });
 
+  it('leaves a stored read with If-None-Match to the route, which answers `*` with 304', async () => {
+    const questions = server.app.kb.data.questions;
+    const payload = JSON.stringify({ answers: questions.map((q, i) => ({ questionId: q.id, value: ((i + 2) % 5) + 1 })) });
+    const created = await postJson(server.base, '/v1/assessments', payload);
+    expect(created.status).toBe(201);
+    const path = `/v1/assessments/${JSON.parse(created.body.toString()).id}`;
+    // Twice: the first read gives the front the headers of a stored read, the second is answered by it.
+    expect((await get(server.base, path)).status).toBe(200);
+    let before = server.routed();
+    expect((await get(server.base, path)).status).toBe(200);
+    expect(server.routed()).toBe(before);
+    before = server.routed();
+    const conditional = await get(server.base, path, { 'if-none-match': '*' });
+    expect(server.routed()).toBe(before + 1);
+    expect(conditional.status).toBe(304);
+    expect(conditional.body.length).toBe(0);
+    expect(header(conditional, 'cache-control')).toBe('private, max-age=86400, immutable');
+  });
+
   it('leaves a stored read to the route when the document is kept gzip-compressed', async () => {
     const questions = server.app.kb.data.questions;
     const payload = JSON.stringify({ answers: questions.map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 })) });

@@ -7,6 +7,7 @@ import { generateClientTypes } from '../scripts/client-types.js';
 import { projectRoot } from '../src/paths.js';
 import { API_SECURITY_HEADERS } from '../src/plugins/security-headers.js';
 import { buildTestApp } from './helpers.js';
+import { injectPost } from './support/http.js';
 import { document, operations } from './support/openapi.js';
 
 describe('OpenAPI document', () => {
@@ -176,8 +177,9 @@ describe('OpenAPI document', () => {
       '/problems': '/problems',
       '/problems/{code}': '/problems/not-found',
     };
+    // Reads with an entity tag: a stored assessment answers 304 for `*` alone (the next test).
     const cached = Object.entries(document.paths as Record<string, Record<string, Operation>>).filter(
-      ([, item]) => item.get?.responses['304'] !== undefined,
+      ([path, item]) => item.get?.responses['304'] !== undefined && path !== '/v1/assessments/{id}',
     );
     expect(cached.map(([path]) => path).sort()).toEqual(Object.keys(examples).sort());
     for (const [path, item] of cached) {
@@ -210,8 +212,39 @@ describe('OpenAPI document', () => {
         }
       }
     }
-    // A stored assessment never changes and has no ETag: it documents no 304.
-    expect((document.paths['/v1/assessments/{id}'].get as Operation).responses['304']).toBeUndefined();
+  });
+
+  it("documents the 304 of a stored assessment: If-None-Match for `*` alone, no ETag, the 200's other headers", async () => {
+    type Operation = {
+      parameters?: { in: string; name: string; description?: string }[];
+      responses: Record<string, { headers?: Record<string, unknown> }>;
+    };
+    const op = document.paths['/v1/assessments/{id}'].get as Operation;
+    const ifNoneMatch = op.parameters?.find((p) => p.in === 'header' && p.name === 'if-none-match');
+    expect(ifNoneMatch?.description).toMatch(/`\*`/);
+    const declared200 = Object.keys(op.responses['200']?.headers ?? {});
+    const declared304 = Object.keys(op.responses['304']?.headers ?? {});
+    expect(declared200).not.toContain('etag');
+    expect(declared304.sort()).toEqual(declared200.filter((name) => name !== 'content-encoding').sort());
+    const created = await injectPost(app, '/v1/assessments', {
+      answers: app.kb.data.questions.map((q) => ({ questionId: q.id, value: 3 })),
+    });
+    const url = `/v1/assessments/${created.json().id}`;
+    for (const [status, headers] of [
+      ['200', {}],
+      ['304', { 'if-none-match': '*' }],
+    ] as const) {
+      const response = await app.inject({ url, headers });
+      expect(String(response.statusCode)).toBe(status);
+      const declared = status === '200' ? declared200 : declared304;
+      const sent = Object.keys(response.headers).filter(
+        (name) => !['content-type', 'content-length', 'date', 'connection'].includes(name) && !(name in API_SECURITY_HEADERS),
+      );
+      expect(
+        sent.filter((name) => !declared.includes(name)),
+        status,
+      ).toEqual([]);
+    }
   });
 
   it('ships client types that match the committed document', async () => {

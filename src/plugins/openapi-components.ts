@@ -1,7 +1,7 @@
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
-import { NotModified } from '../schemas/common.js';
-import { BEFORE_ROUTING, CACHED_READ, IF_NONE_MATCH, RATE_LIMITED, REQUEST_ID, VARY } from '../schemas/responses.js';
+import { ExistsNotModified, NotModified } from '../schemas/common.js';
+import { BEFORE_ROUTING, CACHED_READ, IF_NONE_MATCH, IF_NONE_MATCH_ANY, RATE_LIMITED, REQUEST_ID, VARY } from '../schemas/responses.js';
 
 const REF = /"#\/components\/schemas\/([^"]+)"/g;
 const refsIn = (value: unknown) => [...JSON.stringify(value).matchAll(REF)].map((m) => m[1] as string);
@@ -82,9 +82,11 @@ export const transform: SwaggerTransform = (input) => {
     const hooked = BEFORE_ROUTING.includes(Number(status)) ? {} : routed;
     target.headers = { ...REQUEST_ID, ...hooked, ...(target.headers as object | undefined) };
   }
-  if (declared['304'] === NotModified) {
+  const notModifiedFor =
+    declared['304'] === NotModified ? IF_NONE_MATCH : declared['304'] === ExistsNotModified ? IF_NONE_MATCH_ANY : undefined;
+  if (notModifiedFor !== undefined) {
     const ok = built['200'];
-    if (ok !== undefined) ok.headers = { ...(ok.headers as object | undefined), ...CACHED_READ };
+    if (ok !== undefined && notModifiedFor === IF_NONE_MATCH) ok.headers = { ...(ok.headers as object | undefined), ...CACHED_READ };
     // A 304 carries the headers its 200 would (a CSV export's Content-Disposition among them), but
     // Content-Encoding: it has no body.
     const notModified = built['304'];
@@ -93,7 +95,7 @@ export const transform: SwaggerTransform = (input) => {
       notModified.headers = { ...(notModified.headers as object), ...headers };
     }
     const headers = schema.headers ?? { type: 'object', properties: {} };
-    schema.headers = { ...headers, properties: { ...headers.properties, 'if-none-match': IF_NONE_MATCH } };
+    schema.headers = { ...headers, properties: { ...headers.properties, 'if-none-match': notModifiedFor } };
   }
   return output as ReturnType<SwaggerTransform>;
 };

@@ -3,6 +3,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
+import { isCurrent } from '../conditional.js';
 import { type ContentCoding, codingFor, varyOnAcceptEncoding } from '../content-coding.js';
 
 declare module 'fastify' {
@@ -53,9 +54,6 @@ function encodings(body: Buffer): Entry['bodies'] {
   };
 }
 
-/** The opaque part of each entity tag in an If-None-Match list, weak or strong alike. */
-const listedTags = (ifNoneMatch: string) => ifNoneMatch.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
-
 export default fp<ResponseCacheOptions>(
   async (app, options) => {
     const maxEntries = options.maxEntries ?? 2000;
@@ -73,12 +71,6 @@ export default fp<ResponseCacheOptions>(
       const tag = prefix + createHash('sha256').update(key).update('\0').update(body).digest('base64url').slice(0, 22);
       return { contentType, etags: { identity: `"${tag}"`, br: `"${tag}-br"`, gzip: `"${tag}-gzip"` }, bodies: encodings(body) };
     };
-    // The tag compared is that of the representation this request selects (RFC 9110, 13.1.2): a
-    // client holding the plain body that now asks for gzip gets the gzip body, not a 304 for a
-    // representation it does not hold.
-    const isCurrent = (ifNoneMatch: string | undefined, etag: string) =>
-      ifNoneMatch !== undefined && (ifNoneMatch.trim() === '*' || listedTags(ifNoneMatch).includes(etag));
-
     /** A key's entry, moved to the newest end, or undefined when it has none yet. */
     const cached = (key: string) => {
       const entry = entries.get(key);
@@ -99,6 +91,9 @@ export default fp<ResponseCacheOptions>(
       const coding = codingFor(request.headers['accept-encoding']);
       const { etags } = entry;
       varyOnAcceptEncoding(reply).header('etag', etags[coding]).header('cache-control', cacheControl);
+      // The tag compared is that of the representation this request selects (RFC 9110, 13.1.2): a
+      // client holding the plain body that now asks for gzip gets the gzip body, not a 304 for a
+      // representation it does not hold.
       const notModified = isCurrent(request.headers['if-none-match'], etags[coding]);
       if (notModified && request.method !== 'HEAD') return reply.code(304).send();
       const body = entry.bodies[coding];

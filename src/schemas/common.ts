@@ -67,3 +67,6 @@ export function paginate<T>(all: readonly T[], limit: number, offset: number) {
 }
 
 export const NotModified = z.undefined().describe('Not modified: the ETag sent in If-None-Match is current');
+
+/** The 304 of a read with no entity tag of its own, answered for `If-None-Match: *` alone. */
+export const ExistsNotModified = z.undefined().describe('Not modified: If-None-Match is `*` and the resource exists');

@@ -53,6 +53,12 @@ export const IF_NONE_MATCH = {
   description: 'Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body',
 } as const;
 
+/** The request header of a read without entity tags: only `*` means anything there. */
+export const IF_NONE_MATCH_ANY = {
+  type: 'string',
+  description: 'Only `*` counts here (the resource carries no entity tag): answered 304 with no body when the resource exists',
+} as const;
+
 /** The headers of a write that can be replayed for its Idempotency-Key. */
 export const REPLAYABLE: Headers = {
   'idempotent-replayed': {

@@ -3,6 +3,7 @@ import { gunzipSync, gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
+import { matchesAny } from '../../conditional.js';
 import { type Compressed, codingFor, varyOnAcceptEncoding } from '../../content-coding.js';
 import { UUID_V4 } from '../../db/assessment-ids.js';
 import { instrument } from '../../domain/catalog.js';
@@ -18,9 +19,9 @@ import {
   MAX_BATCH_ITEMS,
   Submission,
 } from '../../schemas/assessment.js';
-import { NoQuery, NotModified } from '../../schemas/common.js';
+import { ExistsNotModified, NoQuery, NotModified } from '../../schemas/common.js';
 import { CONTENT_ENCODING, json, problems, REPLAYABLE } from '../../schemas/responses.js';
-import { AssessmentService, type StoredResponse } from '../../services/assessments.js';
+import { AssessmentService, type FoundAssessment, type StoredResponse } from '../../services/assessments.js';
 import { RecentAssessments } from '../../services/recent-assessments.js';
 import { BatchPlaces } from './batch-places.js';
 
@@ -89,6 +90,24 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     if (codingFor(request.headers['accept-encoding'], GZIP_ONLY) === 'gzip')
       return sendJson(reply.header('content-encoding', 'gzip'), gzip);
     return sendJson(reply, gunzipSync(gzip));
+  };
+
+  /**
+   * A stored assessment's 304, with the headers its 200 would carry but Content-Encoding. A HEAD's
+   * 304 is given the 200's body: Fastify's HEAD handling then sends that body's length, the only
+   * Content-Length a 304 may carry (RFC 9110, 8.6), where it would send 0.
+   */
+  const sendNotModified = (request: FastifyRequest, reply: FastifyReply, found: FoundAssessment) => {
+    reply.code(304);
+    if (found.gzip !== undefined) varyOnAcceptEncoding(reply);
+    if (request.method !== 'HEAD') return reply.send();
+    const body =
+      found.gzip === undefined
+        ? found.json
+        : codingFor(request.headers['accept-encoding'], GZIP_ONLY) === 'gzip'
+          ? found.gzip
+          : gunzipSync(found.gzip);
+    return sendJson(reply, body);
   };
 
   const send = (reply: FastifyReply, response: StoredResponse, body: string | Buffer = response.body) => {
@@ -227,7 +246,9 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         response: {
           200: json(Assessment, 'The stored assessment', {
             'cache-control': { type: 'string', description: '`private, max-age=86400, immutable`: a stored assessment never changes' },
+            ...CONTENT_ENCODING(['gzip'], 'an assessment an earlier version stored compressed, to a request that accepts gzip'),
           }),
+          304: ExistsNotModified,
           ...problems(400, 404),
         },
       },
@@ -237,6 +258,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       const found = service.find(request.params.id.toLowerCase());
       if (found === undefined) throw new NotFoundError([{ what: 'assessment', value: request.params.id, field: 'params.id' }]);
       reply.header('cache-control', 'private, max-age=86400, immutable');
+      // It carries no entity tag, so only `*` can match it, which it does by existing (RFC 9110, 13.1.2).
+      if (matchesAny(request.headers['if-none-match'])) return sendNotModified(request, reply, found);
       if (found.gzip !== undefined) return sendGzipped(request, reply, found.gzip);
       reply.type('application/json; charset=utf-8');
       keepReadHeaders(request.raw, reply);
