@@ -17,6 +17,7 @@ import protection, { type RateLimit } from './plugins/protection.js';
 import responseCache from './plugins/response-cache.js';
 import securityHeaders, { API_SECURITY_HEADERS } from './plugins/security-headers.js';
 import store from './plugins/store.js';
+import { refuseMalformedQuery } from './query-encoding.js';
 import { withoutAssessmentIds } from './request-log.js';
 import routes from './routes/index.js';
 import { DEFAULT_RECENT_ASSESSMENTS_MB } from './services/recent-assessments.js';
@@ -154,6 +155,8 @@ export async function buildApp(options: AppOptions = {}) {
   await app.register(notFound);
   await app.register(securityHeaders);
   await app.register(cors, corsOptions);
+  // After CORS: a browser can read the 400 of a broken query string.
+  app.addHook('onRequest', refuseMalformedQuery);
   await app.register(openapi, { apiVersion });
 
   await app.register(store, {

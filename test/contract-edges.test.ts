@@ -44,6 +44,35 @@ describe('in-process contract checks', () => {
     expect(problem.errors).toEqual([{ field: 'querystring[""]', message: 'unknown field' }]);
   });
 
+  // RFC 3986 §2.1 and the bad-url problem type: "broken percent-encoding". Guards against: a broken
+  // escape in the query string was kept as sent, so `?q=%FF` searched for the text `%FF` and answered
+  // 200 with an empty list, and a broken value of a filter was reported as an unknown value.
+  it('refuses broken percent-encoding in the query string with a 400 bad-url naming each parameter', async () => {
+    for (const [url, fields] of [
+      ['/v1/competencies?q=%FF', ['querystring.q']],
+      ['/v1/competencies?q=%E2%82', ['querystring.q']],
+      ['/v1/competencies?q=50%', ['querystring.q']],
+      ['/v1/competencies?category=%ZZ&q=ok&role=%C3', ['querystring.category', 'querystring.role']],
+      ['/v1/competencies?%FF=1', ['querystring.%FF']],
+      ['/v1/competencies?=%FF', ['querystring[""]']],
+      ['/v1/no-such-route?q=%FF', ['querystring.q']],
+    ] as const) {
+      const response = await app.inject(url);
+      const problem = problemOf(response, 400);
+      expect(problem.code, url).toBe('bad-url');
+      expect(fieldsOf(problem), url).toEqual(fields);
+      if (!url.startsWith('/v1/no-such-route'))
+        expect(responseProblems('GET', url, 400, String(response.headers['content-type']), response.body), url).toEqual([]);
+    }
+    // Well-formed escapes, UTF-8 included, are read as before.
+    expect((await app.inject('/v1/competencies?q=caf%C3%A9')).statusCode).toBe(200);
+    expect((await app.inject('/v1/competencies?q=hir%69ng')).json().total).toBeGreaterThan(0);
+    // A cross-origin page can read the refusal.
+    const crossOrigin = await app.inject({ url: '/v1/competencies?q=%FF', headers: { origin: 'https://hr.example' } });
+    expect(crossOrigin.statusCode).toBe(400);
+    expect(crossOrigin.headers['access-control-allow-origin']).toBe('*');
+  });
+
   // RFC 9110 §8.6: a server MUST NOT send Content-Length in a 304 (or a HEAD response) unless it equals
   // the length of the 200's content. Guards against: a HEAD with a matching If-None-Match got
   // `Content-Length: 0` (Fastify's HEAD onSend hook counts the undefined payload of a bare 304).
