@@ -822,7 +822,7 @@ export interface components {
             contentHash: string;
             /** @description Version of the question bank */
             instrumentVersion: string;
-            /** @description Version of the scoring formula new assessments are scored with, e.g. `shape-1.2` */
+            /** @description Version of the scoring formula new assessments are scored with, e.g. `shape-1.3` */
             scoringVersion: string;
             levelScale: components["schemas"]["LevelScale"];
             counts: {

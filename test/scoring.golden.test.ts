@@ -5,7 +5,7 @@ import { SCORING_VERSION, type ScoringInput, score } from '../src/domain/scoring
 
 /**
  * Exact results for fixed answer sets, recorded from the formula as released (shape-1.0, and
- * shape-1.1 and shape-1.2, which give them all alike). Any change
+ * shape-1.1 to shape-1.3, which give them all alike but for the straight-lining each adds). Any change
  * to the arithmetic, even one that moves a fit by a rounding step or reorders a sum, changes these;
  * a deliberate change to the formula records them again with a new scoring version.
  *
@@ -35,6 +35,8 @@ const GENERATED_DIGEST: Record<string, string> = {
   'shape-1.1': '6302838fcadd979e0599e114df5f58cf07ff594f67edef96a7d42c43bdbed56b',
   // Nor is any alike once keyed, so shape-1.2 leaves them alone too.
   'shape-1.2': '6302838fcadd979e0599e114df5f58cf07ff594f67edef96a7d42c43bdbed56b',
+  // Nor does any give every answered competency one affinity, so shape-1.3 leaves them alone too.
+  'shape-1.3': '6302838fcadd979e0599e114df5f58cf07ff594f67edef96a7d42c43bdbed56b',
 };
 
 /** A repeatable spread of answers: question i of set k answers ((i * a + k * b) mod 5) + 1. */
@@ -51,6 +53,9 @@ const ANSWER_SETS: Record<string, ScoringInput['answers']> = {
   'alike once keyed, one competency in seven left out (straight-lining from shape-1.2)': questions
     .filter((q) => competencies.findIndex((c) => c.slug === q.competency) % 7 !== 0)
     .map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? 5 : 1 })),
+  'one affinity for every competency answered, one in seven left out (straight-lining from shape-1.3)': questions
+    .filter((q) => competencies.findIndex((c) => c.slug === q.competency) % 7 !== 3)
+    .map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? 5 : 3 })),
   // Three answers whose fits land on a rounding edge: summing in another order changes them.
   'three answers on a rounding edge': [
     { questionId: 'q-decisions-final-call', value: 1 },

@@ -347,7 +347,7 @@ describe('score(): answers that carry no information', () => {
     expect(problems, 'fits differ by at least the lean threshold').toEqual([]);
   });
 
-  it('flags straight-lining only when all values are equal, as given or once keyed', () => {
+  it('flags straight-lining only when all values are equal as given, or give one affinity to every competency', () => {
     const twelve = questions.slice(0, 12);
     expect(new Set(twelve.map((q) => q.keyed))).toEqual(new Set(['plus', 'minus']));
     const ids = twelve.map((q) => q.id);
@@ -360,6 +360,22 @@ describe('score(): answers that carry no information', () => {
     expect(keyedSame.flags).toContain('straight-lining');
     const keyedVaried = score(input(twelve.map((q, i) => ({ questionId: q.id, value: i === 0 ? 3 : q.keyed === 'plus' ? 2 : 4 }))));
     expect(keyedVaried.flags).not.toContain('straight-lining');
+    // Plain items 5 and reverse-keyed ones 3 give every competency 3/4.
+    const pairs = questions.filter((q) => twelve.some((t) => t.competency === q.competency));
+    const oneAffinity = score(input(pairs.map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? 5 : 3 }))));
+    expect(new Set(oneAffinity.breakdown.flatMap((b) => (b.affinity === null ? [] : [b.affinity])))).toEqual(new Set([0.75]));
+    expect(oneAffinity.flags).toContain('straight-lining');
+    // The same answers but one competency's pair swapped: two affinities, a preference.
+    const swapped = pairs[0] as (typeof pairs)[number];
+    const twoAffinities = score(
+      input(
+        pairs.map((q) => ({
+          questionId: q.id,
+          value: q.competency === swapped.competency ? (q.keyed === 'plus' ? 3 : 5) : q.keyed === 'plus' ? 5 : 3,
+        })),
+      ),
+    );
+    expect(twoAffinities.flags).not.toContain('straight-lining');
   });
 
   // An answer to a question whose competency the model leaves out moves nothing; it must not hide
@@ -398,6 +414,31 @@ describe('score(): answers that carry no information', () => {
       const varied = score(input(oneApart, size));
       expect(varied.flags).toEqual([]);
       expect(varied.recommendation.role).not.toBeNull();
+    }
+  });
+
+  // Guards against (shape-1.2): 5 to every plain item and 3 to every reverse-keyed one, with four
+  // technical competencies left out, gave every answered competency an affinity of 3/4 and a clear
+  // Engineering Manager recommendation in big tech (margin 21.66) that came only from those left out.
+  it('flags answers that give every answered competency one affinity, and recommends nothing from them', () => {
+    const skipped = new Set(['hands-on-coding', 'technical-expertise', 'system-design', 'code-review']);
+    const kept = questions.filter((q) => !skipped.has(q.competency));
+    for (const [plus, minus] of [
+      [5, 3],
+      [4, 1],
+      [2, 5],
+    ] as const) {
+      const answers = kept.map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? plus : minus }));
+      const margins: number[] = [];
+      for (const size of SIZES) {
+        const result = score(input(answers, size));
+        expect(result.flags, `${plus}/${minus} ${size}`).toEqual(['straight-lining']);
+        expect(result.recommendation).toMatchObject({ role: null, confidence: 'too-close-to-call' });
+        expect(result.highlights).toEqual([]);
+        margins.push(result.recommendation.margin);
+      }
+      // The gap is there (it is what the flag withholds), not a tie.
+      expect(Math.max(...margins), `${plus}/${minus}`).toBeGreaterThanOrEqual(CONFIDENCE_THRESHOLDS.lean);
     }
   });
 

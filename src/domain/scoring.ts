@@ -11,8 +11,8 @@ import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
  *    role's own mean over all competencies: e_rc = p_rc - mean(p_r). Centring is what makes the score
  *    about shape: with every competency answered, raising every affinity by the same amount moves no
  *    role, so a general liking for everything favours no role. With some left out it moves each role
- *    by its centred levels summed over the answered ones, which is why answers alike once keyed are
- *    flagged as straight-lining and recommend nothing.
+ *    by its centred levels summed over the answered ones, which is why answers that give every
+ *    answered competency the same affinity are flagged as straight-lining and recommend nothing.
  * 4. S_r = sum over answered c of (a_c - 1/2) * e_rc, and fit_r = 50 + 50 * S_r / M, where M is the
  *    largest S any role could reach with these questions answered, so fit stays within 0..100 and all
  *    roles share one scale.
@@ -31,8 +31,12 @@ import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
  * and 1 to every reverse-keyed one, say) are straight-lining too. They give every answered competency
  * the same affinity, so whatever gap the fits show comes from which competencies were left out, not
  * from a preference; shape-1.1 could call such a result clear. Fits, margins and breakdowns are as before.
+ * shape-1.3: any answers that give every answered competency the same affinity are straight-lining,
+ * not only those alike once keyed: 5 to every plain item and 3 to every reverse-keyed one gives each
+ * competency 3/4, which states no preference either, and shape-1.2 could call it clear with some
+ * competencies left out. Fits, margins and breakdowns are as before.
  */
-export const SCORING_VERSION = 'shape-1.2';
+export const SCORING_VERSION = 'shape-1.3';
 export const MIN_ANSWERS = 8;
 export const COMPLETE_SHARE = 0.8;
 /** The largest difference of two roles' mean levels that keeps the monotonicity guarantee (with margin). */
@@ -141,29 +145,26 @@ export class ScoringModel {
     // Steps 1 and 2: affinity per competency.
     const totals = new Array<number>(competencies.length).fill(0);
     const counts = new Array<number>(competencies.length).fill(0);
-    // Whether every answer is alike as given, or alike once keyed: either way it states no preference.
+    // Whether every answer is alike as given: it states no preference.
     let alikeAsGiven = true;
-    let alikeKeyed = true;
     let firstValue = 0;
-    let firstKeyed = 0;
     for (const answer of answers) {
       const question = this.questionById.get(answer.questionId);
       if (!question) throw new RangeError(`Unknown question ${answer.questionId}`);
       if (question.competency < 0) continue;
       const keyed = question.minus ? 6 - answer.value : answer.value;
-      if (firstValue === 0) {
-        firstValue = answer.value;
-        firstKeyed = keyed;
-      } else {
-        alikeAsGiven &&= answer.value === firstValue;
-        alikeKeyed &&= keyed === firstKeyed;
-      }
+      if (firstValue === 0) firstValue = answer.value;
+      else alikeAsGiven &&= answer.value === firstValue;
       totals[question.competency] = (totals[question.competency] as number) + (keyed - 1) / 4;
       counts[question.competency] = (counts[question.competency] as number) + 1;
     }
     const affinities = competencies.map((c) =>
       (counts[c.index] as number) > 0 ? (totals[c.index] as number) / (counts[c.index] as number) : null,
     );
+    // Nor does one affinity shared by every answered competency (answers alike once keyed among them).
+    // Each is a mean of quarters over a few items, so equal means compare exactly.
+    const answeredAffinities = affinities.filter((a) => a !== null);
+    const alikeAffinities = answeredAffinities.every((a) => a === answeredAffinities[0]);
 
     // Step 4: a shared scale M, then fits.
     const answered = competencies.filter((c) => (counts[c.index] as number) > 0);
@@ -191,7 +192,7 @@ export class ScoringModel {
 
     const flags: Flag[] = [];
     if (answers.length < COMPLETE_SHARE * this.questionCount) flags.push('incomplete');
-    if (firstValue !== 0 && (alikeAsGiven || alikeKeyed)) flags.push('straight-lining');
+    if (firstValue !== 0 && (alikeAsGiven || alikeAffinities)) flags.push('straight-lining');
 
     const [best, second] = scores;
     const margin = best && second ? round(best.fit - second.fit, 2) : 0;
