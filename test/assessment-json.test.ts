@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { type AssessmentResult, assess } from '../src/domain/assessment.js';
-import { answersJson, resultJson } from '../src/services/assessment-json.js';
+import { answersJson, assessmentJson, resultJson } from '../src/services/assessment-json.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
 import { validSubmissions } from './support/fuzz.js';
@@ -91,6 +91,20 @@ describe('assessment JSON', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  it('writes an assessment as JSON.stringify does, with its Idempotency-Key when given and without the field when not', () => {
+    const result = assess(app.kb, { answers: QUESTION_IDS.map((questionId, i) => ({ questionId, value: (i % 5) + 1 })) });
+    const answers = [{ questionId: 'q', value: 3 }];
+    fc.assert(
+      fc.property(fc.option(fc.string({ unit: 'grapheme' })), fc.option(fc.string({ unit: 'grapheme' })), (key, respondent) => {
+        const head = { id: '00000000-0000-4000-8000-000000000001', createdAt: '2026-12-03T00:00:00.000Z', companySize: null, respondent };
+        const parts = { ...head, answers: answersJson(answers), result: resultJson(result) };
+        expect(assessmentJson(parts, key)).toBe(JSON.stringify({ ...head, idempotencyKey: key, answers, result }));
+        expect(assessmentJson(parts)).toBe(JSON.stringify({ ...head, answers, result }));
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -163,6 +163,30 @@ describe('stored assessment documents', () => {
     }
   });
 
+  it("keeps the Idempotency-Key each assessment came with: its own, its batch's, or null", async () => {
+    const single = await post(app, submission(9), { 'idempotency-key': 'key-single-9' });
+    expect(single.statusCode).toBe(201);
+    expect(single.json().idempotencyKey).toBe('key-single-9');
+    expect(Object.keys(single.json())).toEqual(['id', 'createdAt', 'companySize', 'respondent', 'idempotencyKey', 'answers', 'result']);
+    const replay = await post(app, submission(9), { 'idempotency-key': 'key-single-9' });
+    expect(replay.body).toBe(single.body);
+    expect((await post(app, submission(10))).json().idempotencyKey).toBeNull();
+    const batch = await injectPost(
+      app,
+      '/v1/assessments/batch',
+      { items: [submission(11), submission(12)] },
+      { 'idempotency-key': 'key-batch' },
+    );
+    expect(batch.statusCode).toBe(200);
+    const items = batch.json().items as { assessment: { id: string; idempotencyKey: string } }[];
+    expect(items.map((item) => item.assessment.idempotencyKey)).toEqual(['key-batch', 'key-batch']);
+    for (const { assessment } of items) {
+      const read = await app.inject(`/v1/assessments/${assessment.id}`);
+      expect(read.json().idempotencyKey).toBe('key-batch');
+      expect(responseProblems('GET', `/v1/assessments/${assessment.id}`, 200, String(read.headers['content-type']), read.body)).toEqual([]);
+    }
+  });
+
   it('reads rows stored before documents existed from their answers and result', async () => {
     const created = (await post(app, submission(5))).json();
     const legacyId = '00000000-0000-4000-8000-00000000beef';
@@ -186,7 +210,10 @@ describe('stored assessment documents', () => {
       const response = await app.inject({ url: `/v1/assessments/${legacyId}`, headers });
       expect(response.statusCode).toBe(200);
       expect(response.headers['content-encoding']).toBeUndefined();
-      expect(response.json()).toEqual({ ...created, id: legacyId });
+      // As those rows were first sent: without the idempotencyKey field, which came later.
+      const { idempotencyKey, ...sentThen } = created;
+      expect(idempotencyKey).toBeNull();
+      expect(response.json()).toEqual({ ...sentThen, id: legacyId });
     }
   });
 

@@ -119,7 +119,21 @@ const storedFields = {
 };
 
 export const Assessment = z
-  .object({ id: z.uuid(), createdAt: z.iso.datetime(), ...storedFields })
+  .object({
+    id: z.uuid(),
+    createdAt: z.iso.datetime(),
+    companySize: storedFields.companySize,
+    respondent: storedFields.respondent,
+    idempotencyKey: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        'The Idempotency-Key it was submitted with (each item of a batch has its batch\'s), null without one; absent from assessments stored before 2026-12-03',
+      ),
+    answers: storedFields.answers,
+    result: storedFields.result,
+  })
   .meta({ id: 'Assessment', description: 'A stored assessment, exactly as it was scored' });
 
 export const AssessmentPreview = z.object(storedFields).meta({ id: 'AssessmentPreview' });

@@ -121,11 +121,16 @@ export type AssessmentParts = Pick<AssessmentRecord, 'id' | 'createdAt' | 'compa
   result: string;
 };
 
-/** The JSON text of an assessment, spliced from JSON parts without reparsing them. */
-export function assessmentJson(parts: AssessmentParts): string {
+/**
+ * The JSON text of an assessment, spliced from JSON parts without reparsing them. The Idempotency-Key
+ * it came with is written when given (null for none); rows stored before documents were kept are
+ * read back without it, as they were first sent.
+ */
+export function assessmentJson(parts: AssessmentParts, idempotencyKey?: string | null): string {
   return (
     `{"id":${JSON.stringify(parts.id)},"createdAt":${JSON.stringify(parts.createdAt)},` +
     `"companySize":${JSON.stringify(parts.companySize)},"respondent":${JSON.stringify(parts.respondent)},` +
+    (idempotencyKey === undefined ? '' : `"idempotencyKey":${JSON.stringify(idempotencyKey)},`) +
     `"answers":${parts.answers},"result":${parts.result}}`
   );
 }

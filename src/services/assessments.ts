@@ -73,7 +73,7 @@ export type NewAssessment = { record: AssessmentRecord };
 /** Builds the record of a scored assessment; the document is the JSON a read will send. */
 export function newAssessment(parts: AssessmentParts & Omit<AssessmentRecord, keyof AssessmentParts | 'document'>): NewAssessment {
   const { answers, result, ...columns } = parts;
-  return { record: { ...columns, document: assessmentJson(parts) } };
+  return { record: { ...columns, document: assessmentJson(parts, parts.idempotencyKey) } };
 }
 
 /**
