@@ -532,7 +532,7 @@ export interface components {
             createdAt: string;
             companySize: string | null;
             respondent: string | null;
-            /** @description The Idempotency-Key it was submitted with (each item of a batch has its batch's), null without one; absent from assessments stored before 2026-12-03 */
+            /** @description The Idempotency-Key it was submitted with (each item of a batch has its batch's), null without one; absent from assessments stored by earlier versions (up to 2026-12-03) */
             idempotencyKey?: string | null;
             answers: components["schemas"]["Answer"][];
             result: components["schemas"]["AssessmentResult"];

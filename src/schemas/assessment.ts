@@ -129,7 +129,7 @@ export const Assessment = z
       .nullable()
       .optional()
       .describe(
-        'The Idempotency-Key it was submitted with (each item of a batch has its batch\'s), null without one; absent from assessments stored before 2026-12-03',
+        "The Idempotency-Key it was submitted with (each item of a batch has its batch's), null without one; absent from assessments stored by earlier versions (up to 2026-12-03)",
       ),
     answers: storedFields.answers,
     result: storedFields.result,
