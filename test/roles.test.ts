@@ -237,14 +237,11 @@ describe('GET /v1/roles/{role}', () => {
     });
   });
 
-  it('has variants to apply: the engineering manager has at least one at every company size', () => {
-    // Guards the companySize tests above against passing vacuously.
-    for (const size of sizes) {
-      expect(
-        variants.some((v) => v.role === 'engineering-manager' && v.companySize === size.slug),
-        size.slug,
-      ).toBe(true);
-    }
+  it('has variants to apply: the engineering manager has some at startups and in big tech', () => {
+    // Guards the companySize tests above against passing vacuously. Scale-ups have none: the sources say
+    // nothing of mid-sized companies, so the baseline applies there, and those tests check that branch.
+    const withVariants = sizes.filter((size) => variants.some((v) => v.role === 'engineering-manager' && v.companySize === size.slug));
+    expect(withVariants.map((size) => size.slug)).toEqual(['startup', 'big-tech']);
   });
 
   it('changes the level where a variant applies (engineering-manager hands-on-coding differs from its baseline at some size)', async () => {
