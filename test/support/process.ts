@@ -27,9 +27,15 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-/** A hash of everything the build reads, so test files running at the same time share one build. */
+/**
+ * A hash of everything the build reads, so test files running at the same time share one build. The
+ * checkout's path is part of it: a build links to its checkout's seed/, migrations/ and node_modules/,
+ * so another checkout with the same sources (a clone beside this one) must not run it.
+ */
 function buildHash(): string {
   const hash = createHash('sha256');
+  hash.update(projectRoot);
+  hash.update('\0');
   const inputs = [
     ...filesUnder(join(projectRoot, 'src')),
     // The bundle holds the installed dependencies too.
