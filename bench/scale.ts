@@ -40,7 +40,7 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 const rounds = Number(process.env.SCALE_ROUNDS ?? 2);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`SCALE_ROUNDS must be a whole number from 1, not ${process.env.SCALE_ROUNDS}`);
 const CHUNK = 20_000;
-/** Stored assessments each GET rotates through: their pages are far more than a 32 MiB page cache. */
+/** Stored assessments each GET rotates through: their pages are far more than the 16 MiB page cache. */
 const SAMPLE = 20_000;
 const FILL_TARGET_SEC = 180;
 const RSS_TARGET_MB = 200;

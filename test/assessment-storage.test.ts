@@ -338,7 +338,7 @@ describe('page size and page cache', () => {
         await app.close();
       }
     }
-    expect(DEFAULT_CACHE_MB).toBe(32);
+    expect(DEFAULT_CACHE_MB).toBe(16);
   });
 
   it('refuses a page cache that is not a whole number of MiB from 1', () => {

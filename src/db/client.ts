@@ -30,13 +30,14 @@ export type OpenOptions = {
  */
 export const PAGE_SIZE = 8192;
 /**
- * 32 MiB holds about 4,000 pages. A stored assessment read by id needs its table leaf in the cache,
+ * 16 MiB holds about 2,000 pages. A stored assessment read by id needs its table leaf in the cache,
  * with the interior pages above it shared by all rows (its overflow page, once checkpointed, is read
  * past the cache), so the leaves of a few thousand assessments read in turn stay in memory; the
  * pages of a larger hot set come from the operating system's file cache, at a system call each.
- * (Assessments stored with random UUIDs also need a leaf of their id index.)
+ * (Assessments stored with random UUIDs also need a leaf of their id index.) 32 MiB read no faster
+ * and raised the server's peak RSS under load (bench/HISTORY.md, 2026-12-03).
  */
-export const DEFAULT_CACHE_MB = 32;
+export const DEFAULT_CACHE_MB = 16;
 /**
  * 256 MiB of 8 KiB pages. Under a steady write load the background checkpoints rarely empty the
  * log, so it grows until this backstop makes the writing connection checkpoint (and restart the
