@@ -86,7 +86,7 @@ describe('loadConfig', () => {
     expect(config.trustProxy).toBe(false);
     expect(config.bodyLimit).toBe(256 * 1024);
     expect(config.synchronous).toBe('normal');
-    expect(config.databaseCacheMb).toBe(32);
+    expect(config.databaseCacheMb).toBe(16);
     expect(() => loadConfig({ DATABASE_CACHE_MB: '0' })).toThrow(/DATABASE_CACHE_MB/);
     expect(() => loadConfig({ DATABASE_CACHE_MB: '1.5' })).toThrow(/DATABASE_CACHE_MB/);
     expect(() => loadConfig({ DATABASE_CACHE_MB: '4097' })).toThrow(/DATABASE_CACHE_MB/);
