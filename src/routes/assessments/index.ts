@@ -84,12 +84,17 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
   /** JSON text or bytes, sent as they are. */
   const sendJson = (reply: FastifyReply, json: string | Buffer) => reply.type('application/json; charset=utf-8').send(json);
 
-  /** A document kept compressed: its gzip bytes when the client accepts gzip, its JSON otherwise. */
-  const sendGzipped = (request: FastifyRequest, reply: FastifyReply, gzip: Buffer) => {
+  /** A document kept compressed, as this request takes it: its gzip bytes when it accepts gzip, its JSON otherwise. */
+  const gzippedFor = (request: FastifyRequest, reply: FastifyReply, gzip: Buffer) => {
     varyOnAcceptEncoding(reply);
-    if (codingFor(request.headers['accept-encoding'], GZIP_ONLY) === 'gzip')
-      return sendJson(reply.header('content-encoding', 'gzip'), gzip);
-    return sendJson(reply, gunzipSync(gzip));
+    return codingFor(request.headers['accept-encoding'], GZIP_ONLY) === 'gzip'
+      ? { body: gzip, gzipped: true }
+      : { body: gunzipSync(gzip), gzipped: false };
+  };
+
+  const sendGzipped = (request: FastifyRequest, reply: FastifyReply, gzip: Buffer) => {
+    const { body, gzipped } = gzippedFor(request, reply, gzip);
+    return sendJson(gzipped ? reply.header('content-encoding', 'gzip') : reply, body);
   };
 
   /**
@@ -99,15 +104,11 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
    */
   const sendNotModified = (request: FastifyRequest, reply: FastifyReply, found: FoundAssessment) => {
     reply.code(304);
-    if (found.gzip !== undefined) varyOnAcceptEncoding(reply);
-    if (request.method !== 'HEAD') return reply.send();
-    const body =
-      found.gzip === undefined
-        ? found.json
-        : codingFor(request.headers['accept-encoding'], GZIP_ONLY) === 'gzip'
-          ? found.gzip
-          : gunzipSync(found.gzip);
-    return sendJson(reply, body);
+    if (request.method !== 'HEAD') {
+      if (found.gzip !== undefined) varyOnAcceptEncoding(reply);
+      return reply.send();
+    }
+    return sendJson(reply, found.gzip === undefined ? found.json : gzippedFor(request, reply, found.gzip).body);
   };
 
   const send = (reply: FastifyReply, response: StoredResponse, body: string | Buffer = response.body) => {
