@@ -1,6 +1,6 @@
 import { ANSWER_SCALE } from './assessment.js';
 import { compare } from './comparison.js';
-import { type Category, type Competency, type KnowledgeBase, LEVEL_SCALE } from './knowledge-base.js';
+import { type Category, type Competency, type KnowledgeBase, levelScale } from './knowledge-base.js';
 import { MIN_ANSWERS } from './scoring.js';
 
 /** Views of the knowledge base that the read API serves, as plain data. */
@@ -26,7 +26,7 @@ export function metaOf(kb: KnowledgeBase, apiVersion: string, scoringVersion: st
     contentHash: data.release.contentHash,
     instrumentVersion: data.release.instrumentVersion,
     scoringVersion,
-    levelScale: LEVEL_SCALE,
+    levelScale: levelScale(),
     counts: {
       roles: data.roles.length,
       competencies: data.competencies.length,

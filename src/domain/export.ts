@@ -1,4 +1,4 @@
-import { type KnowledgeBase, LEVEL_NAMES, LEVEL_SCALE } from './knowledge-base.js';
+import { type KnowledgeBase, LEVEL_NAMES, levelScale } from './knowledge-base.js';
 
 /** Exports of a whole release, for tools that keep their own copy or work in spreadsheets. */
 
@@ -9,7 +9,7 @@ export function knowledgeBaseExport(kb: KnowledgeBase) {
     kbRelease: release.id,
     kbContentHash: release.contentHash,
     instrumentVersion: release.instrumentVersion,
-    levelScale: LEVEL_SCALE,
+    levelScale: levelScale(),
     sources,
     roles,
     competencies,

@@ -16,8 +16,8 @@ const LEVEL_MEANINGS = [
   'A main responsibility, and the role is judged on it',
   'What the role exists for',
 ] as const satisfies { length: (typeof LEVEL_NAMES)['length'] };
-/** The scale as `/v1/meta` and the export give it: each level's number, name and meaning. */
-export const LEVEL_SCALE = LEVEL_NAMES.map((name, level) => ({ level, name, meaning: LEVEL_MEANINGS[level] as string }));
+/** The scale as `/v1/meta` and the export give it: each level's number, name and meaning (a new copy each call). */
+export const levelScale = () => LEVEL_NAMES.map((name, level) => ({ level, name, meaning: LEVEL_MEANINGS[level] as string }));
 export type Keyed = (typeof KEYINGS)[number];
 
 export type Citation = { source: string; claim: string };
