@@ -29,19 +29,25 @@ describe('OpenAPI document', () => {
     expect(response.json()).toEqual(document);
   });
 
-  it('is served with an ETag that answers If-None-Match, and compressed for clients that accept it', async () => {
-    const first = await app.inject('/openapi.json');
-    const etag = first.headers.etag as string;
-    expect(etag).toMatch(/^"[^"]+"$/);
-    expect(first.headers['cache-control']).toMatch(/max-age=/);
-    const again = await app.inject({ url: '/openapi.json', headers: { 'if-none-match': etag } });
-    expect(again.statusCode).toBe(304);
-    expect(again.body).toBe('');
-    const gzipped = await app.inject({ url: '/openapi.json', headers: { 'accept-encoding': 'gzip' } });
-    expect(gzipped.headers['content-encoding']).toBe('gzip');
-    expect(gzipped.rawPayload.length).toBeLessThan(first.rawPayload.length / 4);
-    expect(JSON.parse(gunzipSync(gzipped.rawPayload).toString())).toEqual(document);
-  });
+  // Guards against: the docs page reading the document from the UI's own /docs/json, serialized on
+  // every visit and sent uncompressed (111 KB) with no ETag.
+  it.each(['/openapi.json', '/docs/json'])(
+    'is served at %s with an ETag that answers If-None-Match, and compressed for clients that accept it',
+    async (url) => {
+      const first = await app.inject(url);
+      const etag = first.headers.etag as string;
+      expect(etag).toMatch(/^"[^"]+"$/);
+      expect(first.headers['cache-control']).toMatch(/max-age=/);
+      expect(first.json()).toEqual(document);
+      const again = await app.inject({ url, headers: { 'if-none-match': etag } });
+      expect(again.statusCode).toBe(304);
+      expect(again.body).toBe('');
+      const gzipped = await app.inject({ url, headers: { 'accept-encoding': 'gzip' } });
+      expect(gzipped.headers['content-encoding']).toBe('gzip');
+      expect(gzipped.rawPayload.length).toBeLessThan(first.rawPayload.length / 4);
+      expect(JSON.parse(gunzipSync(gzipped.rawPayload).toString())).toEqual(document);
+    },
+  );
 
   it('is a valid OpenAPI 3.1 document', async () => {
     const validator = new Validator();

@@ -284,6 +284,43 @@ describe('unknown body fields', () => {
   });
 });
 
+describe('a write sent without a body', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp({ maxConcurrentBatches: 1 });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  // Guards against: a POST sent with no body and no Content-Type (a fetch or form a page sends
+  // without a body) reaches the handler with a null body, and was told
+  // "expected object, received null" under validation-error, of a null it never sent.
+  it.each(['/v1/assessments', '/v1/assessments/preview', '/v1/assessments/batch'])('tells %s that its body is empty', async (url) => {
+    const problem = problemOf(await app.inject({ method: 'POST', url }), 400);
+    expect(problem).toMatchObject({ code: 'malformed-body', detail: 'The body is empty: this operation takes a JSON body.' });
+    expect(problem.errors).toBeUndefined();
+    // The JSON null itself, sent as JSON, is still a body of the wrong type.
+    const sentNull = problemOf(await post(app, url, 'null'), 400);
+    expect(sentNull.code).toBe('validation-error');
+  });
+
+  // Guards against: the batch's place, taken before its handler ran, kept by a batch refused there.
+  it('gives the batch its place back, so the next batch is taken', async () => {
+    problemOf(await app.inject({ method: 'POST', url: '/v1/assessments/batch' }), 400);
+    const next = await post(app, '/v1/assessments/batch', { items: [{ answers: answersFor(app) }] });
+    expect(next.statusCode).toBe(200);
+  });
+
+  // Guards against: a keyed POST with no body keeping its key, so the retry with a body replays the 400.
+  it('keeps no Idempotency-Key for a POST without a body', async () => {
+    const headers = { 'idempotency-key': 'empty-then-sent' };
+    problemOf(await app.inject({ method: 'POST', url: '/v1/assessments', headers }), 400);
+    const stored = await post(app, '/v1/assessments', { answers: answersFor(app) }, headers);
+    expect(stored.statusCode).toBe(201);
+  });
+});
+
 describe('rate limiting', () => {
   const apps: App[] = [];
   afterEach(() => {

@@ -240,6 +240,8 @@ describe('CORS', () => {
       const ok = await preflight('https://hr.example');
       expect(ok.statusCode).toBeLessThan(300);
       expect(ok.headers['access-control-allow-origin']).toBe('https://hr.example');
+      // The API takes no credentials (README): a listed origin is never told it may send them.
+      expect(ok.headers['access-control-allow-credentials']).toBeUndefined();
       expect(String(ok.headers['access-control-allow-methods'])).toContain('POST');
       const allowedHeaders = String(ok.headers['access-control-allow-headers']).toLowerCase();
       expect(allowedHeaders).toContain('content-type');

@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { NoQuery } from '../schemas/common.js';
 import { transform, transformObject } from './openapi-components.js';
@@ -39,11 +40,20 @@ export default fp<{ apiVersion: string }>(
       transform,
       transformObject,
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
     // Served like the knowledge base: built once, compressed once, with an ETag that answers If-None-Match.
-    app.get('/openapi.json', { schema: { hide: true, querystring: NoQuery } }, (request, reply) =>
-      app.sendCachedText(request, reply, 'openapi.json', 'application/json; charset=utf-8', () => JSON.stringify(app.swagger())),
-    );
+    const sendDocument = (request: FastifyRequest, reply: FastifyReply) =>
+      app.sendCachedText(request, reply, 'openapi.json', 'application/json; charset=utf-8', () => JSON.stringify(app.swagger()));
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      // The page reads the document from /docs/json, a route of the UI's own that would serialize it
+      // on every visit and send it uncompressed, without an ETag: it gets what /openapi.json sends.
+      uiHooks: {
+        onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+          if (request.routeOptions.url === '/docs/json') return sendDocument(request, reply);
+        },
+      },
+    });
+    app.get('/openapi.json', { schema: { hide: true, querystring: NoQuery } }, sendDocument);
   },
   { name: 'openapi' },
 );

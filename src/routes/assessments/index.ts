@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorCodes, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { matchesAny } from '../../conditional.js';
@@ -37,9 +37,14 @@ const checkBodyInHandler = <S>(route: FastifyRouteSchemaDef<S>) =>
 
 /**
  * The body of a route that checks it in its handler, as it arrived: Fastify types it by the
- * documented schema, which it has not been checked against.
+ * documented schema, which it has not been checked against. A request that sent no body and no
+ * Content-Type reaches the handler with a null body, as one that sent the JSON `null` does: it is
+ * told what an empty JSON body is told, not that its body is null.
  */
-const uncheckedBody = (request: { body: unknown }): unknown => request.body;
+const uncheckedBody = (request: { body: unknown; headers: FastifyRequest['headers'] }): unknown => {
+  if (request.body === null && request.headers['content-type'] === undefined) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
+  return request.body;
+};
 
 /** Documents stored compressed are offered in gzip, their one coding; the others in identity only. */
 const GZIP_ONLY: readonly Compressed[] = ['gzip'];
