@@ -6,7 +6,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { CachedFront } from './cached-front.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
-import { answerFirst, clientErrorAnswer, continueBeforeBody, unsentResponses } from './http-edges.js';
+import { answerFirst, clientErrorAnswer, closingConnections, continueBeforeBody } from './http-edges.js';
 import { addJsonBodyParser, refuseRepeatedContentType } from './json-body.js';
 import { projectRoot } from './paths.js';
 import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
@@ -49,6 +49,11 @@ export type AppOptions = {
   maxConcurrentBatches?: number;
   /** On close, how long to wait for responses still being written to slow readers (default 10 s). */
   drainMs?: number;
+  /**
+   * On close, how long open connections may still bring a request, answered 503 with
+   * `Connection: close`, before the idle ones are closed (default 1 s; the wait ends once none is open).
+   */
+  lastCallMs?: number;
   /** Time allowed to receive a whole request, and to idle on a connection (default 15 s). */
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
@@ -66,6 +71,7 @@ export const DEFAULTS = {
   batchBodyLimit: 4 * 1024 * 1024,
   maxConcurrentBatches: 2,
   drainMs: 10_000,
+  lastCallMs: 1_000,
   requestTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
   maxEventLoopDelayMs: 1_000,
@@ -187,11 +193,12 @@ export async function buildApp(options: AppOptions = {}) {
     app.addHook('preClose', async () => front.close());
   }
   // Last of the preClose hooks: once the protection plugin refuses requests and the front is closed,
-  // the server waits for its sockets to write what they hold before Fastify closes it.
-  const unsent = unsentResponses(app.server);
-  const drainMs = options.drainMs ?? DEFAULTS.drainMs;
+  // the server waits for its sockets to write what they hold, and gives the requests still on their way
+  // over open connections a last call, before Fastify closes it.
+  const closing = closingConnections(app.server);
+  const waits = { drainMs: options.drainMs ?? DEFAULTS.drainMs, lastCallMs: options.lastCallMs ?? DEFAULTS.lastCallMs };
   app.addHook('preClose', async () => {
-    const { waitedMs, cut } = await unsent(drainMs);
+    const { waitedMs, cut } = await closing(waits);
     if (cut > 0) app.log.error({ waitedMs, connections: cut }, 'closing with responses still unsent: their clients did not read them');
   });
   return app;

@@ -108,27 +108,47 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
   };
 }
 
-/** How often a closing server looks again for responses its sockets have not written yet. */
-const UNSENT_POLL_MS = 20;
+/** How often a closing server looks again at its connections. */
+const CLOSING_POLL_MS = 20;
+
+/** What a closing server waits for on its connections before it stops listening. */
+export type ClosingWait = {
+  /** How long the server waited, in ms. */
+  waitedMs: number;
+  /** Connections whose responses were still unsent when `drainMs` ran out: cut short by closing. */
+  cut: number;
+};
 
 /**
- * Waits, when the server is about to close, for the responses its sockets have not finished writing.
- * Closing the server ends every connection without a request in progress, and Node counts a response
- * as done once it is handed to the socket, not once the socket has written it: a large body to a
- * client that reads slowly (a batch answer) would be cut short, its assessments stored and their ids
- * never received. Requests that arrive meanwhile are refused (the server is closing), and the wait
- * ends after `deadlineMs` whatever is left, so that closing always ends.
+ * What a server about to close waits for on its connections, so that closing loses no answer:
+ *
+ * - Responses its sockets have not finished writing. Closing the server ends every connection
+ *   without a request in progress, and Node counts a response as done once it is handed to the
+ *   socket, not once the socket has written it: a large body to a client that reads slowly (a batch
+ *   answer) would be cut short, its assessments stored and their ids never received. This wait ends
+ *   after `drainMs` whatever is left, so that closing always ends.
+ * - Keep-alive connections, for up to `lastCallMs`. A client that pools connections sends its next
+ *   request on one at any moment: closed at once, the connection would be reset under a request
+ *   already on its way, which its client could not tell from one that was stored. Kept open a little
+ *   longer, such a request is read and refused (503 `shutting-down` with `Connection: close`, from
+ *   the protection plugin), and the client closes. The wait ends early once no connection is open;
+ *   what is still idle at its end is closed with the server.
  */
-export function unsentResponses(server: Server): (deadlineMs: number) => Promise<{ waitedMs: number; cut: number }> {
+export function closingConnections(server: Server): (waits: { drainMs: number; lastCallMs: number }) => Promise<ClosingWait> {
   const connections = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
   });
-  const unsent = () => [...connections].filter((socket) => !socket.destroyed && socket.writableLength > 0);
-  return async (deadlineMs) => {
+  const open = () => [...connections].filter((socket) => !socket.destroyed);
+  const unsent = () => open().filter((socket) => socket.writableLength > 0);
+  return async ({ drainMs, lastCallMs }) => {
     const started = performance.now();
-    while (unsent().length > 0 && performance.now() - started < deadlineMs) await sleep(UNSENT_POLL_MS);
+    const waiting = () => {
+      const waited = performance.now() - started;
+      return (waited < drainMs && unsent().length > 0) || (waited < lastCallMs && open().length > 0);
+    };
+    while (waiting()) await sleep(CLOSING_POLL_MS);
     return { waitedMs: Math.round(performance.now() - started), cut: unsent().length };
   };
 }

@@ -1,6 +1,6 @@
 // SIGTERM while 8 keep-alive connections keep writing: the real server process, built from src/.
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -101,9 +101,9 @@ describe('graceful shutdown under write load', () => {
       before.filter((a) => a.outcome.kind !== 'ack').map((a) => ({ ...a.outcome, sentMsBeforeSignal: Math.round(signalAt - a.startedAt) })),
       JSON.stringify(tally(before)),
     ).toEqual([]);
-    for (const a of after) expect(['ack', 'refused', 'error']).toContain(a.outcome.kind);
-    const refusedCodes = after.flatMap((a) => (a.outcome.kind === 'error' ? [a.outcome.code] : []));
-    for (const code of refusedCodes) expect(['ECONNREFUSED', 'ECONNRESET']).toContain(code);
+    // A request sent after the signal on a pooled connection is read and refused with a 503, never
+    // reset unanswered: each client stops at its first refusal, well inside the server's last call.
+    for (const a of after) expect(['ack', 'refused']).toContain(a.outcome.kind);
 
     // Restart on the same file: every acknowledged assessment is there, and nothing that was refused was stored.
     const restarted = await startServer(script(), databasePath);
@@ -175,6 +175,72 @@ describe('graceful shutdown with a response still being sent', () => {
     expect(answer.items.map((item) => item.status)).toEqual(items.map(() => 201));
     expect(exit).toEqual({ code: 0, signal: null });
   }, 40_000);
+});
+
+describe('graceful shutdown with keep-alive connections', () => {
+  /** One HTTP/1.1 exchange on an open socket: the whole response, as text, once its body has arrived. */
+  const exchangeOn = (socket: Socket, request: string) =>
+    new Promise<string>((resolve, reject) => {
+      let text = '';
+      const onData = (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        const headEnd = text.indexOf('\r\n\r\n');
+        const length = Number(/\r\ncontent-length: (\d+)/i.exec(text.slice(0, headEnd))?.[1] ?? 0);
+        if (headEnd >= 0 && text.length >= headEnd + 4 + length) {
+          socket.off('data', onData);
+          resolve(text);
+        }
+      };
+      socket.on('data', onData);
+      socket.once('error', reject);
+      socket.once('close', () => reject(new Error(`closed before a whole response (${text.length} bytes)`)));
+      socket.write(request);
+    });
+
+  // Guards against: on SIGTERM the server closed its idle keep-alive connections at once, so a
+  // request a client sent on its pooled connection just after the signal was reset unanswered (53 of
+  // 72 in a review, the rest closed without a response): its client could not tell it from one that
+  // was stored. It is read and refused instead, and a connection that stays idle is still closed.
+  it('refuses a request sent on a pooled connection after SIGTERM with 503 shutting-down, and still exits 0 in time', async () => {
+    const server = await startServer(script(), join(temp.make('rc-api-keep-alive-'), 'kb.sqlite'), { SHUTDOWN_GRACE_MS: '10000' });
+    const qs = await questions(server.url);
+    const sockets = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const socket = connect(server.port, '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        const first = await exchangeOn(socket, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+        expect(first.slice(0, 15)).toBe('HTTP/1.1 200 OK');
+        return socket;
+      }),
+    );
+    const closed = sockets.map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
+    const body = submission(qs, 'after-signal', 1);
+    const post = `POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+    const signalAt = performance.now();
+    server.child.kill('SIGTERM');
+    // Three clients send on their pooled connections at once, after 20 ms and after 300 ms; the
+    // fourth stays idle.
+    const answers = await Promise.all(
+      [0, 20, 300].map(async (delayMs, i) => {
+        await sleep(delayMs);
+        return exchangeOn(sockets[i] as Socket, post);
+      }),
+    );
+    for (const answer of answers) {
+      expect(answer.slice(0, 12)).toBe('HTTP/1.1 503');
+      expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+      expect(answer).toMatch(/\r\nretry-after: \d+\r\n/i);
+      expect(answer).toContain('"code":"shutting-down"');
+    }
+    await Promise.all(closed);
+    const exit = await exitWithin(server, 10_000);
+    const exitMs = performance.now() - signalAt;
+    expect(exit, server.output()).toEqual({ code: 0, signal: null });
+    // The idle connection held the server open for its last call (1 s), not longer.
+    expect(exitMs).toBeGreaterThan(900);
+    expect(exitMs).toBeLessThan(4_000);
+  }, 30_000);
 });
 
 describe('graceful shutdown past its grace period', () => {
