@@ -208,14 +208,25 @@ describe('POST /v1/assessments: validation', () => {
   it.each([
     ['left out, then null', {}, { companySize: null, respondent: null }],
     ['null, then left out', { companySize: null, respondent: null }, {}],
-  ])('replays a retry whose companySize and respondent were %s', async (_, first, retry) => {
-    const key = `nulls-${JSON.stringify(first)}`;
+    // Guards against: the label is stored trimmed, but a retry that padded it was a 422 (key reused
+    // with a different body) for a submission that would have been stored the same.
+    ['a label, then the same label padded with whitespace', { respondent: 'alice' }, { respondent: ' alice\t' }],
+    ['a padded label, then the label alone', { respondent: '\n alice ' }, { respondent: 'alice' }],
+  ])('replays a retry whose companySize and respondent were %s', async (label, first, retry) => {
+    const key = `retry-${label.replace(/\W+/g, '-')}`;
     const created = await post('/v1/assessments', submission(first), { 'idempotency-key': key });
     expect(created.statusCode).toBe(201);
     const replayed = await post('/v1/assessments', submission(retry), { 'idempotency-key': key });
     expect(replayed.statusCode).toBe(201);
     expect(replayed.headers['idempotent-replayed']).toBe('true');
     expect(replayed.body).toBe(created.body);
+  });
+
+  it('still refuses a retry under the same key whose label differs by more than whitespace', async () => {
+    const key = 'label-differs';
+    expect((await post('/v1/assessments', submission({ respondent: 'alice' }), { 'idempotency-key': key })).statusCode).toBe(201);
+    const problem = expectProblem(await post('/v1/assessments', submission({ respondent: 'a lice' }), { 'idempotency-key': key }), 422);
+    expect(problem.code).toBe('idempotency-key-reused');
   });
 
   it('answers 400 for an unknown field at the top level, naming it', async () => {

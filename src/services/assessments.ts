@@ -42,22 +42,28 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** A submission's optional fields given as null mean the same as left out, so a retry may send either. */
-function withoutNulls(submission: unknown): unknown {
+/**
+ * A submission as it is stored: its optional fields given as null mean the same as left out, and its
+ * label the same with or without the whitespace around it (it is stored trimmed), so a retry may send
+ * either.
+ */
+function asStoredSubmission(submission: unknown): unknown {
   if (submission === null || typeof submission !== 'object' || Array.isArray(submission)) return submission;
   const { companySize, respondent, ...rest } = submission as Record<string, unknown>;
   return {
     ...rest,
     ...(companySize === null || companySize === undefined ? {} : { companySize }),
-    ...(respondent === null || respondent === undefined ? {} : { respondent }),
+    ...(respondent === null || respondent === undefined
+      ? {}
+      : { respondent: typeof respondent === 'string' ? respondent.trim() : respondent }),
   };
 }
 
-/** What a retry must repeat: the body as scored, with a submission's nulls read as left out. */
+/** What a retry must repeat: the body as scored, each submission as it is stored. */
 function asScored(scope: Scope, body: unknown): unknown {
-  if (scope === 'assessment') return withoutNulls(body);
+  if (scope === 'assessment') return asStoredSubmission(body);
   const items = (body as { items?: unknown } | null)?.items;
-  return Array.isArray(items) ? { ...(body as object), items: items.map(withoutNulls) } : body;
+  return Array.isArray(items) ? { ...(body as object), items: items.map(asStoredSubmission) } : body;
 }
 
 const hashOf = (scope: Scope, body: unknown) =>
