@@ -43,13 +43,14 @@ export default fp<{ apiVersion: string }>(
     // Served like the knowledge base: built once, compressed once, with an ETag that answers If-None-Match.
     const sendDocument = (request: FastifyRequest, reply: FastifyReply) =>
       app.sendCachedText(request, reply, 'openapi.json', 'application/json; charset=utf-8', () => JSON.stringify(app.swagger()));
+    const docsPrefix = '/docs';
     await app.register(swaggerUi, {
-      routePrefix: '/docs',
+      routePrefix: docsPrefix,
       // The page reads the document from /docs/json, a route of the UI's own that would serialize it
       // on every visit and send it uncompressed, without an ETag: it gets what /openapi.json sends.
       uiHooks: {
         onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
-          if (request.routeOptions.url === '/docs/json') return sendDocument(request, reply);
+          if (request.routeOptions.url === `${docsPrefix}/json`) return sendDocument(request, reply);
         },
       },
     });
