@@ -219,6 +219,16 @@ describe('graceful shutdown with keep-alive connections', () => {
 
     const signalAt = performance.now();
     server.child.kill('SIGTERM');
+    // A request that reaches the server before it has begun to close is answered as usual: wait until
+    // one on a new connection is refused, so that the pooled ones below are sent while it closes.
+    for (;;) {
+      const probe = connect(server.port, '127.0.0.1');
+      const answer = await exchangeOn(probe, 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      probe.destroy();
+      if (answer.startsWith('HTTP/1.1 503')) break;
+      expect(performance.now() - signalAt, 'the server began to close').toBeLessThan(5_000);
+      await sleep(5);
+    }
     // Three clients send on their pooled connections at once, after 20 ms and after 300 ms; the
     // fourth stays idle.
     const answers = await Promise.all(
