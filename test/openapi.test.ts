@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientTypes } from '../scripts/client-types.js';
@@ -256,6 +257,67 @@ describe('OpenAPI document', () => {
   it('ships client types that match the committed document', async () => {
     const committed = readFileSync(join(projectRoot, 'openapi', 'api.d.ts'), 'utf8');
     expect(await generateClientTypes(document)).toBe(committed);
+  });
+
+  it('serves /docs/yaml built once, with an ETag that answers If-None-Match, and compressed', async () => {
+    const first = await app.inject('/docs/yaml');
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['content-type']).toBe('application/x-yaml');
+    expect(first.body).toBe(app.swagger({ yaml: true }));
+    const again = await app.inject({ url: '/docs/yaml', headers: { 'if-none-match': first.headers.etag as string } });
+    expect(again.statusCode).toBe(304);
+    const compressed = await app.inject({ url: '/docs/yaml', headers: { 'accept-encoding': 'br' } });
+    expect(compressed.headers['content-encoding']).toBe('br');
+    expect(brotliDecompressSync(compressed.rawPayload).toString()).toBe(first.body);
+  });
+
+  // Guards against: the docs page's scripts and styles (about 2 MB) sent uncompressed on every visit.
+  describe('static files of the docs page', () => {
+    const staticDir = join(dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui')), 'static');
+    const url = '/docs/static/swagger-ui-bundle.js';
+    const file = readFileSync(join(staticDir, 'swagger-ui-bundle.js'));
+
+    it.each([
+      ['br', brotliDecompressSync],
+      ['gzip', gunzipSync],
+    ] as const)("are sent %s-compressed to clients that accept it, with the plain file's weak ETag", async (coding, decode) => {
+      const plain = await app.inject(url);
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.headers['accept-ranges']).toBe('bytes');
+      expect(plain.rawPayload.equals(file)).toBe(true);
+      const response = await app.inject({ url, headers: { 'accept-encoding': `${coding}, identity;q=0.5` } });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-encoding']).toBe(coding);
+      expect(response.headers['content-type']).toContain('javascript');
+      expect(response.headers['accept-ranges']).toBeUndefined();
+      expect(Number(response.headers['content-length'])).toBe(response.rawPayload.length);
+      expect(response.rawPayload.length).toBeLessThan(file.length / 3);
+      expect(decode(response.rawPayload).equals(file)).toBe(true);
+      for (const reply of [plain, response]) expect(String(reply.headers.vary)).toMatch(/\bAccept-Encoding\b/);
+      expect(response.headers.etag).toMatch(/^W\//);
+      expect(response.headers.etag).toBe(plain.headers.etag);
+
+      const revalidated = await app.inject({
+        url,
+        headers: { 'accept-encoding': coding, 'if-none-match': response.headers.etag as string },
+      });
+      expect(revalidated.statusCode).toBe(304);
+      expect(revalidated.body).toBe('');
+      expect(String(revalidated.headers.vary)).toMatch(/\bAccept-Encoding\b/);
+    });
+
+    it('answers a range from the plain file, and leaves small files and images as they are', async () => {
+      const range = await app.inject({ url, headers: { 'accept-encoding': 'br', range: 'bytes=0-99' } });
+      expect(range.statusCode).toBe(206);
+      expect(range.headers['content-encoding']).toBeUndefined();
+      expect(range.rawPayload.equals(file.subarray(0, 100))).toBe(true);
+      for (const path of ['index.css', 'favicon-32x32.png']) {
+        const response = await app.inject({ url: `/docs/static/${path}`, headers: { 'accept-encoding': 'br, gzip' } });
+        expect(response.statusCode, path).toBe(200);
+        expect(response.headers['content-encoding'], path).toBeUndefined();
+        expect(response.rawPayload.equals(readFileSync(join(staticDir, path))), path).toBe(true);
+      }
+    });
   });
 
   it('renders the docs page at /docs', async () => {

@@ -149,6 +149,12 @@ describe('the server process', () => {
         expect(response.headers.get('content-type'), path).toContain(type);
         expect((await response.arrayBuffer()).byteLength, path).toBeGreaterThan(100);
       }
+      // The bundle finds the files it compresses where it finds the files it serves.
+      const plain = await fetch(`${base}/docs/static/swagger-ui-bundle.js`, { headers: { 'accept-encoding': 'identity' } });
+      const gzipped = await fetch(`${base}/docs/static/swagger-ui-bundle.js`, { headers: { 'accept-encoding': 'gzip' } });
+      expect(gzipped.headers.get('content-encoding')).toBe('gzip');
+      expect(Number(gzipped.headers.get('content-length'))).toBeLessThan(Number(plain.headers.get('content-length')) / 3);
+      expect(Buffer.from(await gzipped.arrayBuffer()).equals(Buffer.from(await plain.arrayBuffer()))).toBe(true);
       const spec = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
       expect(spec.openapi).toBe('3.1.0');
       expect(Object.keys(spec.paths)).toContain('/v1/assessments');

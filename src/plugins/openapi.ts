@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { NoQuery } from '../schemas/common.js';
+import { compressStaticFiles } from '../static-compression.js';
 import { transform, transformObject } from './openapi-components.js';
 
 /**
@@ -44,15 +45,25 @@ export default fp<{ apiVersion: string }>(
     const sendDocument = (request: FastifyRequest, reply: FastifyReply) =>
       app.sendCachedText(request, reply, 'openapi.json', 'application/json; charset=utf-8', () => JSON.stringify(app.swagger()));
     const docsPrefix = '/docs';
-    await app.register(swaggerUi, {
-      routePrefix: docsPrefix,
-      // The page reads the document from /docs/json, a route of the UI's own that would serialize it
-      // on every visit and send it uncompressed, without an ETag: it gets what /openapi.json sends.
-      uiHooks: {
-        onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
-          if (request.routeOptions.url === `${docsPrefix}/json`) return sendDocument(request, reply);
+    // The UI in a context of its own, so that the hook compressing its static files runs on its
+    // routes only.
+    await app.register(async (docs) => {
+      docs.addHook('onSend', compressStaticFiles(`${docsPrefix}/static/`));
+      await docs.register(swaggerUi, {
+        routePrefix: docsPrefix,
+        // The UI's own /docs/json and /docs/yaml would serialize the document on every visit and send
+        // it uncompressed, without an ETag: /docs/json gets what /openapi.json sends, and /docs/yaml
+        // the YAML built and compressed once in the same way.
+        uiHooks: {
+          onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+            const url = request.routeOptions.url;
+            if (url === `${docsPrefix}/json`) return sendDocument(request, reply);
+            if (url === `${docsPrefix}/yaml`) {
+              return app.sendCachedText(request, reply, 'openapi.yaml', 'application/x-yaml', () => app.swagger({ yaml: true }));
+            }
+          },
         },
-      },
+      });
     });
     app.get('/openapi.json', { schema: { hide: true, querystring: NoQuery } }, sendDocument);
   },
