@@ -229,6 +229,16 @@ describe('over a real connection', () => {
     expect(response).toMatch(/^HTTP\/1\.1 400/);
   });
 
+  // RFC 9110 §9.3.7: `OPTIONS *` asks about the server rather than a resource (the test injector
+  // cannot send that target). Guards against: a 404 naming the path `*`.
+  it('answers OPTIONS * with the methods of every route, and other methods on * with a 404', async () => {
+    const options = await raw(port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(options).toMatch(/^HTTP\/1\.1 204 /);
+    expect(/\r\nallow: ([^\r]+)/i.exec(options)?.[1]).toBe('GET, HEAD, POST, OPTIONS');
+    expect(options).toMatch(/\r\nx-content-type-options: nosniff/i);
+    expect(await raw(port, 'GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 404 /);
+  });
+
   // Guards against: a path under /docs whose `..` segments climb out of the documentation files (sent
   // as is: clients and the test injector remove them first) got the framework's 403 typed `bad-request`.
   it.each(['/docs/static/../../package.json', '/docs/static/%2e%2e/%2e%2e/package.json', '/docs/static/..%5Cx'])(

@@ -17,6 +17,13 @@ class RouteMethods {
     this.compiled = undefined;
   }
 
+  /** Every method some route takes, in a fixed order: what the server as a whole supports. */
+  all(): string[] {
+    const methods = new Set<string>();
+    for (const own of this.byPattern.values()) for (const method of own) methods.add(method);
+    return [...methods].sort();
+  }
+
   /** Whether the path is a route of its own, with no parameter (`/v1/assessments/batch`). */
   isRoute(path: string): boolean {
     return !/[:*]/.test(path) && this.byPattern.has(path);
@@ -59,7 +66,7 @@ function routedPath(url: string): string {
 /**
  * Requests no route answers: a 404 naming the path, or, for a path some route takes with other
  * methods, a 405 whose Allow names them (`DELETE /v1/roles`). An OPTIONS that is not a CORS
- * preflight asks what a path takes: 204 with Allow.
+ * preflight asks what a path takes: 204 with Allow; `OPTIONS *`, what the server takes on any path.
  */
 export default fp(
   async (app) => {
@@ -73,7 +80,8 @@ export default fp(
     });
 
     const answer = (request: FastifyRequest, reply: FastifyReply) => {
-      const allowed = routes.allowedFor(routedPath(request.url));
+      // `OPTIONS *` asks about the server rather than a resource (RFC 9110, 9.3.7).
+      const allowed = request.url === '*' && request.method === 'OPTIONS' ? routes.all() : routes.allowedFor(routedPath(request.url));
       // A route that takes the method and still finds nothing (a file missing under /docs) is a 404.
       if (allowed.length === 0 || (request.method !== 'OPTIONS' && allowed.includes(request.method))) {
         return sendProblem(request, reply, {
