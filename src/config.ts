@@ -163,5 +163,8 @@ export function appOptions(config: Config): AppOptions {
     rateLimit: config.rateLimit,
     trustProxy: config.trustProxy,
     maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+    // The last call on idle keep-alive connections takes at most half the grace period, so that a
+    // shutdown with nothing in flight ends well inside it (and exits 0) even at its shortest.
+    lastCallMs: Math.min(DEFAULTS.lastCallMs, Math.floor(config.shutdownGraceMs / 2)),
   };
 }

@@ -197,7 +197,16 @@ describe('appOptions', () => {
       rateLimit: { enabled: false, max: 10, windowMs: 30000 },
       trustProxy: ['10.0.0.0/8', '127.0.0.1'],
       maxEventLoopDelayMs: 250,
+      lastCallMs: 1000,
     });
+  });
+
+  // Guards against: at SHUTDOWN_GRACE_MS=1000 the 1 s last call on an idle keep-alive connection used
+  // the whole grace, so a shutdown with nothing in flight exited 1 ('grace period exceeded').
+  it('keeps the last call on idle connections to half the grace period at most', () => {
+    expect(appOptions(loadConfig({ SHUTDOWN_GRACE_MS: '1000' })).lastCallMs).toBe(500);
+    expect(appOptions(loadConfig({ SHUTDOWN_GRACE_MS: '1500' })).lastCallMs).toBe(750);
+    expect(appOptions(loadConfig({ SHUTDOWN_GRACE_MS: '120000' })).lastCallMs).toBe(1000);
   });
 
   it('builds no logger at all for LOG_LEVEL=silent', () => {

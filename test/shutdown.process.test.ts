@@ -251,6 +251,22 @@ describe('graceful shutdown with keep-alive connections', () => {
     expect(exitMs).toBeGreaterThan(900);
     expect(exitMs).toBeLessThan(4_000);
   }, 30_000);
+
+  // Guards against: at SHUTDOWN_GRACE_MS=1000 (its minimum) the 1 s last call on an idle pooled
+  // connection used up the grace, so a shutdown with nothing in flight exited 1.
+  it('exits 0 with an idle keep-alive connection open', async () => {
+    const server = await startServer(script(), join(temp.make('rc-api-short-grace-'), 'kb.sqlite'), { SHUTDOWN_GRACE_MS: '1000' });
+    const socket = connect(server.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    expect((await exchangeOn(socket, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n')).slice(0, 15)).toBe('HTTP/1.1 200 OK');
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const signalAt = performance.now();
+    server.child.kill('SIGTERM');
+    const exit = await exitWithin(server, 5_000);
+    await closed;
+    expect(exit, server.output()).toEqual({ code: 0, signal: null });
+    expect(performance.now() - signalAt).toBeLessThan(1_000);
+  }, 30_000);
 });
 
 describe('graceful shutdown past its grace period', () => {
