@@ -1,5 +1,6 @@
-import { ReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -21,15 +22,16 @@ function compress(body: Buffer, coding: Compressed): Promise<Buffer> {
 }
 
 /**
- * An onSend hook that sends the files a static route streams (the docs page's scripts and styles,
- * about 2 MB as they are) compressed for clients that accept brotli or gzip. Each file is compressed
- * once per coding, on its first request, off the event loop, and kept: the files under a package
- * do not change while the process runs. The route's weak ETag and Last-Modified stay as they are,
- * so revalidation still ends in a 304 (a weak validator may be shared by representations that
- * differ only in their coding); ranges are served from the plain file. Whatever the hook cannot
- * compress (a read or compression error) goes out as the route sent it.
+ * An onSend hook that sends the files a static route serves from `root` under `urlPrefix` (the docs
+ * page's scripts and styles, about 2 MB as they are) compressed for clients that accept brotli or
+ * gzip, a HEAD with the headers of its GET. Each file is compressed once per coding, on its first
+ * request, off the event loop, and kept: the files under a package do not change while the process
+ * runs. The route's weak ETag and Last-Modified stay as they are, so revalidation still ends in a
+ * 304 (a weak validator may be shared by representations that differ only in their coding); ranges
+ * are served from the plain file. Whatever the hook cannot compress (a read or compression error)
+ * goes out as the route sent it.
  */
-export function compressStaticFiles(urlPrefix: string) {
+export function compressStaticFiles(urlPrefix: string, root: string) {
   const cache = new Map<string, Promise<Buffer>>();
   const compressed = (path: string, coding: Compressed) => {
     const key = `${coding} ${path}`;
@@ -42,19 +44,30 @@ export function compressStaticFiles(urlPrefix: string) {
     }
     return body;
   };
+  /** The file a 200 under the prefix was served from (the route has found it), or undefined. */
+  const fileOf = (url: string) => {
+    try {
+      const path = resolve(root, decodeURIComponent((url.split('?', 1)[0] as string).slice(urlPrefix.length)));
+      return path.startsWith(root + sep) ? path : undefined;
+    } catch {
+      return undefined;
+    }
+  };
 
   return async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     if (!request.url.startsWith(urlPrefix)) return payload;
     varyOnAcceptEncoding(reply);
-    if (!(payload instanceof ReadStream) || reply.statusCode !== 200 || request.headers.range !== undefined) return payload;
+    // A HEAD's payload is an empty stream, not the file's: it is dropped all the same.
+    if (reply.statusCode !== 200 || request.headers.range !== undefined || !(payload instanceof Readable)) return payload;
     if (!COMPRESSIBLE.test(String(reply.getHeader('content-type') ?? '')) || Number(reply.getHeader('content-length')) < MIN_BYTES) {
       return payload;
     }
     const coding = codingFor(request.headers['accept-encoding']);
-    if (coding === 'identity') return payload;
+    const path = fileOf(request.url);
+    if (coding === 'identity' || path === undefined) return payload;
     let body: Buffer;
     try {
-      body = await compressed(String(payload.path), coding);
+      body = await compressed(path, coding);
     } catch {
       return payload;
     }

@@ -8,7 +8,7 @@ import { generateClientTypes } from '../scripts/client-types.js';
 import { projectRoot } from '../src/paths.js';
 import { API_SECURITY_HEADERS } from '../src/plugins/security-headers.js';
 import { buildTestApp } from './helpers.js';
-import { injectPost } from './support/http.js';
+import { fieldsOf, injectPost, problemOf } from './support/http.js';
 import { document, operations } from './support/openapi.js';
 
 describe('OpenAPI document', () => {
@@ -259,6 +259,13 @@ describe('OpenAPI document', () => {
     expect(await generateClientTypes(document)).toBe(committed);
   });
 
+  // Guards against: the UI's document routes answered before any check, so /docs/json?x=1 was a 200
+  // where /openapi.json?x=1 is a 400.
+  it.each(['/openapi.json', '/docs/json', '/docs/yaml'])('refuses a query on %s as every route does', async (path) => {
+    const problem = problemOf(await app.inject(`${path}?x=1`), 400);
+    expect(fieldsOf(problem)).toEqual(['querystring.x']);
+  });
+
   it('serves /docs/yaml built once, with an ETag that answers If-None-Match, and compressed', async () => {
     const first = await app.inject('/docs/yaml');
     expect(first.statusCode).toBe(200);
@@ -304,6 +311,21 @@ describe('OpenAPI document', () => {
       expect(revalidated.statusCode).toBe(304);
       expect(revalidated.body).toBe('');
       expect(String(revalidated.headers.vary)).toMatch(/\bAccept-Encoding\b/);
+    });
+
+    // RFC 9110 §9.3.2: a HEAD gets the header fields of its GET. Guards against: a HEAD's empty stream
+    // was not taken for the file, so it announced the plain file's length and no coding.
+    it('answers a HEAD with the headers of its GET', async () => {
+      for (const coding of ['br', 'gzip', 'identity']) {
+        const headers = { 'accept-encoding': coding };
+        const get = await app.inject({ url, headers });
+        const head = await app.inject({ method: 'HEAD', url, headers });
+        expect(head.statusCode).toBe(200);
+        expect(head.body).toBe('');
+        for (const name of ['content-encoding', 'content-length', 'content-type', 'etag', 'vary', 'accept-ranges']) {
+          expect(head.headers[name], `${coding} ${name}`).toEqual(get.headers[name]);
+        }
+      }
     });
 
     it('answers a range from the plain file, and leaves small files and images as they are', async () => {

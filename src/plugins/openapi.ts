@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -45,20 +47,26 @@ export default fp<{ apiVersion: string }>(
     const sendDocument = (request: FastifyRequest, reply: FastifyReply) =>
       app.sendCachedText(request, reply, 'openapi.json', 'application/json; charset=utf-8', () => JSON.stringify(app.swagger()));
     const docsPrefix = '/docs';
-    // The UI in a context of its own, so that the hook compressing its static files runs on its
-    // routes only.
+    const documentRoutes = [`${docsPrefix}/json`, `${docsPrefix}/yaml`];
+    // Where the UI's static route finds its files: the folder of the package, as it does.
+    const staticRoot = join(dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui')), 'static');
+    // The UI in a context of its own, so that its hooks run on its routes only.
     await app.register(async (docs) => {
-      docs.addHook('onSend', compressStaticFiles(`${docsPrefix}/static/`));
+      // The UI's document routes take no query, as /openapi.json takes none.
+      docs.addHook('onRoute', (route) => {
+        if (documentRoutes.includes(route.url)) route.schema = { ...route.schema, querystring: NoQuery };
+      });
+      docs.addHook('onSend', compressStaticFiles(`${docsPrefix}/static/`, staticRoot));
       await docs.register(swaggerUi, {
         routePrefix: docsPrefix,
         // The UI's own /docs/json and /docs/yaml would serialize the document on every visit and send
-        // it uncompressed, without an ETag: /docs/json gets what /openapi.json sends, and /docs/yaml
-        // the YAML built and compressed once in the same way.
+        // it uncompressed, without an ETag: /docs/json sends the bytes, ETag and codings of
+        // /openapi.json, and /docs/yaml the YAML, built and compressed once in the same way.
         uiHooks: {
-          onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+          preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
             const url = request.routeOptions.url;
-            if (url === `${docsPrefix}/json`) return sendDocument(request, reply);
-            if (url === `${docsPrefix}/yaml`) {
+            if (url === documentRoutes[0]) return sendDocument(request, reply);
+            if (url === documentRoutes[1]) {
               return app.sendCachedText(request, reply, 'openapi.yaml', 'application/x-yaml', () => app.swagger({ yaml: true }));
             }
           },
