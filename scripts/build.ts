@@ -17,6 +17,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { build, type Plugin } from 'esbuild';
 import { projectRoot } from '../src/paths.js';
+import { SERVER_NODE_FLAGS } from '../src/server-flags.js';
 
 const defaultOutDir = join(projectRoot, 'dist');
 const requested = resolve(process.argv[2] ?? defaultOutDir);
@@ -61,7 +62,8 @@ async function writeCodeCache(outDir: string): Promise<void> {
   const cacheFile = join(outDir, 'server.bundle.cache');
   const dataDir = mkdtempSync(join(tmpdir(), 'rc-build-'));
   // Only what the start needs: the shell's own settings could fail it or slow its shutdown.
-  const server = spawn(process.execPath, [join(outDir, 'server.js')], {
+  // Under the flags `npm start` runs it with: V8 refuses a cache made under others.
+  const server = spawn(process.execPath, [...SERVER_NODE_FLAGS, join(outDir, 'server.js')], {
     env: {
       PATH: process.env.PATH ?? '',
       PORT: '0',

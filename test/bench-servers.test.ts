@@ -5,8 +5,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { environment, SERVER_NODE_FLAGS, startProcess } from '../bench/lib.js';
+import { environment, startProcess } from '../bench/lib.js';
 import { projectRoot } from '../src/paths.js';
+import { SERVER_NODE_FLAGS } from '../src/server-flags.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rc-bench-servers-'));
 /** A server answering with its V8 flags and its arguments; it listens on a port given last, or on PORT. */

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/paths.js';
+import { SERVER_NODE_FLAGS } from '../src/server-flags.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
 import { buildServer } from './support/process.js';
 
@@ -25,8 +26,9 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Starts the built server as `npm start` does, under its V8 flags (the code cache is made under them). */
 function start(env: Record<string, string>, port = 0, script = serverScript): Running {
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, script], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -225,6 +227,8 @@ describe('the server process', () => {
     expect(running.stderr()).toMatch(/not-a-folder|ENOTDIR/);
   });
 
+  // Guards against: the build made the cache without the flags `npm start` runs the server with, so
+  // V8 refused it and every start compiled the bundle and wrote the cache again.
   it('starts from the code cache the build wrote, and leaves it as it is', async () => {
     const cacheFile = join(dirname(serverScript), 'server.bundle.cache');
     const before = readFileSync(cacheFile);
@@ -233,6 +237,9 @@ describe('the server process', () => {
     await stop(await startServer(join(temp.make(), 'kb.sqlite')));
     expect(statSync(cacheFile).mtimeMs).toBe(modified);
     expect(readFileSync(cacheFile).equals(before)).toBe(true);
+    // Nor did any start before this one (in any test file) write it again since the build finished.
+    const built = statSync(join(dirname(dirname(serverScript)), 'complete')).mtimeMs;
+    expect(modified).toBeLessThanOrEqual(built);
   });
 
   it('writes the code cache again when it is missing, and the next start uses it', async () => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { freePort, sleep } from '../../bench/lib.js';
 import { countStoredAssessments } from '../../src/db/repository.js';
 import { projectRoot } from '../../src/paths.js';
+import { SERVER_NODE_FLAGS } from '../../src/server-flags.js';
 import { TempDirs } from './fixtures.js';
 
 export { sleep };
@@ -157,9 +158,12 @@ export function killAll(): void {
   children.clear();
 }
 
-/** Spawns `node <script>` with a minimal environment, on a free port, silent, without the rate limit. */
+/**
+ * Spawns `node <script>` under the V8 flags `npm start` gives it, with a minimal environment, on a
+ * free port, silent, without the rate limit.
+ */
 export function spawnServer(script: string, env: Record<string, string>, port: number): Server {
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, script], {
     cwd: projectRoot,
     env: {
       PATH: process.env.PATH ?? '',
