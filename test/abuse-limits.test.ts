@@ -73,7 +73,13 @@ describe('the client key of an address', () => {
     ['2001:db8::5:6:7:8.9.10.11', '2001:db8:0:5::/64'],
     ['0:0:0:0:0:ffff:192.0.2.1', '192.0.2.1'],
     ['::ffff:c633:6407', '198.51.100.7'],
-    ['1.2.3.4:5678', '1.2.3.4:5678'],
+    // As some proxies write them in X-Forwarded-For. Guards against: each source port, or the
+    // bracketed form of an IPv6 address, got a budget of its own.
+    ['1.2.3.4:5678', '1.2.3.4'],
+    ['[2001:db8:abcd:12::1]', '2001:db8:abcd:12::/64'],
+    ['[2001:db8:abcd:12::2]:443', '2001:db8:abcd:12::/64'],
+    ['[::ffff:203.0.113.7]:80', '203.0.113.7'],
+    ['not-an-address', 'not-an-address'],
   ])('keys %s as %s', (ip, key) => {
     expect(clientKey(ip)).toBe(key);
   });

@@ -221,6 +221,24 @@ describe('POST /v1/assessments/batch', () => {
     expect(count()).toBe(before);
   });
 
+  // Guards against: the request hash wrote a number too large for a double (1e999, read as Infinity)
+  // as null, so a retry that sent null in its place was replayed the first body's problems.
+  it('tells a body with 1e999 from one with null or -1e999 under the same key', async () => {
+    const key = 'batch-infinity-1';
+    const withValue = (value: string) => {
+      const item = JSON.stringify(good(50)).replace('"value":1', `"value":${value}`);
+      return `{"items":[${item}]}`;
+    };
+    const first = await postBatch(withValue('1e999'), { 'idempotency-key': key });
+    expect((first.json() as { items: Item[] }).items.map((i) => i.status)).toEqual([400]);
+    expect((await postBatch(withValue('1e999'), { 'idempotency-key': key })).headers['idempotent-replayed']).toBe('true');
+    for (const other of ['null', '-1e999']) {
+      const retry = await postBatch(withValue(other), { 'idempotency-key': key });
+      expect(retry.statusCode, other).toBe(422);
+      expect(retry.json().code, other).toBe('idempotency-key-reused');
+    }
+  });
+
   it('keeps batch keys apart from single-assessment keys', async () => {
     const key = 'shared-key-1';
     const single = await app.inject({ method: 'POST', url: '/v1/assessments', headers: { 'idempotency-key': key }, payload: good(30) });
@@ -329,6 +347,36 @@ describe('batches under way at once', () => {
       await sleep(10);
       expect((await post()).statusCode).toBe(200);
       expect(limited.repository.countAssessments()).toBe(501);
+    } finally {
+      await limited.close();
+    }
+  }, 20_000);
+
+  // Guards against: the place went back when the handler returned, before the answer (about 5 MB for
+  // 500 items) was written out, so clients that sent batches and never read the answers could have
+  // any number of them held in memory at once (40 such batches took the server to 911 MB).
+  it('keeps the place of a batch until its answer has been read', async () => {
+    const limited = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, maxConcurrentBatches: 1 });
+    try {
+      const { port } = await listenLocally(limited);
+      const { socket } = await batchUnderWay(limited, port);
+      socket.pause();
+      while (limited.repository.countAssessments() < 500) await sleep(10);
+      await sleep(50);
+      const post = () => postBatch({ items: [good(501)] }, {}, { target: limited });
+      expect((await post()).statusCode).toBe(503);
+      // Once the client reads its answer, the place is free again.
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+      });
+      socket.resume();
+      let status = 503;
+      for (const deadline = Date.now() + 5_000; status === 503 && Date.now() < deadline; await sleep(20))
+        status = (await post()).statusCode;
+      expect(status).toBe(200);
+      expect(received).toBeGreaterThan(500 * 9_000);
+      socket.destroy();
     } finally {
       await limited.close();
     }

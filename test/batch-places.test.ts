@@ -55,6 +55,16 @@ describe('BatchPlaces', () => {
     expect(take(places, batch())).toBe(true);
   });
 
+  it('keeps the place of a batch whose handler has ended until its response closes', () => {
+    const places = new BatchPlaces(1);
+    const answered = batch();
+    expect(take(places, answered)).toBe(true);
+    places.claim(answered.request)();
+    expect(take(places, batch())).toBe(false);
+    answered.response.emit('close');
+    expect(take(places, batch())).toBe(true);
+  });
+
   it('takes back the place of a batch never handled when its response closes, and stops watching its connection', () => {
     const places = new BatchPlaces(1);
     const refused = batch();

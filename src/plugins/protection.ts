@@ -59,14 +59,26 @@ function ipv6Groups(ip: string): number[] | undefined {
 }
 
 /**
+ * An address as some proxies write it in X-Forwarded-For, with a port (`203.0.113.7:5678`,
+ * `[2001:db8::1]:5678`) or in brackets: the address alone, so that each source port is not a client
+ * of its own.
+ */
+function bareAddress(ip: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(ip);
+  if (bracketed) return bracketed[1] as string;
+  return /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(ip)?.[1] ?? ip;
+}
+
+/**
  * The rate limit's key for a client address. An IPv6 host is usually given a whole /64 and can
  * change address within it at will (privacy extensions do so on their own), so its budget is that
  * network's; an IPv4-mapped IPv6 address, however written, counts as the IPv4 address it carries.
- * Anything else is its own key.
+ * A port or brackets around the address are left out. Anything else is its own key.
  */
 export function clientKey(ip: string): string {
-  const groups = ipv6Groups(ip);
-  if (groups === undefined) return ip;
+  const address = bareAddress(ip.trim());
+  const groups = ipv6Groups(address);
+  if (groups === undefined) return address;
   const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = groups;
   if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff) {
     return `${g6 >> 8}.${g6 & 0xff}.${g7 >> 8}.${g7 & 0xff}`;

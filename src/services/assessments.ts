@@ -32,8 +32,13 @@ const isGzip = (document: Buffer) => document[0] === 0x1f && document[1] === 0x8
 
 export type Scope = 'assessment' | 'batch';
 
-/** JSON with object keys sorted, so that two equal bodies hash alike whatever their key order. */
+/**
+ * JSON with object keys sorted, so that two equal bodies hash alike whatever their key order. A
+ * number too large for a double (1e999) parses to ±Infinity, which JSON.stringify would write as
+ * null: it is written as the word instead, which no JSON text holds, so the two stay apart.
+ */
 function canonical(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -1,15 +1,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BatchesBusyError } from '../../errors.js';
 
-type Place = { handled: boolean; giveBack: () => void };
+/** A batch's place: given back once its answer is done with and, if its handler started, once that ended. */
+type Place = { handled: boolean; handlerEnded: boolean; answerDone: boolean; given: boolean };
 
 /**
  * The batches under way at once. A 500-item batch holds about 40 MB while it is scored, stored and
  * sent, and two cores score one no faster for having several at once: those beyond the limit are
  * refused (503), so that parallel batches cannot run the server out of memory. A batch takes its
  * place once its body has arrived: a body still arriving holds little memory, and a client that
- * trickled two bodies would otherwise keep every other client's batches out. While every place is
- * taken, a batch is refused as soon as its headers arrive, before its body is read.
+ * trickled two bodies would otherwise keep every other client's batches out. It keeps the place
+ * until its answer has been written out or its connection has closed, and until its handler has
+ * ended: an answer a client does not read holds its memory as long as the batch did, and a client
+ * that hangs up does not stop a batch being scored. While every place is taken, a batch is refused
+ * as soon as its headers arrive, before its body is read.
  */
 export class BatchPlaces {
   private underWay = 0;
@@ -26,36 +30,38 @@ export class BatchPlaces {
   readonly take = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     if (this.underWay >= this.limit) return done(new BatchesBusyError(this.limit));
     this.underWay++;
-    let given = false;
-    const place: Place = {
-      handled: false,
-      giveBack: () => {
-        if (!given) this.underWay--;
-        given = true;
-      },
-    };
+    const place: Place = { handled: false, handlerEnded: false, answerDone: false, given: false };
     this.places.set(request, place);
-    // A client that hangs up does not stop its batch: a handler that has started gives the place back
-    // itself, once the batch is scored and stored. Otherwise the place goes back when the response
-    // closes or, for a response queued behind another on a pipelined connection (which never closes
-    // if the connection dies first), when the connection does.
-    const unhandled = () => {
-      if (!place.handled) place.giveBack();
+    // The answer is done with when the response closes (written out, or cut short) or, for a response
+    // queued behind another on a pipelined connection (which never closes if the connection dies
+    // first), when the connection does.
+    const answerDone = () => {
+      place.answerDone = true;
+      this.release(place);
     };
     const { socket } = request.raw;
-    socket.once('close', unhandled);
+    socket.once('close', answerDone);
     reply.raw.once('close', () => {
-      socket.removeListener('close', unhandled);
-      unhandled();
+      socket.removeListener('close', answerDone);
+      answerDone();
     });
     done();
   };
 
-  /** For a handler that has started: from now on the place is its to give back, with what this returns, once. */
+  /** For a handler that has started: the place is kept until the function returned is called, once its work is done. */
   claim(request: FastifyRequest): () => void {
     const place = this.places.get(request);
     if (place === undefined) return () => {};
     place.handled = true;
-    return place.giveBack;
+    return () => {
+      place.handlerEnded = true;
+      this.release(place);
+    };
+  }
+
+  private release(place: Place): void {
+    if (place.given || !place.answerDone || (place.handled && !place.handlerEnded)) return;
+    place.given = true;
+    this.underWay--;
   }
 }

@@ -226,7 +226,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      const giveBack = batchPlaces.claim(request);
+      // The place goes back once this has ended and the answer has been written out.
+      const ended = batchPlaces.claim(request);
       try {
         const response = await service.createBatch(uncheckedBody(request), request.headers['idempotency-key'], (outcome) =>
           // The same problem a single submission would get, in the item's place.
@@ -234,7 +235,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         );
         return await sendBatch(request, reply, response);
       } finally {
-        giveBack();
+        ended();
       }
     },
   );
