@@ -45,6 +45,8 @@ const ROUTED_HEADERS = ['origin', 'if-none-match', 'content-length', 'transfer-e
  */
 export class CachedFront {
   private readonly answers = new Map<string, Answer>();
+  /** Bytes of the bodies kept, counted once per answer (answers may share one body). */
+  private bytes = 0;
   private readonly reads: Reads[] = [];
   private isOpen = false;
   private underPressure: () => boolean = () => false;
@@ -53,9 +55,15 @@ export class CachedFront {
 
   /**
    * Answers are kept per URL as sent and content coding, so several can share one cached body; the
-   * least recently stored goes first once there are `maxAnswers`.
+   * least recently stored goes first once there are `maxAnswers`, or once their bodies come to more
+   * than `maxBytes`. An answer can keep a body the response cache has since dropped and built again,
+   * so the bytes are bounded here too: spellings of one URL (`/docs/%79aml`) would otherwise each keep
+   * a copy of their own.
    */
-  constructor(private readonly maxAnswers = 2000) {}
+  constructor(
+    private readonly maxAnswers = 2000,
+    private readonly maxBytes = 32 * 1024 * 1024,
+  ) {}
 
   /** Starts answering; `underPressure` sends requests to Fastify, which sheds them, while true. */
   open(underPressure: () => boolean): void {
@@ -85,9 +93,18 @@ export class CachedFront {
     const answer = template(reply.getHeaders());
     answer.headers.push('content-length', String(body.length));
     const key = `${coding} ${request.url}`;
-    this.answers.delete(key);
+    this.forget(key);
+    if (body.length > this.maxBytes) return;
     this.answers.set(key, { ...answer, body });
-    if (this.answers.size > this.maxAnswers) this.answers.delete(this.answers.keys().next().value as string);
+    this.bytes += body.length;
+    while (this.answers.size > this.maxAnswers || this.bytes > this.maxBytes) this.forget(this.answers.keys().next().value as string);
+  }
+
+  private forget(key: string): void {
+    const answer = this.answers.get(key);
+    if (answer === undefined) return;
+    this.answers.delete(key);
+    this.bytes -= answer.body.length;
   }
 
   /**

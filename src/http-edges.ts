@@ -156,15 +156,19 @@ export function closingConnections(server: Server): (waits: { drainMs: number; l
 /** Node's test for a request that waits for `100 Continue` before it sends its body. */
 const EXPECTS_CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
 
+/** Methods whose bodies no route reads: an OPTIONS that is not a preflight is answered as not found. */
+const BODILESS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * A preParsing hook: tells a client waiting for `100 Continue` to send its body, now that a route
  * will read it, unless its Content-Length is over the route's limit (Fastify then answers 413 without
- * reading, and closes the connection). The not-found handler (404, 405) never needs the body.
+ * reading, and closes the connection). The not-found handler (404, 405) never needs the body, and
+ * no route reads the body of a GET, HEAD or OPTIONS (the cached front answers such a GET with no 100
+ * either).
  */
 export const continueBeforeBody: preParsingHookHandler = (request, reply, payload, done) => {
   const expect = request.headers.expect;
-  // No route reads the body of an OPTIONS (one that is not a preflight is answered as not found).
-  if (expect !== undefined && !request.is404 && request.method !== 'OPTIONS' && EXPECTS_CONTINUE.test(expect) && !reply.raw.headersSent) {
+  if (expect !== undefined && !request.is404 && !BODILESS.has(request.method) && EXPECTS_CONTINUE.test(expect) && !reply.raw.headersSent) {
     const length = Number(request.headers['content-length']);
     if (!(length > request.routeOptions.bodyLimit)) reply.raw.writeContinue();
   }

@@ -248,6 +248,22 @@ describe('CachedFront', () => {
     expect(front.answer(message('/c'), response().res)).toBe(true);
   });
 
+  // Guards against: the limit counted answers only, so spellings of one URL (/docs/%79aml), each
+  // remembered after the response cache had dropped and built the body again, kept a copy each.
+  it('keeps at most its limit of bytes, dropping the least recently stored, and nothing larger than the limit', () => {
+    const front = new CachedFront(100, 10);
+    front.open(() => false);
+    for (const url of ['/a', '/b', '/c']) front.remember(message(url), 'identity', sent(200), Buffer.alloc(4, url));
+    expect(['/a', '/b', '/c'].map((url) => front.answer(message(url), response().res))).toEqual([false, true, true]);
+    // Storing a URL again replaces its answer, and its bytes.
+    front.remember(message('/c'), 'identity', sent(200), Buffer.alloc(7));
+    expect(['/b', '/c'].map((url) => front.answer(message(url), response().res))).toEqual([false, true]);
+    front.remember(message('/b'), 'identity', sent(200), Buffer.alloc(3));
+    expect(['/b', '/c'].map((url) => front.answer(message(url), response().res))).toEqual([true, true]);
+    front.remember(message('/big'), 'identity', sent(200), Buffer.alloc(11));
+    expect(['/big', '/b', '/c'].map((url) => front.answer(message(url), response().res))).toEqual([false, true, true]);
+  });
+
   it('stores nothing for requests it would not answer, nor any status but 200', () => {
     const front = new CachedFront();
     front.open(() => false);

@@ -330,6 +330,19 @@ describe('over a real connection', () => {
       expect(data).not.toContain('100 Continue');
     });
 
+    // Guards against: Fastify sent 100 Continue to a GET (its preParsing hooks run for every method)
+    // while the cached front answered the same GET, the next time, with its 200 alone.
+    it('answers a GET that expects 100-continue with its 200 alone, whoever answers it', async () => {
+      for (const round of ['routed', 'repeated']) {
+        const { data } = await exchange(
+          port,
+          (socket) => socket.write('GET /v1/company-sizes HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n'),
+          2000,
+        );
+        expect(statusLines(data), round).toEqual(['HTTP/1.1 200 OK']);
+      }
+    });
+
     // Guards against: after a 404 or 405 answered without reading the body, Node read and dropped the
     // whole body to keep the connection (an 8 MB body to a path that does not exist was read in full),
     // and nothing pinned that a client waiting for 100 Continue on a kept-alive connection is let go.

@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CachedFront } from '../src/cached-front.js';
-import responseCache from '../src/plugins/response-cache.js';
+import responseCache, { encodings } from '../src/plugins/response-cache.js';
 
 const Body = z.object({ minAnswers: z.number() });
 
@@ -34,6 +34,18 @@ async function open(body: z.input<typeof Body>, calls?: { builds: number }) {
   opened.push(app);
   return app;
 }
+
+// Guards against: a small compressed body was a slice of zlib's 16 KiB output buffer and kept all of
+// it alive, so 2,000 entries of list pages (94 KB of bodies) held about 62 MB.
+describe('cached bodies in memory', () => {
+  it('keep no more memory than their own bytes, give or take a shared pool', () => {
+    const bodies = encodings(Buffer.from('{"items":[],"total":2,"limit":50,"offset":1234}'));
+    for (const [coding, body] of Object.entries(bodies)) {
+      expect(body.length, coding).toBeGreaterThan(0);
+      expect(body.buffer.byteLength, coding).toBeLessThanOrEqual(8 * 1024);
+    }
+  });
+});
 
 describe('ETags of cached responses', () => {
   it('change when the code builds different bytes for the same key, so an old ETag gets the new body', async () => {

@@ -39,18 +39,27 @@ export type ResponseCacheOptions = {
   tagPrefix?: string;
 };
 
-function encodings(body: Buffer): Entry['bodies'] {
+/**
+ * A buffer that keeps only its own bytes alive: a small result of zlib's sync calls is a slice of a
+ * 16 KiB output buffer, which would otherwise stay allocated for as long as the entry is kept.
+ */
+const ownBytes = (buffer: Buffer) => (buffer.length < buffer.buffer.byteLength ? Buffer.from(buffer) : buffer);
+
+/** A body in every coding the cache sends. */
+export function encodings(body: Buffer): Entry['bodies'] {
   return {
     identity: body,
     // A 64 KiB window covers every body the API caches and keeps the encoder's memory small.
-    br: brotliCompressSync(body, {
-      params: {
-        [constants.BROTLI_PARAM_QUALITY]: 9,
-        [constants.BROTLI_PARAM_LGWIN]: 16,
-        [constants.BROTLI_PARAM_SIZE_HINT]: body.length,
-      },
-    }),
-    gzip: gzipSync(body, { level: 9 }),
+    br: ownBytes(
+      brotliCompressSync(body, {
+        params: {
+          [constants.BROTLI_PARAM_QUALITY]: 9,
+          [constants.BROTLI_PARAM_LGWIN]: 16,
+          [constants.BROTLI_PARAM_SIZE_HINT]: body.length,
+        },
+      }),
+    ),
+    gzip: ownBytes(gzipSync(body, { level: 9 })),
   };
 }
 
