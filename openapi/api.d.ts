@@ -735,7 +735,7 @@ export interface components {
             competencies: components["schemas"]["ComparedCompetency"][];
             summary: {
                 shared: string[];
-                /** @description Per role, the distinctive competencies it leads */
+                /** @description Per role, the distinctive competencies it leads or shares the highest level of (a tie names no `leader`) */
                 distinctive: {
                     role: string;
                     competencies: string[];
@@ -763,7 +763,7 @@ export interface components {
             competencies: components["schemas"]["ComparedCompetency"][];
             summary: {
                 shared: string[];
-                /** @description Per role, the distinctive competencies it leads */
+                /** @description Per role, the distinctive competencies it leads or shares the highest level of (a tie names no `leader`) */
                 distinctive: {
                     role: string;
                     competencies: string[];

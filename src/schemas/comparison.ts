@@ -31,7 +31,9 @@ const ComparisonBody = {
   competencies: z.array(ComparedCompetency),
   summary: z.object({
     shared: z.array(Slug),
-    distinctive: z.array(z.object({ role: Slug, competencies: z.array(Slug) })).describe('Per role, the distinctive competencies it leads'),
+    distinctive: z
+      .array(z.object({ role: Slug, competencies: z.array(Slug) }))
+      .describe('Per role, the distinctive competencies it leads or shares the highest level of (a tie names no `leader`)'),
     peripheral: z.array(Slug),
   }),
 };
