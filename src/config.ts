@@ -43,7 +43,17 @@ const ConfigSchema = z.object({
   // Text settings are trimmed as the numbers are: an env file saved with CRLF endings must not
   // name another database file (`kb.sqlite\r`) or an interface that does not exist.
   HOST: z.string().trim().min(1).default('127.0.0.1'),
-  DATABASE_PATH: z.string().trim().min(1).default('./data/kb.sqlite'),
+  // A file on disk: SQLite's in-memory database (`:memory:`, or a `file:` URI that may name one) would
+  // lose every acknowledged assessment when the process ends.
+  DATABASE_PATH: z
+    .string()
+    .trim()
+    .min(1)
+    .refine(
+      (path) => path !== ':memory:' && !/^file:/i.test(path),
+      'must name a file: an in-memory database would lose every assessment on restart',
+    )
+    .default('./data/kb.sqlite'),
   LOG_LEVEL: choice(LOG_LEVELS).default('info'),
   CORS_ORIGINS: z
     .string()

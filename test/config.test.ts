@@ -179,6 +179,13 @@ describe('loadConfig', () => {
   });
 });
 
+describe('DATABASE_PATH', () => {
+  // Guards against: ':memory:' was taken, so every acknowledged assessment was lost on restart.
+  it.each([':memory:', 'file::memory:', 'file:kb.sqlite?mode=memory'])('refuses %s, which would not keep assessments', (path) => {
+    expect(configErrorOf({ DATABASE_PATH: path }).message).toContain('DATABASE_PATH');
+  });
+});
+
 describe('appOptions', () => {
   it('hands every setting of the app to it, and keeps the port, host and grace period out', () => {
     const config = loadConfig(OVERRIDES);
