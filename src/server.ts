@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { buildApp } from './app.js';
 import { appOptions, ConfigError, loadConfig } from './config.js';
 
@@ -29,6 +30,9 @@ async function listen() {
     throw error;
   }
 
+  // Before the database is opened: a start that cannot listen must leave it as it was, not migrated
+  // to this version under a server of an earlier one.
+  await probeListen(config);
   const app = await buildApp(appOptions(config));
 
   let closing = false;
@@ -76,6 +80,20 @@ async function listen() {
 }
 
 /** A failure to listen names the setting behind it: an unknown HOST, or a PORT taken or not allowed. */
+/** Listens on HOST and PORT for a moment, then closes: fails as the server's own listen would. */
+async function probeListen(config: { host: string; port: number }): Promise<void> {
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(config.port, config.host, resolve);
+    });
+  } catch (error) {
+    throw listenError(error, config);
+  }
+  await new Promise((resolve) => probe.close(resolve));
+}
+
 function listenError(error: unknown, { host, port }: { host: string; port: number }): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   const setting =

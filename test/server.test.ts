@@ -196,22 +196,30 @@ describe('the server process', () => {
 
   it('exits non-zero and names HOST when HOST cannot be listened on', async () => {
     // An address of TEST-NET-1 (RFC 5737), which no interface here has: refused at once, no DNS asked.
-    const running = start({ DATABASE_PATH: join(temp.make(), 'kb.sqlite'), HOST: '192.0.2.1' }, await freePort());
+    const databasePath = join(temp.make(), 'kb.sqlite');
+    const running = start({ DATABASE_PATH: databasePath, HOST: '192.0.2.1' }, await freePort());
     const code = await exitWithin(running, 10_000);
     expect(code).toBe(1);
     expect(running.stderr()).toContain('HOST "192.0.2.1" cannot be listened on');
+    // Refused before the database was opened. Guards against: a start that could not listen had
+    // already created, migrated and seeded it.
+    expect(existsSync(databasePath)).toBe(false);
   });
 
-  it('exits non-zero and names PORT when the port is taken', async () => {
+  // Guards against: a new version started on the port of a running one (a deploy mistake) migrated
+  // their shared database before it failed to listen, which took the running server out of service.
+  it('exits non-zero and names PORT when the port is taken, leaving the database as it was', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const address = taken.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     try {
-      const running = start({ DATABASE_PATH: join(temp.make(), 'kb.sqlite') }, port);
+      const databasePath = join(temp.make(), 'kb.sqlite');
+      const running = start({ DATABASE_PATH: databasePath }, port);
       const code = await exitWithin(running, 10_000);
       expect(code).toBe(1);
       expect(running.stderr()).toContain(`PORT ${port} on HOST "127.0.0.1" cannot be listened on`);
+      expect(existsSync(databasePath)).toBe(false);
     } finally {
       taken.close();
     }
