@@ -24,7 +24,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers and every migration is applied */
+        /** Readiness: the database answers, every migration is applied and writes are not failing */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -850,6 +850,8 @@ export interface components {
             checks: {
                 database: boolean;
                 migrations: boolean;
+                /** @description False for 10 s after a write failed for its storage (a full disk, an I/O error, a lock held elsewhere), unless one succeeded since */
+                storage: boolean;
                 underPressure: boolean;
             };
         };

@@ -128,6 +128,12 @@ export const PROBLEM_TYPES = {
     description:
       'The server is shedding load (its event loop is delayed), or is already scoring as many batches as it scores at once (MAX_CONCURRENT_BATCHES). Retry after the seconds in Retry-After.',
   },
+  'storage-unavailable': {
+    status: 503,
+    title: 'Service Unavailable',
+    description:
+      'The database could not be written or read: its disk is full, its file failed to read or write, or another process held its write lock too long. Nothing this answer would have acknowledged was stored. Retry after the seconds in Retry-After, with the same Idempotency-Key so that nothing is stored twice.',
+  },
   'shutting-down': {
     status: 503,
     title: 'Service Unavailable',

@@ -42,7 +42,7 @@ describe('the app', () => {
   it('GET /ready answers ready with the database and migrations checked', async () => {
     const response = await app.inject({ method: 'GET', url: '/ready' });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ status: 'ready', checks: { database: true, migrations: true, underPressure: false } });
+    expect(response.json()).toEqual({ status: 'ready', checks: { database: true, migrations: true, storage: true, underPressure: false } });
   });
 
   it('GET /v1/meta reports the seed release, a content hash and counts derived from the seed files', async () => {

@@ -63,7 +63,7 @@ describe('migrations', () => {
     expect(tableNames(sqlite)).toEqual(expect.arrayContaining(EXPECTED_TABLES));
     expect(sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(repository.readiness()).toEqual({ database: true, migrations: true });
+    expect(repository.readiness()).toEqual({ database: true, migrations: true, storage: true });
   });
 
   it('are not re-applied when an existing file is opened again, and its data stays', () => {

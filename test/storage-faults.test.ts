@@ -94,12 +94,53 @@ describe('group commit against a locked database', () => {
       other.exec('rollback');
       other.close();
     }
-    expect(responses.map((r) => r.statusCode)).toEqual(Array(8).fill(500));
+    expect(responses.map((r) => r.statusCode)).toEqual(Array(8).fill(503));
+    for (const response of responses) {
+      expect(response.headers['retry-after']).toBe('5');
+      expect(response.json()).toMatchObject({
+        code: 'storage-unavailable',
+        detail: expect.stringMatching(/^Another process held the database's write lock/),
+      });
+    }
     expect(app.repository.countAssessments()).toBe(before);
     // One wait of busy_timeout for the commit; each request waiting its own blocks the event loop
     // for 8 x 200 ms here, 5 s per queued request with the default timeout.
     expect(commitMs).toBeLessThan(3 * busyMs);
     expect((await post(app, '/v1/assessments', submission(9))).statusCode).toBe(201);
+  });
+
+  // Guards against: a full disk answered every submission 500 internal-error while /ready said ready,
+  // so nothing told a client to retry or a load balancer to send its writes elsewhere.
+  it('answers 503 storage-unavailable on a full disk, and is not ready until a write succeeds again', async () => {
+    const app = await appOn(fileDb());
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    const pages = Number(app.repository.sqlite.pragma('page_count', { simple: true }));
+    // The file may grow no further: SQLite reports the disk full (SQLITE_FULL).
+    app.repository.sqlite.pragma(`max_page_count = ${pages}`);
+    const before = app.repository.countAssessments();
+    const refused = await Promise.all(Array.from({ length: 40 }, (_, n) => post(app, '/v1/assessments', submission(n + 1))));
+    const statuses = new Set(refused.map((r) => r.statusCode));
+    expect([...statuses]).toEqual([503]);
+    const problem = refused[0]?.json();
+    expect(problem).toMatchObject({ code: 'storage-unavailable', detail: expect.stringMatching(/^The database's disk is full\./) });
+    expect(refused[0]?.headers['retry-after']).toBe('5');
+    expect(app.repository.countAssessments()).toBe(before);
+    const down = await app.inject('/ready');
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toMatchObject({ status: 'not-ready', checks: { database: true, migrations: true, storage: false } });
+
+    // Out of rotation it would get no write to succeed with: after 10 s it says ready again.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 10_001);
+      expect((await app.inject('/ready')).json()).toMatchObject({ checks: { storage: true } });
+    } finally {
+      vi.useRealTimers();
+    }
+    app.repository.sqlite.pragma('max_page_count = 1073741823');
+    expect((await post(app, '/v1/assessments', submission(99))).statusCode).toBe(201);
+    const up = await app.inject('/ready');
+    expect(up.json()).toMatchObject({ status: 'ready', checks: { storage: true } });
   });
 
   // Guards against: a batch whose items were all refused still waited for a commit of nothing, so

@@ -407,7 +407,7 @@ ALTER TABLE __new_documents RENAME TO assessment_documents;`;
       app.repository.sqlite.prepare('insert into __drizzle_migrations (hash, created_at) values (?, ?)').run('0'.repeat(64), 1796999999999);
       const ready = await app.inject({ url: '/ready' });
       expect(ready.statusCode).toBe(503);
-      expect(app.repository.readiness()).toEqual({ database: true, migrations: false });
+      expect(app.repository.readiness()).toEqual({ database: true, migrations: false, storage: true });
     } finally {
       await app.close();
     }

@@ -5,6 +5,7 @@ import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-b
 import { AssessmentIds, type AssessmentLocation, ID_KEY_BYTES, MAX_ROW } from './assessment-ids.js';
 import { type Db, migrationState, SQLITE_AUTOCHECKPOINT_PAGES } from './client.js';
 import * as t from './schema.js';
+import { STORAGE_FAULT_MS, storageFaultCode } from './storage-faults.js';
 
 /** Row numbers a process reserves at a time for the ids it gives out. */
 export const ROW_BLOCK = 1024;
@@ -201,7 +202,7 @@ export class Repository {
    * transaction: either all of it is durable or none of it is.
    */
   saveAssessments(records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord): void {
-    this.saveTransaction(records, idempotency);
+    this.recordingWrite(() => this.saveTransaction(records, idempotency));
   }
 
   /**
@@ -210,7 +211,25 @@ export class Repository {
    * storing nothing, when the transaction itself cannot commit or an error has rolled it back.
    */
   saveAssessmentGroups(groups: readonly AssessmentGroup[]): (Error | undefined)[] {
-    return this.saveGroupsTransaction(groups);
+    return this.recordingWrite(
+      () => this.saveGroupsTransaction(groups),
+      (outcomes) => outcomes.some((outcome) => storageFaultCode(outcome) !== undefined),
+    );
+  }
+
+  /** When a write last failed for its storage (a full disk, an I/O error, a lock held elsewhere), until one succeeds. */
+  private storageFaultAt: number | undefined;
+
+  private recordingWrite<T>(write: () => T, faulted: (result: T) => boolean = () => false): T {
+    let result: T;
+    try {
+      result = write();
+    } catch (error) {
+      if (storageFaultCode(error) !== undefined) this.storageFaultAt = Date.now();
+      throw error;
+    }
+    this.storageFaultAt = faulted(result) ? Date.now() : undefined;
+    return result;
   }
 
   /** Forgets Idempotency-Keys older than the cutoff; returns how many. */
@@ -228,15 +247,19 @@ export class Repository {
   }
 
   /**
-   * Whether the database answers, and whether its migrations are exactly this build's: every one
-   * applied, and none from another version (one that migrated it since this process opened it).
+   * Whether the database answers, whether its migrations are exactly this build's (every one
+   * applied, and none from another version that migrated it since this process opened it), and
+   * whether no write has failed for its storage in the last STORAGE_FAULT_MS without one succeeding since.
    */
-  readiness(): { database: boolean; migrations: boolean } {
+  readiness(): { database: boolean; migrations: boolean; storage: boolean } {
+    // A write that failed for its storage keeps this down for a while, not until a write succeeds:
+    // taken out of rotation, the server would get no write to succeed with.
+    const storage = this.storageFaultAt === undefined || Date.now() - this.storageFaultAt > STORAGE_FAULT_MS;
     try {
       const { missing, unknown } = migrationState(this.sqlite);
-      return { database: true, migrations: missing === 0 && unknown.length === 0 };
+      return { database: true, migrations: missing === 0 && unknown.length === 0, storage };
     } catch {
-      return { database: false, migrations: false };
+      return { database: false, migrations: false, storage };
     }
   }
 

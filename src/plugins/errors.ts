@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { storageFaultCode } from '../db/storage-faults.js';
 import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody } from '../errors.js';
 import type { ProblemCode } from '../problem-types.js';
 
@@ -20,12 +21,29 @@ const FRAMEWORK_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid-content-length',
 };
 
+/** Seconds a client is told to wait after a storage fault: about what a full disk or a held lock takes to clear, if it does. */
+const STORAGE_RETRY_S = 5;
+
+/** A storage fault's detail, by the kind of its SQLite code. */
+function storageFaultDetail(code: string): string {
+  const cause = code.startsWith('SQLITE_FULL')
+    ? "The database's disk is full."
+    : /^SQLITE_(?:BUSY|LOCKED)/.test(code)
+      ? "Another process held the database's write lock too long."
+      : code.startsWith('SQLITE_READONLY')
+        ? 'The database cannot be written.'
+        : 'The database failed to read or write its file.';
+  return `${cause} Nothing this answer would have acknowledged was stored: retry after the seconds in Retry-After, with the same Idempotency-Key.`;
+}
+
 /**
  * The one place where errors become responses: every error is answered as problem+json, client
  * errors say what was wrong, and server errors are logged with the request id and never detailed.
  */
 export default fp(
   async (app) => {
+    /** When a storage fault was last logged, and how many were not logged since. */
+    const storageLog = { at: 0, left: 0 };
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof ApiError) {
         if (error.headers) reply.headers(error.headers);
@@ -109,6 +127,22 @@ export default fp(
           status: 503,
           code: 'overloaded',
           detail: 'The server is overloaded. Retry after the time given in Retry-After.',
+        });
+      }
+      const storageFault = storageFaultCode(error);
+      if (storageFault !== undefined) {
+        // Every request of a failing commit gets here: the fault is logged once a second at most,
+        // without the stack, with how many were left out.
+        const now = Date.now();
+        if (now - storageLog.at >= 1000) {
+          request.log.error({ code: storageFault, requestId: request.id, alsoFailed: storageLog.left }, `storage fault: ${error.message}`);
+          storageLog.at = now;
+          storageLog.left = 0;
+        } else storageLog.left++;
+        return sendProblem(request, reply.header('retry-after', String(STORAGE_RETRY_S)), {
+          status: 503,
+          code: 'storage-unavailable',
+          detail: storageFaultDetail(storageFault),
         });
       }
       request.log.error({ err: error, requestId: request.id }, 'request failed');

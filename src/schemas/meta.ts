@@ -27,6 +27,15 @@ export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' 
 export const Readiness = z
   .object({
     status: z.enum(['ready', 'not-ready']),
-    checks: z.object({ database: z.boolean(), migrations: z.boolean(), underPressure: z.boolean() }),
+    checks: z.object({
+      database: z.boolean(),
+      migrations: z.boolean(),
+      storage: z
+        .boolean()
+        .describe(
+          'False for 10 s after a write failed for its storage (a full disk, an I/O error, a lock held elsewhere), unless one succeeded since',
+        ),
+      underPressure: z.boolean(),
+    }),
   })
   .meta({ id: 'Readiness' });

@@ -30,7 +30,7 @@ const health: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['operations'],
         operationId: 'getReadiness',
-        summary: 'Readiness: the database answers and every migration is applied',
+        summary: 'Readiness: the database answers, every migration is applied and writes are not failing',
         querystring: NoQuery,
         response: {
           ...problems(400),
@@ -45,12 +45,12 @@ const health: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (_request, reply) => {
-      const { database, migrations } = app.repository.readiness();
+      const { database, migrations, storage } = app.repository.readiness();
       const underPressure = app.isUnderPressure();
-      const ready = database && migrations && !underPressure;
+      const ready = database && migrations && storage && !underPressure;
       const body = {
         status: ready ? ('ready' as const) : ('not-ready' as const),
-        checks: { database, migrations, underPressure },
+        checks: { database, migrations, storage, underPressure },
       };
       return reply.code(ready ? 200 : 503).send(body);
     },

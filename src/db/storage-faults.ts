@@ -1,0 +1,16 @@
+/**
+ * SQLite's result codes for a database that cannot be written or read for a reason of its storage or
+ * of another process, not of the request: its disk is full, its file failed to read or write, it
+ * turned read-only, or another connection held its write lock past the busy timeout.
+ */
+const STORAGE_CODES = /^SQLITE_(?:FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN)(?:_|$)/;
+
+/** The SQLite code of an error that is a storage fault, or undefined for any other error. */
+export function storageFaultCode(error: unknown): string | undefined {
+  if (!(error instanceof Error) || error.name !== 'SqliteError') return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && STORAGE_CODES.test(code) ? code : undefined;
+}
+
+/** How long a write that failed for its storage keeps readiness down, unless a write succeeds first. */
+export const STORAGE_FAULT_MS = 10_000;
