@@ -1,3 +1,4 @@
+import { type BrotliOptions, constants, type ZlibOptions } from 'node:zlib';
 import type { FastifyReply } from 'fastify';
 import { varyOn } from './vary.js';
 
@@ -60,3 +61,17 @@ export function codingFor(acceptEncoding: string | undefined, offered: readonly 
 }
 
 export const varyOnAcceptEncoding = (reply: FastifyReply): FastifyReply => varyOn(reply, 'Accept-Encoding');
+
+/** How the API compresses the bodies it keeps compressed: gzip at level 9. */
+export const GZIP_OPTIONS: ZlibOptions = { level: 9 };
+
+/** Brotli at quality 9 for a body of `size` bytes; `windowBits` bounds the encoder's window (and memory). */
+export function brotliOptions(size: number, windowBits?: number): BrotliOptions {
+  return {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: 9,
+      [constants.BROTLI_PARAM_SIZE_HINT]: size,
+      ...(windowBits === undefined ? {} : { [constants.BROTLI_PARAM_LGWIN]: windowBits }),
+    },
+  };
+}

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
 import { isCurrent } from '../conditional.js';
-import { type ContentCoding, codingFor, varyOnAcceptEncoding } from '../content-coding.js';
+import { brotliOptions, type ContentCoding, codingFor, GZIP_OPTIONS, varyOnAcceptEncoding } from '../content-coding.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,16 +50,8 @@ export function encodings(body: Buffer): Entry['bodies'] {
   return {
     identity: body,
     // A 64 KiB window covers every body the API caches and keeps the encoder's memory small.
-    br: ownBytes(
-      brotliCompressSync(body, {
-        params: {
-          [constants.BROTLI_PARAM_QUALITY]: 9,
-          [constants.BROTLI_PARAM_LGWIN]: 16,
-          [constants.BROTLI_PARAM_SIZE_HINT]: body.length,
-        },
-      }),
-    ),
-    gzip: ownBytes(gzipSync(body, { level: 9 })),
+    br: ownBytes(brotliCompressSync(body, brotliOptions(body.length, 16))),
+    gzip: ownBytes(gzipSync(body, GZIP_OPTIONS)),
   };
 }
 

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BatchesBusyError } from '../../errors.js';
 
-/** A batch's place: given back once its answer is done with and, if its handler started, once that ended. */
-type Place = { handled: boolean; handlerEnded: boolean; answerDone: boolean; given: boolean };
+/** A batch's place: given back once its answer is done with and no handler is running for it. */
+type Place = { handlerRunning: boolean; answerDone: boolean; given: boolean };
 
 /**
  * The batches under way at once. A 500-item batch holds about 40 MB while it is scored, stored and
@@ -30,7 +30,7 @@ export class BatchPlaces {
   readonly take = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     if (this.underWay >= this.limit) return done(new BatchesBusyError(this.limit));
     this.underWay++;
-    const place: Place = { handled: false, handlerEnded: false, answerDone: false, given: false };
+    const place: Place = { handlerRunning: false, answerDone: false, given: false };
     this.places.set(request, place);
     // The answer is done with when the response closes (written out, or cut short) or, for a response
     // queued behind another on a pipelined connection (which never closes if the connection dies
@@ -52,15 +52,15 @@ export class BatchPlaces {
   claim(request: FastifyRequest): () => void {
     const place = this.places.get(request);
     if (place === undefined) return () => {};
-    place.handled = true;
+    place.handlerRunning = true;
     return () => {
-      place.handlerEnded = true;
+      place.handlerRunning = false;
       this.release(place);
     };
   }
 
   private release(place: Place): void {
-    if (place.given || !place.answerDone || (place.handled && !place.handlerEnded)) return;
+    if (place.given || !place.answerDone || place.handlerRunning) return;
     place.given = true;
     this.underWay--;
   }
