@@ -1,40 +1,105 @@
 // npm run db:backup -- <file>: an online backup of DATABASE_PATH, safe while the server is writing.
 // SQLite's backup API copies a consistent snapshot; restore by pointing DATABASE_PATH at the copy.
-import { existsSync, statSync } from 'node:fs';
+// The copy is written beside the target under a temporary name, checked, and only then renamed onto
+// it: a backup that fails (a full disk, a failed check) leaves an earlier backup of that name whole.
+import { closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, type Stats, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
 import { countStoredAssessments } from '../src/db/repository.js';
+import { storageDiagnosis } from '../src/db/storage-diagnosis.js';
+import { CommandError, EX_CANTCREAT, EX_NOINPUT, EX_USAGE, runCommand } from './cli.js';
 
-const target = process.argv[2];
-if (!target) {
-  console.error('usage: npm run db:backup -- <file>');
-  process.exit(64);
-}
-const { databasePath } = loadConfig();
-if (!existsSync(databasePath)) {
-  console.error(`no database at ${databasePath}`);
-  process.exit(66);
-}
-// The database under another name (`./`, a symlink, a hard link, a second mount) would be "backed
-// up" onto itself, and no copy made: the same device and inode mean the same file.
-const sameFile = (x: ReturnType<typeof statSync>, y: ReturnType<typeof statSync>) => x?.dev === y?.dev && x?.ino === y?.ino;
-if (existsSync(target) && sameFile(statSync(target), statSync(databasePath))) {
-  console.error(`${target} is the database itself: name another file`);
-  process.exit(64);
-}
-const source = new Database(databasePath, { fileMustExist: true });
-source.pragma('busy_timeout = 5000');
-try {
+/** The files SQLite keeps beside a database while it is open, or after it was not closed cleanly. */
+const SIDE_FILES = ['-wal', '-shm', '-journal'];
+
+await runCommand('db:backup', async () => {
+  const target = process.argv[2];
+  if (!target) throw new CommandError('usage: npm run db:backup -- <file>', EX_USAGE);
+  const { databasePath } = loadConfig();
+  const source = statSync(databasePath, { throwIfNoEntry: false });
+  if (!source?.isFile()) throw new CommandError(`no database at ${databasePath} (DATABASE_PATH)`, EX_NOINPUT);
+  const folder = dirname(resolve(target));
+  if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory())
+    throw new CommandError(`the folder ${folder} does not exist`, EX_CANTCREAT);
+  refuseTarget(target, source);
+
+  const partial = join(folder, `.${basename(target)}.partial-${process.pid}`);
   const started = Date.now();
-  // One step under one read snapshot: a stepwise backup restarts whenever the server commits, so
-  // under steady writes it would never finish. Readers and the writer carry on meanwhile (WAL).
-  const { totalPages } = await source.backup(target, { progress: () => 0x7fffffff });
-  const check = new Database(target, { readonly: true });
-  const integrity = check.pragma('integrity_check', { simple: true });
-  const assessments = countStoredAssessments(check);
-  check.close();
-  if (integrity !== 'ok') throw new Error(`backup failed its integrity check: ${integrity}`);
-  console.log(`backed up ${databasePath} to ${target}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`);
-} finally {
-  source.close();
+  try {
+    const { totalPages, assessments } = await copyAndCheck(databasePath, partial);
+    renameSync(partial, target);
+    syncFolder(folder);
+    console.log(`backed up ${databasePath} to ${target}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`);
+  } finally {
+    for (const path of [partial, ...SIDE_FILES.map((suffix) => partial + suffix)]) rmSync(path, { force: true });
+  }
+});
+
+/** Refuses a target that must not be replaced: a folder, the database itself, a file that is not SQLite, or a database in use. */
+function refuseTarget(target: string, source: Stats) {
+  const existing = statSync(target, { throwIfNoEntry: false });
+  if (existing === undefined) return;
+  if (existing.isDirectory()) throw new CommandError(`${target} is a folder: name the backup file`, EX_USAGE);
+  // The database under another name (`./`, a symlink, a hard link, a second mount) would be "backed
+  // up" onto itself, and no copy made: the same device and inode mean the same file.
+  if (existing.dev === source.dev && existing.ino === source.ino)
+    throw new CommandError(`${target} is the database itself: name another file`, EX_USAGE);
+  if (existing.size > 0 && !isSqliteFile(target)) {
+    throw new CommandError(`${target} exists and is not a SQLite database: it is left as it is, name another file`, EX_CANTCREAT);
+  }
+  // A -wal beside the target belongs to the database there: renamed under it, the copy would be read
+  // through another database's log.
+  const open = SIDE_FILES.map((suffix) => target + suffix).filter((path) => existsSync(path));
+  if (open.length > 0)
+    throw new CommandError(`${target} is in use or was not closed cleanly (${open.join(', ')} beside it): name another file`, EX_CANTCREAT);
+}
+
+async function copyAndCheck(databasePath: string, partial: string) {
+  const source = new Database(databasePath, { fileMustExist: true });
+  try {
+    source.pragma('busy_timeout = 5000');
+    // One step under one read snapshot: a stepwise backup restarts whenever the server commits, so
+    // under steady writes it would never finish. Readers and the writer carry on meanwhile (WAL).
+    const { totalPages } = await source.backup(partial, { progress: () => 0x7fffffff }).catch((error: unknown) => {
+      const { message, code } = error as Error & { code?: string };
+      const diagnosis = storageDiagnosis(partial);
+      throw new Error(`cannot copy ${databasePath}: ${message}${code ? ` (${code})` : ''}${diagnosis ? `; ${diagnosis}` : ''}`, {
+        cause: error,
+      });
+    });
+    // Opened for writing so that closing it removes the -wal and -shm its reads create.
+    const check = new Database(partial, { fileMustExist: true });
+    try {
+      const integrity = check.pragma('integrity_check', { simple: true });
+      if (integrity !== 'ok') throw new Error(`the copy failed its integrity check: ${integrity}`);
+      return { totalPages, assessments: countStoredAssessments(check) };
+    } finally {
+      check.close();
+    }
+  } finally {
+    source.close();
+  }
+}
+
+/** Whether the file starts with SQLite's header string. */
+function isSqliteFile(path: string): boolean {
+  const header = Buffer.alloc(16);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, header, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return header.toString('latin1') === 'SQLite format 3\0';
+}
+
+/** Makes the rename durable: the folder's entry, not only the file's pages, reaches the disk. */
+function syncFolder(folder: string) {
+  const fd = openSync(folder, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

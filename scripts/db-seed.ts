@@ -4,12 +4,17 @@ import { loadConfig } from '../src/config.js';
 import { loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { seedDatabase } from '../src/db/seed.js';
+import { runCommand } from './cli.js';
 
-const { databasePath } = loadConfig();
-const { sqlite, db } = openDatabase(databasePath);
-try {
-  const outcome = seedDatabase(db, loadContent());
-  console.log(`${outcome.changed ? 'seeded' : 'already current:'} release ${outcome.release} (${outcome.contentHash}) in ${databasePath}`);
-} finally {
-  sqlite.close();
-}
+await runCommand('db:seed', () => {
+  const { databasePath } = loadConfig();
+  const { sqlite, db } = openDatabase(databasePath);
+  try {
+    const outcome = seedDatabase(db, loadContent());
+    console.log(
+      `${outcome.changed ? 'seeded' : 'already current:'} release ${outcome.release} (${outcome.contentHash}) in ${databasePath}`,
+    );
+  } finally {
+    sqlite.close();
+  }
+});

@@ -1,8 +1,8 @@
 // Operations at their edges: settings read from env files, databases that cannot be opened, repeated
 // signals and backups; each test names the fault it guards against. Process tests run a private build
 // of src/ (test/support/process.ts).
-import { execFile } from 'node:child_process';
-import { existsSync, linkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, linkSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../bench/lib.js';
@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { seedDatabase } from '../src/db/seed.js';
+import { LOW_DISK_BYTES, type StorageProbes, storageDiagnosis } from '../src/db/storage-diagnosis.js';
 import { projectRoot } from '../src/paths.js';
 import {
   exitWithin,
@@ -150,3 +151,137 @@ describe('db:backup', () => {
     });
   }, 40_000);
 });
+
+/** The output shows a stack trace: a line of the form "    at fn (file:line:col)". */
+const hasStack = (output: string) => /^\s+at .+[:(]/m.test(output);
+
+describe('db:backup at its edges', () => {
+  it('replaces an earlier backup only with a checked copy, and leaves no -wal, -shm or partial file beside it', async () => {
+    const databasePath = seededDatabase();
+    const folder = temp.make('rc-ops-backups-');
+    const target = join(folder, 'kb-backup.sqlite');
+    const first = await runScript('db-backup.ts', [target], databasePath);
+    const second = await runScript('db-backup.ts', [target], databasePath);
+    // Guards against: the copy was opened read-only for its integrity check, which left its -wal and
+    // -shm behind (a read-only connection cannot remove them).
+    expect({ first: first.code, second: second.code, files: readdirSync(folder) }, second.output).toEqual({
+      first: 0,
+      second: 0,
+      files: ['kb-backup.sqlite'],
+    });
+  }, 40_000);
+
+  it('leaves an earlier backup as it was when the new one fails, and says why in one line', async () => {
+    const folder = temp.make('rc-ops-backups-');
+    const target = join(folder, 'kb-backup.sqlite');
+    expect((await runScript('db-backup.ts', [target], seededDatabase())).code).toBe(0);
+    const before = readFileSync(target);
+    const notDatabase = join(temp.make('rc-ops-notdb-'), 'kb.sqlite');
+    writeFileSync(notDatabase, 'not a database '.repeat(300));
+    const result = await runScript('db-backup.ts', [target], notDatabase);
+    expect(
+      {
+        code: result.code,
+        stack: hasStack(result.output),
+        namesFile: result.output.includes(notDatabase),
+        sqliteCode: result.output.includes('SQLITE_NOTADB'),
+        files: readdirSync(folder),
+        unchanged: readFileSync(target).equals(before),
+      },
+      result.output,
+    ).toEqual({ code: 1, stack: false, namesFile: true, sqliteCode: true, files: ['kb-backup.sqlite'], unchanged: true });
+  }, 40_000);
+
+  it('refuses a target folder that does not exist, and a file there that is not a database, without a stack trace', async () => {
+    const databasePath = seededDatabase();
+    const folder = temp.make('rc-ops-backups-');
+    const notes = join(folder, 'notes.txt');
+    writeFileSync(notes, 'an operator typed the wrong name\n');
+    const missingFolder = await runScript('db-backup.ts', [join(folder, 'missing', 'kb.sqlite')], databasePath);
+    const overNotes = await runScript('db-backup.ts', [notes], databasePath);
+    // Guards against: better-sqlite3's TypeError with its stack for the first, and the text file
+    // silently replaced by a database for the second.
+    expect({
+      missingFolder: [missingFolder.code, hasStack(missingFolder.output), /does not exist/.test(missingFolder.output)],
+      overNotes: [overNotes.code, hasStack(overNotes.output), readFileSync(notes, 'utf8')],
+    }).toEqual({ missingFolder: [73, false, true], overNotes: [73, false, 'an operator typed the wrong name\n'] });
+  }, 40_000);
+
+  it('refuses a target with a -wal beside it: the copy would be read through another database’s log', async () => {
+    const databasePath = seededDatabase();
+    const target = join(temp.make('rc-ops-backups-'), 'kb-backup.sqlite');
+    expect((await runScript('db-backup.ts', [target], databasePath)).code).toBe(0);
+    writeFileSync(`${target}-wal`, '');
+    const result = await runScript('db-backup.ts', [target], databasePath);
+    expect([result.code, /in use or was not closed cleanly/.test(result.output)], result.output).toEqual([73, true]);
+  }, 40_000);
+});
+
+describe('db:migrate when it cannot open the database', () => {
+  it('prints one line naming the file and the cause, and exits 1', async () => {
+    const path = join(temp.make('rc-ops-notdb-'), 'kb.sqlite');
+    writeFileSync(path, 'not a database '.repeat(300));
+    const result = await runScript('db-migrate.ts', [], path);
+    // Guards against: the error's stack through tsx and the script, with exit code 1 only by accident.
+    expect([result.code, hasStack(result.output), result.output.trim()]).toEqual([
+      1,
+      false,
+      `db:migrate: cannot open or migrate the database ${path}: file is not a database (SQLITE_NOTADB)`,
+    ]);
+  }, 40_000);
+});
+
+describe('what a database that fails to open is told about its storage', () => {
+  const probes = (files: Record<string, string | null>, freeBytes: number): StorageProbes => ({
+    exists: (path) => path in files,
+    writable: (path) => {
+      const code = files[path];
+      if (code) throw Object.assign(new Error(code), { code });
+    },
+    freeBytes: () => freeBytes,
+  });
+
+  it('names the disk when it is (nearly) full, and every path SQLite must write that it may not', () => {
+    const files = { '/data': null, '/data/kb.sqlite': null, '/data/kb.sqlite-wal': 'EACCES', '/data/kb.sqlite-shm': 'EPERM' };
+    expect(storageDiagnosis('/data/kb.sqlite', probes(files, 0))).toBe(
+      'the disk holding /data has 0 bytes free; this process may not write /data/kb.sqlite-wal (EACCES), /data/kb.sqlite-shm (EPERM)',
+    );
+    expect(storageDiagnosis('/data/kb.sqlite', probes({ '/data': 'EROFS' }, LOW_DISK_BYTES - 1024))).toBe(
+      'the disk holding /data has 1023 KiB free; this process may not write its folder /data (EROFS)',
+    );
+  });
+
+  it('says nothing when nothing stands out, or when the folder does not exist (SQLite says so itself)', () => {
+    expect(storageDiagnosis('/data/kb.sqlite', probes({ '/data': null, '/data/kb.sqlite': null }, LOW_DISK_BYTES))).toBeUndefined();
+    expect(storageDiagnosis('/data/kb.sqlite', probes({}, 0))).toBeUndefined();
+  });
+
+  // Guards against: "attempt to write a readonly database", naming only the main file, when the
+  // file SQLite could not write was the -shm a process of another user had left.
+  it('names the -shm that this process may not write when the database fails to open', (context) => {
+    const databasePath = seededDatabase();
+    const shm = `${databasePath}-shm`;
+    writeFileSync(shm, '');
+    const undo = makeUnwritable(shm);
+    if (undo === undefined) return context.skip('this process can write a file whatever its mode, and chattr is not available');
+    try {
+      expect(() => openDatabase(databasePath)).toThrow(`this process may not write ${shm}`);
+    } finally {
+      undo();
+    }
+  });
+});
+
+/** Makes `path` unwritable for this process (read-only mode, or immutable for root), or undefined if it cannot. */
+function makeUnwritable(path: string): (() => void) | undefined {
+  const writable = () => storageDiagnosis(path.replace(/-shm$/, '')) === undefined;
+  chmodSync(path, 0o444);
+  if (!writable()) return () => chmodSync(path, 0o644);
+  chmodSync(path, 0o644);
+  try {
+    execFileSync('chattr', ['+i', path], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return () => execFileSync('chattr', ['-i', path], { stdio: 'ignore' });
+}

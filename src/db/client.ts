@@ -6,6 +6,7 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { migrationsFolder } from '../paths.js';
 import * as schema from './schema.js';
+import { storageDiagnosis } from './storage-diagnosis.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;
 export type Synchronous = 'normal' | 'full';
@@ -59,8 +60,11 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
     return open(path, inMemory, cacheMb, options);
   } catch (error) {
     // SQLite's own message ("file is not a database", "attempt to write a readonly database") names
-    // no file: the operator is told which one.
-    throw new Error(`cannot open or migrate the database ${path}: ${reasonOf(error)}`, { cause: error });
+    // no file: the operator is told which one, and what about its storage stands out.
+    const diagnosis = inMemory ? undefined : storageDiagnosis(path);
+    throw new Error(`cannot open or migrate the database ${path}: ${reasonOf(error)}${diagnosis ? `; ${diagnosis}` : ''}`, {
+      cause: error,
+    });
   }
 }
 

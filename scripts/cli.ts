@@ -1,0 +1,37 @@
+// How the `npm run db:*` commands end when they fail: one line on stderr naming the command and the
+// cause, with SQLite's result code when there is one, instead of a stack trace; and an exit code from
+// sysexits(3) that a script or supervisor can tell apart.
+import { ConfigError } from '../src/config.js';
+
+export const EX_USAGE = 64;
+export const EX_NOINPUT = 66;
+export const EX_CANTCREAT = 73;
+export const EX_CONFIG = 78;
+
+/** A failure the command foresaw, with the exit code that says which kind it is. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export async function runCommand(name: string, command: () => unknown): Promise<void> {
+  try {
+    await command();
+  } catch (error) {
+    console.error(`${name}: ${describe(error)}`);
+    process.exitCode = error instanceof CommandError ? error.exitCode : error instanceof ConfigError ? EX_CONFIG : 1;
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  let code: unknown;
+  for (let inner: unknown = error; inner instanceof Error; inner = inner.cause) code ??= (inner as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') && !error.message.includes(code)
+    ? `${error.message} (${code})`
+    : error.message;
+}
