@@ -143,6 +143,27 @@ describe('group commit against a locked database', () => {
     expect(up.json()).toMatchObject({ status: 'ready', checks: { storage: true } });
   });
 
+  // Guards against: reserving a block of row numbers (the first write after a start, then one in
+  // ROW_BLOCK) is a write transaction of its own that was not recorded, so its 503 left /ready ready.
+  it('is not ready after the reservation of row numbers fails for its storage, as after a failed commit', async () => {
+    const databasePath = fileDb();
+    const app = await appOn(databasePath);
+    app.repository.sqlite.pragma('busy_timeout = 100');
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    let refused: Awaited<ReturnType<typeof post>>;
+    try {
+      refused = await post(app, '/v1/assessments', submission(0));
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+    expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);
+    expect((await app.inject('/ready')).json()).toMatchObject({ status: 'not-ready', checks: { storage: false } });
+    expect((await post(app, '/v1/assessments', submission(1))).statusCode).toBe(201);
+    expect((await app.inject('/ready')).json()).toMatchObject({ status: 'ready', checks: { storage: true } });
+  });
+
   // Guards against: a batch whose items were all refused still waited for a commit of nothing, so
   // while another process held the write lock it blocked for a busy timeout and answered 500
   // instead of its item problems (a refused single submission never touches the database).

@@ -168,7 +168,8 @@ export class Repository {
     // at once instead of once in ROW_BLOCK calls.
     if (this.sqlite.inTransaction) throw new Error('assessment ids are given out outside transactions');
     if (this.nextRow === this.rowBlockEnd) {
-      const end = this.reserveRows(ROW_BLOCK);
+      // A write like any other: a lock held elsewhere or a full disk here takes readiness down too.
+      const end = this.recordingWrite(() => this.reserveRows(ROW_BLOCK));
       if (end - 1 > MAX_ROW) throw new RangeError('no assessment row numbers are left');
       this.nextRow = end - ROW_BLOCK;
       this.rowBlockEnd = end;
