@@ -37,19 +37,50 @@ function answerEarly(response: ServerResponse, status: number, code: ProblemCode
 }
 
 /**
- * Answers 400 to a request without exactly one Host line, as RFC 9112 (3.2) asks of HTTP/1.1: Node
- * keeps the first of several, and its own check of a missing Host answers without the API's
- * headers (so the server turns that check off). True when it answered.
+ * A Host value as RFC 9112 (3.2) has it: `uri-host [ ":" port ]`, the host an IP literal in brackets,
+ * or a registered name or IPv4 address (RFC 3986's reg-name characters, which may be empty).
+ */
+const HOST_VALUE = /^(?:\[[0-9A-Za-z:.%~_-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
+
+/**
+ * Answers 400 to a request without exactly one Host line, or whose Host is not a host and port, as
+ * RFC 9112 (3.2) asks: Node keeps the first of several, does not look at the value, and its own check
+ * of a missing Host answers without the API's headers (so the server turns that check off). True
+ * when it answered.
  */
 function refusedHost(request: IncomingMessage, response: ServerResponse): boolean {
   const raw = request.rawHeaders;
   let hosts = 0;
+  let value = '';
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      hosts++;
+      value = raw[i + 1] as string;
+    }
   }
-  if (hosts === 1 || (hosts === 0 && request.httpVersion !== '1.1')) return false;
-  answerEarly(response, 400, 'bad-host', 'An HTTP/1.1 request has exactly one Host header.', request.url);
+  if (hosts === 1 ? HOST_VALUE.test(value) : hosts === 0 && request.httpVersion !== '1.1') return false;
+  const detail =
+    hosts === 1 ? `The Host header is not a host and port: ${JSON.stringify(value)}.` : 'An HTTP/1.1 request has exactly one Host header.';
+  answerEarly(response, 400, 'bad-host', detail, request.url);
+  return true;
+}
+
+/**
+ * Answers 501 to a body sent in a transfer coding other than chunked alone (`gzip, chunked`): Node
+ * undoes the chunking and would hand the route the bytes still in the other coding, which RFC 9112
+ * (6.1) asks a server that does not know the coding to refuse. True when it answered.
+ */
+function refusedTransferCoding(request: IncomingMessage, response: ServerResponse): boolean {
+  const codings = request.headers['transfer-encoding'];
+  if (codings === undefined || codings.trim().toLowerCase() === 'chunked') return false;
+  answerEarly(
+    response,
+    501,
+    'not-implemented',
+    `The body is sent with Transfer-Encoding: ${codings}; the only transfer coding read is chunked.`,
+    request.url,
+  );
   return true;
 }
 
@@ -67,7 +98,9 @@ export function answerFirst(server: Server, front: CachedFront): void {
   if (listeners.length !== 1 || fastify === undefined) throw new Error(`expected one request listener, found ${listeners.length}`);
   server.removeListener('request', fastify);
   const handle = (request: IncomingMessage, response: ServerResponse) => {
-    if (!refusedHost(request, response) && !front.answer(request, response)) fastify(request, response);
+    if (!refusedHost(request, response) && !refusedTransferCoding(request, response) && !front.answer(request, response)) {
+      fastify(request, response);
+    }
   };
   server.on('request', handle);
   server.on('checkContinue', handle);
@@ -75,7 +108,26 @@ export function answerFirst(server: Server, front: CachedFront): void {
     if (refusedHost(request, response)) return;
     answerEarly(response, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url);
   });
+  // Without a listener Node drops the connection of a CONNECT without a word.
+  server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    writeRaw(socket, 501, earlyProblem(501, 'not-implemented', 'CONNECT asks for a tunnel, which this server does not open.'));
+    socket.end();
+    socket.on('error', () => socket.destroy());
+    request.resume();
+  });
 }
+
+/** Writes an early problem to a socket by hand, with the Date Node adds to every response it writes. */
+function writeRaw(socket: Duplex, status: number, problem: ReturnType<typeof earlyProblem>, extraHeaders: Record<string, string> = {}) {
+  const { title, headers, body } = problem;
+  const head = Object.entries({ ...headers, date: new Date().toUTCString(), ...extraHeaders }).map(
+    ([name, value]) => `${name}: ${value}\r\n`,
+  );
+  socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${body}`);
+}
+
+/** The response Node is writing on a connection, if any: the first of those its pipelined requests await. */
+type HttpSocket = Duplex & { _httpMessage?: ServerResponse | null };
 
 /**
  * Requests Node's HTTP parser refuses before Fastify sees them (not HTTP, headers too large, too
@@ -83,29 +135,57 @@ export function answerFirst(server: Server, front: CachedFront): void {
  * connection closed. Fastify's default answers them in plain JSON without those headers. Their
  * Origin is unknown (the headers were not read): `corsHeaders` are added when they are the same for
  * every origin (CORS_ORIGINS `*`), so that a page can still read the problem.
+ *
+ * A request that breaks behind others on the same connection (pipelined) is answered after theirs,
+ * in order, as RFC 9112 (9.3.2) asks: answered at once, its 400 came first and the connection closed
+ * under the others, so a client was told "bad request" about a submission that was stored. Bytes
+ * after a request that asked to close the connection are ignored (9.6): its answer ends it.
  */
 export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
+  const answered = new WeakSet<Duplex>();
   return (error: NodeJS.ErrnoException, socket: Duplex): void => {
-    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    // Node's parser reports the same error again for every later chunk of the connection.
+    if (error.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
+    answered.add(socket);
+    const answer = () => {
+      if (error.code !== 'HPE_CLOSED_CONNECTION' && socket.writable)
+        writeRaw(socket, status, earlyProblem(status, code, detail), corsHeaders);
+      socket.destroy(error.code === 'HPE_CLOSED_CONNECTION' ? undefined : error);
+    };
     const [status, code, detail]: [number, ProblemCode, string] =
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request-timeout', 'The request did not arrive within the request timeout.']
         : error.code === 'HPE_HEADER_OVERFLOW'
           ? [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
           : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
-    // A response already under way on this connection (a pipelined request broke while an earlier
-    // one's answer was being sent) is not interleaved with another: the connection is only closed.
-    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
-    if (socket.writable && inFlight?.headersSent !== true) {
-      const { title, headers, body } = earlyProblem(status, code, detail);
-      // Written to the socket by hand, so without the Date Node adds to every response it writes.
-      const head = Object.entries({ ...headers, date: new Date().toUTCString(), ...corsHeaders }).map(
-        ([name, value]) => `${name}: ${value}\r\n`,
-      );
-      socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${body}`);
-    }
-    socket.destroy(error);
+    // A request that times out is the one still arriving: answered now, whatever is under way.
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerNow(socket, answer);
+    else afterPendingResponses(socket as HttpSocket, answer);
   };
+}
+
+/**
+ * Answers now, unless a response is already being written on the connection: a problem is not
+ * interleaved with it, the connection is only closed.
+ */
+function answerNow(socket: Duplex, answer: () => void) {
+  if ((socket as HttpSocket)._httpMessage?.headersSent === true) socket.destroy();
+  else answer();
+}
+
+/**
+ * Runs `then` once the responses still owed on the connection are written: Node gives the socket to
+ * each in turn as the one before it emits 'finish' (its bytes handed to the system), so the wait
+ * follows the socket from one to the next. (`writableFinished` is no test: a response ended before
+ * it had the socket reads finished as soon as its bytes are queued, before they are written.)
+ */
+function afterPendingResponses(socket: HttpSocket, then: () => void) {
+  const pending = socket._httpMessage;
+  if (pending === undefined || pending === null || socket.destroyed) return then();
+  pending.once('finish', () => afterPendingResponses(socket, then));
+  pending.once('close', () => {
+    if (!pending.writableFinished) socket.destroy();
+  });
 }
 
 /** How often a closing server looks again at its connections. */

@@ -35,7 +35,7 @@ export const PROBLEM_TYPES = {
   'bad-host': {
     status: 400,
     title: 'Bad Request',
-    description: 'An HTTP/1.1 request must carry exactly one Host header.',
+    description: 'An HTTP/1.1 request must carry exactly one Host header, and its value must be a host with an optional port.',
   },
   'malformed-request': {
     status: 400,
@@ -121,6 +121,12 @@ export const PROBLEM_TYPES = {
     title: 'Internal Server Error',
     description:
       'Something failed on the server. Nothing about it is disclosed; quote the `requestId` when reporting it, as the server logged it with that id.',
+  },
+  'not-implemented': {
+    status: 501,
+    title: 'Not Implemented',
+    description:
+      'The request asks for something the server does not do: a body in a transfer coding other than chunked (`Transfer-Encoding: gzip, chunked`), or a tunnel (CONNECT). The connection is closed.',
   },
   overloaded: {
     status: 503,

@@ -229,6 +229,67 @@ describe('over a real connection', () => {
     expect(response).toMatch(/^HTTP\/1\.1 400/);
   });
 
+  // RFC 9112 §3.2: a server MUST answer 400 to a request whose Host has an invalid value. Guards
+  // against: only the number of Host lines was checked, so `Host: a b` was served 200.
+  it('refuses a Host that is not a host and port with 400, and takes names, IP literals and an empty Host', async () => {
+    const status = async (host: string) =>
+      (await raw(port, `GET /health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).split('\r\n')[0];
+    const refused = await raw(port, 'GET /health HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n');
+    expect(JSON.parse(bodyOf(refused))).toMatchObject({ status: 400, code: 'bad-host', detail: expect.stringContaining('"a b"') });
+    const answers = await Promise.all(['api.example.com:8080', '127.0.0.1', `[::1]:${port}`, '', 'a/b', 'x:80:80'].map(status));
+    expect(answers).toEqual([
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 400 Bad Request',
+      'HTTP/1.1 400 Bad Request',
+    ]);
+  });
+
+  // RFC 9112 §6.1: a server SHOULD answer 501 to a transfer coding it does not understand. Guards
+  // against: Node undid the chunking and handed the route the bytes still gzip-compressed (or in
+  // any coding named before `chunked`), which it read as they were.
+  it('answers a body in a transfer coding other than chunked 501, and reads chunked bodies', async () => {
+    const chunked = (coding: string) =>
+      raw(
+        port,
+        `POST /v1/assessments/preview HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: ${coding}\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+      );
+    const refused = await chunked('gzip, chunked');
+    expect(refused.split('\r\n')[0]).toBe('HTTP/1.1 501 Not Implemented');
+    expect(JSON.parse(bodyOf(refused))).toMatchObject({ code: 'not-implemented', type: '/problems/not-implemented' });
+    // The body `{}` read as it is: a submission without answers.
+    expect(JSON.parse(bodyOf(await chunked('Chunked')))).toMatchObject({ status: 400, code: 'validation-error' });
+  });
+
+  // RFC 9110 §9.3.6. Guards against: with no 'connect' listener Node dropped the connection without an answer.
+  it('answers CONNECT 501 instead of dropping the connection', async () => {
+    const response = await raw(port, `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    expect(response.split('\r\n')[0]).toBe('HTTP/1.1 501 Not Implemented');
+    expect(response).toMatch(/\r\nx-request-id: [0-9a-f-]{36}/i);
+    expect(JSON.parse(bodyOf(response))).toMatchObject({ code: 'not-implemented' });
+  });
+
+  // RFC 9112 §9.3.2: responses to pipelined requests go in the order of the requests; §9.6: what
+  // follows a request that asked to close the connection is not read. Guards against: a request that
+  // broke behind others was answered 400 at once and the connection closed under the others (a
+  // stored submission was answered only "400 Bad Request"), and bytes after a `Connection: close`
+  // request turned into a 400 that replaced that request's answer.
+  it('answers pipelined requests in order before the 400 of one that breaks behind them', async () => {
+    const submission = JSON.stringify({
+      respondent: 'pipelined',
+      answers: server.app.kb.data.questions.map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 })),
+    });
+    const post = `POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(submission)}\r\n\r\n${submission}`;
+    const read = 'GET /v1/roles HTTP/1.1\r\nHost: x\r\n\r\n';
+    const statuses = (data: string) => [...data.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+    const broken = await raw(port, `${read}${post}${read}GARBAGE\r\n\r\n`);
+    expect(statuses(broken)).toEqual(['200', '201', '200', '400']);
+    const afterClose = await raw(port, `${read}GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n${read}`);
+    expect(statuses(afterClose)).toEqual(['200', '200']);
+  });
+
   // RFC 9110 §9.3.7: `OPTIONS *` asks about the server rather than a resource (the test injector
   // cannot send that target). Guards against: a 404 naming the path `*`.
   it('answers OPTIONS * with the methods of every route, and other methods on * with a 404', async () => {

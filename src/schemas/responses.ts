@@ -12,6 +12,7 @@ const PROBLEM_DESCRIPTIONS = {
   429: 'Too many requests: see Retry-After',
   431: 'Request headers larger than the server accepts; the connection is closed',
   500: 'Unexpected error: quote the requestId',
+  501: 'A body in a transfer coding other than chunked; the connection is closed',
   503: 'Overloaded or not ready: see Retry-After',
 } as const;
 
@@ -96,12 +97,13 @@ const ACCEPT_ENCODING: Headers = {
 type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: typeof Problem } }; headers?: Headers };
 
 /**
- * Problems any request can get, whatever its route: 408, 417 and 431 are answered before routing (the
- * request is incomplete, or its headers are), 500 and 503 (load shedding) by any route.
+ * Problems any request can get, whatever its route: 408, 417, 431 and 501 are answered before routing
+ * (the request is incomplete, or its headers ask for what the server does not do), 500 and 503 (load
+ * shedding) by any route.
  */
 /** Answered before routing, so without the headers the API's hooks add (Vary among them). */
-export const BEFORE_ROUTING: readonly number[] = [408, 417, 431];
-const ANY_REQUEST = [408, 417, 431, 500, 503] as const;
+export const BEFORE_ROUTING: readonly number[] = [408, 417, 431, 501];
+const ANY_REQUEST = [408, 417, 431, 500, 501, 503] as const;
 
 /** problem+json responses for the given statuses and those of ANY_REQUEST. */
 export function problems(...statuses: ProblemStatus[]) {
