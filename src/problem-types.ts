@@ -90,6 +90,12 @@ export const PROBLEM_TYPES = {
     title: 'Unsupported Media Type',
     description: 'The Content-Type names a charset other than UTF-8; send the JSON in UTF-8.',
   },
+  'range-not-satisfiable': {
+    status: 416,
+    title: 'Range Not Satisfiable',
+    description:
+      'A Range request for one of the documentation page’s files asks for bytes past its end. Content-Range gives the file’s length.',
+  },
   'expectation-failed': {
     status: 417,
     title: 'Expectation Failed',

@@ -340,6 +340,19 @@ describe('OpenAPI document', () => {
         expect(response.rawPayload.equals(readFileSync(join(staticDir, path))), path).toBe(true);
       }
     });
+
+    // RFC 9110 §15.5.17: a 416 to a byte range should say the file's length in Content-Range; RFC 9457
+    // §3.1.3: a problem type's title does not change from one occurrence to the next. Guards against:
+    // a 416 with no Content-Range, typed `bad-request`, whose title is the status's reason phrase.
+    it('answers a range past the end of a file 416 with its length in Content-Range and a problem type of its own', async () => {
+      const url = '/docs/static/swagger-ui.css';
+      const size = readFileSync(join(staticDir, 'swagger-ui.css')).length;
+      for (const coding of ['identity', 'br']) {
+        const response = await app.inject({ url, headers: { 'accept-encoding': coding, range: `bytes=${size}-` } });
+        expect([response.statusCode, response.headers['content-range']], coding).toEqual([416, `bytes */${size}`]);
+        expect(response.json()).toMatchObject({ type: '/problems/range-not-satisfiable', title: 'Range Not Satisfiable', status: 416 });
+      }
+    });
   });
 
   it('renders the docs page at /docs', async () => {

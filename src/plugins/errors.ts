@@ -111,6 +111,17 @@ export default fp(
             detail: `The body is larger than the ${request.routeOptions.bodyLimit} bytes this operation accepts.`,
           });
         }
+        // The documentation's file server, given a Range past the end of a file: the problem keeps the
+        // Content-Range that says the file's length (RFC 9110, 15.5.17).
+        if (status === 416) {
+          const range = (error as { headers?: Record<string, unknown> }).headers?.['Content-Range'];
+          if (typeof range === 'string') reply.header('content-range', range);
+          return sendProblem(request, reply, {
+            status,
+            code: 'range-not-satisfiable',
+            detail: 'The Range asks for bytes the file does not have: Content-Range gives its length.',
+          });
+        }
         // The one 403 a route can give: the documentation's file server refusing a `..` segment.
         if (status === 403) {
           return sendProblem(request, reply, { status, code: 'forbidden', detail: 'This path has a `..` segment: it is not served.' });
