@@ -2,7 +2,19 @@
 // SQLite's backup API copies a consistent snapshot; restore by pointing DATABASE_PATH at the copy.
 // The copy is written beside the target under a temporary name, checked, and only then renamed onto
 // it: a backup that fails (a full disk, a failed check) leaves an earlier backup of that name whole.
-import { closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, type Stats, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
@@ -19,22 +31,46 @@ await runCommand('db:backup', async () => {
   const { databasePath } = loadConfig();
   const source = statSync(databasePath, { throwIfNoEntry: false });
   if (!source?.isFile()) throw new CommandError(`no database at ${databasePath} (DATABASE_PATH)`, EX_NOINPUT);
-  const folder = dirname(resolve(target));
+  const destination = destinationOf(target);
+  const folder = dirname(resolve(destination));
   if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory())
     throw new CommandError(`the folder ${folder} does not exist`, EX_CANTCREAT);
-  refuseTarget(target, source);
+  refuseTarget(destination, source);
 
-  const partial = join(folder, `.${basename(target)}.partial-${process.pid}`);
+  const partial = join(folder, `.${basename(destination)}.partial-${process.pid}`);
+  const removePartial = () => {
+    for (const path of [partial, ...SIDE_FILES.map((suffix) => partial + suffix)]) rmSync(path, { force: true });
+  };
+  // Interrupted (Ctrl-C, a supervisor's stop), it leaves no partial copy behind either.
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      removePartial();
+      process.exit(code);
+    });
+  }
   const started = Date.now();
   try {
     const { totalPages, assessments } = await copyAndCheck(databasePath, partial);
-    renameSync(partial, target);
+    renameSync(partial, destination);
     syncFolder(folder);
     console.log(`backed up ${databasePath} to ${target}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`);
   } finally {
-    for (const path of [partial, ...SIDE_FILES.map((suffix) => partial + suffix)]) rmSync(path, { force: true });
+    removePartial();
   }
 });
+
+/** Where the copy goes: the target, or the file a symlink target points to (the link is kept). */
+function destinationOf(target: string): string {
+  if (!lstatSync(target, { throwIfNoEntry: false })?.isSymbolicLink()) return target;
+  try {
+    return realpathSync(target);
+  } catch {
+    throw new CommandError(`${target} is a symlink to a file that does not exist: name that file or another one`, EX_CANTCREAT);
+  }
+}
 
 /** Refuses a target that must not be replaced: a folder, the database itself, a file that is not SQLite, or a database in use. */
 function refuseTarget(target: string, source: Stats) {
@@ -63,7 +99,7 @@ async function copyAndCheck(databasePath: string, partial: string) {
     // under steady writes it would never finish. Readers and the writer carry on meanwhile (WAL).
     const { totalPages } = await source.backup(partial, { progress: () => 0x7fffffff }).catch((error: unknown) => {
       const { message, code } = error as Error & { code?: string };
-      const diagnosis = storageDiagnosis(partial);
+      const diagnosis = [storageDiagnosis(databasePath), storageDiagnosis(partial)].filter(Boolean).join('; ');
       throw new Error(`cannot copy ${databasePath}: ${message}${code ? ` (${code})` : ''}${diagnosis ? `; ${diagnosis}` : ''}`, {
         cause: error,
       });

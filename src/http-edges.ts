@@ -37,10 +37,11 @@ function answerEarly(response: ServerResponse, status: number, code: ProblemCode
 }
 
 /**
- * A Host value as RFC 9112 (3.2) has it: `uri-host [ ":" port ]`, the host an IP literal in brackets,
- * or a registered name or IPv4 address (RFC 3986's reg-name characters, which may be empty).
+ * A Host value as RFC 9112 (3.2) has it: `uri-host [ ":" port ]`, the host an IP literal in brackets
+ * (IPv6, with a zone, or IPvFuture), or a registered name or IPv4 address (RFC 3986's reg-name
+ * characters, which may be empty).
  */
-const HOST_VALUE = /^(?:\[[0-9A-Za-z:.%~_-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
+const HOST_VALUE = /^(?:\[[0-9A-Za-z:.%~_!$&'()*+,;=-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
 
 /**
  * Answers 400 to a request without exactly one Host line, or whose Host is not a host and port, as
@@ -108,12 +109,15 @@ export function answerFirst(server: Server, front: CachedFront): void {
     if (refusedHost(request, response)) return;
     answerEarly(response, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url);
   });
-  // Without a listener Node drops the connection of a CONNECT without a word.
+  // Without a listener Node drops the connection of a CONNECT without a word. Pipelined behind other
+  // requests, it is answered after them.
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
-    writeRaw(socket, 501, earlyProblem(501, 'not-implemented', 'CONNECT asks for a tunnel, which this server does not open.'));
-    socket.end();
     socket.on('error', () => socket.destroy());
     request.resume();
+    afterPendingResponses(socket, () => {
+      writeRaw(socket, 501, earlyProblem(501, 'not-implemented', 'CONNECT asks for a tunnel, which this server does not open.'));
+      socket.end();
+    });
   });
 }
 
@@ -127,7 +131,7 @@ function writeRaw(socket: Duplex, status: number, problem: ReturnType<typeof ear
 }
 
 /** The response Node is writing on a connection, if any: the first of those its pipelined requests await. */
-type HttpSocket = Duplex & { _httpMessage?: ServerResponse | null };
+type HttpSocket = Duplex & { _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null };
 
 /**
  * Requests Node's HTTP parser refuses before Fastify sees them (not HTTP, headers too large, too
@@ -136,10 +140,11 @@ type HttpSocket = Duplex & { _httpMessage?: ServerResponse | null };
  * Origin is unknown (the headers were not read): `corsHeaders` are added when they are the same for
  * every origin (CORS_ORIGINS `*`), so that a page can still read the problem.
  *
- * A request that breaks behind others on the same connection (pipelined) is answered after theirs,
- * in order, as RFC 9112 (9.3.2) asks: answered at once, its 400 came first and the connection closed
- * under the others, so a client was told "bad request" about a submission that was stored. Bytes
- * after a request that asked to close the connection are ignored (9.6): its answer ends it.
+ * A request that breaks or times out behind others on the same connection (pipelined) is answered
+ * after theirs, in order, as RFC 9112 (9.3.2) asks: answered at once, its problem came first and the
+ * connection closed under the others, so a client was told "bad request" about a submission that was
+ * stored. Bytes after a request that asked to close the connection are ignored (9.6): its answer
+ * ends it.
  */
 export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
   const answered = new WeakSet<Duplex>();
@@ -158,30 +163,27 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
         : error.code === 'HPE_HEADER_OVERFLOW'
           ? [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
           : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
-    // A request that times out is the one still arriving: answered now, whatever is under way.
-    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerNow(socket, answer);
-    else afterPendingResponses(socket as HttpSocket, answer);
+    afterPendingResponses(socket, answer);
   };
 }
 
 /**
- * Answers now, unless a response is already being written on the connection: a problem is not
- * interleaved with it, the connection is only closed.
- */
-function answerNow(socket: Duplex, answer: () => void) {
-  if ((socket as HttpSocket)._httpMessage?.headersSent === true) socket.destroy();
-  else answer();
-}
-
-/**
- * Runs `then` once the responses still owed on the connection are written: Node gives the socket to
- * each in turn as the one before it emits 'finish' (its bytes handed to the system), so the wait
- * follows the socket from one to the next. (`writableFinished` is no test: a response ended before
- * it had the socket reads finished as soon as its bytes are queued, before they are written.)
+ * Runs `then` once the responses owed on the connection to the requests before the one at fault are
+ * written: Node gives the socket to each in turn as the one before it emits 'finish' (its bytes
+ * handed to the system), so the wait follows the socket from one to the next. (`writableFinished` is
+ * no test: a response ended before it had the socket reads finished once its bytes are queued.) It
+ * stops at a response whose request is still arriving: that request is the one whose body broke or
+ * timed out, and its own answer can never come. If that answer has begun, a problem is not
+ * interleaved with it: the connection is only closed.
  */
 function afterPendingResponses(socket: HttpSocket, then: () => void) {
   const pending = socket._httpMessage;
   if (pending === undefined || pending === null || socket.destroyed) return then();
+  if (pending.req?.complete === false) {
+    if (pending.headersSent) socket.destroy();
+    else then();
+    return;
+  }
   pending.once('finish', () => afterPendingResponses(socket, then));
   pending.once('close', () => {
     if (!pending.writableFinished) socket.destroy();

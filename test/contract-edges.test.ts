@@ -4,9 +4,9 @@
 import type { Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
+import { type App, buildApp } from '../src/app.js';
 import { buildTestApp } from './helpers.js';
-import { exchange, fieldsOf, listening, problemOf, raw } from './support/http.js';
+import { exchange, fieldsOf, listening, listenLocally, problemOf, raw } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
 
 describe('in-process contract checks', () => {
@@ -288,6 +288,54 @@ describe('over a real connection', () => {
     expect(statuses(broken)).toEqual(['200', '201', '200', '400']);
     const afterClose = await raw(port, `${read}GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n${read}`);
     expect(statuses(afterClose)).toEqual(['200', '200']);
+    // Guards against: the CONNECT listener wrote its 501 straight to the socket and ended it, ahead
+    // of the 201 of the submission before it, which was stored all the same.
+    const connectBehind = await raw(port, `${post}CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n`);
+    expect(statuses(connectBehind)).toEqual(['201', '501']);
+    // Guards against: the wait for the answers before a broken request waited for the broken
+    // request's own answer, which never comes: the connection hung, unanswered, until it idled out.
+    const brokenBody = await exchange(
+      port,
+      (socket) =>
+        socket.write(
+          `${read}POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\na\r\n{"responden\r\n`,
+        ),
+      3000,
+    );
+    expect(statuses(brokenBody.data)).toEqual(['200', '400']);
+    expect(brokenBody.closedAfterMs).toBeLessThan(1000);
+  });
+
+  // Guards against: a request that timed out behind others was answered 408 at once and the
+  // connection closed under them: their answers were lost, though what they submitted was stored.
+  it('answers the requests before one that times out, then its 408', async () => {
+    const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, requestTimeoutMs: 1000 });
+    // An answer slower than the request timeout (a large batch, a write lock held elsewhere).
+    app.addHook('onSend', async (request) => {
+      if (request.method === 'POST') await new Promise((resolve) => setTimeout(resolve, 2000));
+    });
+    try {
+      const { port } = await listenLocally(app);
+      const submission = JSON.stringify({
+        respondent: 'pipelined-timeout',
+        answers: app.kb.data.questions.map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 })),
+      });
+      const post = `POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(submission)}\r\n\r\n${submission}`;
+      // The next request's headers trickle in a byte every 200 ms: the connection is never idle, so it
+      // is the request timeout, not the idle timeout, that ends it.
+      const { data } = await exchange(
+        port,
+        (socket) => {
+          socket.write(`${post}GET /health HTTP/1.1\r\n`);
+          const trickle = setInterval(() => (socket.destroyed ? clearInterval(trickle) : socket.write('X')), 200);
+          socket.once('close', () => clearInterval(trickle));
+        },
+        5000,
+      );
+      expect([...data.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).toEqual(['201', '408']);
+    } finally {
+      await app.close();
+    }
   });
 
   // RFC 9110 §9.3.7: `OPTIONS *` asks about the server rather than a resource (the test injector

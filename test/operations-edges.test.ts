@@ -2,7 +2,7 @@
 // signals and backups; each test names the fault it guards against. Process tests run a private build
 // of src/ (test/support/process.ts).
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, linkSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../bench/lib.js';
@@ -205,6 +205,26 @@ describe('db:backup at its edges', () => {
       missingFolder: [missingFolder.code, hasStack(missingFolder.output), /does not exist/.test(missingFolder.output)],
       overNotes: [overNotes.code, hasStack(overNotes.output), readFileSync(notes, 'utf8')],
     }).toEqual({ missingFolder: [73, false, true], overNotes: [73, false, 'an operator typed the wrong name\n'] });
+  }, 40_000);
+
+  // Guards against: the copy was renamed onto the link itself, so a `latest.sqlite` link became a
+  // file of its own and the file it named kept the old backup.
+  it('writes through a symlink target, keeping the link', async () => {
+    const databasePath = seededDatabase();
+    const folder = temp.make('rc-ops-backups-');
+    const file = join(folder, 'kb-2026-12-04.sqlite');
+    const link = join(folder, 'latest.sqlite');
+    writeFileSync(file, '');
+    symlinkSync('kb-2026-12-04.sqlite', link);
+    const result = await runScript('db-backup.ts', [link], databasePath);
+    expect(
+      { code: result.code, link: lstatSync(link).isSymbolicLink(), copy: readFileSync(file).subarray(0, 15).toString() },
+      result.output,
+    ).toEqual({
+      code: 0,
+      link: true,
+      copy: 'SQLite format 3',
+    });
   }, 40_000);
 
   it('refuses a target with a -wal beside it: the copy would be read through another database’s log', async () => {
