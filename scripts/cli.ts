@@ -31,7 +31,9 @@ function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   let code: unknown;
   for (let inner: unknown = error; inner instanceof Error; inner = inner.cause) code ??= (inner as { code?: unknown }).code;
-  return typeof code === 'string' && code.startsWith('SQLITE_') && !error.message.includes(code)
+  // SQLITE_ERROR, SQLite's generic code, names nothing the message does not: a full disk during a
+  // migration ends in it, from the migrator's rollback after SQLite had already rolled back.
+  return typeof code === 'string' && code.startsWith('SQLITE_') && code !== 'SQLITE_ERROR' && !error.message.includes(code)
     ? `${error.message} (${code})`
     : error.message;
 }

@@ -8,8 +8,9 @@ type Place = { handlerRunning: boolean; answerDone: boolean; given: boolean };
  * The batches under way at once. A 500-item batch holds about 40 MB while it is scored, stored and
  * sent, and two cores score one no faster for having several at once: those beyond the limit are
  * refused (503), so that parallel batches cannot run the server out of memory. A batch takes its
- * place once its body has arrived: a body still arriving holds little memory, and a client that
- * trickled two bodies would otherwise keep every other client's batches out. It keeps the place
+ * place once its body has arrived and been parsed: a client that trickled two bodies would otherwise
+ * keep every other client's batches out. The price is that bodies still arriving (buffered, up to the
+ * batch body limit each) and their parsing are bounded by the rate limit alone. It keeps the place
  * until its answer has been written out or its connection has closed, and until its handler has
  * ended: an answer a client does not read holds its memory as long as the batch did, and a client
  * that hangs up does not stop a batch being scored. While every place is taken, a batch is refused
