@@ -1,4 +1,4 @@
-import type { FastifyInstance, preParsingHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preParsingHookHandler, preValidationHookHandler } from 'fastify';
 import { BadRequestError, ForbiddenKeyError, NotUtf8Error, UnsupportedCharsetError, UnsupportedContentCodingError } from './errors.js';
 
 // How request bodies become values: JSON only, strict UTF-8, no content coding, no prototype keys,
@@ -85,7 +85,27 @@ export const refuseRepeatedContentType: preParsingHookHandler = (request, _reply
   done(null, payload);
 };
 
-/** Replaces Fastify's JSON parser on the root instance (a parser registered in a plugin would stay in it). */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route's JSON body arrives unparsed (a Buffer), for a preValidation hook of its own to parse
+     * with `parseJsonBody` once it has admitted the request: parsing a large body is the costliest
+     * work some requests do, and the route may bound it (a batch parses only once it holds a place).
+     */
+    parsesItsBody?: boolean;
+  }
+  interface FastifyInstance {
+    /** A preValidation hook that parses the body of a `parsesItsBody` route as every other JSON body is parsed. */
+    parseJsonBody: preValidationHookHandler;
+  }
+}
+
+type Parsed = (error: Error | null, value?: unknown) => void;
+
+/**
+ * Replaces Fastify's JSON parser on the root instance (a parser registered in a plugin would stay in
+ * it), and decorates the app with `parseJsonBody` for the routes that parse their bodies themselves.
+ */
 export function addJsonBodyParser(app: FastifyInstance): void {
   // JSON nested deeper than any real submission is refused as it is parsed, before anything walks
   // it; as a parser step it costs nothing on requests without a body.
@@ -94,7 +114,7 @@ export function addJsonBodyParser(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   // A leading byte-order mark is left for the JSON parser, which skips one, as it did before.
   const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
+  const parse = (request: FastifyRequest, bytes: Buffer, done: Parsed) => {
     if (hasContentCoding(request.headers['content-encoding'])) return done(new UnsupportedContentCodingError(), undefined);
     const charset = charsetOf(request.headers['content-type']);
     if (!readsAsUtf8(charset)) return done(new UnsupportedCharsetError(charset as string), undefined);
@@ -113,5 +133,18 @@ export function addJsonBodyParser(app: FastifyInstance): void {
       }
       done(null, value);
     });
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
+    if (request.routeOptions.config.parsesItsBody === true) return done(null, bytes);
+    parse(request, bytes, done);
   });
+  app.decorate('parseJsonBody', ((request, _reply, done) => {
+    // No body (none sent, or another media type refused before this) leaves nothing to parse.
+    if (!Buffer.isBuffer(request.body)) return done();
+    parse(request, request.body, (error, value) => {
+      if (error) return done(error);
+      request.body = value;
+      done();
+    });
+  }) satisfies preValidationHookHandler);
 }

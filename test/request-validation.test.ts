@@ -505,6 +505,42 @@ describe('errors answered outside the routes', () => {
     expect(tookMs).toBeLessThan(3000);
     expect(lines.join('')).toContain('closing with responses still unsent');
   });
+
+  // Guards against: a batch's body was parsed before the batch took a place, so bodies built to
+  // parse slowly (0.25–0.8 s of the event loop for 4 MiB) were parsed however many batches were
+  // already under way: the limit on batches bounded the scoring but not the parsing.
+  it('parses a batch body only once the batch holds a place', async () => {
+    const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, maxConcurrentBatches: 1 });
+    try {
+      const { port } = await listenLocally(app);
+      const notJson = '{"items": this is not JSON}';
+      let placeTaken: () => void = () => undefined;
+      const taken = new Promise<void>((resolve) => {
+        placeTaken = resolve;
+      });
+      // Its headers arrive while no batch is under way, its body once another batch holds the one place.
+      const late = exchange(
+        port,
+        (socket) => {
+          socket.write(
+            `POST /v1/assessments/batch HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${notJson.length}\r\n\r\n${notJson.slice(0, 5)}`,
+          );
+          void taken.then(() => socket.write(notJson.slice(5)));
+        },
+        5000,
+      );
+      await sleep(100);
+      const holder = await slowBatchReader(app, port);
+      placeTaken();
+      const { data } = await late;
+      holder.destroy();
+      // A parse would have answered 400 malformed-body.
+      expect(data.split('\r\n')[0]).toBe('HTTP/1.1 503 Service Unavailable');
+      expect(data).toContain('"code":"overloaded"');
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe('configuration', () => {
