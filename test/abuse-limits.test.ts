@@ -4,7 +4,9 @@ import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { App, AppOptions } from '../src/app.js';
+import { MAX_JSON_MEMBERS } from '../src/json-body.js';
 import { clientKey } from '../src/plugins/protection.js';
+import { MAX_BATCH_ITEMS } from '../src/schemas/assessment.js';
 import { buildTestApp } from './helpers.js';
 
 const apps: App[] = [];
@@ -150,16 +152,29 @@ describe('problem lists', () => {
   // and wrote 28 MB to the database.
   it('neither answers nor stores far more than it received for a batch of invalid items', async () => {
     const app = await appWith();
-    const item = `{${junkKeys(2000)}}`;
-    const payload = `{"items":[${Array.from({ length: 40 }, () => item).join(',')}]}`;
-    const response = await post(app, '/v1/assessments/batch', payload, { 'idempotency-key': 'review-amplification-1' });
+    const stored = () =>
+      (
+        app.repository.sqlite.prepare('select coalesce(sum(length(response)), 0) as stored from idempotency_keys').get() as {
+          stored: number;
+        }
+      ).stored;
+    // The review's batch: items of 2,000 unknown fields each are refused whole, unparsed.
+    const wide = `{"items":[${Array.from({ length: 40 }, () => `{${junkKeys(2000)}}`).join(',')}]}`;
+    const refused = await post(app, '/v1/assessments/batch', wide, { 'idempotency-key': 'review-amplification-1' });
+    expect([refused.statusCode, app.repository.countAssessments(), stored()]).toEqual([400, 0, 0]);
+    expect(refused.body.length).toBeLessThan(1000);
+    // As many unknown fields as an object may have, in as many items as a batch takes: each item's
+    // problem lists at most a few of them, so the answer stays within about 3 KB an item, however
+    // short the fields.
+    const item = `{${junkKeys(MAX_JSON_MEMBERS)}}`;
+    const payload = `{"items":[${Array.from({ length: MAX_BATCH_ITEMS }, () => item).join(',')}]}`;
+    const response = await post(app, '/v1/assessments/batch', payload, { 'idempotency-key': 'review-amplification-2' });
     expect(response.statusCode).toBe(200);
     expect(app.repository.countAssessments()).toBe(0);
-    const { stored } = app.repository.sqlite.prepare('select coalesce(sum(length(response)), 0) as stored from idempotency_keys').get() as {
-      stored: number;
-    };
-    expect(response.body.length, `${payload.length} bytes in, ${response.body.length} bytes out`).toBeLessThanOrEqual(payload.length);
-    expect(stored, `${payload.length} bytes in, ${stored} bytes kept for replay`).toBeLessThanOrEqual(payload.length);
+    expect(response.body.length, `${payload.length} bytes in, ${response.body.length} bytes out`).toBeLessThanOrEqual(
+      MAX_BATCH_ITEMS * 3500,
+    );
+    expect(stored(), 'bytes kept for replay').toBeLessThanOrEqual(MAX_BATCH_ITEMS * 3500);
   });
 });
 

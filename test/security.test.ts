@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
+import { costlyStructure, MAX_JSON_ELEMENTS, MAX_JSON_MEMBERS, MAX_JSON_VALUES } from '../src/json-body.js';
 import { buildTestApp } from './helpers.js';
 import { document, operations, responseProblems } from './support/openapi.js';
 import { countStatements } from './support/statements.js';
@@ -371,6 +372,61 @@ describe('JSON nesting limit', () => {
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('JSON bodies costly to parse', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp({ maxEventLoopDelayMs: 60_000 });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  /** A JSON text padded past the size below which bodies are not scanned. */
+  const padded = (inner: string) => `{"respondent":"${'x'.repeat(17_000)}",${inner}}`;
+  const members = (n: number) => `"answers":[],"extra":{${Array.from({ length: n }, (_, i) => `"k${i}":0`).join(',')}}`;
+  const elements = (n: number) => `"answers":[${Array(n).fill('{}').join(',')}]`;
+
+  it('counts members, elements and values outside strings, escapes included, at their limits', () => {
+    const bytes = (text: string) => Buffer.from(text);
+    expect(costlyStructure(bytes(padded(members(MAX_JSON_MEMBERS))))).toBeUndefined();
+    expect(costlyStructure(bytes(padded(members(MAX_JSON_MEMBERS + 1))))).toBe(`has an object of more than ${MAX_JSON_MEMBERS} members`);
+    expect(costlyStructure(bytes(padded(elements(MAX_JSON_ELEMENTS))))).toBeUndefined();
+    expect(costlyStructure(bytes(padded(elements(MAX_JSON_ELEMENTS + 1))))).toBe(`has an array of more than ${MAX_JSON_ELEMENTS} elements`);
+    // Commas, brackets and escaped quotes inside strings are text, not structure.
+    const inString = JSON.stringify(`"${',{['.repeat(5_000)}\\"`);
+    expect(costlyStructure(bytes(`{"a":[${Array(999).fill(inString).join(',')}]}`))).toBeUndefined();
+    // 400 arrays of 1,000 elements each: within every per-container limit, over the total.
+    const wide = `[${Array(400)
+      .fill(`[${Array(1000).fill('0').join(',')}]`)
+      .join(',')}]`;
+    expect(costlyStructure(bytes(wide))).toBe(`has more than ${MAX_JSON_VALUES} values`);
+    // Unbalanced text is left for the parser to name.
+    expect(costlyStructure(bytes(`]${'{'.repeat(10)}`))).toBeUndefined();
+  });
+
+  // Guards against: 4 MiB of one object's 480,000 keys, or of 1,300,000 empty objects, were parsed
+  // (0.35–0.8 s of the event loop each) and walked before the schema refused them; fifteen at once
+  // held /health for 5–7 s and took the server past 500 MB.
+  it.each([
+    ['one object of many keys', `{"items":[],${Array.from({ length: 200_000 }, (_, i) => `"${i.toString(36)}":0`).join(',')}}`, 'members'],
+    ['a list of many empty objects', `{"items":[${Array(1_000_000).fill('{}').join(',')}]}`, 'elements'],
+  ])('refuses a batch of %s with a 400 before parsing it', async (_case, body, what) => {
+    const started = performance.now();
+    const response = await app.inject({ method: 'POST', url: '/v1/assessments/batch', ...json(body) });
+    const tookMs = performance.now() - started;
+    expect(response.statusCode).toBe(400);
+    expect(response.json().errors).toEqual([{ field: 'body', message: expect.stringContaining(what) }]);
+    expect(tookMs).toBeLessThan(1_000);
+  });
+
+  it('still takes a full batch of 500 items', async () => {
+    const answers = app.kb.data.questions.map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 }));
+    const items = Array.from({ length: 500 }, (_, n) => ({ respondent: `full-${n}`, answers }));
+    const response = await app.inject({ method: 'POST', url: '/v1/assessments/batch', ...json({ items }) });
+    expect(response.statusCode).toBe(200);
   });
 });
 

@@ -9,8 +9,8 @@ type Place = { handlerRunning: boolean; answerDone: boolean; given: boolean };
  * sent, and two cores score one no faster for having several at once: those beyond the limit are
  * refused (503), so that parallel batches cannot run the server out of memory. A batch takes its
  * place once its body has arrived, before the body is parsed (the route parses it itself, after this
- * hook): parsing 4 MiB built to be slow costs up to 0.8 s of the event loop, bounded so too. Taken
- * any earlier, a client that trickled two bodies would keep every other client's batches out; the
+ * hook), so batches beyond the limit are refused unparsed. Taken any earlier, a client that trickled
+ * two bodies would keep every other client's batches out; the
  * price is that bodies still arriving (buffered, up to the batch body limit each) are bounded by the
  * write budget alone. It keeps the place
  * until its answer has been written out or its connection has closed, and until its handler has

@@ -199,8 +199,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     '/v1/assessments/batch',
     {
       validatorCompiler: checkBodyInHandler,
-      // Parsed only once it holds a place: a 4 MiB body built to parse slowly costs up to 0.8 s of the
-      // event loop, which the limit on batches under way must bound too.
+      // Parsed only once it holds a place: batches beyond the limit under way are refused unparsed.
       config: { writeLimit: true, parsesItsBody: true },
       onRequest: batchPlaces.refuseWhenFull,
       preValidation: [batchPlaces.take, app.parseJsonBody],
