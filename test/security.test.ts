@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
-import { costlyStructure, MAX_JSON_ELEMENTS, MAX_JSON_MEMBERS, MAX_JSON_VALUES } from '../src/json-body.js';
+import { costlyStructure, MAX_JSON_ELEMENTS, MAX_JSON_MEMBERS, MAX_JSON_NAMES, MAX_JSON_VALUES } from '../src/json-body.js';
 import { buildTestApp } from './helpers.js';
 import { document, operations, responseProblems } from './support/openapi.js';
 import { countStatements } from './support/statements.js';
@@ -403,6 +403,13 @@ describe('JSON bodies costly to parse', () => {
       .fill(`[${Array(1000).fill('0').join(',')}]`)
       .join(',')}]`;
     expect(costlyStructure(bytes(wide))).toBe(`has more than ${MAX_JSON_VALUES} values`);
+    // Member names are counted once each, wherever they recur (`respondent`, `answers` and `questionId`
+    // besides the numbered ones); strings that are values are not names.
+    const named = (n: number) => `[${Array.from({ length: n }, (_, i) => `{"n${i}":"v${i}","questionId":"q"}`).join(',')}]`;
+    expect(costlyStructure(bytes(padded(`"answers":${named(MAX_JSON_NAMES - 3)}`)))).toBeUndefined();
+    expect(costlyStructure(bytes(padded(`"answers":${named(MAX_JSON_NAMES - 2)}`)))).toBe(
+      `has more than ${MAX_JSON_NAMES} distinct member names`,
+    );
     // Unbalanced text is left for the parser to name.
     expect(costlyStructure(bytes(`]${'{'.repeat(10)}`))).toBeUndefined();
   });
@@ -413,6 +420,11 @@ describe('JSON bodies costly to parse', () => {
   it.each([
     ['one object of many keys', `{"items":[],${Array.from({ length: 200_000 }, (_, i) => `"${i.toString(36)}":0`).join(',')}}`, 'members'],
     ['a list of many empty objects', `{"items":[${Array(1_000_000).fill('{}').join(',')}]}`, 'elements'],
+    [
+      'objects whose member names all differ',
+      `{"items":[${Array.from({ length: 6 }, (_, a) => `[${Array.from({ length: 1000 }, (_, o) => `{${Array.from({ length: 16 }, (_, m) => `"${a}.${o}.${m}":0`).join(',')}}`).join(',')}]`).join(',')}]}`,
+      'names',
+    ],
   ])('refuses a batch of %s with a 400 before parsing it', async (_case, body, what) => {
     const started = performance.now();
     const response = await app.inject({ method: 'POST', url: '/v1/assessments/batch', ...json(body) });
@@ -420,6 +432,23 @@ describe('JSON bodies costly to parse', () => {
     expect(response.statusCode).toBe(400);
     expect(response.json().errors).toEqual([{ field: 'body', message: expect.stringContaining(what) }]);
     expect(tookMs).toBeLessThan(1_000);
+  });
+
+  // Guards against: the scan ran before the body was decoded, so a body that was not UTF-8 was told
+  // it had too many elements instead.
+  it('tells a body that is not UTF-8 so first', async () => {
+    const body = Buffer.concat([
+      Buffer.from(`{"items":[${Array(1001).fill('0').join(',')}],"x":"`),
+      Buffer.from([0xff]),
+      Buffer.from(`${'y'.repeat(16_000)}"}`),
+    ]);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/assessments/batch',
+      headers: { 'content-type': 'application/json' },
+      payload: body,
+    });
+    expect([response.statusCode, response.json().code]).toEqual([400, 'malformed-body']);
   });
 
   it('still takes a full batch of 500 items', async () => {
