@@ -1,12 +1,11 @@
 // How the `npm run db:*` commands end when they fail: one line on stderr naming the command and the
 // cause, with SQLite's result code when there is one, instead of a stack trace; and an exit code from
 // sysexits(3) that a script or supervisor can tell apart.
-import { ConfigError } from '../src/config.js';
+import { ConfigError, EX_CONFIG } from '../src/config.js';
 
 export const EX_USAGE = 64;
 export const EX_NOINPUT = 66;
 export const EX_CANTCREAT = 73;
-export const EX_CONFIG = 78;
 
 /** A failure the command foresaw, with the exit code that says which kind it is. */
 export class CommandError extends Error {

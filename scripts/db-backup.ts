@@ -15,6 +15,7 @@ import {
   type Stats,
   statSync,
 } from 'node:fs';
+import { constants } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
@@ -42,13 +43,10 @@ await runCommand('db:backup', async () => {
     for (const path of [partial, ...SIDE_FILES.map((suffix) => partial + suffix)]) rmSync(path, { force: true });
   };
   // Interrupted (Ctrl-C, a supervisor's stop), it leaves no partial copy behind either.
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const) {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       removePartial();
-      process.exit(code);
+      process.exit(128 + constants.signals[signal]);
     });
   }
   const started = Date.now();

@@ -118,6 +118,9 @@ function parseTrustProxy(value: string): Config['trustProxy'] {
   return list(value);
 }
 
+/** The exit code of a start or command refused for its configuration (sysexits(3) EX_CONFIG). */
+export const EX_CONFIG = 78;
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

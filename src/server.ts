@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { buildApp } from './app.js';
-import { appOptions, ConfigError, loadConfig } from './config.js';
+import { appOptions, ConfigError, EX_CONFIG, loadConfig } from './config.js';
 
 /** How long the database may take to close once the grace period has run out and the connections are cut. */
 const CLOSE_AFTER_GRACE_MS = 2_000;
@@ -25,7 +25,7 @@ async function listen() {
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
-      process.exit(78); // EX_CONFIG
+      process.exit(EX_CONFIG);
     }
     throw error;
   }
