@@ -1,6 +1,6 @@
-// How the `npm run db:*` commands end when they fail: one line on stderr naming the command and the
-// cause, with SQLite's result code when there is one, instead of a stack trace; and an exit code from
-// sysexits(3) that a script or supervisor can tell apart.
+// How the project's commands (`npm run db:*`, `npm run sources:runs`) end when they fail: one line
+// on stderr naming the command and the cause, with SQLite's result code when there is one, instead
+// of a stack trace; and an exit code from sysexits(3) that a script or supervisor can tell apart.
 import { ConfigError, EX_CONFIG } from '../src/config.js';
 
 export const EX_USAGE = 64;

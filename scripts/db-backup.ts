@@ -27,8 +27,8 @@ import { CommandError, EX_CANTCREAT, EX_NOINPUT, EX_USAGE, runCommand } from './
 const SIDE_FILES = ['-wal', '-shm', '-journal'];
 
 await runCommand('db:backup', async () => {
-  const target = process.argv[2];
-  if (!target) throw new CommandError('usage: npm run db:backup -- <file>', EX_USAGE);
+  const [target, ...extra] = process.argv.slice(2);
+  if (!target || extra.length > 0) throw new CommandError('usage: npm run db:backup -- <file> (one file)', EX_USAGE);
   const { databasePath } = loadConfig();
   const source = statSync(databasePath, { throwIfNoEntry: false });
   if (!source?.isFile()) throw new CommandError(`no database at ${databasePath} (DATABASE_PATH)`, EX_NOINPUT);

@@ -237,6 +237,27 @@ describe('db:backup at its edges', () => {
   }, 40_000);
 });
 
+describe('usage errors of the commands', () => {
+  it('refuses a db:backup given two files instead of backing up to the first and dropping the second', async () => {
+    const databasePath = seededDatabase();
+    const folder = temp.make('rc-ops-backups-');
+    const [first, second] = [join(folder, 'a.sqlite'), join(folder, 'b.sqlite')];
+    const result = await runScript('db-backup.ts', [first, second], databasePath);
+    // Guards against: exit 0 with a.sqlite written and b.sqlite silently ignored.
+    expect([result.code, hasStack(result.output), /usage/.test(result.output), readdirSync(folder)]).toEqual([64, false, true, []]);
+  }, 40_000);
+
+  it('says in one line that sources:runs has no source folder, and writes nothing', async () => {
+    const missing = join(temp.make('rc-ops-sources-'), 'sources');
+    const fixture = join(projectRoot, 'test', 'fixtures', 'source-runs.json');
+    const before = readFileSync(fixture, 'utf8');
+    const result = await runScript('source-runs.ts', [missing], seededDatabase());
+    // Guards against: an uncaught ENOENT from scandir, with its stack, exit 1.
+    expect([result.code, hasStack(result.output), result.output.includes(missing)]).toEqual([66, false, true]);
+    expect(readFileSync(fixture, 'utf8')).toBe(before);
+  }, 40_000);
+});
+
 describe('db:migrate when it cannot open the database', () => {
   it('prints one line naming the file and the cause, and exits 1', async () => {
     const path = join(temp.make('rc-ops-notdb-'), 'kb.sqlite');

@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadContent } from '../src/content/load.js';
 import { MAX_LEVEL } from '../src/domain/knowledge-base.js';
 import { COMPLETE_SHARE, CONFIDENCE_THRESHOLDS, MIN_ANSWERS, type ScoringInput, ScoringModel, score } from '../src/domain/scoring.js';
+import { projectRoot } from '../src/paths.js';
 
 /**
  * Pure tests of score(): inputs are built from the seed content alone, without the database or
@@ -635,3 +638,58 @@ function referenceFits(answers: readonly Answer[], size: string | null): Map<str
   const M = Math.max(...roles.map((r) => answered.reduce((s, c) => s + Math.abs(e(r.slug, c)) / 2, 0)));
   return new Map(roles.map((r) => [r.slug, 50 + (50 * S(r.slug)) / M]));
 }
+
+describe("the README's worked example", () => {
+  // The README works the formula through by hand on the current seed: its figures are read from
+  // its text here and recomputed from the content, so a content release that moves them fails
+  // until the README is written again.
+  const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+  const example = readme.slice(readme.indexOf('**Worked example**'));
+  const figure = (pattern: RegExp): number => {
+    const match = pattern.exec(example);
+    if (!match?.[1]) throw new Error(`the README's worked example has no ${pattern}`);
+    return Number(match[1].replace('−', '-'));
+  };
+  const category = new Map(competencies.map((c) => [c.slug, c.category]));
+  // Agrees with the technical statements, disagrees with the people statements, neutral elsewhere.
+  const answers: Answer[] = questions.map((q) => {
+    const kind = category.get(q.competency);
+    const plain = kind === 'technical' ? 5 : kind === 'people' ? 2 : 3;
+    return { questionId: q.id, value: q.keyed === 'minus' ? 6 - plain : plain };
+  });
+  const meanShare = (role: string) => competencies.reduce((s, c) => s + levelAt(null)(role, c.slug) / MAX_LEVEL, 0) / competencies.length;
+  const fit = (result: ReturnType<typeof score>, role: string) => result.scores.find((s) => s.role === role)?.fit;
+  const points = (result: ReturnType<typeof score>, competency: string, role: string) =>
+    result.breakdown.find((b) => b.competency === competency)?.contributions.find((c) => c.role === role)?.points;
+
+  it('gives the mean shares, M and the centred levels the README gives', () => {
+    expect(meanShare('tech-lead').toFixed(4)).toBe(figure(/Tech Lead's mean share is ([\d.]+)/).toFixed(4));
+    expect(meanShare('engineering-manager').toFixed(4)).toBe(figure(/Engineering Manager's ([\d.]+);/).toFixed(4));
+    const M = Math.max(
+      ...roles.map((r) =>
+        competencies.reduce((s, c) => s + Math.abs(levelAt(null)(r.slug, c.slug) / MAX_LEVEL - meanShare(r.slug)) / 2, 0),
+      ),
+    );
+    expect(M.toFixed(4)).toBe(figure(/`M = ([\d.]+)`/).toFixed(4));
+    const centred = (role: string, competency: string) => (levelAt(null)(role, competency) / MAX_LEVEL - meanShare(role)).toFixed(4);
+    expect(centred('tech-lead', 'hands-on-coding')).toBe(figure(/\(`e = 1 − [\d.]+ = ([\d.]+)`\)/).toFixed(4));
+    expect(centred('engineering-manager', 'hands-on-coding')).toBe(figure(/\(`e = 0\.25 − [\d.]+ = (−[\d.]+)`\)/).toFixed(4));
+    expect(centred('tech-lead', 'hiring')).toBe(figure(/Lead \(`e = (−?[\d.]+)`\)/).toFixed(4));
+    expect(centred('engineering-manager', 'hiring')).toBe(figure(/Engineering Manager \(`e = (−?[\d.]+)`\)/).toFixed(4));
+  });
+
+  it('gives the per-competency points and the fits and margins the README gives', () => {
+    const baseline = score(input(answers));
+    expect(points(baseline, 'hands-on-coding', 'tech-lead')).toBe(figure(/Tech Lead `50 · 0\.5 · [\d.]+ \/ [\d.]+ = \+?([\d.]+)`/));
+    expect(points(baseline, 'hands-on-coding', 'engineering-manager')).toBe(
+      figure(/Engineering Manager `50 · 0\.5 · \(−[\d.]+\) \/ [\d.]+ = (−[\d.]+)`/),
+    );
+    expect(points(baseline, 'hiring', 'tech-lead')).toBe(figure(/contributing `\+?([\d.]+)` to the Tech Lead/));
+    expect(points(baseline, 'hiring', 'engineering-manager')).toBe(figure(/and `(−[\d.]+)` to the Engineering Manager/));
+    expect(fit(baseline, 'tech-lead')).toBe(figure(/scores Tech Lead ([\d.]+)/));
+    expect(fit(baseline, 'engineering-manager')).toBe(figure(/and Engineering Manager ([\d.]+): margin/));
+    expect(baseline.recommendation.margin).toBe(figure(/: margin ([\d.]+),/));
+    expect(score(input(answers, 'startup')).recommendation.margin).toBe(figure(/give a margin of ([\d.]+);/));
+    expect(score(input(answers, 'big-tech')).recommendation.margin).toBe(figure(/in big tech ([\d.]+)\./));
+  });
+});
