@@ -169,6 +169,38 @@ describe('seedDatabase', () => {
     expect(seedDatabase(db, changed).changed).toBe(false);
   });
 
+  it('reads one release whole while another connection seeds a new one between its queries', () => {
+    const path = join(temp.make('rc-seed-race-'), 'kb.sqlite');
+    const reader = openDb(path);
+    const original = loadContent();
+    seedDatabase(reader.db, original);
+    const writer = openDb(path);
+    const folder = temp.seedCopy();
+    editJson(folder, 'release.json', () => ({ release: '2099.1.0' }));
+    const next = loadContent(folder);
+    // Another process (a second server starting, db:seed) commits a new release after the reader has
+    // read the citations and before it reads the expectations, whose ids the reseed renumbers.
+    let selects = 0;
+    const interleaved = new Proxy(reader.db, {
+      get(target, property, receiver) {
+        if (property !== 'select') return Reflect.get(target, property, receiver);
+        return (...args: Parameters<typeof target.select>) => {
+          if (++selects === 8) seedDatabase(writer.db, next);
+          return target.select(...args);
+        };
+      },
+    });
+    const kb = new Repository(reader.sqlite, interleaved).readKnowledgeBase();
+    expect(selects).toBeGreaterThanOrEqual(8);
+    expect(writer.repository.readKnowledgeBase().release.id).toBe('2099.1.0');
+    // Guards against: the reads ran outside one transaction, so the expectations of the new release
+    // were paired with the citations of the old one, and every expectation lost its citations.
+    expect(kb.release.id).toBe(original.release);
+    expect(kb.expectations.map((e) => e.citations)).toEqual(
+      kb.expectations.map((e) => original.expectations.find((x) => x.role === e.role && x.competency === e.competency)?.citations),
+    );
+  });
+
   it('keeps role, competency and company size ids stable across a reseed', () => {
     const { sqlite, db } = openDb();
     const original = loadContent();

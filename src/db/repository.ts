@@ -264,8 +264,16 @@ export class Repository {
     }
   }
 
-  /** Reads the whole current release in a handful of queries. */
+  /**
+   * Reads the whole current release in a handful of queries, inside one read transaction: a seed
+   * committed by another process between two of them would otherwise pair old citations with new
+   * expectation ids.
+   */
   readKnowledgeBase(): KnowledgeBaseData {
+    return this.sqlite.transaction(() => this.readReleaseRows())();
+  }
+
+  private readReleaseRows(): KnowledgeBaseData {
     const db = this.db;
     const release = db
       .select({

@@ -7,105 +7,114 @@ export type SeedOutcome = { changed: boolean; release: string; contentHash: stri
 
 /**
  * Brings the database to the content of the seed files. When the current release already has the
- * same content hash nothing is written; otherwise everything is updated in one transaction.
+ * same content hash nothing is written; otherwise everything is updated in one transaction. The
+ * check is made inside that transaction, which takes the write lock first: of two processes starting
+ * on one database, the second waits and then finds the release current, instead of seeding it again
+ * under the first one's reads.
  */
 export function seedDatabase(db: Db, content: Content, now: () => Date = () => new Date()): SeedOutcome {
   const outcome = { release: content.release, contentHash: content.contentHash };
-  const current = db.select().from(t.releases).where(eq(t.releases.current, true)).get();
-  if (current?.id === content.release && current.contentHash === content.contentHash) {
-    return { changed: false, ...outcome };
+  return db.transaction(
+    (tx) => {
+      const current = tx.select().from(t.releases).where(eq(t.releases.current, true)).get();
+      if (current?.id === content.release && current.contentHash === content.contentHash) {
+        return { changed: false, ...outcome };
+      }
+      write(tx, content, now);
+      return { changed: true, ...outcome };
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+function write(tx: Tx, content: Content, now: () => Date): void {
+  // Derived rows are rebuilt; rows with public slugs are upserted so their ids stay stable.
+  tx.delete(t.citations).run();
+  tx.delete(t.variants).run();
+  tx.delete(t.expectations).run();
+  tx.delete(t.questions).run();
+
+  for (const source of content.sources) {
+    tx.insert(t.sources).values(source).onConflictDoUpdate({ target: t.sources.id, set: source }).run();
   }
+  tx.delete(t.sources)
+    .where(
+      notInArray(
+        t.sources.id,
+        content.sources.map((s) => s.id),
+      ),
+    )
+    .run();
 
-  db.transaction((tx) => {
-    // Derived rows are rebuilt; rows with public slugs are upserted so their ids stay stable.
-    tx.delete(t.citations).run();
-    tx.delete(t.variants).run();
-    tx.delete(t.expectations).run();
-    tx.delete(t.questions).run();
+  const roleIds = upsertBySlug(
+    tx,
+    t.roles,
+    content.roles.map((role, position) => ({ ...role, position })),
+  );
+  const competencyIds = upsertBySlug(
+    tx,
+    t.competencies,
+    content.competencies.map((competency, position) => ({ ...competency, position })),
+  );
+  // Positions are unique: move the old ones out of the way before reordering.
+  tx.update(t.companySizes)
+    .set({ position: sql`-1 - ${t.companySizes.id}` })
+    .run();
+  const sizeIds = upsertBySlug(
+    tx,
+    t.companySizes,
+    content.companySizes.map((size, position) => ({ ...size, position })),
+  );
 
-    for (const source of content.sources) {
-      tx.insert(t.sources).values(source).onConflictDoUpdate({ target: t.sources.id, set: source }).run();
+  const expectationIds = new Map<string, number>();
+  for (const e of content.expectations) {
+    const row = tx
+      .insert(t.expectations)
+      .values({
+        roleId: lookup(roleIds, e.role),
+        competencyId: lookup(competencyIds, e.competency),
+        level: e.level,
+        rationale: e.rationale,
+        editorial: e.editorial,
+      })
+      .returning({ id: t.expectations.id })
+      .get();
+    expectationIds.set(`${e.role}/${e.competency}`, row.id);
+    for (const c of e.citations) {
+      tx.insert(t.citations).values({ sourceId: c.source, expectationId: row.id, claim: c.claim }).run();
     }
-    tx.delete(t.sources)
-      .where(
-        notInArray(
-          t.sources.id,
-          content.sources.map((s) => s.id),
-        ),
-      )
+  }
+  for (const v of content.variants) {
+    const row = tx
+      .insert(t.variants)
+      .values({
+        expectationId: lookup(expectationIds, `${v.role}/${v.competency}`),
+        companySizeId: lookup(sizeIds, v.companySize),
+        level: v.level,
+        rationale: v.rationale,
+        editorial: v.editorial,
+      })
+      .returning({ id: t.variants.id })
+      .get();
+    for (const c of v.citations) {
+      tx.insert(t.citations).values({ sourceId: c.source, variantId: row.id, claim: c.claim }).run();
+    }
+  }
+  content.questions.forEach((q, position) => {
+    tx.insert(t.questions)
+      .values({ id: q.id, prompt: q.prompt, competencyId: lookup(competencyIds, q.competency), keyed: q.keyed, position })
       .run();
-
-    const roleIds = upsertBySlug(
-      tx,
-      t.roles,
-      content.roles.map((role, position) => ({ ...role, position })),
-    );
-    const competencyIds = upsertBySlug(
-      tx,
-      t.competencies,
-      content.competencies.map((competency, position) => ({ ...competency, position })),
-    );
-    // Positions are unique: move the old ones out of the way before reordering.
-    tx.update(t.companySizes)
-      .set({ position: sql`-1 - ${t.companySizes.id}` })
-      .run();
-    const sizeIds = upsertBySlug(
-      tx,
-      t.companySizes,
-      content.companySizes.map((size, position) => ({ ...size, position })),
-    );
-
-    const expectationIds = new Map<string, number>();
-    for (const e of content.expectations) {
-      const row = tx
-        .insert(t.expectations)
-        .values({
-          roleId: lookup(roleIds, e.role),
-          competencyId: lookup(competencyIds, e.competency),
-          level: e.level,
-          rationale: e.rationale,
-          editorial: e.editorial,
-        })
-        .returning({ id: t.expectations.id })
-        .get();
-      expectationIds.set(`${e.role}/${e.competency}`, row.id);
-      for (const c of e.citations) {
-        tx.insert(t.citations).values({ sourceId: c.source, expectationId: row.id, claim: c.claim }).run();
-      }
-    }
-    for (const v of content.variants) {
-      const row = tx
-        .insert(t.variants)
-        .values({
-          expectationId: lookup(expectationIds, `${v.role}/${v.competency}`),
-          companySizeId: lookup(sizeIds, v.companySize),
-          level: v.level,
-          rationale: v.rationale,
-          editorial: v.editorial,
-        })
-        .returning({ id: t.variants.id })
-        .get();
-      for (const c of v.citations) {
-        tx.insert(t.citations).values({ sourceId: c.source, variantId: row.id, claim: c.claim }).run();
-      }
-    }
-    content.questions.forEach((q, position) => {
-      tx.insert(t.questions)
-        .values({ id: q.id, prompt: q.prompt, competencyId: lookup(competencyIds, q.competency), keyed: q.keyed, position })
-        .run();
-    });
-
-    const release = {
-      id: content.release,
-      contentHash: content.contentHash,
-      instrumentVersion: content.instrumentVersion,
-      seededAt: now().toISOString(),
-      current: true,
-    };
-    tx.update(t.releases).set({ current: false }).where(eq(t.releases.current, true)).run();
-    tx.insert(t.releases).values(release).onConflictDoUpdate({ target: t.releases.id, set: release }).run();
   });
-  return { changed: true, ...outcome };
+
+  const release = {
+    id: content.release,
+    contentHash: content.contentHash,
+    instrumentVersion: content.instrumentVersion,
+    seededAt: now().toISOString(),
+    current: true,
+  };
+  tx.update(t.releases).set({ current: false }).where(eq(t.releases.current, true)).run();
+  tx.insert(t.releases).values(release).onConflictDoUpdate({ target: t.releases.id, set: release }).run();
 }
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
