@@ -150,57 +150,64 @@ export async function buildApp(options: AppOptions = {}) {
       sendProblem(request, reply as FastifyReply, { status: 400, code: 'bad-url', detail });
     },
   }).withTypeProvider<ZodTypeProvider>();
-  // Bodies are JSON only: anything else is a 415.
-  app.removeContentTypeParser('text/plain');
+  // A start that fails part-way (a bad option, a plugin that throws) closes what was opened before
+  // it: the database and its checkpoint worker, the purge timer, the load monitor.
+  try {
+    // Bodies are JSON only: anything else is a 415.
+    app.removeContentTypeParser('text/plain');
 
-  addJsonBodyParser(app);
-  app.addHook('preParsing', refuseRepeatedContentType);
-  app.addHook('preParsing', continueBeforeBody);
+    addJsonBodyParser(app);
+    app.addHook('preParsing', refuseRepeatedContentType);
+    app.addHook('preParsing', continueBeforeBody);
 
-  await app.register(errors);
-  await app.register(notFound);
-  await app.register(securityHeaders);
-  await app.register(cors, corsOptions);
-  // After CORS: a browser can read the 400 of a broken query string.
-  app.addHook('onRequest', refuseMalformedQuery);
-  await app.register(openapi, { apiVersion });
+    await app.register(errors);
+    await app.register(notFound);
+    await app.register(securityHeaders);
+    await app.register(cors, corsOptions);
+    // After CORS: a browser can read the 400 of a broken query string.
+    app.addHook('onRequest', refuseMalformedQuery);
+    await app.register(openapi, { apiVersion });
 
-  await app.register(store, {
-    databasePath: options.databasePath ?? ':memory:',
-    synchronous: options.synchronous,
-    cacheMb: options.databaseCacheMb,
-    content: options.content,
-  });
-  await app.register(protection, {
-    rateLimit: options.rateLimit ?? { enabled: false, max: 0, windowMs: 0 },
-    maxEventLoopDelayMs: options.maxEventLoopDelayMs ?? DEFAULTS.maxEventLoopDelayMs,
-  });
-  const front = new CachedFront();
-  answerFirst(app.server, front);
-  app.decorate('cachedFront', front);
-  await app.register(responseCache, { tagPrefix: app.kb.release.id });
-  await app.register(routes, {
-    apiVersion,
-    batchBodyLimit: options.batchBodyLimit ?? DEFAULTS.batchBodyLimit,
-    maxConcurrentBatches: options.maxConcurrentBatches ?? DEFAULTS.maxConcurrentBatches,
-    recentAssessmentsBytes: recentAssessmentsMb * 1024 * 1024,
-  });
-  // Requests that Fastify would log go through it; so do those it sheds, and every request once
-  // the server is closing (the protection plugin answers them 503).
-  const logsRequests = ['trace', 'debug', 'info'].includes(app.log.level);
-  if (!logsRequests) {
-    app.addHook('onReady', async () => front.open(() => app.isUnderPressure()));
-    app.addHook('preClose', async () => front.close());
+    await app.register(store, {
+      databasePath: options.databasePath ?? ':memory:',
+      synchronous: options.synchronous,
+      cacheMb: options.databaseCacheMb,
+      content: options.content,
+    });
+    await app.register(protection, {
+      rateLimit: options.rateLimit ?? { enabled: false, max: 0, windowMs: 0 },
+      maxEventLoopDelayMs: options.maxEventLoopDelayMs ?? DEFAULTS.maxEventLoopDelayMs,
+    });
+    const front = new CachedFront();
+    answerFirst(app.server, front);
+    app.decorate('cachedFront', front);
+    await app.register(responseCache, { tagPrefix: app.kb.release.id });
+    await app.register(routes, {
+      apiVersion,
+      batchBodyLimit: options.batchBodyLimit ?? DEFAULTS.batchBodyLimit,
+      maxConcurrentBatches: options.maxConcurrentBatches ?? DEFAULTS.maxConcurrentBatches,
+      recentAssessmentsBytes: recentAssessmentsMb * 1024 * 1024,
+    });
+    // Requests that Fastify would log go through it; so do those it sheds, and every request once
+    // the server is closing (the protection plugin answers them 503).
+    const logsRequests = ['trace', 'debug', 'info'].includes(app.log.level);
+    if (!logsRequests) {
+      app.addHook('onReady', async () => front.open(() => app.isUnderPressure()));
+      app.addHook('preClose', async () => front.close());
+    }
+    // Last of the preClose hooks: once the protection plugin refuses requests and the front is closed,
+    // the server waits for its sockets to write what they hold, and gives the requests still on their way
+    // over open connections a last call, before Fastify closes it.
+    const closing = closingConnections(app.server);
+    const waits = { drainMs: options.drainMs ?? DEFAULTS.drainMs, lastCallMs: options.lastCallMs ?? DEFAULTS.lastCallMs };
+    app.addHook('preClose', async () => {
+      const { waitedMs, cut } = await closing(waits);
+      if (cut > 0) app.log.error({ waitedMs, connections: cut }, 'closing with responses still unsent: their clients did not read them');
+    });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
   }
-  // Last of the preClose hooks: once the protection plugin refuses requests and the front is closed,
-  // the server waits for its sockets to write what they hold, and gives the requests still on their way
-  // over open connections a last call, before Fastify closes it.
-  const closing = closingConnections(app.server);
-  const waits = { drainMs: options.drainMs ?? DEFAULTS.drainMs, lastCallMs: options.lastCallMs ?? DEFAULTS.lastCallMs };
-  app.addHook('preClose', async () => {
-    const { waitedMs, cut } = await closing(waits);
-    if (cut > 0) app.log.error({ waitedMs, connections: cut }, 'closing with responses still unsent: their clients did not read them');
-  });
   return app;
 }
 

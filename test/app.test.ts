@@ -1,6 +1,9 @@
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { SCORING_VERSION } from '../src/domain/scoring.js';
 import { buildTestApp } from './helpers.js';
@@ -256,6 +259,31 @@ describe('readiness', () => {
       expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('a start that fails part-way', () => {
+  it('closes the database, its -wal and the checkpoint worker it had opened', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'rc-failed-start-'));
+    const databasePath = join(folder, 'kb.sqlite');
+    const openFiles = () =>
+      readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(folder) ? [target] : [];
+        } catch {
+          return [];
+        }
+      });
+    try {
+      // A body limit Fastify refuses when the routes register, after the database was opened.
+      await expect(buildApp({ databasePath, batchBodyLimit: 1.5 })).rejects.toThrow();
+      // Guards against: the rejected build left kb.sqlite, -wal and -shm open (twice over, with the
+      // checkpoint worker's connection) in a process that goes on, such as a test run or a supervisor.
+      await vi.waitFor(() => expect(openFiles()).toEqual([]), { timeout: 5000 });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });

@@ -37,7 +37,13 @@ export default fp<StoreOptions>(
       cacheMb: options.cacheMb,
       backgroundCheckpoints: !inMemory,
     });
-    const repository = new Repository(sqlite, db);
+    let repository: Repository;
+    try {
+      repository = new Repository(sqlite, db);
+    } catch (error) {
+      sqlite.close();
+      throw error;
+    }
     let checkpointer: Checkpointer | undefined;
     // The checkpointer's connection closes first, so the last connection's close checkpoints all.
     const close = async () => {
