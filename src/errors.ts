@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { type ProblemCode, problemTitle, problemType } from './problem-types.js';
+import { PROBLEM_TYPES, type ProblemCode, problemTitle, problemType } from './problem-types.js';
 import type { ProblemBody } from './schemas/problem.js';
 
 /** A field-level validation problem, as listed in a problem+json `errors` array. */
@@ -50,18 +50,27 @@ export function problemBody(request: Pick<FastifyRequest, 'id'> & { url: string 
   };
 }
 
-/** An error the API answers with on purpose; the error handler maps it to problem+json. */
+/** The problem codes whose kind has the status `S`. */
+type CodeWithStatus<S extends number> = { [K in ProblemCode]: (typeof PROBLEM_TYPES)[K]['status'] extends S ? K : never }[ProblemCode];
+/** The problem codes whose status is fixed by their kind (all but `bad-request`). */
+type FixedStatusCode = CodeWithStatus<number>;
+
+/**
+ * An error the API answers with on purpose; the error handler maps it to problem+json. Its status
+ * is its kind's, from the catalogue in problem-types.ts, so the two cannot disagree.
+ */
 export class ApiError extends Error {
   /** Headers the problem response carries besides the usual ones. */
   readonly headers?: Readonly<Record<string, string>>;
+  readonly status: number;
 
   constructor(
-    readonly status: number,
-    readonly code: ProblemCode,
+    readonly code: FixedStatusCode,
     readonly detail: string,
     readonly errors?: FieldProblem[],
   ) {
     super(detail);
+    this.status = PROBLEM_TYPES[code].status;
   }
 }
 
@@ -74,7 +83,6 @@ export class NotFoundError extends ApiError {
     const named = unknown.map(({ what, value }) => `${what} "${value}"`);
     const last = named.pop() as string;
     super(
-      404,
       'not-found',
       `No ${named.length > 0 ? `${named.join(', ')} or ${last}` : last} exists.`,
       unknown.map(({ what, value, field }) => ({ field, message: `unknown ${what} "${value}"` })),
@@ -85,7 +93,7 @@ export class NotFoundError extends ApiError {
 /** Malformed input: 400. */
 export class BadRequestError extends ApiError {
   constructor(detail: string, errors?: FieldProblem[]) {
-    super(400, 'validation-error', detail, errors);
+    super('validation-error', detail, errors);
   }
 }
 
@@ -93,13 +101,15 @@ export class BadRequestError extends ApiError {
 export type SubmissionFault = 'malformed' | 'unscorable';
 
 /** The status of each fault: 400 for a malformed submission, 422 for an unscorable one. */
-export const SUBMISSION_STATUS = { malformed: 400, unscorable: 422 } as const satisfies Record<SubmissionFault, number>;
+export const SUBMISSION_STATUS = {
+  malformed: PROBLEM_TYPES['validation-error'].status,
+  unscorable: PROBLEM_TYPES['unscorable-submission'].status,
+} as const satisfies Record<SubmissionFault, number>;
 
 /** A submission that fails its checks. */
 export class SubmissionError extends ApiError {
   constructor(fault: SubmissionFault, errors: FieldProblem[]) {
     super(
-      SUBMISSION_STATUS[fault],
       fault === 'malformed' ? 'validation-error' : 'unscorable-submission',
       `The submission has ${errors.length} problem${errors.length === 1 ? '' : 's'}.`,
       errors,
@@ -109,8 +119,8 @@ export class SubmissionError extends ApiError {
 
 /** Well-formed input that cannot be accepted: 422. */
 export class UnprocessableError extends ApiError {
-  constructor(detail: string, errors: FieldProblem[] | undefined, code: ProblemCode) {
-    super(422, code, detail, errors);
+  constructor(detail: string, errors: FieldProblem[] | undefined, code: CodeWithStatus<422>) {
+    super(code, detail, errors);
   }
 }
 
@@ -123,7 +133,6 @@ export class UnsupportedContentCodingError extends ApiError {
 
   constructor() {
     super(
-      415,
       'unsupported-content-encoding',
       'Request bodies are read without a content coding: send the JSON uncompressed, with no Content-Encoding header.',
     );
@@ -136,7 +145,6 @@ export class BatchesBusyError extends ApiError {
 
   constructor(limit: number) {
     super(
-      503,
       'overloaded',
       `At most ${limit} batch${limit === 1 ? ' is' : 'es are'} scored at once. Retry after the time given in Retry-After.`,
     );
@@ -146,18 +154,14 @@ export class BatchesBusyError extends ApiError {
 /** A JSON body declared in a charset other than UTF-8, which is the only one JSON is read in. */
 export class UnsupportedCharsetError extends ApiError {
   constructor(charset: string) {
-    super(
-      415,
-      'unsupported-charset',
-      `JSON bodies are read as UTF-8, not ${charset}: send UTF-8 (or leave the charset out of Content-Type).`,
-    );
+    super('unsupported-charset', `JSON bodies are read as UTF-8, not ${charset}: send UTF-8 (or leave the charset out of Content-Type).`);
   }
 }
 
 /** A body whose bytes are not UTF-8: read as text anyway, its characters would be replaced. */
 export class NotUtf8Error extends ApiError {
   constructor() {
-    super(400, 'malformed-body', 'The body is not valid UTF-8: send JSON encoded in UTF-8.');
+    super('malformed-body', 'The body is not valid UTF-8: send JSON encoded in UTF-8.');
   }
 }
 
@@ -165,7 +169,6 @@ export class NotUtf8Error extends ApiError {
 export class ForbiddenKeyError extends ApiError {
   constructor() {
     super(
-      400,
       'forbidden-key',
       'The body has a "__proto__" key, or a "constructor" object with a "prototype" key: no field of the API has these names.',
     );

@@ -31,7 +31,6 @@ export const refuseMalformedQuery: onRequestHookHandler = (request, _reply, done
   if (broken.length === 0) return done();
   done(
     new ApiError(
-      400,
       'bad-url',
       'The query string is not valid: check its percent-encoding (a % takes two hex digits, and the bytes they give must be UTF-8).',
       broken.map((name) => ({ field: fieldPath('querystring', [name]), message: 'has broken percent-encoding' })),

@@ -105,7 +105,7 @@ export default fp<ProtectionOptions>(
     app.addHook('onRequest', (_request, reply, done) => {
       if (!closing) return done();
       reply.header('connection', 'close').header('retry-after', String(OVERLOAD_RETRY_AFTER_S));
-      done(new ApiError(503, 'shutting-down', 'The server is shutting down: retry on a new connection.'));
+      done(new ApiError('shutting-down', 'The server is shutting down: retry on a new connection.'));
     });
     // A response sent while the server drains ends its connection once it is written. So does one
     // answered before the request's body has all arrived (a 404, 405, 413, 429 or 503 decided on the
@@ -134,7 +134,6 @@ export default fp<ProtectionOptions>(
         keyGenerator: (request) => clientKey(request.ip),
         errorResponseBuilder: (_request, context) =>
           new ApiError(
-            429,
             'rate-limited',
             `At most ${context.max} write requests per ${Math.round(options.rateLimit.windowMs / 1000) || 1} s window. Retry after ${context.after}.`,
           ),
