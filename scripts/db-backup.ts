@@ -17,10 +17,8 @@ import {
 } from 'node:fs';
 import { constants } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config.js';
-import { countStoredAssessments } from '../src/db/repository.js';
-import { storageDiagnosis } from '../src/db/storage-diagnosis.js';
+import { backupDatabase } from '../src/db/backup.js';
 import { CommandError, EX_CANTCREAT, EX_NOINPUT, EX_USAGE, runCommand } from './cli.js';
 
 /** The files SQLite keeps beside a database while it is open, or after it was not closed cleanly. */
@@ -51,7 +49,7 @@ await runCommand('db:backup', async () => {
   }
   const started = Date.now();
   try {
-    const { totalPages, assessments } = await copyAndCheck(databasePath, partial);
+    const { totalPages, assessments } = await backupDatabase(databasePath, partial);
     renameSync(partial, destination);
     syncFolder(folder);
     console.log(`backed up ${databasePath} to ${target}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`);
@@ -87,33 +85,6 @@ function refuseTarget(target: string, source: Stats) {
   const open = SIDE_FILES.map((suffix) => target + suffix).filter((path) => existsSync(path));
   if (open.length > 0)
     throw new CommandError(`${target} is in use or was not closed cleanly (${open.join(', ')} beside it): name another file`, EX_CANTCREAT);
-}
-
-async function copyAndCheck(databasePath: string, partial: string) {
-  const source = new Database(databasePath, { fileMustExist: true });
-  try {
-    source.pragma('busy_timeout = 5000');
-    // One step under one read snapshot: a stepwise backup restarts whenever the server commits, so
-    // under steady writes it would never finish. Readers and the writer carry on meanwhile (WAL).
-    const { totalPages } = await source.backup(partial, { progress: () => 0x7fffffff }).catch((error: unknown) => {
-      const { message, code } = error as Error & { code?: string };
-      const diagnosis = [storageDiagnosis(databasePath), storageDiagnosis(partial)].filter(Boolean).join('; ');
-      throw new Error(`cannot copy ${databasePath}: ${message}${code ? ` (${code})` : ''}${diagnosis ? `; ${diagnosis}` : ''}`, {
-        cause: error,
-      });
-    });
-    // Opened for writing so that closing it removes the -wal and -shm its reads create.
-    const check = new Database(partial, { fileMustExist: true });
-    try {
-      const integrity = check.pragma('integrity_check', { simple: true });
-      if (integrity !== 'ok') throw new Error(`the copy failed its integrity check: ${integrity}`);
-      return { totalPages, assessments: countStoredAssessments(check) };
-    } finally {
-      check.close();
-    }
-  } finally {
-    source.close();
-  }
 }
 
 /** Whether the file starts with SQLite's header string. */

@@ -49,6 +49,18 @@ describe('the layers of src/', () => {
     expect(drivers).toEqual([]);
   });
 
+  it('keeps SQLite and drizzle out of scripts/ too: the commands call src/db', () => {
+    const scripts = readdirSync(join(projectRoot, 'scripts')).filter((name) => name.endsWith('.ts'));
+    expect(scripts).toContain('db-backup.ts');
+    const drivers = scripts.flatMap((name) =>
+      [...readFileSync(join(projectRoot, 'scripts', name), 'utf8').matchAll(IMPORT)]
+        .map((match) => (match[1] ?? match[2] ?? match[3]) as string)
+        .filter((target) => /^(better-sqlite3|drizzle-orm)(\/|$)/.test(target))
+        .map((target) => `scripts/${name} -> ${target}`),
+    );
+    expect(drivers).toEqual([]);
+  });
+
   it('lets no lower layer import the HTTP layers (routes and plugins)', () => {
     const lower = new Set(['domain', 'db', 'services', 'schemas', 'content']);
     const upward = all
