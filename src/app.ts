@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { CachedFront } from './cached-front.js';
+import { DEFAULTS } from './config.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
 import { answerFirst, clientErrorAnswer, closingConnections, continueBeforeBody } from './http-edges.js';
@@ -64,18 +65,6 @@ export type AppOptions = {
   /** Above this event-loop delay the server sheds load with 503 (default 1000 ms). */
   maxEventLoopDelayMs?: number;
 };
-
-/** What the app uses for an option it is not given; the environment's defaults are the same. */
-export const DEFAULTS = {
-  bodyLimit: 256 * 1024,
-  batchBodyLimit: 4 * 1024 * 1024,
-  maxConcurrentBatches: 2,
-  drainMs: 10_000,
-  lastCallMs: 1_000,
-  requestTimeoutMs: 15_000,
-  keepAliveTimeoutMs: 5_000,
-  maxEventLoopDelayMs: 1_000,
-} as const;
 
 const apiVersion: string = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version;
 

@@ -1,9 +1,21 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { type AppOptions, DEFAULTS } from './app.js';
+import type { AppOptions } from './app.js';
 import { DEFAULT_CACHE_MB } from './db/client.js';
 import type { RateLimit } from './plugins/protection.js';
 import { DEFAULT_RECENT_ASSESSMENTS_MB } from './services/recent-assessments.js';
+
+/** What the app uses for an option it is not given; the environment's defaults are the same. */
+export const DEFAULTS = {
+  bodyLimit: 256 * 1024,
+  batchBodyLimit: 4 * 1024 * 1024,
+  maxConcurrentBatches: 2,
+  drainMs: 10_000,
+  lastCallMs: 1_000,
+  requestTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  maxEventLoopDelayMs: 1_000,
+} as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
