@@ -3,6 +3,7 @@
 // the tests that keep the knowledge base in its own words. Run it again when a source document changes.
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { projectRoot } from '../src/paths.js';
 import { CommandError, EX_NOINPUT, EX_USAGE, runCommand } from './cli.js';
 import { NEAR_SPAN, NEAR_TOKENS, nearRunHashes, RUN_WORDS, runHashes } from './wording.js';
@@ -31,7 +32,8 @@ export function sourceRuns(dir: string): SourceRuns {
   return { documents, words: RUN_WORDS, runs: [...runs].sort(), near: { words: NEAR_TOKENS, span: NEAR_SPAN, runs: [...near].sort() } };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run as a command (a path with spaces or other characters a URL escapes included), not imported by the tests.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   await runCommand('sources:runs', () => {
     const [folder, ...extra] = process.argv.slice(2);
     if (extra.length > 0) throw new CommandError('usage: npm run sources:runs -- [folder]', EX_USAGE);
