@@ -8,7 +8,7 @@ const slug = z
 const prose = z.string().trim().min(1).max(2000);
 const level = z.number().int().min(0).max(MAX_LEVEL);
 
-export const CitationInput = z.strictObject({ source: slug, claim: z.string().trim().min(1).max(400) });
+const CitationInput = z.strictObject({ source: slug, claim: z.string().trim().min(1).max(400) });
 
 /** An entry must either cite a source or say that it is an editorial judgement. */
 const citedOrEditorial = <T extends { editorial: boolean; citations: unknown[] }>(entry: T, ctx: z.RefinementCtx) => {

@@ -34,12 +34,12 @@ function modelFor(kb: KnowledgeBase, companySize: string | null): ScoringModel {
   }
   let model = bySize.get(companySize ?? '');
   if (!model) {
-    const levels = kb.levelTable(companySize);
     model = new ScoringModel({
       questions: kb.data.questions,
       competencies: kb.data.competencies,
       roles: kb.data.roles,
-      level: (role, competency) => levels[role]?.[competency] ?? 0,
+      // Read once, as the model is built; a level missing from the release throws here.
+      level: (role, competency) => kb.levelAt(role, competency, companySize),
     });
     bySize.set(companySize ?? '', model);
   }

@@ -34,7 +34,6 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 export type ResponseCacheOptions = {
   maxEntries?: number;
-  cacheControl?: string;
   /** Starts every ETag, for people reading them (the API gives the knowledge-base release). */
   tagPrefix?: string;
 };
@@ -58,7 +57,7 @@ export function encodings(body: Buffer): Entry['bodies'] {
 export default fp<ResponseCacheOptions>(
   async (app, options) => {
     const maxEntries = options.maxEntries ?? 2000;
-    const cacheControl = options.cacheControl ?? 'public, max-age=300, stale-while-revalidate=60';
+    const cacheControl = 'public, max-age=300, stale-while-revalidate=60';
     // Insertion order doubles as recency: a hit is moved to the end, the oldest entry is evicted.
     const entries = new Map<string, Entry>();
     const prefix = options.tagPrefix === undefined ? '' : `${options.tagPrefix}-`;

@@ -15,7 +15,7 @@ import {
 import { MAX_BATCH_ITEMS, type SubmissionInput } from '../schemas/assessment.js';
 import { type AssessmentParts, answersJson, assessmentJson, resultJson } from './assessment-json.js';
 import { GroupCommit } from './group-commit.js';
-import { RecentAssessments } from './recent-assessments.js';
+import type { RecentAssessments } from './recent-assessments.js';
 import { batchItems, checkSubmission } from './submission-check.js';
 
 /** A response ready to send: status and JSON text, replayable byte for byte. */
@@ -119,19 +119,15 @@ export class AssessmentService {
   /** Work under way per Idempotency-Key (scoring, then saving): a retry that arrives meanwhile waits for it. */
   private readonly inFlight = new Map<string, Promise<unknown>>();
 
-  /** Assessments kept in memory once committed, read back without the database (none unless given). */
-  private readonly recent: RecentAssessments;
-  private readonly now: () => Date;
   private readonly writer: GroupCommit;
 
+  /** `recent`: assessments kept in memory once committed, read back without the database. */
   constructor(
     private readonly kb: KnowledgeBase,
     private readonly repository: Repository,
-    options: { recent?: RecentAssessments; now?: () => Date; writer?: GroupCommit } = {},
+    private readonly recent: RecentAssessments,
   ) {
-    this.recent = options.recent ?? new RecentAssessments(0);
-    this.now = options.now ?? (() => new Date());
-    this.writer = options.writer ?? new GroupCommit(repository);
+    this.writer = new GroupCommit(repository);
   }
 
   /** Checks and scores one submission into a record, or lists its problems. */
@@ -219,7 +215,7 @@ export class AssessmentService {
       id,
       row,
       tag,
-      createdAt: this.now().toISOString(),
+      createdAt: new Date().toISOString(),
       companySize: submission.companySize ?? null,
       respondent: submission.respondent ?? null,
       answers: answersJson(submission.answers),

@@ -68,9 +68,7 @@ export type AssessmentRouteOptions = {
 const STORED_PREFIX = '/v1/assessments/';
 
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
-  const service = new AssessmentService(app.kb, app.repository, {
-    recent: new RecentAssessments(options.recentAssessmentsBytes),
-  });
+  const service = new AssessmentService(app.kb, app.repository, new RecentAssessments(options.recentAssessmentsBytes));
 
   // Later reads of stored JSON are answered before routing. Only a lowercase version-4 id (every id
   // the API hands out) without a query: the params schema accepts each of them, and the GET route
