@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest, preParsingHookHandler, preValidationHookHandler } from 'fastify';
 import { BadRequestError, ForbiddenKeyError, NotUtf8Error, UnsupportedCharsetError, UnsupportedContentCodingError } from './errors.js';
 
@@ -150,15 +151,17 @@ function repeatedContentType(rawHeaders: readonly string[]): boolean {
 
 const REPEATED_CONTENT_TYPE = { field: 'headers.content-type', message: 'is given more than once: give it once' };
 
+/** Whether a request says a body follows its headers (`Content-Length: 00` says none). */
+export const declaresBody = (headers: IncomingHttpHeaders) =>
+  headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+
 /**
  * A preParsing hook: a body sent with more than one Content-Type line is refused before a parser is
  * chosen by the first line, whatever that line names (and before a client waiting for `100 Continue`
  * is told to send the body). Requests without a body, and those no route takes, are left alone.
  */
 export const refuseRepeatedContentType: preParsingHookHandler = (request, _reply, payload, done) => {
-  const length = request.headers['content-length'];
-  const hasBody = (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
-  if (hasBody && !request.is404 && repeatedContentType(request.raw.rawHeaders)) {
+  if (declaresBody(request.headers) && !request.is404 && repeatedContentType(request.raw.rawHeaders)) {
     return done(new BadRequestError('The request has more than one Content-Type header: send one.', [REPEATED_CONTENT_TYPE]), undefined);
   }
   done(null, payload);

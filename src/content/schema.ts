@@ -1,10 +1,7 @@
 import { z } from 'zod';
-import { CATEGORIES, KEYINGS, MAX_LEVEL } from '../domain/knowledge-base.js';
+import { CATEGORIES, KEYINGS, MAX_LEVEL, SLUG } from '../domain/knowledge-base.js';
 
-const slug = z
-  .string()
-  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a lowercase kebab-case slug')
-  .max(64);
+const slug = z.string().regex(SLUG, 'must be a lowercase kebab-case slug').max(64);
 const prose = z.string().trim().min(1).max(2000);
 const level = z.number().int().min(0).max(MAX_LEVEL);
 

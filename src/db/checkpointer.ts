@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { Synchronous } from './client.js';
+import { type Synchronous, synchronousPragma } from './client.js';
 
 /** How often the background connection copies the write-ahead log into the database file. */
 const CHECKPOINT_INTERVAL_MS = 100;
@@ -56,7 +56,7 @@ export class Checkpointer {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { driver, path, synchronous: synchronous === 'full' ? 'FULL' : 'NORMAL', intervalMs },
+      workerData: { driver, path, synchronous: synchronousPragma(synchronous), intervalMs },
     });
     this.worker.on('message', (message: { error?: string }) => {
       if (message.error) events.onError(message.error);

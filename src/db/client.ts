@@ -52,10 +52,16 @@ export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 export const SQLITE_AUTOCHECKPOINT_PAGES = 1_000;
 
 /** Opens (creating if needed) the SQLite database, sets the pragmas once, and applies pending migrations. */
+/** Whether a database path names a private in-memory database (`:memory:`, or the empty path of a temporary one). */
+export const isInMemoryPath = (path: string) => path === ':memory:' || path === '';
+
+/** SQLite's `synchronous` setting for a durability level. */
+export const synchronousPragma = (synchronous: Synchronous | undefined) => (synchronous === 'full' ? 'FULL' : 'NORMAL');
+
 export function openDatabase(path: string, options: OpenOptions = {}) {
   const cacheMb = options.cacheMb ?? DEFAULT_CACHE_MB;
   if (!Number.isInteger(cacheMb) || cacheMb < 1) throw new RangeError(`cacheMb must be a whole number of MiB from 1, not ${cacheMb}`);
-  const inMemory = path === ':memory:' || path === '';
+  const inMemory = isInMemoryPath(path);
   try {
     return open(path, inMemory, cacheMb, options);
   } catch (error) {
@@ -111,7 +117,7 @@ function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOpt
     // Takes effect only while the database is still empty, before WAL mode fixes it.
     sqlite.pragma(`page_size = ${PAGE_SIZE}`);
     if (!inMemory) sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    sqlite.pragma(`synchronous = ${synchronousPragma(options.synchronous)}`);
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     sqlite.pragma(`cache_size = -${cacheMb * 1024}`);

@@ -49,7 +49,7 @@ export const competencies = sqliteTable(
   (t) => [
     uniqueIndex('competencies_slug_unique').on(t.slug),
     index('competencies_category_idx').on(t.category),
-    check('competencies_category_check', sql`${t.category} in ('technical', 'people', 'delivery', 'communication', 'strategy')`),
+    check('competencies_category_check', sql`${t.category} in (${sql.raw(CATEGORIES.map((c) => `'${c}'`).join(', '))})`),
   ],
 );
 

@@ -6,6 +6,10 @@ export type Category = (typeof CATEGORIES)[number];
 
 /** The top of the level scale: 0 none … 4 defining. */
 export const MAX_LEVEL = 4;
+
+/** The form of every slug: lowercase letters and digits in words joined by single hyphens. */
+export const SLUG_BODY = '[a-z0-9]+(?:-[a-z0-9]+)*';
+export const SLUG = new RegExp(`^${SLUG_BODY}$`);
 /** The name of each level, by its number. */
 export const LEVEL_NAMES = ['none', 'occasional', 'regular', 'core', 'defining'] as const;
 /** What each level means, by its number. */

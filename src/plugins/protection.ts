@@ -1,9 +1,9 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { isIPv6 } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors.js';
+import { declaresBody } from '../json-body.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -19,10 +19,6 @@ export type ProtectionOptions = {
   rateLimit: RateLimit;
   maxEventLoopDelayMs: number;
 };
-
-/** Whether a request says a body follows its headers. */
-const declaresBody = (headers: IncomingHttpHeaders) =>
-  headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 
 /** Seconds a client is asked to wait when the server sheds load. */
 const OVERLOAD_RETRY_AFTER_S = 5;

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import { type Content, loadContent } from '../content/load.js';
 import { Checkpointer } from '../db/checkpointer.js';
-import { openDatabase, type Synchronous } from '../db/client.js';
+import { isInMemoryPath, openDatabase, type Synchronous } from '../db/client.js';
 import { Repository } from '../db/repository.js';
 import { seedDatabase } from '../db/seed.js';
 import { KnowledgeBase } from '../domain/knowledge-base.js';
@@ -31,7 +31,7 @@ export type StoreOptions = {
  */
 export default fp<StoreOptions>(
   async (app, options) => {
-    const inMemory = options.databasePath === ':memory:' || options.databasePath === '';
+    const inMemory = isInMemoryPath(options.databasePath);
     const { sqlite, db } = openDatabase(options.databasePath, {
       synchronous: options.synchronous,
       cacheMb: options.cacheMb,

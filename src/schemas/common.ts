@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { LEVEL_NAMES, MAX_LEVEL } from '../domain/knowledge-base.js';
+import { LEVEL_NAMES, MAX_LEVEL, SLUG } from '../domain/knowledge-base.js';
 
 /** An empty value gets one message, not that one and the pattern's too. */
 export const Slug = z
   .string()
   .min(1, { abort: true, error: 'must not be empty' })
   .max(64)
-  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a lowercase slug: letters, digits and single hyphens');
+  .regex(SLUG, 'must be a lowercase slug: letters, digits and single hyphens');
 
 /** SHA-256 over a release's validated seed content: tells two contents apart under one release id. */
 export const ContentHash = z

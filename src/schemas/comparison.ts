@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CLASSIFICATIONS } from '../domain/comparison.js';
-import { MAX_LEVEL } from '../domain/knowledge-base.js';
+import { MAX_LEVEL, SLUG_BODY } from '../domain/knowledge-base.js';
 import { ContentHash, Level, Slug } from './common.js';
 import { Category, CompetencyRef } from './knowledge-base.js';
 
@@ -57,7 +57,7 @@ export const ComparisonAcrossSizes = z
 
 const MAX_COMPARED_ROLES = 5;
 /** A slug of at most 64 characters (the lookahead counts them). */
-const SLUG_PATTERN = '(?=[a-z0-9-]{1,64}(?![a-z0-9-]))[a-z0-9]+(?:-[a-z0-9]+)*';
+const SLUG_PATTERN = `(?=[a-z0-9-]{1,64}(?![a-z0-9-]))${SLUG_BODY}`;
 /** 2 to MAX_COMPARED_ROLES slugs, comma-separated, with whitespace around each allowed (it is trimmed off). */
 const ROLE_LIST_PATTERN = `^\\s*${SLUG_PATTERN}\\s*(?:,\\s*${SLUG_PATTERN}\\s*){1,${MAX_COMPARED_ROLES - 1}}$`;
 
