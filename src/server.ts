@@ -79,7 +79,6 @@ async function listen() {
   }
 }
 
-/** A failure to listen names the setting behind it: an unknown HOST, or a PORT taken or not allowed. */
 /** Listens on HOST and PORT for a moment, then closes: fails as the server's own listen would. */
 async function probeListen(config: { host: string; port: number }): Promise<void> {
   const probe = createServer();
@@ -94,6 +93,7 @@ async function probeListen(config: { host: string; port: number }): Promise<void
   await new Promise((resolve) => probe.close(resolve));
 }
 
+/** A failure to listen names the setting behind it: an unknown HOST, or a PORT taken or not allowed. */
 function listenError(error: unknown, { host, port }: { host: string; port: number }): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   const setting =

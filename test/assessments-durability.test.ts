@@ -274,6 +274,56 @@ describe('Idempotency-Keys', () => {
     }
   });
 
+  it('purgeIdempotencyKeys(before, limit) removes at most limit of them, the oldest first', async () => {
+    const app = await buildTestApp();
+    try {
+      const realNow = Date.now();
+      for (const [key, ageHours] of [
+        ['fifty', 50],
+        ['seventy', 70],
+        ['sixty', 60],
+      ] as const) {
+        vi.useFakeTimers({ toFake: ['Date'] });
+        vi.setSystemTime(realNow - ageHours * HOUR);
+        const response = await post(app, '/v1/assessments', submission(QUESTIONS, { respondent: key }), { 'idempotency-key': key });
+        vi.useRealTimers();
+        expect(response.statusCode).toBe(201);
+      }
+      const repo = app.repository;
+      const present = () => ['fifty', 'sixty', 'seventy'].filter((k) => repo.findIdempotency('assessment', k));
+      const cutoff = new Date(realNow - 48 * HOUR);
+      expect(repo.purgeIdempotencyKeys(cutoff, 1)).toBe(1);
+      expect(present()).toEqual(['fifty', 'sixty']);
+      expect(repo.purgeIdempotencyKeys(cutoff, 5)).toBe(2);
+      expect(present()).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+      await app.close();
+    }
+  });
+
+  it('purges hourly in steps of 1,000 keys, letting other work run between two steps', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    const app = await buildTestApp();
+    try {
+      const events: string[] = [];
+      const left = [1000, 1000, 500];
+      const step = vi.spyOn(app.repository, 'purgeIdempotencyKeys').mockImplementation((_before, limit) => {
+        events.push(`step of ${limit}`);
+        return left.shift() ?? 0;
+      });
+      setImmediate(() => events.push('other work'));
+      vi.advanceTimersByTime(HOUR);
+      await vi.waitFor(() => expect(step).toHaveBeenCalledTimes(3));
+      // Guards against: the whole hour's keys deleted in one statement (100,000 took 235 ms), holding
+      // every request up meanwhile.
+      expect(events).toEqual(['step of 1000', 'other work', 'step of 1000', 'step of 1000']);
+    } finally {
+      vi.useRealTimers();
+      await app.close();
+    }
+  });
+
   it('purgeIdempotencyKeys(before) removes only the records older than the cutoff', async () => {
     const app = await buildTestApp();
     try {

@@ -233,9 +233,15 @@ export class Repository {
     return result;
   }
 
-  /** Forgets Idempotency-Keys older than the cutoff; returns how many. */
-  purgeIdempotencyKeys(before: Date): number {
-    return this.sqlite.prepare('delete from idempotency_keys where created_at < ?').run(before.toISOString()).changes;
+  /** Forgets Idempotency-Keys older than the cutoff, at most `limit` of them, oldest first; returns how many. */
+  purgeIdempotencyKeys(before: Date, limit = -1): number {
+    // A negative LIMIT is no limit.
+    return this.sqlite
+      .prepare(
+        `delete from idempotency_keys where rowid in
+           (select rowid from idempotency_keys where created_at < ? order by created_at limit ?)`,
+      )
+      .run(before.toISOString(), limit).changes;
   }
 
   countAssessments(): number {

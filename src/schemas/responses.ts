@@ -96,13 +96,13 @@ const ACCEPT_ENCODING: Headers = {
 
 type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: typeof Problem } }; headers?: Headers };
 
+/** Answered before routing, so without the headers the API's hooks add (Vary among them). */
+export const BEFORE_ROUTING: readonly number[] = [408, 417, 431, 501];
 /**
  * Problems any request can get, whatever its route: 408, 417, 431 and 501 are answered before routing
  * (the request is incomplete, or its headers ask for what the server does not do), 500 and 503 (load
  * shedding) by any route.
  */
-/** Answered before routing, so without the headers the API's hooks add (Vary among them). */
-export const BEFORE_ROUTING: readonly number[] = [408, 417, 431, 501];
 const ANY_REQUEST = [408, 417, 431, 500, 501, 503] as const;
 
 /** problem+json responses for the given statuses and those of ANY_REQUEST. */
