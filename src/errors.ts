@@ -143,10 +143,12 @@ export class UnsupportedContentCodingError extends ApiError {
 export class BatchesBusyError extends ApiError {
   override readonly headers = { 'retry-after': '1' };
 
-  constructor(limit: number) {
+  constructor(limit: number, perClient?: number) {
     super(
       'overloaded',
-      `At most ${limit} batch${limit === 1 ? ' is' : 'es are'} scored at once. Retry after the time given in Retry-After.`,
+      perClient === undefined
+        ? `At most ${limit} batch${limit === 1 ? ' is' : 'es are'} scored at once. Retry after the time given in Retry-After.`
+        : `At most ${perClient} batch${perClient === 1 ? '' : 'es'} of one client ${perClient === 1 ? 'is' : 'are'} under way at once, its answer${perClient === 1 ? '' : 's'} read or not. Retry after the time given in Retry-After.`,
     );
   }
 }

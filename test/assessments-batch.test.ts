@@ -382,6 +382,29 @@ describe('batches under way at once', () => {
     }
   }, 20_000);
 
+  // Guards against: one client sending two 500-item batches and never reading the answers held both
+  // places for as long as the server waited on them (about 30 s), and could do so again and again.
+  it('leaves a place for other clients while one client holds a batch whose answer it does not read', async () => {
+    const server = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, maxConcurrentBatches: 2 });
+    try {
+      const { port } = await listenLocally(server);
+      const { socket } = await batchUnderWay(server, port);
+      socket.pause();
+      while (server.repository.countAssessments() < 500) await sleep(10);
+      const post = (remoteAddress: string) => postBatch({ items: [good(501)] }, {}, { target: server, remoteAddress });
+      const same = await post('127.0.0.1');
+      expect([same.statusCode, same.headers['retry-after'], same.json().detail]).toEqual([
+        503,
+        '1',
+        expect.stringMatching(/^At most 1 batch of one client is under way at once/),
+      ]);
+      expect((await post('192.0.2.7')).statusCode).toBe(200);
+      socket.destroy();
+    } finally {
+      await server.close();
+    }
+  }, 20_000);
+
   // Guards against: a batch queued behind unread answers on a pipelined connection never saw its
   // response close when the connection died, so its place was never given back: one connection could
   // leave every later batch refused 503 until a restart.
@@ -396,8 +419,9 @@ describe('batches under way at once', () => {
       await sleep(300);
       socket.destroy();
       await sleep(300);
-      const batch = () => postBatch({ items: [good(1)] }, {}, { target: app2 });
-      expect((await Promise.all([batch(), batch()])).map((r) => r.statusCode)).toEqual([200, 200]);
+      // Two other clients: one client holds at most one of the two places.
+      const batch = (remoteAddress: string) => postBatch({ items: [good(1)] }, {}, { target: app2, remoteAddress });
+      expect((await Promise.all([batch('10.0.0.1'), batch('10.0.0.2')])).map((r) => r.statusCode)).toEqual([200, 200]);
     } finally {
       await app2.close();
     }

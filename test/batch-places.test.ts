@@ -4,11 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { BatchesBusyError } from '../src/errors.js';
 import { BatchPlaces } from '../src/routes/assessments/batch-places.js';
 
-/** A batch request as the hook sees it: its response and its connection, each able to close. */
-function batch(socket = new EventEmitter()) {
+let clients = 0;
+
+/** A batch request as the hook sees it: its client's address, its response and its connection, each able to close. */
+function batch(socket = new EventEmitter(), ip = `10.0.0.${++clients}`) {
   const response = new EventEmitter();
   return {
-    request: { raw: { socket } } as unknown as FastifyRequest,
+    request: { ip, raw: { socket } } as unknown as FastifyRequest,
     reply: { raw: response } as unknown as FastifyReply,
     socket,
     response,
@@ -26,6 +28,30 @@ function take(places: BatchPlaces, b: ReturnType<typeof batch>): boolean {
 }
 
 describe('BatchPlaces', () => {
+  it('gives one client all places but one, counting an IPv6 /64 as one client, and the last to another client', () => {
+    const places = new BatchPlaces(3);
+    const first = batch(undefined, '2001:db8:1:2::10');
+    expect(take(places, first)).toBe(true);
+    expect(take(places, batch(undefined, '2001:db8:1:2::11'))).toBe(true);
+    // Guards against: one client holding every place, its answers unread, kept everyone else out.
+    const refused: (Error | undefined)[] = [];
+    places.take(batch(undefined, '2001:db8:1:2:ffff::1').request, batch().reply, (error) => refused.push(error));
+    expect(refused[0]).toBeInstanceOf(BatchesBusyError);
+    expect((refused[0] as BatchesBusyError).detail).toMatch(/At most 2 batches of one client/);
+    const early: (Error | undefined)[] = [];
+    places.refuseWhenFull(batch(undefined, '2001:db8:1:2::12').request, batch().reply, (error) => early.push(error));
+    expect(early[0]).toBeInstanceOf(BatchesBusyError);
+    expect(take(places, batch(undefined, '2001:db8:1:3::10'))).toBe(true);
+    // Its places given back, the client may take them again.
+    first.response.emit('close');
+    expect(take(places, batch(undefined, '2001:db8:1:2::13'))).toBe(true);
+  });
+
+  it('gives a client the one place when the limit is 1', () => {
+    const places = new BatchPlaces(1);
+    expect([take(places, batch(undefined, '10.9.9.9')), take(places, batch(undefined, '10.9.9.8'))]).toEqual([true, false]);
+  });
+
   it('gives out as many places as its limit, then refuses with 503 overloaded', () => {
     const places = new BatchPlaces(2);
     expect([take(places, batch()), take(places, batch()), take(places, batch())]).toEqual([true, true, false]);

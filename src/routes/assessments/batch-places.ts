@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BatchesBusyError } from '../../errors.js';
+import { clientKey } from '../../plugins/protection.js';
 
 /** A batch's place: given back once its answer is done with and no handler is running for it. */
-type Place = { handlerRunning: boolean; answerDone: boolean; given: boolean };
+type Place = { client: string; handlerRunning: boolean; answerDone: boolean; given: boolean };
 
 /**
  * The batches under way at once. A 500-item batch holds about 40 MB while it is scored, stored and
@@ -17,23 +18,42 @@ type Place = { handlerRunning: boolean; answerDone: boolean; given: boolean };
  * ended: an answer a client does not read holds its memory as long as the batch did, and a client
  * that hangs up does not stop a batch being scored. While every place is taken, a batch is refused
  * as soon as its headers arrive, before its body is read.
+ *
+ * One client (an address, or an IPv6 /64, as the write budget counts them) holds at most all places
+ * but one: two batches whose answers it never read would otherwise keep every other client's
+ * batches out for as long as the server waits on them, again and again.
  */
 export class BatchPlaces {
   private underWay = 0;
   private readonly places = new WeakMap<FastifyRequest, Place>();
+  /** Places held per client, for the clients that hold any. */
+  private readonly held = new Map<string, number>();
+  private readonly perClient: number;
 
-  constructor(private readonly limit: number) {}
+  constructor(private readonly limit: number) {
+    this.perClient = Math.max(1, limit - 1);
+  }
 
-  /** An onRequest hook: refuses the batch at once while every place is taken. */
-  readonly refuseWhenFull = (_request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
-    done(this.underWay >= this.limit ? new BatchesBusyError(this.limit) : undefined);
+  /** Why a batch of this client cannot have a place now, or undefined. */
+  private refusal(client: string): BatchesBusyError | undefined {
+    if (this.underWay >= this.limit) return new BatchesBusyError(this.limit);
+    if ((this.held.get(client) ?? 0) >= this.perClient) return new BatchesBusyError(this.limit, this.perClient);
+    return undefined;
+  }
+
+  /** An onRequest hook: refuses the batch at once while every place, or every place its client may hold, is taken. */
+  readonly refuseWhenFull = (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    done(this.refusal(clientKey(request.ip)));
   };
 
   /** A preValidation hook, once the body has arrived and before it is parsed: takes a place for the batch, or refuses it. */
   readonly take = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
-    if (this.underWay >= this.limit) return done(new BatchesBusyError(this.limit));
+    const client = clientKey(request.ip);
+    const refused = this.refusal(client);
+    if (refused !== undefined) return done(refused);
     this.underWay++;
-    const place: Place = { handlerRunning: false, answerDone: false, given: false };
+    this.held.set(client, (this.held.get(client) ?? 0) + 1);
+    const place: Place = { client, handlerRunning: false, answerDone: false, given: false };
     this.places.set(request, place);
     // The answer is done with when the response closes (written out, or cut short) or, for a response
     // queued behind another on a pipelined connection (which never closes if the connection dies
@@ -66,5 +86,8 @@ export class BatchPlaces {
     if (place.given || !place.answerDone || place.handlerRunning) return;
     place.given = true;
     this.underWay--;
+    const left = (this.held.get(place.client) ?? 1) - 1;
+    if (left > 0) this.held.set(place.client, left);
+    else this.held.delete(place.client);
   }
 }
