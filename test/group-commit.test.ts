@@ -180,16 +180,18 @@ describe('POST /v1/assessments under concurrency', () => {
     expect(scored).toBe(200);
     expect(scoredWhenAnswered).toBeLessThan(100);
     expect(app.repository.countAssessments()).toBe(before + 200);
-    // A retry that arrives while the batch is scored waits for it and replays it: stored once.
-    const send = () =>
+    // A retry that arrives while the batch is scored waits for it and replays it: stored once. It
+    // comes from another address (a second worker given the key): one client holds one batch place.
+    const send = (remoteAddress: string) =>
       app.inject({
         method: 'POST',
         url: '/v1/assessments/batch',
         headers: { 'content-type': 'application/json', 'idempotency-key': 'sliced-twice' },
         payload: JSON.stringify({ items }),
+        remoteAddress,
       });
     const groups = vi.spyOn(app.repository, 'saveAssessmentGroups');
-    const [first, retry] = await Promise.all([send(), send()]);
+    const [first, retry] = await Promise.all([send('10.0.0.1'), send('10.0.0.2')]);
     expect([first?.statusCode, retry?.statusCode, retry?.headers['idempotent-replayed']]).toEqual([200, 200, 'true']);
     // The retry waited: it was never scored and saved only to be rolled back on the key.
     expect(groups.mock.calls.flat(2)).toHaveLength(1);

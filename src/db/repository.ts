@@ -13,6 +13,11 @@ export const ROW_BLOCK = 1024;
 /** A new assessment's id and the row it is stored in (the id encodes the row and its tag). */
 export type NewAssessmentId = AssessmentLocation & { id: string };
 
+/** How long the request thread waits for a lock another connection holds, once serving. */
+export const SERVING_BUSY_TIMEOUT_MS = 5;
+/** How long a reservation of row numbers (once in ROW_BLOCK ids) waits for one. */
+const RESERVE_BUSY_TIMEOUT_MS = 1000;
+
 /**
  * Stored assessments in a database: the rows with random UUIDs and the rows numbered by their ids,
  * in whichever of the two tables the database has (a file from before migration 0002 has only the
@@ -129,8 +134,8 @@ export class Repository {
     // each of their statements would commit on its own while the group commit is reported failed.
     // (No statement here fails under FAIL semantics, which would keep a failed statement's earlier
     // changes: the schema has no ON CONFLICT FAIL and no trigger raising FAIL.) The transaction
-    // takes the write lock as it begins, so a database locked by another process costs one
-    // busy_timeout per commit, not one per group in it.
+    // takes the write lock as it begins, so a database locked by another process fails it there,
+    // before anything is written, after one busy_timeout (see waitForLocksBriefly).
     this.saveGroupsTransaction = sqlite.transaction((groups: readonly AssessmentGroup[]) =>
       groups.map((group) => {
         try {
@@ -169,7 +174,8 @@ export class Repository {
     if (this.sqlite.inTransaction) throw new Error('assessment ids are given out outside transactions');
     if (this.nextRow === this.rowBlockEnd) {
       // A write like any other: a lock held elsewhere or a full disk here takes readiness down too.
-      const end = this.recordingWrite(() => this.reserveRows(ROW_BLOCK));
+      // Once in ROW_BLOCK ids, it may wait longer for a lock than the group commit does each time.
+      const end = this.recordingWrite(() => this.withBusyTimeout(RESERVE_BUSY_TIMEOUT_MS, () => this.reserveRows(ROW_BLOCK)));
       if (end - 1 > MAX_ROW) throw new RangeError('no assessment row numbers are left');
       this.nextRow = end - ROW_BLOCK;
       this.rowBlockEnd = end;
@@ -231,6 +237,27 @@ export class Repository {
     }
     this.storageFaultAt = faulted(result) ? Date.now() : undefined;
     return result;
+  }
+
+  /**
+   * From now on a lock held by another connection is waited for SERVING_BUSY_TIMEOUT_MS at most:
+   * better-sqlite3 waits on the request thread, so the 5 s of start-up would stop every request,
+   * reads and health checks included, for as long. The group commit retries a commit that found
+   * the database locked, off the thread (see GroupCommit).
+   */
+  waitForLocksBriefly(): void {
+    this.sqlite.pragma(`busy_timeout = ${SERVING_BUSY_TIMEOUT_MS}`);
+  }
+
+  private withBusyTimeout<T>(ms: number, work: () => T): T {
+    const before = this.sqlite.pragma('busy_timeout', { simple: true }) as number;
+    if (before >= ms) return work();
+    this.sqlite.pragma(`busy_timeout = ${ms}`);
+    try {
+      return work();
+    } finally {
+      this.sqlite.pragma(`busy_timeout = ${before}`);
+    }
   }
 
   /** Forgets Idempotency-Keys older than the cutoff, at most `limit` of them, oldest first; returns how many. */

@@ -68,6 +68,8 @@ export default fp<StoreOptions>(
       app.log.info({ release: outcome.release, changed: outcome.changed }, 'knowledge base ready');
       app.decorate('repository', repository);
       app.decorate('kb', new KnowledgeBase(repository.readKnowledgeBase()));
+      // Migrated and seeded: from here on, requests must not wait inside SQLite for another process.
+      repository.waitForLocksBriefly();
       // Idempotency-Keys are kept at least IDEMPOTENCY_RETENTION_MS; older ones are purged at start-up
       // and then hourly, while serving, in steps of PURGE_STEP_ROWS with other work between them: an
       // hour of keyed writes (100,000 keys took 235 ms to delete at once) would otherwise hold every

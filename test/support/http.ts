@@ -82,16 +82,17 @@ export function exchange(port: number, script: (socket: Socket) => void, waitMs:
   });
 }
 
-/** A POST of JSON text over real HTTP, on the same keep-alive connections as `get`. */
-/** A JSON POST through inject: an object is sent as JSON, a string or Buffer as it is. */
-export const injectPost = (app: App, url: string, payload: unknown, headers: Record<string, string> = {}) =>
+/** A JSON POST through inject: an object is sent as JSON, a string or Buffer as it is; from 127.0.0.1 unless told. */
+export const injectPost = (app: App, url: string, payload: unknown, headers: Record<string, string> = {}, remoteAddress?: string) =>
   app.inject({
     method: 'POST',
     url,
     headers: { 'content-type': 'application/json', ...headers },
     payload: typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload),
+    ...(remoteAddress === undefined ? {} : { remoteAddress }),
   });
 
+/** A POST of JSON text over real HTTP, on the same keep-alive connections as `get`. */
 export const postJson = (base: string, path: string, body: string) =>
   get(base, path, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, 'POST', body);
 
