@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { CachedFront } from './cached-front.js';
 import { DEFAULTS } from './config.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
-import { answerFirst, clientErrorAnswer, closingConnections, continueBeforeBody } from './http-edges.js';
+import { clientErrorAnswer, closingConnections, continueBeforeBody } from './http-edges.js';
 import { addJsonBodyParser, refuseRepeatedContentType } from './json-body.js';
 import { projectRoot } from './paths.js';
+import cachedFront from './plugins/cached-front.js';
 import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
 import errors, { sendProblem } from './plugins/errors.js';
 import notFound from './plugins/not-found.js';
@@ -22,13 +22,6 @@ import { refuseMalformedQuery } from './query-encoding.js';
 import { withoutAssessmentIds } from './request-log.js';
 import routes from './routes/index.js';
 import { DEFAULT_RECENT_ASSESSMENTS_MB } from './services/recent-assessments.js';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Answers repeated reads before Fastify routes them (see CachedFront). */
-    cachedFront: CachedFront;
-  }
-}
 
 export type AppOptions = {
   /** SQLite file; `:memory:` (the default) gives a fresh database, as tests want. */
@@ -167,9 +160,7 @@ export async function buildApp(options: AppOptions = {}) {
       rateLimit: options.rateLimit ?? { enabled: false, max: 0, windowMs: 0 },
       maxEventLoopDelayMs: options.maxEventLoopDelayMs ?? DEFAULTS.maxEventLoopDelayMs,
     });
-    const front = new CachedFront();
-    answerFirst(app.server, front);
-    app.decorate('cachedFront', front);
+    await app.register(cachedFront);
     await app.register(responseCache, { tagPrefix: app.kb.release.id });
     await app.register(routes, {
       apiVersion,
@@ -177,13 +168,6 @@ export async function buildApp(options: AppOptions = {}) {
       maxConcurrentBatches: options.maxConcurrentBatches ?? DEFAULTS.maxConcurrentBatches,
       recentAssessmentsBytes: recentAssessmentsMb * 1024 * 1024,
     });
-    // Requests that Fastify would log go through it; so do those it sheds, and every request once
-    // the server is closing (the protection plugin answers them 503).
-    const logsRequests = ['trace', 'debug', 'info'].includes(app.log.level);
-    if (!logsRequests) {
-      app.addHook('onReady', async () => front.open(() => app.isUnderPressure()));
-      app.addHook('preClose', async () => front.close());
-    }
     // Last of the preClose hooks: once the protection plugin refuses requests and the front is closed,
     // the server waits for its sockets to write what they hold, and gives the requests still on their way
     // over open connections a last call, before Fastify closes it.

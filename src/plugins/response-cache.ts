@@ -117,5 +117,5 @@ export default fp<ResponseCacheOptions>(
       return send(request, reply, cached(key) ?? keep(key, entryOf(key, contentType, build())));
     });
   },
-  { name: 'response-cache' },
+  { name: 'response-cache', decorators: { fastify: ['cachedFront'] } },
 );
