@@ -1,10 +1,7 @@
-import { promisify } from 'node:util';
-import { gunzipSync, gzip } from 'node:zlib';
-import { errorCodes, type FastifyReply, type FastifyRequest } from 'fastify';
+import { errorCodes, type FastifyRequest } from 'fastify';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { matchesAny } from '../../conditional.js';
-import { type Compressed, codingFor, varyOnAcceptEncoding } from '../../content-coding.js';
 import { UUID_V4 } from '../../db/assessment-ids.js';
 import { instrument } from '../../domain/catalog.js';
 import { NotFoundError, problemBody, SubmissionError } from '../../errors.js';
@@ -21,9 +18,10 @@ import {
 } from '../../schemas/assessment.js';
 import { ExistsNotModified, NoQuery, NotModified } from '../../schemas/common.js';
 import { CONTENT_ENCODING, json, problems, REPLAYABLE } from '../../schemas/responses.js';
-import { AssessmentService, type FoundAssessment, type StoredResponse } from '../../services/assessments.js';
+import { AssessmentService } from '../../services/assessments.js';
 import { RecentAssessments } from '../../services/recent-assessments.js';
 import { BatchPlaces } from './batch-places.js';
+import { sendBatch, sendGzipped, sendJson, sendNotModified, sendStored } from './replies.js';
 
 /**
  * Bodies are checked by the service, which lists malformed (400) and unscorable (422) problems
@@ -45,17 +43,6 @@ const uncheckedBody = (request: { body: unknown; headers: FastifyRequest['header
   if (request.body === null && request.headers['content-type'] === undefined) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
   return request.body;
 };
-
-/** Documents stored compressed are offered in gzip, their one coding; the others in identity only. */
-const GZIP_ONLY: readonly Compressed[] = ['gzip'];
-
-/**
- * A batch's answer from this size on is sent gzip-compressed to a client that accepts gzip: up to
- * 500 assessments of about 10 KB each. It is compressed off the event loop, at the fastest level
- * (a 3 MB answer in about 20 ms of a worker thread).
- */
-const COMPRESS_BATCH_FROM = 16 * 1024;
-const gzipAsync = promisify(gzip);
 
 export type AssessmentRouteOptions = {
   batchBodyLimit: number;
@@ -83,52 +70,6 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       return undefined;
     }
   });
-
-  /** JSON text or bytes, sent as they are. */
-  const sendJson = (reply: FastifyReply, json: string | Buffer) => reply.type('application/json; charset=utf-8').send(json);
-
-  /** A document kept compressed, as this request takes it: its gzip bytes when it accepts gzip, its JSON otherwise. */
-  const gzippedFor = (request: FastifyRequest, reply: FastifyReply, gzip: Buffer) => {
-    varyOnAcceptEncoding(reply);
-    return codingFor(request.headers['accept-encoding'], GZIP_ONLY) === 'gzip'
-      ? { body: gzip, gzipped: true }
-      : { body: gunzipSync(gzip), gzipped: false };
-  };
-
-  const sendGzipped = (request: FastifyRequest, reply: FastifyReply, gzip: Buffer) => {
-    const { body, gzipped } = gzippedFor(request, reply, gzip);
-    return sendJson(gzipped ? reply.header('content-encoding', 'gzip') : reply, body);
-  };
-
-  /**
-   * A stored assessment's 304, with the headers its 200 would carry but Content-Encoding. A HEAD's
-   * 304 is given the 200's body: Fastify's HEAD handling then sends that body's length, the only
-   * Content-Length a 304 may carry (RFC 9110, 8.6), where it would send 0.
-   */
-  const sendNotModified = (request: FastifyRequest, reply: FastifyReply, found: FoundAssessment) => {
-    reply.code(304);
-    if (request.method !== 'HEAD') {
-      if (found.gzip !== undefined) varyOnAcceptEncoding(reply);
-      return reply.send();
-    }
-    return sendJson(reply, found.gzip === undefined ? found.json : gzippedFor(request, reply, found.gzip).body);
-  };
-
-  const send = (reply: FastifyReply, response: StoredResponse, body: string | Buffer = response.body) => {
-    if (response.assessmentId && response.status === 201) reply.header('location', `/v1/assessments/${response.assessmentId}`);
-    if (response.replayed) reply.header('idempotent-replayed', 'true');
-    return sendJson(reply.code(response.status), body);
-  };
-
-  /** A batch's answer (first sent or replayed), compressed when it is large and the client accepts gzip. */
-  const sendBatch = async (request: FastifyRequest, reply: FastifyReply, response: StoredResponse) => {
-    varyOnAcceptEncoding(reply);
-    if (response.body.length < COMPRESS_BATCH_FROM || codingFor(request.headers['accept-encoding'], GZIP_ONLY) !== 'gzip') {
-      return send(reply, response);
-    }
-    const compressed = await gzipAsync(response.body, { level: 1 });
-    return send(reply.header('content-encoding', 'gzip'), response, compressed);
-  };
 
   app.get(
     '/v1/assessment/questions',
@@ -171,7 +112,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         },
       },
     },
-    async (request, reply) => send(reply, await service.create(uncheckedBody(request), request.headers['idempotency-key'])),
+    async (request, reply) => sendStored(reply, await service.create(uncheckedBody(request), request.headers['idempotency-key'])),
   );
 
   app.post(
