@@ -130,10 +130,11 @@ describe('Repository: assessment ids and rows', () => {
     const a = Array.from({ length: ROW_BLOCK }, () => first.newAssessmentId());
     const b = Array.from({ length: 10 }, () => second.newAssessmentId());
     a.push(first.newAssessmentId());
-    // The first block of each, then the first's second block: no row is given out twice.
+    // The first's first block, with its second reserved ahead as the first ran low, then the second's
+    // first block: no row is given out twice.
     expect(a.slice(0, ROW_BLOCK).map((x) => x.row)).toEqual(Array.from({ length: ROW_BLOCK }, (_, i) => i + 1));
-    expect(b.map((x) => x.row)).toEqual(Array.from({ length: 10 }, (_, i) => ROW_BLOCK + 1 + i));
-    expect(a[ROW_BLOCK]?.row).toBe(2 * ROW_BLOCK + 1);
+    expect(b.map((x) => x.row)).toEqual(Array.from({ length: 10 }, (_, i) => 2 * ROW_BLOCK + 1 + i));
+    expect(a[ROW_BLOCK]?.row).toBe(ROW_BLOCK + 1);
     first.saveAssessments([record(a[0] as NewAssessmentId)]);
     second.saveAssessments([record(b[0] as NewAssessmentId)]);
     first.close();
@@ -147,6 +148,39 @@ describe('Repository: assessment ids and rows', () => {
       expect(reopened.newAssessmentId().row).toBe(3 * ROW_BLOCK + 1);
     } finally {
       reopened.close();
+    }
+  });
+
+  // Guards against: the request that ran out of ids reserved the next block itself, waiting on the
+  // request thread (every request stopped meanwhile) for a lock another process held, up to 1 s.
+  it('reserves the next block ahead, so running out of ids while another process holds the lock waits for nothing', () => {
+    const path = join(temp.make('rc-ids-'), 'kb.sqlite');
+    const repository = openRepository(path);
+    const other = openRepository(path).sqlite;
+    try {
+      repository.waitForLocksBriefly();
+      const nextRow = () => other.prepare('select next_row from assessment_id_keys').pluck().get();
+      const rows = Array.from({ length: ROW_BLOCK * 0.75 }, () => repository.newAssessmentId().row);
+      expect(nextRow()).toBe(ROW_BLOCK + 1);
+      // The last quarter of the block, with the lock held elsewhere through its first tries.
+      other.exec('begin immediate');
+      rows.push(...Array.from({ length: ROW_BLOCK * 0.125 }, () => repository.newAssessmentId().row));
+      other.exec('rollback');
+      rows.push(...Array.from({ length: ROW_BLOCK * 0.125 }, () => repository.newAssessmentId().row));
+      expect(nextRow()).toBe(2 * ROW_BLOCK + 1);
+      expect(rows).toEqual(Array.from({ length: ROW_BLOCK }, (_, i) => i + 1));
+
+      other.exec('begin immediate');
+      const started = performance.now();
+      const next = repository.newAssessmentId().row;
+      const waitedMs = performance.now() - started;
+      other.exec('rollback');
+      expect(next).toBe(ROW_BLOCK + 1);
+      expect(waitedMs).toBeLessThan(50);
+    } finally {
+      if (other.inTransaction) other.exec('rollback');
+      other.close();
+      repository.close();
     }
   });
 

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
-import { ROW_BLOCK } from '../src/db/repository.js';
+import { Repository, ROW_BLOCK } from '../src/db/repository.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
 import { injectPost, listenLocally } from './support/http.js';
@@ -102,6 +102,26 @@ describe('group commit against a locked database', () => {
     // Many short tries, each waiting the serving busy timeout (5 ms) at most, not one long wait.
     expect(tries.length).toBeGreaterThan(5);
     expect(Math.max(...tries.slice(0, -1))).toBeLessThan(50);
+  });
+
+  it('keeps serving when this process runs out of reserved rows while another process holds the lock', async () => {
+    const databasePath = fileDb();
+    const app = await appOn(databasePath);
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    // The rest of this process's block: the next submission needs a new one.
+    for (let i = 1; i < ROW_BLOCK; i++) app.repository.newAssessmentId();
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    const submitted = post(app, '/v1/assessments', submission(1));
+    await sleep(50);
+    const healthStarted = performance.now();
+    const health = await app.inject('/health');
+    const healthMs = performance.now() - healthStarted;
+    await sleep(300);
+    other.exec('rollback');
+    other.close();
+    expect((await submitted).statusCode).toBe(201);
+    expect([health.statusCode, healthMs < 100]).toEqual([200, true]);
   });
 
   it('answers 503 storage-unavailable once a submission has waited 5 s for a lock another process keeps', async () => {
@@ -211,6 +231,27 @@ describe('group commit against a locked database', () => {
 });
 
 describe('failures outside a request', () => {
+  // Guards against: the start-up purge of old Idempotency-Keys ran after the wait for a lock was cut
+  // to the serving 5 ms, so a second server or db:seed writing at that moment failed the start.
+  it('starts while another process takes the write lock once the seed is checked', async () => {
+    const databasePath = fileDb();
+    await (await buildTestApp({ databasePath })).close();
+    const other = new Database(databasePath);
+    const briefly = Repository.prototype.waitForLocksBriefly;
+    vi.spyOn(Repository.prototype, 'waitForLocksBriefly').mockImplementation(function (this: Repository) {
+      other.exec('begin immediate');
+      briefly.call(this);
+    });
+    try {
+      const app = await appOn(databasePath);
+      expect(other.inTransaction).toBe(true);
+      expect((await app.inject('/health')).statusCode).toBe(200);
+    } finally {
+      if (other.inTransaction) other.exec('rollback');
+      other.close();
+    }
+  });
+
   it('keeps the server up when the hourly purge of Idempotency-Keys meets a locked database', async () => {
     const databasePath = fileDb();
     const intervals = vi.spyOn(globalThis, 'setInterval');

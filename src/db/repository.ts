@@ -15,8 +15,15 @@ export type NewAssessmentId = AssessmentLocation & { id: string };
 
 /** How long the request thread waits for a lock another connection holds, once serving. */
 export const SERVING_BUSY_TIMEOUT_MS = 5;
-/** How long a reservation of row numbers (once in ROW_BLOCK ids) waits for one. */
+/** How long a reservation of row numbers waits for one when the ids reserved have run out. */
 const RESERVE_BUSY_TIMEOUT_MS = 1000;
+/**
+ * Once this few ids are left in a block, the next block is reserved ahead, tried once in every
+ * RESERVE_AHEAD_EVERY ids and waiting the serving busy timeout at most: only a lock held elsewhere
+ * through every try leaves the request that runs out of ids to wait for one.
+ */
+const RESERVE_AHEAD_AT = ROW_BLOCK / 4;
+const RESERVE_AHEAD_EVERY = 32;
 
 /**
  * Stored assessments in a database: the rows with random UUIDs and the rows numbered by their ids,
@@ -79,6 +86,8 @@ export class Repository {
   /** The next reserved row number to give out, and the end of the reserved block. */
   private nextRow = 0;
   private rowBlockEnd = 0;
+  /** The end of the block reserved ahead, once the current one is nearly used. */
+  private aheadBlockEnd: number | undefined;
 
   // Hot statements, prepared once.
   private readonly insertAssessment: BetterSqlite3.Statement;
@@ -172,15 +181,32 @@ export class Repository {
     // Checked on every call, not only when a block runs out, so that a caller in a transaction fails
     // at once instead of once in ROW_BLOCK calls.
     if (this.sqlite.inTransaction) throw new Error('assessment ids are given out outside transactions');
-    if (this.nextRow === this.rowBlockEnd) {
+    const left = this.rowBlockEnd - this.nextRow;
+    if (left === 0) {
       // A write like any other: a lock held elsewhere or a full disk here takes readiness down too.
-      // Once in ROW_BLOCK ids, it may wait longer for a lock than the group commit does each time.
-      const end = this.recordingWrite(() => this.withBusyTimeout(RESERVE_BUSY_TIMEOUT_MS, () => this.reserveRows(ROW_BLOCK)));
+      // Without a block reserved ahead, it may wait longer for a lock than the group commit does.
+      const end =
+        this.aheadBlockEnd ?? this.recordingWrite(() => this.withBusyTimeout(RESERVE_BUSY_TIMEOUT_MS, () => this.reserveRows(ROW_BLOCK)));
+      this.aheadBlockEnd = undefined;
       if (end - 1 > MAX_ROW) throw new RangeError('no assessment row numbers are left');
       this.nextRow = end - ROW_BLOCK;
       this.rowBlockEnd = end;
+    } else if (this.aheadBlockEnd === undefined && left <= RESERVE_AHEAD_AT && left % RESERVE_AHEAD_EVERY === 0) {
+      this.reserveAhead();
     }
     return this.ids.newId(this.nextRow++);
+  }
+
+  /**
+   * Reserves the next block while ids are left. A failure leaves it to a later try, and to the
+   * reservation when the block runs out, which reports it.
+   */
+  private reserveAhead(): void {
+    try {
+      this.aheadBlockEnd = this.reserveRows(ROW_BLOCK);
+    } catch {
+      // Nothing reserved: the transaction did not commit.
+    }
   }
 
   /**
@@ -420,6 +446,10 @@ export class Repository {
       .map((q) => ({ ...q, order: q.order + 1 }));
 
     return { release, sources, roles, competencies, companySizes, expectations, questions };
+  }
+
+  isOpen(): boolean {
+    return this.sqlite.open;
   }
 
   close(): void {

@@ -68,14 +68,15 @@ export default fp<StoreOptions>(
       app.log.info({ release: outcome.release, changed: outcome.changed }, 'knowledge base ready');
       app.decorate('repository', repository);
       app.decorate('kb', new KnowledgeBase(repository.readKnowledgeBase()));
-      // Migrated and seeded: from here on, requests must not wait inside SQLite for another process.
-      repository.waitForLocksBriefly();
       // Idempotency-Keys are kept at least IDEMPOTENCY_RETENTION_MS; older ones are purged at start-up
       // and then hourly, while serving, in steps of PURGE_STEP_ROWS with other work between them: an
       // hour of keyed writes (100,000 keys took 235 ms to delete at once) would otherwise hold every
-      // request up.
+      // request up. The start-up purge is the last write of the start, so it still waits for a lock
+      // as long as the migration and the seed did.
       const cutoff = () => new Date(Date.now() - IDEMPOTENCY_RETENTION_MS);
       repository.purgeIdempotencyKeys(cutoff());
+      // Migrated, seeded and purged: from here on, requests must not wait inside SQLite for another process.
+      repository.waitForLocksBriefly();
       let closing = false;
       const purgeInSteps = async () => {
         const before = cutoff();
