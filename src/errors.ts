@@ -60,14 +60,14 @@ type FixedStatusCode = CodeWithStatus<number>;
  * is its kind's, from the catalogue in problem-types.ts, so the two cannot disagree.
  */
 export class ApiError extends Error {
-  /** Headers the problem response carries besides the usual ones. */
-  readonly headers?: Readonly<Record<string, string>>;
   readonly status: number;
 
+  /** `headers`: what the problem response carries besides the usual headers. */
   constructor(
     readonly code: FixedStatusCode,
     readonly detail: string,
     readonly errors?: FieldProblem[],
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(detail);
     this.status = PROBLEM_TYPES[code].status;

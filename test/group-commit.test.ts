@@ -103,9 +103,32 @@ describe('GroupCommit', () => {
   it('rejects every save of the turn when the transaction cannot commit', async () => {
     const writer = new GroupCommit(repository);
     const records = [record(), record()];
-    repository.close();
+    const failure = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' });
+    vi.spyOn(repository, 'saveAssessmentGroups').mockImplementation(() => {
+      throw failure;
+    });
     const outcomes = await Promise.allSettled(records.map((r) => writer.save({ records: [r] })));
-    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(outcomes).toEqual([
+      { status: 'rejected', reason: failure },
+      { status: 'rejected', reason: failure },
+    ]);
+  });
+
+  // Guards against: a save still waiting for a lock held elsewhere when the server closed the
+  // database (its shutdown grace ran out) met the closed connection and was answered and logged as
+  // an internal error.
+  it('answers the saves still waiting for a lock once the database is closed: shutting down, nothing stored', async () => {
+    const writer = new GroupCommit(repository);
+    const tries = vi.spyOn(repository, 'saveAssessmentGroups').mockImplementation(() => {
+      throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    });
+    const saved = writer.save({ records: [record()] });
+    await vi.waitFor(() => expect(tries.mock.calls.length).toBeGreaterThan(1));
+    repository.close();
+    await expect(saved).rejects.toMatchObject({ code: 'shutting-down', status: 503, headers: { 'retry-after': '5', connection: 'close' } });
+    const triesAtClose = tries.mock.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(tries.mock.calls.length).toBe(triesAtClose);
   });
 });
 
