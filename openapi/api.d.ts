@@ -338,7 +338,7 @@ export interface paths {
         put?: never;
         /**
          * Score and store up to 500 submissions
-         * @description Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README lists, such as an object of more than 16 members, is refused whole). With an `Idempotency-Key`, a retried batch stores nothing twice and replays the first response. A response of 16 KiB or more is sent gzip-compressed to a client whose `Accept-Encoding` accepts gzip. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by default), and one client holds all of those places but one: one more is answered 503 `overloaded` with Retry-After, before its body is read when they are already under way.
+         * @description Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README lists, such as an object of more than 16 members, is refused whole). With an `Idempotency-Key`, a retried batch stores nothing twice and replays the first response. A response of 16 KiB or more is sent gzip-compressed to a client whose `Accept-Encoding` accepts gzip. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by default), and one client holds all of those places but one (the one place when there is one): one more is answered 503 `overloaded` with Retry-After, before its body is read when they are already under way.
          */
         post: operations["createAssessmentBatch"];
         delete?: never;
