@@ -5,6 +5,7 @@ import { assess } from '../domain/assessment.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { SCORING_VERSION } from '../domain/scoring.js';
 import {
+  ApiError,
   BadRequestError,
   type FieldProblem,
   SUBMISSION_STATUS,
@@ -276,8 +277,9 @@ export class AssessmentService {
     try {
       await this.writer.save({ records, idempotency });
     } catch (error) {
-      // Another process stored this key first: answer as it did.
-      const replay = key === undefined ? undefined : this.replay(scope, key, requestHash);
+      // Another process stored this key first: answer as it did. A save this server refused itself
+      // (shutting down, the database closed) has nothing to look up.
+      const replay = key === undefined || error instanceof ApiError ? undefined : this.replay(scope, key, requestHash);
       if (replay) return replay;
       throw error;
     }
