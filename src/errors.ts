@@ -60,14 +60,14 @@ type FixedStatusCode = CodeWithStatus<number>;
  * is its kind's, from the catalogue in problem-types.ts, so the two cannot disagree.
  */
 export class ApiError extends Error {
+  /** Headers the problem response carries besides the usual ones. */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly status: number;
 
-  /** `headers`: what the problem response carries besides the usual headers. */
   constructor(
     readonly code: FixedStatusCode,
     readonly detail: string,
     readonly errors?: FieldProblem[],
-    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(detail);
     this.status = PROBLEM_TYPES[code].status;
@@ -150,6 +150,18 @@ export class BatchesBusyError extends ApiError {
         ? `At most ${limit} batch${limit === 1 ? ' is' : 'es are'} scored at once. Retry after the time given in Retry-After.`
         : `At most ${perClient} batch${perClient === 1 ? '' : 'es'} of one client ${perClient === 1 ? 'is' : 'are'} under way at once, its answer${perClient === 1 ? '' : 's'} read or not. Retry after the time given in Retry-After.`,
     );
+  }
+}
+
+/** Seconds a client refused for a shutdown is asked to wait before it retries, on a new connection. */
+const SHUTDOWN_RETRY_AFTER_S = 5;
+
+/** A request refused, or a submission left unstored, because the server is shutting down: 503, its connection closed. */
+export class ShuttingDownError extends ApiError {
+  override readonly headers = { connection: 'close', 'retry-after': String(SHUTDOWN_RETRY_AFTER_S) };
+
+  constructor(detail: string) {
+    super('shutting-down', detail);
   }
 }
 

@@ -51,13 +51,13 @@ export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** SQLite's own default, for a connection that checkpoints alone. */
 export const SQLITE_AUTOCHECKPOINT_PAGES = 1_000;
 
-/** Opens (creating if needed) the SQLite database, sets the pragmas once, and applies pending migrations. */
 /** Whether a database path names a private in-memory database (`:memory:`, or the empty path of a temporary one). */
 export const isInMemoryPath = (path: string) => path === ':memory:' || path === '';
 
 /** SQLite's `synchronous` setting for a durability level. */
 export const synchronousPragma = (synchronous: Synchronous | undefined) => (synchronous === 'full' ? 'FULL' : 'NORMAL');
 
+/** Opens (creating if needed) the SQLite database, sets the pragmas once, and applies pending migrations. */
 export function openDatabase(path: string, options: OpenOptions = {}) {
   const cacheMb = options.cacheMb ?? DEFAULT_CACHE_MB;
   if (!Number.isInteger(cacheMb) || cacheMb < 1) throw new RangeError(`cacheMb must be a whole number of MiB from 1, not ${cacheMb}`);

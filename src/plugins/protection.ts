@@ -2,7 +2,7 @@ import { isIPv6 } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import fp from 'fastify-plugin';
-import { ApiError } from '../errors.js';
+import { ApiError, ShuttingDownError } from '../errors.js';
 import { declaresBody } from '../json-body.js';
 
 declare module 'fastify' {
@@ -98,10 +98,8 @@ export default fp<ProtectionOptions>(
     // refused as a problem, with Retry-After and Connection: close (Fastify's own refusal, turned off
     // in buildApp, is plain JSON without the API's headers).
     let closing = false;
-    app.addHook('onRequest', (_request, reply, done) => {
-      if (!closing) return done();
-      reply.header('connection', 'close').header('retry-after', String(OVERLOAD_RETRY_AFTER_S));
-      done(new ApiError('shutting-down', 'The server is shutting down: retry on a new connection.'));
+    app.addHook('onRequest', (_request, _reply, done) => {
+      done(closing ? new ShuttingDownError('The server is shutting down: retry on a new connection.') : undefined);
     });
     // A response sent while the server drains ends its connection once it is written. So does one
     // answered before the request's body has all arrived (a 404, 405, 413, 429 or 503 decided on the

@@ -1,5 +1,5 @@
 import type { AssessmentGroup, Repository } from '../db/repository.js';
-import { ApiError } from '../errors.js';
+import { ShuttingDownError } from '../errors.js';
 
 /** A request's group, and since when its commit has found the database locked by another connection. */
 type Queued = { group: AssessmentGroup; settle: (error?: Error) => void; lockedSince?: number };
@@ -8,8 +8,6 @@ type Queued = { group: AssessmentGroup; settle: (error?: Error) => void; lockedS
 export const LOCK_WAIT_MS = 5000;
 /** The pause between two tries while another connection holds the lock. */
 const LOCK_RETRY_MS = 10;
-/** Retry-After of a submission the server shut down before storing. */
-const SHUTDOWN_RETRY_AFTER_S = 5;
 
 /** Whether a commit failed because another connection held the write lock: nothing was written. */
 function lockedElsewhere(error: unknown): boolean {
@@ -58,15 +56,7 @@ export class GroupCommit {
     // The server closed the database while these groups waited for a lock held elsewhere (its
     // shutdown grace ran out): nothing of them was stored, and a retry elsewhere may store them.
     if (!this.repository.isOpen()) {
-      const closed = new ApiError(
-        'shutting-down',
-        'The server shut down before this submission could be stored: nothing of it was stored.',
-        undefined,
-        {
-          'retry-after': String(SHUTDOWN_RETRY_AFTER_S),
-          connection: 'close',
-        },
-      );
+      const closed = new ShuttingDownError('The server shut down before this submission could be stored: nothing of it was stored.');
       for (const q of queued) q.settle(closed);
       return;
     }

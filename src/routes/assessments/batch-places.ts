@@ -11,9 +11,8 @@ type Place = { client: string; handlerRunning: boolean; answerDone: boolean; giv
  * refused (503), so that parallel batches cannot run the server out of memory. A batch takes its
  * place once its body has arrived, before the body is parsed (the route parses it itself, after this
  * hook), so batches beyond the limit are refused unparsed. Taken any earlier, a client that trickled
- * two bodies would keep every other client's batches out; the
- * price is that bodies still arriving (buffered, up to the batch body limit each) are bounded by the
- * write budget alone. It keeps the place
+ * two bodies would keep every other client's batches out; the price is that bodies still arriving
+ * (buffered, up to the batch body limit each) are bounded by the write budget alone. It keeps the place
  * until its answer has been written out or its connection has closed, and until its handler has
  * ended: an answer a client does not read holds its memory as long as the batch did, and a client
  * that hangs up does not stop a batch being scored. While every place is taken, a batch is refused
