@@ -17,6 +17,16 @@ export class CommandError extends Error {
   }
 }
 
+/**
+ * Refuses arguments given to a command that takes none (`npm run db:seed -- other.sqlite`): the
+ * database is DATABASE_PATH, and one named on the command line would otherwise be ignored in silence.
+ */
+export function takeNoArguments(name: string): void {
+  const extra = process.argv.slice(2);
+  if (extra.length > 0)
+    throw new CommandError(`usage: npm run ${name} (no arguments: the database is DATABASE_PATH), not ${extra.join(' ')}`, EX_USAGE);
+}
+
 export async function runCommand(name: string, command: () => unknown): Promise<void> {
   try {
     await command();

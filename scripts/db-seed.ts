@@ -4,9 +4,10 @@ import { loadConfig } from '../src/config.js';
 import { loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { seedDatabase } from '../src/db/seed.js';
-import { runCommand } from './cli.js';
+import { runCommand, takeNoArguments } from './cli.js';
 
 await runCommand('db:seed', () => {
+  takeNoArguments('db:seed');
   const { databasePath } = loadConfig();
   const { sqlite, db } = openDatabase(databasePath);
   try {

@@ -247,6 +247,18 @@ describe('usage errors of the commands', () => {
     expect([result.code, hasStack(result.output), /usage/.test(result.output), readdirSync(folder)]).toEqual([64, false, true, []]);
   }, 40_000);
 
+  it.each(['db-migrate.ts', 'db-seed.ts'])(
+    'refuses an argument to %s, which takes its database from DATABASE_PATH alone',
+    async (file) => {
+      const folder = temp.make('rc-ops-noargs-');
+      const databasePath = join(folder, 'kb.sqlite');
+      const result = await runScript(file, [join(folder, 'other.sqlite')], databasePath);
+      // Guards against: exit 0 with DATABASE_PATH created and the file named on the command line ignored.
+      expect([result.code, hasStack(result.output), /usage/.test(result.output), readdirSync(folder)]).toEqual([64, false, true, []]);
+    },
+    40_000,
+  );
+
   it('says in one line that sources:runs has no source folder, and writes nothing', async () => {
     const missing = join(temp.make('rc-ops-sources-'), 'sources');
     const fixture = join(projectRoot, 'test', 'fixtures', 'source-runs.json');
