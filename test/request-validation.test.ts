@@ -169,6 +169,17 @@ describe('headers and details for clients', () => {
     expect((await app.inject('/docs/')).statusCode).toBe(200);
   });
 
+  // Guards against: a HEAD's 404 and 405 details named HEAD where its GET's named GET, so the HEAD
+  // announced a Content-Length one byte longer than its GET's body.
+  it('answers a HEAD of a path no route has, or that takes no GET, with the Content-Length of its GET', async () => {
+    for (const path of ['/nope', '/v1/assessments', '/v1/assessments/batch']) {
+      const [get, head] = [await app.inject(path), await app.inject({ method: 'HEAD', url: path })];
+      expect([head.statusCode, head.body], path).toEqual([get.statusCode, '']);
+      expect(head.headers['content-length'], path).toBe(get.headers['content-length']);
+      expect(Number(get.headers['content-length']), path).toBe(Buffer.byteLength(get.body));
+    }
+  });
+
   it('answers a method a path does not take 405 with Allow, and a path no route has 404', async () => {
     const cases: [string, string, string][] = [
       ['DELETE', '/v1/roles', 'GET, HEAD, OPTIONS'],

@@ -83,11 +83,13 @@ export default fp(
       // `OPTIONS *` asks about the server rather than a resource (RFC 9110, 9.3.7).
       const allowed = request.url === '*' && request.method === 'OPTIONS' ? routes.all() : routes.allowedFor(routedPath(request.url));
       // A route that takes the method and still finds nothing (a file missing under /docs) is a 404.
+      // A HEAD is told what its GET would be, so that its Content-Length is the GET's (RFC 9110, 9.3.2).
+      const method = request.method === 'HEAD' ? 'GET' : request.method;
       if (allowed.length === 0 || (request.method !== 'OPTIONS' && allowed.includes(request.method))) {
         return sendProblem(request, reply, {
           status: 404,
           code: 'not-found',
-          detail: `No route matches ${request.method} ${problemInstance(request.url)}.`,
+          detail: `No route matches ${method} ${problemInstance(request.url)}.`,
         });
       }
       const allow = [...allowed, 'OPTIONS'].join(', ');
@@ -95,7 +97,7 @@ export default fp(
       return sendProblem(request, reply.header('allow', allow), {
         status: 405,
         code: 'method-not-allowed',
-        detail: `${problemInstance(request.url)} takes ${allow}, not ${request.method}.`,
+        detail: `${problemInstance(request.url)} takes ${allow}, not ${method}.`,
       });
     };
     app.setNotFoundHandler(answer);
