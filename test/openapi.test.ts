@@ -355,6 +355,36 @@ describe('OpenAPI document', () => {
     });
   });
 
+  // Guards against: the UI's redirect from its old page address kept a query only by sending the
+  // address back to itself, so that a browser followed it until it gave up.
+  it('sends the old page address to the page, its query kept', async () => {
+    for (const [url, target] of [
+      ['/docs/static/index.html', '/docs/'],
+      ['/docs/static/index.html?utm_source=x&b=2', '/docs/?utm_source=x&b=2'],
+    ]) {
+      const response = await app.inject(url);
+      expect([response.statusCode, response.headers.location], url).toEqual([302, target]);
+    }
+  });
+
+  // Guards against: the page's settings script went out plain on every visit, with no validator,
+  // where the README says the page's scripts are compressed and revalidate.
+  it('sends the page settings script compressed, with an ETag that answers If-None-Match', async () => {
+    const url = '/docs/static/swagger-initializer.js';
+    const plain = await app.inject(url);
+    expect(plain.statusCode).toBe(200);
+    expect(plain.headers['content-type']).toBe('application/javascript; charset=utf-8');
+    expect(plain.body).toContain('SwaggerUIBundle');
+    expect(plain.headers.etag).toMatch(/^"/);
+    const gzipped = await app.inject({ url, headers: { 'accept-encoding': 'gzip' } });
+    expect([gzipped.statusCode, gzipped.headers['content-encoding']]).toEqual([200, 'gzip']);
+    expect(gunzipSync(gzipped.rawPayload).toString()).toBe(plain.body);
+    // A base64 logo in it compresses little.
+    expect(gzipped.rawPayload.length).toBeLessThan(plain.rawPayload.length * 0.6);
+    const revalidated = await app.inject({ url, headers: { 'accept-encoding': 'gzip', 'if-none-match': gzipped.headers.etag as string } });
+    expect([revalidated.statusCode, revalidated.body]).toEqual([304, '']);
+  });
+
   it('renders the docs page at /docs', async () => {
     const response = await app.inject('/docs/');
     expect(response.statusCode).toBe(200);

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import fp from 'fastify-plugin';
 import { NoQuery } from '../schemas/common.js';
 import { compressStaticFiles } from '../static-compression.js';
@@ -52,9 +52,24 @@ export default fp<{ apiVersion: string }>(
     const staticRoot = join(dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui')), 'static');
     // The UI in a context of its own, so that its hooks run on its routes only.
     await app.register(async (docs) => {
-      // The UI's document routes take no query, as /openapi.json takes none.
       docs.addHook('onRoute', (route) => {
+        // The UI's document routes take no query, as /openapi.json takes none.
         if (documentRoutes.includes(route.url)) route.schema = { ...route.schema, querystring: NoQuery };
+        // The UI sends its old page address to the page, but only without a query: with one, it sent
+        // the address back to itself, and a browser followed it until it gave up.
+        if (route.url === `${docsPrefix}/static/index.html`) {
+          route.handler = (request, reply) => reply.redirect(`${docsPrefix}/${queryOf(request.url)}`);
+        }
+        // The page's settings script, which the UI builds once as text and sends plain with no
+        // validator: sent from the response cache instead, compressed and with an ETag, as the
+        // page's other scripts are.
+        if (route.url === `${docsPrefix}/static/swagger-initializer.js`) {
+          const text = constantTextOf(route.handler);
+          if (text !== undefined) {
+            route.handler = (request, reply) =>
+              app.sendCachedText(request, reply, 'swagger-initializer.js', 'application/javascript; charset=utf-8', () => text);
+          }
+        }
       });
       docs.addHook('onSend', compressStaticFiles(`${docsPrefix}/static/`, staticRoot));
       await docs.register(swaggerUi, {
@@ -77,3 +92,31 @@ export default fp<{ apiVersion: string }>(
   },
   { name: 'openapi' },
 );
+
+/** The query of a request URL with its `?`, or an empty string. */
+const queryOf = (url: string) => {
+  const start = url.indexOf('?');
+  return start < 0 ? '' : url.slice(start);
+};
+
+/**
+ * The text a route handler always answers with, read by calling it once with a stand-in reply, or
+ * undefined when it answers with anything but one string (then the route is left as it is).
+ */
+function constantTextOf(handler: RouteHandlerMethod): string | undefined {
+  let sent: unknown;
+  const reply = {
+    header: () => reply,
+    type: () => reply,
+    send: (body: unknown) => {
+      sent = body;
+      return reply;
+    },
+  };
+  try {
+    handler.call(undefined as never, {} as never, reply as never);
+  } catch {
+    return undefined;
+  }
+  return typeof sent === 'string' ? sent : undefined;
+}
