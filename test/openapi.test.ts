@@ -361,7 +361,7 @@ describe('OpenAPI document', () => {
     for (const [url, target] of [
       ['/docs/static/index.html', '/docs/'],
       ['/docs/static/index.html?utm_source=x&b=2', '/docs/?utm_source=x&b=2'],
-    ]) {
+    ] as const) {
       const response = await app.inject(url);
       expect([response.statusCode, response.headers.location], url).toEqual([302, target]);
     }
