@@ -1094,6 +1094,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -1145,6 +1147,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1218,6 +1231,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -1269,6 +1284,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1337,6 +1363,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path: {
                 /** @description A problem code, e.g. `not-found` */
@@ -1402,6 +1430,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1475,6 +1514,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -1526,6 +1567,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1597,6 +1649,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path: {
                 /** @description Role slug, e.g. `tech-lead` */
@@ -1662,6 +1716,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1744,6 +1809,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -1812,6 +1879,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
@@ -1874,6 +1952,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path: {
                 /** @description Competency slug, e.g. `hiring` */
@@ -1939,6 +2019,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2012,6 +2103,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2063,6 +2156,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2136,6 +2240,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2187,6 +2293,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2261,6 +2378,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2323,6 +2442,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2395,6 +2525,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2463,6 +2595,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
@@ -2525,6 +2668,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2576,6 +2721,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2644,6 +2800,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2699,6 +2857,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2767,6 +2936,8 @@ export interface operations {
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2818,6 +2989,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3419,6 +3601,8 @@ export interface operations {
             header?: {
                 /** @description Only `*` counts here (the resource carries no entity tag): answered 304 with no body when the resource exists */
                 "if-none-match"?: string;
+                /** @description Only `*` matches here (the resource carries no entity tag): any other value is answered 412 */
+                "if-match"?: string;
             };
             path: {
                 /** @description The id returned when the assessment was created */
@@ -3480,6 +3664,17 @@ export interface operations {
             408: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
                     [name: string]: unknown;
                 };
                 content: {

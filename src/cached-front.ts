@@ -28,7 +28,7 @@ function template(headers: ReturnType<Outgoing['getHeaders']>): Template {
 }
 
 /** The request headers that make an answer depend on more than the URL and the content coding. */
-const ROUTED_HEADERS = ['origin', 'if-none-match', 'content-length', 'transfer-encoding'] as const;
+const ROUTED_HEADERS = ['origin', 'if-none-match', 'if-match', 'content-length', 'transfer-encoding'] as const;
 
 /**
  * Repeats cached knowledge-base responses straight from the HTTP server, before Fastify builds a
@@ -40,8 +40,9 @@ const ROUTED_HEADERS = ['origin', 'if-none-match', 'content-length', 'transfer-e
  * Fastify sent under the same path prefix.
  *
  * Everything else goes to Fastify: other methods, requests with an Origin (CORS), with
- * If-None-Match (the response cache answers 304 from the entry it keeps), or with a body; and every request while the
- * front is closed: while the server logs requests, sheds load or shuts down.
+ * If-None-Match or If-Match (the response cache answers 304 and 412 from the entry it keeps), or
+ * with a body; and every request while the front is closed: while the server logs requests, sheds
+ * load or shuts down.
  */
 export class CachedFront {
   private readonly answers = new Map<string, Answer>();

@@ -74,6 +74,12 @@ export const PROBLEM_TYPES = {
     title: 'Payload Too Large',
     description: 'The body is larger than the route accepts (`BODY_LIMIT`, or `BATCH_BODY_LIMIT` for a batch).',
   },
+  'precondition-failed': {
+    status: 412,
+    title: 'Precondition Failed',
+    description:
+      'The request’s If-Match names no entity tag of the representation it would get (compared strongly: a weak tag never matches), so the resource has changed since that tag was read. A stored assessment carries no entity tag: only `If-Match: *` matches it.',
+  },
   'unsupported-media-type': {
     status: 415,
     title: 'Unsupported Media Type',

@@ -135,6 +135,22 @@ describe('stored assessment documents', () => {
     expect(unknown.statusCode).toBe(404);
   });
 
+  // RFC 9110, 13.1.1. Guards against: If-Match ignored, so a read that the client made conditional on
+  // a tag the assessment does not carry was answered 200.
+  it('answers If-Match: * with the assessment, and any list of tags 412; an unknown id stays a 404', async () => {
+    const created = await post(app, submission(9));
+    const url = `/v1/assessments/${created.json().id}`;
+    const any = await app.inject({ url, headers: { 'if-match': ' * ' } });
+    expect([any.statusCode, any.body]).toEqual([200, created.body]);
+    for (const ifMatch of ['"abc"', `"${created.json().id}"`, 'W/"abc"']) {
+      const response = await app.inject({ url, headers: { 'if-match': ifMatch } });
+      expect([response.statusCode, response.json().code], ifMatch).toEqual([412, 'precondition-failed']);
+      expect(responseProblems('GET', url, 412, String(response.headers['content-type']), response.body)).toEqual([]);
+    }
+    const unknown = await app.inject({ url: '/v1/assessments/00000000-0000-4000-8000-000000000404', headers: { 'if-match': '"abc"' } });
+    expect(unknown.statusCode).toBe(404);
+  });
+
   it('answers If-None-Match: * with 304 for a document kept gzip-compressed, varying on Accept-Encoding', async () => {
     const created = await post(app, submission(8));
     const compressedId = '00000000-0000-4000-8000-00000000c0df';

@@ -73,7 +73,7 @@ describe('the cached front of a listening server', () => {
     expect(server.routed()).toBe(before + 2);
   });
 
-  it('leaves to Fastify requests with an Origin, an If-None-Match or a body, and other methods', async () => {
+  it('leaves to Fastify requests with an Origin, an If-None-Match, an If-Match or a body, and other methods', async () => {
     const path = '/v1/roles/tech-lead';
     const cached = await get(server.base, path);
     const etag = cached.headers[cached.headers.indexOf('etag') + 1]!;
@@ -84,6 +84,7 @@ describe('the cached front of a listening server', () => {
         (got) => expect(got.headers).toContain('access-control-allow-origin'),
       ],
       ['If-None-Match', () => get(server.base, path, { 'if-none-match': etag }), (got) => expect(got.status).toBe(304)],
+      ['If-Match', () => get(server.base, path, { 'if-match': '"other"' }), (got) => expect(got.status).toBe(412)],
       ['HEAD', () => get(server.base, path, {}, 'HEAD'), (got) => expect(got.status).toBe(200)],
       [
         'a body',

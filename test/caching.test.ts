@@ -119,6 +119,26 @@ describe('ETag and Cache-Control', () => {
     expect(response.headers.etag).toBe(fresh.headers.etag);
   });
 
+  // RFC 9110, 13.1.1 and 13.2.2. Guards against: If-Match ignored, so a read made conditional on a
+  // representation that is no longer current was answered 200 with the new one.
+  it.each(CACHED_URLS)('%s answers If-Match with its own tag or * as without it, and any other tag 412', async (url) => {
+    const fresh = await get(url);
+    const etag = etagOf(fresh);
+    for (const ifMatch of [etag, `"x", ${etag}`, '*']) {
+      const response = await get(url, { 'if-match': ifMatch });
+      expect([response.statusCode, response.body], ifMatch).toEqual([200, fresh.body]);
+    }
+    // Compared strongly: a weak tag never matches, nor does the tag of another coding.
+    const gzipEtag = etagOf(await app.inject({ url, headers: { 'accept-encoding': 'gzip' } }));
+    for (const ifMatch of ['"not-the-etag"', `W/${etag}`, gzipEtag]) {
+      const response = await get(url, { 'if-match': ifMatch });
+      expect([response.statusCode, response.json().code], ifMatch).toEqual([412, 'precondition-failed']);
+    }
+    // If-Match is evaluated before If-None-Match.
+    expect((await get(url, { 'if-match': '"not-the-etag"', 'if-none-match': etag })).statusCode).toBe(412);
+    expect((await get(url, { 'if-match': etag, 'if-none-match': etag })).statusCode).toBe(304);
+  });
+
   it('does not answer 304 to an etag of another resource', async () => {
     const rolesEtag = etagOf(await get('/v1/roles'));
     const response = await get('/v1/roles?limit=1', { 'if-none-match': rolesEtag });

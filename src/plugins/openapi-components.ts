@@ -1,7 +1,17 @@
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { ExistsNotModified, NotModified } from '../schemas/common.js';
-import { BEFORE_ROUTING, CACHED_READ, IF_NONE_MATCH, IF_NONE_MATCH_ANY, RATE_LIMITED, REQUEST_ID, VARY } from '../schemas/responses.js';
+import {
+  BEFORE_ROUTING,
+  CACHED_READ,
+  IF_MATCH,
+  IF_MATCH_ANY,
+  IF_NONE_MATCH,
+  IF_NONE_MATCH_ANY,
+  RATE_LIMITED,
+  REQUEST_ID,
+  VARY,
+} from '../schemas/responses.js';
 
 const REF = /"#\/components\/schemas\/([^"]+)"/g;
 const refsIn = (value: unknown) => [...JSON.stringify(value).matchAll(REF)].map((m) => m[1] as string);
@@ -64,8 +74,8 @@ type ObjectSchema = { type: 'object'; properties: Record<string, unknown> };
  * Retry-After...) kept: the zod transform rebuilds each response from its description and content
  * alone, and those every response of the route carries (X-Request-Id and Vary; X-RateLimit-* on
  * writes). A route that answers 304 (NotModified) is a cached knowledge-base read: it takes
- * If-None-Match, its 200 carries ETag, Cache-Control and Content-Encoding, and its 304 the headers
- * its 200 would but Content-Encoding.
+ * If-None-Match and If-Match, its 200 carries ETag, Cache-Control and Content-Encoding, and its 304
+ * the headers its 200 would but Content-Encoding.
  */
 export const transform: SwaggerTransform = (input) => {
   const output = jsonSchemaTransform(input as Parameters<typeof jsonSchemaTransform>[0]);
@@ -95,7 +105,8 @@ export const transform: SwaggerTransform = (input) => {
       notModified.headers = { ...(notModified.headers as object), ...headers };
     }
     const headers = schema.headers ?? { type: 'object', properties: {} };
-    schema.headers = { ...headers, properties: { ...headers.properties, 'if-none-match': notModifiedFor } };
+    const ifMatch = notModifiedFor === IF_NONE_MATCH ? IF_MATCH : IF_MATCH_ANY;
+    schema.headers = { ...headers, properties: { ...headers.properties, 'if-none-match': notModifiedFor, 'if-match': ifMatch } };
   }
   return output as ReturnType<SwaggerTransform>;
 };

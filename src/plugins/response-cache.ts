@@ -3,8 +3,9 @@ import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { z } from 'zod';
-import { isCurrent } from '../conditional.js';
+import { failsIfMatch, isCurrent } from '../conditional.js';
 import { brotliOptions, type ContentCoding, codingFor, GZIP_OPTIONS, varyOnAcceptEncoding } from '../content-coding.js';
+import { ApiError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -91,6 +92,10 @@ export default fp<ResponseCacheOptions>(
       const coding = codingFor(request.headers['accept-encoding']);
       const { etags } = entry;
       varyOnAcceptEncoding(reply).header('etag', etags[coding]).header('cache-control', cacheControl);
+      // If-Match comes first (RFC 9110, 13.2.2), compared with the same representation's tag.
+      if (failsIfMatch(request.headers['if-match'], etags[coding])) {
+        throw new ApiError('precondition-failed', `If-Match names no tag of the current representation, ${etags[coding]}.`);
+      }
       // The tag compared is that of the representation this request selects (RFC 9110, 13.1.2): a
       // client holding the plain body that now asks for gzip gets the gzip body, not a 304 for a
       // representation it does not hold.

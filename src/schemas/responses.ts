@@ -5,6 +5,7 @@ const PROBLEM_DESCRIPTIONS = {
   400: 'Malformed request: `errors` lists every field at fault',
   404: 'Unknown route or slug',
   408: 'The request did not arrive whole within the request timeout; the connection is closed',
+  412: '`If-Match` names no entity tag of the current representation',
   413: 'Body too large',
   415: 'Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read)',
   417: 'An `Expect` other than `100-continue`',
@@ -58,6 +59,18 @@ export const IF_NONE_MATCH = {
 export const IF_NONE_MATCH_ANY = {
   type: 'string',
   description: 'Only `*` counts here (the resource carries no entity tag): answered 304 with no body when the resource exists',
+} as const;
+
+/** The request header of a read with entity tags that makes it conditional on one of them. */
+export const IF_MATCH = {
+  type: 'string',
+  description: 'Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current',
+} as const;
+
+/** The request header of a read without entity tags: only `*` matches there. */
+export const IF_MATCH_ANY = {
+  type: 'string',
+  description: 'Only `*` matches here (the resource carries no entity tag): any other value is answered 412',
 } as const;
 
 /** The headers of a write that can be replayed for its Idempotency-Key. */

@@ -1,10 +1,10 @@
 import { errorCodes, type FastifyRequest } from 'fastify';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
-import { matchesAny } from '../../conditional.js';
+import { failsIfMatch, matchesAny } from '../../conditional.js';
 import { UUID_V4 } from '../../db/assessment-ids.js';
 import { instrument } from '../../domain/catalog.js';
-import { NotFoundError, problemBody, SubmissionError } from '../../errors.js';
+import { ApiError, NotFoundError, problemBody, SubmissionError } from '../../errors.js';
 import {
   Assessment,
   AssessmentParams,
@@ -79,7 +79,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         operationId: 'getInstrument',
         summary: 'The self-assessment: answer scale and questions in order',
         querystring: NoQuery,
-        response: { 200: json(Instrument, 'The instrument'), 304: NotModified, ...problems(400) },
+        response: { 200: json(Instrument, 'The instrument'), 304: NotModified, ...problems(400, 412) },
       },
     },
     async (request, reply) => app.sendCached(request, reply, 'instrument', Instrument, () => instrument(app.kb)),
@@ -199,7 +199,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
             ...CONTENT_ENCODING(['gzip'], 'an assessment an earlier version stored compressed, to a request that accepts gzip'),
           }),
           304: ExistsNotModified,
-          ...problems(400, 404),
+          ...problems(400, 404, 412),
         },
       },
     },
@@ -208,6 +208,9 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       const found = service.find(request.params.id.toLowerCase());
       if (found === undefined) throw new NotFoundError([{ what: 'assessment', value: request.params.id, field: 'params.id' }]);
       reply.header('cache-control', 'private, max-age=86400, immutable');
+      if (failsIfMatch(request.headers['if-match'], undefined)) {
+        throw new ApiError('precondition-failed', 'A stored assessment carries no entity tag: only If-Match: * matches it.');
+      }
       // It carries no entity tag, so only `*` can match it, which it does by existing (RFC 9110, 13.1.2).
       if (matchesAny(request.headers['if-none-match'])) return sendNotModified(request, reply, found);
       if (found.gzip !== undefined) return sendGzipped(request, reply, found.gzip);

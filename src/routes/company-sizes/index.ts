@@ -12,7 +12,7 @@ const companySizes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'listCompanySizes',
         summary: 'List the company sizes, smallest first',
         querystring: PageQuery,
-        response: { 200: json(CompanySizeList, 'The company sizes in order'), 304: NotModified, ...problems(400) },
+        response: { 200: json(CompanySizeList, 'The company sizes in order'), 304: NotModified, ...problems(400, 412) },
       },
     },
     async (request, reply) => {

@@ -18,7 +18,7 @@ const comparisons: FastifyPluginAsyncZod = async (app) => {
           'and highest >= 2), `distinctive` (spread >= 2, `leader` names the highest role), `peripheral` (highest <= 1). ' +
           '`similarity` = 1 - mean spread / 4; `pairwise` gives it for every pair of roles.',
         querystring: ComparisonQuery,
-        response: { 200: json(Comparison, 'The comparison'), 304: NotModified, ...problems(400, 404) },
+        response: { 200: json(Comparison, 'The comparison'), 304: NotModified, ...problems(400, 404, 412) },
       },
     },
     async (request, reply) => {
@@ -39,7 +39,7 @@ const comparisons: FastifyPluginAsyncZod = async (app) => {
         summary: 'The same comparison at the baseline and at every company size',
         description: 'Shows how the roles converge or separate as companies grow: `trend` lists the similarity at each stage.',
         querystring: ComparisonAcrossSizesQuery,
-        response: { 200: json(ComparisonAcrossSizes, 'The comparison at each stage'), 304: NotModified, ...problems(400, 404) },
+        response: { 200: json(ComparisonAcrossSizes, 'The comparison at each stage'), 304: NotModified, ...problems(400, 404, 412) },
       },
     },
     async (request, reply) => {

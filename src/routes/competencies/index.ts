@@ -18,7 +18,7 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
           'competencies that role expects at `minLevel` (default 1) or above, at `companySize` (default: baseline), ' +
           'and adds that `level` to each item.',
         querystring: CompetencyQuery,
-        response: { 200: json(CompetencyList, 'A page of competencies'), 304: NotModified, ...problems(400, 404) },
+        response: { 200: json(CompetencyList, 'A page of competencies'), 304: NotModified, ...problems(400, 404, 412) },
       },
     },
     async (request, reply) => {
@@ -50,7 +50,7 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
         summary: "One competency with each role's baseline level and its level at every company size",
         params: CompetencyParams,
         querystring: NoQuery,
-        response: { 200: json(CompetencyDetail, 'The competency and its levels'), 304: NotModified, ...problems(400, 404) },
+        response: { 200: json(CompetencyDetail, 'The competency and its levels'), 304: NotModified, ...problems(400, 404, 412) },
       },
     },
     async (request, reply) => {

@@ -18,7 +18,7 @@ const exports: FastifyPluginAsyncZod = async (app) => {
           'Sources, roles, competencies, company sizes, every expectation with its company-size variants and citations, ' +
           'and the questions, unpaged: for tools that keep a copy and refresh it when `kbContentHash` changes.',
         querystring: NoQuery,
-        response: { 200: json(KnowledgeBaseExport, 'The release'), 304: NotModified, ...problems(400) },
+        response: { 200: json(KnowledgeBaseExport, 'The release'), 304: NotModified, ...problems(400, 412) },
       },
     },
     async (request, reply) => app.sendCached(request, reply, 'export', KnowledgeBaseExport, () => knowledgeBaseExport(app.kb)),
@@ -39,7 +39,7 @@ const exports: FastifyPluginAsyncZod = async (app) => {
             headers: { 'content-disposition': { type: 'string', description: 'attachment, named after the release' } },
           },
           304: NotModified,
-          ...problems(400),
+          ...problems(400, 412),
         },
       },
     },

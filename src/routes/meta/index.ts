@@ -14,7 +14,7 @@ const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVer
         operationId: 'getMeta',
         summary: 'Versions of the API, the knowledge-base release, the instrument and the scoring, with counts',
         querystring: NoQuery,
-        response: { 200: json(Meta, 'Versions and counts'), 304: NotModified, ...problems(400) },
+        response: { 200: json(Meta, 'Versions and counts'), 304: NotModified, ...problems(400, 412) },
       },
     },
     async (request, reply) => app.sendCached(request, reply, 'meta', Meta, () => metaOf(app.kb, apiVersion, SCORING_VERSION)),

@@ -19,7 +19,7 @@ const problemTypes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'listProblemTypes',
         summary: 'Every kind of problem the API answers with',
         querystring: PageQuery,
-        response: { 200: json(ProblemTypeList, 'The problem types'), 304: NotModified, ...problems(400) },
+        response: { 200: json(ProblemTypeList, 'The problem types'), 304: NotModified, ...problems(400, 412) },
       },
     },
     async (request, reply) => {
@@ -37,7 +37,7 @@ const problemTypes: FastifyPluginAsyncZod = async (app) => {
         summary: "What one kind of problem means: the document a problem's `type` links to",
         params: ProblemTypeParams,
         querystring: NoQuery,
-        response: { 200: json(ProblemType, 'The problem type'), 304: NotModified, ...problems(400, 404) },
+        response: { 200: json(ProblemType, 'The problem type'), 304: NotModified, ...problems(400, 404, 412) },
       },
     },
     async (request, reply) => {

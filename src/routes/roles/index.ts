@@ -14,7 +14,7 @@ const roles: FastifyPluginAsyncZod = async (app) => {
         operationId: 'listRoles',
         summary: 'List the roles',
         querystring: PageQuery,
-        response: { 200: json(RoleList, 'The roles, in a stable order'), 304: NotModified, ...problems(400) },
+        response: { 200: json(RoleList, 'The roles, in a stable order'), 304: NotModified, ...problems(400, 412) },
       },
     },
     async (request, reply) => {
@@ -35,7 +35,7 @@ const roles: FastifyPluginAsyncZod = async (app) => {
           'overrides the baseline at that size (or null), the rationale and the citations behind it.',
         params: RoleParams,
         querystring: CompanySizeQuery,
-        response: { 200: json(RoleDetail, 'The role and its expectations'), 304: NotModified, ...problems(400, 404) },
+        response: { 200: json(RoleDetail, 'The role and its expectations'), 304: NotModified, ...problems(400, 404, 412) },
       },
     },
     async (request, reply) => {

@@ -13,7 +13,7 @@ const sources: FastifyPluginAsyncZod = async (app) => {
         summary: 'The documents the knowledge base cites',
         description: 'Citations name a source by its id; this lists their titles and kinds.',
         querystring: PageQuery,
-        response: { 200: json(SourceList, 'The sources'), 304: NotModified, ...problems(400) },
+        response: { 200: json(SourceList, 'The sources'), 304: NotModified, ...problems(400, 412) },
       },
     },
     async (request, reply) => {
