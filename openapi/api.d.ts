@@ -429,8 +429,6 @@ export interface components {
         BatchRequestInput: {
             items: components["schemas"]["SubmissionInput"][];
         };
-        /** @enum {string} */
-        CategoryInput: "technical" | "people" | "delivery" | "communication" | "strategy";
         /** @description The levels expectations are given on, lowest first */
         LevelScale: {
             /** @description 0 none, 1 occasional, 2 regular, 3 core, 4 defining */
@@ -1792,7 +1790,8 @@ export interface operations {
     listCompetencies: {
         parameters: {
             query?: {
-                category?: components["schemas"]["CategoryInput"];
+                /** @description Keep only the competencies of this category */
+                category?: "technical" | "people" | "delivery" | "communication" | "strategy";
                 /** @description Case-insensitive text search over name and description (surrounding spaces are ignored) */
                 q?: string;
                 /** @description Keep competencies this role expects at `minLevel` or above */
@@ -2373,7 +2372,8 @@ export interface operations {
                 roles: string;
                 /** @description Compare at this company size instead of the baseline */
                 companySize?: string;
-                category?: components["schemas"]["CategoryInput"];
+                /** @description Compare only the competencies of this category */
+                category?: "technical" | "people" | "delivery" | "communication" | "strategy";
             };
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
@@ -2520,7 +2520,8 @@ export interface operations {
             query: {
                 /** @description 2 to 5 distinct role slugs, comma-separated, e.g. `tech-lead,engineering-manager` */
                 roles: string;
-                category?: components["schemas"]["CategoryInput"];
+                /** @description Compare only the competencies of this category */
+                category?: "technical" | "people" | "delivery" | "communication" | "strategy";
             };
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */

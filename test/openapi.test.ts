@@ -221,6 +221,43 @@ describe('OpenAPI document', () => {
     }
   });
 
+  // Guards against: a 412 sent with the ETag and Cache-Control of the body it withheld, which the
+  // document does not declare and which would let a cache keep the 412 as that body's answer.
+  it('sends a failed If-Match 412 with the headers its document declares, no ETag or Cache-Control', async () => {
+    const created = await injectPost(app, '/v1/assessments', {
+      answers: app.kb.data.questions.map((q) => ({ questionId: q.id, value: 2 })),
+    });
+    const SECURITY = new Set(Object.keys(API_SECURITY_HEADERS));
+    for (const [path, url] of [
+      ['/v1/roles/{role}', '/v1/roles/tech-lead'],
+      ['/v1/exports/levels.csv', '/v1/exports/levels.csv'],
+      ['/v1/assessments/{id}', `/v1/assessments/${created.json().id}`],
+    ] as const) {
+      const response = await app.inject({ url, headers: { 'if-match': '"gone"', 'accept-encoding': 'gzip' } });
+      expect(response.statusCode, url).toBe(412);
+      const op = document.paths[path]?.get as { responses: Record<string, { headers?: Record<string, unknown> }> };
+      const declared = Object.keys(op.responses['412']?.headers ?? {});
+      const sent = Object.keys(response.headers).filter((name) => !['content-type', 'content-length', 'date', 'connection'].includes(name));
+      expect(
+        sent.filter((name) => !declared.includes(name) && !SECURITY.has(name)),
+        url,
+      ).toEqual([]);
+      expect([response.headers.etag, response.headers['cache-control']], url).toEqual([undefined, undefined]);
+    }
+  });
+
+  // Guards against: a query parameter whose schema was a reference to a component, which left it
+  // with no description in the document.
+  it('describes every parameter of every operation', () => {
+    type Operation = { parameters?: { in: string; name: string; description?: string }[] };
+    const undescribed = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations as Record<string, Operation>).flatMap(([method, op]) =>
+        (op.parameters ?? []).filter((p) => !p.description).map((p) => `${method} ${path} ${p.in} ${p.name}`),
+      ),
+    );
+    expect(undescribed).toEqual([]);
+  });
+
   it("documents the 304 of a stored assessment: If-None-Match for `*` alone, no ETag, the 200's other headers", async () => {
     type Operation = {
       parameters?: { in: string; name: string; description?: string }[];

@@ -5,8 +5,16 @@ import { storageFaultCode } from '../db/storage-faults.js';
 import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody } from '../errors.js';
 import type { ProblemCode } from '../problem-types.js';
 
+/**
+ * Headers a route may have set for the body it meant to send. A problem sent in its place drops
+ * them: a CSV export's 500 sent as an attachment would be saved as the spreadsheet, and one with the
+ * body's ETag and Cache-Control could be kept by a cache as that body's answer.
+ */
+const REPRESENTATION_HEADERS = ['etag', 'last-modified', 'cache-control', 'content-disposition', 'content-encoding'];
+
 /** Sends a problem+json answer; the one way an error reaches a client. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields) {
+  for (const name of REPRESENTATION_HEADERS) reply.removeHeader(name);
   return reply.code(problem.status).type('application/problem+json').serializer(JSON.stringify).send(problemBody(request, problem));
 }
 

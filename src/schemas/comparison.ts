@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CLASSIFICATIONS } from '../domain/comparison.js';
 import { MAX_LEVEL, SLUG_BODY } from '../domain/knowledge-base.js';
 import { ContentHash, Level, Slug } from './common.js';
-import { Category, CompetencyRef } from './knowledge-base.js';
+import { Category, CompetencyRef, categoryFilter } from './knowledge-base.js';
 
 const RoleRef = z.object({ slug: Slug, name: z.string() });
 
@@ -87,10 +87,10 @@ const RoleSet = z
 export const ComparisonQuery = z.strictObject({
   roles: RoleSet,
   companySize: Slug.optional().describe('Compare at this company size instead of the baseline'),
-  category: Category.optional().describe('Compare only the competencies of this category'),
+  category: categoryFilter('Compare only the competencies of this category'),
 });
 
 export const ComparisonAcrossSizesQuery = z.strictObject({
   roles: RoleSet,
-  category: Category.optional().describe('Compare only the competencies of this category'),
+  category: categoryFilter('Compare only the competencies of this category'),
 });

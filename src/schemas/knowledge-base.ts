@@ -4,6 +4,12 @@ import { Level, Pagination, pageOf, queryInt, Slug } from './common.js';
 
 export const Category = z.enum(CATEGORIES).meta({ id: 'Category' });
 
+/**
+ * A query's category filter: the values of Category written out in the parameter, since a
+ * parameter whose schema is a reference to a component loses its description in the document.
+ */
+export const categoryFilter = (description: string) => z.enum(CATEGORIES).optional().describe(description);
+
 export const Citation = z
   .object({
     source: Slug.describe('Source id: see GET /v1/sources'),
@@ -100,7 +106,7 @@ export const CompanySizeQuery = z.strictObject({
 
 export const CompetencyQuery = z
   .strictObject({
-    category: Category.optional(),
+    category: categoryFilter('Keep only the competencies of this category'),
     q: z
       .string()
       .regex(/\S/, 'must not be blank')

@@ -207,10 +207,10 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       // UUIDs are read in either case (RFC 9562); ids are given out, and kept, in lowercase.
       const found = service.find(request.params.id.toLowerCase());
       if (found === undefined) throw new NotFoundError([{ what: 'assessment', value: request.params.id, field: 'params.id' }]);
-      reply.header('cache-control', 'private, max-age=86400, immutable');
       if (failsIfMatch(request.headers['if-match'], undefined)) {
         throw new ApiError('precondition-failed', 'A stored assessment carries no entity tag: only If-Match: * matches it.');
       }
+      reply.header('cache-control', 'private, max-age=86400, immutable');
       // It carries no entity tag, so only `*` can match it, which it does by existing (RFC 9110, 13.1.2).
       if (matchesAny(request.headers['if-none-match'])) return sendNotModified(request, reply, found);
       if (found.gzip !== undefined) return sendGzipped(request, reply, found.gzip);
