@@ -19,23 +19,27 @@ export const MAX_JSON_VALUES = 400_000;
  * where the scan would add a few microseconds to every submission (2 KB).
  */
 const SCANNED_FROM_BYTES = 16 * 1024;
+/** What a body nested deeper than MAX_JSON_DEPTH is told, by the scan or after the parse. */
+const TOO_DEEP = `is nested more than ${MAX_JSON_DEPTH} levels deep`;
 
 /**
  * Why a JSON body would be costly to parse for what the API can take from it, found in one pass over
  * its bytes before JSON.parse: an object with more than MAX_JSON_MEMBERS members, an array of more
- * than MAX_JSON_ELEMENTS elements, more than MAX_JSON_VALUES values, or more than MAX_JSON_NAMES
- * distinct member names. Parsing 3.5–4 MiB held the event loop for 0.35–1 s, for a 400 in the end,
+ * than MAX_JSON_ELEMENTS elements, more than MAX_JSON_VALUES values, more than MAX_JSON_NAMES
+ * distinct member names, or nesting deeper than MAX_JSON_DEPTH (where the counts above stop, so
+ * that a body wrapped in one more bracket would otherwise be parsed whole). Parsing 3.5–4 MiB held the event loop for 0.35–1 s, for a 400 in the end,
  * when it was one object of 480,000 keys, 1,300,000 empty objects, or objects whose keys were all
  * different (each new name gives V8 a new object shape to build); 64 names in a new order in each
  * object still took 0.26 s, 8 names 0.1 s, against 0.02 s for one shape. Undefined when none of that
  * is so, or when the bytes are not well-formed enough to count (then the parser says what is wrong).
- * Strings are skipped, escapes and all; nesting past the depth limit is left to the depth check
- * after the parse. A name is told from the others by a hash of its bytes: names that collide count
- * once, which errs towards letting a body through.
+ * Strings are skipped, escapes and all. A name is told from the others by a hash of its bytes: names
+ * that collide count once, which errs towards letting a body through.
  */
 export function costlyStructure(bytes: Uint8Array): string | undefined {
-  const isObject = new Uint8Array(MAX_JSON_DEPTH + 2);
-  const counts = new Int32Array(MAX_JSON_DEPTH + 2);
+  // Indexed by depth, 1 for the outermost container: an object or array at MAX_JSON_DEPTH levels
+  // below it (depth MAX_JSON_DEPTH + 1) is refused.
+  const isObject = new Uint8Array(MAX_JSON_DEPTH + 1);
+  const counts = new Int32Array(MAX_JSON_DEPTH + 1);
   const names = new Set<number>();
   let depth = 0;
   let values = 0;
@@ -48,24 +52,22 @@ export function costlyStructure(bytes: Uint8Array): string | undefined {
         if (bytes[i] === 0x5c) hash = Math.imul(hash ^ 0x5c, 0x01000193) ^ (bytes[++i] as number);
         else hash = Math.imul(hash ^ (bytes[i] as number), 0x01000193);
       }
-      if (depth > 0 && depth < isObject.length && isObject[depth] === 1 && nextIsColon(bytes, i + 1)) {
+      if (depth > 0 && isObject[depth] === 1 && nextIsColon(bytes, i + 1)) {
         names.add(hash);
         if (names.size > MAX_JSON_NAMES) return `has more than ${MAX_JSON_NAMES} distinct member names`;
       }
       continue;
     }
     if (c === 0x7b || c === 0x5b) {
-      depth++;
+      if (++depth > MAX_JSON_DEPTH) return TOO_DEEP;
       values++;
-      if (depth < isObject.length) {
-        isObject[depth] = c === 0x7b ? 1 : 0;
-        counts[depth] = 1;
-      }
+      isObject[depth] = c === 0x7b ? 1 : 0;
+      counts[depth] = 1;
     } else if (c === 0x7d || c === 0x5d) {
       if (--depth < 0) return undefined;
     } else if (c === 0x2c) {
       values++;
-      if (depth > 0 && depth < isObject.length) {
+      if (depth > 0) {
         const n = ++(counts[depth] as number);
         if (isObject[depth] === 1 ? n > MAX_JSON_MEMBERS : n > MAX_JSON_ELEMENTS) {
           return isObject[depth] === 1
@@ -212,8 +214,7 @@ export function addJsonBodyParser(app: FastifyInstance): void {
       // The parser refuses prototype keys as it refuses broken JSON: tell the two apart, on errors only.
       if (error) return done(isJson(body) ? new ForbiddenKeyError() : error, undefined);
       if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
-        const problem = { field: 'body', message: `is nested more than ${MAX_JSON_DEPTH} levels deep` };
-        return done(new BadRequestError(`The body is nested more than ${MAX_JSON_DEPTH} levels deep.`, [problem]), undefined);
+        return done(new BadRequestError(`The body ${TOO_DEEP}.`, [{ field: 'body', message: TOO_DEEP }]), undefined);
       }
       done(null, value);
     });

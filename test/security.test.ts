@@ -414,6 +414,20 @@ describe('JSON bodies costly to parse', () => {
     expect(costlyStructure(bytes(`]${'{'.repeat(10)}`))).toBeUndefined();
   });
 
+  // Guards against: the counts stopped at the depth limit, so a body of 320,000 distinct names
+  // wrapped in 34 brackets was parsed whole (0.37 s of the event loop) before the depth check after
+  // the parse refused it.
+  it('refuses nesting past the depth limit in the scan, before the counts below it stop', () => {
+    const bytes = (text: string) => Buffer.from(text);
+    const wrapped = (depth: number, inner: string) => `${'['.repeat(depth)}${inner}${']'.repeat(depth)}`;
+    expect(costlyStructure(bytes(wrapped(32, '0')))).toBeUndefined();
+    expect(costlyStructure(bytes(wrapped(31, '{"a":0}')))).toBeUndefined();
+    expect(costlyStructure(bytes(wrapped(33, '0')))).toBe('is nested more than 32 levels deep');
+    expect(costlyStructure(bytes(wrapped(32, '{"a":0}')))).toBe('is nested more than 32 levels deep');
+    const distinctNames = Array.from({ length: 2000 }, (_, o) => `{${Array.from({ length: 16 }, (_, m) => `"${o}.${m}":0`).join(',')}}`);
+    expect(costlyStructure(bytes(wrapped(34, distinctNames.join(','))))).toBe('is nested more than 32 levels deep');
+  });
+
   // Guards against: 4 MiB of one object's 480,000 keys, or of 1,300,000 empty objects, were parsed
   // (0.35–0.8 s of the event loop each) and walked before the schema refused them; fifteen at once
   // held /health for 5–7 s and took the server past 500 MB.
