@@ -443,6 +443,34 @@ describe('load shedding (maxEventLoopDelayMs: 10)', () => {
   });
 });
 
+// Guards against: a warning line for every request shed, 28,000 lines (5.7 MB) of log in one flood.
+describe('the log while shedding load', () => {
+  it('writes one warning a second at most, saying how many requests it left out', { timeout: 30_000 }, async () => {
+    const lines: string[] = [];
+    const app = await buildTestApp({
+      maxEventLoopDelayMs: 10,
+      logger: { level: 'warn', stream: { write: (line: string) => lines.push(line) } },
+    });
+    onTestFinished(() => app.close());
+    await pollFor('a calm server', async () => (await app.inject('/v1/roles')).statusCode === 200, 15_000);
+    const blocker = setInterval(() => busy(300), 20);
+    try {
+      await pollFor('a 503 from GET /v1/roles', async () => (await app.inject('/v1/roles')).statusCode === 503, 8000);
+      const statuses = (await Promise.all(Array.from({ length: 40 }, () => app.inject('/v1/roles')))).map((r) => r.statusCode);
+      expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(20);
+      // A second on, the next request shed writes the line that counts them.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await pollFor('another 503', async () => (await app.inject('/v1/roles')).statusCode === 503, 8000);
+    } finally {
+      clearInterval(blocker);
+    }
+    const shed = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'shedding load: event loop delayed');
+    expect(shed.length).toBeGreaterThan(0);
+    expect(shed.length).toBeLessThanOrEqual(3);
+    expect(Math.max(...shed.map((entry) => entry.alsoShed))).toBeGreaterThan(20);
+  });
+});
+
 describe('load shedding under a limit longer than a second (maxEventLoopDelayMs: 2000)', () => {
   let app: App;
   beforeAll(async () => {

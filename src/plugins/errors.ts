@@ -45,13 +45,39 @@ function storageFaultDetail(code: string): string {
 }
 
 /**
+ * One log line of a kind a second at most, for errors that come in floods (every request of a
+ * failing commit, every request shed under load): each line says how many were left out before it.
+ */
+export class LogSampler {
+  private at = Number.NEGATIVE_INFINITY;
+  private leftOut = 0;
+
+  constructor(
+    private readonly everyMs = 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Calls `log` with the number left out since the last line when its time has come; else counts one more. */
+  take(log: (leftOut: number) => void): void {
+    const now = this.now();
+    if (now - this.at < this.everyMs) {
+      this.leftOut++;
+      return;
+    }
+    log(this.leftOut);
+    this.at = now;
+    this.leftOut = 0;
+  }
+}
+
+/**
  * The one place where errors become responses: every error is answered as problem+json, client
  * errors say what was wrong, and server errors are logged with the request id and never detailed.
  */
 export default fp(
   async (app) => {
-    /** When a storage fault was last logged, and how many were not logged since. */
-    const storageLog = { at: 0, left: 0 };
+    const storageLog = new LogSampler();
+    const sheddingLog = new LogSampler();
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof ApiError) {
         if (error.headers) reply.headers(error.headers);
@@ -141,7 +167,7 @@ export default fp(
         });
       }
       if (status === 503 && error.code === 'FST_UNDER_PRESSURE') {
-        request.log.warn({ requestId: request.id }, 'shedding load: event loop delayed');
+        sheddingLog.take((alsoShed) => request.log.warn({ requestId: request.id, alsoShed }, 'shedding load: event loop delayed'));
         return sendProblem(request, reply, {
           status: 503,
           code: 'overloaded',
@@ -150,14 +176,10 @@ export default fp(
       }
       const storageFault = storageFaultCode(error);
       if (storageFault !== undefined) {
-        // Every request of a failing commit gets here: the fault is logged once a second at most,
-        // without the stack, with how many were left out.
-        const now = Date.now();
-        if (now - storageLog.at >= 1000) {
-          request.log.error({ code: storageFault, requestId: request.id, alsoFailed: storageLog.left }, `storage fault: ${error.message}`);
-          storageLog.at = now;
-          storageLog.left = 0;
-        } else storageLog.left++;
+        // Every request of a failing commit gets here: the fault is logged without the stack.
+        storageLog.take((alsoFailed) =>
+          request.log.error({ code: storageFault, requestId: request.id, alsoFailed }, `storage fault: ${error.message}`),
+        );
         return sendProblem(request, reply.header('retry-after', String(STORAGE_RETRY_S)), {
           status: 503,
           code: 'storage-unavailable',
