@@ -151,6 +151,24 @@ describe('stored assessment documents', () => {
     expect(unknown.statusCode).toBe(404);
   });
 
+  // RFC 9110, 13.1.1. Guards against: a POST made conditional with If-Match stored its submission
+  // all the same, though what it would make has no current representation to match.
+  it('refuses a submission, a preview or a batch with If-Match 412, and stores nothing', async () => {
+    const before = app.repository.countAssessments();
+    for (const [url, payload] of [
+      ['/v1/assessments', submission(20)],
+      ['/v1/assessments/preview', submission(21)],
+      ['/v1/assessments/batch', { items: [submission(22)] }],
+    ] as const) {
+      for (const ifMatch of ['*', '"abc"']) {
+        const response = await injectPost(app, url, payload, { 'if-match': ifMatch });
+        expect([response.statusCode, response.json().code], `${url} ${ifMatch}`).toEqual([412, 'precondition-failed']);
+        expect(responseProblems('POST', url, 412, String(response.headers['content-type']), response.body)).toEqual([]);
+      }
+    }
+    expect(app.repository.countAssessments()).toBe(before);
+  });
+
   it('answers If-None-Match: * with 304 for a document kept gzip-compressed, varying on Accept-Encoding', async () => {
     const created = await post(app, submission(8));
     const compressedId = '00000000-0000-4000-8000-00000000c0df';

@@ -1,4 +1,4 @@
-import { errorCodes, type FastifyRequest } from 'fastify';
+import { errorCodes, type FastifyRequest, type onRequestHookHandler } from 'fastify';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { failsIfMatch, matchesAny } from '../../conditional.js';
@@ -54,6 +54,18 @@ export type AssessmentRouteOptions = {
 
 const STORED_PREFIX = '/v1/assessments/';
 
+/**
+ * A POST here makes something new: its target has no current representation, so no If-Match holds
+ * (RFC 9110, 13.1.1), `*` included, and the request is refused before anything is checked or stored.
+ */
+const refuseIfMatch: onRequestHookHandler = (request, _reply, done) => {
+  done(
+    request.headers['if-match'] === undefined
+      ? undefined
+      : new ApiError('precondition-failed', 'A submission makes a new assessment, which no If-Match can match: send it without one.'),
+  );
+};
+
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
   const service = new AssessmentService(app.kb, app.repository, new RecentAssessments(options.recentAssessmentsBytes));
 
@@ -90,6 +102,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     {
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
+      onRequest: refuseIfMatch,
       schema: {
         tags: ['assessments'],
         operationId: 'createAssessment',
@@ -108,7 +121,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
             },
             ...REPLAYABLE,
           }),
-          ...problems(400, 413, 415, 422, 429),
+          ...problems(400, 412, 413, 415, 422, 429),
         },
       },
     },
@@ -120,13 +133,14 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     {
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
+      onRequest: refuseIfMatch,
       schema: {
         tags: ['assessments'],
         operationId: 'previewAssessment',
         summary: 'Score a submission without storing it',
         querystring: NoQuery,
         body: Submission,
-        response: { 200: json(AssessmentPreview, 'Scored, nothing stored'), ...problems(400, 413, 415, 422, 429) },
+        response: { 200: json(AssessmentPreview, 'Scored, nothing stored'), ...problems(400, 412, 413, 415, 422, 429) },
       },
     },
     async (request, reply) => sendJson(reply, JSON.stringify(service.preview(uncheckedBody(request)))),
@@ -140,7 +154,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       validatorCompiler: checkBodyInHandler,
       // Parsed only once it holds a place: batches beyond the limit under way are refused unparsed.
       config: { writeLimit: true, parsesItsBody: true },
-      onRequest: batchPlaces.refuseWhenFull,
+      onRequest: [refuseIfMatch, batchPlaces.refuseWhenFull],
       preValidation: [batchPlaces.take, app.parseJsonBody],
       bodyLimit: options.batchBodyLimit,
       schema: {
@@ -164,7 +178,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
             ...REPLAYABLE,
             ...CONTENT_ENCODING(['gzip'], 'the answer is 16 KiB or more and the request accepts gzip'),
           }),
-          ...problems(400, 413, 415, 422, 429),
+          ...problems(400, 412, 413, 415, 422, 429),
         },
       },
     },
