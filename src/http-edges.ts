@@ -85,33 +85,6 @@ function refusedTransferCoding(request: IncomingMessage, response: ServerRespons
   return true;
 }
 
-/** Pipelined requests a connection may send while Node has stopped reading it for its unread answers. */
-export const MAX_REQUESTS_WHILE_PAUSED = 64;
-const arrivedWhilePaused = Symbol('requests that arrived while the connection was paused');
-
-/**
- * Whether a request comes from a client that pipelines requests and does not read the answers, and
- * its connection is closed: the request and every later one on it go unanswered. Node stops reading
- * a connection once the answers waiting on it pass the socket's high-water mark, but still hands
- * over every request of the chunk it was parsing, up to 64 KiB of them (about 1,900 GETs), whose
- * answers then wait in memory: 50 such connections took the server from 113 to 330 MB, and 500 MB
- * at the `info` log level. A client that reads as it sends is paused at most briefly, and its count
- * starts again once its connection is read from.
- */
-function floodsPipeline(request: IncomingMessage): boolean {
-  const socket = request.socket as Socket & { [arrivedWhilePaused]?: number };
-  if (socket.destroyed) return true;
-  if (!socket.isPaused()) {
-    if (socket[arrivedWhilePaused] !== undefined) socket[arrivedWhilePaused] = 0;
-    return false;
-  }
-  const arrived = (socket[arrivedWhilePaused] ?? 0) + 1;
-  socket[arrivedWhilePaused] = arrived;
-  if (arrived <= MAX_REQUESTS_WHILE_PAUSED) return false;
-  socket.destroy();
-  return true;
-}
-
 /**
  * Puts the Host check and the cached front before Fastify on Fastify's own HTTP server, whose one
  * request listener is Fastify's handler (so the server keeps Fastify's settings and bindings). A
@@ -126,7 +99,6 @@ export function answerFirst(server: Server, front: CachedFront): void {
   if (listeners.length !== 1 || fastify === undefined) throw new Error(`expected one request listener, found ${listeners.length}`);
   server.removeListener('request', fastify);
   const handle = (request: IncomingMessage, response: ServerResponse) => {
-    if (floodsPipeline(request)) return;
     if (!refusedHost(request, response) && !refusedTransferCoding(request, response) && !front.answer(request, response)) {
       fastify(request, response);
     }
