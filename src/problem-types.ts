@@ -78,7 +78,7 @@ export const PROBLEM_TYPES = {
     status: 412,
     title: 'Precondition Failed',
     description:
-      'The request’s If-Match names no entity tag of the representation it would get (compared strongly: a weak tag never matches), so the resource has changed since that tag was read. A stored assessment carries no entity tag: only `If-Match: *` matches it. A submission makes a new assessment, which nothing matches: a POST with If-Match is refused and nothing is stored.',
+      'The request’s If-Match names no entity tag of the representation it would get (compared strongly: a weak tag never matches), so the resource has changed since that tag was read. A stored assessment carries no entity tag: only `If-Match: *` matches it. A submission makes a new assessment, which nothing matches: a POST with If-Match is refused and nothing is stored. A documentation file is refused the same way when it fails If-Match or If-Unmodified-Since.',
   },
   'unsupported-media-type': {
     status: 415,

@@ -381,6 +381,14 @@ describe('OpenAPI document', () => {
     // RFC 9110 §15.5.17: a 416 to a byte range should say the file's length in Content-Range; RFC 9457
     // §3.1.3: a problem type's title does not change from one occurrence to the next. Guards against:
     // a 416 with no Content-Range, typed `bad-request`, whose title is the status's reason phrase.
+    // Guards against: the file server's 412 typed `bad-request`, where every other 412 of the API is
+    // `precondition-failed`.
+    it('answers a failed If-Match on a file 412 precondition-failed', async () => {
+      const response = await app.inject({ url: '/docs/static/swagger-ui.css', headers: { 'if-match': '"not-this-file"' } });
+      expect(response.statusCode).toBe(412);
+      expect(response.json()).toMatchObject({ type: '/problems/precondition-failed', code: 'precondition-failed', status: 412 });
+    });
+
     it('answers a range past the end of a file 416 with its length in Content-Range and a problem type of its own', async () => {
       const url = '/docs/static/swagger-ui.css';
       const size = readFileSync(join(staticDir, 'swagger-ui.css')).length;

@@ -156,6 +156,14 @@ export default fp(
             detail: 'The Range asks for bytes the file does not have: Content-Range gives its length.',
           });
         }
+        // The documentation's file server, given an If-Match or If-Unmodified-Since the file fails.
+        if (status === 412) {
+          return sendProblem(request, reply, {
+            status,
+            code: 'precondition-failed',
+            detail: 'The file has changed since the validator in If-Match or If-Unmodified-Since was read.',
+          });
+        }
         // The one 403 a route can give: the documentation's file server refusing a `..` segment.
         if (status === 403) {
           return sendProblem(request, reply, { status, code: 'forbidden', detail: 'This path has a `..` segment: it is not served.' });
