@@ -27,13 +27,14 @@ const TOO_DEEP = `is nested more than ${MAX_JSON_DEPTH} levels deep`;
  * its bytes before JSON.parse: an object with more than MAX_JSON_MEMBERS members, an array of more
  * than MAX_JSON_ELEMENTS elements, more than MAX_JSON_VALUES values, more than MAX_JSON_NAMES
  * distinct member names, or nesting deeper than MAX_JSON_DEPTH (where the counts above stop, so
- * that a body wrapped in one more bracket would otherwise be parsed whole). Parsing 3.5–4 MiB held the event loop for 0.35–1 s, for a 400 in the end,
- * when it was one object of 480,000 keys, 1,300,000 empty objects, or objects whose keys were all
- * different (each new name gives V8 a new object shape to build); 64 names in a new order in each
- * object still took 0.26 s, 8 names 0.1 s, against 0.02 s for one shape. Undefined when none of that
- * is so, or when the bytes are not well-formed enough to count (then the parser says what is wrong).
- * Strings are skipped, escapes and all. A name is told from the others by a hash of its bytes: names
- * that collide count once, which errs towards letting a body through.
+ * that a body wrapped in one more bracket would otherwise be parsed whole). Parsing 3.5–4 MiB held
+ * the event loop for 0.35–1 s, for a 400 in the end, when it was one object of 480,000 keys,
+ * 1,300,000 empty objects, or objects whose keys were all different (each new name gives V8 a new
+ * object shape to build); 64 names in a new order in each object still took 0.26 s, 8 names 0.1 s,
+ * against 0.02 s for one shape. Undefined when none of that is so, or when the bytes are not
+ * well-formed enough to count (then the parser says what is wrong). Strings are skipped, escapes and
+ * all. A name is told from the others by a hash of its bytes: names that collide count once, which
+ * errs towards letting a body through.
  */
 export function costlyStructure(bytes: Uint8Array): string | undefined {
   // Indexed by depth, 1 for the outermost container: an object or array at MAX_JSON_DEPTH levels
