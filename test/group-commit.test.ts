@@ -120,7 +120,7 @@ describe('GroupCommit', () => {
   it('answers the saves still waiting for a lock once the database is closed: shutting down, nothing stored', async () => {
     const writer = new GroupCommit(repository);
     const tries = vi.spyOn(repository, 'saveAssessmentGroups').mockImplementation(() => {
-      throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      throw Object.assign(new Error('database is locked'), { name: 'SqliteError', code: 'SQLITE_BUSY' });
     });
     const saved = writer.save({ records: [record()] });
     await vi.waitFor(() => expect(tries.mock.calls.length).toBeGreaterThan(1));

@@ -91,13 +91,12 @@ export default fp<ResponseCacheOptions>(
     const send = (request: FastifyRequest, reply: FastifyReply, entry: Entry) => {
       const coding = codingFor(request.headers['accept-encoding']);
       const { etags } = entry;
-      varyOnAcceptEncoding(reply);
-      // If-Match comes first (RFC 9110, 13.2.2), compared with the same representation's tag. Its 412
-      // carries neither that tag nor the body's Cache-Control: a cache must not keep it for the body.
+      varyOnAcceptEncoding(reply).header('etag', etags[coding]).header('cache-control', cacheControl);
+      // If-Match comes first (RFC 9110, 13.2.2), compared with the same representation's tag. Its
+      // problem drops the ETag and Cache-Control set above, as every problem does (sendProblem).
       if (failsIfMatch(request.headers['if-match'], etags[coding])) {
         throw new ApiError('precondition-failed', `If-Match names no tag of the current representation, ${etags[coding]}.`);
       }
-      reply.header('etag', etags[coding]).header('cache-control', cacheControl);
       // The tag compared is that of the representation this request selects (RFC 9110, 13.1.2): a
       // client holding the plain body that now asks for gzip gets the gzip body, not a 304 for a
       // representation it does not hold.

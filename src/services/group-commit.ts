@@ -1,4 +1,5 @@
 import type { AssessmentGroup, Repository } from '../db/repository.js';
+import { storageFaultCode } from '../db/storage-faults.js';
 import { ShuttingDownError } from '../errors.js';
 
 /** A request's group, and since when its commit has found the database locked by another connection. */
@@ -10,10 +11,7 @@ export const LOCK_WAIT_MS = 5000;
 const LOCK_RETRY_MS = 10;
 
 /** Whether a commit failed because another connection held the write lock: nothing was written. */
-function lockedElsewhere(error: unknown): boolean {
-  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
+const lockedElsewhere = (error: unknown) => storageFaultCode(error)?.startsWith('SQLITE_BUSY') === true;
 
 /**
  * Commits the assessments of every request that reaches the store in one turn of the event loop
