@@ -514,7 +514,8 @@ export interface components {
                 points: number;
                 reason: string;
             }[];
-            flags: ("incomplete" | "straight-lining")[];
+            /** @description incomplete: fewer than 80% of the questions answered, confidence at most lean; straight-lining: the answers state no preference, no recommendation; response-style (from shape-1.4): with questions left out, the gap the answers' general lean makes of them was taken off the margin, lowering the confidence */
+            flags: ("incomplete" | "straight-lining" | "response-style")[];
             answered: {
                 count: number;
                 total: number;
@@ -822,7 +823,7 @@ export interface components {
             contentHash: string;
             /** @description Version of the question bank */
             instrumentVersion: string;
-            /** @description Version of the scoring formula new assessments are scored with, e.g. `shape-1.3` */
+            /** @description Version of the scoring formula new assessments are scored with, e.g. `shape-1.4` */
             scoringVersion: string;
             levelScale: components["schemas"]["LevelScale"];
             counts: {

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { SCORING_VERSION, type ScoringInput, score } from '../src/domain/scoring.js';
 
 /**
- * Exact results for fixed answer sets, recorded from the formula as released (shape-1.0, and
- * shape-1.1 to shape-1.3, which give them all alike but for the straight-lining each adds). Any change
- * to the arithmetic, even one that moves a fit by a rounding step or reorders a sum, changes these;
+ * Exact results for fixed answer sets, recorded from the formula as released (shape-1.0; shape-1.1 to
+ * shape-1.4 give the same results but for the set each adds, straight-lined or, from shape-1.4, with a
+ * response style). Any change to the arithmetic, even one that moves a fit by a rounding step or reorders a sum, changes these;
  * a deliberate change to the formula records them again with a new scoring version.
  *
  * The questions, roles and levels scored here are a frozen copy (`fixtures/scoring-input.json`,
@@ -37,6 +37,8 @@ const GENERATED_DIGEST: Record<string, string> = {
   'shape-1.2': '6302838fcadd979e0599e114df5f58cf07ff594f67edef96a7d42c43bdbed56b',
   // Nor does any give every answered competency one affinity, so shape-1.3 leaves them alone too.
   'shape-1.3': '6302838fcadd979e0599e114df5f58cf07ff594f67edef96a7d42c43bdbed56b',
+  // A third of each set's questions are left out, so the response style lowers some confidences.
+  'shape-1.4': 'f85ac62fe5097789f1431dbdda51ea576bc3ca637cff14c103be07dbe890832e',
 };
 
 /** A repeatable spread of answers: question i of set k answers ((i * a + k * b) mod 5) + 1. */
@@ -56,6 +58,10 @@ const ANSWER_SETS: Record<string, ScoringInput['answers']> = {
   'one affinity for every competency answered, one in seven left out (straight-lining from shape-1.3)': questions
     .filter((q) => competencies.findIndex((c) => c.slug === q.competency) % 7 !== 3)
     .map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? 5 : 3 })),
+  'a step from one affinity, four technical competencies left out (response-style from shape-1.4)': questions
+    .filter((q) => !['hands-on-coding', 'technical-expertise', 'system-design', 'code-review'].includes(q.competency))
+    .map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? 5 : 3 }))
+    .map((a, i, all) => (i === all.length - 1 ? { ...a, value: a.value === 5 ? 4 : a.value + 1 } : a)),
   // Three answers whose fits land on a rounding edge: summing in another order changes them.
   'three answers on a rounding edge': [
     { questionId: 'q-decisions-final-call', value: 1 },

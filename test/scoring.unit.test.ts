@@ -412,12 +412,100 @@ describe('score(): answers that carry no information', () => {
       expect(result.recommendation.margin).toBeGreaterThanOrEqual(CONFIDENCE_THRESHOLDS.clear);
       expect(result.recommendation).toMatchObject({ role: null, confidence: 'too-close-to-call' });
       expect(result.highlights).toEqual([]);
-      // One answer a step apart states a preference: scored as usual.
+      // One answer a step apart is no longer alike, but its pattern says next to nothing: the gap is
+      // still the skipped competencies' (response-style, from shape-1.4).
       const oneApart = keyedAlike.map((a, i) => (i === 0 ? { ...a, value: a.value === 5 ? 4 : 2 } : a));
       const varied = score(input(oneApart, size));
-      expect(varied.flags).toEqual([]);
-      expect(varied.recommendation.role).not.toBeNull();
+      expect(varied.flags).toEqual(['response-style']);
+      expect(varied.recommendation.margin).toBeGreaterThanOrEqual(CONFIDENCE_THRESHOLDS.clear);
+      expect(varied.recommendation).toMatchObject({ role: null, confidence: 'too-close-to-call' });
+      expect(varied.highlights.length).toBeGreaterThan(0);
     }
+  });
+
+  // Guards against (shape-1.3): 5 to every plain item and 3 to every reverse-keyed one, four technical
+  // competencies left out and the last answer 4 instead of 5, was a clear Engineering Manager in big
+  // tech (margin 18.79, about 17 of it from the competencies left out); 5 and 4 with eight single
+  // items left out, a clear Tech Lead (margin 28.52). Neither pattern states a preference.
+  it('does not call a gap clear that a general lean makes of the items left out (response-style)', () => {
+    const technical = new Set(['hands-on-coding', 'technical-expertise', 'system-design', 'code-review']);
+    const lastOneApart = (answers: Answer[]) =>
+      answers.map((a, i) => (i === answers.length - 1 ? { ...a, value: a.value === 5 ? 4 : a.value + 1 } : a));
+    const caseA = lastOneApart(
+      questions.filter((q) => !technical.has(q.competency)).map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? 5 : 3 })),
+    );
+    const skipped = new Set([
+      'q-perf-evaluations',
+      'q-vision-direction',
+      'q-crossfunc-partners',
+      'q-ownership-wellbeing',
+      'q-design-avoid',
+      'q-incident-handoff',
+      'q-career-conversations',
+      'q-coding-avoid',
+    ]);
+    expect(questions.filter((q) => skipped.has(q.id))).toHaveLength(skipped.size);
+    const caseB = questions.filter((q) => !skipped.has(q.id)).map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? 5 : 4 }));
+    const margins: number[] = [];
+    for (const answers of [caseA, caseB]) {
+      for (const size of SIZES) {
+        const result = score(input(answers, size));
+        expect(result.flags, size ?? 'baseline').not.toContain('incomplete');
+        expect(result.flags, size ?? 'baseline').not.toContain('straight-lining');
+        expect(result.recommendation.confidence, size ?? 'baseline').not.toBe('clear');
+        margins.push(result.recommendation.margin);
+        if (result.recommendation.margin >= CONFIDENCE_THRESHOLDS.lean) expect(result.flags).toContain('response-style');
+      }
+    }
+    // The gaps are there, and clear by their size: the flag is what withholds them.
+    expect(Math.max(...margins)).toBeGreaterThanOrEqual(CONFIDENCE_THRESHOLDS.clear);
+  });
+
+  it('never calls clear what one answer per keying, with any items left out and one answer a step off, says', () => {
+    fc.assert(
+      fc.property(
+        fc.subarray(
+          questions.map((q) => q.id),
+          { minLength: Math.ceil(COMPLETE_SHARE * questions.length) },
+        ),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.nat(),
+        fc.constantFrom(...SIZES),
+        (ids, plus, minus, off, size) => {
+          const answers = ids.map((id) => ({ questionId: id, value: questionById.get(id)!.keyed === 'plus' ? plus : minus }));
+          const k = off % answers.length;
+          const tweaked = answers.map((a, i) => (i === k ? { ...a, value: a.value === 5 ? 4 : a.value + 1 } : a));
+          for (const set of [answers, tweaked]) expect(score(input(set, size)).recommendation.confidence).not.toBe('clear');
+        },
+      ),
+      { numRuns: 300, seed: 14 },
+    );
+  });
+
+  it('leaves every question answered as it was: no response-style flag, the confidence the margin gives', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: questions.length, maxLength: questions.length }),
+        fc.constantFrom(...SIZES),
+        (values, size) => {
+          const result = score(
+            input(
+              questions.map((q, i) => ({ questionId: q.id, value: values[i] as number })),
+              size,
+            ),
+          );
+          expect(result.flags).not.toContain('response-style');
+          if (!result.flags.includes('straight-lining')) {
+            const { margin, confidence } = result.recommendation;
+            const expected =
+              margin >= CONFIDENCE_THRESHOLDS.clear ? 'clear' : margin >= CONFIDENCE_THRESHOLDS.lean ? 'lean' : 'too-close-to-call';
+            expect(confidence).toBe(expected);
+          }
+        },
+      ),
+      { numRuns: 300, seed: 15 },
+    );
   });
 
   // Guards against (shape-1.2): 5 to every plain item and 3 to every reverse-keyed one, with four

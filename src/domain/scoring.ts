@@ -17,6 +17,9 @@ import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
  *    largest S any role could reach with these questions answered, so fit stays within 0..100 and all
  *    roles share one scale.
  *
+ * 5. The recommendation's confidence follows the margin between the two best fits, less the part of
+ *    it the answers' general lean makes with some items skipped (step 6 in score(): the response style).
+ *
  * Because the fit difference of two roles is linear in each affinity with slope proportional to
  * (L_Ak - L_Bk) - (mean L_A - mean L_B), agreeing more with an item of a competency that role A
  * expects two or more levels above role B never lowers A's fit relative to B's, provided the roles'
@@ -35,8 +38,12 @@ import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
  * not only those alike once keyed: 5 to every plain item and 3 to every reverse-keyed one gives each
  * competency 3/4, which states no preference either, and shape-1.2 could call it clear with some
  * competencies left out. Fits, margins and breakdowns are as before.
+ * shape-1.4: with questions left out, a confidence counts only the part of the gap the answers'
+ * pattern makes, not the part their overall lean makes (response-style): answers a step away from
+ * alike, with a few items skipped, could still be called clear on a gap that came from the skipped
+ * items. Fits, margins and breakdowns are as before; with every question answered nothing changes.
  */
-export const SCORING_VERSION = 'shape-1.3';
+export const SCORING_VERSION = 'shape-1.4';
 export const MIN_ANSWERS = 8;
 export const COMPLETE_SHARE = 0.8;
 /** The largest difference of two roles' mean levels that keeps the monotonicity guarantee (with margin). */
@@ -46,7 +53,7 @@ export const CONFIDENCE_THRESHOLDS = { clear: 15, lean: 5 } as const;
 
 export const CONFIDENCES = ['clear', 'lean', 'too-close-to-call'] as const;
 export type Confidence = (typeof CONFIDENCES)[number];
-export const FLAGS = ['incomplete', 'straight-lining'] as const;
+export const FLAGS = ['incomplete', 'straight-lining', 'response-style'] as const;
 export type Flag = (typeof FLAGS)[number];
 
 export type ScoringInput = {
@@ -80,6 +87,9 @@ export type ScoredResult = {
   flags: Flag[];
   answered: { count: number; total: number };
 };
+
+const confidenceOf = (margin: number): Confidence =>
+  margin >= CONFIDENCE_THRESHOLDS.clear ? 'clear' : margin >= CONFIDENCE_THRESHOLDS.lean ? 'lean' : 'too-close-to-call';
 
 const round = (value: number, decimals: number) => {
   const factor = 10 ** decimals;
@@ -145,6 +155,9 @@ export class ScoringModel {
     // Steps 1 and 2: affinity per competency.
     const totals = new Array<number>(competencies.length).fill(0);
     const counts = new Array<number>(competencies.length).fill(0);
+    // Answers to plain and to reverse-keyed items, as given, for the response style (step 6).
+    const plusCounts = new Array<number>(competencies.length).fill(0);
+    let [plusSum, plusCount, minusSum, minusCount] = [0, 0, 0, 0];
     // Whether every answer is alike as given: it states no preference.
     let alikeAsGiven = true;
     let firstValue = 0;
@@ -157,6 +170,14 @@ export class ScoringModel {
       else alikeAsGiven &&= answer.value === firstValue;
       totals[question.competency] = (totals[question.competency] as number) + (keyed - 1) / 4;
       counts[question.competency] = (counts[question.competency] as number) + 1;
+      if (question.minus) {
+        minusSum += answer.value;
+        minusCount++;
+      } else {
+        plusSum += answer.value;
+        plusCount++;
+        plusCounts[question.competency] = (plusCounts[question.competency] as number) + 1;
+      }
     }
     const affinities = competencies.map((c) =>
       (counts[c.index] as number) > 0 ? (totals[c.index] as number) / (counts[c.index] as number) : null,
@@ -196,11 +217,32 @@ export class ScoringModel {
 
     const [best, second] = scores;
     const margin = best && second ? round(best.fit - second.fit, 2) : 0;
-    let confidence: Confidence =
-      margin >= CONFIDENCE_THRESHOLDS.clear ? 'clear' : margin >= CONFIDENCE_THRESHOLDS.lean ? 'lean' : 'too-close-to-call';
+    let confidence = confidenceOf(margin);
     const straightLined = flags.includes('straight-lining');
     if (straightLined) confidence = 'too-close-to-call';
     else if (flags.includes('incomplete') && confidence === 'clear') confidence = 'lean';
+    if (!straightLined && best && second) {
+      // Step 6: the gap the same answers would make if every plain item had the respondent's mean
+      // answer to plain items, and every reverse-keyed one their mean answer to those. With every
+      // question answered that gap is 0 (each competency has as many items of both keyings); with
+      // some left out it is what a general lean alone makes of the items skipped, so the confidence
+      // counts only the rest of the margin.
+      const plusShare = plusCount > 0 ? (plusSum / plusCount - 1) / 4 : 0;
+      const minusShare = minusCount > 0 ? (5 - minusSum / minusCount) / 4 : 0;
+      const [eBest, eSecond] = [centred[best.order] as readonly number[], centred[second.order] as readonly number[]];
+      let styleGap = 0;
+      for (const c of answered) {
+        const n = counts[c.index] as number;
+        const plus = plusCounts[c.index] as number;
+        const styleAffinity = (plus * plusShare + (n - plus) * minusShare) / n;
+        styleGap += (50 * (styleAffinity - 0.5) * ((eBest[c.index] as number) - (eSecond[c.index] as number))) / scale;
+      }
+      const patternConfidence = confidenceOf(round(margin - round(styleGap, 2), 2));
+      if (CONFIDENCES.indexOf(patternConfidence) > CONFIDENCES.indexOf(confidence)) {
+        confidence = patternConfidence;
+        flags.push('response-style');
+      }
+    }
     const recommendation = { role: confidence === 'too-close-to-call' ? null : (best?.role ?? null), confidence, margin };
 
     const breakdown: CompetencyBreakdown[] = competencies.map((c) => {

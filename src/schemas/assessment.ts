@@ -104,7 +104,13 @@ export const Result = z
       .array(z.object({ competency: Slug, name: z.string(), favours: Slug, points: z.number(), reason: z.string() }))
       .max(3)
       .describe('The competencies that moved the gap between the two best roles most; none for a straight-lined result'),
-    flags: z.array(z.enum(FLAGS)),
+    flags: z
+      .array(z.enum(FLAGS))
+      .describe(
+        'incomplete: fewer than 80% of the questions answered, confidence at most lean; straight-lining: the answers state no ' +
+          "preference, no recommendation; response-style (from shape-1.4): with questions left out, the gap the answers' " +
+          'general lean makes of them was taken off the margin, lowering the confidence',
+      ),
     answered: z.object({ count: z.int(), total: z.int() }),
     versions: Versions,
     intendedUse: z.string(),
