@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import './schemas/messages.js';
 import type { AppOptions } from './app.js';
 import { DEFAULT_CACHE_MB } from './db/client.js';
 import type { RateLimit } from './plugins/protection.js';

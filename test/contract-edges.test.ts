@@ -41,7 +41,7 @@ describe('in-process contract checks', () => {
   // naming the whole query instead of the parameter.
   it('names a query parameter with an empty name as querystring[""]', async () => {
     const problem = problemOf(await app.inject('/v1/roles?=x'), 400);
-    expect(problem.errors).toEqual([{ field: 'querystring[""]', message: 'unknown field' }]);
+    expect(problem.errors).toEqual([{ field: 'querystring[""]', message: 'unknown parameter' }]);
   });
 
   // RFC 3986 §2.1 and the bad-url problem type: "broken percent-encoding". Guards against: a broken

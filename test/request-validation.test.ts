@@ -635,3 +635,82 @@ describe('the quick submission check agrees with the schema on edge inputs', () 
     }
   });
 });
+
+// Guards against: field messages in two voices, zod's ("Invalid input: expected int, received number",
+// "Too big: expected string to have <=200 characters") beside the project's ("must be from 1 to 200"),
+// and the same mistake worded one way on POST /v1/assessments and another in a batch.
+describe('validation messages', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await buildTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const withFirst = (app: App, value: unknown) => answersFor(app, 8).map((a, i) => (i === 0 ? { ...a, value } : a));
+
+  it('says what a value must be, in the same words for a submission alone and in a batch', async () => {
+    const cases: [string, (app: App) => unknown, string, string][] = [
+      ['a fraction', (a) => ({ answers: withFirst(a, 3.5) }), 'answers[0].value', 'must be a whole number'],
+      ['a string for a number', (a) => ({ answers: withFirst(a, '5') }), 'answers[0].value', 'must be a number'],
+      ['above the scale', (a) => ({ answers: withFirst(a, 6) }), 'answers[0].value', 'must be at most 5'],
+      ['below the scale', (a) => ({ answers: withFirst(a, 0) }), 'answers[0].value', 'must be at least 1'],
+      [
+        'a long label',
+        (a) => ({ answers: answersFor(a, 8), respondent: 'x'.repeat(201) }),
+        'respondent',
+        'must have at most 200 characters',
+      ],
+      ['a number for a label', (a) => ({ answers: answersFor(a, 8), respondent: 5 }), 'respondent', 'must be a string'],
+      ['no answers field', () => ({}), 'answers', 'is required'],
+      ['an object for the answers', () => ({ answers: {} }), 'answers', 'must be an array'],
+      ['no answers', () => ({ answers: [] }), 'answers', 'must not be empty: give at least 8 answers'],
+      [
+        'a missing question id',
+        (a) => ({ answers: answersFor(a, 8).map((x, i) => (i === 0 ? { value: 3 } : x)) }),
+        'answers[0].questionId',
+        'is required',
+      ],
+      ['null for a submission', () => null, '', 'must be an object'],
+    ];
+    for (const [name, body, field, message] of cases) {
+      const alone = await post(app, '/v1/assessments/preview', body(app));
+      expect(problemOf(alone, 400).errors, name).toContainEqual({ field: field ? `body.${field}` : 'body', message });
+      const batch = await post(app, '/v1/assessments/batch', { items: [body(app)] });
+      expect(batch.statusCode, name).toBe(200);
+      const item = batch.json().items[0];
+      expect(item.status, name).toBe(400);
+      expect(item.problem.errors, name).toContainEqual({ field: field ? `body.items[0].${field}` : 'body.items[0]', message });
+    }
+    // The batch's own envelope speaks the same way.
+    expect(problemOf(await post(app, '/v1/assessments/batch', []), 400).errors).toEqual([{ field: 'body', message: 'must be an object' }]);
+  });
+
+  it('names the allowed values of a query parameter, and an undeclared one as a parameter', async () => {
+    expect(problemOf(await app.inject('/v1/competencies?category=People'), 400).errors).toEqual([
+      { field: 'querystring.category', message: 'must be one of: technical, people, delivery, communication, strategy' },
+    ]);
+    expect(problemOf(await app.inject(`/v1/competencies?q=${'x'.repeat(101)}`), 400).errors).toEqual([
+      { field: 'querystring.q', message: 'must have at most 100 characters' },
+    ]);
+    expect(problemOf(await app.inject('/v1/roles?page=2'), 400).errors).toEqual([
+      { field: 'querystring.page', message: 'unknown parameter' },
+    ]);
+  });
+
+  it('never answers in zod’s own wording', async () => {
+    const bodies: unknown[] = [
+      null,
+      [],
+      { answers: 'x' },
+      { answers: [null] },
+      { answers: [{ questionId: 1, value: true }] },
+      { companySize: 5 },
+    ];
+    for (const body of bodies) {
+      const text = (await post(app, '/v1/assessments/preview', body)).body;
+      expect(text, JSON.stringify(body)).not.toMatch(/Invalid input|Invalid option|Too big|Too small|received/);
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import '../schemas/messages.js';
 import { CATEGORIES, KEYINGS, MAX_LEVEL, SLUG } from '../domain/knowledge-base.js';
 
 const slug = z.string().regex(SLUG, 'must be a lowercase kebab-case slug').max(64);

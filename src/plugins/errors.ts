@@ -90,13 +90,11 @@ export default fp(
             .split('/')
             .filter(Boolean)
             .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
-          // Each unknown field is named on its own, as in submissions.
+          // Each unknown field or query parameter is named on its own, as in submissions.
           const unknown = issue.keyword === 'unrecognized_keys' ? (issue.params as { keys?: unknown }).keys : undefined;
           if (Array.isArray(unknown)) {
-            return unknown.map((key) => ({
-              field: fieldPath(error.validationContext ?? '', [...path, String(key)]),
-              message: 'unknown field',
-            }));
+            const message = error.validationContext === 'querystring' ? 'unknown parameter' : 'unknown field';
+            return unknown.map((key) => ({ field: fieldPath(error.validationContext ?? '', [...path, String(key)]), message }));
           }
           // A query parameter sent twice arrives as a list, which the one-value schemas misreport.
           const [name] = path;

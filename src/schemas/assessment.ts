@@ -20,7 +20,11 @@ export const Answer = z
 
 export const Submission = z
   .strictObject({
-    answers: z.array(Answer).min(1).max(MAX_ANSWERS).describe(`At least ${MIN_ANSWERS} answers, each question at most once`),
+    answers: z
+      .array(Answer)
+      .min(1, { error: `must not be empty: give at least ${MIN_ANSWERS} answers` })
+      .max(MAX_ANSWERS)
+      .describe(`At least ${MIN_ANSWERS} answers, each question at most once`),
     companySize: Slug.nullable()
       .optional()
       .describe('Score against the levels at this company size (null or absent: the baseline, as a result says it)'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import './messages.js';
 import { LEVEL_NAMES, MAX_LEVEL, SLUG } from '../domain/knowledge-base.js';
 
 /** An empty value gets one message, not that one and the pattern's too. */

@@ -1,0 +1,54 @@
+import { type core, z } from 'zod';
+
+/**
+ * One wording for every validation message the API, the configuration and the content loader give,
+ * in the project's words ("must be a whole number", "must have at most 200 characters") instead of
+ * zod's ("Invalid input: expected int, received number"). A message a schema sets itself wins over
+ * these; an issue not listed keeps zod's own. Importing this module sets it, once per process.
+ */
+const KIND: Readonly<Record<string, string>> = {
+  int: 'a whole number',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'an array',
+  null: 'null',
+};
+
+const UNIT: Readonly<Record<string, string>> = { string: 'character', array: 'item', set: 'item' };
+
+function bound(issue: core.$ZodRawIssue<core.$ZodIssueTooBig | core.$ZodIssueTooSmall>): string | undefined {
+  const small = issue.code === 'too_small';
+  const limit = small ? (issue as core.$ZodIssueTooSmall).minimum : (issue as core.$ZodIssueTooBig).maximum;
+  const unit = UNIT[issue.origin];
+  if (unit) {
+    const count = `${limit} ${unit}${Number(limit) === 1 ? '' : 's'}`;
+    return issue.exact ? `must have exactly ${count}` : `must have ${small ? 'at least' : 'at most'} ${count}`;
+  }
+  if (issue.origin === 'number' || issue.origin === 'int') {
+    if (issue.inclusive === false) return `must be ${small ? 'more' : 'less'} than ${limit}`;
+    return `must be ${small ? 'at least' : 'at most'} ${limit}`;
+  }
+  return undefined;
+}
+
+export function validationMessage(issue: core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? 'is required' : `must be ${KIND[issue.expected] ?? issue.expected}`;
+    case 'too_small':
+    case 'too_big':
+      return bound(issue);
+    case 'invalid_value':
+      return issue.values.length === 1
+        ? `must be ${JSON.stringify(issue.values[0])}`
+        : `must be one of: ${issue.values.map((value) => String(value)).join(', ')}`;
+    case 'invalid_format':
+      return issue.format === 'uuid' ? 'must be a UUID' : issue.format === 'regex' ? undefined : `must be a valid ${issue.format}`;
+    default:
+      return undefined;
+  }
+}
+
+z.config({ customError: validationMessage });
