@@ -71,7 +71,7 @@ export const PROBLEM_TYPES = {
   },
   'payload-too-large': {
     status: 413,
-    title: 'Payload Too Large',
+    title: 'Content Too Large',
     description: 'The body is larger than the route accepts (`BODY_LIMIT`, or `BATCH_BODY_LIMIT` for a batch).',
   },
   'precondition-failed': {

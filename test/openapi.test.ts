@@ -306,7 +306,7 @@ describe('OpenAPI document', () => {
   it('serves /docs/yaml built once, with an ETag that answers If-None-Match, and compressed', async () => {
     const first = await app.inject('/docs/yaml');
     expect(first.statusCode).toBe(200);
-    expect(first.headers['content-type']).toBe('application/x-yaml');
+    expect(first.headers['content-type']).toBe('application/yaml');
     expect(first.body).toBe(app.swagger({ yaml: true }));
     const again = await app.inject({ url: '/docs/yaml', headers: { 'if-none-match': first.headers.etag as string } });
     expect(again.statusCode).toBe(304);

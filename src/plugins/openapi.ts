@@ -82,7 +82,7 @@ export default fp<{ apiVersion: string }>(
             const url = request.routeOptions.url;
             if (url === documentRoutes[0]) return sendDocument(request, reply);
             if (url === documentRoutes[1]) {
-              return app.sendCachedText(request, reply, 'openapi.yaml', 'application/x-yaml', () => app.swagger({ yaml: true }));
+              return app.sendCachedText(request, reply, 'openapi.yaml', 'application/yaml', () => app.swagger({ yaml: true }));
             }
           },
         },
