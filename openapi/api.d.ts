@@ -176,6 +176,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/company-sizes/{companySize}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One company size: its headcount range, its place in the order and what changes there */
+        get: operations["getCompanySize"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sources": {
         parameters: {
             query?: never;
@@ -188,6 +205,23 @@ export interface paths {
          * @description Citations name a source by its id; this lists their titles and kinds.
          */
         get: operations["listSources"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sources/{source}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One source, by the id a citation names it with */
+        get: operations["getSource"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2229,6 +2263,152 @@ export interface operations {
             };
         };
     };
+    getCompanySize: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description Company size slug, e.g. `startup` */
+                companySize: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The company size */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompanySize"];
+                };
+            };
+            /** @description Not modified: the ETag sent in If-None-Match is current */
+            304: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown route or slug */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not arrive whole within the request timeout; the connection is closed */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An `Expect` other than `100-continue` */
+            417: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers larger than the server accepts; the connection is closed */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body in a transfer coding other than chunked; the connection is closed */
+            501: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or not ready: see Retry-After */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listSources: {
         parameters: {
             query?: {
@@ -2280,6 +2460,152 @@ export interface operations {
             };
             /** @description Malformed request: `errors` lists every field at fault */
             400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not arrive whole within the request timeout; the connection is closed */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An `Expect` other than `100-continue` */
+            417: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers larger than the server accepts; the connection is closed */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body in a transfer coding other than chunked; the connection is closed */
+            501: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or not ready: see Retry-After */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSource: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description Source id, as citations name it, e.g. `article-three-differences` */
+                source: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The source */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Source"];
+                };
+            };
+            /** @description Not modified: the ETag sent in If-None-Match is current */
+            304: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: `errors` lists every field at fault */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown route or slug */
+            404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     vary: components["headers"]["Vary"];

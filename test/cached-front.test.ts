@@ -25,7 +25,9 @@ const CACHED_PATHS = [
   '/v1/competencies?category=people',
   '/v1/assessment/questions',
   '/v1/company-sizes',
+  '/v1/company-sizes/startup',
   '/v1/sources',
+  '/v1/sources/article-three-differences',
   '/v1/meta',
 ];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

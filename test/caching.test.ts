@@ -17,6 +17,8 @@ const CACHED_URLS = [
   '/v1/competencies?category=people',
   '/v1/competencies/hiring',
   '/v1/company-sizes',
+  '/v1/company-sizes/big-tech',
+  '/v1/sources/article-three-differences',
   '/v1/meta',
   '/v1/exports/knowledge-base',
   '/v1/exports/levels.csv',

@@ -110,3 +110,59 @@ describe('GET /v1/sources', () => {
     }
   });
 });
+
+describe('GET /v1/company-sizes/{companySize}', () => {
+  it('gives each size as the list does', async () => {
+    for (const size of expected) {
+      const response = await get(`/v1/company-sizes/${size.slug}`);
+      expect(response.statusCode, size.slug).toBe(200);
+      expect(response.json()).toEqual(size);
+      expect(response.headers.etag).toMatch(/^"/);
+      const again = await app.inject({
+        url: `/v1/company-sizes/${size.slug}`,
+        headers: { 'if-none-match': response.headers.etag as string },
+      });
+      expect(again.statusCode).toBe(304);
+    }
+  });
+
+  it('answers an unknown size 404 naming it, a malformed one 400 and an undeclared parameter 400', async () => {
+    const unknown = await get('/v1/company-sizes/huge');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().errors).toEqual([{ field: 'params.companySize', message: 'unknown company size "huge"' }]);
+    const malformed = await get('/v1/company-sizes/Big_Tech');
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().errors.map((e: { field: string }) => e.field)).toEqual(['params.companySize']);
+    const extra = await get('/v1/company-sizes/startup?limit=1');
+    expect(extra.statusCode).toBe(400);
+    expect(extra.json().errors).toEqual([{ field: 'querystring.limit', message: 'unknown parameter' }]);
+  });
+});
+
+// An HR tool follows a citation's source id to the source's title and kind.
+describe('GET /v1/sources/{source}', () => {
+  it('gives every source a citation names, as the list does', async () => {
+    const listed = (await get('/v1/sources')).json().items as { id: string }[];
+    const cited = new Set(
+      app.kb.data.expectations.flatMap((e) => [...e.citations, ...e.variants.flatMap((v) => v.citations)]).map((c) => c.source),
+    );
+    expect(cited.size).toBeGreaterThan(0);
+    for (const id of cited) {
+      const response = await get(`/v1/sources/${id}`);
+      expect(response.statusCode, id).toBe(200);
+      expect(response.json()).toEqual(listed.find((s) => s.id === id));
+    }
+  });
+
+  it('answers an unknown source 404 naming it, and a HEAD with the headers of its GET', async () => {
+    const unknown = await get('/v1/sources/no-such-source');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().errors).toEqual([{ field: 'params.source', message: 'unknown source "no-such-source"' }]);
+    const url = '/v1/sources/article-three-differences';
+    const [full, head] = [await app.inject(url), await app.inject({ method: 'HEAD', url })];
+    expect(head.statusCode).toBe(200);
+    expect(head.body).toBe('');
+    expect(head.headers['content-length']).toBe(full.headers['content-length']);
+    expect(head.headers.etag).toBe(full.headers.etag);
+  });
+});

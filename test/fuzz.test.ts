@@ -55,6 +55,7 @@ beforeAll(async () => {
     roles: data.roles.map((r) => r.slug),
     competencies: data.competencies.map((c) => c.slug),
     companySizes: data.companySizes.map((s) => s.slug),
+    sources: data.sources.map((s) => s.id),
     questionIds,
     assessmentIds,
     words: [...words, 'zzzz-no-match'],

@@ -81,6 +81,7 @@ export class KnowledgeBase {
   readonly roleBySlug: ReadonlyMap<string, Role>;
   readonly competencyBySlug: ReadonlyMap<string, Competency>;
   readonly companySizeBySlug: ReadonlyMap<string, CompanySize>;
+  readonly sourceById: ReadonlyMap<string, Source>;
   readonly questionById: ReadonlyMap<string, Question>;
   private readonly expectationByPair: ReadonlyMap<string, Expectation>;
   /** Expected levels by company size ('' = baseline), role and competency, built once. */
@@ -90,6 +91,7 @@ export class KnowledgeBase {
     this.roleBySlug = new Map(data.roles.map((r) => [r.slug, r]));
     this.competencyBySlug = new Map(data.competencies.map((c) => [c.slug, c]));
     this.companySizeBySlug = new Map(data.companySizes.map((s) => [s.slug, s]));
+    this.sourceById = new Map(data.sources.map((s) => [s.id, s]));
     this.questionById = new Map(data.questions.map((q) => [q.id, q]));
     this.expectationByPair = new Map(data.expectations.map((e) => [`${e.role}/${e.competency}`, e]));
   }

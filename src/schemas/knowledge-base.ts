@@ -100,6 +100,8 @@ export const SourceList = pageOf(Source).meta({ id: 'SourceList' });
 
 export const RoleParams = z.strictObject({ role: Slug.describe('Role slug, e.g. `tech-lead`') });
 export const CompetencyParams = z.strictObject({ competency: Slug.describe('Competency slug, e.g. `hiring`') });
+export const CompanySizeParams = z.strictObject({ companySize: Slug.describe('Company size slug, e.g. `startup`') });
+export const SourceParams = z.strictObject({ source: Slug.describe('Source id, as citations name it, e.g. `article-three-differences`') });
 export const CompanySizeQuery = z.strictObject({
   companySize: Slug.optional().describe("Apply this company size's variants: `startup`, `scale-up` or `big-tech`"),
 });

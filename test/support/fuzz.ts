@@ -78,6 +78,7 @@ export type Domain = {
   roles: string[];
   competencies: string[];
   companySizes: string[];
+  sources: string[];
   questionIds: string[];
   assessmentIds: string[];
   words: string[];
@@ -387,6 +388,8 @@ function hintFor(name: string, domain: Domain): fc.Arbitrary<unknown> | undefine
       return fc.constantFrom(...domain.competencies);
     case 'companySize':
       return fc.constantFrom(...domain.companySizes);
+    case 'source':
+      return fc.constantFrom(...domain.sources);
     case 'roles':
       return fc
         .shuffledSubarray(domain.roles, { minLength: 2, maxLength: Math.min(5, domain.roles.length) })

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NotModified, PageQuery, paginate } from '../../schemas/common.js';
-import { CompanySizeList } from '../../schemas/knowledge-base.js';
+import { NoQuery, NotModified, PageQuery, paginate } from '../../schemas/common.js';
+import { CompanySize, CompanySizeList, CompanySizeParams } from '../../schemas/knowledge-base.js';
 import { json, problems } from '../../schemas/responses.js';
+import { lookUp } from '../lookups.js';
 
 const companySizes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -20,6 +21,24 @@ const companySizes: FastifyPluginAsyncZod = async (app) => {
       return app.sendCached(request, reply, `company-sizes|${limit}|${offset}`, CompanySizeList, () =>
         paginate(app.kb.data.companySizes, limit, offset),
       );
+    },
+  );
+
+  app.get(
+    '/v1/company-sizes/:companySize',
+    {
+      schema: {
+        tags: ['company-sizes'],
+        operationId: 'getCompanySize',
+        summary: 'One company size: its headcount range, its place in the order and what changes there',
+        params: CompanySizeParams,
+        querystring: NoQuery,
+        response: { 200: json(CompanySize, 'The company size'), 304: NotModified, ...problems(400, 404, 412) },
+      },
+    },
+    async (request, reply) => {
+      const size = lookUp(app.kb.companySizeBySlug, 'company size', request.params.companySize, 'params.companySize');
+      return app.sendCached(request, reply, `company-size|${size.slug}`, CompanySize, () => size);
     },
   );
 };

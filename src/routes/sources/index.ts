@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NotModified, PageQuery, paginate } from '../../schemas/common.js';
-import { SourceList } from '../../schemas/knowledge-base.js';
+import { NoQuery, NotModified, PageQuery, paginate } from '../../schemas/common.js';
+import { Source, SourceList, SourceParams } from '../../schemas/knowledge-base.js';
 import { json, problems } from '../../schemas/responses.js';
+import { lookUp } from '../lookups.js';
 
 const sources: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -19,6 +20,24 @@ const sources: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { limit, offset } = request.query;
       return app.sendCached(request, reply, `sources|${limit}|${offset}`, SourceList, () => paginate(app.kb.data.sources, limit, offset));
+    },
+  );
+
+  app.get(
+    '/v1/sources/:source',
+    {
+      schema: {
+        tags: ['sources'],
+        operationId: 'getSource',
+        summary: 'One source, by the id a citation names it with',
+        params: SourceParams,
+        querystring: NoQuery,
+        response: { 200: json(Source, 'The source'), 304: NotModified, ...problems(400, 404, 412) },
+      },
+    },
+    async (request, reply) => {
+      const source = lookUp(app.kb.sourceById, 'source', request.params.source, 'params.source');
+      return app.sendCached(request, reply, `source|${source.id}`, Source, () => source);
     },
   );
 };
