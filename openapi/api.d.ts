@@ -611,7 +611,7 @@ export interface components {
         /** @enum {string} */
         Category: "technical" | "people" | "delivery" | "communication" | "strategy";
         Citation: {
-            /** @description Source id: see GET /v1/sources */
+            /** @description Source id: GET /v1/sources/{source} gives its title and kind */
             source: string;
             /** @description What the source supports, paraphrased */
             claim: string;

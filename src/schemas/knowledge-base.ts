@@ -12,7 +12,7 @@ export const categoryFilter = (description: string) => z.enum(CATEGORIES).option
 
 export const Citation = z
   .object({
-    source: Slug.describe('Source id: see GET /v1/sources'),
+    source: Slug.describe('Source id: GET /v1/sources/{source} gives its title and kind'),
     claim: z.string().describe('What the source supports, paraphrased'),
   })
   .meta({ id: 'Citation' });
