@@ -483,6 +483,69 @@ describe('score(): answers that carry no information', () => {
     );
   });
 
+  // Guards against (shape-1.4 before its release): the style was taken as the mean answer to plain items
+  // and the mean to reverse-keyed ones, so skipping the plain item of some competencies and the
+  // reverse-keyed item of others read a real preference as a style: a clear Tech Lead (margin 23.32),
+  // every affinity and fit unchanged, became a lean.
+  it('leaves the confidence alone when the items left out change no affinity', () => {
+    const byCompetency = new Map<string, (typeof questions)[number][]>();
+    for (const q of questions) byCompetency.set(q.competency, [...(byCompetency.get(q.competency) ?? []), q]);
+    const pairs = [...byCompetency.values()].filter((items) => items.length === 2);
+    expect(pairs.length).toBe(competencies.length);
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: pairs.length, maxLength: pairs.length }),
+        fc.array(fc.constantFrom(0, 0, 0, 0, 0, 0, 1, 2), { minLength: pairs.length, maxLength: pairs.length }),
+        fc.constantFrom(...SIZES),
+        (agreements, skips, size) => {
+          // Both items of a competency say the same once keyed; skip[c] 1 or 2 leaves out one of them.
+          const answer = (q: (typeof questions)[number], agreement: number) => ({
+            questionId: q.id,
+            value: q.keyed === 'minus' ? 6 - agreement : agreement,
+          });
+          const all = pairs.flatMap((items, c) => items.map((q) => answer(q, agreements[c] as number)));
+          const kept = pairs.flatMap((items, c) =>
+            items.filter((_, i) => skips[c] !== i + 1).map((q) => answer(q, agreements[c] as number)),
+          );
+          fc.pre(kept.length >= COMPLETE_SHARE * questions.length);
+          const [full, partial] = [score(input(all, size)), score(input(kept, size))];
+          expect(partial.scores).toEqual(full.scores);
+          expect(partial.recommendation).toEqual(full.recommendation);
+          expect(partial.flags).not.toContain('response-style');
+        },
+      ),
+      { numRuns: 500, seed: 16 },
+    );
+    // The case that was found: technical 4, people 1, delivery 5, communication 4, strategy 5.
+    const agreementOf: Record<string, number> = { technical: 4, people: 1, delivery: 5, communication: 4, strategy: 5 };
+    const skipped = new Set([
+      'q-career-conversations',
+      'q-perf-evaluations',
+      'q-hiring-interviews',
+      'q-culture-shape',
+      'q-ownership-wellbeing',
+      'q-coding-avoid',
+      'q-design-avoid',
+      'q-expertise-keepup',
+    ]);
+    expect(questions.filter((q) => skipped.has(q.id))).toHaveLength(skipped.size);
+    const consistent = questions.map((q) => {
+      const agreement = agreementOf[categoryOf.get(q.competency) as string] as number;
+      return { questionId: q.id, value: q.keyed === 'minus' ? 6 - agreement : agreement };
+    });
+    for (const size of SIZES) {
+      const full = score(input(consistent, size));
+      const partial = score(
+        input(
+          consistent.filter((a) => !skipped.has(a.questionId)),
+          size,
+        ),
+      );
+      expect(partial.recommendation, size ?? 'baseline').toEqual(full.recommendation);
+      expect(partial.flags).toEqual([]);
+    }
+  });
+
   it('leaves every question answered as it was: no response-style flag, the confidence the margin gives', () => {
     fc.assert(
       fc.property(

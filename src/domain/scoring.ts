@@ -18,7 +18,7 @@ import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
  *    roles share one scale.
  *
  * 5. The recommendation's confidence follows the margin between the two best fits, less the part of
- *    it the answers' general lean makes with some items skipped (step 6 in score(): the response style).
+ *    it the answers' general lean makes with some items skipped (the response style, README step 7).
  *
  * Because the fit difference of two roles is linear in each affinity with slope proportional to
  * (L_Ak - L_Bk) - (mean L_A - mean L_B), agreeing more with an item of a competency that role A
@@ -155,9 +155,9 @@ export class ScoringModel {
     // Steps 1 and 2: affinity per competency.
     const totals = new Array<number>(competencies.length).fill(0);
     const counts = new Array<number>(competencies.length).fill(0);
-    // Answers to plain and to reverse-keyed items, as given, for the response style (step 6).
+    // The plain items' share of each competency's answers, for the response style (README step 7).
+    const plusTotals = new Array<number>(competencies.length).fill(0);
     const plusCounts = new Array<number>(competencies.length).fill(0);
-    let [plusSum, plusCount, minusSum, minusCount] = [0, 0, 0, 0];
     // Whether every answer is alike as given: it states no preference.
     let alikeAsGiven = true;
     let firstValue = 0;
@@ -170,12 +170,8 @@ export class ScoringModel {
       else alikeAsGiven &&= answer.value === firstValue;
       totals[question.competency] = (totals[question.competency] as number) + (keyed - 1) / 4;
       counts[question.competency] = (counts[question.competency] as number) + 1;
-      if (question.minus) {
-        minusSum += answer.value;
-        minusCount++;
-      } else {
-        plusSum += answer.value;
-        plusCount++;
+      if (!question.minus) {
+        plusTotals[question.competency] = (plusTotals[question.competency] as number) + (keyed - 1) / 4;
         plusCounts[question.competency] = (plusCounts[question.competency] as number) + 1;
       }
     }
@@ -222,19 +218,31 @@ export class ScoringModel {
     if (straightLined) confidence = 'too-close-to-call';
     else if (flags.includes('incomplete') && confidence === 'clear') confidence = 'lean';
     if (!straightLined && best && second) {
-      // Step 6: the gap the same answers would make if every plain item had the respondent's mean
-      // answer to plain items, and every reverse-keyed one their mean answer to those. With every
-      // question answered that gap is 0 (each competency has as many items of both keyings); with
-      // some left out it is what a general lean alone makes of the items skipped, so the confidence
-      // counts only the rest of the margin.
-      const plusShare = plusCount > 0 ? (plusSum / plusCount - 1) / 4 : 0;
-      const minusShare = minusCount > 0 ? (5 - minusSum / minusCount) / 4 : 0;
+      // README step 7: the gap the answers would make from their style alone, a lean shared by every
+      // competency (lean) and agreement with every statement whatever its keying (agreement, seen where
+      // a competency has both keyings answered: it raises its plain items and lowers the others). With
+      // every question answered that gap is 0; with some left out it is what that style makes of the
+      // items skipped, so the confidence counts only the rest of the margin.
+      let [agreement, pairs, keyedSum, itemCount, plusMinusGap] = [0, 0, 0, 0, 0];
+      for (const c of answered) {
+        const n = counts[c.index] as number;
+        const plus = plusCounts[c.index] as number;
+        keyedSum += totals[c.index] as number;
+        itemCount += n;
+        plusMinusGap += 2 * plus - n;
+        if (plus > 0 && plus < n) {
+          const minusTotal = (totals[c.index] as number) - (plusTotals[c.index] as number);
+          agreement += ((plusTotals[c.index] as number) / plus - minusTotal / (n - plus)) / 2;
+          pairs++;
+        }
+      }
+      if (pairs > 0) agreement /= pairs;
+      const lean = keyedSum / itemCount - (agreement * plusMinusGap) / itemCount;
       const [eBest, eSecond] = [centred[best.order] as readonly number[], centred[second.order] as readonly number[]];
       let styleGap = 0;
       for (const c of answered) {
         const n = counts[c.index] as number;
-        const plus = plusCounts[c.index] as number;
-        const styleAffinity = (plus * plusShare + (n - plus) * minusShare) / n;
+        const styleAffinity = lean + (agreement * (2 * (plusCounts[c.index] as number) - n)) / n;
         styleGap += (50 * (styleAffinity - 0.5) * ((eBest[c.index] as number) - (eSecond[c.index] as number))) / scale;
       }
       const patternConfidence = confidenceOf(round(margin - round(styleGap, 2), 2));
