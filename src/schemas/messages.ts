@@ -16,6 +16,18 @@ const KIND: Readonly<Record<string, string>> = {
   null: 'null',
 };
 
+const FORMAT: Readonly<Record<string, string>> = {
+  uuid: 'a UUID',
+  email: 'an email address',
+  url: 'a URL',
+  datetime: 'an ISO 8601 date and time',
+  date: 'an ISO 8601 date',
+  time: 'an ISO 8601 time',
+};
+
+/** A value as a message shows it: strings quoted, anything else as written. */
+const shown = (value: unknown) => (typeof value === 'string' ? JSON.stringify(value) : String(value));
+
 const UNIT: Readonly<Record<string, string>> = { string: 'character', array: 'item', set: 'item' };
 
 function bound(issue: core.$ZodRawIssue<core.$ZodIssueTooBig | core.$ZodIssueTooSmall>): string | undefined {
@@ -36,16 +48,17 @@ function bound(issue: core.$ZodRawIssue<core.$ZodIssueTooBig | core.$ZodIssueToo
 export function validationMessage(issue: core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? 'is required' : `must be ${KIND[issue.expected] ?? issue.expected}`;
+      if (issue.input === undefined) return 'is required';
+      return KIND[issue.expected] ? `must be ${KIND[issue.expected]}` : undefined;
     case 'too_small':
     case 'too_big':
       return bound(issue);
     case 'invalid_value':
       return issue.values.length === 1
-        ? `must be ${JSON.stringify(issue.values[0])}`
+        ? `must be ${shown(issue.values[0])}`
         : `must be one of: ${issue.values.map((value) => String(value)).join(', ')}`;
     case 'invalid_format':
-      return issue.format === 'uuid' ? 'must be a UUID' : issue.format === 'regex' ? undefined : `must be a valid ${issue.format}`;
+      return FORMAT[issue.format] ? `must be ${FORMAT[issue.format]}` : undefined;
     default:
       return undefined;
   }

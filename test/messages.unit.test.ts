@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import '../src/schemas/messages.js';
+
+const messageOf = (schema: z.ZodType, value: unknown) => schema.safeParse(value).error?.issues[0]?.message;
+
+describe('validation messages', () => {
+  it('words the issues it knows in the project’s voice', () => {
+    expect(messageOf(z.object({ a: z.string() }), {})).toBe('is required');
+    expect(messageOf(z.int(), 1.5)).toBe('must be a whole number');
+    expect(messageOf(z.string().max(3), 'abcd')).toBe('must have at most 3 characters');
+    expect(messageOf(z.array(z.int()).min(1), [])).toBe('must have at least 1 item');
+    expect(messageOf(z.string().length(2), 'abc')).toBe('must have exactly 2 characters');
+    expect(messageOf(z.number().gt(0), 0)).toBe('must be more than 0');
+    expect(messageOf(z.enum(['a', 'b']), 'c')).toBe('must be one of: a, b');
+    expect(messageOf(z.literal('a'), 'b')).toBe('must be "a"');
+    expect(messageOf(z.uuid(), 'x')).toBe('must be a UUID');
+  });
+
+  it('keeps a schema’s own message', () => {
+    expect(messageOf(z.string().min(1, { error: 'must not be empty' }), '')).toBe('must not be empty');
+  });
+
+  // Guards against: unknown kinds and formats worded as "must be a valid starts_with" or "must be record",
+  // and a bigint literal that made the message itself throw.
+  it('leaves zod’s wording for what it does not know, and never throws while wording', () => {
+    expect(messageOf(z.string().startsWith('ab'), 'x')).toContain('"ab"');
+    expect(messageOf(z.record(z.string(), z.string()), 5)).toContain('record');
+    expect(messageOf(z.string().regex(/^a$/), 'b')).toContain('/^a$/');
+    expect(messageOf(z.literal(5n), 3n)).toBe('must be 5');
+  });
+});
