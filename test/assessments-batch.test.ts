@@ -309,6 +309,28 @@ describe('batches under way at once', () => {
     }
   });
 
+  // Guards against: a batch refused 503 for want of a place wrote nothing to the log at warn, though
+  // every 5xx is to be logged with its request id.
+  it('logs a batch refused 503 at warn with its request id, a line a second at most', async () => {
+    const lines: string[] = [];
+    const limited = await buildTestApp({
+      maxConcurrentBatches: 1,
+      logger: { level: 'warn', stream: { write: (line: string) => lines.push(line) } },
+    });
+    try {
+      const send = () => postBatch({ items: [good(1)] }, {}, { target: limited });
+      const answers = await Promise.all([send(), send(), send()]);
+      const refused = answers.filter((r) => r.statusCode === 503);
+      expect(refused).toHaveLength(2);
+      const logged = lines.map((line) => JSON.parse(line)).filter((entry) => entry.code === 'overloaded');
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({ level: 40, requestId: refused[0]?.json().requestId, alsoRefused: 0 });
+      expect(logged[0].msg).toMatch(/^refused: At most 1 batch is scored at once/);
+    } finally {
+      await limited.close();
+    }
+  });
+
   // Guards against: a batch took its place before its body was read, so two clients trickling a byte of
   // body every half second held both places until the request timeout, and every other batch got 503.
   it('holds no place for a batch whose body is still arriving', async () => {

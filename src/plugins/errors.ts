@@ -78,9 +78,20 @@ export default fp(
   async (app) => {
     const storageLog = new LogSampler();
     const sheddingLog = new LogSampler();
+    const refusalLogs = new Map<ProblemCode, LogSampler>();
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof ApiError) {
         if (error.headers) reply.headers(error.headers);
+        // A refusal of the server's own (no batch place free, shutting down) is a 5xx like any
+        // other: logged with the request id, a line a second at most of each kind.
+        if (error.status >= 500) {
+          let log = refusalLogs.get(error.code);
+          if (log === undefined) {
+            log = new LogSampler();
+            refusalLogs.set(error.code, log);
+          }
+          log.take((alsoRefused) => request.log.warn({ code: error.code, requestId: request.id, alsoRefused }, `refused: ${error.detail}`));
+        }
         return sendProblem(request, reply, error);
       }
       if (hasZodFastifySchemaValidationErrors(error)) {
