@@ -546,6 +546,50 @@ describe('score(): answers that carry no information', () => {
     }
   });
 
+  // The other side of the test above, as README step 7 gives it: with agreement in the answers, a
+  // competency that keeps only its plain item may owe part of its answer to that agreement.
+  it('may lower the confidence when items that change no affinity are left out of answers that agree with everything else', () => {
+    const consistent = new Set(['hands-on-coding', 'system-design']);
+    const answers = questions.map((q) => ({
+      questionId: q.id,
+      value: consistent.has(q.competency) && q.keyed === 'minus' ? 1 : 5,
+    }));
+    const full = score(input(answers));
+    const partial = score(input(answers.filter((a) => a.questionId !== 'q-coding-avoid')));
+    expect(partial.scores).toEqual(full.scores);
+    expect(full.recommendation).toEqual({ role: 'tech-lead', confidence: 'clear', margin: 15.33 });
+    expect(full.flags).toEqual([]);
+    expect(partial.recommendation).toEqual({ role: 'tech-lead', confidence: 'lean', margin: 15.33 });
+    expect(partial.flags).toEqual(['response-style']);
+  });
+
+  // README step 7 sets the confidence from the one steps 5 and 6 give: an incomplete result is capped
+  // at lean already, so margin - G (11.34 here, from a clear margin of 16.13) lowers nothing more.
+  it('flags an incomplete result response-style only when margin - G gives less than its lean', () => {
+    const values: Record<string, number> = {
+      'q-roadmap-nearterm': 4,
+      'q-expertise-deepen': 1,
+      'q-coding-daily': 4,
+      'q-alignment-draining': 5,
+      'q-stakeholder-updates': 4,
+      'q-career-conversations': 2,
+      'q-mentor-opt-out': 3,
+      'q-hiring-interviews': 5,
+      'q-roadmap-evolution': 2,
+      'q-review-skip': 3,
+      'q-mentor-pairing': 3,
+      'q-incident-handoff': 5,
+    };
+    const answers = Object.entries(values).map(([questionId, value]) => ({ questionId, value }));
+    const capped = score(input(answers));
+    expect(capped.recommendation).toMatchObject({ confidence: 'lean', margin: 16.13 });
+    expect(capped.flags).toEqual(['incomplete']);
+    // With q-coding-daily at 5 the margin (8.77) gives a lean and margin - G less than 5: flagged.
+    const lowered = score(input(answers.map((a) => (a.questionId === 'q-coding-daily' ? { ...a, value: 5 } : a))));
+    expect(lowered.recommendation).toEqual({ role: null, confidence: 'too-close-to-call', margin: 8.77 });
+    expect(lowered.flags).toEqual(['incomplete', 'response-style']);
+  });
+
   it('leaves every question answered as it was: no response-style flag, the confidence the margin gives', () => {
     fc.assert(
       fc.property(
