@@ -285,6 +285,22 @@ describe('a database written by 7949147 (documents kept gzip-compressed)', () =>
       const plain = await app.inject({ url: `/v1/assessments/${fx.id}`, headers: { 'accept-encoding': 'br' } });
       expect(plain.headers['content-encoding']).toBeUndefined();
       expect(plain.body).toBe(fx.read);
+      // Guards against: a HEAD's 304 carried the gzip's length without its Content-Encoding, so a
+      // client read it as the length of the JSON.
+      for (const [coding, length, encoding] of [
+        ['gzip', stored.length, 'gzip'],
+        ['br', Buffer.byteLength(fx.read), undefined],
+      ] as const) {
+        const head = await app.inject({
+          method: 'HEAD',
+          url: `/v1/assessments/${fx.id}`,
+          headers: { 'accept-encoding': coding, 'if-none-match': '*' },
+        });
+        expect(head.statusCode, coding).toBe(304);
+        expect(head.headers['content-length'], coding).toBe(String(length));
+        expect(head.headers['content-encoding'], coding).toBe(encoding);
+        expect(head.headers.vary, coding).toContain('Accept-Encoding');
+      }
     } finally {
       await app.close();
     }

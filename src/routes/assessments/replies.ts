@@ -35,8 +35,8 @@ export const sendGzipped = (request: FastifyRequest, reply: FastifyReply, gzip: 
 
 /**
  * A stored assessment's 304, with the headers its 200 would carry but Content-Encoding. A HEAD's
- * 304 is given the 200's body: Fastify's HEAD handling then sends that body's length, the only
- * Content-Length a 304 may carry (RFC 9110, 8.6), where it would send 0.
+ * 304 is given the 200's body, and its Content-Encoding with it: Fastify's HEAD handling then sends
+ * that body's length, the only Content-Length a 304 may carry (RFC 9110, 8.6), where it would send 0.
  */
 export const sendNotModified = (request: FastifyRequest, reply: FastifyReply, found: FoundAssessment) => {
   reply.code(304);
@@ -44,7 +44,7 @@ export const sendNotModified = (request: FastifyRequest, reply: FastifyReply, fo
     if (found.gzip !== undefined) varyOnAcceptEncoding(reply);
     return reply.send();
   }
-  return sendJson(reply, found.gzip === undefined ? found.json : gzippedFor(request, reply, found.gzip).body);
+  return found.gzip === undefined ? sendJson(reply, found.json) : sendGzipped(request, reply, found.gzip);
 };
 
 /** A stored response (a submission's 201, a problem, a replay), with its Location and replay headers. */
