@@ -372,7 +372,7 @@ export interface paths {
         put?: never;
         /**
          * Score and store up to 500 submissions
-         * @description Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README lists, such as an object of more than 16 members, is refused whole). With an `Idempotency-Key`, a retried batch stores nothing twice and replays the first response. A response of 16 KiB or more is sent gzip-compressed to a client whose `Accept-Encoding` accepts gzip. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by default), and one client holds all of those places but one (the only place when the limit is 1): one more is answered 503 `overloaded` with Retry-After, before its body is read when they are already under way.
+         * @description Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README lists is refused whole: one of 16 KiB or more with an object of more than 16 members, for instance). With an `Idempotency-Key`, a retried batch stores nothing twice and replays the first response. A response of 16 KiB or more is sent gzip-compressed to a client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by default), and one client holds all of those places but one (the only place when the limit is 1): one more is answered 503 `overloaded` with Retry-After, before its body is read when they are already under way.
          */
         post: operations["createAssessmentBatch"];
         delete?: never;
@@ -456,7 +456,7 @@ export interface components {
             answers: components["schemas"]["AnswerInput"][];
             /** @description Score against the levels at this company size (null or absent: the baseline, as a result says it) */
             companySize?: string | null;
-            /** @description A free label, e.g. a name or an alias; stored without surrounding whitespace (null or absent: none) */
+            /** @description A free label, e.g. a name or an alias; stored without surrounding whitespace, which its 200 characters do not count (null or absent: none) */
             respondent?: string | null;
         };
         /** @description Up to 500 submissions, each scored and stored on its own */
@@ -759,7 +759,7 @@ export interface components {
         ComparisonStage: {
             /** @description The company size compared at; null for the baseline */
             companySize: string | null;
-            /** @description 1 - mean spread / 4: 1 means identical profiles */
+            /** @description 1 - mean spread / 4, rounded to 4 decimals: 1 means identical profiles */
             similarity: number;
             pairwise: {
                 roles: string[];
@@ -787,7 +787,7 @@ export interface components {
             kbContentHash: string;
             /** @description The company size compared at; null for the baseline */
             companySize: string | null;
-            /** @description 1 - mean spread / 4: 1 means identical profiles */
+            /** @description 1 - mean spread / 4, rounded to 4 decimals: 1 means identical profiles */
             similarity: number;
             pairwise: {
                 roles: string[];
@@ -946,7 +946,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1043,7 +1043,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1165,7 +1165,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1302,7 +1302,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1437,7 +1437,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1585,7 +1585,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1723,7 +1723,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1827,7 +1827,7 @@ export interface operations {
             query?: {
                 /** @description Keep only the competencies of this category */
                 category?: "technical" | "people" | "delivery" | "communication" | "strategy";
-                /** @description Case-insensitive text search over name and description (surrounding spaces are ignored) */
+                /** @description Case-insensitive text search over name and description (surrounding spaces are ignored, and not counted in its 100 characters) */
                 q?: string;
                 /** @description Keep competencies this role expects at `minLevel` or above */
                 role?: string;
@@ -1881,7 +1881,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2027,7 +2027,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2175,7 +2175,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2310,7 +2310,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2458,7 +2458,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2593,7 +2593,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2743,7 +2743,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2891,7 +2891,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3034,7 +3034,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3170,7 +3170,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3302,7 +3302,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3396,6 +3396,8 @@ export interface operations {
             header?: {
                 /** @description Retry safely: the same key with the same body replays the first response for at least 48 hours */
                 "idempotency-key"?: string;
+                /** @description Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412 */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -3424,7 +3426,7 @@ export interface operations {
                     "application/json": components["schemas"]["Assessment"];
                 };
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3448,7 +3450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored */
             412: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3587,7 +3589,10 @@ export interface operations {
     previewAssessment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412 */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3611,7 +3616,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssessmentPreview"];
                 };
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3635,7 +3640,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored */
             412: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3777,6 +3782,8 @@ export interface operations {
             header?: {
                 /** @description Retry safely: the same key with the same body replays the first response for at least 48 hours */
                 "idempotency-key"?: string;
+                /** @description Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412 */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -3797,7 +3804,7 @@ export interface operations {
                     "x-ratelimit-reset": components["headers"]["RateLimitReset"];
                     /** @description Present on a replay: the answer first sent for this Idempotency-Key */
                     "idempotent-replayed"?: "true";
-                    /** @description Present when the body is compressed: the answer is 16 KiB or more and the request accepts gzip */
+                    /** @description Present when the body is compressed: the answer is 16 KiB or more and the request accepts gzip at least as much as identity */
                     "content-encoding"?: "gzip";
                     [name: string]: unknown;
                 };
@@ -3805,7 +3812,7 @@ export interface operations {
                     "application/json": components["schemas"]["BatchResponse"];
                 };
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3829,7 +3836,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored */
             412: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3989,7 +3996,7 @@ export interface operations {
                     vary: components["headers"]["Vary"];
                     /** @description `private, max-age=86400, immutable`: a stored assessment never changes */
                     "cache-control"?: string;
-                    /** @description Present when the body is compressed: an assessment an earlier version stored compressed, to a request that accepts gzip */
+                    /** @description Present when the body is compressed: an assessment an earlier version stored compressed, to a request that accepts gzip at least as much as identity */
                     "content-encoding"?: "gzip";
                     [name: string]: unknown;
                 };
@@ -4008,7 +4015,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

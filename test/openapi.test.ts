@@ -248,6 +248,29 @@ describe('OpenAPI document', () => {
     }
   });
 
+  // Guards against: every POST answered If-Match 412 while the document declared no If-Match on
+  // them, and gave their 412 the reads' reason (no tag of the current representation).
+  it('declares If-Match on every submission, with the 412 any value of it gets', async () => {
+    const answers = app.kb.data.questions.slice(0, 8).map((q) => ({ questionId: q.id, value: 2 }));
+    for (const [path, body] of [
+      ['/v1/assessments', { answers }],
+      ['/v1/assessments/preview', { answers }],
+      ['/v1/assessments/batch', { items: [{ answers }] }],
+    ] as const) {
+      type Post = { parameters?: { in: string; name: string }[]; responses: Record<string, { description: string }> };
+      const op = document.paths[path]?.post as Post;
+      expect(op.parameters?.some((p) => p.in === 'header' && p.name === 'if-match'), path).toBe(true);
+      expect(op.responses['412']?.description, path).toMatch(/^An `If-Match` was sent/);
+      const response = await app.inject({
+        method: 'POST',
+        url: path,
+        headers: { 'content-type': 'application/json', 'if-match': '*' },
+        payload: JSON.stringify(body),
+      });
+      expect(response.statusCode, path).toBe(412);
+    }
+  });
+
   // Guards against: a query parameter whose schema was a reference to a component, which left it
   // with no description in the document.
   it('describes every parameter of every operation', () => {

@@ -6,10 +6,12 @@ import {
   CACHED_READ,
   IF_MATCH,
   IF_MATCH_ANY,
+  IF_MATCH_NONE,
   IF_NONE_MATCH,
   IF_NONE_MATCH_ANY,
   RATE_LIMITED,
   REQUEST_ID,
+  SUBMISSION_PRECONDITION_FAILED,
   VARY,
 } from '../schemas/responses.js';
 
@@ -107,6 +109,13 @@ export const transform: SwaggerTransform = (input) => {
     const headers = schema.headers ?? { type: 'object', properties: {} };
     const ifMatch = notModifiedFor === IF_NONE_MATCH ? IF_MATCH : IF_MATCH_ANY;
     schema.headers = { ...headers, properties: { ...headers.properties, 'if-none-match': notModifiedFor, 'if-match': ifMatch } };
+  }
+  // A submission is refused 412 for any If-Match: the header is declared, and its 412 says why.
+  const submission = built['412'];
+  if (input.route.method === 'POST' && submission !== undefined) {
+    submission.description = SUBMISSION_PRECONDITION_FAILED;
+    const headers = schema.headers ?? { type: 'object', properties: {} };
+    schema.headers = { ...headers, properties: { ...headers.properties, 'if-match': IF_MATCH_NONE } };
   }
   return output as ReturnType<SwaggerTransform>;
 };

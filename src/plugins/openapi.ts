@@ -26,7 +26,9 @@ export default fp<{ apiVersion: string }>(
             'at startups, scale-ups and big tech, with side-by-side comparisons and a scored self-assessment. ' +
             'Errors are `application/problem+json`; `/problems/{code}` explains each kind. A path no operation below has ' +
             'is a 404; a method a path does not take is a 405 whose `Allow` header names the ones it does, and an `OPTIONS` ' +
-            'request that is not a CORS preflight is answered 204 with that `Allow`.',
+            'request that is not a CORS preflight is answered 204 with that `Allow`. Every GET below is also answered to `HEAD`, ' +
+            'with the headers of its GET and no body; a `HEAD` 304 carries the `Content-Type`, `Content-Encoding` and ' +
+            '`Content-Length` of the 200 it stands for.',
         },
         tags: [
           { name: 'roles', description: 'Roles and what each expects of every competency' },

@@ -37,7 +37,9 @@ export const Submission = z
       .refine((label) => !LONE_SURROGATE.test(label), 'must be well-formed Unicode: it has a lone surrogate')
       .nullable()
       .optional()
-      .describe('A free label, e.g. a name or an alias; stored without surrounding whitespace (null or absent: none)'),
+      .describe(
+        `A free label, e.g. a name or an alias; stored without surrounding whitespace, which its ${MAX_RESPONDENT_LENGTH} characters do not count (null or absent: none)`,
+      ),
   })
   .meta({
     id: 'Submission',

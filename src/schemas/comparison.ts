@@ -26,7 +26,7 @@ export const ComparedCompetency = z
 
 const ComparisonBody = {
   companySize: Slug.nullable().describe('The company size compared at; null for the baseline'),
-  similarity: z.number().min(0).max(1).describe('1 - mean spread / 4: 1 means identical profiles'),
+  similarity: z.number().min(0).max(1).describe('1 - mean spread / 4, rounded to 4 decimals: 1 means identical profiles'),
   pairwise: z.array(z.object({ roles: z.array(Slug).length(2), similarity: z.number().min(0).max(1) })),
   competencies: z.array(ComparedCompetency),
   summary: z.object({

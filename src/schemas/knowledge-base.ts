@@ -115,7 +115,9 @@ export const CompetencyQuery = z
       .trim()
       .max(100)
       .optional()
-      .describe('Case-insensitive text search over name and description (surrounding spaces are ignored)'),
+      .describe(
+        'Case-insensitive text search over name and description (surrounding spaces are ignored, and not counted in its 100 characters)',
+      ),
     role: Slug.optional().describe('Keep competencies this role expects at `minLevel` or above'),
     minLevel: queryInt(0, MAX_LEVEL).optional().describe('With `role`: the lowest level kept (default 1)'),
     companySize: Slug.optional().describe('With `role`: judge levels at this company size'),

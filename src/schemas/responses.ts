@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { Problem } from './problem.js';
 
 const PROBLEM_DESCRIPTIONS = {
-  400: 'Malformed request: `errors` lists every field at fault',
+  400: 'Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none)',
   404: 'Unknown route or slug',
   408: 'The request did not arrive whole within the request timeout; the connection is closed',
   412: '`If-Match` names no entity tag of the current representation',
@@ -72,6 +72,16 @@ export const IF_MATCH_ANY = {
   type: 'string',
   description: 'Only `*` matches here (the resource carries no entity tag): any other value is answered 412',
 } as const;
+
+/** The request header of a submission: what it makes has no current representation to match. */
+export const IF_MATCH_NONE = {
+  type: 'string',
+  description: 'Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412',
+} as const;
+
+/** A submission's 412, for the If-Match it was sent with. */
+export const SUBMISSION_PRECONDITION_FAILED =
+  'An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored';
 
 /** The headers of a write that can be replayed for its Idempotency-Key. */
 export const REPLAYABLE: Headers = {

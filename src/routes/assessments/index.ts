@@ -164,9 +164,9 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         description:
           'Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` ' +
           'or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README ' +
-          'lists, such as an object of more than 16 members, is refused whole). With an `Idempotency-Key`, a retried batch ' +
+          'lists is refused whole: one of 16 KiB or more with an object of more than 16 members, for instance). With an `Idempotency-Key`, a retried batch ' +
           'stores nothing twice and replays the first response. A response of 16 KiB or more is sent gzip-compressed to a ' +
-          'client whose `Accept-Encoding` accepts gzip. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by ' +
+          'client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by ' +
           'default), and one client holds all of those places but one (the only place when the limit is 1): one more is ' +
           'answered 503 `overloaded` with Retry-After, ' +
           'before its body is read when they are already under way.',
@@ -176,7 +176,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         response: {
           200: json(BatchResponse, 'One outcome per item', {
             ...REPLAYABLE,
-            ...CONTENT_ENCODING(['gzip'], 'the answer is 16 KiB or more and the request accepts gzip'),
+            ...CONTENT_ENCODING(['gzip'], 'the answer is 16 KiB or more and the request accepts gzip at least as much as identity'),
           }),
           ...problems(400, 412, 413, 415, 422, 429),
         },
@@ -210,7 +210,10 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         response: {
           200: json(Assessment, 'The stored assessment', {
             'cache-control': { type: 'string', description: '`private, max-age=86400, immutable`: a stored assessment never changes' },
-            ...CONTENT_ENCODING(['gzip'], 'an assessment an earlier version stored compressed, to a request that accepts gzip'),
+            ...CONTENT_ENCODING(
+              ['gzip'],
+              'an assessment an earlier version stored compressed, to a request that accepts gzip at least as much as identity',
+            ),
           }),
           304: ExistsNotModified,
           ...problems(400, 404, 412),
