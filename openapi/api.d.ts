@@ -131,7 +131,7 @@ export interface paths {
         };
         /**
          * List and filter competencies
-         * @description Filters combine: `category`; `q`, a case-insensitive search in name and description; `role` keeps the competencies that role expects at `minLevel` (default 1) or above, at `companySize` (default: baseline), and adds that `level` to each item.
+         * @description Filters combine: `category`; `q`, a text search in name and description (every word of it, in any order); `role` keeps the competencies that role expects at `minLevel` (default 1) or above, at `companySize` (default: baseline), and adds that `level` to each item.
          */
         get: operations["listCompetencies"];
         put?: never;
@@ -1827,7 +1827,7 @@ export interface operations {
             query?: {
                 /** @description Keep only the competencies of this category */
                 category?: "technical" | "people" | "delivery" | "communication" | "strategy";
-                /** @description Case-insensitive text search over name and description (surrounding spaces are ignored, and not counted in its 100 characters) */
+                /** @description Text search over name and description: a competency is kept when each word of `q` is found in either, as the whole word or a part of it, in any order, whatever the case and accents; hyphens, dashes, underscores and slashes count as spaces, and a typographic apostrophe as a plain one. At most 100 characters (composed, without the surrounding spaces) */
                 q?: string;
                 /** @description Keep competencies this role expects at `minLevel` or above */
                 role?: string;

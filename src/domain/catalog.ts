@@ -71,15 +71,45 @@ export type CompetencyFilter = {
   companySize?: string;
 };
 
-/** The text search as it is matched (case-insensitive): two queries with the same needle have the same result. */
-export const searchNeedle = (q: string | undefined) => q?.toLocaleLowerCase('en');
+/**
+ * Text as the search compares it: accents dropped, lower case, typographic apostrophes as ', and
+ * every run of spaces, hyphens, dashes, underscores and slashes as one space ("Décision-making" and
+ * "decision making" read alike).
+ */
+export const searchText = (text: string) =>
+  text
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLocaleLowerCase('en')
+    .replace(/[\u2018\u2019\u02bc\u00b4`]/g, "'")
+    .replace(/[\s\-\u2010-\u2015_/]+/gu, ' ')
+    .trim();
+
+/**
+ * The words of a text search, each to be found in a competency's name or description, in any order:
+ * two queries with the same words (in any order, case or spelling of accents) have the same result.
+ */
+export const searchWords = (q: string | undefined) =>
+  q === undefined ? undefined : [...new Set(searchText(q).split(' ').filter(Boolean))].sort();
+
+/** Each release's competencies as the search reads them: name and description, one line each. */
+const searchable = new WeakMap<KnowledgeBase, ReadonlyMap<string, string>>();
+function searchableOf(kb: KnowledgeBase): ReadonlyMap<string, string> {
+  let texts = searchable.get(kb);
+  if (texts === undefined) {
+    texts = new Map(kb.data.competencies.map((c) => [c.slug, `${searchText(c.name)}\n${searchText(c.description)}`]));
+    searchable.set(kb, texts);
+  }
+  return texts;
+}
 
 export function findCompetencies(kb: KnowledgeBase, filter: CompetencyFilter): (Competency & { level?: number })[] {
-  const needle = searchNeedle(filter.q);
+  const words = searchWords(filter.q);
+  const texts = searchableOf(kb);
   const out: (Competency & { level?: number })[] = [];
   for (const c of kb.data.competencies) {
     if (filter.category && c.category !== filter.category) continue;
-    if (needle && !c.name.toLocaleLowerCase('en').includes(needle) && !c.description.toLocaleLowerCase('en').includes(needle)) continue;
+    if (words !== undefined && !words.every((word) => (texts.get(c.slug) as string).includes(word))) continue;
     if (filter.role) {
       const level = kb.resolve(filter.role, c.slug, filter.companySize ?? null).level;
       if (level < (filter.minLevel ?? 1)) continue;

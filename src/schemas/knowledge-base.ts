@@ -113,10 +113,13 @@ export const CompetencyQuery = z
       .string()
       .regex(/\S/, 'must not be blank')
       .trim()
+      .normalize('NFC')
       .max(100)
       .optional()
       .describe(
-        'Case-insensitive text search over name and description (surrounding spaces are ignored, and not counted in its 100 characters)',
+        'Text search over name and description: a competency is kept when each word of `q` is found in either, as the whole word ' +
+          'or a part of it, in any order, whatever the case and accents; hyphens, dashes, underscores and slashes count as spaces, ' +
+          'and a typographic apostrophe as a plain one. At most 100 characters (composed, without the surrounding spaces)',
       ),
     role: Slug.optional().describe('Keep competencies this role expects at `minLevel` or above'),
     minLevel: queryInt(0, MAX_LEVEL).optional().describe('With `role`: the lowest level kept (default 1)'),

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { competencyDetail, findCompetencies, searchNeedle } from '../../domain/catalog.js';
+import { competencyDetail, findCompetencies, searchWords } from '../../domain/catalog.js';
 import { NoQuery, NotModified, paginate } from '../../schemas/common.js';
 import { CompetencyDetail, CompetencyList, CompetencyParams, CompetencyQuery } from '../../schemas/knowledge-base.js';
 import { json, problems } from '../../schemas/responses.js';
@@ -14,7 +14,7 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
         operationId: 'listCompetencies',
         summary: 'List and filter competencies',
         description:
-          'Filters combine: `category`; `q`, a case-insensitive search in name and description; `role` keeps the ' +
+          'Filters combine: `category`; `q`, a text search in name and description (every word of it, in any order); `role` keeps the ' +
           'competencies that role expects at `minLevel` (default 1) or above, at `companySize` (default: baseline), ' +
           'and adds that `level` to each item.',
         querystring: CompetencyQuery,
@@ -30,7 +30,7 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
       // JSON keeps an absent filter (null) apart from any text given for it, "undefined" included.
       const key = `competencies|${JSON.stringify([
         filter.category ?? null,
-        searchNeedle(filter.q) ?? null,
+        searchWords(filter.q)?.join(' ') ?? null,
         filter.role ?? null,
         filter.minLevel ?? null,
         filter.companySize ?? null,
