@@ -640,6 +640,7 @@ export interface components {
             name: string;
             category: components["schemas"]["Category"];
         };
+        /** @description The project's own framing, editorial: the sources contrast only smaller companies with big tech, so the headcount limits and the descriptions are not theirs */
         CompanySize: {
             slug: string;
             name: string;
@@ -708,7 +709,7 @@ export interface components {
                     companySize: string;
                     /** @description 0 none, 1 occasional, 2 regular, 3 core, 4 defining */
                     level: number;
-                    /** @description true when a company-size variant replaces the baseline */
+                    /** @description true when a company-size variant replaces the baseline; its rationale and citations are in the role read at that size (`GET /v1/roles/{role}?companySize=`) */
                     overridden: boolean;
                 }[];
             }[];

@@ -38,7 +38,11 @@ export const CompanySize = z
     order: z.int().describe('1 for the smallest size'),
     description: z.string(),
   })
-  .meta({ id: 'CompanySize' });
+  .meta({
+    id: 'CompanySize',
+    description:
+      "The project's own framing, editorial: the sources contrast only smaller companies with big tech, so the headcount limits and the descriptions are not theirs",
+  });
 
 export const VariantView = z
   .object({
@@ -86,7 +90,11 @@ export const CompetencyDetail = Competency.extend({
         z.object({
           companySize: Slug,
           level: Level,
-          overridden: z.boolean().describe('true when a company-size variant replaces the baseline'),
+          overridden: z
+            .boolean()
+            .describe(
+              'true when a company-size variant replaces the baseline; its rationale and citations are in the role read at that size (`GET /v1/roles/{role}?companySize=`)',
+            ),
         }),
       ),
     }),
