@@ -1,10 +1,11 @@
 // The contract at its edges: each test pins a place where what the server sends must match what
 // README.md, DESIGN.md, openapi/openapi.json or HTTP (RFC 9110 / 9112 / 9457) promise, and its
 // comment names the fault it guards against.
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
+import { LINGER_MS } from '../src/plugins/protection.js';
 import { buildTestApp } from './helpers.js';
 import { exchange, fieldsOf, listening, listenLocally, problemOf, raw } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
@@ -450,6 +451,59 @@ describe('over a real connection', () => {
         );
         expect(statusLines(data), round).toEqual(['HTTP/1.1 200 OK']);
       }
+    });
+
+    // Guards against: an answer given before the body arrived closed the connection with the body
+    // unread, so the kernel reset it and a client still writing its body (Python's urllib) got a
+    // broken pipe instead of the 413 or 404 it was sent.
+    it('reads and drops the rest of a body it answered early, so that a client still sending it reads the answer', async () => {
+      const body = Buffer.alloc(4 * 1024 * 1024, 0x20);
+      for (const [path, status] of [
+        ['/v1/assessments', 413],
+        ['/v1/nowhere', 404],
+      ] as const) {
+        const { error, head } = await new Promise<{ error?: string; head: string }>((resolve) => {
+          const socket = connect(port, '127.0.0.1');
+          // As urllib does: nothing is read until the whole body is written.
+          socket.pause();
+          let data = '';
+          socket.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code, head: data.split('\r\n')[0] as string }));
+          socket.on('connect', () => {
+            socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+            // The answer is sent, and the connection ended, before the body is.
+            setTimeout(() => {
+              socket.write(body, (written) => {
+                if (written) return;
+                socket.on('data', (chunk: Buffer) => {
+                  data += chunk.toString('latin1');
+                });
+                socket.on('end', () => {
+                  socket.destroy();
+                  resolve({ head: data.split('\r\n')[0] as string });
+                });
+                socket.resume();
+              });
+            }, 200);
+          });
+        });
+        expect(error, path).toBeUndefined();
+        expect(head, path).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      }
+      // A client that goes on sending, past the server's FIN, is cut off once LINGER_MS have passed.
+      const cutAfterMs = await new Promise<number>((resolve) => {
+        const started = Date.now();
+        const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+        socket.on('connect', () => {
+          socket.write('POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\n\r\n');
+          const drip = setInterval(() => socket.write(Buffer.alloc(16 * 1024, 0x20)), 20);
+          socket.once('close', () => clearInterval(drip));
+        });
+        socket.resume();
+        socket.on('error', () => {});
+        socket.once('close', () => resolve(Date.now() - started));
+      });
+      expect(cutAfterMs).toBeGreaterThanOrEqual(LINGER_MS - 100);
+      expect(cutAfterMs).toBeLessThan(LINGER_MS + 1500);
     });
 
     // Guards against: after a 404 or 405 answered without reading the body, Node read and dropped the
