@@ -259,7 +259,10 @@ describe('OpenAPI document', () => {
     ] as const) {
       type Post = { parameters?: { in: string; name: string }[]; responses: Record<string, { description: string }> };
       const op = document.paths[path]?.post as Post;
-      expect(op.parameters?.some((p) => p.in === 'header' && p.name === 'if-match'), path).toBe(true);
+      expect(
+        op.parameters?.some((p) => p.in === 'header' && p.name === 'if-match'),
+        path,
+      ).toBe(true);
       expect(op.responses['412']?.description, path).toMatch(/^An `If-Match` was sent/);
       const response = await app.inject({
         method: 'POST',
