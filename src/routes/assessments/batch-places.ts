@@ -2,6 +2,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BatchesBusyError } from '../../errors.js';
 import { clientKey } from '../../plugins/protection.js';
 
+/**
+ * How long a batch's answer may go without a byte taken by its client, once its handler has ended,
+ * before the connection is closed and the place given back.
+ */
+export const ANSWER_STALL_MS = 5000;
+
 /** A batch's place: given back once its answer is done with and no handler is running for it. */
 type Place = { client: string; handlerRunning: boolean; answerDone: boolean; given: boolean };
 
@@ -20,7 +26,10 @@ type Place = { client: string; handlerRunning: boolean; answerDone: boolean; giv
  *
  * One client (an address, or an IPv6 /64, as the write budget counts them) holds at most all places
  * but one: two batches whose answers it never read would otherwise keep every other client's
- * batches out for as long as the server waits on them, again and again.
+ * batches out for as long as the server waits on them, again and again. And that wait is short: an
+ * answer its client takes nothing of for ANSWER_STALL_MS loses its connection (about 10 s after the
+ * batch was stored in a test, the kernel taking a little more now and then; it was the connection's
+ * idle timeout, about 30 s), so two clients that never read cannot keep the places for long either.
  */
 export class BatchPlaces {
   private underWay = 0;
@@ -77,6 +86,9 @@ export class BatchPlaces {
     place.handlerRunning = true;
     return () => {
       place.handlerRunning = false;
+      // Any byte the client takes restarts the wait; a written-out answer sets the keep-alive timeout.
+      const { socket } = request.raw;
+      if (!place.answerDone && typeof socket?.setTimeout === 'function') socket.setTimeout(ANSWER_STALL_MS);
       this.release(place);
     };
   }
