@@ -99,6 +99,7 @@ export function answerFirst(server: Server, front: CachedFront): void {
   if (listeners.length !== 1 || fastify === undefined) throw new Error(`expected one request listener, found ${listeners.length}`);
   server.removeListener('request', fastify);
   const handle = (request: IncomingMessage, response: ServerResponse) => {
+    if (dropped(request)) return;
     if (!refusedHost(request, response) && !refusedTransferCoding(request, response) && !front.answer(request, response)) {
       fastify(request, response);
     }
@@ -106,12 +107,13 @@ export function answerFirst(server: Server, front: CachedFront): void {
   server.on('request', handle);
   server.on('checkContinue', handle);
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
-    if (refusedHost(request, response)) return;
+    if (dropped(request) || refusedHost(request, response)) return;
     answerEarly(response, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url);
   });
   // Without a listener Node drops the connection of a CONNECT without a word. Pipelined behind other
   // requests, it is answered after them.
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    if (dropped(request)) return;
     socket.on('error', () => socket.destroy());
     request.resume();
     afterPendingResponses(socket, () => {
@@ -119,6 +121,13 @@ export function answerFirst(server: Server, front: CachedFront): void {
       socket.end();
     });
   });
+}
+
+/** A request on a connection in a lingering close: read and dropped, never answered or run. */
+function dropped(request: IncomingMessage): boolean {
+  if (!isLingering(request.socket)) return false;
+  request.resume();
+  return true;
 }
 
 /** Writes an early problem to a socket by hand, with the Date Node adds to every response it writes. */
@@ -225,6 +234,8 @@ export function closingConnections(server: Server): (waits: { drainMs: number; l
   const open = () => [...connections].filter((socket) => !socket.destroyed);
   const unsent = () => open().filter((socket) => socket.writableLength > 0);
   return async ({ drainMs, lastCallMs }) => {
+    // A connection in a lingering close has written its answer: nothing of it is waited for.
+    for (const socket of open()) if (isLingering(socket) && socket.writableEnded) socket.destroy();
     const started = performance.now();
     const waiting = () => {
       const waited = performance.now() - started;
@@ -233,6 +244,35 @@ export function closingConnections(server: Server): (waits: { drainMs: number; l
     while (waiting()) await sleep(CLOSING_POLL_MS);
     return { waitedMs: Math.round(performance.now() - started), cut: unsent().length };
   };
+}
+
+/** How long a connection answered before its request's body arrived goes on reading that body. */
+export const LINGER_MS = 2000;
+
+const LINGERING = Symbol('lingering');
+type LingeringSocket = Socket & { [LINGERING]?: true };
+const isLingering = (socket: Duplex | null) => (socket as LingeringSocket | null)?.[LINGERING] === true;
+
+/**
+ * Closes the connection of a request answered before its body arrived the way a careful server
+ * does (a lingering close): once the answer is written the server sends its FIN, then goes on
+ * reading and dropping whatever the client still sends, until the client closes or LINGER_MS pass.
+ * Closed at once with bytes unread, the connection is reset by the kernel, and a client still
+ * writing its body (Python's urllib always, Node's fetch at times, for a 4 MB body) reports a broken
+ * pipe instead of reading the 413 or 404 it was sent. A request that follows on the connection is
+ * read and dropped too, never run (`answerFirst`): the connection is closing, and its client has been
+ * told so (RFC 9112, 9.6). Node calls `destroySoon` once the answer is written.
+ */
+export function lingerOnClose(request: IncomingMessage): void {
+  const socket = request.socket as LingeringSocket;
+  socket[LINGERING] = true;
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    socket.once('close', () => clearTimeout(timer));
+  };
+  // The body is read and dropped from here on, whoever stopped reading it.
+  request.resume();
 }
 
 /** Node's test for a request that waits for `100 Continue` before it sends its body. */

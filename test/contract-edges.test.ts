@@ -2,10 +2,11 @@
 // README.md, DESIGN.md, openapi/openapi.json or HTTP (RFC 9110 / 9112 / 9457) promise, and its
 // comment names the fault it guards against.
 import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
-import { LINGER_MS } from '../src/plugins/protection.js';
+import { LINGER_MS } from '../src/http-edges.js';
 import { buildTestApp } from './helpers.js';
 import { exchange, fieldsOf, listening, listenLocally, problemOf, raw } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
@@ -504,6 +505,37 @@ describe('over a real connection', () => {
       });
       expect(cutAfterMs).toBeGreaterThanOrEqual(LINGER_MS - 100);
       expect(cutAfterMs).toBeLessThan(LINGER_MS + 1500);
+    });
+
+    // Guards against: on a connection in its lingering close, Node's parser went on reading, and a
+    // submission sent after the refused body was stored without an answer (a retry stored it twice).
+    it('runs nothing sent after the body it answered early: no request on a closing connection is answered or stored', async () => {
+      const before = server.app.repository.countAssessments();
+      const answers = server.app.kb.data.questions.map((q) => ({ questionId: q.id, value: 3 }));
+      const submission = JSON.stringify({ answers, respondent: 'sent after the close' });
+      // The client goes on writing after the server's FIN, as a client that pipelines does.
+      const data = await new Promise<string>((resolve) => {
+        const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+        let received = '';
+        socket.on('data', (chunk: Buffer) => {
+          received += chunk.toString('latin1');
+        });
+        socket.on('error', () => {});
+        socket.on('connect', () => {
+          socket.write('POST /v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n');
+          setTimeout(() => {
+            socket.write(
+              `0123456789POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${submission.length}\r\n\r\n${submission}` +
+                'GET /v1/roles HTTP/1.1\r\nHost: x\r\n\r\n',
+            );
+            socket.end();
+          }, 300);
+        });
+        socket.on('close', () => resolve(received));
+      });
+      expect(statusLines(data)).toEqual([expect.stringMatching(/^HTTP\/1\.1 404 /)]);
+      await sleep(100);
+      expect(server.app.repository.countAssessments()).toBe(before);
     });
 
     // Guards against: after a 404 or 405 answered without reading the body, Node read and dropped the

@@ -335,6 +335,18 @@ describe('filters and the search box on GET /v1/competencies', () => {
     expect(await slugsOf('q=code%20review%20zebra')).toEqual([]);
   });
 
+  // Guards against: a q of punctuation alone ('-', '´', a lone accent) had no words left, and every
+  // competency matched it.
+  it('refuses a q with no letter or digit, naming the field', async () => {
+    for (const q of ['-', '%C2%B4', '%CC%81', '%E2%80%99', '_%2F']) {
+      const body = await problem(`/v1/competencies?q=${q}`, 400);
+      expect(body.errors, q).toEqual([{ field: 'querystring.q', message: 'must have a letter or a digit' }]);
+    }
+    expect((await problem('/v1/competencies?q=%20%20', 400)).errors).toEqual([{ field: 'querystring.q', message: 'must not be blank' }]);
+    // A typographic acute accent reads as an apostrophe, as in "team´s".
+    expect(await slugsOf('q=team%C2%B4s')).toEqual(await slugsOf("q=team's"));
+  });
+
   it('gives the same words in another order one body and one ETag', async () => {
     const one = await app.inject('/v1/competencies?q=code%20review');
     const other = await app.inject('/v1/competencies?q=Review%20CODE');

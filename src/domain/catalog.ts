@@ -78,10 +78,10 @@ export type CompetencyFilter = {
  */
 export const searchText = (text: string) =>
   text
+    .replace(/[\u2018\u2019\u02bc\u00b4`]/g, "'")
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .toLocaleLowerCase('en')
-    .replace(/[\u2018\u2019\u02bc\u00b4`]/g, "'")
     .replace(/[\s\-\u2010-\u2015_/]+/gu, ' ')
     .trim();
 

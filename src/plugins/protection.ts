@@ -1,9 +1,9 @@
-import type { IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import fp from 'fastify-plugin';
 import { ApiError, ShuttingDownError } from '../errors.js';
+import { lingerOnClose } from '../http-edges.js';
 import { declaresBody } from '../json-body.js';
 
 declare module 'fastify' {
@@ -20,28 +20,6 @@ export type ProtectionOptions = {
   rateLimit: RateLimit;
   maxEventLoopDelayMs: number;
 };
-
-/** How long a connection answered before its request's body arrived goes on reading that body. */
-export const LINGER_MS = 2000;
-
-/**
- * Closes the connection of a request answered before its body arrived the way a careful server
- * does (a lingering close): once the answer is written the server sends its FIN, then goes on
- * reading and dropping whatever the client still sends, until the client closes or LINGER_MS pass.
- * Closed at once with bytes unread, the connection is reset by the kernel, and a client still
- * writing its body (Python's urllib always, Node's fetch at times, for a 4 MB body) reports a broken
- * pipe instead of reading the 413 or 404 it was sent.
- */
-function lingerOnClose(request: IncomingMessage) {
-  const socket = request.socket;
-  socket.destroySoon = () => {
-    socket.end();
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-    socket.once('close', () => clearTimeout(timer));
-  };
-  // The body is read and dropped from here on, whoever stopped reading it.
-  request.resume();
-}
 
 /** Seconds a client is asked to wait when the server sheds load. */
 const OVERLOAD_RETRY_AFTER_S = 5;

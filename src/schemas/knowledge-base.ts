@@ -119,7 +119,8 @@ export const CompetencyQuery = z
     category: categoryFilter('Keep only the competencies of this category'),
     q: z
       .string()
-      .regex(/\S/, 'must not be blank')
+      .regex(/\S/, { error: 'must not be blank', abort: true })
+      .regex(/[\p{L}\p{N}]/u, 'must have a letter or a digit')
       .trim()
       .normalize('NFC')
       .max(100)

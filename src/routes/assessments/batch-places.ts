@@ -1,15 +1,16 @@
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BatchesBusyError } from '../../errors.js';
 import { clientKey } from '../../plugins/protection.js';
 
 /**
- * How long a batch's answer may go without a byte taken by its client, once its handler has ended,
- * before the connection is closed and the place given back.
+ * How often a batch's answer, once its handler has ended, is checked for bytes its client took: one
+ * that has taken none since the last check loses its connection, and the place goes back.
  */
 export const ANSWER_STALL_MS = 5000;
 
 /** A batch's place: given back once its answer is done with and no handler is running for it. */
-type Place = { client: string; handlerRunning: boolean; answerDone: boolean; given: boolean };
+type Place = { client: string; handlerRunning: boolean; answerDone: boolean; given: boolean; stallCheck?: NodeJS.Timeout };
 
 /**
  * The batches under way at once. A 500-item batch holds about 40 MB while it is scored, stored and
@@ -26,10 +27,9 @@ type Place = { client: string; handlerRunning: boolean; answerDone: boolean; giv
  *
  * One client (an address, or an IPv6 /64, as the write budget counts them) holds at most all places
  * but one: two batches whose answers it never read would otherwise keep every other client's
- * batches out for as long as the server waits on them, again and again. And that wait is short: an
- * answer its client takes nothing of for ANSWER_STALL_MS loses its connection (about 10 s after the
- * batch was stored in a test, the kernel taking a little more now and then; it was the connection's
- * idle timeout, about 30 s), so two clients that never read cannot keep the places for long either.
+ * batches out for as long as the server waits on them, again and again. Nor can two clients keep
+ * them for long: an answer whose client takes none of it between two checks, ANSWER_STALL_MS apart,
+ * loses its connection. Only the answer's progress counts, not bytes the client sends.
  */
 export class BatchPlaces {
   private underWay = 0;
@@ -68,6 +68,7 @@ export class BatchPlaces {
     // first), when the connection does.
     const answerDone = () => {
       place.answerDone = true;
+      clearInterval(place.stallCheck);
       this.release(place);
     };
     const { socket } = request.raw;
@@ -86,11 +87,24 @@ export class BatchPlaces {
     place.handlerRunning = true;
     return () => {
       place.handlerRunning = false;
-      // Any byte the client takes restarts the wait; a written-out answer sets the keep-alive timeout.
-      const { socket } = request.raw;
-      if (!place.answerDone && typeof socket?.setTimeout === 'function') socket.setTimeout(ANSWER_STALL_MS);
+      if (!place.answerDone) this.checkForStalls(place, request.raw.socket);
       this.release(place);
     };
+  }
+
+  /**
+   * Closes the connection of an answer that its client has taken nothing of between two checks:
+   * the bytes still queued on the socket did not go down. The first check only takes their count,
+   * since the answer may not have been queued yet.
+   */
+  private checkForStalls(place: Place, socket: Socket | null): void {
+    if (socket === null) return;
+    let queued = Number.POSITIVE_INFINITY;
+    place.stallCheck = setInterval(() => {
+      if (socket.writableLength >= queued) socket.destroy();
+      queued = socket.writableLength;
+    }, ANSWER_STALL_MS);
+    place.stallCheck.unref();
   }
 
   private release(place: Place): void {
