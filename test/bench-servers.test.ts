@@ -55,5 +55,7 @@ describe('bench servers', { timeout: 45_000 }, () => {
     expect(SERVER_NODE_FLAGS).toContain('--no-memory-reducer');
     const { scripts } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(scripts.start).toContain(`node ${SERVER_NODE_FLAGS.join(' ')} dist/server.js`);
+    // In place of the script's shell, so that a signal to npm start reaches the server.
+    expect(scripts.start).toMatch(/&& exec node /);
   });
 });
