@@ -1,5 +1,6 @@
 // Stored assessments written and read under failure: a commit or a reservation that fails, a
 // database locked by another process, a failing timer or read outside a request.
+import { copyFileSync, renameSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -264,6 +265,34 @@ describe('group commit against a locked database', () => {
     expect((await post(app, '/v1/assessments', submission(99))).statusCode).toBe(201);
     const up = await app.inject('/ready');
     expect(up.json()).toMatchObject({ status: 'ready', checks: { storage: true } });
+  });
+
+  // Guards against: a database file deleted, or replaced by a copy, while the server had it open kept
+  // taking submissions (201) into a file nothing would read again, and /ready said ready.
+  it('refuses writes, and is not ready, once its database file is deleted or replaced while open', async () => {
+    for (const how of ['deleted', 'replaced'] as const) {
+      const path = fileDb();
+      const app = await appOn(path);
+      const stored = await post(app, '/v1/assessments', submission(0));
+      expect(stored.statusCode).toBe(201);
+      if (how === 'deleted') {
+        for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+      } else {
+        copyFileSync(path, `${path}.copy`);
+        renameSync(`${path}.copy`, path);
+      }
+      const refused = await post(app, '/v1/assessments', submission(1));
+      expect(refused.statusCode, how).toBe(503);
+      expect(refused.json(), how).toMatchObject({
+        code: 'storage-unavailable',
+        detail: expect.stringMatching(/^The database cannot be written\./),
+      });
+      const ready = await app.inject('/ready');
+      expect(ready.statusCode, how).toBe(503);
+      expect(ready.json(), how).toMatchObject({ status: 'not-ready', checks: { database: false } });
+      // What was stored before is still read from the file the server holds.
+      expect((await app.inject(`/v1/assessments/${stored.json().id}`)).statusCode, how).toBe(200);
+    }
   });
 
   // Guards against: reserving a block of row numbers (the first write after a start, then one in

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type BetterSqlite3 from 'better-sqlite3';
+import { type Stats, statSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
 import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
 import { AssessmentIds, type AssessmentLocation, ID_KEY_BYTES, MAX_ROW } from './assessment-ids.js';
@@ -100,10 +101,14 @@ export class Repository {
   private readonly saveTransaction: (records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord) => void;
   private readonly saveGroupsTransaction: (groups: readonly AssessmentGroup[]) => (Error | undefined)[];
 
+  /** The database file as opened (its device and inode), for a database in a file. */
+  private readonly file: { path: string; opened: Stats } | undefined;
+
   constructor(
     readonly sqlite: BetterSqlite3.Database,
     readonly db: Db,
   ) {
+    this.file = sqlite.memory || sqlite.name === '' ? undefined : { path: sqlite.name, opened: statSync(sqlite.name) };
     this.ids = new AssessmentIds(this.idKey());
     this.insertAssessment = sqlite.prepare(
       `insert into assessment_documents (row_id, tag, created_at, company_size, respondent, document, instrument_version, scoring_version, kb_release, idempotency_key)
@@ -253,9 +258,26 @@ export class Repository {
   /** When a write last failed for its storage (a full disk, an I/O error, a lock held elsewhere), until one succeeds. */
   private storageFaultAt: number | undefined;
 
+  /**
+   * Whether the database file is still the one opened: deleted or replaced (a copy restored over it)
+   * while open, it is no longer where the path leads, and what is written to it is lost at restart.
+   */
+  private fileInPlace(): boolean {
+    if (this.file === undefined) return true;
+    const now = statSync(this.file.path, { throwIfNoEntry: false });
+    return now !== undefined && now.dev === this.file.opened.dev && now.ino === this.file.opened.ino;
+  }
+
   private recordingWrite<T>(write: () => T, faulted: (result: T) => boolean = () => false): T {
     let result: T;
     try {
+      // SQLite's own code for a database file moved while open, which it reports only without WAL.
+      if (!this.fileInPlace()) {
+        throw new BetterSqlite3.SqliteError(
+          `the database file ${this.file?.path} was deleted or replaced while open: restart the server to open what is there now`,
+          'SQLITE_READONLY_DBMOVED',
+        );
+      }
       result = write();
     } catch (error) {
       if (storageFaultCode(error) !== undefined) this.storageFaultAt = Date.now();
@@ -317,7 +339,7 @@ export class Repository {
     const storage = this.storageFaultAt === undefined || Date.now() - this.storageFaultAt > STORAGE_FAULT_MS;
     try {
       const { missing, unknown } = migrationState(this.sqlite);
-      return { database: true, migrations: missing === 0 && unknown.length === 0, storage };
+      return { database: this.fileInPlace(), migrations: missing === 0 && unknown.length === 0, storage };
     } catch {
       return { database: false, migrations: false, storage };
     }
