@@ -38,6 +38,8 @@ export async function runCommand(name: string, command: () => unknown): Promise<
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
+  // The configuration's message gives a line to each bad variable: here they share one.
+  if (error instanceof ConfigError) return error.message.replace(/:\n\s+/, ': ').replace(/\n\s+/g, '; ');
   let code: unknown;
   for (let inner: unknown = error; inner instanceof Error; inner = inner.cause) code ??= (inner as { code?: unknown }).code;
   // SQLITE_ERROR, SQLite's generic code, names nothing the message does not: a full disk during a

@@ -48,13 +48,13 @@ function seededDatabase(): string {
 }
 
 /** Runs a script of scripts/ through tsx (as `npm run db:*` does), with DATABASE_PATH set. */
-function runScript(file: string, args: string[], databasePath: string) {
+function runScript(file: string, args: string[], databasePath: string, env: Record<string, string> = {}) {
   const tsx = join(projectRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
   return new Promise<{ code: number; output: string }>((resolve) => {
     execFile(
       process.execPath,
       [tsx, join('scripts', file), ...args],
-      { cwd: projectRoot, env: { PATH: process.env.PATH ?? '', DATABASE_PATH: databasePath }, timeout: 30_000 },
+      { cwd: projectRoot, env: { PATH: process.env.PATH ?? '', DATABASE_PATH: databasePath, ...env }, timeout: 30_000 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, output: stdout + stderr }),
     );
   });
@@ -267,6 +267,17 @@ describe('usage errors of the commands', () => {
     // Guards against: an uncaught ENOENT from scandir, with its stack, exit 1.
     expect([result.code, hasStack(result.output), result.output.includes(missing)]).toEqual([66, false, true]);
     expect(readFileSync(fixture, 'utf8')).toBe(before);
+  }, 40_000);
+});
+
+describe('db:migrate with a bad configuration', () => {
+  // Guards against: each bad variable on a line of its own, where the db:* commands report in one.
+  it('prints one line naming every bad variable, and exits 78', async () => {
+    const path = join(temp.make('rc-ops-config-'), 'kb.sqlite');
+    const result = await runScript('db-migrate.ts', [], path, { PORT: 'x', LOG_LEVEL: 'loud' });
+    expect(result.code).toBe(78);
+    expect(result.output.trim().split('\n')).toEqual([expect.stringMatching(/^db:migrate: Invalid configuration: \S.*; \S/)]);
+    expect(result.output).toMatch(/PORT: .*LOG_LEVEL: |LOG_LEVEL: .*PORT: /);
   }, 40_000);
 });
 
