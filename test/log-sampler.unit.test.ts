@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LogSampler } from '../src/plugins/errors.js';
 
 describe('LogSampler', () => {
@@ -19,6 +19,41 @@ describe('LogSampler', () => {
     now = 60_000;
     take();
     expect(logged).toEqual([0, 3, 0]);
+  });
+
+  // Guards against: a flood that stopped left its count untold (80 refused submissions on a full
+  // disk logged one line, alsoFailed 0).
+  it('has the last one left out write its line, with the count of the others, once the second is over', () => {
+    vi.useFakeTimers();
+    try {
+      let now = 5_000;
+      const sampler = new LogSampler(1000, () => now);
+      const logged: [string, number][] = [];
+      const take = (who: string) => sampler.take((leftOut) => logged.push([who, leftOut]));
+      take('first');
+      for (const [who, at] of [
+        ['a', 5_100],
+        ['b', 5_400],
+        ['c', 5_800],
+      ] as const) {
+        now = at;
+        take(who);
+      }
+      expect(logged).toEqual([['first', 0]]);
+      now = 6_000;
+      vi.advanceTimersByTime(900);
+      expect(logged).toEqual([
+        ['first', 0],
+        ['c', 2],
+      ]);
+      // The next one is then a second after that line.
+      now = 6_500;
+      take('d');
+      vi.advanceTimersByTime(500);
+      expect(logged.at(-1)).toEqual(['d', 0]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('logs at once when the clock starts at zero', () => {

@@ -47,10 +47,15 @@ function storageFaultDetail(code: string): string {
 /**
  * One log line of a kind a second at most, for errors that come in floods (every request of a
  * failing commit, every request shed under load): each line says how many were left out before it.
+ * Once a second with some left out is over, the last of them writes its line with the count of the
+ * others, so that the count of a flood that stops is told too.
  */
 export class LogSampler {
   private at = Number.NEGATIVE_INFINITY;
   private leftOut = 0;
+  /** The line of the last one left out, and the timer that writes it once its second is over. */
+  private last: ((leftOut: number) => void) | undefined;
+  private flush: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly everyMs = 1000,
@@ -62,9 +67,23 @@ export class LogSampler {
     const now = this.now();
     if (now - this.at < this.everyMs) {
       this.leftOut++;
+      this.last = log;
+      this.flush ??= setTimeout(() => this.writeLast(), this.at + this.everyMs - now).unref();
       return;
     }
-    log(this.leftOut);
+    this.write(log, this.leftOut, now);
+  }
+
+  private writeLast(): void {
+    this.flush = undefined;
+    if (this.last !== undefined && this.leftOut > 0) this.write(this.last, this.leftOut - 1, this.now());
+  }
+
+  private write(log: (leftOut: number) => void, leftOut: number, now: number): void {
+    clearTimeout(this.flush);
+    this.flush = undefined;
+    this.last = undefined;
+    log(leftOut);
     this.at = now;
     this.leftOut = 0;
   }
