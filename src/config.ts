@@ -138,6 +138,40 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Edits (insertions, deletions, substitutions) that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/**
+ * Environment variables that look like a misspelt setting (`DATABSE_PATH`, `LOGLEVEL`,
+ * `database_path`), each with the setting it is closest to: a typo would otherwise leave the
+ * default in force without a word. Only settings of 8 characters or more are compared, so that
+ * `HOME` or `PATH` is never taken for `HOST` or `PORT`.
+ */
+export function misspeltSettings(env: NodeJS.ProcessEnv = process.env): { variable: string; setting: string }[] {
+  const settings = Object.keys(ConfigSchema.shape).filter((name) => name.length >= 8);
+  const found: { variable: string; setting: string }[] = [];
+  for (const variable of Object.keys(env)) {
+    if (variable in ConfigSchema.shape) continue;
+    const setting = settings.find((name) => editDistance(variable.toUpperCase(), name) <= 2);
+    if (setting !== undefined) found.push({ variable, setting });
+  }
+  return found;
+}
+
 /** Reads the configuration once from the environment; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "not set", so the default applies.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appOptions, ConfigError, loadConfig } from '../src/config.js';
+import { appOptions, ConfigError, loadConfig, misspeltSettings } from '../src/config.js';
 
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -218,5 +218,25 @@ describe('appOptions', () => {
 
   it('builds no logger at all for LOG_LEVEL=silent', () => {
     expect(appOptions(loadConfig({ LOG_LEVEL: 'silent' })).logger).toBe(false);
+  });
+});
+
+// Guards against: DATABSE_PATH=/x started the server on ./data/kb.sqlite without a word.
+describe('misspeltSettings', () => {
+  it('names variables a typo away from a setting, with the setting', () => {
+    expect(
+      misspeltSettings({ DATABSE_PATH: '/x', LOGLEVEL: 'warn', database_path: '/y', MAX_CONCURENT_BATCHES: '4', DATABASE_PATH: '/z' }),
+    ).toEqual([
+      { variable: 'DATABSE_PATH', setting: 'DATABASE_PATH' },
+      { variable: 'LOGLEVEL', setting: 'LOG_LEVEL' },
+      { variable: 'database_path', setting: 'DATABASE_PATH' },
+      { variable: 'MAX_CONCURENT_BATCHES', setting: 'MAX_CONCURRENT_BATCHES' },
+    ]);
+  });
+
+  it('leaves alone the settings themselves and the variables every shell has', () => {
+    expect(
+      misspeltSettings({ PORT: '1', HOST: 'x', HOME: '/root', PATH: '/bin', HOSTNAME: 'vm', NODE_ENV: 'production', PWD: '/' }),
+    ).toEqual([]);
   });
 });
