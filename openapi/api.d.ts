@@ -1829,7 +1829,7 @@ export interface operations {
                 /** @description Keep only the competencies of this category */
                 category?: "technical" | "people" | "delivery" | "communication" | "strategy";
                 /** @description Text search over name and description: a competency is kept when each word of `q` is found in either, as the whole word or a part of it, in any order, whatever the case and accents; hyphens, dashes, underscores and slashes count as spaces, and a typographic apostrophe as a plain one. At most 100 characters (composed, without the surrounding spaces) */
-                q?: string & (unknown & unknown);
+                q?: string;
                 /** @description Keep competencies this role expects at `minLevel` or above */
                 role?: string;
                 /** @description With `role`: the lowest level kept (default 1) */

@@ -119,7 +119,8 @@ export const CompetencyQuery = z
     category: categoryFilter('Keep only the competencies of this category'),
     q: z
       .string()
-      .regex(/\S/, { error: 'must not be blank', abort: true })
+      // One pattern in the document: a letter or a digit, which a blank q has not either.
+      .refine((value) => /\S/.test(value), { error: 'must not be blank', abort: true })
       .regex(/[\p{L}\p{N}]/u, 'must have a letter or a digit')
       .trim()
       .normalize('NFC')
