@@ -21,8 +21,16 @@ export const DEFAULTS = {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** A whole number written in decimal digits (so `0x10`, `1e3` and blanks are refused). */
-const integer = (min: number, max: number) =>
-  z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+/** A whole number in a range, one message whatever is wrong with it (a sign, a fraction, too many digits). */
+const integer = (min: number, max: number) => {
+  const range = `must be a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { error: range, abort: true })
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, range);
+};
 
 /** An address, or an address with a prefix length that fits it (`10.0.0.0/8`, `fd00::/8`). */
 function isAddressOrRange(entry: string): boolean {

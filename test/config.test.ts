@@ -240,3 +240,13 @@ describe('misspeltSettings', () => {
     ).toEqual([]);
   });
 });
+
+// Guards against: PORT=-1 was told "must be a whole number" and 10^23 "must be at most 9007199254740991".
+describe('whole-number settings', () => {
+  it('say their range, one line whatever is wrong', () => {
+    for (const bad of ['-1', '65536', '99999999999999999999999', '1.5', 'x']) {
+      const lines = configErrorOf({ PORT: bad }).message.split('\n').slice(1);
+      expect(lines, bad).toEqual([`  PORT: must be a whole number from 0 to 65535 (got "${bad}")`]);
+    }
+  });
+});
