@@ -52,7 +52,9 @@ await runCommand('db:backup', async () => {
     const { totalPages, assessments } = await backupDatabase(databasePath, partial);
     renameSync(partial, destination);
     syncFolder(folder);
-    console.log(`backed up ${databasePath} to ${target}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`);
+    console.log(
+      `backed up ${databasePath} to ${resolve(target)}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`,
+    );
   } finally {
     removePartial();
   }

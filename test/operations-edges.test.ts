@@ -3,7 +3,7 @@
 // of src/ (test/support/process.ts).
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, linkSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../bench/lib.js';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -122,6 +122,16 @@ describe('signals', () => {
 });
 
 describe('db:backup', () => {
+  // Guards against: a relative <file> is taken from the project folder (npm runs scripts there), and
+  // the message echoed it as given, so a backup asked for from another folder was not where it said.
+  it('names the copy by its full path', async () => {
+    const target = join(temp.make('rc-ops-relative-'), 'copy.sqlite');
+    const result = await runScript('db-backup.ts', [relative(projectRoot, target)], seededDatabase());
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain(` to ${target}: `);
+    expect(existsSync(target)).toBe(true);
+  }, 40_000);
+
   it('refuses to "back up" the database onto itself instead of reporting a backup that does not exist', async () => {
     const databasePath = seededDatabase();
     // The same file, reached through a symlink to its folder (path.join would normalise a `./` away).
