@@ -1,16 +1,9 @@
-import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BatchesBusyError } from '../../errors.js';
 import { clientKey } from '../../plugins/protection.js';
 
-/**
- * How often a batch's answer, once its handler has ended, is checked for bytes its client took: one
- * that has taken none since the last check loses its connection, and the place goes back.
- */
-export const ANSWER_STALL_MS = 5000;
-
 /** A batch's place: given back once its answer is done with and no handler is running for it. */
-type Place = { client: string; handlerRunning: boolean; answerDone: boolean; given: boolean; stallCheck?: NodeJS.Timeout };
+type Place = { client: string; handlerRunning: boolean; answerDone: boolean; given: boolean };
 
 /**
  * The batches under way at once. A 500-item batch holds about 40 MB while it is scored, stored and
@@ -27,9 +20,7 @@ type Place = { client: string; handlerRunning: boolean; answerDone: boolean; giv
  *
  * One client (an address, or an IPv6 /64, as the write budget counts them) holds at most all places
  * but one: two batches whose answers it never read would otherwise keep every other client's
- * batches out for as long as the server waits on them, again and again. Nor can two clients keep
- * them for long: an answer whose client takes none of it between two checks, ANSWER_STALL_MS apart,
- * loses its connection. Only the answer's progress counts, not bytes the client sends.
+ * batches out for as long as the server waits on them, again and again.
  */
 export class BatchPlaces {
   private underWay = 0;
@@ -68,7 +59,6 @@ export class BatchPlaces {
     // first), when the connection does.
     const answerDone = () => {
       place.answerDone = true;
-      clearInterval(place.stallCheck);
       this.release(place);
     };
     const { socket } = request.raw;
@@ -87,24 +77,8 @@ export class BatchPlaces {
     place.handlerRunning = true;
     return () => {
       place.handlerRunning = false;
-      if (!place.answerDone) this.checkForStalls(place, request.raw.socket);
       this.release(place);
     };
-  }
-
-  /**
-   * Closes the connection of an answer that its client has taken nothing of between two checks:
-   * the bytes still queued on the socket did not go down. The first check only takes their count,
-   * since the answer may not have been queued yet.
-   */
-  private checkForStalls(place: Place, socket: Socket | null): void {
-    if (socket === null) return;
-    let queued = Number.POSITIVE_INFINITY;
-    place.stallCheck = setInterval(() => {
-      if (socket.writableLength >= queued) socket.destroy();
-      queued = socket.writableLength;
-    }, ANSWER_STALL_MS);
-    place.stallCheck.unref();
   }
 
   private release(place: Place): void {
