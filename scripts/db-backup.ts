@@ -53,7 +53,7 @@ await runCommand('db:backup', async () => {
     renameSync(partial, destination);
     syncFolder(folder);
     console.log(
-      `backed up ${databasePath} to ${resolve(target)}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`,
+      `backed up ${databasePath} to ${resolve(destination)}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`,
     );
   } finally {
     removePartial();

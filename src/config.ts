@@ -166,15 +166,17 @@ function editDistance(a: string, b: string): number {
 /**
  * Environment variables that look like a misspelt setting (`DATABSE_PATH`, `LOGLEVEL`,
  * `database_path`), each with the setting it is closest to: a typo would otherwise leave the
- * default in force without a word. Only settings of 8 characters or more are compared, so that
- * `HOME` or `PATH` is never taken for `HOST` or `PORT`.
+ * default in force without a word. Case and underscores aside, one edit away; only settings of 8
+ * characters or more are compared, so that `HOME` is never taken for `HOST`, nor `DATABASE_PASS`
+ * for `DATABASE_PATH`.
  */
 export function misspeltSettings(env: NodeJS.ProcessEnv = process.env): { variable: string; setting: string }[] {
   const settings = Object.keys(ConfigSchema.shape).filter((name) => name.length >= 8);
   const found: { variable: string; setting: string }[] = [];
   for (const variable of Object.keys(env)) {
     if (variable in ConfigSchema.shape) continue;
-    const setting = settings.find((name) => editDistance(variable.toUpperCase(), name) <= 2);
+    const squeezed = variable.toUpperCase().replaceAll('_', '');
+    const setting = settings.find((name) => editDistance(squeezed, name.replaceAll('_', '')) <= 1);
     if (setting !== undefined) found.push({ variable, setting });
   }
   return found;

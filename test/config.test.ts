@@ -236,7 +236,16 @@ describe('misspeltSettings', () => {
 
   it('leaves alone the settings themselves and the variables every shell has', () => {
     expect(
-      misspeltSettings({ PORT: '1', HOST: 'x', HOME: '/root', PATH: '/bin', HOSTNAME: 'vm', NODE_ENV: 'production', PWD: '/' }),
+      misspeltSettings({
+        PORT: '1',
+        HOST: 'x',
+        HOME: '/root',
+        PATH: '/bin',
+        HOSTNAME: 'vm',
+        NODE_ENV: 'production',
+        PWD: '/',
+        DATABASE_PASS: 's',
+      }),
     ).toEqual([]);
   });
 });

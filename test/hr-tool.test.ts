@@ -465,15 +465,14 @@ describe('filters and the search box on GET /v1/competencies', () => {
 
   // Guards against: a published q schema (minLength 1 on the raw value) that allowed q=" ", which the
   // server, trimming first, refused: a client generated from openapi.json could not know to avoid it.
-  it('publishes that q must have a letter or a digit, refuses a blank q saying so, and ignores surrounding spaces', async () => {
+  it('publishes that q must not be blank, refuses a blank q saying so, and ignores surrounding spaces', async () => {
     const params = document.paths['/v1/competencies'].get.parameters as {
       name: string;
       schema: { minLength?: number; pattern?: string };
     }[];
     const q = params.find((p) => p.name === 'q');
-    expect(q?.schema.pattern).toBe('[\\p{L}\\p{N}]');
-    expect(new RegExp(q?.schema.pattern ?? '', 'u').test(' ')).toBe(false);
-    expect(new RegExp(q?.schema.pattern ?? '', 'u').test('é')).toBe(true);
+    expect(q?.schema.pattern).toBe('\\S');
+    expect(new RegExp(q?.schema.pattern ?? '').test(' ')).toBe(false);
     const blank = await problem('/v1/competencies?q=%20', 400);
     expect(blank.errors).toEqual([{ field: 'querystring.q', message: 'must not be blank' }]);
     const padded = await app.inject('/v1/competencies?q=%20code%20');

@@ -56,6 +56,20 @@ describe('LogSampler', () => {
     }
   });
 
+  it('writes the waiting line at once when asked, as the server closes', () => {
+    let now = 1_000;
+    const sampler = new LogSampler(1000, () => now);
+    const logged: number[] = [];
+    for (const at of [1_000, 1_100, 1_200]) {
+      now = at;
+      sampler.take((leftOut) => logged.push(leftOut));
+    }
+    sampler.writeLast();
+    expect(logged).toEqual([0, 1]);
+    sampler.writeLast();
+    expect(logged).toEqual([0, 1]);
+  });
+
   it('logs at once when the clock starts at zero', () => {
     const logged: number[] = [];
     new LogSampler(1000, () => 0).take((leftOut) => logged.push(leftOut));

@@ -259,8 +259,9 @@ export class Repository {
   private storageFaultAt: number | undefined;
 
   /**
-   * Whether the database file is still the one opened: deleted or replaced (a copy restored over it)
+   * Whether the database file is still the one opened: deleted, or with another file renamed over it,
    * while open, it is no longer where the path leads, and what is written to it is lost at restart.
+   * (A copy written over it in place keeps its inode: no stat can tell, hence stop before restoring.)
    */
   private fileInPlace(): boolean {
     if (this.file === undefined) return true;

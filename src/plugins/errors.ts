@@ -74,7 +74,8 @@ export class LogSampler {
     this.write(log, this.leftOut, now);
   }
 
-  private writeLast(): void {
+  /** Writes the line of the last one left out now, if any is waiting: the server is closing. */
+  writeLast(): void {
     this.flush = undefined;
     if (this.last !== undefined && this.leftOut > 0) this.write(this.last, this.leftOut - 1, this.now());
   }
@@ -98,6 +99,10 @@ export default fp(
     const storageLog = new LogSampler();
     const sheddingLog = new LogSampler();
     const refusalLogs = new Map<ProblemCode, LogSampler>();
+    // A flood that ends with the server (a shutdown's refusals) still has its count told.
+    app.addHook('onClose', async () => {
+      for (const sampler of [storageLog, sheddingLog, ...refusalLogs.values()]) sampler.writeLast();
+    });
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof ApiError) {
         if (error.headers) reply.headers(error.headers);

@@ -119,9 +119,9 @@ export const CompetencyQuery = z
     category: categoryFilter('Keep only the competencies of this category'),
     q: z
       .string()
-      // One pattern in the document: a letter or a digit, which a blank q has not either.
-      .refine((value) => /\S/.test(value), { error: 'must not be blank', abort: true })
-      .regex(/[\p{L}\p{N}]/u, 'must have a letter or a digit')
+      // The document's pattern is the portable one; \p{…} classes need a Unicode-aware validator.
+      .regex(/\S/, { error: 'must not be blank', abort: true })
+      .refine((value) => /[\p{L}\p{N}]/u.test(value), 'must have a letter or a digit')
       .trim()
       .normalize('NFC')
       .max(100)
