@@ -76,7 +76,7 @@ export type CompetencyFilter = {
  * every run of spaces, hyphens, dashes, underscores and slashes as one space ("Décision-making" and
  * "decision making" read alike).
  */
-export const searchText = (text: string) =>
+const searchText = (text: string) =>
   text
     .replace(/[\u2018\u2019\u02bc\u00b4`]/g, "'")
     .normalize('NFKD')
