@@ -468,10 +468,13 @@ describe('filters and the search box on GET /v1/competencies', () => {
   it('publishes that q must not be blank, refuses a blank q saying so, and ignores surrounding spaces', async () => {
     const params = document.paths['/v1/competencies'].get.parameters as {
       name: string;
+      description?: string;
       schema: { minLength?: number; pattern?: string };
     }[];
     const q = params.find((p) => p.name === 'q');
     expect(q?.schema.pattern).toBe('\\S');
+    // The pattern cannot say "a letter or a digit" portably: the description does (from a contract review).
+    expect(q?.description).toMatch(/letter or a digit/);
     expect(new RegExp(q?.schema.pattern ?? '').test(' ')).toBe(false);
     const blank = await problem('/v1/competencies?q=%20', 400);
     expect(blank.errors).toEqual([{ field: 'querystring.q', message: 'must not be blank' }]);

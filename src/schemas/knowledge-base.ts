@@ -129,7 +129,8 @@ export const CompetencyQuery = z
       .describe(
         'Text search over name and description: a competency is kept when each word of `q` is found in either, as the whole word ' +
           'or a part of it, in any order, whatever the case and accents; hyphens, dashes, underscores and slashes count as spaces, ' +
-          'and a typographic apostrophe as a plain one. At most 100 characters (composed, without the surrounding spaces)',
+          'and a typographic apostrophe as a plain one. It must hold a letter or a digit (a 400 otherwise, as for a blank `q`). ' +
+          'At most 100 characters (composed, without the surrounding spaces)',
       ),
     role: Slug.optional().describe('Keep competencies this role expects at `minLevel` or above'),
     minLevel: queryInt(0, MAX_LEVEL).optional().describe('With `role`: the lowest level kept (default 1)'),
