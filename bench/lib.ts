@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import { projectRoot } from '../src/paths.js';
 import { SERVER_NODE_FLAGS } from '../src/server-flags.js';
@@ -35,6 +37,8 @@ export type StartOptions = {
   port?: number;
   /** Pass the port as the last command-line argument too (for CLIs that take `--port N`). */
   portArgument?: boolean;
+  /** Node's flags for the process: by default those `npm start` gives the API (SERVER_NODE_FLAGS). */
+  nodeFlags?: readonly string[];
 };
 
 /** Starts a server process and waits until `readyPath` answers 200; readyMs counts from spawn. */
@@ -42,11 +46,15 @@ export async function startProcess(args: string[], env: NodeJS.ProcessEnv, optio
   const { readyPath = '/ready', timeoutMs = 30_000 } = options;
   const port = options.port ?? (await freePort());
   const started = performance.now();
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args, ...(options.portArgument ? [String(port)] : [])], {
-    cwd: projectRoot,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeFlags ?? SERVER_NODE_FLAGS), ...args, ...(options.portArgument ? [String(port)] : [])],
+    {
+      cwd: projectRoot,
+      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
     stderr += chunk;
@@ -108,7 +116,7 @@ export type Load = {
   check?: (answer: { status: number; body: unknown; path: string }) => string | undefined;
 };
 
-const CONNECTIONS = 50;
+export const CONNECTIONS = 50;
 /**
  * Autocannon builds every request it is given for each connection up front: a rotation longer than
  * this is walked in overlapping stretches, each connection from its own starting point.
@@ -180,8 +188,8 @@ export async function checkAnswers(load: Load): Promise<void> {
   const problems: string[] = [];
   for (let n = 0; n < rotationOf(load); n++) {
     const { method, path, headers, body } = requestOf(load, n);
-    const response = await fetch(`${load.url}${path}`, { method, headers, body });
-    const text = await response.text();
+    const response = await sendAsLoaded(`${load.url}${path}`, method, headers, body);
+    const text = response.text;
     let json: unknown;
     try {
       json = text === '' ? undefined : JSON.parse(text);
@@ -196,6 +204,40 @@ export async function checkAnswers(load: Load): Promise<void> {
     if (wrong !== undefined) problems.push(`${method} ${path}: ${wrong}`);
   }
   if (problems.length > 0) throw new Error(`${load.name}: ${problems.length} wrong answers, the first: ${problems[0]}`);
+}
+
+/**
+ * Sends one request with exactly the headers the load generator sends (fetch() would add an
+ * Accept-Encoding of its own, and the API answers each coding from a body of its own), and gives its
+ * status and its body as text, decoded from the coding the server chose.
+ */
+function sendAsLoaded(url: string, method: string, headers: Record<string, string>, body?: string) {
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const request = httpRequest(url, { method, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        const coding = response.headers['content-encoding'];
+        try {
+          const decoded =
+            coding === 'gzip'
+              ? gunzipSync(raw)
+              : coding === 'br'
+                ? brotliDecompressSync(raw)
+                : coding === 'deflate'
+                  ? inflateSync(raw)
+                  : raw;
+          resolve({ status: response.statusCode ?? 0, text: decoded.toString('utf8') });
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 /** Requests that failed: non-2xx answers and errors (autocannon counts timeouts among its errors). */

@@ -11,7 +11,9 @@ import { loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { seedDatabase } from '../src/db/seed.js';
 import { projectRoot } from '../src/paths.js';
+import { SERVER_NODE_FLAGS } from '../src/server-flags.js';
 import {
+  CONNECTIONS,
   checkAnswers,
   environment,
   freePort,
@@ -32,6 +34,14 @@ if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`PEERS_ROUNDS must 
 const peers = join(projectRoot, 'bench', 'peers', 'node_modules');
 type Peer = 'api' | 'platformatic' | 'jsonServer';
 const LABELS: Record<Peer, string> = { api: 'API', platformatic: 'Platformatic DB', jsonServer: 'json-server' };
+/**
+ * The peers run without the API's two young- and old-generation flags (SERVER_NODE_FLAGS), which
+ * trade some of the API's speed for a lower peak RSS and would make a peer that allocates more per
+ * request collect its garbage more often. They keep `--no-memory-reducer`: each server idles while
+ * the others are measured, and V8's memory reducer would shrink an idle peer's heap and slow it for
+ * the rest of the run, which a peer serving steady traffic never sees.
+ */
+const PEER_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
 const TABLES = ['roles', 'competencies', 'company_sizes', 'expectations', 'variants'] as const;
 
 /** The version of a peer as installed under bench/peers/. */
@@ -103,13 +113,13 @@ async function main() {
     const platformatic = await startProcess(
       [join(peers, '@platformatic', 'db', 'db.mjs'), 'start', '-c', join(dir, 'platformatic.json')],
       { NODE_ENV: 'production' },
-      { readyPath: '/competencies/1', timeoutMs: 60_000, port: pltPort },
+      { readyPath: '/competencies/1', timeoutMs: 60_000, port: pltPort, nodeFlags: PEER_NODE_FLAGS },
     );
     started.push(platformatic);
     const jsonServer = await startProcess(
       [join(peers, 'json-server', 'lib', 'cli', 'bin.js'), join(dir, 'db.json'), '--host', '127.0.0.1', '--quiet', '--port'],
-      {},
-      { readyPath: '/competencies/1', portArgument: true },
+      { NODE_ENV: 'production' },
+      { readyPath: '/competencies/1', portArgument: true, nodeFlags: PEER_NODE_FLAGS },
     );
     started.push(jsonServer);
 
@@ -185,6 +195,8 @@ async function main() {
       date: new Date().toISOString(),
       ...environment(),
       peers: Object.fromEntries(['@platformatic/db', 'json-server'].map((name) => [name, peerVersion(name)])),
+      load: { connections: CONNECTIONS, pipelining: 1, durationSec: duration, warmupSec: warmup },
+      nodeFlags: { api: SERVER_NODE_FLAGS, peers: PEER_NODE_FLAGS },
       rounds,
       rows: tableRows,
     };

@@ -1,8 +1,8 @@
 /**
  * The V8 flags the API runs with in production: `npm start` passes them (a test holds its script to
  * this list), the build writes the code cache under them (V8 refuses a cache made under other flags,
- * and the server would compile the bundle at every start), and every server the benches start (the
- * API, E0 and the peers alike) runs with them too.
+ * and the server would compile the bundle at every start), and the servers the benches start (the
+ * API and E0) run with them too; the peers keep only the first (bench/peers.ts).
  *
  * --no-memory-reducer: V8's memory reducer runs a heap-shrinking full GC once a server has been idle
  * for some seconds, and on this machine a bare server measured after one answered 20 to 30% fewer

@@ -3,6 +3,7 @@
 // E0 alternates with it and combines its turns.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkAnswers, combineTurns, type Load, type Measure, measure, measureInTurns, turnRatioRange } from '../bench/lib.js';
 
@@ -177,6 +178,13 @@ describe('bench: what counts as a failure', () => {
       }
       if (request.url === '/status/404') return void response.writeHead(404, { 'content-type': 'application/json' }).end('{}');
       if (request.url === '/text') return void response.writeHead(200, { 'content-type': 'text/plain' }).end('not json');
+      // Right only for a client that accepts gzip, as a per-coding cache gone wrong for identity would be.
+      if (request.url === '/coded') {
+        if (!/gzip/.test(request.headers['accept-encoding'] ?? ''))
+          return void response.writeHead(200, { 'content-type': 'application/json' }).end('{"path":"/elsewhere"}');
+        const body = gzipSync(JSON.stringify({ path: request.url }));
+        return void response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(body);
+      }
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: request.url }));
     });
     await new Promise<void>((resolve) => faulty.listen(0, '127.0.0.1', resolve));
@@ -211,6 +219,17 @@ describe('bench: what counts as a failure', () => {
     await expect(checkAnswers({ name: 'wrong', url: faultyUrl, paths: ['/a', '/b'], check: wrong })).rejects.toThrow(
       'wrong: 2 wrong answers, the first: GET /a: not the role asked for',
     );
+  });
+
+  // Guards against (from a review of the bench): the answers were checked with fetch(), which asks
+  // for gzip, while the load asks for no coding, so the bodies measured were never the ones checked.
+  it('checks the answer the load is sent, in the coding the load asks for', async () => {
+    const echo: Load['check'] = ({ body, path }) => ((body as { path?: string }).path === path ? undefined : 'not the path asked');
+    await expect(checkAnswers({ name: 'identity', url: faultyUrl, paths: ['/coded'], check: echo })).rejects.toThrow(
+      'identity: 1 wrong answers, the first: GET /coded: not the path asked',
+    );
+    const gzip = { 'accept-encoding': 'gzip, deflate, br' };
+    await expect(checkAnswers({ name: 'gzip', url: faultyUrl, paths: ['/coded'], headers: gzip, check: echo })).resolves.toBeUndefined();
   });
 
   it('checks the answers of both loads before measuring in turns', async () => {
