@@ -6,7 +6,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { DEFAULTS } from './config.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
-import { clientErrorAnswer, closingConnections, continueBeforeBody } from './http-edges.js';
+import { clientErrorAnswer, closingConnections, connectionLimit, continueBeforeBody, openFileLimit } from './http-edges.js';
 import { addJsonBodyParser, refuseRepeatedContentType } from './json-body.js';
 import { projectRoot } from './paths.js';
 import cachedFront from './plugins/cached-front.js';
@@ -57,6 +57,8 @@ export type AppOptions = {
   trustProxy?: boolean | number | string[];
   /** Above this event-loop delay the server sheds load with 503 (default 1000 ms). */
   maxEventLoopDelayMs?: number;
+  /** Connections taken at once; more are closed as they are accepted (default: under the open-file limit, see connectionLimit). */
+  maxConnections?: number;
 };
 
 const apiVersion: string = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version;
@@ -171,6 +173,8 @@ export async function buildApp(options: AppOptions = {}) {
     // Last of the preClose hooks: once the protection plugin refuses requests and the front is closed,
     // the server waits for its sockets to write what they hold, and gives the requests still on their way
     // over open connections a last call, before Fastify closes it.
+    const maxConnections = options.maxConnections ?? connectionLimit(openFileLimit());
+    if (maxConnections !== undefined) app.server.maxConnections = maxConnections;
     const closing = closingConnections(app.server);
     const waits = { drainMs: options.drainMs ?? DEFAULTS.drainMs, lastCallMs: options.lastCallMs ?? DEFAULTS.lastCallMs };
     app.addHook('preClose', async () => {

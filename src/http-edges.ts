@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -296,3 +297,32 @@ export const continueBeforeBody: preParsingHookHandler = (request, reply, payloa
   }
   done(null, payload);
 };
+
+/**
+ * File descriptors kept back from connections: the database, its `-wal` and `-shm` (and the
+ * checkpoint worker's own), standard streams, log files and Node's own.
+ */
+export const RESERVED_FILE_DESCRIPTORS = 128;
+
+/** The soft limit on this process's open files, read from Linux's /proc/self/limits; undefined elsewhere or when unlimited. */
+export function openFileLimit(limits: () => string = () => readFileSync('/proc/self/limits', 'utf8')): number | undefined {
+  let text: string;
+  try {
+    text = limits();
+  } catch {
+    return undefined;
+  }
+  const soft = /^Max open files\s+(\d+)\s/m.exec(text)?.[1];
+  return soft === undefined ? undefined : Number(soft);
+}
+
+/**
+ * The connections the server takes at once, kept under the open-file limit: at the limit, idle
+ * connections that never finish their headers (cheap to hold open by the thousand) left the process no
+ * descriptor for anything else, and the load monitor's memory sample, which reads a file, threw
+ * EMFILE outside any request and ended the process. Node closes a connection over the limit as it
+ * accepts it.
+ */
+export function connectionLimit(openFiles: number | undefined): number | undefined {
+  return openFiles === undefined ? undefined : Math.max(16, openFiles - RESERVED_FILE_DESCRIPTORS);
+}

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { type App, buildApp } from '../src/app.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { clientErrorAnswer } from '../src/http-edges.js';
+import { MAX_QUERY_PARAMETERS } from '../src/query-encoding.js';
 import { checkSubmission, checkThoroughly } from '../src/services/submission-check.js';
 import { buildTestApp } from './helpers.js';
 import { exchange, fieldsOf, listenLocally, type Problem, problemOf, raw } from './support/http.js';
@@ -53,6 +54,19 @@ describe('query parameters', () => {
       const problem = problemOf(await app.inject(`/v1/competencies?limit=${limit}`), 400);
       expect(problem.errors).toEqual([{ field: 'querystring.limit', message: 'must be from 1 to 200' }]);
     }
+  });
+
+  // Guards against (from a security review): 5,000 unknown parameters in 15 KB cost 3 ms of
+  // validation each time, about 45 times a cached read, on routes that are not rate-limited.
+  it('refuses a query string of more parameters than any route takes before validating it', async () => {
+    const crowded = Array.from({ length: MAX_QUERY_PARAMETERS + 1 }, (_, i) => `p${i}=1`).join('&');
+    for (const path of ['/v1/competencies', '/v1/meta', `/v1/assessments/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`]) {
+      const problem = problemOf(await app.inject(`${path}?${crowded}`), 400);
+      expect(problem.errors, path).toEqual([{ field: 'querystring', message: `must have at most ${MAX_QUERY_PARAMETERS} parameters` }]);
+    }
+    // At the limit, the parameters are validated as usual: each unknown one is named.
+    const full = Array.from({ length: MAX_QUERY_PARAMETERS }, (_, i) => `p${i}=1`).join('&');
+    expect(fieldsOf(problemOf(await app.inject(`/v1/competencies?${full}`), 400))).toHaveLength(MAX_QUERY_PARAMETERS);
   });
 
   it('tells a comparison without roles what roles takes', async () => {
