@@ -3,6 +3,7 @@
 // The copy is written beside the target under a temporary name, checked, and only then renamed onto
 // it: a backup that fails (a full disk, a failed check) leaves an earlier backup of that name whole.
 import {
+  chmodSync,
   closeSync,
   existsSync,
   fsyncSync,
@@ -49,7 +50,18 @@ await runCommand('db:backup', async () => {
   }
   const started = Date.now();
   try {
+    // The copy is created with the database's permission bits (less what the umask takes), so that
+    // a backup of a private database is never readable by others, even while it is being written;
+    // then given them exactly.
+    const mode = source.mode & 0o777;
+    try {
+      closeSync(openSync(partial, 'wx', mode));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'refused';
+      throw new CommandError(`cannot create a file in ${folder} (${code}): name a file in a folder this process may write`, EX_CANTCREAT);
+    }
     const { totalPages, assessments } = await backupDatabase(databasePath, partial);
+    chmodSync(partial, mode);
     renameSync(partial, destination);
     syncFolder(folder);
     console.log(
@@ -75,6 +87,10 @@ function refuseTarget(target: string, source: Stats) {
   const existing = statSync(target, { throwIfNoEntry: false });
   if (existing === undefined) return;
   if (existing.isDirectory()) throw new CommandError(`${target} is a folder: name the backup file`, EX_USAGE);
+  // A device, a pipe or a socket has no size, so it would pass for an empty file and be renamed over
+  // (`/dev/null` replaced by a copy of the database).
+  if (!existing.isFile())
+    throw new CommandError(`${target} is not a regular file (a device, a pipe or a socket): name a file`, EX_CANTCREAT);
   // The database under another name (`./`, a symlink, a hard link, a second mount) would be "backed
   // up" onto itself, and no copy made: the same device and inode mean the same file.
   if (existing.dev === source.dev && existing.ino === source.ino)

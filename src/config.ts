@@ -74,6 +74,8 @@ const ConfigSchema = z.object({
       (path) => path !== ':memory:' && !/^file:/i.test(path),
       'must name a file: an in-memory database would lose every assessment on restart',
     )
+    // SQLite would strip the slash and create a database named after the folder, then fail to stat it.
+    .refine((path) => !/[/\\]$/.test(path), 'must name a file, not a folder (it ends in a slash)')
     .default('./data/kb.sqlite'),
   LOG_LEVEL: choice(LOG_LEVELS).default('info'),
   CORS_ORIGINS: z

@@ -58,7 +58,9 @@ async function listen() {
       // close() refuses new requests, waits for responses still being written, stops listening, waits
       // for the requests in flight, then runs the onClose hooks (the database closes last).
       await app.close();
-      process.exit(graceExceeded ? 1 : 0);
+      const code = graceExceeded ? 1 : 0;
+      app.log.info({ exitCode: code }, 'shut down');
+      process.exit(code);
     } catch (error) {
       app.log.error({ err: error }, 'shutdown failed');
       process.exit(1);

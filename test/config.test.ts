@@ -184,6 +184,12 @@ describe('DATABASE_PATH', () => {
   it.each([':memory:', 'file::memory:', 'file:kb.sqlite?mode=memory'])('refuses %s, which would not keep assessments', (path) => {
     expect(configErrorOf({ DATABASE_PATH: path }).message).toContain('DATABASE_PATH');
   });
+
+  // Guards against (from an operations review): `/srv/kb/` created and seeded a database named
+  // /srv/kb, then failed with a bare ENOTDIR that named no setting.
+  it('refuses a path ending in a slash, saying it names a folder', () => {
+    expect(configErrorOf({ DATABASE_PATH: '/srv/kb/' }).message).toMatch(/DATABASE_PATH.*not a folder/);
+  });
 });
 
 describe('appOptions', () => {

@@ -2,7 +2,7 @@
 // signals and backups; each test names the fault it guards against. Process tests run a private build
 // of src/ (test/support/process.ts).
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, linkSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../bench/lib.js';
@@ -121,6 +121,32 @@ describe('signals', () => {
   }, 40_000);
 });
 
+describe('what the server logs of its start and its stop', () => {
+  // Guards against (from an operations review): the start named no database file (a relative
+  // DATABASE_PATH left no trace of where the data went), migrations applied by an upgrade were not
+  // logged, and nothing said the shutdown had ended, or how.
+  it('names the database, the migrations it applied and the release, then its exit', async () => {
+    const databasePath = join(temp.make('rc-ops-log-'), 'kb.sqlite');
+    const lines = (server: { output: () => string }) =>
+      server
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const ready = (server: { output: () => string }) => lines(server).find((line) => line.msg === 'knowledge base ready');
+    const first = await startServer(script(), databasePath, { LOG_LEVEL: 'info' });
+    first.child.kill('SIGTERM');
+    expect(await exitWithin(first, 15_000)).toEqual({ code: 0, signal: null });
+    const second = await startServer(script(), databasePath, { LOG_LEVEL: 'info' });
+    second.child.kill('SIGTERM');
+    await exitWithin(second, 15_000);
+    expect(ready(first)).toMatchObject({ database: databasePath, changed: true, release: expect.any(String) });
+    expect(ready(first)?.migrationsApplied).toBeGreaterThan(0);
+    expect(ready(second)).toMatchObject({ database: databasePath, migrationsApplied: 0, changed: false });
+    expect(lines(first).at(-1)).toMatchObject({ msg: 'shut down', exitCode: 0 });
+  }, 60_000);
+});
+
 describe('db:backup', () => {
   // Guards against: a relative <file> is taken from the project folder (npm runs scripts there), and
   // the message echoed it as given, so a backup asked for from another folder was not where it said.
@@ -237,6 +263,32 @@ describe('db:backup at its edges', () => {
     });
   }, 40_000);
 
+  // Guards against (from an operations review): a device or a pipe has no size, so it passed the
+  // "not SQLite" check and was renamed over (`db:backup -- /dev/null` replaced the device by a file).
+  it('refuses a target that is a pipe or a device, and leaves it as it is', async () => {
+    const databasePath = seededDatabase();
+    const fifo = join(temp.make('rc-ops-backups-'), 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const result = await runScript('db-backup.ts', [fifo], databasePath);
+    expect([result.code, /not a regular file/.test(result.output), lstatSync(fifo).isFIFO()], result.output).toEqual([73, true, true]);
+  }, 40_000);
+
+  // Guards against (from an operations review): the copy took the umask's mode (0644 from a shell or
+  // cron), so a backup of a private database was readable by every user of the machine.
+  it('gives the copy the database’s permission bits, also when it replaces an earlier backup', async () => {
+    const databasePath = seededDatabase();
+    chmodSync(databasePath, 0o600);
+    const target = join(temp.make('rc-ops-backups-'), 'kb-backup.sqlite');
+    const first = await runScript('db-backup.ts', [target], databasePath);
+    const firstMode = lstatSync(target).mode & 0o777;
+    chmodSync(target, 0o644);
+    const second = await runScript('db-backup.ts', [target], databasePath);
+    expect({ codes: [first.code, second.code], modes: [firstMode, lstatSync(target).mode & 0o777] }, second.output).toEqual({
+      codes: [0, 0],
+      modes: [0o600, 0o600],
+    });
+  }, 40_000);
+
   it('refuses a target with a -wal beside it: the copy would be read through another database’s log', async () => {
     const databasePath = seededDatabase();
     const target = join(temp.make('rc-ops-backups-'), 'kb-backup.sqlite');
@@ -303,6 +355,16 @@ describe('db:migrate when it cannot open the database', () => {
       `db:migrate: cannot open or migrate the database ${path}: file is not a database (SQLITE_NOTADB)`,
     ]);
   }, 40_000);
+});
+
+describe('a database path that names a folder', () => {
+  // Guards against (from an operations review): SQLite's "unable to open database file", which does
+  // not say that the path is a folder.
+  it('is refused, saying so', () => {
+    const folder = join(temp.make('rc-ops-folder-'), 'kb.sqlite');
+    mkdirSync(folder);
+    expect(() => openDatabase(folder)).toThrow(`cannot open or migrate the database ${folder}: it is a folder, not a database file`);
+  });
 });
 
 describe('what a database that fails to open is told about its storage', () => {

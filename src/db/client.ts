@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
@@ -57,7 +57,10 @@ export const isInMemoryPath = (path: string) => path === ':memory:' || path === 
 /** SQLite's `synchronous` setting for a durability level. */
 export const synchronousPragma = (synchronous: Synchronous | undefined) => (synchronous === 'full' ? 'FULL' : 'NORMAL');
 
-/** Opens (creating if needed) the SQLite database, sets the pragmas once, and applies pending migrations. */
+/**
+ * Opens (creating if needed) the SQLite database, sets the pragmas once, and applies pending
+ * migrations: `migrationsApplied` says how many.
+ */
 export function openDatabase(path: string, options: OpenOptions = {}) {
   const cacheMb = options.cacheMb ?? DEFAULT_CACHE_MB;
   if (!Number.isInteger(cacheMb) || cacheMb < 1) throw new RangeError(`cacheMb must be a whole number of MiB from 1, not ${cacheMb}`);
@@ -112,6 +115,8 @@ export function migrationState(sqlite: Database.Database): { missing: number; un
 
 function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOptions) {
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
+  // SQLite says only "unable to open database file".
+  if (!inMemory && statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error('it is a folder, not a database file');
   const sqlite = new Database(path);
   try {
     // Takes effect only while the database is still empty, before WAL mode fixes it.
@@ -129,7 +134,7 @@ function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOpt
       sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
       sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     }
-    const { unknown } = migrationState(sqlite);
+    const { unknown, missing } = migrationState(sqlite);
     if (unknown.length > 0) {
       const when = unknown.map((ms) => new Date(ms).toISOString()).join(', ');
       throw new Error(
@@ -143,7 +148,7 @@ function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOpt
     // the file. (Taking the write lock alone succeeds on such a file.)
     const version = Number(sqlite.pragma('user_version', { simple: true }));
     sqlite.exec(`begin immediate; pragma user_version = ${version}; rollback`);
-    return { sqlite, db };
+    return { sqlite, db, migrationsApplied: missing };
   } catch (error) {
     sqlite.close();
     throw error;

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import fp from 'fastify-plugin';
 import { type Content, loadContent } from '../content/load.js';
@@ -35,7 +36,7 @@ export type StoreOptions = {
 export default fp<StoreOptions>(
   async (app, options) => {
     const inMemory = isInMemoryPath(options.databasePath);
-    const { sqlite, db } = openDatabase(options.databasePath, {
+    const { sqlite, db, migrationsApplied } = openDatabase(options.databasePath, {
       synchronous: options.synchronous,
       cacheMb: options.cacheMb,
       backgroundCheckpoints: !inMemory,
@@ -65,7 +66,16 @@ export default fp<StoreOptions>(
       }
       app.addHook('onClose', close);
       const outcome = seedDatabase(db, options.content ?? loadContent());
-      app.log.info({ release: outcome.release, changed: outcome.changed }, 'knowledge base ready');
+      // Where the data is (a relative DATABASE_PATH is taken from the working folder) and what the start changed in it.
+      app.log.info(
+        {
+          database: inMemory ? options.databasePath : resolve(options.databasePath),
+          migrationsApplied,
+          release: outcome.release,
+          changed: outcome.changed,
+        },
+        'knowledge base ready',
+      );
       app.decorate('repository', repository);
       app.decorate('kb', new KnowledgeBase(repository.readKnowledgeBase()));
       // Idempotency-Keys are kept at least IDEMPOTENCY_RETENTION_MS; older ones are purged at start-up
