@@ -427,6 +427,76 @@ describe('batches under way at once', () => {
     }
   }, 20_000);
 
+  // Guards against (from a security review): an answer written in one go showed no progress until it
+  // was all out, so a client that never read it held its place until the connection's idle timeout
+  // (about 30 s), and two such clients, from two addresses, kept every other batch out.
+  it('cuts off an answer of which no piece goes out for the stall time, and gives its place back', async () => {
+    const server = await buildApp({
+      databasePath: ':memory:',
+      maxEventLoopDelayMs: 60_000,
+      maxConcurrentBatches: 1,
+      batchAnswerStallMs: 400,
+    });
+    try {
+      const { port } = await listenLocally(server);
+      const { socket } = await batchUnderWay(server, port);
+      // It never reads its answer.
+      socket.pause();
+      while (server.repository.countAssessments() < 500) await sleep(10);
+      const stored = Date.now();
+      const post = () => postBatch({ items: [good(501)] }, {}, { target: server, remoteAddress: '192.0.2.9' });
+      expect((await post()).statusCode).toBe(503);
+      let status = 503;
+      for (const deadline = Date.now() + 5_000; status === 503 && Date.now() < deadline; await sleep(50))
+        status = (await post()).statusCode;
+      // Well before the connection's idle timeout (REQUEST_TIMEOUT_MS, 15 s by default, twice over).
+      expect({ status, within5s: Date.now() - stored < 5_000 }).toEqual({ status: 200, within5s: true });
+      socket.destroy();
+    } finally {
+      await server.close();
+    }
+  }, 20_000);
+
+  // The other side of the test above: a reader that takes a piece now and then, more often than the
+  // stall time, gets the whole answer (a 5 s check on the whole answer cut such a reader off).
+  it('sends the whole answer to a client that reads it slowly but steadily', async () => {
+    const server = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000, batchAnswerStallMs: 2_000 });
+    try {
+      const { port } = await listenLocally(server);
+      const { socket } = await batchUnderWay(server, port);
+      socket.pause();
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        // A little at a time: stop after each chunk, go on 100 ms later.
+        socket.pause();
+        setTimeout(() => socket.resume(), 100);
+      });
+      const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.resume();
+      const whole = async () => {
+        for (;;) {
+          const text = Buffer.concat(chunks).toString('latin1');
+          const split = text.indexOf('\r\n\r\n');
+          const length = Number(/content-length: (\d+)/i.exec(text)?.[1]);
+          if (split > 0 && Buffer.concat(chunks).length - split - 4 >= length) return { head: text.slice(0, split), length };
+          if (socket.destroyed) throw new Error(`cut off after ${Buffer.concat(chunks).length} bytes`);
+          await Promise.race([sleep(50), ended]);
+        }
+      };
+      const { head, length } = await whole();
+      expect(head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(length).toBeGreaterThan(500 * 9_000);
+      const body = Buffer.concat(chunks)
+        .subarray(Buffer.concat(chunks).indexOf('\r\n\r\n') + 4)
+        .toString('utf8');
+      expect((JSON.parse(body) as { items: unknown[] }).items).toHaveLength(500);
+      socket.destroy();
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
   // Guards against: a batch queued behind unread answers on a pipelined connection never saw its
   // response close when the connection died, so its place was never given back: one connection could
   // leave every later batch refused 503 until a restart.
