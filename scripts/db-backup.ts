@@ -50,12 +50,12 @@ await runCommand('db:backup', async () => {
   }
   const started = Date.now();
   try {
-    // The copy is created with the database's permission bits (less what the umask takes), so that
-    // a backup of a private database is never readable by others, even while it is being written;
-    // then given them exactly.
+    // The copy is created with the database's permission bits (less what the umask takes, and with
+    // the owner's read and write, which SQLite needs to write it), so that a backup of a private
+    // database is never readable by others, even while it is being written; then given them exactly.
     const mode = source.mode & 0o777;
     try {
-      closeSync(openSync(partial, 'wx', mode));
+      closeSync(openSync(partial, 'wx', mode | 0o600));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'refused';
       throw new CommandError(`cannot create a file in ${folder} (${code}): name a file in a folder this process may write`, EX_CANTCREAT);

@@ -18,10 +18,15 @@ function nameOf(pair: string): string {
  */
 export const MAX_QUERY_PARAMETERS = 32;
 
-/** The parameters of the query string that starts after `url[start]` (`?`): its `&`-separated parts. */
+/** The parameters of the query string that starts after `url[start]` (`?`): its non-empty `&`-separated parts. */
 function parameterCount(url: string, start: number): number {
-  let count = 1;
-  for (let at = url.indexOf('&', start + 1); at >= 0; at = url.indexOf('&', at + 1)) count++;
+  let count = 0;
+  for (let from = start + 1; from <= url.length; ) {
+    const end = url.indexOf('&', from);
+    const to = end < 0 ? url.length : end;
+    if (to > from) count++;
+    from = to + 1;
+  }
   return count;
 }
 

@@ -2,7 +2,18 @@
 // signals and backups; each test names the fault it guards against. Process tests run a private build
 // of src/ (test/support/process.ts).
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../bench/lib.js';
@@ -47,14 +58,19 @@ function seededDatabase(): string {
   return path;
 }
 
-/** Runs a script of scripts/ through tsx (as `npm run db:*` does), with DATABASE_PATH set. */
-function runScript(file: string, args: string[], databasePath: string, env: Record<string, string> = {}) {
+/** Runs a script of scripts/ through tsx (as `npm run db:*` does), with DATABASE_PATH set, as `uid` when given. */
+function runScript(file: string, args: string[], databasePath: string, env: Record<string, string> = {}, uid?: number) {
   const tsx = join(projectRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs');
   return new Promise<{ code: number; output: string }>((resolve) => {
     execFile(
       process.execPath,
       [tsx, join('scripts', file), ...args],
-      { cwd: projectRoot, env: { PATH: process.env.PATH ?? '', DATABASE_PATH: databasePath, ...env }, timeout: 30_000 },
+      {
+        cwd: projectRoot,
+        env: { PATH: process.env.PATH ?? '', DATABASE_PATH: databasePath, ...env },
+        timeout: 30_000,
+        ...(uid === undefined ? {} : { uid, gid: uid }),
+      },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, output: stdout + stderr }),
     );
   });
@@ -288,6 +304,26 @@ describe('db:backup at its edges', () => {
       modes: [0o600, 0o600],
     });
   }, 40_000);
+
+  // Guards against (from a review of the test above's fix): the copy was created with the database's
+  // own bits, so a read-only database (0444) gave a read-only partial copy SQLite could not write.
+  it.runIf(process.getuid?.() === 0)(
+    'backs up a read-only database of another user, as that user',
+    async () => {
+      const databasePath = seededDatabase();
+      const folder = dirname(databasePath);
+      const nobody = 65534;
+      for (const path of [folder, databasePath]) chownSync(path, nobody, nobody);
+      chmodSync(databasePath, 0o444);
+      const target = join(folder, 'kb-backup.sqlite');
+      const result = await runScript('db-backup.ts', [target], databasePath, {}, nobody);
+      expect({ code: result.code, mode: existsSync(target) ? lstatSync(target).mode & 0o777 : 'none' }, result.output).toEqual({
+        code: 0,
+        mode: 0o444,
+      });
+    },
+    40_000,
+  );
 
   it('refuses a target with a -wal beside it: the copy would be read through another database’s log', async () => {
     const databasePath = seededDatabase();
