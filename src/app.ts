@@ -41,8 +41,6 @@ export type AppOptions = {
   batchBodyLimit?: number;
   /** Batches scored and stored at once (default 2); one more is answered 503. */
   maxConcurrentBatches?: number;
-  /** A batch's answer of which no piece goes out for this long is cut off, its place given back (default 10 s). */
-  batchAnswerStallMs?: number;
   /** On close, how long to wait for responses still being written to slow readers (default 10 s). */
   drainMs?: number;
   /**
@@ -171,7 +169,6 @@ export async function buildApp(options: AppOptions = {}) {
       batchBodyLimit: options.batchBodyLimit ?? DEFAULTS.batchBodyLimit,
       maxConcurrentBatches: options.maxConcurrentBatches ?? DEFAULTS.maxConcurrentBatches,
       recentAssessmentsBytes: recentAssessmentsMb * 1024 * 1024,
-      batchAnswerStallMs: options.batchAnswerStallMs,
     });
     // Last of the preClose hooks: once the protection plugin refuses requests and the front is closed,
     // the server waits for its sockets to write what they hold, and gives the requests still on their way

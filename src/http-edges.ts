@@ -218,7 +218,7 @@ export type ClosingWait = {
  *   without a request in progress, and Node counts a response as done once it is handed to the
  *   socket, not once the socket has written it: a large body to a client that reads slowly (a batch
  *   answer) would be cut short, its assessments stored and their ids never received. This wait ends
- *   after `drainMs`, and what is still unsent then is cut, so that closing always ends.
+ *   after `drainMs` whatever is left, so that closing always ends.
  * - Keep-alive connections, for up to `lastCallMs`. A client that pools connections sends its next
  *   request on one at any moment: closed at once, the connection would be reset under a request
  *   already on its way, which its client could not tell from one that was stored. Kept open a little
@@ -243,11 +243,7 @@ export function closingConnections(server: Server): (waits: { drainMs: number; l
       return (waited < drainMs && unsent().length > 0) || (waited < lastCallMs && open().length > 0);
     };
     while (waiting()) await sleep(CLOSING_POLL_MS);
-    // Cut here: an answer sent in pieces (a batch's) is still in progress, so its connection is not
-    // idle, and closing the server would wait for it.
-    const cut = unsent();
-    for (const socket of cut) socket.destroy();
-    return { waitedMs: Math.round(performance.now() - started), cut: cut.length };
+    return { waitedMs: Math.round(performance.now() - started), cut: unsent().length };
   };
 }
 

@@ -25,7 +25,6 @@ const routes: FastifyPluginAsync<{ apiVersion: string } & AssessmentRouteOptions
     batchBodyLimit: options.batchBodyLimit,
     maxConcurrentBatches: options.maxConcurrentBatches,
     recentAssessmentsBytes: options.recentAssessmentsBytes,
-    batchAnswerStallMs: options.batchAnswerStallMs,
   });
 };
 

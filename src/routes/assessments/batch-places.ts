@@ -15,8 +15,7 @@ type Place = { client: string; handlerRunning: boolean; answerDone: boolean; giv
  * (buffered, up to the batch body limit each) are bounded by the write budget alone. It keeps the place
  * until its answer has been written out or its connection has closed, and until its handler has
  * ended: an answer a client does not read holds its memory as long as the batch did, and a client
- * that hangs up does not stop a batch being scored. (An answer that stops going out is cut off after
- * a while: see inPieces in replies.ts.) While every place is taken, a batch is refused
+ * that hangs up does not stop a batch being scored. While every place is taken, a batch is refused
  * as soon as its headers arrive, before its body is read.
  *
  * One client (an address, or an IPv6 /64, as the write budget counts them) holds at most all places

@@ -50,8 +50,6 @@ export type AssessmentRouteOptions = {
   maxConcurrentBatches: number;
   /** Bytes of recently stored assessments kept in memory for reads. */
   recentAssessmentsBytes: number;
-  /** A batch's answer of which no piece goes out for this long is cut off (default 10 s). */
-  batchAnswerStallMs?: number;
 };
 
 const STORED_PREFIX = '/v1/assessments/';
@@ -171,8 +169,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by ' +
           'default), and one client holds all of those places but one (the only place when the limit is 1): one more is ' +
           'answered 503 `overloaded` with Retry-After, ' +
-          'before its body is read when they are already under way. An answer the client stops reading for 10 s is cut off ' +
-          '(its assessments stay stored: retry with the same `Idempotency-Key` to read them).',
+          'before its body is read when they are already under way.',
         headers: IdempotencyHeaders,
         querystring: NoQuery,
         body: BatchRequest,
@@ -193,7 +190,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           // The same problem a single submission would get, in the item's place.
           problemBody(request, new SubmissionError(outcome.fault, outcome.errors)),
         );
-        return await sendBatch(request, reply, response, options.batchAnswerStallMs);
+        return await sendBatch(request, reply, response);
       } finally {
         ended();
       }
