@@ -941,6 +941,8 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     vary: components["headers"]["Vary"];
+                    /** @description `no-store`: the answer holds for the moment it was made */
+                    "cache-control"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1038,6 +1040,8 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     vary: components["headers"]["Vary"];
+                    /** @description `no-store`: the answer holds for the moment it was made */
+                    "cache-control"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1111,6 +1115,8 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     vary: components["headers"]["Vary"];
+                    /** @description `no-store`: the answer holds for the moment it was made */
+                    "cache-control"?: string;
                     /** @description Sent with the shutting-down problem only */
                     "retry-after"?: number;
                     [name: string]: unknown;

@@ -40,12 +40,15 @@ describe('the app', () => {
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: 'ok' });
+    // A probe's answer must not be kept by a cache (from a caching review).
+    expect(response.headers['cache-control']).toBe('no-store');
   });
 
   it('GET /ready answers ready with the database and migrations checked', async () => {
     const response = await app.inject({ method: 'GET', url: '/ready' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ status: 'ready', checks: { database: true, migrations: true, storage: true, underPressure: false } });
+    expect(response.headers['cache-control']).toBe('no-store');
   });
 
   it('GET /v1/meta reports the seed release, a content hash and counts derived from the seed files', async () => {

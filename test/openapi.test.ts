@@ -417,6 +417,24 @@ describe('OpenAPI document', () => {
       expect(response.json()).toMatchObject({ type: '/problems/precondition-failed', code: 'precondition-failed', status: 412 });
     });
 
+    // Guards against (from a caching review): a weak If-Range was taken as matching, so a client
+    // resuming a compressed download got a range of the plain file (the codings share one weak ETag).
+    it('ignores a range whose If-Range is a weak tag, and sends the whole file', async () => {
+      const url = '/docs/static/swagger-ui.css';
+      const first = await app.inject({ url, headers: { 'accept-encoding': 'gzip' } });
+      const etag = String(first.headers.etag);
+      expect(etag).toMatch(/^W\//);
+      const resumed = await app.inject({ url, headers: { 'accept-encoding': 'gzip', range: 'bytes=0-9', 'if-range': etag } });
+      expect([resumed.statusCode, resumed.headers['content-encoding'], resumed.rawPayload.equals(first.rawPayload)]).toEqual([
+        200,
+        'gzip',
+        true,
+      ]);
+      // A range with no If-Range is still served, from the plain file.
+      const ranged = await app.inject({ url, headers: { range: 'bytes=0-9' } });
+      expect([ranged.statusCode, ranged.rawPayload.length]).toEqual([206, 10]);
+    });
+
     it('answers a range past the end of a file 416 with its length in Content-Range and a problem type of its own', async () => {
       const url = '/docs/static/swagger-ui.css';
       const size = readFileSync(join(staticDir, 'swagger-ui.css')).length;

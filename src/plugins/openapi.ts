@@ -73,6 +73,14 @@ export default fp<{ apiVersion: string }>(
           }
         }
       });
+      // The static files' ETags are weak (one per file, whatever its coding), and a weak tag never
+      // matches an If-Range (RFC 9110, 13.1.5): the range is ignored and the whole file sent, where the
+      // file server would send a range of the plain file to a client resuming a compressed one.
+      docs.addHook('onRequest', (request, _reply, done) => {
+        const ifRange = request.headers['if-range'];
+        if (typeof ifRange === 'string' && ifRange.trimStart().startsWith('W/')) delete request.headers.range;
+        done();
+      });
       docs.addHook('onSend', compressStaticFiles(`${docsPrefix}/static/`, staticRoot));
       await docs.register(swaggerUi, {
         routePrefix: docsPrefix,

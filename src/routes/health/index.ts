@@ -7,6 +7,8 @@ import { json, problems, RETRY_AFTER } from '../../schemas/responses.js';
 const health: FastifyPluginAsyncZod = async (app) => {
   // The probes answer even under pressure: /ready says so itself.
   const config = { pressureHandler: () => undefined };
+  // A probe's answer holds for the moment it was made: no cache may keep it.
+  const NO_STORE = { 'cache-control': { type: 'string' as const, description: '`no-store`: the answer holds for the moment it was made' } };
 
   app.get(
     '/health',
@@ -17,10 +19,10 @@ const health: FastifyPluginAsyncZod = async (app) => {
         operationId: 'getHealth',
         summary: 'Liveness: the process is up',
         querystring: NoQuery,
-        response: { 200: json(Health, 'The process is up'), ...problems(400) },
+        response: { 200: json(Health, 'The process is up', NO_STORE), ...problems(400) },
       },
     },
-    async () => ({ status: 'ok' as const }),
+    async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' as const }),
   );
 
   app.get(
@@ -34,12 +36,15 @@ const health: FastifyPluginAsyncZod = async (app) => {
         querystring: NoQuery,
         response: {
           ...problems(400),
-          200: json(Readiness, 'Ready to serve'),
+          200: json(Readiness, 'Ready to serve', NO_STORE),
           // Not ready is the probe's own answer; shutting down is the problem every route answers then.
           503: {
             description: 'Not ready (`checks` says why), or shutting down (a problem with Retry-After)',
             content: { 'application/json': { schema: Readiness }, 'application/problem+json': { schema: Problem } },
-            headers: { 'retry-after': { ...RETRY_AFTER['retry-after'], description: 'Sent with the shutting-down problem only' } },
+            headers: {
+              ...NO_STORE,
+              'retry-after': { ...RETRY_AFTER['retry-after'], description: 'Sent with the shutting-down problem only' },
+            },
           },
         },
       },
@@ -52,7 +57,10 @@ const health: FastifyPluginAsyncZod = async (app) => {
         status: ready ? ('ready' as const) : ('not-ready' as const),
         checks: { database, migrations, storage, underPressure },
       };
-      return reply.code(ready ? 200 : 503).send(body);
+      return reply
+        .code(ready ? 200 : 503)
+        .header('cache-control', 'no-store')
+        .send(body);
     },
   );
 };
