@@ -101,6 +101,7 @@ export function answerFirst(server: Server, front: CachedFront): void {
   server.removeListener('request', fastify);
   const handle = (request: IncomingMessage, response: ServerResponse) => {
     if (dropped(request)) return;
+    toOriginForm(request);
     if (!refusedHost(request, response) && !refusedTransferCoding(request, response) && !front.answer(request, response)) {
       fastify(request, response);
     }
@@ -122,6 +123,21 @@ export function answerFirst(server: Server, front: CachedFront): void {
       socket.end();
     });
   });
+}
+
+/**
+ * A request target in absolute form (`GET http://host/docs`, which RFC 9112, 3.2.2, has a server
+ * accept) is read as its path and query: the routes, the docs page's own headers, its file server
+ * and the cached front all look at the path, and the docs page came with the API's headers (and no
+ * scripts) while its files were 404s. The Host line is still checked, as HTTP/1.1 asks of a client.
+ */
+function toOriginForm(request: IncomingMessage): void {
+  const url = request.url;
+  if (url === undefined || url.startsWith('/')) return;
+  const authority = /^https?:\/\/[^/?#]*/i.exec(url);
+  if (authority === null) return;
+  const rest = url.slice(authority[0].length);
+  request.url = rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 /** A request on a connection in a lingering close: read and dropped, never answered or run. */

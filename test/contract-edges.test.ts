@@ -204,6 +204,23 @@ describe('over a real connection', () => {
 
   const bodyOf = (response: string) => response.slice(response.indexOf('\r\n\r\n') + 4);
 
+  // RFC 9112 §3.2.2: a server must accept a request target in absolute form. Guards against (from a
+  // caching review): the docs page came with the API's policy (default-src 'none', so no scripts) and
+  // its files were 404s, since both looked at the raw target.
+  it('reads a target in absolute form as its path and query', async () => {
+    const page = await raw(port, `GET http://127.0.0.1:${port}/docs/ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+    const origin = await raw(port, `GET /docs/ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+    const policy = (response: string) => /\r\ncontent-security-policy: ([^\r]+)/i.exec(response)?.[1];
+    expect(page).toMatch(/^HTTP\/1\.1 200/);
+    expect(policy(page)).toBe(policy(origin));
+    const file = await raw(port, `GET HTTP://x/docs/static/swagger-ui.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    expect(file).toMatch(/^HTTP\/1\.1 200/);
+    const query = await raw(port, 'GET http://x?a=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(query).toMatch(/^HTTP\/1\.1 404/);
+    const roles = await raw(port, 'GET http://x/v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(JSON.parse(bodyOf(roles)).items.length).toBeGreaterThan(0);
+  });
+
   // README: "Requests that are not valid HTTP ... get a problem too (400, 431, 408)". Guards against:
   // an HTTP/1.1 request without Host (RFC 9112 §3.2: answered 400) was refused by Node's own check
   // (requireHostHeader) with an empty chunked 400: no problem+json, X-Request-Id or security headers.
