@@ -1115,7 +1115,7 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     vary: components["headers"]["Vary"];
-                    /** @description `no-store`: the answer holds for the moment it was made */
+                    /** @description `no-store`, with the not-ready answer (not with the shutting-down problem) */
                     "cache-control"?: string;
                     /** @description Sent with the shutting-down problem only */
                     "retry-after"?: number;

@@ -73,12 +73,12 @@ export default fp<{ apiVersion: string }>(
           }
         }
       });
-      // The static files' ETags are weak (one per file, whatever its coding), and a weak tag never
-      // matches an If-Range (RFC 9110, 13.1.5): the range is ignored and the whole file sent, where the
-      // file server would send a range of the plain file to a client resuming a compressed one.
+      // A static file's codings share its one weak ETag and its Last-Modified, so no If-Range can tell
+      // which coding a client is resuming (a weak tag never matches one at all, RFC 9110, 13.1.5):
+      // with an If-Range the range is ignored and the whole file sent, where the file server would
+      // send a range of the plain file to a client resuming a compressed one.
       docs.addHook('onRequest', (request, _reply, done) => {
-        const ifRange = request.headers['if-range'];
-        if (typeof ifRange === 'string' && ifRange.trimStart().startsWith('W/')) delete request.headers.range;
+        if (request.headers['if-range'] !== undefined) delete request.headers.range;
         done();
       });
       docs.addHook('onSend', compressStaticFiles(`${docsPrefix}/static/`, staticRoot));

@@ -42,7 +42,10 @@ const health: FastifyPluginAsyncZod = async (app) => {
             description: 'Not ready (`checks` says why), or shutting down (a problem with Retry-After)',
             content: { 'application/json': { schema: Readiness }, 'application/problem+json': { schema: Problem } },
             headers: {
-              ...NO_STORE,
+              'cache-control': {
+                type: 'string',
+                description: '`no-store`, with the not-ready answer (not with the shutting-down problem)',
+              },
               'retry-after': { ...RETRY_AFTER['retry-after'], description: 'Sent with the shutting-down problem only' },
             },
           },
