@@ -134,7 +134,8 @@ export function answerFirst(server: Server, front: CachedFront): void {
 function toOriginForm(request: IncomingMessage): void {
   const url = request.url;
   if (url === undefined || url.startsWith('/')) return;
-  const authority = /^https?:\/\/[^/?#]*/i.exec(url);
+  // A host is required (RFC 9110, 4.2.1): a target without one stays as it came, and is refused.
+  const authority = /^https?:\/\/[^/?#]+/i.exec(url);
   if (authority === null) return;
   const rest = url.slice(authority[0].length);
   request.url = rest.startsWith('/') ? rest : `/${rest}`;

@@ -219,6 +219,9 @@ describe('over a real connection', () => {
     expect(query).toMatch(/^HTTP\/1\.1 404/);
     const roles = await raw(port, 'GET http://x/v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(JSON.parse(bodyOf(roles)).items.length).toBeGreaterThan(0);
+    // No host: refused, not read as a path (from a review).
+    const hostless = await raw(port, 'GET http:///v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(hostless).toMatch(/^HTTP\/1\.1 400/);
   });
 
   // README: "Requests that are not valid HTTP ... get a problem too (400, 431, 408)". Guards against:
