@@ -170,11 +170,11 @@ export async function buildApp(options: AppOptions = {}) {
       maxConcurrentBatches: options.maxConcurrentBatches ?? DEFAULTS.maxConcurrentBatches,
       recentAssessmentsBytes: recentAssessmentsMb * 1024 * 1024,
     });
+    const maxConnections = options.maxConnections ?? connectionLimit(openFileLimit());
+    if (maxConnections !== undefined) app.server.maxConnections = maxConnections;
     // Last of the preClose hooks: once the protection plugin refuses requests and the front is closed,
     // the server waits for its sockets to write what they hold, and gives the requests still on their way
     // over open connections a last call, before Fastify closes it.
-    const maxConnections = options.maxConnections ?? connectionLimit(openFileLimit());
-    if (maxConnections !== undefined) app.server.maxConnections = maxConnections;
     const closing = closingConnections(app.server);
     const waits = { drainMs: options.drainMs ?? DEFAULTS.drainMs, lastCallMs: options.lastCallMs ?? DEFAULTS.lastCallMs };
     app.addHook('preClose', async () => {

@@ -35,6 +35,12 @@ function input(answers: readonly Answer[], size: string | null = null, overrides
 const categoryOf = new Map(competencies.map((c) => [c.slug, c.category]));
 const questionById = new Map(questions.map((q) => [q.id, q]));
 
+/** The answer to `q` of someone whose agreement, once keyed, is `agreement`: a reverse-keyed item gets 6 - agreement. */
+const keyedAnswer = (q: { id: string; keyed: string }, agreement: number): Answer => ({
+  questionId: q.id,
+  value: q.keyed === 'minus' ? 6 - agreement : agreement,
+});
+
 /**
  * Answers of someone who (after keying) strongly agrees with every item of the `drawn` category,
  * strongly disagrees with every item of the `avoided` one, and is neutral about the rest.
@@ -44,7 +50,7 @@ function answersFavouring(drawn: string, avoided: string, ids: readonly string[]
     const q = questionById.get(id)!;
     const category = categoryOf.get(q.competency);
     const agreement = category === drawn ? 5 : category === avoided ? 1 : 3;
-    return { questionId: id, value: q.keyed === 'minus' ? 6 - agreement : agreement };
+    return keyedAnswer(q, agreement);
   });
 }
 
@@ -145,10 +151,7 @@ describe('score(): basic guarantees', () => {
     const base = levelAt(null);
     const meanOf = (role: string) => competencies.reduce((s, c) => s + base(role, c.slug), 0) / competencies.length;
     const mean = meanOf(TECH_LEAD);
-    const answers = questions.map((q) => {
-      const agreement = base(TECH_LEAD, q.competency) > mean ? 5 : 1;
-      return { questionId: q.id, value: q.keyed === 'minus' ? 6 - agreement : agreement };
-    });
+    const answers = questions.map((q) => keyedAnswer(q, base(TECH_LEAD, q.competency) > mean ? 5 : 1));
     const result = score(input(answers));
     expect(Math.max(...result.scores.map((s) => s.fit))).toBeLessThanOrEqual(100);
     expect(fitOf(result, TECH_LEAD)).toBeGreaterThan(90);
@@ -499,13 +502,9 @@ describe('score(): answers that carry no information', () => {
         fc.constantFrom(...SIZES),
         (agreements, skips, size) => {
           // Both items of a competency say the same once keyed; skip[c] 1 or 2 leaves out one of them.
-          const answer = (q: (typeof questions)[number], agreement: number) => ({
-            questionId: q.id,
-            value: q.keyed === 'minus' ? 6 - agreement : agreement,
-          });
-          const all = pairs.flatMap((items, c) => items.map((q) => answer(q, agreements[c] as number)));
+          const all = pairs.flatMap((items, c) => items.map((q) => keyedAnswer(q, agreements[c] as number)));
           const kept = pairs.flatMap((items, c) =>
-            items.filter((_, i) => skips[c] !== i + 1).map((q) => answer(q, agreements[c] as number)),
+            items.filter((_, i) => skips[c] !== i + 1).map((q) => keyedAnswer(q, agreements[c] as number)),
           );
           fc.pre(kept.length >= COMPLETE_SHARE * questions.length);
           const [full, partial] = [score(input(all, size)), score(input(kept, size))];
@@ -529,10 +528,7 @@ describe('score(): answers that carry no information', () => {
       'q-expertise-keepup',
     ]);
     expect(questions.filter((q) => skipped.has(q.id))).toHaveLength(skipped.size);
-    const consistent = questions.map((q) => {
-      const agreement = agreementOf[categoryOf.get(q.competency) as string] as number;
-      return { questionId: q.id, value: q.keyed === 'minus' ? 6 - agreement : agreement };
-    });
+    const consistent = questions.map((q) => keyedAnswer(q, agreementOf[categoryOf.get(q.competency) as string] as number));
     for (const size of SIZES) {
       const full = score(input(consistent, size));
       const partial = score(
@@ -591,10 +587,7 @@ describe('score(): answers that carry no information', () => {
     };
     const answers = questions
       .filter((q) => agreementOf[q.competency] !== undefined)
-      .map((q) => {
-        const agreement = agreementOf[q.competency] as number;
-        return { questionId: q.id, value: q.keyed === 'minus' ? 6 - agreement : agreement };
-      });
+      .map((q) => keyedAnswer(q, agreementOf[q.competency] as number));
     expect(answers).toHaveLength(40);
     const both = score(input(answers));
     const one = score(input(answers.filter((a) => a.questionId !== 'q-mentor-pairing')));
@@ -891,8 +884,7 @@ describe("the README's worked example", () => {
   // Agrees with the technical statements, disagrees with the people statements, neutral elsewhere.
   const answers: Answer[] = questions.map((q) => {
     const kind = category.get(q.competency);
-    const plain = kind === 'technical' ? 5 : kind === 'people' ? 2 : 3;
-    return { questionId: q.id, value: q.keyed === 'minus' ? 6 - plain : plain };
+    return keyedAnswer(q, kind === 'technical' ? 5 : kind === 'people' ? 2 : 3);
   });
   const meanShare = (role: string) => competencies.reduce((s, c) => s + levelAt(null)(role, c.slug) / MAX_LEVEL, 0) / competencies.length;
   const fit = (result: ReturnType<typeof score>, role: string) => result.scores.find((s) => s.role === role)?.fit;
