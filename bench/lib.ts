@@ -15,6 +15,25 @@ export const ACCEPT_ENCODING = 'gzip, deflate, br';
 /** The mean, rounded to a whole number. */
 export const meanOf = (values: number[]) => Math.round(values.reduce((sum, v) => sum + v, 0) / values.length);
 
+/**
+ * A whole-number setting of a bench script from the environment, `fallback` when unset: a value that
+ * is not a whole number of at least `least` stops the run before any server starts, with its name.
+ */
+export function wholeNumberSetting(name: string, fallback: number, least = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < least) {
+    throw new Error(`${name} must be a whole number from ${least}, not ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** The seconds each measured round lasts and the warm-up round before it (`BENCH_DURATION`, `BENCH_WARMUP`). */
+export function roundSettings(): { duration: number; warmup: number } {
+  return { duration: wholeNumberSetting('BENCH_DURATION', 10), warmup: wholeNumberSetting('BENCH_WARMUP', 3, 0) };
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function freePort(): Promise<number> {

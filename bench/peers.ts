@@ -21,16 +21,16 @@ import {
   type Measure,
   meanOf,
   measure,
+  roundSettings,
   type Started,
   saveReport,
   startProcess,
   table,
+  wholeNumberSetting,
 } from './lib.js';
 
-const duration = Number(process.env.BENCH_DURATION ?? 10);
-const warmup = Number(process.env.BENCH_WARMUP ?? 3);
-const rounds = Number(process.env.PEERS_ROUNDS ?? 2);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`PEERS_ROUNDS must be a whole number from 1, not ${process.env.PEERS_ROUNDS}`);
+const { duration, warmup } = roundSettings();
+const rounds = wholeNumberSetting('PEERS_ROUNDS', 2);
 const peers = join(projectRoot, 'bench', 'peers', 'node_modules');
 type Peer = 'api' | 'platformatic' | 'jsonServer';
 const LABELS: Record<Peer, string> = { api: 'API', platformatic: 'Platformatic DB', jsonServer: 'json-server' };

@@ -18,6 +18,7 @@ import {
   type Measure,
   measure,
   measureInTurns,
+  roundSettings,
   type Started,
   saveReport,
   startProcess,
@@ -26,8 +27,7 @@ import {
   turnRatioRange,
 } from './lib.js';
 
-const duration = Number(process.env.BENCH_DURATION ?? 10);
-const warmup = Number(process.env.BENCH_WARMUP ?? 3);
+const { duration, warmup } = roundSettings();
 /** E0's seconds in a class's turns, and the number of turns: at most five, each of whole seconds. */
 const e0SecPerClass = Math.max(1, Math.round(duration / 2));
 const slices = [5, 4, 3, 2, 1].find((n) => duration % n === 0 && e0SecPerClass % n === 0) ?? 1;

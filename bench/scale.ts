@@ -28,17 +28,17 @@ import {
   type Measure,
   meanOf,
   measure,
+  roundSettings,
   type Started,
   saveReport,
   startProcess,
   table,
+  wholeNumberSetting,
 } from './lib.js';
 
-const total = Number(process.env.SCALE_ASSESSMENTS ?? 1_000_000);
-const duration = Number(process.env.BENCH_DURATION ?? 10);
-const warmup = Number(process.env.BENCH_WARMUP ?? 3);
-const rounds = Number(process.env.SCALE_ROUNDS ?? 2);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`SCALE_ROUNDS must be a whole number from 1, not ${process.env.SCALE_ROUNDS}`);
+const total = wholeNumberSetting('SCALE_ASSESSMENTS', 1_000_000);
+const { duration, warmup } = roundSettings();
+const rounds = wholeNumberSetting('SCALE_ROUNDS', 2);
 const CHUNK = 20_000;
 /** Stored assessments each GET rotates through: their pages are far more than the 16 MiB page cache. */
 const SAMPLE = 20_000;
