@@ -148,8 +148,6 @@ export async function buildApp(options: AppOptions = {}) {
     await app.register(notFound);
     await app.register(securityHeaders);
     await app.register(cors, corsOptions);
-    // After CORS: a browser can read the 400 of a broken query string.
-    app.addHook('onRequest', refuseMalformedQuery);
     await app.register(openapi, { apiVersion });
 
     await app.register(store, {
@@ -162,6 +160,9 @@ export async function buildApp(options: AppOptions = {}) {
       rateLimit: options.rateLimit ?? { enabled: false, max: 0, windowMs: 0 },
       maxEventLoopDelayMs: options.maxEventLoopDelayMs ?? DEFAULTS.maxEventLoopDelayMs,
     });
+    // After CORS, so that a browser can read the 400 of a broken query string, and after the write
+    // limit, so that a write refused for its query string counts against the client's budget.
+    app.addHook('onRequest', refuseMalformedQuery);
     await app.register(cachedFront);
     await app.register(responseCache, { tagPrefix: app.kb.release.id });
     await app.register(routes, {

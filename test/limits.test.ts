@@ -342,6 +342,23 @@ describe('rate limiting (max 3 per minute)', () => {
     expect(app.repository.countAssessments()).toBe(3);
   });
 
+  it.each([
+    ['broken percent-encoding', '?x=%FF', 'bad-url'],
+    ['33 parameters', `?${Array.from({ length: 33 }, (_, i) => `p${i}=1`).join('&')}`, 'validation-error'],
+  ])('counts a write refused for its query string (%s), with the limit headers, and answers the 4th with 429', async (_, query, code) => {
+    const app = await appWith();
+    const url = `/v1/assessments${query}`;
+    const body = JSON.stringify({ answers: answersFor(app) });
+    for (let i = 0; i < 3; i++) {
+      const refused = expectDocumented('POST', '/v1/assessments', await post(app, url, body), 400);
+      expect(refused.json().code).toBe(code);
+      expect(refused.headers['x-ratelimit-remaining'], `request ${i + 1}`).toBe(String(2 - i));
+    }
+    expect((await post(app, url, body)).statusCode).toBe(429);
+    expect((await post(app, '/v1/assessments', body)).statusCode).toBe(429);
+    expect(app.repository.countAssessments()).toBe(0);
+  });
+
   it('does not limit the GET routes', async () => {
     const app = await appWith();
     await expectLimitedOnFourth(app, '/v1/assessments/preview', 200);

@@ -138,11 +138,12 @@ export default fp<ProtectionOptions>(
       // One limiter, made without route options, keeps its counts in the plugin's one store; a
       // route's own `config.rateLimit` would get a store of its own, and a budget per route.
       const writeLimit = app.rateLimit();
-      app.addHook('onRoute', (route) => {
-        if (route.config?.writeLimit !== true) return;
-        const hooks = route.onRequest;
-        // First, so that a client over its budget is told so (429) before a route's own checks run.
-        route.onRequest = hooks === undefined ? [writeLimit] : [writeLimit, ...(Array.isArray(hooks) ? hooks : [hooks])];
+      // A hook of the app's, not of the write routes': it runs before the checks of the request that
+      // come after it (the query string's, then the route's own), so that every write is counted and a
+      // client over its budget is told so (429) before any of them.
+      app.addHook('onRequest', (request, reply, done) => {
+        if (request.routeOptions.config?.writeLimit !== true) return done();
+        writeLimit.call(app, request, reply).then(() => done(), done);
       });
     }
   },
