@@ -96,7 +96,9 @@ const ConfigSchema = z.object({
   BATCH_BODY_LIMIT: integer(1024, 256 * 1024 * 1024).default(DEFAULTS.batchBodyLimit),
   MAX_CONCURRENT_BATCHES: integer(1, 64).default(DEFAULTS.maxConcurrentBatches),
   REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(DEFAULTS.requestTimeoutMs),
-  KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000).default(DEFAULTS.keepAliveTimeoutMs),
+  // From a second: Node tells clients the timeout in whole seconds (`Keep-Alive: timeout=`), rounded
+  // down, and anything shorter would read as 0.
+  KEEP_ALIVE_TIMEOUT_MS: integer(1000, 600_000).default(DEFAULTS.keepAliveTimeoutMs),
   RATE_LIMIT_ENABLED: choice(['true', 'false']).default('true'),
   RATE_LIMIT_MAX: integer(1, 1_000_000).default(120),
   RATE_LIMIT_WINDOW_MS: integer(1000, 86_400_000).default(60_000),

@@ -93,6 +93,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_CACHE_MB: '4096' }).databaseCacheMb).toBe(4096);
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
     expect(() => loadConfig({ DATABASE_SYNCHRONOUS: 'off' })).toThrow(/DATABASE_SYNCHRONOUS/);
+    // Node advertises the keep-alive timeout in whole seconds: under one it would say `timeout=0`.
+    expect(() => loadConfig({ KEEP_ALIVE_TIMEOUT_MS: '999' })).toThrow(/KEEP_ALIVE_TIMEOUT_MS/);
+    expect(loadConfig({ KEEP_ALIVE_TIMEOUT_MS: '1000' }).keepAliveTimeoutMs).toBe(1000);
   });
 
   it('reads process.env by default', () => {
