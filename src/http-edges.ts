@@ -102,7 +102,12 @@ export function answerFirst(server: Server, front: CachedFront): void {
   const handle = (request: IncomingMessage, response: ServerResponse) => {
     if (dropped(request)) return;
     toOriginForm(request);
-    if (!refusedHost(request, response) && !refusedTransferCoding(request, response) && !front.answer(request, response)) {
+    if (
+      !refusedHost(request, response) &&
+      !refusedTarget(request, response) &&
+      !refusedTransferCoding(request, response) &&
+      !front.answer(request, response)
+    ) {
       fastify(request, response);
     }
   };
@@ -139,6 +144,23 @@ function toOriginForm(request: IncomingMessage): void {
   if (authority === null) return;
   const rest = url.slice(authority[0].length);
   request.url = rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/**
+ * Answers 400 to a request target that is still not a path once `toOriginForm` has read it: an
+ * http(s) URL without a host (RFC 9110, 4.2.1) or a URL of another scheme. Fastify took the first
+ * for broken percent-encoding and routed the second as a path, and both echoed the target as the
+ * problem's `instance`, which is a path; this problem has none. The asterisk form (`OPTIONS *`) is
+ * left to Fastify. True when it answered.
+ */
+function refusedTarget(request: IncomingMessage, response: ServerResponse): boolean {
+  const url = request.url;
+  if (url === undefined || url.startsWith('/') || url === '*') return false;
+  const detail = /^https?:\/\/(?:[/?#]|$)/i.test(url)
+    ? 'The request target is an absolute URL without a host.'
+    : 'The request target is neither a path nor an http or https URL with a host.';
+  answerEarly(response, 400, 'bad-url', detail);
+  return true;
 }
 
 /** A request on a connection in a lingering close: read and dropped, never answered or run. */

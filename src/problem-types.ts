@@ -30,7 +30,8 @@ export const PROBLEM_TYPES = {
   'bad-url': {
     status: 400,
     title: 'Bad Request',
-    description: 'The URL has broken percent-encoding or a path segment too long to route.',
+    description:
+      'The URL has broken percent-encoding or a path segment too long to route, or the request target is not a path (an absolute URL without a host, or of a scheme other than http or https).',
   },
   'bad-host': {
     status: 400,

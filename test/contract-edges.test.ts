@@ -222,6 +222,16 @@ describe('over a real connection', () => {
     // No host: refused, not read as a path (from a review).
     const hostless = await raw(port, 'GET http:///v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(hostless).toMatch(/^HTTP\/1\.1 400/);
+    // Told so, with no `instance` (a path), not a word about percent-encoding; another scheme too.
+    expect(JSON.parse(bodyOf(hostless))).toMatchObject({
+      code: 'bad-url',
+      detail: 'The request target is an absolute URL without a host.',
+    });
+    expect(JSON.parse(bodyOf(hostless))).not.toHaveProperty('instance');
+    const ftp = await raw(port, 'GET ftp://x/v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(ftp).toMatch(/^HTTP\/1\.1 400/);
+    expect(JSON.parse(bodyOf(ftp))).toMatchObject({ code: 'bad-url', detail: expect.stringMatching(/neither a path nor an http/) });
+    expect(JSON.parse(bodyOf(ftp))).not.toHaveProperty('instance');
   });
 
   // README: "Requests that are not valid HTTP ... get a problem too (400, 431, 408)". Guards against:
