@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { loadContent } from '../src/content/load.js';
@@ -249,6 +250,56 @@ describe('Idempotency-Keys', () => {
     } finally {
       await app.close();
     }
+  });
+
+  // Guards against (from a review): keys an earlier version kept, whose hash read the body as sent
+  // (until 2026-12-03) or with its nulls dropped but its label as sent (until 2026-12-04), were a 422
+  // for a retry of the very same body once the server was upgraded.
+  describe('kept by earlier versions, with the hash they computed', () => {
+    /** The body's JSON with its object keys sorted, as every version has hashed it (no number here is too large). */
+    const sorted = (value: unknown): string =>
+      Array.isArray(value)
+        ? `[${value.map(sorted).join(',')}]`
+        : value !== null && typeof value === 'object'
+          ? `{${Object.keys(value)
+              .sort()
+              .map((k) => `${JSON.stringify(k)}:${sorted((value as Record<string, unknown>)[k])}`)
+              .join(',')}}`
+          : JSON.stringify(value);
+    const hash = (scope: string, body: unknown) =>
+      createHash('sha256')
+        .update(`${scope}\n${sorted(body)}`)
+        .digest('hex');
+    const withoutNulls = (item: Record<string, unknown>) => Object.fromEntries(Object.entries(item).filter(([, v]) => v !== null));
+
+    it.each([
+      ['as sent', (item: Record<string, unknown>) => item],
+      ['nulls dropped, the label as sent', withoutNulls],
+    ])('replays the same body under a key hashed %s, single and batch', async (_, earlier) => {
+      const app = await buildTestApp();
+      try {
+        const single = { ...submission(QUESTIONS, { respondent: '  padded  ' }), companySize: null };
+        const batch = { items: [{ ...submission(QUESTIONS, { respondent: ' also padded' }), companySize: null }] };
+        const firstSingle = await post(app, '/v1/assessments', single, { 'idempotency-key': 'earlier-single' });
+        const firstBatch = await post(app, '/v1/assessments/batch', batch, { 'idempotency-key': 'earlier-batch' });
+        const setHash = app.repository.sqlite.prepare('update idempotency_keys set request_hash = ? where key = ?');
+        setHash.run(hash('assessment', earlier(single)), 'earlier-single');
+        setHash.run(hash('batch', { items: batch.items.map(earlier) }), 'earlier-batch');
+
+        await expectReplay(app, '/v1/assessments', single, 'earlier-single', firstSingle);
+        await expectReplay(app, '/v1/assessments/batch', batch, 'earlier-batch', firstBatch);
+        const other = await post(
+          app,
+          '/v1/assessments',
+          { ...single, respondent: 'someone else' },
+          { 'idempotency-key': 'earlier-single' },
+        );
+        expect(other.statusCode).toBe(422);
+        expect(app.repository.countAssessments()).toBe(2);
+      } finally {
+        await app.close();
+      }
+    });
   });
 
   it('are still honoured after a restart 25 hours later', async () => {

@@ -48,36 +48,72 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** How a submission is read for its hash: whether null fields count as left out, and the label trimmed. */
+type Reading = { dropNulls: boolean; trimLabel: boolean };
+
 /**
  * A submission as it is stored: its optional fields given as null mean the same as left out, and its
  * label the same with or without the whitespace around it (it is stored trimmed), so a retry may send
  * either.
  */
-function asStoredSubmission(submission: unknown): unknown {
+const AS_STORED: Reading = { dropNulls: true, trimLabel: true };
+
+/**
+ * How earlier versions read a body for the hash they kept with its key, and a database may still hold
+ * for 48 hours after an upgrade: as sent (until 2026-12-03), then with its nulls dropped but its label
+ * as sent (until 2026-12-04).
+ */
+const EARLIER_READINGS: readonly Reading[] = [
+  { dropNulls: false, trimLabel: false },
+  { dropNulls: true, trimLabel: false },
+];
+
+function readSubmission(submission: unknown, reading: Reading): unknown {
   if (submission === null || typeof submission !== 'object' || Array.isArray(submission)) return submission;
   const { companySize, respondent, ...rest } = submission as Record<string, unknown>;
+  const left = (value: unknown) => value === undefined || (reading.dropNulls && value === null);
   return {
     ...rest,
-    ...(companySize === null || companySize === undefined ? {} : { companySize }),
-    ...(respondent === null || respondent === undefined
-      ? {}
-      : { respondent: typeof respondent === 'string' ? respondent.trim() : respondent }),
+    ...(left(companySize) ? {} : { companySize }),
+    ...(left(respondent) ? {} : { respondent: reading.trimLabel && typeof respondent === 'string' ? respondent.trim() : respondent }),
   };
 }
 
-/** What a retry must repeat: the body as scored, each submission as it is stored. */
-function asScored(scope: Scope, body: unknown): unknown {
-  if (scope === 'assessment') return asStoredSubmission(body);
+/** What a retry must repeat: the body as scored, each submission as `reading` has it. */
+function asScored(scope: Scope, body: unknown, reading: Reading): unknown {
+  if (scope === 'assessment') return readSubmission(body, reading);
   const items = (body as { items?: unknown } | null)?.items;
-  return Array.isArray(items) ? { ...(body as object), items: items.map(asStoredSubmission) } : body;
+  return Array.isArray(items) ? { ...(body as object), items: items.map((item) => readSubmission(item, reading)) } : body;
 }
 
-const hashOf = (scope: Scope, body: unknown) =>
+const hashOf = (scope: Scope, body: unknown, reading: Reading = AS_STORED) =>
   createHash('sha256')
     .update(scope)
     .update('\n')
-    .update(canonical(asScored(scope, body)))
+    .update(canonical(asScored(scope, body, reading)))
     .digest('hex');
+
+/** Whether the body holds a number too large for a double, which earlier versions hashed as null. */
+function holdsNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.values(value as Record<string, unknown>).some(holdsNonFinite);
+}
+
+/** A keyed request's body and its hash. */
+type Keyed = { scope: Scope; body: unknown; hash: string };
+
+/**
+ * Whether a key's stored hash is that of this request: as this version reads it or, for a key kept
+ * before an upgrade, as an earlier version did. A body with a number too large for a double only
+ * matches this version's hash: earlier versions hashed it as null, and would take it for a body
+ * holding null there.
+ */
+function sameRequest(stored: string, request: Keyed): boolean {
+  if (stored === request.hash) return true;
+  if (holdsNonFinite(request.body)) return false;
+  return EARLIER_READINGS.some((reading) => stored === hashOf(request.scope, request.body, reading));
+}
 
 /** A new assessment: the record to store, whose document is the JSON text of its 201 and of every read. */
 export type NewAssessment = { record: AssessmentRecord };
@@ -234,17 +270,17 @@ export class AssessmentService {
     key: string | undefined,
     run: () => Prepared | Promise<Prepared>,
   ): Promise<StoredResponse> {
-    if (key === undefined) return this.store(scope, undefined, '', run);
-    const requestHash = hashOf(scope, raw);
+    if (key === undefined) return this.store(scope, undefined, undefined, run);
+    const request: Keyed = { scope, body: raw, hash: hashOf(scope, raw) };
     const slot = `${scope}\n${key}`;
     for (let pending = this.inFlight.get(slot); pending; pending = this.inFlight.get(slot)) {
       await pending.catch(() => undefined);
     }
     // From here to registering the work below nothing awaits, so one key is stored once: a retry
     // that arrives while the work is scored or saved waits for it, then replays it.
-    const replay = this.replay(scope, key, requestHash);
+    const replay = this.replay(key, request);
     if (replay) return replay;
-    const work = this.store(scope, key, requestHash, run);
+    const work = this.store(scope, key, request, run);
     this.inFlight.set(slot, work);
     work
       .finally(() => {
@@ -255,7 +291,7 @@ export class AssessmentService {
   }
 
   /** Runs the work and stores what it prepared with its key, answering once that has committed. */
-  private async store(scope: Scope, key: string | undefined, requestHash: string, run: () => Prepared | Promise<Prepared>) {
+  private async store(scope: Scope, key: string | undefined, request: Keyed | undefined, run: () => Prepared | Promise<Prepared>) {
     const prepared = run();
     // A single submission is prepared at once: only a batch's work is awaited.
     const { records, status, around } = prepared instanceof Promise ? await prepared : prepared;
@@ -269,17 +305,17 @@ export class AssessmentService {
     if (records.length === 0 && key === undefined) return { status, body, assessmentId, replayed: false };
     // A replay puts the stored documents back between the texts around them.
     const idempotency: IdempotencyRecord | undefined =
-      key === undefined
+      key === undefined || request === undefined
         ? undefined
         : ids.length === 0
-          ? { scope, key, requestHash, statusCode: status, response: body, assessmentIds: null }
-          : { scope, key, requestHash, statusCode: status, response: JSON.stringify(around), assessmentIds: ids.join(',') };
+          ? { scope, key, requestHash: request.hash, statusCode: status, response: body, assessmentIds: null }
+          : { scope, key, requestHash: request.hash, statusCode: status, response: JSON.stringify(around), assessmentIds: ids.join(',') };
     try {
       await this.writer.save({ records, idempotency });
     } catch (error) {
       // Another process stored this key first: answer as it did. A save this server refused itself
       // (shutting down, the database closed) has nothing to look up.
-      const replay = key === undefined || error instanceof ApiError ? undefined : this.replay(scope, key, requestHash);
+      const replay = key === undefined || request === undefined || error instanceof ApiError ? undefined : this.replay(key, request);
       if (replay) return replay;
       throw error;
     }
@@ -288,10 +324,11 @@ export class AssessmentService {
     return { status, body, assessmentId, replayed: false };
   }
 
-  private replay(scope: Scope, key: string, requestHash: string): StoredResponse | undefined {
+  private replay(key: string, request: Keyed): StoredResponse | undefined {
+    const { scope } = request;
     const stored = this.repository.findIdempotency(scope, key);
     if (!stored) return undefined;
-    if (stored.requestHash !== requestHash) {
+    if (!sameRequest(stored.requestHash, request)) {
       throw new UnprocessableError(
         'This Idempotency-Key was already used with a different body. Use a new key for a new submission.',
         [{ field: 'headers.idempotency-key', message: 'reused with a different body' }],
