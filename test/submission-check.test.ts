@@ -148,4 +148,19 @@ describe('submission checks: the quick path against the schema', () => {
     expect(quickCheck(app.kb, raw)).toBeUndefined();
     expect(checkSubmission(app.kb, raw).ok).toBe(false);
   });
+
+  // Guards against (from a review): a 63-letter id and an emoji (64 characters, allowed) was quoted
+  // cut in the middle of the emoji's surrogate pair, and an id holding a lone surrogate was quoted as
+  // it came: the problem was not well-formed Unicode, which strict JSON readers refuse.
+  it.each([
+    ['an emoji at the 64th character', `${'a'.repeat(63)}😀`, `${'a'.repeat(63)}😀`],
+    ['a lone surrogate', 'q-\ud800-x', 'q-\ufffd-x'],
+  ])('quotes an unknown question id with %s as well-formed Unicode', (_name, questionId, quoted) => {
+    const answers = [{ questionId, value: 3 }, ...QUESTION_IDS.slice(0, 8).map((id) => ({ questionId: id, value: 3 }))];
+    const check = checkThoroughly(app.kb, { answers });
+    expect(check.ok).toBe(false);
+    const messages = check.ok ? [] : check.errors.map((e) => e.message);
+    expect(messages).toContain(`unknown question "${quoted}"`);
+    for (const message of messages) expect(message).not.toMatch(/\p{Cs}/u);
+  });
 });
