@@ -5,14 +5,32 @@ import type { ProblemBody } from './schemas/problem.js';
 /** A field-level validation problem, as listed in a problem+json `errors` array. */
 export type FieldProblem = { field: string; message: string };
 
+/** The most characters of a name or value sent that a problem quotes. */
+const MAX_QUOTED = 64;
+const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
+
+/**
+ * Text a client sent, as a problem quotes it: its first 64 characters, cut between code points (an
+ * ellipsis marks the cut), with a lone surrogate as U+FFFD, so that the problem is well-formed
+ * Unicode (strict JSON readers refuse a lone surrogate) and short, however the text was written.
+ */
+export function quoted(text: string): string {
+  if (text.length <= MAX_QUOTED && !LONE_SURROGATE.test(text)) return text;
+  const characters = Array.from(text);
+  const cut = characters.length > MAX_QUOTED ? `${characters.slice(0, MAX_QUOTED).join('')}…` : text;
+  return cut.replace(LONE_SURROGATES, '\uFFFD');
+}
+
 /**
  * The name of a field in a problem: `body.answers[2].value`, `querystring.roles[1]`, `[3].level`.
- * An empty key is written `[""]`, so that it still names something.
+ * An empty key is written `[""]`, so that it still names something; a key the client made up is
+ * quoted as `quoted` has it.
  */
 export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, part) => {
     if (typeof part === 'number') return `${out}[${part}]`;
-    const key = String(part);
+    const key = quoted(String(part));
     if (key === '') return `${out}[""]`;
     return out === '' ? key : `${out}.${key}`;
   }, prefix);
@@ -43,7 +61,8 @@ export function problemBody(request: Pick<FastifyRequest, 'id'> & { url: string 
     title: problemTitle(problem.code, problem.status),
     status: problem.status,
     detail: cut ? `${problem.detail} The first ${MAX_LISTED_PROBLEMS} of ${errors.length} problems are listed.` : problem.detail,
-    instance: request.url === undefined ? undefined : problemInstance(request.url),
+    // A target that is not a path (`*`, or one refused before it could be read as one) has none.
+    instance: request.url?.startsWith('/') ? problemInstance(request.url) : undefined,
     code: problem.code,
     requestId: request.id,
     ...(errors ? { errors: cut ? errors.slice(0, MAX_LISTED_PROBLEMS) : errors } : {}),

@@ -114,7 +114,9 @@ export function answerFirst(server: Server, front: CachedFront): void {
   server.on('request', handle);
   server.on('checkContinue', handle);
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
-    if (dropped(request) || refusedHost(request, response)) return;
+    if (dropped(request)) return;
+    toOriginForm(request);
+    if (refusedHost(request, response)) return;
     answerEarly(response, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url);
   });
   // Without a listener Node drops the connection of a CONNECT without a word. Pipelined behind other
@@ -130,36 +132,51 @@ export function answerFirst(server: Server, front: CachedFront): void {
   });
 }
 
+/** An http or https URL in absolute form, up to its authority (which may be empty). */
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)/i;
+
+/**
+ * What a request target that is not a path gives: the path and query of an http or https URL with a
+ * host, or why it is refused. RFC 9110 asks for a host (4.2.1) and has a recipient treat userinfo in
+ * such a URL as an error (4.2.4).
+ */
+function readAbsoluteForm(url: string): { path: string } | { refused: string } {
+  const match = ABSOLUTE_FORM.exec(url);
+  if (match === null) return { refused: 'The request target is neither a path nor an http or https URL with a host.' };
+  const authority = match[1] as string;
+  if (authority.includes('@')) return { refused: 'The request target carries userinfo (user@host), which an http or https URL must not.' };
+  const host = authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.split(':', 1)[0];
+  if (host === '') return { refused: 'The request target is an absolute URL without a host.' };
+  const rest = url.slice(match[0].length);
+  return { path: rest.startsWith('/') ? rest : `/${rest}` };
+}
+
 /**
  * A request target in absolute form (`GET http://host/docs`, which RFC 9112, 3.2.2, has a server
  * accept) is read as its path and query: the routes, the docs page's own headers, its file server
  * and the cached front all look at the path, and the docs page came with the API's headers (and no
  * scripts) while its files were 404s. The Host line is still checked, as HTTP/1.1 asks of a client.
+ * A target it cannot read stays as it came, for `refusedTarget`.
  */
 function toOriginForm(request: IncomingMessage): void {
   const url = request.url;
-  if (url === undefined || url.startsWith('/')) return;
-  // A host is required (RFC 9110, 4.2.1): a target without one stays as it came, and is refused.
-  const authority = /^https?:\/\/[^/?#]+/i.exec(url);
-  if (authority === null) return;
-  const rest = url.slice(authority[0].length);
-  request.url = rest.startsWith('/') ? rest : `/${rest}`;
+  if (url === undefined || url.startsWith('/') || url === '*') return;
+  const read = readAbsoluteForm(url);
+  if ('path' in read) request.url = read.path;
 }
 
 /**
  * Answers 400 to a request target that is still not a path once `toOriginForm` has read it: an
- * http(s) URL without a host (RFC 9110, 4.2.1) or a URL of another scheme. Fastify took the first
- * for broken percent-encoding and routed the second as a path, and both echoed the target as the
+ * http(s) URL without a host or with userinfo, or a URL of another scheme. Fastify took the first for
+ * broken percent-encoding and routed the others as paths, and each echoed the target as the
  * problem's `instance`, which is a path; this problem has none. The asterisk form (`OPTIONS *`) is
  * left to Fastify. True when it answered.
  */
 function refusedTarget(request: IncomingMessage, response: ServerResponse): boolean {
   const url = request.url;
   if (url === undefined || url.startsWith('/') || url === '*') return false;
-  const detail = /^https?:\/\/(?:[/?#]|$)/i.test(url)
-    ? 'The request target is an absolute URL without a host.'
-    : 'The request target is neither a path nor an http or https URL with a host.';
-  answerEarly(response, 400, 'bad-url', detail);
+  const read = readAbsoluteForm(url);
+  answerEarly(response, 400, 'bad-url', 'refused' in read ? read.refused : 'The request target is not a path.');
   return true;
 }
 

@@ -232,6 +232,26 @@ describe('over a real connection', () => {
     expect(ftp).toMatch(/^HTTP\/1\.1 400/);
     expect(JSON.parse(bodyOf(ftp))).toMatchObject({ code: 'bad-url', detail: expect.stringMatching(/neither a path nor an http/) });
     expect(JSON.parse(bodyOf(ftp))).not.toHaveProperty('instance');
+    // An empty host behind a port or userinfo is no host; userinfo is an error (RFC 9110, 4.2.4).
+    for (const [target, detail] of [
+      ['http://:80/v1/meta', /without a host/],
+      ['http://@/v1/meta', /userinfo/],
+      ['http://user:pw@x/v1/meta', /userinfo/],
+    ] as const) {
+      const refused = await raw(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(refused, target).toMatch(/^HTTP\/1\.1 400/);
+      expect(JSON.parse(bodyOf(refused)).detail, target).toMatch(detail);
+    }
+    // Problems for other targets name a path as their instance, or none.
+    const expectation = await raw(port, 'GET http://x/v1/meta HTTP/1.1\r\nHost: x\r\nExpect: 42-magic\r\nConnection: close\r\n\r\n');
+    expect(expectation).toMatch(/^HTTP\/1\.1 417/);
+    expect(JSON.parse(bodyOf(expectation)).instance).toBe('/v1/meta');
+    const badHost = await raw(port, 'GET ftp://x/v1/meta HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n');
+    expect(badHost).toMatch(/^HTTP\/1\.1 400/);
+    expect(JSON.parse(bodyOf(badHost))).not.toHaveProperty('instance');
+    const asterisk = await raw(port, 'GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(asterisk).toMatch(/^HTTP\/1\.1 404/);
+    expect(JSON.parse(bodyOf(asterisk))).not.toHaveProperty('instance');
   });
 
   // README: "Requests that are not valid HTTP ... get a problem too (400, 431, 408)". Guards against:

@@ -3,7 +3,7 @@
 
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { MIN_ANSWERS } from '../domain/scoring.js';
-import { type FieldProblem, fieldPath, type SubmissionFault } from '../errors.js';
+import { type FieldProblem, fieldPath, quoted, type SubmissionFault } from '../errors.js';
 import {
   LONE_SURROGATE,
   MAX_ANSWERS,
@@ -16,16 +16,6 @@ import {
 export type SubmissionCheck = { ok: true; submission: SubmissionInput } | { ok: false; fault: SubmissionFault; errors: FieldProblem[] };
 
 const SUBMISSION_FIELDS = new Set(['answers', 'companySize', 'respondent']);
-
-/** Lone surrogates, each replaced when a value is echoed. */
-const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'gu');
-
-/**
- * A value sent, as a message quotes it: its first 64 characters, cut between code points, with any
- * lone surrogate as U+FFFD, so that the problem is well-formed Unicode (strict JSON readers refuse a
- * lone surrogate) however the value was written.
- */
-const echoed = (value: string) => Array.from(value).slice(0, 64).join('').replace(LONE_SURROGATES, '\uFFFD');
 
 /** An object with no inherited fields, as JSON.parse makes them. */
 const isRecord = (value: unknown): value is Record<string, unknown> => {
@@ -102,7 +92,7 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
     const questionId = (answer as { questionId?: unknown } | null)?.questionId;
     if (typeof questionId !== 'string') return;
     if (!kb.questionById.has(questionId)) {
-      unacceptable.push({ field: `${prefix}.answers[${i}].questionId`, message: `unknown question "${echoed(questionId)}"` });
+      unacceptable.push({ field: `${prefix}.answers[${i}].questionId`, message: `unknown question "${quoted(questionId)}"` });
     } else if (seen.has(questionId)) {
       unacceptable.push({ field: `${prefix}.answers[${i}].questionId`, message: `question "${questionId}" is answered more than once` });
     } else {
@@ -117,7 +107,7 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
     });
   }
   if (typeof body.companySize === 'string' && !kb.companySizeBySlug.has(body.companySize)) {
-    unacceptable.push({ field: `${prefix}.companySize`, message: `unknown company size "${echoed(body.companySize)}"` });
+    unacceptable.push({ field: `${prefix}.companySize`, message: `unknown company size "${quoted(body.companySize)}"` });
   }
 
   if (malformed.length > 0) {
