@@ -33,6 +33,9 @@ function earlyProblem(status: number, code: ProblemCode, detail: string, url?: s
 function answerEarly(response: ServerResponse, status: number, code: ProblemCode, detail: string, url?: string): void {
   const { headers, body } = earlyProblem(status, code, detail, url);
   response.shouldKeepAlive = false;
+  // Closed as a careful server closes (the body still on its way is read and dropped, so the client
+  // reads this answer), and a request pipelined behind this one is dropped, never run.
+  lingerOnClose(response.req);
   response.writeHead(status, headers);
   response.end(body);
 }
@@ -145,8 +148,8 @@ function readAbsoluteForm(url: string): { path: string } | { refused: string } {
   if (match === null) return { refused: 'The request target is neither a path nor an http or https URL with a host.' };
   const authority = match[1] as string;
   if (authority.includes('@')) return { refused: 'The request target carries userinfo (user@host), which an http or https URL must not.' };
-  const host = authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.split(':', 1)[0];
-  if (host === '') return { refused: 'The request target is an absolute URL without a host.' };
+  if (!HOST_VALUE.test(authority)) return { refused: "The request target's authority is not a host and port." };
+  if (authority === '' || authority.startsWith(':')) return { refused: 'The request target is an absolute URL without a host.' };
   const rest = url.slice(match[0].length);
   return { path: rest.startsWith('/') ? rest : `/${rest}` };
 }

@@ -237,6 +237,9 @@ describe('over a real connection', () => {
       ['http://:80/v1/meta', /without a host/],
       ['http://@/v1/meta', /userinfo/],
       ['http://user:pw@x/v1/meta', /userinfo/],
+      ['http://[]/v1/meta', /not a host and port/],
+      ['http://[::1]junk/v1/meta', /not a host and port/],
+      ['http://h:abc/v1/meta', /not a host and port/],
     ] as const) {
       const refused = await raw(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       expect(refused, target).toMatch(/^HTTP\/1\.1 400/);
@@ -584,6 +587,25 @@ describe('over a real connection', () => {
         socket.on('close', () => resolve(received));
       });
       expect(statusLines(data)).toEqual([expect.stringMatching(/^HTTP\/1\.1 404 /)]);
+      await sleep(100);
+      expect(server.app.repository.countAssessments()).toBe(before);
+    });
+
+    // Guards against (from a review): a request pipelined behind one answered before routing (a
+    // refused target, a bad Host) was run, and a submission stored, while its answer was never sent.
+    it.each([
+      ['a refused target', 'GET http://user@x/health HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      ['a bad Host', 'GET /health HTTP/1.1\r\nHost: a b\r\n\r\n', 400],
+      ['an unmet Expect', 'GET /health HTTP/1.1\r\nHost: x\r\nExpect: 42-magic\r\n\r\n', 417],
+    ])('runs nothing pipelined behind %s answered before routing', async (_, first, status) => {
+      const before = server.app.repository.countAssessments();
+      const answers = server.app.kb.data.questions.map((q) => ({ questionId: q.id, value: 3 }));
+      const submission = JSON.stringify({ answers, respondent: 'pipelined behind an early answer' });
+      const data = await raw(
+        port,
+        `${first}POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${submission.length}\r\n\r\n${submission}`,
+      );
+      expect(statusLines(data)).toEqual([expect.stringMatching(new RegExp(`^HTTP/1\\.1 ${status} `))]);
       await sleep(100);
       expect(server.app.repository.countAssessments()).toBe(before);
     });

@@ -13,7 +13,10 @@ export const Problem = z
     title: z.string(),
     status: z.int().min(400).max(599),
     detail: z.string(),
-    instance: z.string().optional().describe('The request path; absent when the request could not be read as HTTP'),
+    instance: z
+      .string()
+      .optional()
+      .describe('The request path; absent when the request could not be read as HTTP or its target is not a path'),
     code: z.string().describe('Machine-readable problem code, e.g. `not-found`, `validation-error`'),
     requestId: z.string().describe('Quote it when reporting a problem: it is in the server log'),
     errors: z.array(FieldProblem).optional(),
