@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { App } from '../src/app.js';
+import { loadContent } from '../src/content/load.js';
 import { projectRoot } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
+import { editJson, TempDirs } from './support/fixtures.js';
 import { responseProblems } from './support/openapi.js';
 import { countStatements } from './support/statements.js';
 
@@ -424,6 +426,50 @@ describe('hostile input never causes a 5xx', () => {
       expect(response.statusCode, url.slice(0, 40)).toBeLessThan(500);
       expect(String(response.headers['content-type']), url.slice(0, 40)).toMatch(/^application\/problem\+json/);
       expect(response.body).not.toMatch(/"stack"/);
+    }
+  });
+});
+
+// Guards against (from a review): the cache keys wrote the baseline's size (null) as the text "null",
+// so on content with a company size slugged `null` the baseline and that size shared one cached
+// answer, whichever was asked first, with its ETag.
+describe('a company size slugged "null"', () => {
+  const temp = new TempDirs();
+  let app: App;
+  beforeAll(async () => {
+    const folder = temp.seedCopy();
+    editJson(folder, 'company-sizes.json', (sizes) => [
+      ...sizes,
+      { ...sizes[2], slug: 'null', name: 'Null Corp', headcountMin: 100_000, headcountMax: null },
+    ]);
+    editJson(folder, 'variants.json', (variants) => [
+      ...variants,
+      { role: 'engineering-manager', competency: 'hiring', companySize: 'null', level: 1, rationale: 'A test variant.', editorial: true },
+    ]);
+    app = await buildTestApp({ content: loadContent(folder) });
+  });
+  afterAll(async () => {
+    await app.close();
+    temp.cleanup();
+  });
+
+  it.each([
+    ['a role', '/v1/roles/engineering-manager'],
+    ['a comparison', '/v1/comparisons?roles=tech-lead,engineering-manager'],
+  ])('is not served the baseline of %s, nor the baseline its answer', async (_, url) => {
+    for (const order of [
+      ['baseline', 'sized'],
+      ['sized', 'baseline'],
+    ]) {
+      const path = (which: string) => (which === 'sized' ? `${url}${url.includes('?') ? '&' : '?'}companySize=null` : url);
+      const answers = new Map<string, { companySize: string | null; etag: string | undefined }>();
+      for (const which of order) {
+        const response = await app.inject(path(which));
+        answers.set(which, { companySize: response.json().companySize, etag: response.headers.etag as string | undefined });
+      }
+      expect(answers.get('baseline')?.companySize, order.join(' then ')).toBeNull();
+      expect(answers.get('sized')?.companySize, order.join(' then ')).toBe('null');
+      expect(answers.get('sized')?.etag).not.toBe(answers.get('baseline')?.etag);
     }
   });
 });

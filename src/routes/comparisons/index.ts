@@ -25,7 +25,8 @@ const comparisons: FastifyPluginAsyncZod = async (app) => {
       const { roles, companySize, category } = request.query;
       requireKnown(app.kb, [...listed('role', roles, 'querystring.roles'), ['company size', companySize, 'querystring.companySize']]);
       const size = companySize ?? null;
-      const key = `comparison|${roles.join(',')}|${size}|${category}`;
+      // JSON keeps the baseline (null) apart from a size slugged `null`, and an absent category from one named so.
+      const key = `comparison|${JSON.stringify([roles, size, category ?? null])}`;
       return app.sendCached(request, reply, key, Comparison, () => comparison(app.kb, roles, size, category ?? null));
     },
   );
@@ -45,7 +46,7 @@ const comparisons: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { roles, category } = request.query;
       requireKnown(app.kb, listed('role', roles, 'querystring.roles'));
-      const key = `comparison-by-size|${roles.join(',')}|${category}`;
+      const key = `comparison-by-size|${JSON.stringify([roles, category ?? null])}`;
       return app.sendCached(request, reply, key, ComparisonAcrossSizes, () => comparisonAcrossSizes(app.kb, roles, category ?? null));
     },
   );

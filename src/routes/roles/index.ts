@@ -45,7 +45,8 @@ const roles: FastifyPluginAsyncZod = async (app) => {
         ['role', role, 'params.role'],
         ['company size', request.query.companySize, 'querystring.companySize'],
       ]);
-      return app.sendCached(request, reply, `role|${role}|${size}`, RoleDetail, () => roleDetail(app.kb, role, size));
+      // JSON keeps the baseline (null) apart from a size slugged `null`.
+      return app.sendCached(request, reply, `role|${JSON.stringify([role, size])}`, RoleDetail, () => roleDetail(app.kb, role, size));
     },
   );
 };
