@@ -1834,7 +1834,7 @@ export interface operations {
             query?: {
                 /** @description Keep only the competencies of this category */
                 category?: "technical" | "people" | "delivery" | "communication" | "strategy";
-                /** @description Text search over name and description: a competency is kept when each word of `q` is found in either, as the whole word or a part of it, in any order, whatever the case and accents; hyphens, dashes, underscores and slashes count as spaces, and a typographic apostrophe as a plain one. It must hold a letter or a digit (a 400 otherwise, as for a blank `q`). At most 100 characters (composed, without the surrounding spaces) */
+                /** @description Text search over name and description: a competency is kept when each word of `q` is found in either, as the whole word or a part of it, in any order, whatever the case and accents; anything but letters, digits and an apostrophe inside a word (hyphens, dashes, slashes, punctuation, quotation marks) counts as a space, and a typographic apostrophe as a plain one. It must hold a letter or a digit (a 400 otherwise, as for a blank `q`). At most 100 characters (composed, without the surrounding spaces) */
                 q?: string;
                 /** @description Keep competencies this role expects at `minLevel` or above */
                 role?: string;

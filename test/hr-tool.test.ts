@@ -335,6 +335,16 @@ describe('filters and the search box on GET /v1/competencies', () => {
     expect(await slugsOf('q=code%20review%20zebra')).toEqual([]);
   });
 
+  // Guards against (from a review): punctuation or quotation marks stuck to a word ("code review"
+  // in quotes, hiring?, (hiring), code, review) found nothing, while a q of punctuation alone is a 400.
+  it('reads punctuation and quotation marks around the words of q as spaces', async () => {
+    for (const q of ['%22code%20review%22', 'code%2C%20review', "'code%20review'", '%E2%80%9Ccode%20review%E2%80%9D', 'code.review'])
+      expect(await slugsOf(`q=${q}`), q).toEqual(['code-review']);
+    const hiring = await slugsOf('q=hiring');
+    expect(hiring.length).toBeGreaterThan(0);
+    for (const q of ['hiring%3F', 'hiring.', '(hiring)', '%C2%BFhiring%3F']) expect(await slugsOf(`q=${q}`), q).toEqual(hiring);
+  });
+
   // Guards against: a q of punctuation alone ('-', '´', a lone accent) had no words left, and every
   // competency matched it.
   it('refuses a q with no letter or digit, naming the field', async () => {

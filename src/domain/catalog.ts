@@ -73,8 +73,9 @@ export type CompetencyFilter = {
 
 /**
  * Text as the search compares it: accents dropped, lower case, typographic apostrophes as ', and
- * every run of spaces, hyphens, dashes, underscores and slashes as one space ("Décision-making" and
- * "decision making" read alike).
+ * every run of anything but letters, digits and apostrophes inside a word (spaces, hyphens, dashes,
+ * slashes, punctuation, quotation marks) as one space: "Décision-making" and "decision making" read
+ * alike, and so do `"code review"`, `hiring?` and `(hiring)` and their words.
  */
 const searchText = (text: string) =>
   text
@@ -82,7 +83,7 @@ const searchText = (text: string) =>
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .toLocaleLowerCase('en')
-    .replace(/[\s\-\u2010-\u2015_/]+/gu, ' ')
+    .replace(/(?:[^\p{L}\p{N}']|(?<![\p{L}\p{N}])'|'(?![\p{L}\p{N}]))+/gu, ' ')
     .trim();
 
 /**
