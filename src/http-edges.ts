@@ -30,12 +30,19 @@ function earlyProblem(status: number, code: ProblemCode, detail: string, url?: s
   return { title, headers, body };
 }
 
-function answerEarly(response: ServerResponse, status: number, code: ProblemCode, detail: string, url?: string): void {
+/**
+ * How long an early answer's connection lingers: LINGER_MS, or none while the server shuts down
+ * (its connections then close once their answers are written, as its other answers' do, so that
+ * none holds the shutdown up).
+ */
+type Lingering = () => number;
+
+function answerEarly(response: ServerResponse, linger: Lingering, status: number, code: ProblemCode, detail: string, url?: string): void {
   const { headers, body } = earlyProblem(status, code, detail, url);
   response.shouldKeepAlive = false;
   // Closed as a careful server closes (the body still on its way is read and dropped, so the client
   // reads this answer), and a request pipelined behind this one is dropped, never run.
-  lingerOnClose(response.req);
+  lingerOnClose(response.req, linger());
   response.writeHead(status, headers);
   response.end(body);
 }
@@ -53,7 +60,7 @@ const HOST_VALUE = /^(?:\[[0-9A-Za-z:.%~_!$&'()*+,;=-]+\]|[0-9A-Za-z._~!$&'()*+,
  * of a missing Host answers without the API's headers (so the server turns that check off). True
  * when it answered.
  */
-function refusedHost(request: IncomingMessage, response: ServerResponse): boolean {
+function refusedHost(request: IncomingMessage, response: ServerResponse, linger: Lingering): boolean {
   const raw = request.rawHeaders;
   let hosts = 0;
   let value = '';
@@ -67,7 +74,7 @@ function refusedHost(request: IncomingMessage, response: ServerResponse): boolea
   if (hosts === 1 ? HOST_VALUE.test(value) : hosts === 0 && request.httpVersion !== '1.1') return false;
   const detail =
     hosts === 1 ? `The Host header is not a host and port: ${JSON.stringify(value)}.` : 'An HTTP/1.1 request has exactly one Host header.';
-  answerEarly(response, 400, 'bad-host', detail, request.url);
+  answerEarly(response, linger, 400, 'bad-host', detail, request.url);
   return true;
 }
 
@@ -76,11 +83,12 @@ function refusedHost(request: IncomingMessage, response: ServerResponse): boolea
  * undoes the chunking and would hand the route the bytes still in the other coding, which RFC 9112
  * (6.1) asks a server that does not know the coding to refuse. True when it answered.
  */
-function refusedTransferCoding(request: IncomingMessage, response: ServerResponse): boolean {
+function refusedTransferCoding(request: IncomingMessage, response: ServerResponse, linger: Lingering): boolean {
   const codings = request.headers['transfer-encoding'];
   if (codings === undefined || codings.trim().toLowerCase() === 'chunked') return false;
   answerEarly(
     response,
+    linger,
     501,
     'not-implemented',
     `The body is sent with Transfer-Encoding: ${codings}; the only transfer coding read is chunked.`,
@@ -97,7 +105,8 @@ function refusedTransferCoding(request: IncomingMessage, response: ServerRespons
  * Node's automatic `100 Continue`: `continueBeforeBody` sends it once a route is about to read the
  * body, so a body refused on the request's headers alone (404, 405, 413, 429) is never sent.
  */
-export function answerFirst(server: Server, front: CachedFront): void {
+export function answerFirst(server: Server, front: CachedFront, isShuttingDown: () => boolean = () => false): void {
+  const linger: Lingering = () => (isShuttingDown() ? 0 : LINGER_MS);
   const listeners = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
   const [fastify] = listeners;
   if (listeners.length !== 1 || fastify === undefined) throw new Error(`expected one request listener, found ${listeners.length}`);
@@ -106,9 +115,9 @@ export function answerFirst(server: Server, front: CachedFront): void {
     if (dropped(request)) return;
     toOriginForm(request);
     if (
-      !refusedHost(request, response) &&
-      !refusedTarget(request, response) &&
-      !refusedTransferCoding(request, response) &&
+      !refusedHost(request, response, linger) &&
+      !refusedTarget(request, response, linger) &&
+      !refusedTransferCoding(request, response, linger) &&
       !front.answer(request, response)
     ) {
       fastify(request, response);
@@ -119,8 +128,8 @@ export function answerFirst(server: Server, front: CachedFront): void {
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     if (dropped(request)) return;
     toOriginForm(request);
-    if (refusedHost(request, response)) return;
-    answerEarly(response, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url);
+    if (refusedHost(request, response, linger)) return;
+    answerEarly(response, linger, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url);
   });
   // Without a listener Node drops the connection of a CONNECT without a word. Pipelined behind other
   // requests, it is answered after them.
@@ -175,11 +184,11 @@ function toOriginForm(request: IncomingMessage): void {
  * problem's `instance`, which is a path; this problem has none. The asterisk form (`OPTIONS *`) is
  * left to Fastify. True when it answered.
  */
-function refusedTarget(request: IncomingMessage, response: ServerResponse): boolean {
+function refusedTarget(request: IncomingMessage, response: ServerResponse, linger: Lingering): boolean {
   const url = request.url;
   if (url === undefined || url.startsWith('/') || url === '*') return false;
   const read = readAbsoluteForm(url);
-  answerEarly(response, 400, 'bad-url', 'refused' in read ? read.refused : 'The request target is not a path.');
+  answerEarly(response, linger, 400, 'bad-url', 'refused' in read ? read.refused : 'The request target is not a path.');
   return true;
 }
 
@@ -323,14 +332,16 @@ const isLingering = (socket: Duplex | null) => (socket as LingeringSocket | null
  * read and dropped too, never run (`answerFirst`): the connection is closing, and its client has been
  * told so (RFC 9112, 9.6). Node calls `destroySoon` once the answer is written.
  */
-export function lingerOnClose(request: IncomingMessage): void {
+export function lingerOnClose(request: IncomingMessage, lingerMs = LINGER_MS): void {
   const socket = request.socket as LingeringSocket;
   socket[LINGERING] = true;
-  socket.destroySoon = () => {
-    socket.end();
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-    socket.once('close', () => clearTimeout(timer));
-  };
+  // With no time to linger, Node's own close (once the answer is written) stays.
+  if (lingerMs > 0)
+    socket.destroySoon = () => {
+      socket.end();
+      const timer = setTimeout(() => socket.destroy(), lingerMs);
+      socket.once('close', () => clearTimeout(timer));
+    };
   // The body is read and dropped from here on, whoever stopped reading it.
   request.resume();
 }

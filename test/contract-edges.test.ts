@@ -689,3 +689,46 @@ describe('over a real connection', () => {
     expect((await raw(port, text)).split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
   });
 });
+
+// Guards against (from a review): an early answer (here a bad Host) whose body was still arriving
+// lingered for LINGER_MS during a shutdown too, which held the close up past a short grace period.
+describe('an early answer while the server shuts down', () => {
+  it('closes its connection once the answer is written, without lingering', async () => {
+    const { app, base } = await listening();
+    const port = Number(new URL(base).port);
+    // Half-open allowed: the client goes on sending after the server's FIN, as an upload does.
+    const open = async () => {
+      const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+      socket.on('error', () => {});
+      await new Promise((resolve) => socket.on('connect', resolve));
+      return socket;
+    };
+    // An idle keep-alive connection: the shutdown gives it a last call, and goes on listening meanwhile.
+    const idle = await open();
+    await new Promise<void>((resolve) => {
+      idle.once('data', () => resolve());
+      idle.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    const closing = app.close();
+    await sleep(100);
+    const late = await open();
+    let received = '';
+    late.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    const closed = new Promise<number>((resolve) => late.on('close', () => resolve(performance.now())));
+    const sentAt = performance.now();
+    late.write('POST /v1/assessments HTTP/1.1\r\nHost: a b\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n');
+    // The body keeps coming, a little at a time, as a slow upload's does.
+    const feeding = setInterval(() => late.writable && late.write('x'.repeat(1024)), 50);
+    try {
+      const closedAt = await closed;
+      await closing;
+      expect(received).toMatch(/HTTP\/1\.1 400 /);
+      expect(closedAt - sentAt).toBeLessThan(LINGER_MS / 2);
+    } finally {
+      clearInterval(feeding);
+      idle.destroy();
+    }
+  });
+});

@@ -19,7 +19,7 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const front = new CachedFront();
-    answerFirst(app.server, front);
+    answerFirst(app.server, front, () => app.isShuttingDown());
     app.decorate('cachedFront', front);
     if (['trace', 'debug', 'info'].includes(app.log.level)) return;
     app.addHook('onReady', async () => front.open(() => app.isUnderPressure()));

@@ -7,6 +7,10 @@ import { lingerOnClose } from '../http-edges.js';
 import { declaresBody } from '../json-body.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Whether the server has begun to shut down (its preClose hooks have started). */
+    isShuttingDown(): boolean;
+  }
   interface FastifyContextConfig {
     /** Counts the route's requests against the client's one budget of write requests. */
     writeLimit?: boolean;
@@ -115,6 +119,7 @@ export default fp<ProtectionOptions>(
     app.addHook('preClose', async () => {
       closing = true;
     });
+    app.decorate('isShuttingDown', () => closing);
 
     await app.register(underPressure, {
       maxEventLoopDelay: options.maxEventLoopDelayMs,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { searchWords } from '../domain/catalog.js';
 import { CATEGORIES, MAX_LEVEL } from '../domain/knowledge-base.js';
 import { Level, Pagination, pageOf, queryInt, Slug } from './common.js';
 
@@ -121,7 +122,8 @@ export const CompetencyQuery = z
       .string()
       // The document's pattern is the portable one; \p{…} classes need a Unicode-aware validator.
       .regex(/\S/, { error: 'must not be blank', abort: true })
-      .refine((value) => /[\p{L}\p{N}]/u.test(value), 'must have a letter or a digit')
+      // Words as the search reads them: a letter it drops (a modifier apostrophe, a lone mark) leaves none.
+      .refine((value) => (searchWords(value)?.length ?? 0) > 0, 'must have a letter or a digit')
       .trim()
       .normalize('NFC')
       .max(100)
