@@ -94,17 +94,21 @@ export class ApiError extends Error {
 }
 
 /** A value of a request that names nothing the API has: what kind of thing, the value, and its field. */
-export type UnknownValue = { what: string; value: string; field: string };
+/** A value no entry has; `known` lists the values there are, when they are few enough to list. */
+export type UnknownValue = { what: string; value: string; field: string; known?: readonly string[] };
 
 /** One 404 for every unknown value of a request, so that a client can correct them all at once. */
 export class NotFoundError extends ApiError {
   constructor(unknown: readonly [UnknownValue, ...UnknownValue[]]) {
-    const named = unknown.map(({ what, value }) => `${what} "${value}"`);
+    const named = unknown.map(({ what, value }) => `${what} "${quoted(value)}"`);
     const last = named.pop() as string;
     super(
       'not-found',
       `No ${named.length > 0 ? `${named.join(', ')} or ${last}` : last} exists.`,
-      unknown.map(({ what, value, field }) => ({ field, message: `unknown ${what} "${value}"` })),
+      unknown.map(({ what, value, field, known }) => ({
+        field,
+        message: `unknown ${what} "${quoted(value)}"${known === undefined ? '' : `: must be one of: ${known.join(', ')}`}`,
+      })),
     );
   }
 }

@@ -129,7 +129,9 @@ describe('GET /v1/company-sizes/{companySize}', () => {
   it('answers an unknown size 404 naming it, a malformed one 400 and an undeclared parameter 400', async () => {
     const unknown = await get('/v1/company-sizes/huge');
     expect(unknown.statusCode).toBe(404);
-    expect(unknown.json().errors).toEqual([{ field: 'params.companySize', message: 'unknown company size "huge"' }]);
+    expect(unknown.json().errors).toEqual([
+      { field: 'params.companySize', message: 'unknown company size "huge": must be one of: startup, scale-up, big-tech' },
+    ]);
     const malformed = await get('/v1/company-sizes/Big_Tech');
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json().errors.map((e: { field: string }) => e.field)).toEqual(['params.companySize']);
@@ -157,7 +159,12 @@ describe('GET /v1/sources/{source}', () => {
   it('answers an unknown source 404 naming it, and a HEAD with the headers of its GET', async () => {
     const unknown = await get('/v1/sources/no-such-source');
     expect(unknown.statusCode).toBe(404);
-    expect(unknown.json().errors).toEqual([{ field: 'params.source', message: 'unknown source "no-such-source"' }]);
+    expect(unknown.json().errors).toEqual([
+      {
+        field: 'params.source',
+        message: 'unknown source "no-such-source": must be one of: article-three-differences, qa-commonalities-and-differences',
+      },
+    ]);
     const url = '/v1/sources/article-three-differences';
     const [full, head] = [await app.inject(url), await app.inject({ method: 'HEAD', url })];
     expect(head.statusCode).toBe(200);

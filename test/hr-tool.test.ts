@@ -450,8 +450,8 @@ describe('filters and the search box on GET /v1/competencies', () => {
   it('answers unknown role and company size together with one 404 naming both fields', async () => {
     const body = await problem('/v1/competencies?role=product-manager&companySize=enterprise', 404);
     expect(body.errors).toEqual([
-      { field: 'querystring.role', message: 'unknown role "product-manager"' },
-      { field: 'querystring.companySize', message: 'unknown company size "enterprise"' },
+      { field: 'querystring.role', message: 'unknown role "product-manager": must be one of: tech-lead, engineering-manager' },
+      { field: 'querystring.companySize', message: 'unknown company size "enterprise": must be one of: startup, scale-up, big-tech' },
     ]);
     const role = await problem('/v1/roles/product-manager?companySize=enterprise', 404);
     expect(fieldsOf(role)).toEqual(['params.role', 'querystring.companySize']);

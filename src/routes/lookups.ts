@@ -12,11 +12,20 @@ const known: Record<SlugKind, (kb: KnowledgeBase) => ReadonlyMap<string, unknown
   source: (kb) => kb.sourceById,
 };
 
+/** The most values a 404 lists for a field: a company size or a role is told its choices, a competency is not (22). */
+const MAX_LISTED_VALUES = 10;
+
+/** An unknown value, with the values there are when they are few enough to list. */
+function unknownValue(index: ReadonlyMap<string, unknown>, what: SlugKind, value: string, field: string): UnknownValue {
+  const values = [...index.keys()];
+  return { what, value, field, ...(values.length <= MAX_LISTED_VALUES ? { known: values } : {}) };
+}
+
 /** Looks every slug up, and answers one 404 that names each unknown one by its field. */
 export function requireKnown(kb: KnowledgeBase, refs: readonly SlugRef[]): void {
   const unknown: UnknownValue[] = [];
   for (const [what, value, field] of refs) {
-    if (value !== undefined && !known[what](kb).has(value)) unknown.push({ what, value, field });
+    if (value !== undefined && !known[what](kb).has(value)) unknown.push(unknownValue(known[what](kb), what, value, field));
   }
   const [first, ...rest] = unknown;
   if (first !== undefined) throw new NotFoundError([first, ...rest]);
@@ -29,6 +38,6 @@ export const listed = (what: SlugKind, slugs: readonly string[], field: string):
 /** The entry a slug names in one of the knowledge base's indexes, or the 404 that names it by its field. */
 export function lookUp<T>(index: ReadonlyMap<string, T>, what: SlugKind, slug: string, field: string): T {
   const found = index.get(slug);
-  if (found === undefined) throw new NotFoundError([{ what, value: slug, field }]);
+  if (found === undefined) throw new NotFoundError([unknownValue(index, what, slug, field)]);
   return found;
 }
