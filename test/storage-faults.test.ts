@@ -1,9 +1,9 @@
 // Stored assessments written and read under failure: a commit or a reservation that fails, a
 // database locked by another process, a failing timer or read outside a request.
-import { copyFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -293,6 +293,37 @@ describe('group commit against a locked database', () => {
       // What was stored before is still read from the file the server holds.
       expect((await app.inject(`/v1/assessments/${stored.json().id}`)).statusCode, how).toBe(200);
     }
+  });
+
+  // Guards against (from a review): the -wal deleted while open went unnoticed: every 201 after it
+  // went into a log nothing would read at the next start (a kill -9 then lost acknowledged writes).
+  it('refuses writes, and is not ready, once its -wal alone is deleted while open', async () => {
+    const path = fileDb();
+    const app = await appOn(path);
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    rmSync(`${path}-wal`);
+    const refused = await post(app, '/v1/assessments', submission(1));
+    expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);
+    expect((await app.inject('/ready')).json()).toMatchObject({ status: 'not-ready', checks: { database: false } });
+  });
+
+  // Guards against (from a review): when the database's path could not be looked at any more (its
+  // folder unsearchable, or, here, no longer a folder: ENOTDIR), the check of the file threw: every
+  // write was a 500 with a stack trace in the log, and /ready blamed the migrations.
+  it('answers 503 storage-unavailable once the path to its file cannot be looked at', async () => {
+    const path = fileDb();
+    const app = await appOn(path);
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    const folder = dirname(path);
+    renameSync(folder, `${folder}.moved`);
+    writeFileSync(folder, 'not a folder');
+    const refused = await post(app, '/v1/assessments', submission(1));
+    expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);
+    expect((await app.inject('/ready')).json()).toMatchObject({
+      status: 'not-ready',
+      checks: { database: false, migrations: true, storage: false },
+    });
+    rmSync(`${folder}.moved`, { recursive: true, force: true });
   });
 
   // Guards against: reserving a block of row numbers (the first write after a start, then one in

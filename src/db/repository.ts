@@ -103,6 +103,8 @@ export class Repository {
 
   /** The database file as opened (its device and inode), for a database in a file. */
   private readonly file: { path: string; opened: Stats } | undefined;
+  /** Its write-ahead log, once seen: while the database is open it stays where it is. */
+  private wal: Stats | undefined;
 
   constructor(
     readonly sqlite: BetterSqlite3.Database,
@@ -265,17 +267,39 @@ export class Repository {
    */
   private fileInPlace(): boolean {
     if (this.file === undefined) return true;
-    const now = statSync(this.file.path, { throwIfNoEntry: false });
-    return now !== undefined && now.dev === this.file.opened.dev && now.ino === this.file.opened.ino;
+    const same = (now: Stats | undefined, then: Stats) => now !== undefined && now.dev === then.dev && now.ino === then.ino;
+    const { path, opened } = this.file;
+    if (!same(statSync(path, { throwIfNoEntry: false }), opened)) return false;
+    // The log too: deleted while open, it takes every commit not yet checkpointed with it at the next
+    // start (and other processes on the database get I/O errors). It exists from the first write on.
+    const wal = statSync(`${path}-wal`, { throwIfNoEntry: false });
+    if (this.wal === undefined) this.wal = wal;
+    else if (!same(wal, this.wal)) return false;
+    return true;
+  }
+
+  /**
+   * fileInPlace, or a storage fault when the file cannot be looked at (its folder made unreadable
+   * while open): SQLite may still write to the files it holds, but no restart would open them.
+   */
+  private checkFileInPlace(): boolean {
+    try {
+      return this.fileInPlace();
+    } catch (error) {
+      throw new BetterSqlite3.SqliteError(
+        `the database file ${this.file?.path} cannot be looked at (${(error as NodeJS.ErrnoException).code ?? 'error'}): check its folder's permissions`,
+        'SQLITE_CANTOPEN',
+      );
+    }
   }
 
   private recordingWrite<T>(write: () => T, faulted: (result: T) => boolean = () => false): T {
     let result: T;
     try {
       // SQLite's own code for a database file moved while open, which it reports only without WAL.
-      if (!this.fileInPlace()) {
+      if (!this.checkFileInPlace()) {
         throw new BetterSqlite3.SqliteError(
-          `the database file ${this.file?.path} was deleted or replaced while open: restart the server to open what is there now`,
+          `the database file ${this.file?.path} or its -wal was deleted or replaced while open: restart the server to open what is there now`,
           'SQLITE_READONLY_DBMOVED',
         );
       }
@@ -338,9 +362,15 @@ export class Repository {
     // A write that failed for its storage keeps this down for a while, not until a write succeeds:
     // taken out of rotation, the server would get no write to succeed with.
     const storage = this.storageFaultAt === undefined || Date.now() - this.storageFaultAt > STORAGE_FAULT_MS;
+    let database: boolean;
+    try {
+      database = this.fileInPlace();
+    } catch {
+      database = false;
+    }
     try {
       const { missing, unknown } = migrationState(this.sqlite);
-      return { database: this.fileInPlace(), migrations: missing === 0 && unknown.length === 0, storage };
+      return { database, migrations: missing === 0 && unknown.length === 0, storage };
     } catch {
       return { database: false, migrations: false, storage };
     }
