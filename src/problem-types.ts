@@ -145,7 +145,7 @@ export const PROBLEM_TYPES = {
     status: 503,
     title: 'Service Unavailable',
     description:
-      'The server is shedding load (its event loop is delayed), or is already scoring as many batches as it scores at once (MAX_CONCURRENT_BATCHES). Retry after the seconds in Retry-After.',
+      'The server is shedding load (its event loop is delayed), or is already scoring as many batches as it scores at once (MAX_CONCURRENT_BATCHES), or as many as one client may have under way (all places but one). Retry after the seconds in Retry-After.',
   },
   'storage-unavailable': {
     status: 503,
