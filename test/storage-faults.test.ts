@@ -1,6 +1,6 @@
 // Stored assessments written and read under failure: a commit or a reservation that fails, a
 // database locked by another process, a failing timer or read outside a request.
-import { copyFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -297,10 +297,21 @@ describe('group commit against a locked database', () => {
 
   // Guards against (from a review): the -wal deleted while open went unnoticed: every 201 after it
   // went into a log nothing would read at the next start (a kill -9 then lost acknowledged writes).
-  it('refuses writes, and is not ready, once its -wal alone is deleted while open', async () => {
+  // Also before the first write, and behind a link (SQLite keeps the log next to the file it leads to).
+  it.each([
+    ['after a write', false, true],
+    ['before any write', false, false],
+    ['behind a link', true, true],
+  ])('refuses writes, and is not ready, once its -wal alone is deleted while open (%s)', async (_, linked, writeFirst) => {
     const path = fileDb();
-    const app = await appOn(path);
-    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    let opened = path;
+    if (linked) {
+      opened = `${path}.link`;
+      await appOn(path).then((app) => app.close());
+      symlinkSync(path, opened);
+    }
+    const app = await appOn(opened);
+    if (writeFirst) expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
     rmSync(`${path}-wal`);
     const refused = await post(app, '/v1/assessments', submission(1));
     expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);

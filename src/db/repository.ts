@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Stats, statSync } from 'node:fs';
+import { realpathSync, type Stats, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
 import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
@@ -103,7 +103,11 @@ export class Repository {
 
   /** The database file as opened (its device and inode), for a database in a file. */
   private readonly file: { path: string; opened: Stats } | undefined;
-  /** Its write-ahead log, once seen: while the database is open it stays where it is. */
+  /**
+   * Its write-ahead log (next to the file a link leads to, where SQLite keeps it), as first seen: while
+   * the database is open it stays where it is.
+   */
+  private readonly walPath: string | undefined;
   private wal: Stats | undefined;
 
   constructor(
@@ -111,6 +115,9 @@ export class Repository {
     readonly db: Db,
   ) {
     this.file = sqlite.memory || sqlite.name === '' ? undefined : { path: sqlite.name, opened: statSync(sqlite.name) };
+    // Opened (migrated and seeded) by now, so its log exists already when the database is in WAL mode.
+    this.walPath = this.file === undefined ? undefined : `${realpathSync(this.file.path)}-wal`;
+    this.wal = this.walPath === undefined ? undefined : statSync(this.walPath, { throwIfNoEntry: false });
     this.ids = new AssessmentIds(this.idKey());
     this.insertAssessment = sqlite.prepare(
       `insert into assessment_documents (row_id, tag, created_at, company_size, respondent, document, instrument_version, scoring_version, kb_release, idempotency_key)
@@ -272,7 +279,7 @@ export class Repository {
     if (!same(statSync(path, { throwIfNoEntry: false }), opened)) return false;
     // The log too: deleted while open, it takes every commit not yet checkpointed with it at the next
     // start (and other processes on the database get I/O errors). It exists from the first write on.
-    const wal = statSync(`${path}-wal`, { throwIfNoEntry: false });
+    const wal = statSync(this.walPath as string, { throwIfNoEntry: false });
     if (this.wal === undefined) this.wal = wal;
     else if (!same(wal, this.wal)) return false;
     return true;
