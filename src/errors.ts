@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { PROBLEM_TYPES, type ProblemCode, problemTitle, problemType } from './problem-types.js';
+import { LONE_SURROGATE } from './schemas/assessment.js';
 import type { ProblemBody } from './schemas/problem.js';
 
 /** A field-level validation problem, as listed in a problem+json `errors` array. */
@@ -7,8 +8,7 @@ export type FieldProblem = { field: string; message: string };
 
 /** The most characters of a name or value sent that a problem quotes. */
 const MAX_QUOTED = 64;
-const LONE_SURROGATE = /\p{Cs}/u;
-const LONE_SURROGATES = /\p{Cs}/gu;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'gu');
 
 /**
  * Text a client sent, as a problem quotes it: its first 64 characters, cut between code points (an
@@ -93,8 +93,10 @@ export class ApiError extends Error {
   }
 }
 
-/** A value of a request that names nothing the API has: what kind of thing, the value, and its field. */
-/** A value no entry has; `known` lists the values there are, when they are few enough to list. */
+/**
+ * A value of a request that names nothing the API has: what kind of thing, the value, its field, and
+ * the values there are when they are few enough to list (`known`).
+ */
 export type UnknownValue = { what: string; value: string; field: string; known?: readonly string[] };
 
 /** One 404 for every unknown value of a request, so that a client can correct them all at once. */

@@ -113,10 +113,10 @@ export function answerFirst(server: Server, front: CachedFront, isShuttingDown: 
   server.removeListener('request', fastify);
   const handle = (request: IncomingMessage, response: ServerResponse) => {
     if (dropped(request)) return;
-    toOriginForm(request);
+    const unreadTarget = toOriginForm(request);
     if (
       !refusedHost(request, response, linger) &&
-      !refusedTarget(request, response, linger) &&
+      !refusedTarget(response, unreadTarget, linger) &&
       !refusedTransferCoding(request, response, linger) &&
       !front.answer(request, response)
     ) {
@@ -168,27 +168,27 @@ function readAbsoluteForm(url: string): { path: string } | { refused: string } {
  * accept) is read as its path and query: the routes, the docs page's own headers, its file server
  * and the cached front all look at the path, and the docs page came with the API's headers (and no
  * scripts) while its files were 404s. The Host line is still checked, as HTTP/1.1 asks of a client.
- * A target it cannot read stays as it came, for `refusedTarget`.
+ * A target it cannot read stays as it came, and why is returned, for `refusedTarget`. The asterisk
+ * form (`OPTIONS *`) is left to Fastify.
  */
-function toOriginForm(request: IncomingMessage): void {
+function toOriginForm(request: IncomingMessage): string | undefined {
   const url = request.url;
-  if (url === undefined || url.startsWith('/') || url === '*') return;
+  if (url === undefined || url.startsWith('/') || url === '*') return undefined;
   const read = readAbsoluteForm(url);
-  if ('path' in read) request.url = read.path;
+  if ('refused' in read) return read.refused;
+  request.url = read.path;
+  return undefined;
 }
 
 /**
- * Answers 400 to a request target that is still not a path once `toOriginForm` has read it: an
+ * Answers 400 to a request target `toOriginForm` could not read as a path (`why` it could not): an
  * http(s) URL without a host or with userinfo, or a URL of another scheme. Fastify took the first for
  * broken percent-encoding and routed the others as paths, and each echoed the target as the
- * problem's `instance`, which is a path; this problem has none. The asterisk form (`OPTIONS *`) is
- * left to Fastify. True when it answered.
+ * problem's `instance`, which is a path; this problem has none. True when it answered.
  */
-function refusedTarget(request: IncomingMessage, response: ServerResponse, linger: Lingering): boolean {
-  const url = request.url;
-  if (url === undefined || url.startsWith('/') || url === '*') return false;
-  const read = readAbsoluteForm(url);
-  answerEarly(response, linger, 400, 'bad-url', 'refused' in read ? read.refused : 'The request target is not a path.');
+function refusedTarget(response: ServerResponse, why: string | undefined, linger: Lingering): boolean {
+  if (why === undefined) return false;
+  answerEarly(response, linger, 400, 'bad-url', why);
   return true;
 }
 

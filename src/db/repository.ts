@@ -78,6 +78,9 @@ export type IdempotencyRecord = {
 /** One request's assessments and the response to replay for its Idempotency-Key, if it had one. */
 export type AssessmentGroup = { records: readonly AssessmentRecord[]; idempotency?: IdempotencyRecord };
 
+/** Whether a file looked at now (`now`, undefined when it is gone) is the one looked at `then`. */
+const sameFile = (now: Stats | undefined, then: Stats) => now !== undefined && now.dev === then.dev && now.ino === then.ino;
+
 /**
  * The data-access layer of the running API: every query a request runs is a method here. Opening,
  * migrating and seeding the database (client.ts, seed.ts) are the rest of src/db.
@@ -274,14 +277,13 @@ export class Repository {
    */
   private fileInPlace(): boolean {
     if (this.file === undefined) return true;
-    const same = (now: Stats | undefined, then: Stats) => now !== undefined && now.dev === then.dev && now.ino === then.ino;
     const { path, opened } = this.file;
-    if (!same(statSync(path, { throwIfNoEntry: false }), opened)) return false;
+    if (!sameFile(statSync(path, { throwIfNoEntry: false }), opened)) return false;
     // The log too: deleted while open, it takes every commit not yet checkpointed with it at the next
     // start (and other processes on the database get I/O errors). It exists from the first write on.
     const wal = statSync(this.walPath as string, { throwIfNoEntry: false });
     if (this.wal === undefined) this.wal = wal;
-    else if (!same(wal, this.wal)) return false;
+    else if (!sameFile(wal, this.wal)) return false;
     return true;
   }
 
