@@ -99,19 +99,26 @@ export class ApiError extends Error {
  */
 export type UnknownValue = { what: string; value: string; field: string; known?: readonly string[] };
 
+/** The most values a problem lists for a field: a company size or a role is told its choices, a competency is not (22). */
+const MAX_LISTED_VALUES = 10;
+
+/** An unknown value of a request, with the keys of the index it was looked up in when they are few enough to list. */
+export function unknownValue(index: ReadonlyMap<string, unknown>, what: string, value: string, field: string): UnknownValue {
+  const values = [...index.keys()];
+  return { what, value, field, ...(values.length <= MAX_LISTED_VALUES ? { known: values } : {}) };
+}
+
+/** The field problem for an unknown value: `unknown company size "huge": must be one of: startup, …`. */
+export function unknownValueProblem({ what, value, field, known }: UnknownValue): FieldProblem {
+  return { field, message: `unknown ${what} "${quoted(value)}"${known === undefined ? '' : `: must be one of: ${known.join(', ')}`}` };
+}
+
 /** One 404 for every unknown value of a request, so that a client can correct them all at once. */
 export class NotFoundError extends ApiError {
   constructor(unknown: readonly [UnknownValue, ...UnknownValue[]]) {
     const named = unknown.map(({ what, value }) => `${what} "${quoted(value)}"`);
     const last = named.pop() as string;
-    super(
-      'not-found',
-      `No ${named.length > 0 ? `${named.join(', ')} or ${last}` : last} exists.`,
-      unknown.map(({ what, value, field, known }) => ({
-        field,
-        message: `unknown ${what} "${quoted(value)}"${known === undefined ? '' : `: must be one of: ${known.join(', ')}`}`,
-      })),
-    );
+    super('not-found', `No ${named.length > 0 ? `${named.join(', ')} or ${last}` : last} exists.`, unknown.map(unknownValueProblem));
   }
 }
 

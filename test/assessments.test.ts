@@ -255,6 +255,14 @@ describe('POST /v1/assessments: validation', () => {
     expect(count()).toBe(before);
   });
 
+  it('tells a submission with an unknown company size which ones there are', async () => {
+    const problem = expectProblem(await post('/v1/assessments', submission({ companySize: 'mega-corp' })), 422);
+    expect(problem.errors).toContainEqual({
+      field: 'body.companySize',
+      message: 'unknown company size "mega-corp": must be one of: startup, scale-up, big-tech',
+    });
+  });
+
   it('accepts exactly 8 answers', async () => {
     const response = await post('/v1/assessments', submission({}, MIN_ANSWERS));
     expect(response.statusCode).toBe(201);

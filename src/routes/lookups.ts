@@ -1,5 +1,5 @@
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
-import { NotFoundError, type UnknownValue } from '../errors.js';
+import { NotFoundError, type UnknownValue, unknownValue } from '../errors.js';
 
 export type SlugKind = 'role' | 'competency' | 'company size' | 'source';
 /** A slug a request names, and the field it came in; an absent one (undefined) is not looked up. */
@@ -11,15 +11,6 @@ const known: Record<SlugKind, (kb: KnowledgeBase) => ReadonlyMap<string, unknown
   'company size': (kb) => kb.companySizeBySlug,
   source: (kb) => kb.sourceById,
 };
-
-/** The most values a 404 lists for a field: a company size or a role is told its choices, a competency is not (22). */
-const MAX_LISTED_VALUES = 10;
-
-/** An unknown value, with the values there are when they are few enough to list. */
-function unknownValue(index: ReadonlyMap<string, unknown>, what: SlugKind, value: string, field: string): UnknownValue {
-  const values = [...index.keys()];
-  return { what, value, field, ...(values.length <= MAX_LISTED_VALUES ? { known: values } : {}) };
-}
 
 /** Looks every slug up, and answers one 404 that names each unknown one by its field. */
 export function requireKnown(kb: KnowledgeBase, refs: readonly SlugRef[]): void {

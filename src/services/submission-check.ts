@@ -3,7 +3,7 @@
 
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { MIN_ANSWERS } from '../domain/scoring.js';
-import { type FieldProblem, fieldPath, quoted, type SubmissionFault } from '../errors.js';
+import { type FieldProblem, fieldPath, quoted, type SubmissionFault, unknownValue, unknownValueProblem } from '../errors.js';
 import {
   LONE_SURROGATE,
   MAX_ANSWERS,
@@ -107,7 +107,7 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
     });
   }
   if (typeof body.companySize === 'string' && !kb.companySizeBySlug.has(body.companySize)) {
-    unacceptable.push({ field: `${prefix}.companySize`, message: `unknown company size "${quoted(body.companySize)}"` });
+    unacceptable.push(unknownValueProblem(unknownValue(kb.companySizeBySlug, 'company size', body.companySize, `${prefix}.companySize`)));
   }
 
   if (malformed.length > 0) {
