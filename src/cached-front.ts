@@ -46,7 +46,7 @@ const ROUTED_HEADERS = ['origin', 'if-none-match', 'if-match', 'content-length',
  */
 export class CachedFront {
   private readonly answers = new Map<string, Answer>();
-  /** Bytes of the bodies kept, counted once per answer (answers may share one body). */
+  /** Bytes of the bodies kept, counted once per answer (answers may share one body), and of their keys. */
   private bytes = 0;
   private readonly reads: Reads[] = [];
   private isOpen = false;
@@ -56,10 +56,11 @@ export class CachedFront {
 
   /**
    * Answers are kept per URL as sent and content coding, so several can share one cached body; the
-   * least recently stored goes first once there are `maxAnswers`, or once their bodies come to more
-   * than `maxBytes`. An answer can keep a body the response cache has since dropped and built again,
-   * so the bytes are bounded here too: spellings of one URL (`/docs/%79aml`) would otherwise each keep
-   * a copy of their own.
+   * least recently stored goes first once there are `maxAnswers`, or once their bodies and keys come
+   * to more than `maxBytes`. An answer can keep a body the response cache has since dropped and built
+   * again, so the bytes are bounded here too: spellings of one URL (`/docs/%79aml`) would otherwise
+   * each keep a copy of their own, and a key, the URL as sent, can be as long as a request line
+   * (16 KB: a padded `?limit=000…050`).
    */
   constructor(
     private readonly maxAnswers = 2000,
@@ -95,9 +96,9 @@ export class CachedFront {
     answer.headers.push('content-length', String(body.length));
     const key = `${coding} ${request.url}`;
     this.forget(key);
-    if (body.length > this.maxBytes) return;
+    if (body.length + key.length > this.maxBytes) return;
     this.answers.set(key, { ...answer, body });
-    this.bytes += body.length;
+    this.bytes += body.length + key.length;
     while (this.answers.size > this.maxAnswers || this.bytes > this.maxBytes) this.forget(this.answers.keys().next().value as string);
   }
 
@@ -105,7 +106,7 @@ export class CachedFront {
     const answer = this.answers.get(key);
     if (answer === undefined) return;
     this.answers.delete(key);
-    this.bytes -= answer.body.length;
+    this.bytes -= answer.body.length + key.length;
   }
 
   /**

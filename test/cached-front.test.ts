@@ -254,17 +254,31 @@ describe('CachedFront', () => {
   // Guards against: the limit counted answers only, so spellings of one URL (/docs/%79aml), each
   // remembered after the response cache had dropped and built the body again, kept a copy each.
   it('keeps at most its limit of bytes, dropping the least recently stored, and nothing larger than the limit', () => {
-    const front = new CachedFront(100, 10);
+    // Each answer counts its body and its key, the coding and the URL: `identity /a` is 11 bytes.
+    const front = new CachedFront(100, 40);
     front.open(() => false);
     for (const url of ['/a', '/b', '/c']) front.remember(message(url), 'identity', sent(200), Buffer.alloc(4, url));
     expect(['/a', '/b', '/c'].map((url) => front.answer(message(url), response().res))).toEqual([false, true, true]);
-    // Storing a URL again replaces its answer, and its bytes.
-    front.remember(message('/c'), 'identity', sent(200), Buffer.alloc(7));
+    // Storing a URL again replaces its answer, and its bytes: 15 + 26 is over 40.
+    front.remember(message('/c'), 'identity', sent(200), Buffer.alloc(15));
     expect(['/b', '/c'].map((url) => front.answer(message(url), response().res))).toEqual([false, true]);
     front.remember(message('/b'), 'identity', sent(200), Buffer.alloc(3));
     expect(['/b', '/c'].map((url) => front.answer(message(url), response().res))).toEqual([true, true]);
-    front.remember(message('/big'), 'identity', sent(200), Buffer.alloc(11));
+    // 13 bytes of key and 28 of body are over the limit alone.
+    front.remember(message('/big'), 'identity', sent(200), Buffer.alloc(28));
     expect(['/big', '/b', '/c'].map((url) => front.answer(message(url), response().res))).toEqual([false, true, true]);
+  });
+
+  // Guards against: keys were not counted, so 2,000 answers to 16 KB spellings of one small list
+  // (`?limit=000…050`) held 32 MB of keys beyond the limit.
+  it('counts the URL of each answer against its limit of bytes', () => {
+    const front = new CachedFront(100, 40);
+    front.open(() => false);
+    const [long, longer] = [`/a?limit=${'0'.repeat(18)}5`, `/a?limit=${'0'.repeat(19)}5`];
+    front.remember(message(long), 'identity', sent(200), Buffer.alloc(1));
+    expect(front.answer(message(long), response().res)).toBe(true);
+    front.remember(message(longer), 'identity', sent(200), Buffer.alloc(1));
+    expect([long, longer].map((url) => front.answer(message(url), response().res))).toEqual([false, true]);
   });
 
   it('stores nothing for requests it would not answer, nor any status but 200', () => {
