@@ -197,10 +197,20 @@ export class ShuttingDownError extends ApiError {
   }
 }
 
-/** A JSON body declared in a charset other than UTF-8, which is the only one JSON is read in. */
+/**
+ * A JSON body declared in a charset other than UTF-8, which is the only one JSON is read in, or in
+ * more than one (`charset=utf-8; charset=latin1`), or in an empty one.
+ */
 export class UnsupportedCharsetError extends ApiError {
-  constructor(charset: string) {
-    super('unsupported-charset', `JSON bodies are read as UTF-8, not ${charset}: send UTF-8 (or leave the charset out of Content-Type).`);
+  constructor(charsets: readonly string[]) {
+    const [charset = ''] = charsets;
+    const named =
+      charsets.length > 1
+        ? `Content-Type names more than one charset (${charsets.map((c) => `"${quoted(c)}"`).join(', ')})`
+        : charset === ''
+          ? 'Content-Type names an empty charset'
+          : `JSON bodies are read as UTF-8, not ${quoted(charset)}`;
+    super('unsupported-charset', `${named}: send UTF-8 (or leave the charset out of Content-Type).`);
   }
 }
 

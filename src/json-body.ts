@@ -108,17 +108,21 @@ function nestedDeeperThan(value: unknown, limit: number, depth = 0): boolean {
 /** A Content-Type parameter: `; name=value`, the value a token or a quoted string (which may hold `;`). */
 const PARAMETER = /;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)/g;
 
-/** The charset a Content-Type names, lowercase and unquoted; undefined when it names none. */
-function charsetOf(contentType: string | undefined): string | undefined {
+/** A parameter's value as it stands: a whole quoted string unquoted (a backslash keeps the character after it), else as sent. */
+const unquoted = (value: string) =>
+  value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
+
+/** The charsets a Content-Type names, lowercase and unquoted, each once: none, one, or more (a contradiction). */
+function charsetsOf(contentType: string | undefined): string[] {
+  const named = new Set<string>();
   for (const [, name, value = ''] of (contentType ?? '').matchAll(PARAMETER)) {
-    if (name?.toLowerCase() === 'charset') return (value.startsWith('"') ? value.slice(1, -1) : value).toLowerCase();
+    if (name?.toLowerCase() === 'charset') named.add(unquoted(value).toLowerCase());
   }
-  return undefined;
+  return [...named];
 }
 
-/** Whether a body in this charset is UTF-8 (US-ASCII is a part of it), or names none. */
-const readsAsUtf8 = (charset: string | undefined) =>
-  charset === undefined || charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii';
+/** Whether a body in this charset is UTF-8 (US-ASCII is a part of it). */
+const readsAsUtf8 = (charset: string) => charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii';
 
 /** Whether a request's Content-Encoding names a coding other than identity (the body is then not plain JSON). */
 function hasContentCoding(header: string | undefined): boolean {
@@ -201,8 +205,10 @@ export function addJsonBodyParser(app: FastifyInstance): void {
   const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const parse = (request: FastifyRequest, bytes: Buffer, done: Parsed) => {
     if (hasContentCoding(request.headers['content-encoding'])) return done(new UnsupportedContentCodingError(), undefined);
-    const charset = charsetOf(request.headers['content-type']);
-    if (!readsAsUtf8(charset)) return done(new UnsupportedCharsetError(charset as string), undefined);
+    const charsets = charsetsOf(request.headers['content-type']);
+    if (charsets.length > 1 || (charsets.length === 1 && !readsAsUtf8(charsets[0] as string))) {
+      return done(new UnsupportedCharsetError(charsets), undefined);
+    }
     let body: string;
     try {
       body = utf8.decode(bytes);

@@ -95,7 +95,7 @@ export const PROBLEM_TYPES = {
   'unsupported-charset': {
     status: 415,
     title: 'Unsupported Media Type',
-    description: 'The Content-Type names a charset other than UTF-8; send the JSON in UTF-8.',
+    description: 'The Content-Type names a charset other than UTF-8, an empty one or more than one; send the JSON in UTF-8.',
   },
   'range-not-satisfiable': {
     status: 416,

@@ -112,6 +112,25 @@ describe('body decoding: what holds', () => {
     expect(response.statusCode).toBe(400);
   });
 
+  // Guards against: a charset with no closing quote read as if it had one (`"utf-8` was told "not
+  // utf-"), an empty one told "not : ", and a second charset ignored (`charset=utf-8; charset=latin1`
+  // taken as UTF-8).
+  it.each([
+    ['application/json; charset="utf-8', 'JSON bodies are read as UTF-8, not "utf-8: '],
+    ['application/json; charset=', 'Content-Type names an empty charset: '],
+    ['application/json; charset=utf-8; charset=latin1', 'Content-Type names more than one charset ("utf-8", "latin1"): '],
+  ])('refuses %s with 415, saying what it read', async (type, detail) => {
+    const response = await post('/v1/assessments/preview', JSON.stringify(submission(9)), type);
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toMatchObject({ code: 'unsupported-charset', detail: expect.stringContaining(detail) });
+  });
+
+  it('takes one charset named twice alike, and a quoted one with a backslash escape', async () => {
+    for (const type of ['application/json; charset=utf-8; charset=UTF-8', 'application/json; charset="utf\\-8"']) {
+      expect((await post('/v1/assessments/preview', JSON.stringify(submission(10)), type)).statusCode, type).toBe(200);
+    }
+  });
+
   // Guards against: a charset read from inside another parameter's quoted value, which refused a
   // UTF-8 body sent with `profile="x;charset=latin1"` as latin1.
   it('ignores "charset=" inside a quoted value of another parameter', async () => {
