@@ -1,6 +1,6 @@
 // Stored assessments written and read under failure: a commit or a reservation that fails, a
 // database locked by another process, a failing timer or read outside a request.
-import { copyFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -292,6 +292,37 @@ describe('group commit against a locked database', () => {
       expect(ready.json(), how).toMatchObject({ status: 'not-ready', checks: { database: false } });
       // What was stored before is still read from the file the server holds.
       expect((await app.inject(`/v1/assessments/${stored.json().id}`)).statusCode, how).toBe(200);
+    }
+  });
+
+  // Guards against (from a review): SQLite closes a database file that was moved away without
+  // emptying its log, and leaves that log at the path; a restart after a backup was renamed into
+  // place read the old pages into the backup and destroyed it ("database disk image is malformed").
+  it.each([
+    ['when the server closes', false],
+    ['as soon as the move is seen, so that a kill after it is safe too', true],
+  ])('empties its log once another database is renamed over its file (%s)', async (_, killed) => {
+    const path = fileDb();
+    const backup = `${path}.backup`;
+    const other = await appOn(backup);
+    for (let n = 0; n < 3; n++) expect((await post(other, '/v1/assessments', submission(n))).statusCode).toBe(201);
+    await other.close();
+    const app = await appOn(path);
+    for (let n = 0; n < 20; n++) expect((await post(app, '/v1/assessments', submission(n))).statusCode).toBe(201);
+    renameSync(backup, path);
+    if (killed) {
+      expect((await app.inject('/ready')).statusCode).toBe(503);
+      // What a kill now would leave at the path: an empty log, whatever this process still holds.
+      expect(statSync(`${path}-wal`).size).toBe(0);
+    } else {
+      await app.close();
+    }
+    const reopened = new Database(path, { readonly: true });
+    try {
+      expect(reopened.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(reopened.prepare('select count(*) from assessment_documents').pluck().get()).toBe(3);
+    } finally {
+      reopened.close();
     }
   });
 

@@ -278,13 +278,37 @@ export class Repository {
   private fileInPlace(): boolean {
     if (this.file === undefined) return true;
     const { path, opened } = this.file;
-    if (!sameFile(statSync(path, { throwIfNoEntry: false }), opened)) return false;
+    if (!sameFile(statSync(path, { throwIfNoEntry: false }), opened)) {
+      this.emptyLogOfMovedFile();
+      return false;
+    }
     // The log too: deleted while open, it takes every commit not yet checkpointed with it at the next
     // start (and other processes on the database get I/O errors). It exists from the first write on.
     const wal = statSync(this.walPath as string, { throwIfNoEntry: false });
     if (this.wal === undefined) this.wal = wal;
     else if (!sameFile(wal, this.wal)) return false;
     return true;
+  }
+
+  /** Whether the log of a database file found moved or deleted has been emptied (see emptyLogOfMovedFile). */
+  private movedLogEmptied = false;
+
+  /**
+   * Once the database file is no longer at its path (deleted, or another file renamed over it), writes
+   * what its log holds back into the file this process has open and empties the log. SQLite closes a
+   * moved file without doing so and leaves its log where it was, and the next start reads that log as
+   * the log of whatever file the path leads to then (a backup renamed into place, or a new database),
+   * writing the old pages over it. Done as soon as the move is seen, so that a kill after it is safe
+   * too; a reader in another process can hold the log back, and then the next check tries again.
+   */
+  private emptyLogOfMovedFile(): void {
+    if (this.movedLogEmptied || !this.sqlite.open) return;
+    try {
+      const [outcome] = this.sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      this.movedLogEmptied = outcome?.busy === 0;
+    } catch {
+      // The files this process holds failed too (a full disk, an I/O error): nothing more can be done here.
+    }
   }
 
   /**
@@ -515,6 +539,12 @@ export class Repository {
   }
 
   close(): void {
-    if (this.sqlite.open) this.sqlite.close();
+    if (!this.sqlite.open) return;
+    try {
+      this.fileInPlace(); // empties the log of a file found moved, which SQLite's close leaves behind
+    } catch {
+      // A path that cannot be looked at: it cannot be reopened by a restart either.
+    }
+    this.sqlite.close();
   }
 }
