@@ -2,6 +2,7 @@
 // on stderr naming the command and the cause, with SQLite's result code when there is one, instead
 // of a stack trace; and an exit code from sysexits(3) that a script or supervisor can tell apart.
 import { ConfigError, EX_CONFIG } from '../src/config.js';
+import { sqliteCodeOf } from '../src/db/client.js';
 
 export const EX_USAGE = 64;
 export const EX_NOINPUT = 66;
@@ -40,11 +41,7 @@ function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   // The configuration's message gives a line to each bad variable: here they share one.
   if (error instanceof ConfigError) return error.message.replace(/:\n\s+/, ': ').replace(/\n\s+/g, '; ');
-  let code: unknown;
-  for (let inner: unknown = error; inner instanceof Error; inner = inner.cause) code ??= (inner as { code?: unknown }).code;
-  // SQLITE_ERROR, SQLite's generic code, names nothing the message does not: a full disk during a
-  // migration ends in it, from the migrator's rollback after SQLite had already rolled back.
-  return typeof code === 'string' && code.startsWith('SQLITE_') && code !== 'SQLITE_ERROR' && !error.message.includes(code)
-    ? `${error.message} (${code})`
-    : error.message;
+  const code = sqliteCodeOf(error);
+  // SQLITE_ERROR, SQLite's generic code, names nothing the message does not.
+  return code !== undefined && code !== 'SQLITE_ERROR' && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
 }

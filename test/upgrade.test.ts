@@ -371,7 +371,7 @@ describe('a database written by 2a20a87 (the first commit, before 0000_init.sql 
 
 describe('a migration that fails', () => {
   // Guards against: an error that gave drizzle's "Failed to run the query '…'" and hid SQLite's
-  // reason in its cause's cause.
+  // reason in its cause's cause; the migration is named by when it was created, as /ready's check does.
   it("names SQLite's reason and the file", () => {
     const migrations = firstMigrations(3);
     const { path, old } = oldDatabase(migrations.slice(0, 2));
@@ -380,7 +380,23 @@ describe('a migration that fails', () => {
     old.close();
     expect(migrations[2]?.sql).toContain('CREATE TABLE `assessment_documents`');
     expect(() => openDatabase(path)).toThrow(
-      /^cannot open or migrate the database .*kb\.sqlite: table `assessment_documents` already exists \(Failed to run the query/,
+      /^cannot open or migrate the database .*kb\.sqlite: table `assessment_documents` already exists \(the migration created \d{4}-\d\d-\d\dT[\d:.]+Z failed at: CREATE TABLE `assessment_documents`/,
+    );
+  });
+});
+
+describe('a start that fails after the database is open', () => {
+  // Guards against (from a review): an SQLite error of the seed or of the first read (a malformed
+  // database once opened) ended the start with SQLite's message alone, naming neither file nor code.
+  it("names the file, the step and SQLite's code", async () => {
+    const path = join(temp.make(), 'kb.sqlite');
+    const { sqlite } = openDatabase(path);
+    sqlite.exec("create trigger refuse_sources before insert on sources begin select raise(abort, 'no sources here'); end");
+    sqlite.close();
+    await expect(buildTestApp({ databasePath: path })).rejects.toThrow(
+      new RegExp(
+        `^cannot seed or read the database ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no sources here \\(SQLITE_CONSTRAINT_TRIGGER\\)$`,
+      ),
     );
   });
 });

@@ -2,7 +2,6 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { migrationsFolder } from '../paths.js';
 import * as schema from './schema.js';
@@ -68,19 +67,39 @@ export function openDatabase(path: string, options: OpenOptions = {}) {
   try {
     return open(path, inMemory, cacheMb, options);
   } catch (error) {
-    // SQLite's own message ("file is not a database", "attempt to write a readonly database") names
-    // no file: the operator is told which one, and what about its storage stands out.
-    const diagnosis = inMemory ? undefined : storageDiagnosis(path);
-    throw new Error(`cannot open or migrate the database ${path}: ${reasonOf(error)}${diagnosis ? `; ${diagnosis}` : ''}`, {
-      cause: error,
-    });
+    throw databaseError(path, 'open or migrate', error);
   }
+}
+
+/** SQLite's code of an error or of the first of its causes that has one (`SQLITE_CORRUPT`); undefined when none is SQLite's. */
+export function sqliteCodeOf(error: unknown): string | undefined {
+  for (let inner: unknown = error; inner instanceof Error; inner = inner.cause) {
+    const { code } = inner as { code?: unknown };
+    if (code !== undefined) return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * An error of a step on the database, for the operator: SQLite's own message ("file is not a
+ * database", "database disk image is malformed") names no file, so this one names the file and the
+ * step, gives SQLite's code, and says what about the file's storage stands out.
+ */
+export function databaseError(path: string, step: string, error: unknown): Error {
+  const diagnosis = isInMemoryPath(path) ? undefined : storageDiagnosis(path);
+  const code = sqliteCodeOf(error);
+  const reason = reasonOf(error);
+  // SQLITE_ERROR, SQLite's generic code, names nothing the message does not.
+  const named = code !== undefined && code !== 'SQLITE_ERROR' && !reason.includes(code);
+  return new Error(`cannot ${step} the database ${path}: ${reason}${named ? ` (${code})` : ''}${diagnosis ? `; ${diagnosis}` : ''}`, {
+    cause: error,
+  });
 }
 
 /**
  * The error's message, and the message of its innermost cause when that says something else: a
- * failed migration's own message is drizzle's "Failed to run the query '…'", SQLite's reason (such as
- * "table `x` already exists") is its cause's cause.
+ * failed migration's own message names the migration and the statement, SQLite's reason (such as
+ * "table `x` already exists") is its cause.
  */
 function reasonOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -113,18 +132,72 @@ export function migrationState(sqlite: Database.Database): { missing: number; un
   };
 }
 
+/**
+ * Runs `step` again while SQLite answers SQLITE_BUSY, for `ms` at most. Switching a new database to
+ * WAL answers busy at once, without waiting, while another process starting on the same file at the
+ * same moment holds a lock on it.
+ */
+function whileBusy<T>(ms: number, step: () => T): T {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return step();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+}
+
+/**
+ * Applies the migrations of this build newer than the last one the database records, as drizzle's
+ * migrator does (its `__drizzle_migrations` table, each migration recorded by hash and time), but
+ * in one transaction that takes the write lock before it reads what is applied. drizzle reads that
+ * first and locks later, so two processes starting on one database at once both applied the same
+ * migrations and the second failed ("table already exists"); now the second waits for the lock and
+ * finds them applied. Returns how many it applied.
+ */
+function applyMigrations(sqlite: Database.Database): number {
+  const migrations = readMigrationFiles({ migrationsFolder });
+  return sqlite
+    .transaction(() => {
+      sqlite.exec('create table if not exists __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)');
+      const last = sqlite.prepare('select created_at from __drizzle_migrations order by created_at desc limit 1').pluck().get();
+      const record = sqlite.prepare('insert into __drizzle_migrations (hash, created_at) values (?, ?)');
+      let applied = 0;
+      for (const migration of migrations) {
+        if (last !== undefined && Number(last) >= migration.folderMillis) continue;
+        for (const statement of migration.sql) {
+          try {
+            sqlite.exec(statement);
+          } catch (error) {
+            const start = statement.trim().split('\n')[0]?.slice(0, 80);
+            throw new Error(`the migration created ${new Date(migration.folderMillis).toISOString()} failed at: ${start}`, {
+              cause: error,
+            });
+          }
+        }
+        record.run(migration.hash, migration.folderMillis);
+        applied += 1;
+      }
+      return applied;
+    })
+    .immediate();
+}
+
 function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOptions) {
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   // SQLite says only "unable to open database file".
   if (!inMemory && statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error('it is a folder, not a database file');
   const sqlite = new Database(path);
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   try {
+    sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
     // Takes effect only while the database is still empty, before WAL mode fixes it.
     sqlite.pragma(`page_size = ${PAGE_SIZE}`);
-    if (!inMemory) sqlite.pragma('journal_mode = WAL');
+    if (!inMemory) whileBusy(busyTimeoutMs, () => sqlite.pragma('journal_mode = WAL'));
     sqlite.pragma(`synchronous = ${synchronousPragma(options.synchronous)}`);
     sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     sqlite.pragma(`cache_size = -${cacheMb * 1024}`);
     // No memory map (the driver's default, set here so it stays so). A 64 MiB map covered a sliver of a
     // large database, SQLite sets a mapped page up again on every visit instead of keeping it in the
@@ -134,21 +207,21 @@ function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOpt
       sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
       sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     }
-    const { unknown, missing } = migrationState(sqlite);
+    const { unknown } = migrationState(sqlite);
     if (unknown.length > 0) {
       const when = unknown.map((ms) => new Date(ms).toISOString()).join(', ');
       throw new Error(
         `it records ${unknown.length === 1 ? 'a migration' : 'migrations'} this version of the API does not have (created ${when}): another version migrated it`,
       );
     }
+    const applied = applyMigrations(sqlite);
     const db = drizzle({ client: sqlite, schema });
-    migrate(db, { migrationsFolder });
     // A file this process may only read opens without complaint and fails at its first write: write
     // the header's user_version as it is, and roll back, so that it fails here, where the error names
     // the file. (Taking the write lock alone succeeds on such a file.)
     const version = Number(sqlite.pragma('user_version', { simple: true }));
     sqlite.exec(`begin immediate; pragma user_version = ${version}; rollback`);
-    return { sqlite, db, migrationsApplied: missing };
+    return { sqlite, db, migrationsApplied: applied };
   } catch (error) {
     sqlite.close();
     throw error;

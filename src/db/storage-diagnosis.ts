@@ -25,10 +25,7 @@ const fileSystem: StorageProbes = {
  * What about a database's storage explains why it failed to open, when SQLite's message does not: the
  * disk holding it (nearly) full, or which of the paths SQLite must write this process may not write:
  * the file, its `-wal` and `-shm`, and the folder they are created in. SQLite names none of them ("attempt
- * to write a readonly database" is all a root-owned `-shm` gives), and a disk that fills during a
- * migration even surfaces as "cannot rollback - no transaction is active": SQLite rolled the
- * migration back itself, so the migrator's own rollback fails and its error replaces the first.
- * Undefined when nothing stands out.
+ * to write a readonly database" is all a root-owned `-shm` gives). Undefined when nothing stands out.
  */
 export function storageDiagnosis(path: string, probes: StorageProbes = fileSystem): string | undefined {
   const folder = dirname(path);

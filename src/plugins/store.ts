@@ -3,7 +3,7 @@ import { setImmediate } from 'node:timers/promises';
 import fp from 'fastify-plugin';
 import { type Content, loadContent } from '../content/load.js';
 import { Checkpointer } from '../db/checkpointer.js';
-import { isInMemoryPath, openDatabase, type Synchronous } from '../db/client.js';
+import { databaseError, isInMemoryPath, openDatabase, type Synchronous, sqliteCodeOf } from '../db/client.js';
 import { Repository } from '../db/repository.js';
 import { seedDatabase } from '../db/seed.js';
 import { KnowledgeBase } from '../domain/knowledge-base.js';
@@ -105,7 +105,8 @@ export default fp<StoreOptions>(
       });
     } catch (error) {
       await close();
-      throw error;
+      // SQLite's errors name no file; others (seed content that does not load) say what they are about.
+      throw sqliteCodeOf(error) === undefined ? error : databaseError(options.databasePath, 'seed or read', error);
     }
   },
   { name: 'store' },
