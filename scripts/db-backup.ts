@@ -9,6 +9,7 @@ import {
   fsyncSync,
   lstatSync,
   openSync,
+  readdirSync,
   readSync,
   realpathSync,
   renameSync,
@@ -25,6 +26,9 @@ import { CommandError, EX_CANTCREAT, EX_NOINPUT, EX_USAGE, runCommand } from './
 /** The files SQLite keeps beside a database while it is open, or after it was not closed cleanly. */
 const SIDE_FILES = ['-wal', '-shm', '-journal'];
 
+/** How long a partial copy of a process that is gone must have been left untouched before a later backup removes it. */
+const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+
 await runCommand('db:backup', async () => {
   const [target, ...extra] = process.argv.slice(2);
   if (!target || extra.length > 0) throw new CommandError('usage: npm run db:backup -- <file> (one file)', EX_USAGE);
@@ -37,12 +41,13 @@ await runCommand('db:backup', async () => {
     throw new CommandError(`the folder ${folder} does not exist`, EX_CANTCREAT);
   refuseTarget(destination, source);
 
+  removeAbandonedPartials(folder, basename(destination));
   const partial = join(folder, `.${basename(destination)}.partial-${process.pid}`);
   const removePartial = () => {
     for (const path of [partial, ...SIDE_FILES.map((suffix) => partial + suffix)]) rmSync(path, { force: true });
   };
-  // Interrupted (Ctrl-C, a supervisor's stop), it leaves no partial copy behind either.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // Interrupted (Ctrl-C, a supervisor's stop, a closed terminal), it leaves no partial copy behind either.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       removePartial();
       process.exit(128 + constants.signals[signal]);
@@ -71,6 +76,34 @@ await runCommand('db:backup', async () => {
     removePartial();
   }
 });
+
+/**
+ * Removes the partial copies (and their side files) that earlier backups to this name left when they
+ * were killed outright (SIGKILL, the machine stopped), which nothing else would: those of a process
+ * that no longer exists and untouched for an hour, so that a backup still running, even one in a
+ * process this one cannot see, keeps its copy.
+ */
+function removeAbandonedPartials(folder: string, name: string) {
+  const prefix = `.${name}.partial-`;
+  for (const entry of readdirSync(folder)) {
+    const pid = /^(\d+)(?:-wal|-shm|-journal)?$/.exec(entry.startsWith(prefix) ? entry.slice(prefix.length) : '')?.[1];
+    if (pid === undefined || processExists(Number(pid))) continue;
+    const path = join(folder, entry);
+    const stats = lstatSync(path, { throwIfNoEntry: false });
+    if (stats?.isFile() && Date.now() - stats.mtimeMs > ABANDONED_AFTER_MS) rmSync(path, { force: true });
+  }
+}
+
+/** Whether a process with this id may exist (one this process may not signal does; an id no process can have is kept as if it did). */
+function processExists(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 1 || pid > 2 ** 22) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Where the copy goes: the target, or the file a symlink target points to (the link is kept). */
 function destinationOf(target: string): string {

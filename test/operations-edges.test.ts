@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -221,6 +222,28 @@ describe('db:backup at its edges', () => {
       second: 0,
       files: ['kb-backup.sqlite'],
     });
+  }, 40_000);
+
+  // Guards against (from a review): a backup killed outright (SIGKILL) left its hidden partial copy,
+  // the size of the database, and no later run removed it.
+  it("removes the partial copies of earlier backups to the same name whose process is gone, once an hour old, and no one else's", async () => {
+    const databasePath = seededDatabase();
+    const folder = temp.make('rc-ops-backups-');
+    const target = join(folder, 'kb-backup.sqlite');
+    const hourAgo = new Date(Date.now() - 61 * 60 * 1000);
+    // 4194304 is above Linux's largest process id: no process has it.
+    const abandoned = ['.kb-backup.sqlite.partial-4194304', '.kb-backup.sqlite.partial-4194304-wal'];
+    const kept = [
+      '.kb-backup.sqlite.partial-4194303x', // not a partial copy's name
+      `.kb-backup.sqlite.partial-${process.pid}`, // its process is alive (this one)
+      '.other.sqlite.partial-4194304', // another backup's
+      '.kb-backup.sqlite.partial-4194302', // touched within the hour
+    ];
+    for (const name of [...abandoned, ...kept]) writeFileSync(join(folder, name), 'partial');
+    for (const name of [...abandoned, ...kept.slice(0, 3)]) utimesSync(join(folder, name), hourAgo, hourAgo);
+    const result = await runScript('db-backup.ts', [target], databasePath);
+    expect(result.code, result.output).toBe(0);
+    expect(readdirSync(folder).sort()).toEqual(['kb-backup.sqlite', ...kept].sort());
   }, 40_000);
 
   it('leaves an earlier backup as it was when the new one fails, and says why in one line', async () => {
