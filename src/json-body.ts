@@ -105,18 +105,20 @@ function nestedDeeperThan(value: unknown, limit: number, depth = 0): boolean {
   return false;
 }
 
-/** A Content-Type parameter: `; name=value`, the value a token or a quoted string (which may hold `;`). */
-const PARAMETER = /;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)/g;
+/**
+ * A Content-Type parameter: `; name=value`, the value a quoted string (which may hold `;`; the second
+ * group) or a token (the third). Text that opens a quote and never closes it is a token, read as sent.
+ */
+const PARAMETER = /;\s*([^=;\s]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/g;
 
-/** A parameter's value as it stands: a whole quoted string unquoted (a backslash keeps the character after it), else as sent. */
-const unquoted = (value: string) =>
-  value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
-
-/** The charsets a Content-Type names, lowercase and unquoted, each once: none, one, or more (a contradiction). */
+/**
+ * The charsets a Content-Type names, lowercase, a quoted one unquoted (a backslash keeps the
+ * character after it), each once.
+ */
 function charsetsOf(contentType: string | undefined): string[] {
   const named = new Set<string>();
-  for (const [, name, value = ''] of (contentType ?? '').matchAll(PARAMETER)) {
-    if (name?.toLowerCase() === 'charset') named.add(unquoted(value).toLowerCase());
+  for (const [, name, quoted, token = ''] of (contentType ?? '').matchAll(PARAMETER)) {
+    if (name?.toLowerCase() === 'charset') named.add((quoted === undefined ? token : quoted.replace(/\\(.)/g, '$1')).toLowerCase());
   }
   return [...named];
 }
@@ -205,10 +207,10 @@ export function addJsonBodyParser(app: FastifyInstance): void {
   const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const parse = (request: FastifyRequest, bytes: Buffer, done: Parsed) => {
     if (hasContentCoding(request.headers['content-encoding'])) return done(new UnsupportedContentCodingError(), undefined);
+    // Every charset named must read as UTF-8 (`charset=utf-8; charset=utf8` does); two that do not, or
+    // one of each, contradict each other.
     const charsets = charsetsOf(request.headers['content-type']);
-    if (charsets.length > 1 || (charsets.length === 1 && !readsAsUtf8(charsets[0] as string))) {
-      return done(new UnsupportedCharsetError(charsets), undefined);
-    }
+    if (!charsets.every(readsAsUtf8)) return done(new UnsupportedCharsetError(charsets), undefined);
     let body: string;
     try {
       body = utf8.decode(bytes);

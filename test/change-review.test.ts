@@ -119,14 +119,20 @@ describe('body decoding: what holds', () => {
     ['application/json; charset="utf-8', 'JSON bodies are read as UTF-8, not "utf-8: '],
     ['application/json; charset=', 'Content-Type names an empty charset: '],
     ['application/json; charset=utf-8; charset=latin1', 'Content-Type names more than one charset ("utf-8", "latin1"): '],
+    // An escaped quote closes nothing: the value is read as sent (from a second review).
+    ['application/json; charset="utf-8\\"', 'JSON bodies are read as UTF-8, not "utf-8\\": '],
   ])('refuses %s with 415, saying what it read', async (type, detail) => {
     const response = await post('/v1/assessments/preview', JSON.stringify(submission(9)), type);
     expect(response.statusCode).toBe(415);
     expect(response.json()).toMatchObject({ code: 'unsupported-charset', detail: expect.stringContaining(detail) });
   });
 
-  it('takes one charset named twice alike, and a quoted one with a backslash escape', async () => {
-    for (const type of ['application/json; charset=utf-8; charset=UTF-8', 'application/json; charset="utf\\-8"']) {
+  it('takes charsets named twice that both read as UTF-8, and a quoted one with a backslash escape', async () => {
+    for (const type of [
+      'application/json; charset=utf-8; charset=UTF-8',
+      'application/json; charset=utf-8; charset=utf8',
+      'application/json; charset="utf\\-8"',
+    ]) {
       expect((await post('/v1/assessments/preview', JSON.stringify(submission(10)), type)).statusCode, type).toBe(200);
     }
   });

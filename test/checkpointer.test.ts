@@ -1,5 +1,6 @@
-import { copyFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Checkpointer } from '../src/db/checkpointer.js';
 import { BACKSTOP_CHECKPOINT_PAGES, openDatabase, WAL_SIZE_LIMIT_BYTES } from '../src/db/client.js';
@@ -78,7 +79,13 @@ describe('background checkpoints', () => {
     sqlite.pragma('wal_checkpoint(TRUNCATE)');
     // A long interval: only the checkpoint run on stop can copy the rows.
     const exits: string[] = [];
-    const checkpointer = new Checkpointer(databasePath, 'normal', { onError: () => undefined, onExit: () => exits.push('exit') }, 60_000);
+    const checkpointer = new Checkpointer(
+      databasePath,
+      statSync(databasePath),
+      'normal',
+      { onError: () => undefined, onExit: () => exits.push('exit') },
+      60_000,
+    );
     try {
       sqlite.exec(`insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
         values ('00000000-0000-4000-8000-000000000001', '2026-11-21T00:00:00.000Z', '{}', 'i', 's', 'k')`);
@@ -96,7 +103,7 @@ describe('background checkpoints', () => {
   it('reports a connection that cannot be opened, and that it stopped', async () => {
     const errors: string[] = [];
     let exits = 0;
-    const checkpointer = new Checkpointer(join(dir, 'missing', 'nested', 'db.sqlite'), 'full', {
+    const checkpointer = new Checkpointer(join(dir, 'missing', 'nested', 'db.sqlite'), { dev: 0, ino: 0 }, 'full', {
       onError: (message) => errors.push(message),
       onExit: () => {
         exits += 1;
@@ -107,5 +114,48 @@ describe('background checkpoints', () => {
     expect(errors[0]).toMatch(/directory does not exist|unable to open/i);
     await checkpointer.stop();
     expect(exits).toBe(1);
+  });
+
+  // Guards against (from a review): the worker opened the database by its path once its thread had
+  // started, by when a backup could have been renamed there: it checkpointed the server's log into
+  // the backup, and, as that file's last connection, deleted the log as it closed. Where the file had
+  // been moved away, it created an empty database at the path.
+  it.each([
+    ['another file renamed to the path', true],
+    ['no file at the path', false],
+  ])('leaves alone what it finds at the path when it is not the file the server opened (%s)', async (_, renamed) => {
+    const databasePath = join(dir, `moved-${renamed}.sqlite`);
+    const { sqlite } = openDatabase(databasePath, { backgroundCheckpoints: true });
+    const opened = statSync(databasePath);
+    sqlite.exec(`insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
+      values ('00000000-0000-4000-8000-000000000002', '2026-11-21T00:00:00.000Z', '{}', 'i', 's', 'k')`);
+    const other = join(dir, `other-${renamed}.sqlite`);
+    if (renamed) {
+      const made = new Database(other);
+      made.exec('create table t (x)');
+      made.close();
+    }
+    renameSync(databasePath, `${databasePath}.aside`);
+    if (renamed) renameSync(other, databasePath);
+    const before = renamed ? readFileSync(databasePath) : undefined;
+    const errors: string[] = [];
+    let exits = 0;
+    const checkpointer = new Checkpointer(databasePath, opened, 'normal', {
+      onError: (message) => errors.push(message),
+      onExit: () => {
+        exits += 1;
+      },
+    });
+    try {
+      await waitFor(() => exits > 0);
+      expect(errors.join()).toMatch(renamed ? /no longer the one the server opened/ : /unable to open/i);
+      if (renamed) expect(readFileSync(databasePath).equals(before as Buffer)).toBe(true);
+      else expect(existsSync(databasePath)).toBe(false);
+      // The server's log is still where it was, beside the path.
+      expect(existsSync(`${databasePath}-wal`)).toBe(true);
+    } finally {
+      await checkpointer.stop();
+      sqlite.close();
+    }
   });
 });

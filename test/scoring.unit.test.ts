@@ -428,7 +428,7 @@ describe('score(): answers that carry no information', () => {
 
   // Guards against (shape-1.3): 5 to every plain item and 3 to every reverse-keyed one, four technical
   // competencies left out and the last answer 4 instead of 5, was a clear Engineering Manager in big
-  // tech (margin 18.79, about 17 of it from the competencies left out); 5 and 4 with eight single
+  // tech (margin 18.79, about 18 of it from the competencies left out); 5 and 4 with eight single
   // items left out, a clear Tech Lead (margin 28.52). Neither pattern states a preference.
   it('does not call a gap clear that a general lean makes of the items left out (response-style)', () => {
     const technical = new Set(['hands-on-coding', 'technical-expertise', 'system-design', 'code-review']);

@@ -10,10 +10,28 @@ const STOP_TIMEOUT_MS = 5_000;
 // Plain CommonJS, so that it runs from the sources (tests) as from the build. The worker has its own
 // connection; a passive checkpoint never blocks the connection that writes. A failure is reported
 // once, and again only after a checkpoint has succeeded in between.
+//
+// It opens the database by its path, once its thread has started: by then another file may have been
+// renamed to that path, or the file moved away. So it opens only a file that exists, and checks that it
+// is the one the server opened (its device and inode) before it runs a statement; a different one is
+// closed untouched, and the worker ends, leaving the checkpoints to the writing connection. Checkpointing
+// it would copy the server's log into a file that is not the server's.
 const WORKER_SOURCE = `
+const { statSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.path);
+let db;
+try {
+  db = new Database(workerData.path, { fileMustExist: true });
+} catch (error) {
+  // Thrown as it is, the driver's error would reach the server with its code and without its message.
+  throw new Error(error.message + (error.code ? ' (' + error.code + ')' : ''));
+}
+const found = statSync(workerData.path, { throwIfNoEntry: false });
+if (!found || found.dev !== workerData.file.dev || found.ino !== workerData.file.ino) {
+  db.close();
+  throw new Error('the database file at ' + workerData.path + ' is no longer the one the server opened');
+}
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = ' + workerData.synchronous);
 let failing = false;
@@ -35,6 +53,9 @@ parentPort.once('message', () => {
 });
 `;
 
+/** A file by its device and inode, as `fs.statSync` gives them. */
+export type FileIdentity = { dev: number; ino: number };
+
 export type CheckpointerEvents = {
   /** A checkpoint failed (reported once until one succeeds again). */
   onError: (message: string) => void;
@@ -52,16 +73,22 @@ export class Checkpointer {
   private readonly exited: Promise<void>;
   private stopping = false;
 
-  constructor(path: string, synchronous: Synchronous, events: CheckpointerEvents, intervalMs = CHECKPOINT_INTERVAL_MS) {
+  /** `file` is the database file the server opened at `path`, by its device and inode. */
+  constructor(path: string, file: FileIdentity, synchronous: Synchronous, events: CheckpointerEvents, intervalMs = CHECKPOINT_INTERVAL_MS) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { driver, path, synchronous: synchronousPragma(synchronous), intervalMs },
+      workerData: { driver, path, file: { dev: file.dev, ino: file.ino }, synchronous: synchronousPragma(synchronous), intervalMs },
     });
     this.worker.on('message', (message: { error?: string }) => {
       if (message.error) events.onError(message.error);
     });
-    this.worker.on('error', (error) => events.onError(String(error)));
+    // An error thrown in the worker that is not a built-in class (better-sqlite3's SqliteError) arrives
+    // as a plain object: its message is what tells.
+    this.worker.on('error', (error: unknown) => {
+      const { message } = (error ?? {}) as { message?: unknown };
+      events.onError(typeof message === 'string' ? message : String(error));
+    });
     this.exited = new Promise((resolve) =>
       this.worker.once('exit', () => {
         if (!this.stopping) events.onExit();

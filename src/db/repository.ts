@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { realpathSync, type Stats, statSync } from 'node:fs';
+import { realpathSync, type Stats, statSync, unlinkSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
 import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
@@ -112,6 +112,8 @@ export class Repository {
    */
   private readonly walPath: string | undefined;
   private wal: Stats | undefined;
+  /** Its shared-memory index, beside the log, as first seen. */
+  private shm: Stats | undefined;
 
   constructor(
     readonly sqlite: BetterSqlite3.Database,
@@ -121,6 +123,7 @@ export class Repository {
     // Opened (migrated and seeded) by now, so its log exists already when the database is in WAL mode.
     this.walPath = this.file === undefined ? undefined : `${realpathSync(this.file.path)}-wal`;
     this.wal = this.walPath === undefined ? undefined : statSync(this.walPath, { throwIfNoEntry: false });
+    this.shm = this.walPath === undefined ? undefined : statSync(this.shmPath(), { throwIfNoEntry: false });
     this.ids = new AssessmentIds(this.idKey());
     this.insertAssessment = sqlite.prepare(
       `insert into assessment_documents (row_id, tag, created_at, company_size, respondent, document, instrument_version, scoring_version, kb_release, idempotency_key)
@@ -220,6 +223,7 @@ export class Repository {
    */
   private reserveAhead(): void {
     try {
+      this.requireFileInPlace();
       this.aheadBlockEnd = this.reserveRows(ROW_BLOCK);
     } catch {
       // Nothing reserved: the transaction did not commit.
@@ -279,36 +283,58 @@ export class Repository {
     if (this.file === undefined) return true;
     const { path, opened } = this.file;
     if (!sameFile(statSync(path, { throwIfNoEntry: false }), opened)) {
-      this.emptyLogOfMovedFile();
+      this.leaveMovedFile();
       return false;
     }
+    // Moved back (`mv` there and back): a later move must be dealt with again.
+    this.movedFileLeft = false;
     // The log too: deleted while open, it takes every commit not yet checkpointed with it at the next
     // start (and other processes on the database get I/O errors). It exists from the first write on.
     const wal = statSync(this.walPath as string, { throwIfNoEntry: false });
     if (this.wal === undefined) this.wal = wal;
     else if (!sameFile(wal, this.wal)) return false;
+    this.shm ??= statSync(this.shmPath(), { throwIfNoEntry: false });
     return true;
   }
 
-  /** Whether the log of a database file found moved or deleted has been emptied (see emptyLogOfMovedFile). */
-  private movedLogEmptied = false;
+  /** Whether leaveMovedFile has dealt with the file since it was last found in place. */
+  private movedFileLeft = false;
+
+  private shmPath(): string {
+    return `${(this.walPath as string).slice(0, -'-wal'.length)}-shm`;
+  }
 
   /**
-   * Once the database file is no longer at its path (deleted, or another file renamed over it), writes
-   * what its log holds back into the file this process has open and empties the log. SQLite closes a
-   * moved file without doing so and leaves its log where it was, and the next start reads that log as
-   * the log of whatever file the path leads to then (a backup renamed into place, or a new database),
-   * writing the old pages over it. Done as soon as the move is seen, so that a kill after it is safe
-   * too; a reader in another process can hold the log back, and then the next check tries again.
+   * Once the database file is no longer at its path (deleted, or another file renamed over it): writes
+   * what its log holds back into the file this process has open, then removes the `-wal` and `-shm`
+   * at the path when they are still this file's. SQLite closes a moved file without emptying its log
+   * and leaves both where they were, and the next server to open the path (a restart, or a new
+   * server started before this one stops) would take them for the log of whatever file is there
+   * now, a backup renamed into place or a new database, and write the old pages over it. Done as
+   * soon as the move is seen, so that a kill after it is safe too. Removed, they can no longer be
+   * reached through the path: this process keeps reading through the files it holds, and no write
+   * goes to them any more (each checks the file first). A reader in another process can hold the
+   * checkpoint back; the next check then tries again.
    */
-  private emptyLogOfMovedFile(): void {
-    if (this.movedLogEmptied || !this.sqlite.open) return;
+  private leaveMovedFile(): void {
+    if (this.movedFileLeft || !this.sqlite.open || this.walPath === undefined) return;
     try {
       const [outcome] = this.sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      this.movedLogEmptied = outcome?.busy === 0;
+      if (outcome?.busy !== 0) return;
     } catch {
-      // The files this process holds failed too (a full disk, an I/O error): nothing more can be done here.
+      return; // The files this process holds failed too (a full disk, an I/O error): tried again at the next check.
     }
+    for (const [path, ours] of [
+      [this.walPath, this.wal],
+      [this.shmPath(), this.shm],
+    ] as const) {
+      try {
+        if (ours !== undefined && sameFile(statSync(path, { throwIfNoEntry: false }), ours)) unlinkSync(path);
+      } catch {
+        // Its folder cannot be looked at or written: the log at least is empty.
+      }
+    }
+    this.movedFileLeft = true;
   }
 
   /**
@@ -326,16 +352,21 @@ export class Repository {
     }
   }
 
+  /** Throws before a write to a database file that is no longer where its path leads (see fileInPlace). */
+  private requireFileInPlace(): void {
+    // SQLite's own code for a database file moved while open, which it reports only without WAL.
+    if (!this.checkFileInPlace()) {
+      throw new BetterSqlite3.SqliteError(
+        `the database file ${this.file?.path} or its -wal was deleted or replaced while open: restart the server to open what is there now`,
+        'SQLITE_READONLY_DBMOVED',
+      );
+    }
+  }
+
   private recordingWrite<T>(write: () => T, faulted: (result: T) => boolean = () => false): T {
     let result: T;
     try {
-      // SQLite's own code for a database file moved while open, which it reports only without WAL.
-      if (!this.checkFileInPlace()) {
-        throw new BetterSqlite3.SqliteError(
-          `the database file ${this.file?.path} or its -wal was deleted or replaced while open: restart the server to open what is there now`,
-          'SQLITE_READONLY_DBMOVED',
-        );
-      }
+      this.requireFileInPlace();
       result = write();
     } catch (error) {
       if (storageFaultCode(error) !== undefined) this.storageFaultAt = Date.now();
@@ -368,6 +399,7 @@ export class Repository {
 
   /** Forgets Idempotency-Keys older than the cutoff, at most `limit` of them, oldest first; returns how many. */
   purgeIdempotencyKeys(before: Date, limit = -1): number {
+    this.requireFileInPlace();
     // A negative LIMIT is no limit.
     return this.sqlite
       .prepare(
@@ -534,6 +566,11 @@ export class Repository {
     return { release, sources, roles, competencies, companySizes, expectations, questions };
   }
 
+  /** The database file as opened, by its device and inode; undefined for a database in memory. */
+  openedFile(): { dev: number; ino: number } | undefined {
+    return this.file === undefined ? undefined : { dev: this.file.opened.dev, ino: this.file.opened.ino };
+  }
+
   isOpen(): boolean {
     return this.sqlite.open;
   }
@@ -541,7 +578,7 @@ export class Repository {
   close(): void {
     if (!this.sqlite.open) return;
     try {
-      this.fileInPlace(); // empties the log of a file found moved, which SQLite's close leaves behind
+      this.fileInPlace(); // leaves a file found moved (leaveMovedFile), as SQLite's close does not
     } catch {
       // A path that cannot be looked at: it cannot be reopened by a restart either.
     }

@@ -55,8 +55,9 @@ export default fp<StoreOptions>(
       repository.close();
     };
     try {
-      if (!inMemory) {
-        checkpointer = new Checkpointer(options.databasePath, options.synchronous ?? 'normal', {
+      const file = repository.openedFile();
+      if (file !== undefined) {
+        checkpointer = new Checkpointer(options.databasePath, file, options.synchronous ?? 'normal', {
           onError: (message) => app.log.error({ message }, 'background checkpoint failed'),
           onExit: () => {
             app.log.error('background checkpoints stopped: the request thread checkpoints again');
