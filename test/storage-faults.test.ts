@@ -151,6 +151,37 @@ describe('group commit against a locked database', () => {
     expect(Math.max(...tries.slice(0, -1))).toBeLessThan(50);
   });
 
+  // Guards against (from a review): a connection's idle timeout was REQUEST_TIMEOUT_MS, and it also
+  // runs while the request is being answered: set under about 6 s, it reset the connection of a
+  // submission still waiting for another process's lock, which was then stored all the same.
+  it('answers a submission that waits for the lock longer than REQUEST_TIMEOUT_MS, on a real connection', async () => {
+    const databasePath = fileDb();
+    const app = await appOn(databasePath, { requestTimeoutMs: 1000 });
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    const { base } = await listenLocally(app);
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    const letGo = () => {
+      if (!other.open) return;
+      other.exec('rollback');
+      other.close();
+    };
+    const timer = setTimeout(letGo, 2500);
+    try {
+      const started = performance.now();
+      const response = await fetch(`${base}/v1/assessments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(submission(1)),
+      });
+      expect(response.status).toBe(201);
+      expect(performance.now() - started).toBeGreaterThan(2000);
+    } finally {
+      clearTimeout(timer);
+      letGo();
+    }
+  });
+
   it('keeps serving when this process runs out of reserved rows while another process holds the lock', async () => {
     const databasePath = fileDb();
     const app = await appOn(databasePath);

@@ -17,7 +17,7 @@ export type NewAssessmentId = AssessmentLocation & { id: string };
 /** How long the request thread waits for a lock another connection holds, once serving. */
 export const SERVING_BUSY_TIMEOUT_MS = 5;
 /** How long a reservation of row numbers waits for one when the ids reserved have run out. */
-const RESERVE_BUSY_TIMEOUT_MS = 1000;
+export const RESERVE_BUSY_TIMEOUT_MS = 1000;
 /**
  * Once this few ids are left in a block, the next block is reserved ahead, tried once in every
  * RESERVE_AHEAD_EVERY ids and waiting the serving busy timeout at most: only a lock held elsewhere
