@@ -32,12 +32,15 @@ const integer = (min: number, max: number) => {
     .refine((value) => value >= min && value <= max, range);
 };
 
-/** An address, or an address with a prefix length that fits it (`10.0.0.0/8`, `fd00::/8`). */
+/**
+ * An address, or an address with a prefix length that fits it (`10.0.0.0/8`, `fd00::/8`). A prefix
+ * of 0, every address, is left to `true`: the proxy check Fastify builds refuses it.
+ */
 function isAddressOrRange(entry: string): boolean {
   const [address = '', prefix, ...rest] = entry.split('/');
   const version = isIP(address);
   if (version === 0 || rest.length > 0) return false;
-  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (version === 4 ? 32 : 128));
 }
 
 /** An origin exactly as a browser sends it: scheme, host and a port other than the default. */
@@ -106,7 +109,8 @@ const ConfigSchema = z.object({
     .string()
     .trim()
     .refine((value) => /^(true|false|\d+)$/.test(value) || (list(value).length > 0 && list(value).every(isAddressOrRange)), {
-      message: 'must be true, false, a hop count, or comma-separated IP addresses or CIDR ranges',
+      message:
+        'must be true, false, a hop count, or comma-separated IP addresses or CIDR ranges (a prefix from 1: true trusts every address)',
     })
     .default('false'),
   MAX_EVENT_LOOP_DELAY_MS: integer(10, 60_000).default(DEFAULTS.maxEventLoopDelayMs),

@@ -385,6 +385,17 @@ describe('rate limiting', () => {
     const problem = problemOf(limited, 429);
     expect(problem.detail).toContain('per 60 s window');
   });
+
+  // Guards against (from a review): a window of 1,500 ms was stated as "2 s" (rounded), and a limit
+  // of one as "1 write requests".
+  it('states a window that is not whole seconds in milliseconds, and one request as one', async () => {
+    const app = await buildTestApp({ rateLimit: { enabled: true, max: 1, windowMs: 1500 } });
+    apps.push(app);
+    const submission = { answers: answersFor(app) };
+    expect((await post(app, '/v1/assessments/preview', submission)).statusCode).toBe(200);
+    const problem = problemOf(await post(app, '/v1/assessments/preview', submission), 429);
+    expect(problem.detail).toMatch(/^At most 1 write request per 1500 ms window\. Retry after /);
+  });
 });
 
 describe('errors answered outside the routes', () => {
@@ -576,8 +587,17 @@ describe('configuration', () => {
   // loadConfig and then make buildApp throw a TypeError from proxy-addr (the server exits 1 instead
   // of 78 with a ConfigError naming the variable), and `2 ` (a trailing blank, as env files keep it)
   // becomes the address 0.0.0.2 instead of a hop count of 2.
-  it.each(['cafe', '10.0.0.0/33'])('refuses TRUST_PROXY=%s, naming the variable', (value) => {
+  // And (from a review): a prefix of 0 passed the config, and the proxy check Fastify builds refused
+  // it with "invalid range on address" (exit 1, the setting not named).
+  it.each(['cafe', '10.0.0.0/33', '0.0.0.0/0', '::/0', '10.0.0.0/00'])('refuses TRUST_PROXY=%s, naming the variable', (value) => {
     expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY: must be true, false, a hop count/);
+  });
+
+  it('starts with every range of the smallest and largest prefix it takes', async () => {
+    const trustProxy = loadConfig({ TRUST_PROXY: '0.0.0.0/1, 10.0.0.0/08, 10.0.0.1/32, ::/1, ::ffff:10.0.0.0/8, fd00::1/128' }).trustProxy;
+    const app = await buildApp({ databasePath: ':memory:', trustProxy });
+    await app.ready();
+    await app.close();
   });
 
   // Guards against: SHUTDOWN_GRACE_MS=0 passed the config, and then every shutdown logged "grace

@@ -70,6 +70,9 @@ function bareAddress(ip: string): string {
   return /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(ip)?.[1] ?? ip;
 }
 
+/** A rate-limit window as a 429 states it: whole seconds when it is some (`60 s`), else milliseconds (`1500 ms`). */
+const windowText = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
+
 /**
  * The rate limit's key for a client address. An IPv6 host is usually given a whole /64 and can
  * change address within it at will (privacy extensions do so on their own), so its budget is that
@@ -137,7 +140,7 @@ export default fp<ProtectionOptions>(
         errorResponseBuilder: (_request, context) =>
           new ApiError(
             'rate-limited',
-            `At most ${context.max} write requests per ${Math.round(options.rateLimit.windowMs / 1000) || 1} s window. Retry after ${context.after}.`,
+            `At most ${context.max} write request${context.max === 1 ? '' : 's'} per ${windowText(options.rateLimit.windowMs)} window. Retry after ${context.after}.`,
           ),
       });
       // One limiter, made without route options, keeps its counts in the plugin's one store; a
