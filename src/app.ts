@@ -6,7 +6,6 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { DEFAULTS } from './config.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
-import { RESERVE_BUSY_TIMEOUT_MS } from './db/repository.js';
 import { clientErrorAnswer, closingConnections, connectionLimit, continueBeforeBody, openFileLimit } from './http-edges.js';
 import { addJsonBodyParser, refuseRepeatedContentType } from './json-body.js';
 import { projectRoot } from './paths.js';
@@ -22,7 +21,6 @@ import store from './plugins/store.js';
 import { refuseMalformedQuery } from './query-encoding.js';
 import { withoutAssessmentIds } from './request-log.js';
 import routes from './routes/index.js';
-import { LOCK_WAIT_MS } from './services/group-commit.js';
 import { DEFAULT_RECENT_ASSESSMENTS_MB } from './services/recent-assessments.js';
 
 export type AppOptions = {
@@ -75,15 +73,6 @@ const zodCompilers = {
   buildSerializer: () => serializerCompiler,
 } as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 
-/**
- * The shortest idle timeout of a connection. Node resets a socket that goes this long without a byte
- * either way, also while its request is being answered, and a submission may wait for another
- * process's write lock up to RESERVE_BUSY_TIMEOUT_MS (its row numbers) and then LOCK_WAIT_MS (its
- * commit) before it is answered: a shorter REQUEST_TIMEOUT_MS reset such a connection although the
- * submission was then stored, so its client could not tell.
- */
-const MIN_IDLE_TIMEOUT_MS = RESERVE_BUSY_TIMEOUT_MS + LOCK_WAIT_MS + 2_000;
-
 const hops = (count: number) => (_address: string, hop: number) => hop < count;
 
 /** Builds the whole application without listening: the server and the tests both use it. */
@@ -116,7 +105,7 @@ export async function buildApp(options: AppOptions = {}) {
     logger: withoutAssessmentIds(options.logger ?? false),
     bodyLimit: options.bodyLimit ?? DEFAULTS.bodyLimit,
     requestTimeout,
-    connectionTimeout: Math.max(requestTimeout, MIN_IDLE_TIMEOUT_MS),
+    connectionTimeout: requestTimeout,
     // Node checks these deadlines only every connectionsCheckingInterval (30 s by default), and
     // headersTimeout would stay at 60 s: a client trickling bytes must be cut off on time.
     http: {

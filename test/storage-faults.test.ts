@@ -1,6 +1,6 @@
 // Stored assessments written and read under failure: a commit or a reservation that fails, a
 // database locked by another process, a failing timer or read outside a request.
-import { copyFileSync, existsSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -330,8 +330,9 @@ describe('group commit against a locked database', () => {
   // emptying its log, and leaves that log at the path; a restart after a backup was renamed into
   // place read the old pages into the backup and destroyed it ("database disk image is malformed").
   // Then (from a second review): writes that skipped the check of the file (the reservation of row
-  // numbers ahead, the purge of old keys) filled the emptied log again, and a move seen, undone and
-  // done again was not dealt with a second time.
+  // numbers ahead, the purge of old keys) filled the emptied log again, a move seen, undone and done
+  // again was not dealt with a second time, and the background checkpoint connection, opened by path
+  // after the start, could open the file renamed into place and checkpoint this server's log into it.
   it.each([
     ['when the server closes', { killed: false, movedBackFirst: false }],
     ['as soon as the move is seen, so that a kill after it is safe too', { killed: true, movedBackFirst: false }],
@@ -358,8 +359,8 @@ describe('group commit against a locked database', () => {
       renameSync(path, `${path}.aside`);
       expect((await app.inject('/ready')).statusCode).toBe(503);
       renameSync(`${path}.aside`, path);
-      // Its log was removed with the move, so writes stay refused until a restart; nothing is lost.
-      expect((await post(app, '/v1/assessments', submission(21))).statusCode).toBe(503);
+      // Back in place, with its log: writes go on.
+      expect((await post(app, '/v1/assessments', submission(21))).statusCode).toBe(201);
     }
     renameSync(backup, path);
     expect((await app.inject('/ready')).statusCode).toBe(503);
@@ -368,8 +369,8 @@ describe('group commit against a locked database', () => {
     const items = Array.from({ length: 500 }, (__, n) => submission(n));
     expect((await post(app, '/v1/assessments/batch', { items })).statusCode).toBe(503);
     expect(() => app.repository.purgeIdempotencyKeys(new Date())).toThrow(/deleted or replaced while open/);
-    // What a kill now would leave at the path: no log and no index of this process's.
-    expect([existsSync(`${path}-wal`), existsSync(`${path}-shm`)]).toEqual([false, false]);
+    // What a kill now would leave at the path: an empty log.
+    expect(statSync(`${path}-wal`).size).toBe(0);
     if (!killed) await app.close();
     const reopened = new Database(path, { readonly: true });
     try {
@@ -383,6 +384,54 @@ describe('group commit against a locked database', () => {
     // A server started on it reads the backup's assessments by their ids.
     const restarted = await appOn(path);
     for (const id of kept) expect((await restarted.inject(`/v1/assessments/${id}`)).statusCode).toBe(200);
+  });
+
+  // Guards against (from a third review): with DATABASE_PATH a link, a link that now leads elsewhere
+  // made the server treat the file it had opened, still at its real path, as moved, and remove the
+  // -wal and -shm another server on that file was using (it went not ready, and lost writes).
+  it('leaves the log of its file alone when only the link it was opened through leads elsewhere', async () => {
+    const path = fileDb();
+    const link = `${path}.link`;
+    const elsewhere = `${path}.elsewhere`;
+    await appOn(elsewhere).then((app) => app.close());
+    const direct = await appOn(path);
+    symlinkSync(path, link);
+    const linked = await appOn(link);
+    expect((await post(linked, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    rmSync(link);
+    symlinkSync(elsewhere, link);
+    // The linked server no longer writes: a restart would open the other file.
+    expect((await post(linked, '/v1/assessments', submission(1))).statusCode).toBe(503);
+    expect(linked.repository.close()).toBeUndefined();
+    // The server on the file itself is unaffected.
+    const stored = await post(direct, '/v1/assessments', submission(2));
+    expect(stored.statusCode).toBe(201);
+    expect((await direct.inject('/ready')).statusCode).toBe(200);
+    expect((await direct.inject(`/v1/assessments/${stored.json().id}`)).statusCode).toBe(200);
+  });
+
+  // Guards against (from a third review): a reader in another process held the log back, and the
+  // server closed without a word, leaving at the path a log a new server would read into the file
+  // renamed there.
+  it('says so as it closes when a reader elsewhere kept it from emptying the log of its moved file', async () => {
+    const path = fileDb();
+    const app = await appOn(path);
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    const reader = new Database(path, { readonly: true });
+    try {
+      reader.exec('begin');
+      reader.prepare('select count(*) from assessment_documents').get();
+      expect((await post(app, '/v1/assessments', submission(1))).statusCode).toBe(201);
+      renameSync(path, `${path}.aside`);
+      await appOn(`${path}.other`).then((other) => other.close());
+      renameSync(`${path}.other`, path);
+      expect((await app.inject('/ready')).statusCode).toBe(503);
+      expect(app.repository.close()).toMatch(
+        /was moved away while open, and its log could not be emptied .*move .*-wal and its -shm aside/,
+      );
+    } finally {
+      reader.close();
+    }
   });
 
   // Guards against (from a review): the -wal deleted while open went unnoticed: every 201 after it

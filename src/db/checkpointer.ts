@@ -12,14 +12,23 @@ const STOP_TIMEOUT_MS = 5_000;
 // once, and again only after a checkpoint has succeeded in between.
 //
 // It opens the database by its path, once its thread has started: by then another file may have been
-// renamed to that path, or the file moved away. So it opens only a file that exists, and checks that it
-// is the one the server opened (its device and inode) before it runs a statement; a different one is
-// closed untouched, and the worker ends, leaving the checkpoints to the writing connection. Checkpointing
-// it would copy the server's log into a file that is not the server's.
+// renamed to that path, or the file moved away. So it opens only a file that exists, and only when the
+// path leads to the file the server opened (its device and inode) just before and just after; another
+// is closed untouched, and the worker ends, leaving the checkpoints to the writing connection. Then,
+// before each checkpoint, it looks again at the file's real path (where SQLite keeps the log): once
+// another file is there, a server started on it may be writing to the same log, and checkpointing
+// would copy its pages into this server's file. The server itself empties its log once it sees the
+// move (Repository); until the file is back, this connection checkpoints nothing.
 const WORKER_SOURCE = `
-const { statSync } = require('node:fs');
+const { realpathSync, statSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
+const isTheFile = (path) => {
+  const found = statSync(path, { throwIfNoEntry: false });
+  return found !== undefined && found.dev === workerData.file.dev && found.ino === workerData.file.ino;
+};
+const notTheFile = () => new Error('the database file at ' + workerData.path + ' is no longer the one the server opened');
+if (!isTheFile(workerData.path)) throw notTheFile();
 let db;
 try {
   db = new Database(workerData.path, { fileMustExist: true });
@@ -27,16 +36,17 @@ try {
   // Thrown as it is, the driver's error would reach the server with its code and without its message.
   throw new Error(error.message + (error.code ? ' (' + error.code + ')' : ''));
 }
-const found = statSync(workerData.path, { throwIfNoEntry: false });
-if (!found || found.dev !== workerData.file.dev || found.ino !== workerData.file.ino) {
+if (!isTheFile(workerData.path)) {
   db.close();
-  throw new Error('the database file at ' + workerData.path + ' is no longer the one the server opened');
+  throw notTheFile();
 }
+const realPath = realpathSync(workerData.path);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = ' + workerData.synchronous);
 let failing = false;
 const checkpoint = () => {
   try {
+    if (!isTheFile(realPath)) return;
     db.pragma('wal_checkpoint(PASSIVE)');
     failing = false;
   } catch (error) {

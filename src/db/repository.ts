@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { realpathSync, type Stats, statSync, unlinkSync } from 'node:fs';
+import { realpathSync, type Stats, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
 import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
@@ -16,6 +16,8 @@ export type NewAssessmentId = AssessmentLocation & { id: string };
 
 /** How long the request thread waits for a lock another connection holds, once serving. */
 export const SERVING_BUSY_TIMEOUT_MS = 5;
+/** How long closing waits for a reader in another process, to empty the log of a database file that was moved away. */
+const CLOSE_CHECKPOINT_WAIT_MS = 2000;
 /** How long a reservation of row numbers waits for one when the ids reserved have run out. */
 export const RESERVE_BUSY_TIMEOUT_MS = 1000;
 /**
@@ -112,8 +114,6 @@ export class Repository {
    */
   private readonly walPath: string | undefined;
   private wal: Stats | undefined;
-  /** Its shared-memory index, beside the log, as first seen. */
-  private shm: Stats | undefined;
 
   constructor(
     readonly sqlite: BetterSqlite3.Database,
@@ -123,7 +123,6 @@ export class Repository {
     // Opened (migrated and seeded) by now, so its log exists already when the database is in WAL mode.
     this.walPath = this.file === undefined ? undefined : `${realpathSync(this.file.path)}-wal`;
     this.wal = this.walPath === undefined ? undefined : statSync(this.walPath, { throwIfNoEntry: false });
-    this.shm = this.walPath === undefined ? undefined : statSync(this.shmPath(), { throwIfNoEntry: false });
     this.ids = new AssessmentIds(this.idKey());
     this.insertAssessment = sqlite.prepare(
       `insert into assessment_documents (row_id, tag, created_at, company_size, respondent, document, instrument_version, scoring_version, kb_release, idempotency_key)
@@ -283,58 +282,47 @@ export class Repository {
     if (this.file === undefined) return true;
     const { path, opened } = this.file;
     if (!sameFile(statSync(path, { throwIfNoEntry: false }), opened)) {
-      this.leaveMovedFile();
+      // A link that now leads elsewhere leaves the file SQLite uses, and its log, where they are.
+      if (!this.sameFileAtRealPath()) this.emptyLogOfMovedFile();
       return false;
     }
-    // Moved back (`mv` there and back): a later move must be dealt with again.
-    this.movedFileLeft = false;
+    // Moved back (`mv` there and back), writes go on: a later move must be dealt with again.
+    this.movedLogEmptied = false;
     // The log too: deleted while open, it takes every commit not yet checkpointed with it at the next
     // start (and other processes on the database get I/O errors). It exists from the first write on.
     const wal = statSync(this.walPath as string, { throwIfNoEntry: false });
     if (this.wal === undefined) this.wal = wal;
     else if (!sameFile(wal, this.wal)) return false;
-    this.shm ??= statSync(this.shmPath(), { throwIfNoEntry: false });
     return true;
   }
 
-  /** Whether leaveMovedFile has dealt with the file since it was last found in place. */
-  private movedFileLeft = false;
-
-  private shmPath(): string {
-    return `${(this.walPath as string).slice(0, -'-wal'.length)}-shm`;
-  }
+  /** Whether the log of the file has been emptied since the file was last found in place (see emptyLogOfMovedFile). */
+  private movedLogEmptied = false;
 
   /**
-   * Once the database file is no longer at its path (deleted, or another file renamed over it): writes
-   * what its log holds back into the file this process has open, then removes the `-wal` and `-shm`
-   * at the path when they are still this file's. SQLite closes a moved file without emptying its log
-   * and leaves both where they were, and the next server to open the path (a restart, or a new
-   * server started before this one stops) would take them for the log of whatever file is there
-   * now, a backup renamed into place or a new database, and write the old pages over it. Done as
-   * soon as the move is seen, so that a kill after it is safe too. Removed, they can no longer be
-   * reached through the path: this process keeps reading through the files it holds, and no write
-   * goes to them any more (each checks the file first). A reader in another process can hold the
-   * checkpoint back; the next check then tries again.
+   * Once the database file is no longer at its path (deleted, or another file renamed over it),
+   * writes what its log holds back into the file this process has open and empties the log. SQLite
+   * closes a moved file without doing so and leaves its log at the path, and the next start would
+   * read that log as the log of whatever file the path leads to then (a backup renamed into place, or
+   * a new database) and write the old pages over it. Done as soon as the move is seen, so that a kill
+   * after it is safe too, and again as the server closes, waiting up to CLOSE_CHECKPOINT_WAIT_MS for
+   * a reader in another process that holds it back (while serving, the next check tries again). No
+   * write goes to the file after that: each one checks the file first.
    */
-  private leaveMovedFile(): void {
-    if (this.movedFileLeft || !this.sqlite.open || this.walPath === undefined) return;
+  private emptyLogOfMovedFile(waitMs = 0): boolean {
+    if (this.movedLogEmptied) return true;
+    if (!this.sqlite.open) return false;
     try {
-      const [outcome] = this.sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      if (outcome?.busy !== 0) return;
+      const [outcome] = (
+        waitMs > 0
+          ? this.withBusyTimeout(waitMs, () => this.sqlite.pragma('wal_checkpoint(TRUNCATE)'))
+          : this.sqlite.pragma('wal_checkpoint(TRUNCATE)')
+      ) as { busy: number }[];
+      this.movedLogEmptied = outcome?.busy === 0;
     } catch {
-      return; // The files this process holds failed too (a full disk, an I/O error): tried again at the next check.
+      // The files this process holds failed too (a full disk, an I/O error).
     }
-    for (const [path, ours] of [
-      [this.walPath, this.wal],
-      [this.shmPath(), this.shm],
-    ] as const) {
-      try {
-        if (ours !== undefined && sameFile(statSync(path, { throwIfNoEntry: false }), ours)) unlinkSync(path);
-      } catch {
-        // Its folder cannot be looked at or written: the log at least is empty.
-      }
-    }
-    this.movedFileLeft = true;
+    return this.movedLogEmptied;
   }
 
   /**
@@ -575,13 +563,28 @@ export class Repository {
     return this.sqlite.open;
   }
 
-  close(): void {
-    if (!this.sqlite.open) return;
+  /**
+   * Closes the database. Returns a warning when its file was moved away and its log could not be
+   * emptied (a reader in another process held it back): the log left at the path must then be moved
+   * aside before a server opens the path again.
+   */
+  close(): string | undefined {
+    if (!this.sqlite.open) return undefined;
+    let warning: string | undefined;
     try {
-      this.fileInPlace(); // leaves a file found moved (leaveMovedFile), as SQLite's close does not
+      if (!this.fileInPlace() && !this.sameFileAtRealPath() && !this.emptyLogOfMovedFile(CLOSE_CHECKPOINT_WAIT_MS)) {
+        warning = `the database file ${this.file?.path} was moved away while open, and its log could not be emptied (another process reads it): move ${this.walPath} and its -shm aside before a server opens that path again`;
+      }
     } catch {
       // A path that cannot be looked at: it cannot be reopened by a restart either.
     }
     this.sqlite.close();
+    return warning;
+  }
+
+  /** Whether the file SQLite keeps its log beside (the real path, a link followed) is still the one opened. */
+  private sameFileAtRealPath(): boolean {
+    if (this.file === undefined || this.walPath === undefined) return true;
+    return sameFile(statSync(this.walPath.slice(0, -'-wal'.length), { throwIfNoEntry: false }), this.file.opened);
   }
 }

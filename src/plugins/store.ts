@@ -52,7 +52,8 @@ export default fp<StoreOptions>(
     // The checkpointer's connection closes first, so the last connection's close checkpoints all.
     const close = async () => {
       await checkpointer?.stop();
-      repository.close();
+      const warning = repository.close();
+      if (warning !== undefined) app.log.error(warning);
     };
     try {
       const file = repository.openedFile();
