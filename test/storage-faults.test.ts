@@ -1,8 +1,9 @@
 // Stored assessments written and read under failure: a commit or a reservation that fails, a
 // database locked by another process, a failing timer or read outside a request.
-import { copyFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
@@ -176,6 +177,44 @@ describe('group commit against a locked database', () => {
       });
       expect(response.status).toBe(201);
       expect(performance.now() - started).toBeGreaterThan(2000);
+    } finally {
+      clearTimeout(timer);
+      letGo();
+    }
+  });
+
+  // Guards against (from a review): with two requests pipelined on one connection, the second one's
+  // quick 400 gave the connection its short timeout back while the first was still being stored.
+  it('keeps a connection open for a submission waiting for the lock while a request pipelined behind it is answered', async () => {
+    const databasePath = fileDb();
+    const app = await appOn(databasePath, { requestTimeoutMs: 1000 });
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    const { port } = await listenLocally(app);
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    const letGo = () => {
+      if (!other.open) return;
+      other.exec('rollback');
+      other.close();
+    };
+    const timer = setTimeout(letGo, 2500);
+    const requestOf = (body: string) =>
+      `POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    try {
+      const received = await new Promise<string>((resolve) => {
+        let data = '';
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(requestOf(JSON.stringify(submission(1))) + requestOf('{"respondent":1}'));
+        });
+        socket.on('data', (chunk) => {
+          data += chunk;
+          // A response follows the body before it on the same line: no anchor.
+          if ((data.match(/HTTP\/1\.1 \d{3} /g) ?? []).length === 2) socket.end();
+        });
+        socket.on('close', () => resolve(data));
+        socket.on('error', () => undefined);
+      });
+      expect((received.match(/HTTP\/1\.1 \d{3} /g) ?? []).map((line) => line.slice(9, 12))).toEqual(['201', '400']);
     } finally {
       clearTimeout(timer);
       letGo();
@@ -359,8 +398,9 @@ describe('group commit against a locked database', () => {
       renameSync(path, `${path}.aside`);
       expect((await app.inject('/ready')).statusCode).toBe(503);
       renameSync(`${path}.aside`, path);
-      // Back in place, with its log: writes go on.
-      expect((await post(app, '/v1/assessments', submission(21))).statusCode).toBe(201);
+      // Its log was removed from the path with the move, so writes stay refused until a restart;
+      // everything the log held is in the file.
+      expect((await post(app, '/v1/assessments', submission(21))).statusCode).toBe(503);
     }
     renameSync(backup, path);
     expect((await app.inject('/ready')).statusCode).toBe(503);
@@ -369,8 +409,9 @@ describe('group commit against a locked database', () => {
     const items = Array.from({ length: 500 }, (__, n) => submission(n));
     expect((await post(app, '/v1/assessments/batch', { items })).statusCode).toBe(503);
     expect(() => app.repository.purgeIdempotencyKeys(new Date())).toThrow(/deleted or replaced while open/);
-    // What a kill now would leave at the path: an empty log.
-    expect(statSync(`${path}-wal`).size).toBe(0);
+    // What a kill now would leave at the path: neither this process's log nor its index, so a server
+    // started there makes its own.
+    expect([existsSync(`${path}-wal`), existsSync(`${path}-shm`)]).toEqual([false, false]);
     if (!killed) await app.close();
     const reopened = new Database(path, { readonly: true });
     try {
@@ -384,6 +425,24 @@ describe('group commit against a locked database', () => {
     // A server started on it reads the backup's assessments by their ids.
     const restarted = await appOn(path);
     for (const id of kept) expect((await restarted.inject(`/v1/assessments/${id}`)).statusCode).toBe(200);
+  });
+
+  // Guards against (from a fourth review): a server started on the file renamed into place, once the
+  // old server had emptied its log, still shared that log and its index with the old one, which then
+  // read the new server's pages: its own assessments came back 404.
+  it('lets a server started on the file renamed into place keep its log to itself', async () => {
+    const path = fileDb();
+    const backup = `${path}.backup`;
+    await appOn(backup).then((app) => app.close());
+    const old = await appOn(path, { recentAssessmentsMb: 0 });
+    const ids: string[] = [];
+    for (let n = 0; n < 30; n++) ids.push((await post(old, '/v1/assessments', submission(n))).json().id);
+    renameSync(backup, path);
+    expect((await old.inject('/ready')).statusCode).toBe(503);
+    const started = await appOn(path);
+    for (let n = 0; n < 30; n++) expect((await post(started, '/v1/assessments', submission(n))).statusCode).toBe(201);
+    expect((await started.inject('/ready')).statusCode).toBe(200);
+    for (const id of ids) expect((await old.inject(`/v1/assessments/${id}`)).statusCode).toBe(200);
   });
 
   // Guards against (from a third review): with DATABASE_PATH a link, a link that now leads elsewhere

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { realpathSync, type Stats, statSync } from 'node:fs';
+import { realpathSync, type Stats, statSync, unlinkSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
 import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
@@ -114,6 +114,8 @@ export class Repository {
    */
   private readonly walPath: string | undefined;
   private wal: Stats | undefined;
+  /** Its shared-memory index, beside the log, as first seen. */
+  private shm: Stats | undefined;
 
   constructor(
     readonly sqlite: BetterSqlite3.Database,
@@ -123,6 +125,7 @@ export class Repository {
     // Opened (migrated and seeded) by now, so its log exists already when the database is in WAL mode.
     this.walPath = this.file === undefined ? undefined : `${realpathSync(this.file.path)}-wal`;
     this.wal = this.walPath === undefined ? undefined : statSync(this.walPath, { throwIfNoEntry: false });
+    this.shm = this.walPath === undefined ? undefined : statSync(this.shmPath(), { throwIfNoEntry: false });
     this.ids = new AssessmentIds(this.idKey());
     this.insertAssessment = sqlite.prepare(
       `insert into assessment_documents (row_id, tag, created_at, company_size, respondent, document, instrument_version, scoring_version, kb_release, idempotency_key)
@@ -286,28 +289,36 @@ export class Repository {
       if (!this.sameFileAtRealPath()) this.emptyLogOfMovedFile();
       return false;
     }
-    // Moved back (`mv` there and back), writes go on: a later move must be dealt with again.
+    // Moved back (`mv` there and back): a later move must be dealt with again. (Once its log was
+    // removed from the path, the check of the log below refuses writes until a restart.)
     this.movedLogEmptied = false;
     // The log too: deleted while open, it takes every commit not yet checkpointed with it at the next
     // start (and other processes on the database get I/O errors). It exists from the first write on.
     const wal = statSync(this.walPath as string, { throwIfNoEntry: false });
     if (this.wal === undefined) this.wal = wal;
     else if (!sameFile(wal, this.wal)) return false;
+    this.shm ??= statSync(this.shmPath(), { throwIfNoEntry: false });
     return true;
   }
 
   /** Whether the log of the file has been emptied since the file was last found in place (see emptyLogOfMovedFile). */
   private movedLogEmptied = false;
 
+  private shmPath(): string {
+    return `${(this.walPath as string).slice(0, -'-wal'.length)}-shm`;
+  }
+
   /**
-   * Once the database file is no longer at its path (deleted, or another file renamed over it),
-   * writes what its log holds back into the file this process has open and empties the log. SQLite
-   * closes a moved file without doing so and leaves its log at the path, and the next start would
-   * read that log as the log of whatever file the path leads to then (a backup renamed into place, or
-   * a new database) and write the old pages over it. Done as soon as the move is seen, so that a kill
-   * after it is safe too, and again as the server closes, waiting up to CLOSE_CHECKPOINT_WAIT_MS for
-   * a reader in another process that holds it back (while serving, the next check tries again). No
-   * write goes to the file after that: each one checks the file first.
+   * Once the database file is no longer at its real path (deleted, or another file renamed over it),
+   * writes what its log holds back into the file this process has open, empties the log, and then
+   * removes the `-wal` and `-shm` at that path when they are still this file's. SQLite closes a moved
+   * file without emptying its log and leaves both where they were: the next start would read that log
+   * as the log of whatever file is there then (a backup renamed into place, or a new database) and
+   * write the old pages over it, and a server started there while this one runs would share both
+   * with it. Done as soon as the move is seen, so that a kill after it is safe too, and again as the
+   * server closes, waiting up to CLOSE_CHECKPOINT_WAIT_MS for a reader in another process that holds
+   * it back (while serving, the next check tries again). No write goes to the file after that: each
+   * one checks the file first, and this process reads on through the files it holds.
    */
   private emptyLogOfMovedFile(waitMs = 0): boolean {
     if (this.movedLogEmptied) return true;
@@ -321,6 +332,18 @@ export class Repository {
       this.movedLogEmptied = outcome?.busy === 0;
     } catch {
       // The files this process holds failed too (a full disk, an I/O error).
+    }
+    if (this.movedLogEmptied) {
+      for (const [path, ours] of [
+        [this.walPath as string, this.wal],
+        [this.shmPath(), this.shm],
+      ] as const) {
+        try {
+          if (ours !== undefined && sameFile(statSync(path, { throwIfNoEntry: false }), ours)) unlinkSync(path);
+        } catch {
+          // Its folder cannot be looked at or written: the log at least is empty.
+        }
+      }
     }
     return this.movedLogEmptied;
   }

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyRequest, onSendHookHandler, preHandlerHookHandler } from 'fastify';
 import { RESERVE_BUSY_TIMEOUT_MS } from '../../db/repository.js';
 import { LOCK_WAIT_MS } from '../../services/group-commit.js';
@@ -11,25 +12,39 @@ import { LOCK_WAIT_MS } from '../../services/group-commit.js';
  */
 export const STORING_IDLE_TIMEOUT_MS = RESERVE_BUSY_TIMEOUT_MS + LOCK_WAIT_MS + 2_000;
 
-/** Sets the idle timeout of the request's connection, when it has a socket (an injected request has none to set). */
-function setIdleTimeout(request: FastifyRequest, ms: number): void {
-  const { socket } = request.raw;
-  if (typeof socket?.setTimeout === 'function') socket.setTimeout(ms);
-}
+/**
+ * Submissions being stored per connection: HTTP/1.1 pipelining can have several requests of one
+ * connection under way at once, and the first to be answered must not shorten the timeout under the
+ * others.
+ */
+const storing = new WeakMap<Socket, number>();
+/** The requests that lengthened their connection's timeout, and so count in `storing`. */
+const lengthened = new WeakSet<FastifyRequest>();
 
 /** Lengthens the connection's idle timeout to STORING_IDLE_TIMEOUT_MS while the submission is stored, when the server's is shorter. */
 export const holdOpenWhileStoring: preHandlerHookHandler = function (request, _reply, done) {
   const { timeout } = this.server;
-  if (timeout > 0 && timeout < STORING_IDLE_TIMEOUT_MS) setIdleTimeout(request, STORING_IDLE_TIMEOUT_MS);
+  const { socket } = request.raw;
+  if (timeout > 0 && timeout < STORING_IDLE_TIMEOUT_MS && typeof socket?.setTimeout === 'function') {
+    const count = storing.get(socket) ?? 0;
+    if (count === 0) socket.setTimeout(STORING_IDLE_TIMEOUT_MS);
+    storing.set(socket, count + 1);
+    lengthened.add(request);
+  }
   done();
 };
 
 /**
- * Gives the connection the server's idle timeout back before the answer is written: an answer its
- * client does not read, or a body that stops arriving, is cut off as on any other route.
+ * Gives the connection the server's idle timeout back before the answer is written, once no other
+ * submission of it is still being stored: an answer its client does not read, or a body that stops
+ * arriving, is cut off as on any other route.
  */
 export const idleTimeoutAsBefore: onSendHookHandler = function (request, _reply, payload, done) {
-  const { timeout } = this.server;
-  if (timeout > 0 && timeout < STORING_IDLE_TIMEOUT_MS) setIdleTimeout(request, timeout);
+  const { socket } = request.raw;
+  if (lengthened.delete(request) && socket) {
+    const count = (storing.get(socket) ?? 1) - 1;
+    storing.set(socket, count);
+    if (count === 0) socket.setTimeout(this.server.timeout);
+  }
   done(null, payload);
 };
