@@ -155,19 +155,29 @@ describe('group commit against a locked database', () => {
   // Guards against (from a review): a connection's idle timeout was REQUEST_TIMEOUT_MS, and it also
   // runs while the request is being answered: set under about 6 s, it reset the connection of a
   // submission still waiting for another process's lock, which was then stored all the same.
-  it('answers a submission that waits for the lock longer than REQUEST_TIMEOUT_MS, on a real connection', async () => {
+  /**
+   * A server with a 1 s REQUEST_TIMEOUT_MS on a file database, listening, whose row numbers are
+   * reserved, while another process holds the write lock for 2.5 s: `letGo` ends it early.
+   */
+  async function lockedFor2500ms() {
     const databasePath = fileDb();
     const app = await appOn(databasePath, { requestTimeoutMs: 1000 });
     expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
-    const { base } = await listenLocally(app);
+    const address = await listenLocally(app);
     const other = new Database(databasePath);
     other.exec('begin immediate');
+    const timer = setTimeout(() => letGo(), 2500);
     const letGo = () => {
+      clearTimeout(timer);
       if (!other.open) return;
       other.exec('rollback');
       other.close();
     };
-    const timer = setTimeout(letGo, 2500);
+    return { ...address, letGo };
+  }
+
+  it('answers a submission that waits for the lock longer than REQUEST_TIMEOUT_MS, on a real connection', async () => {
+    const { base, letGo } = await lockedFor2500ms();
     try {
       const started = performance.now();
       const response = await fetch(`${base}/v1/assessments`, {
@@ -178,7 +188,6 @@ describe('group commit against a locked database', () => {
       expect(response.status).toBe(201);
       expect(performance.now() - started).toBeGreaterThan(2000);
     } finally {
-      clearTimeout(timer);
       letGo();
     }
   });
@@ -186,18 +195,7 @@ describe('group commit against a locked database', () => {
   // Guards against (from a review): with two requests pipelined on one connection, the second one's
   // quick 400 gave the connection its short timeout back while the first was still being stored.
   it('keeps a connection open for a submission waiting for the lock while a request pipelined behind it is answered', async () => {
-    const databasePath = fileDb();
-    const app = await appOn(databasePath, { requestTimeoutMs: 1000 });
-    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
-    const { port } = await listenLocally(app);
-    const other = new Database(databasePath);
-    other.exec('begin immediate');
-    const letGo = () => {
-      if (!other.open) return;
-      other.exec('rollback');
-      other.close();
-    };
-    const timer = setTimeout(letGo, 2500);
+    const { port, letGo } = await lockedFor2500ms();
     const requestOf = (body: string) =>
       `POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     try {
@@ -216,7 +214,6 @@ describe('group commit against a locked database', () => {
       });
       expect((received.match(/HTTP\/1\.1 \d{3} /g) ?? []).map((line) => line.slice(9, 12))).toEqual(['201', '400']);
     } finally {
-      clearTimeout(timer);
       letGo();
     }
   });
