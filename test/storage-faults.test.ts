@@ -426,7 +426,8 @@ describe('group commit against a locked database', () => {
 
   // Guards against (from a fourth review): a server started on the file renamed into place, once the
   // old server had emptied its log, still shared that log and its index with the old one, which then
-  // read the new server's pages: its own assessments came back 404.
+  // read the new server's pages: its own assessments came back 404. And (from a fifth): the old server
+  // saw the move only at its next request, however long that took.
   it('lets a server started on the file renamed into place keep its log to itself', async () => {
     const path = fileDb();
     const backup = `${path}.backup`;
@@ -435,6 +436,9 @@ describe('group commit against a locked database', () => {
     const ids: string[] = [];
     for (let n = 0; n < 30; n++) ids.push((await post(old, '/v1/assessments', submission(n))).json().id);
     renameSync(backup, path);
+    // No request to the old server is needed: its checkpoint thread sees the move within a tick or two.
+    for (let waited = 0; existsSync(`${path}-wal`) && waited < 3000; waited += 20) await sleep(20);
+    expect(existsSync(`${path}-wal`)).toBe(false);
     expect((await old.inject('/ready')).statusCode).toBe(503);
     const started = await appOn(path);
     for (let n = 0; n < 30; n++) expect((await post(started, '/v1/assessments', submission(n))).statusCode).toBe(201);

@@ -17,8 +17,9 @@ const STOP_TIMEOUT_MS = 5_000;
 // is closed untouched, and the worker ends, leaving the checkpoints to the writing connection. Then,
 // before each checkpoint, it looks again at the file's real path (where SQLite keeps the log): once
 // another file is there, a server started on it may be writing to the same log, and checkpointing
-// would copy its pages into this server's file. The server itself empties its log once it sees the
-// move (Repository); until the file is back, this connection checkpoints nothing.
+// would copy its pages into this server's file. It tells the server, which empties its log and takes
+// it away from the path (Repository) within a tick instead of at its next write; until the file is
+// back, this connection checkpoints nothing.
 const WORKER_SOURCE = `
 const { realpathSync, statSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
@@ -44,9 +45,15 @@ const realPath = realpathSync(workerData.path);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = ' + workerData.synchronous);
 let failing = false;
+let away = false;
 const checkpoint = () => {
   try {
-    if (!isTheFile(realPath)) return;
+    if (!isTheFile(realPath)) {
+      if (!away) parentPort.postMessage({ moved: true });
+      away = true;
+      return;
+    }
+    away = false;
     db.pragma('wal_checkpoint(PASSIVE)');
     failing = false;
   } catch (error) {
@@ -71,6 +78,8 @@ export type CheckpointerEvents = {
   onError: (message: string) => void;
   /** The worker ended without being asked to: the writing connection must checkpoint again. */
   onExit: () => void;
+  /** The file is no longer at its real path (told once each time it goes): the server must see to it now, not at its next write. */
+  onMoved?: () => void;
 };
 
 /**
@@ -90,8 +99,9 @@ export class Checkpointer {
       eval: true,
       workerData: { driver, path, file: { dev: file.dev, ino: file.ino }, synchronous: synchronousPragma(synchronous), intervalMs },
     });
-    this.worker.on('message', (message: { error?: string }) => {
+    this.worker.on('message', (message: { error?: string; moved?: boolean }) => {
       if (message.error) events.onError(message.error);
+      if (message.moved) events.onMoved?.();
     });
     // An error thrown in the worker that is not a built-in class (better-sqlite3's SqliteError) arrives
     // as a plain object: its message is what tells.

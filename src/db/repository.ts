@@ -577,6 +577,15 @@ export class Repository {
     return { release, sources, roles, competencies, companySizes, expectations, questions };
   }
 
+  /** Looks at the database file now, as a write would: one found moved is seen to at once (see emptyLogOfMovedFile). */
+  lookAtFile(): void {
+    try {
+      this.fileInPlace();
+    } catch {
+      // A path that cannot be looked at: the next write says so.
+    }
+  }
+
   /** The database file as opened, by its device and inode; undefined for a database in memory. */
   openedFile(): { dev: number; ino: number } | undefined {
     return this.file === undefined ? undefined : { dev: this.file.opened.dev, ino: this.file.opened.ino };

@@ -64,6 +64,13 @@ export default fp<StoreOptions>(
             app.log.error('background checkpoints stopped: the request thread checkpoints again');
             repository.checkpointOnCommits();
           },
+          onMoved: () => {
+            app.log.error(
+              { database: resolve(options.databasePath) },
+              'the database file was moved away or replaced while open: writes are refused until a restart',
+            );
+            repository.lookAtFile();
+          },
         });
       }
       app.addHook('onClose', close);
