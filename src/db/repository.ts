@@ -304,8 +304,13 @@ export class Repository {
   /** Whether the log of the file has been emptied since the file was last found in place (see emptyLogOfMovedFile). */
   private movedLogEmptied = false;
 
+  /** The file SQLite keeps its log beside: the database's path with any link followed, as it was opened. */
+  private realPath(): string {
+    return (this.walPath as string).slice(0, -'-wal'.length);
+  }
+
   private shmPath(): string {
-    return `${(this.walPath as string).slice(0, -'-wal'.length)}-shm`;
+    return `${this.realPath()}-shm`;
   }
 
   /**
@@ -617,6 +622,6 @@ export class Repository {
   /** Whether the file SQLite keeps its log beside (the real path, a link followed) is still the one opened. */
   private sameFileAtRealPath(): boolean {
     if (this.file === undefined || this.walPath === undefined) return true;
-    return sameFile(statSync(this.walPath.slice(0, -'-wal'.length), { throwIfNoEntry: false }), this.file.opened);
+    return sameFile(statSync(this.realPath(), { throwIfNoEntry: false }), this.file.opened);
   }
 }
