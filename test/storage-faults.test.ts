@@ -437,7 +437,7 @@ describe('group commit against a locked database', () => {
     for (let n = 0; n < 30; n++) ids.push((await post(old, '/v1/assessments', submission(n))).json().id);
     renameSync(backup, path);
     // No request to the old server is needed: its checkpoint thread sees the move within a tick or two.
-    for (let waited = 0; existsSync(`${path}-wal`) && waited < 3000; waited += 20) await sleep(20);
+    for (let waited = 0; existsSync(`${path}-wal`) && waited < 5000; waited += 20) await sleep(20);
     expect(existsSync(`${path}-wal`)).toBe(false);
     expect((await old.inject('/ready')).statusCode).toBe(503);
     const started = await appOn(path);

@@ -109,10 +109,16 @@ function reasonOf(error: unknown): string {
   return inner === error || message.includes(reason) ? message : `${reason} (${message})`;
 }
 
+let migrations: ReturnType<typeof readMigrationFiles> | undefined;
+/** The migrations this build has, read once: their SQL, hash and the time drizzle records for each once applied. */
+const migrationFiles = () => {
+  migrations ??= readMigrationFiles({ migrationsFolder });
+  return migrations;
+};
 let known: ReadonlySet<number> | undefined;
-/** The migrations this build has, by the time drizzle records for each once applied (read once). */
+/** The times of the migrations this build has. */
 const knownMigrations = () => {
-  known ??= new Set(readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis));
+  known ??= new Set(migrationFiles().map((m) => m.folderMillis));
   return known;
 };
 
@@ -158,14 +164,13 @@ function whileBusy<T>(ms: number, step: () => T): T {
  * finds them applied. Returns how many it applied.
  */
 function applyMigrations(sqlite: Database.Database): number {
-  const migrations = readMigrationFiles({ migrationsFolder });
   return sqlite
     .transaction(() => {
       sqlite.exec('create table if not exists __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)');
       const last = sqlite.prepare('select created_at from __drizzle_migrations order by created_at desc limit 1').pluck().get();
       const record = sqlite.prepare('insert into __drizzle_migrations (hash, created_at) values (?, ?)');
       let applied = 0;
-      for (const migration of migrations) {
+      for (const migration of migrationFiles()) {
         if (last !== undefined && Number(last) >= migration.folderMillis) continue;
         for (const statement of migration.sql) {
           try {

@@ -106,26 +106,29 @@ export class Repository {
   private readonly saveTransaction: (records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord) => void;
   private readonly saveGroupsTransaction: (groups: readonly AssessmentGroup[]) => (Error | undefined)[];
 
-  /** The database file as opened (its device and inode), for a database in a file. */
-  private readonly file: { path: string; opened: Stats } | undefined;
   /**
-   * Its write-ahead log (next to the file a link leads to, where SQLite keeps it), as first seen: while
-   * the database is open it stays where it is.
+   * The database file as opened (its device and inode), for a database in a file, with its real path:
+   * the path a link leads to, where SQLite keeps its `-wal` and `-shm` while the database is open.
    */
-  private readonly walPath: string | undefined;
+  private readonly file: { path: string; realPath: string; opened: Stats } | undefined;
+  /** Its write-ahead log, as first seen. */
   private wal: Stats | undefined;
-  /** Its shared-memory index, beside the log, as first seen. */
+  /** Its shared-memory index, as first seen. */
   private shm: Stats | undefined;
 
   constructor(
     readonly sqlite: BetterSqlite3.Database,
     readonly db: Db,
   ) {
-    this.file = sqlite.memory || sqlite.name === '' ? undefined : { path: sqlite.name, opened: statSync(sqlite.name) };
+    this.file =
+      sqlite.memory || sqlite.name === ''
+        ? undefined
+        : { path: sqlite.name, realPath: realpathSync(sqlite.name), opened: statSync(sqlite.name) };
     // Opened (migrated and seeded) by now, so its log exists already when the database is in WAL mode.
-    this.walPath = this.file === undefined ? undefined : `${realpathSync(this.file.path)}-wal`;
-    this.wal = this.walPath === undefined ? undefined : statSync(this.walPath, { throwIfNoEntry: false });
-    this.shm = this.walPath === undefined ? undefined : statSync(this.shmPath(), { throwIfNoEntry: false });
+    if (this.file !== undefined) {
+      this.wal = statSync(`${this.file.realPath}-wal`, { throwIfNoEntry: false });
+      this.shm = statSync(`${this.file.realPath}-shm`, { throwIfNoEntry: false });
+    }
     this.ids = new AssessmentIds(this.idKey());
     this.insertAssessment = sqlite.prepare(
       `insert into assessment_documents (row_id, tag, created_at, company_size, respondent, document, instrument_version, scoring_version, kb_release, idempotency_key)
@@ -283,7 +286,7 @@ export class Repository {
    */
   private fileInPlace(): boolean {
     if (this.file === undefined) return true;
-    const { path, opened } = this.file;
+    const { path, realPath, opened } = this.file;
     if (!sameFile(statSync(path, { throwIfNoEntry: false }), opened)) {
       // A link that now leads elsewhere leaves the file SQLite uses, and its log, where they are.
       if (!this.sameFileAtRealPath()) this.emptyLogOfMovedFile();
@@ -294,24 +297,15 @@ export class Repository {
     this.movedLogEmptied = false;
     // The log too: deleted while open, it takes every commit not yet checkpointed with it at the next
     // start (and other processes on the database get I/O errors). It exists from the first write on.
-    const wal = statSync(this.walPath as string, { throwIfNoEntry: false });
+    const wal = statSync(`${realPath}-wal`, { throwIfNoEntry: false });
     if (this.wal === undefined) this.wal = wal;
     else if (!sameFile(wal, this.wal)) return false;
-    this.shm ??= statSync(this.shmPath(), { throwIfNoEntry: false });
+    this.shm ??= statSync(`${realPath}-shm`, { throwIfNoEntry: false });
     return true;
   }
 
   /** Whether the log of the file has been emptied since the file was last found in place (see emptyLogOfMovedFile). */
   private movedLogEmptied = false;
-
-  /** The file SQLite keeps its log beside: the database's path with any link followed, as it was opened. */
-  private realPath(): string {
-    return (this.walPath as string).slice(0, -'-wal'.length);
-  }
-
-  private shmPath(): string {
-    return `${this.realPath()}-shm`;
-  }
 
   /**
    * Once the database file is no longer at its real path (deleted, or another file renamed over it),
@@ -327,7 +321,7 @@ export class Repository {
    */
   private emptyLogOfMovedFile(waitMs = 0): boolean {
     if (this.movedLogEmptied) return true;
-    if (!this.sqlite.open) return false;
+    if (!this.sqlite.open || this.file === undefined) return false;
     try {
       const [outcome] = (
         waitMs > 0
@@ -340,8 +334,8 @@ export class Repository {
     }
     if (this.movedLogEmptied) {
       for (const [path, ours] of [
-        [this.walPath as string, this.wal],
-        [this.shmPath(), this.shm],
+        [`${this.file.realPath}-wal`, this.wal],
+        [`${this.file.realPath}-shm`, this.shm],
       ] as const) {
         try {
           if (ours !== undefined && sameFile(statSync(path, { throwIfNoEntry: false }), ours)) unlinkSync(path);
@@ -610,7 +604,7 @@ export class Repository {
     let warning: string | undefined;
     try {
       if (!this.fileInPlace() && !this.sameFileAtRealPath() && !this.emptyLogOfMovedFile(CLOSE_CHECKPOINT_WAIT_MS)) {
-        warning = `the database file ${this.file?.path} was moved away while open, and its log could not be emptied (another process reads it): move ${this.walPath} and its -shm aside before a server opens that path again`;
+        warning = `the database file ${this.file?.path} was moved away while open, and its log could not be emptied (another process reads it): move ${this.file?.realPath}-wal and its -shm aside before a server opens that path again`;
       }
     } catch {
       // A path that cannot be looked at: it cannot be reopened by a restart either.
@@ -621,7 +615,7 @@ export class Repository {
 
   /** Whether the file SQLite keeps its log beside (the real path, a link followed) is still the one opened. */
   private sameFileAtRealPath(): boolean {
-    if (this.file === undefined || this.walPath === undefined) return true;
-    return sameFile(statSync(this.realPath(), { throwIfNoEntry: false }), this.file.opened);
+    if (this.file === undefined) return true;
+    return sameFile(statSync(this.file.realPath, { throwIfNoEntry: false }), this.file.opened);
   }
 }

@@ -63,6 +63,8 @@ export default fp<StoreOptions>(
           onExit: () => {
             app.log.error('background checkpoints stopped: the request thread checkpoints again');
             repository.checkpointOnCommits();
+            // It also ends when it finds another file at the path as it opens: seen to here, at once.
+            repository.lookAtFile();
           },
           onMoved: () => {
             app.log.error(

@@ -100,8 +100,8 @@ function holdsNonFinite(value: unknown): boolean {
   return Object.values(value as Record<string, unknown>).some(holdsNonFinite);
 }
 
-/** A keyed request's body and its hash. */
-type Keyed = { scope: Scope; body: unknown; hash: string };
+/** A keyed request: its route's scope, its Idempotency-Key, its body and the body's hash. */
+type Keyed = { scope: Scope; key: string; body: unknown; hash: string };
 
 /**
  * Whether a key's stored hash is that of this request: as this version reads it or, for a key kept
@@ -270,17 +270,17 @@ export class AssessmentService {
     key: string | undefined,
     run: () => Prepared | Promise<Prepared>,
   ): Promise<StoredResponse> {
-    if (key === undefined) return this.store(scope, undefined, undefined, run);
-    const request: Keyed = { scope, body: raw, hash: hashOf(scope, raw) };
+    if (key === undefined) return this.store(scope, undefined, run);
+    const request: Keyed = { scope, key, body: raw, hash: hashOf(scope, raw) };
     const slot = `${scope}\n${key}`;
     for (let pending = this.inFlight.get(slot); pending; pending = this.inFlight.get(slot)) {
       await pending.catch(() => undefined);
     }
     // From here to registering the work below nothing awaits, so one key is stored once: a retry
     // that arrives while the work is scored or saved waits for it, then replays it.
-    const replay = this.replay(key, request);
+    const replay = this.replay(request);
     if (replay) return replay;
-    const work = this.store(scope, key, request, run);
+    const work = this.store(scope, request, run);
     this.inFlight.set(slot, work);
     work
       .finally(() => {
@@ -291,7 +291,7 @@ export class AssessmentService {
   }
 
   /** Runs the work and stores what it prepared with its key, answering once that has committed. */
-  private async store(scope: Scope, key: string | undefined, request: Keyed | undefined, run: () => Prepared | Promise<Prepared>) {
+  private async store(scope: Scope, request: Keyed | undefined, run: () => Prepared | Promise<Prepared>) {
     const prepared = run();
     // A single submission is prepared at once: only a batch's work is awaited.
     const { records, status, around } = prepared instanceof Promise ? await prepared : prepared;
@@ -302,20 +302,27 @@ export class AssessmentService {
     const ids = records.map((record) => record.id);
     const assessmentId = assessmentIdOf(scope, ids);
     // Nothing to store and no key to keep (a batch of refused items): no commit to wait for.
-    if (records.length === 0 && key === undefined) return { status, body, assessmentId, replayed: false };
+    if (records.length === 0 && request === undefined) return { status, body, assessmentId, replayed: false };
     // A replay puts the stored documents back between the texts around them.
     const idempotency: IdempotencyRecord | undefined =
-      key === undefined || request === undefined
+      request === undefined
         ? undefined
         : ids.length === 0
-          ? { scope, key, requestHash: request.hash, statusCode: status, response: body, assessmentIds: null }
-          : { scope, key, requestHash: request.hash, statusCode: status, response: JSON.stringify(around), assessmentIds: ids.join(',') };
+          ? { scope, key: request.key, requestHash: request.hash, statusCode: status, response: body, assessmentIds: null }
+          : {
+              scope,
+              key: request.key,
+              requestHash: request.hash,
+              statusCode: status,
+              response: JSON.stringify(around),
+              assessmentIds: ids.join(','),
+            };
     try {
       await this.writer.save({ records, idempotency });
     } catch (error) {
       // Another process stored this key first: answer as it did. A save this server refused itself
       // (shutting down, the database closed) has nothing to look up.
-      const replay = key === undefined || request === undefined || error instanceof ApiError ? undefined : this.replay(key, request);
+      const replay = request === undefined || error instanceof ApiError ? undefined : this.replay(request);
       if (replay) return replay;
       throw error;
     }
@@ -324,8 +331,8 @@ export class AssessmentService {
     return { status, body, assessmentId, replayed: false };
   }
 
-  private replay(key: string, request: Keyed): StoredResponse | undefined {
-    const { scope } = request;
+  private replay(request: Keyed): StoredResponse | undefined {
+    const { scope, key } = request;
     const stored = this.repository.findIdempotency(scope, key);
     if (!stored) return undefined;
     if (!sameRequest(stored.requestHash, request)) {

@@ -22,7 +22,7 @@ import { AssessmentService } from '../../services/assessments.js';
 import { RecentAssessments } from '../../services/recent-assessments.js';
 import { BatchPlaces } from './batch-places.js';
 import { sendBatch, sendGzipped, sendJson, sendNotModified, sendStored } from './replies.js';
-import { holdOpenWhileStoring, idleTimeoutAsBefore } from './store-wait.js';
+import { storingHooks } from './store-wait.js';
 
 /**
  * Bodies are checked by the service, which lists malformed (400) and unscorable (422) problems
@@ -104,8 +104,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
       onRequest: refuseIfMatch,
-      preHandler: holdOpenWhileStoring,
-      onSend: idleTimeoutAsBefore,
+      ...storingHooks(app.server.timeout),
       schema: {
         tags: ['assessments'],
         operationId: 'createAssessment',
@@ -159,8 +158,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       config: { writeLimit: true, parsesItsBody: true },
       onRequest: [refuseIfMatch, batchPlaces.refuseWhenFull],
       preValidation: [batchPlaces.take, app.parseJsonBody],
-      preHandler: holdOpenWhileStoring,
-      onSend: idleTimeoutAsBefore,
+      ...storingHooks(app.server.timeout),
       bodyLimit: options.batchBodyLimit,
       schema: {
         tags: ['assessments'],

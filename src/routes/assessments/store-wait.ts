@@ -21,11 +21,10 @@ const storing = new WeakMap<Socket, number>();
 /** The requests that lengthened their connection's timeout, and so count in `storing`. */
 const lengthened = new WeakSet<FastifyRequest>();
 
-/** Lengthens the connection's idle timeout to STORING_IDLE_TIMEOUT_MS while the submission is stored, when the server's is shorter. */
-export const holdOpenWhileStoring: preHandlerHookHandler = function (request, _reply, done) {
-  const { timeout } = this.server;
+/** Lengthens the connection's idle timeout to STORING_IDLE_TIMEOUT_MS while the submission is stored. */
+const holdOpenWhileStoring: preHandlerHookHandler = (request, _reply, done) => {
   const { socket } = request.raw;
-  if (timeout > 0 && timeout < STORING_IDLE_TIMEOUT_MS && typeof socket?.setTimeout === 'function') {
+  if (typeof socket?.setTimeout === 'function') {
     const count = storing.get(socket) ?? 0;
     if (count === 0) socket.setTimeout(STORING_IDLE_TIMEOUT_MS);
     storing.set(socket, count + 1);
@@ -39,7 +38,7 @@ export const holdOpenWhileStoring: preHandlerHookHandler = function (request, _r
  * submission of it is still being stored: an answer its client does not read, or a body that stops
  * arriving, is cut off as on any other route.
  */
-export const idleTimeoutAsBefore: onSendHookHandler = function (request, _reply, payload, done) {
+const idleTimeoutAsBefore: onSendHookHandler = function (request, _reply, payload, done) {
   const { socket } = request.raw;
   if (lengthened.delete(request) && socket) {
     const count = (storing.get(socket) ?? 1) - 1;
@@ -48,3 +47,11 @@ export const idleTimeoutAsBefore: onSendHookHandler = function (request, _reply,
   }
   done(null, payload);
 };
+
+/**
+ * The hooks of a route that stores submissions, for a server whose idle timeout (`timeout`, 0 for
+ * none) is shorter than STORING_IDLE_TIMEOUT_MS; none otherwise (the default 15 s), so that a POST
+ * runs no hook it does not need.
+ */
+export const storingHooks = (timeout: number) =>
+  timeout > 0 && timeout < STORING_IDLE_TIMEOUT_MS ? { preHandler: holdOpenWhileStoring, onSend: idleTimeoutAsBefore } : {};
