@@ -127,7 +127,8 @@ export function batchItems(raw: unknown, max: number): { ok: true; items: unknow
   if (!isRecord(raw)) return { ok: false, errors: [{ field: 'body', message: 'must be an object' }] };
   const errors: FieldProblem[] = [];
   const { items } = raw;
-  if (!Array.isArray(items)) errors.push({ field: 'body.items', message: 'must be an array' });
+  if (items === undefined) errors.push({ field: 'body.items', message: 'is required' });
+  else if (!Array.isArray(items)) errors.push({ field: 'body.items', message: 'must be an array' });
   else if (items.length === 0 || items.length > max) {
     errors.push({ field: 'body.items', message: `must hold 1 to ${max} items (got ${items.length})` });
   }
