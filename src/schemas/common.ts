@@ -49,9 +49,13 @@ function wholeNumber(digits: string, max: number): number {
   return significant.length > 15 ? max + 1 : Number(significant);
 }
 
+/**
+ * prefault, not default: zod leaves a default out of the document's (input) schema of a value it
+ * transforms, as queryInt does, where a prefault (the same value, read as if sent) is published.
+ */
 export const Pagination = {
-  limit: queryInt(1, 200).default(50).describe('Page size, 1 to 200'),
-  offset: queryInt(0, 1_000_000).default(0).describe('Items to skip'),
+  limit: queryInt(1, 200).prefault(50).describe('Page size, 1 to 200'),
+  offset: queryInt(0, 1_000_000).prefault(0).describe('Items to skip'),
 };
 
 export const PageQuery = z.strictObject(Pagination);
