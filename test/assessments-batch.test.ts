@@ -6,7 +6,7 @@ import { type App, buildApp } from '../src/app.js';
 import { MAX_BATCH_ITEMS } from '../src/schemas/assessment.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
-import { listenLocally } from './support/http.js';
+import { listenLocally, problemOf } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
 
 const QUESTIONS = readRawSeed().questions.questions;
@@ -472,4 +472,23 @@ describe('batches under way at once', () => {
       await app2.close();
     }
   }, 20_000);
+});
+
+describe('the batch envelope', () => {
+  // Guards against: a body without `items` was told `items` "must be an array", where every other
+  // missing field is told it "is required".
+  it('says a missing items list is required, beside any unknown field', async () => {
+    expect(problemOf(await postBatch({}), 400)).toMatchObject({
+      code: 'validation-error',
+      errors: [{ field: 'body.items', message: 'is required' }],
+    });
+    expect(problemOf(await postBatch({ submissions: [] }), 400).errors).toEqual([
+      { field: 'body.items', message: 'is required' },
+      { field: 'body.submissions', message: 'unknown field' },
+    ]);
+  });
+
+  it('says items that are not a list must be an array', async () => {
+    expect(problemOf(await postBatch({ items: {} }), 400).errors).toEqual([{ field: 'body.items', message: 'must be an array' }]);
+  });
 });
