@@ -417,6 +417,20 @@ describe('OpenAPI document', () => {
       expect(response.json()).toMatchObject({ type: '/problems/precondition-failed', code: 'precondition-failed', status: 412 });
     });
 
+    // RFC 9110 §13.1.1 compares If-Match strongly, and a file's only tag is weak. Guards against: the
+    // file server took the file's own weak tag as matching and sent the file.
+    it('answers If-Match with the weak tag of the file 412, and If-Match: * with the file', async () => {
+      const url = '/docs/static/swagger-ui.css';
+      const etag = String((await app.inject({ url })).headers.etag);
+      expect(etag).toMatch(/^W\//);
+      for (const ifMatch of [etag, `"x", ${etag}`, etag.slice(2)]) {
+        const response = await app.inject({ url, headers: { 'if-match': ifMatch } });
+        expect([ifMatch, response.statusCode, response.json().code]).toEqual([ifMatch, 412, 'precondition-failed']);
+      }
+      const any = await app.inject({ url, headers: { 'if-match': '*' } });
+      expect([any.statusCode, any.headers.etag]).toEqual([200, etag]);
+    });
+
     // Guards against (from a caching review): a weak If-Range was taken as matching, so a client
     // resuming a compressed download got a range of the plain file (the codings share one weak ETag).
     it('ignores a range whose If-Range is a weak tag, and sends the whole file', async () => {

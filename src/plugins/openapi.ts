@@ -4,6 +4,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import fp from 'fastify-plugin';
+import { failsIfMatch } from '../conditional.js';
+import { ApiError } from '../errors.js';
 import { NoQuery } from '../schemas/common.js';
 import { compressStaticFiles } from '../static-compression.js';
 import { transform, transformObject } from './openapi-components.js';
@@ -77,8 +79,18 @@ export default fp<{ apiVersion: string }>(
       // which coding a client is resuming (a weak tag never matches one at all, RFC 9110, 13.1.5):
       // with an If-Range the range is ignored and the whole file sent, where the file server would
       // send a range of the plain file to a client resuming a compressed one.
+      // For the same reason no If-Match but `*` holds for a file (RFC 9110, 13.1.1 compares it
+      // strongly), where the file server would take the file's own weak tag as a match.
       docs.addHook('onRequest', (request, _reply, done) => {
         if (request.headers['if-range'] !== undefined) delete request.headers.range;
+        if (request.routeOptions.url === `${docsPrefix}/static/*` && failsIfMatch(request.headers['if-match'], undefined)) {
+          return done(
+            new ApiError(
+              'precondition-failed',
+              'If-Match names a tag, and a file of the docs page has only a weak one, which never matches.',
+            ),
+          );
+        }
         done();
       });
       docs.addHook('onSend', compressStaticFiles(`${docsPrefix}/static/`, staticRoot));
