@@ -226,6 +226,12 @@ function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOpt
     // the file. (Taking the write lock alone succeeds on such a file.)
     const version = Number(sqlite.pragma('user_version', { simple: true }));
     sqlite.exec(`begin immediate; pragma user_version = ${version}; rollback`);
+    // The log a crash or a reader elsewhere left can be past the backstop: the first commit would then
+    // copy all of it into the file on the request thread, before the background connection starts
+    // (a 1 GB log stopped every request, /health included, for 3.6-5 s after the server said it was
+    // ready). Copied here, the start takes that time instead, and the first commit restarts the log.
+    // A passive checkpoint waits for no other connection.
+    if (!inMemory && options.backgroundCheckpoints) sqlite.pragma('wal_checkpoint(PASSIVE)');
     return { sqlite, db, migrationsApplied: applied };
   } catch (error) {
     sqlite.close();
