@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, readFileSync, renameSync, statSync } from 'no
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Checkpointer } from '../src/db/checkpointer.js';
+import { BACKLOG_PAGES, Checkpointer } from '../src/db/checkpointer.js';
 import { BACKSTOP_CHECKPOINT_PAGES, openDatabase, WAL_SIZE_LIMIT_BYTES } from '../src/db/client.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
@@ -94,6 +94,38 @@ describe('background checkpoints', () => {
       sqlite.close();
     }
   });
+
+  // Guards against (from a review): a reader in another process held the checkpoints back while
+  // writes went on; once it ended, the next commit past the backstop copied the whole log on the
+  // request thread before the worker's next tick (0.8-1.2 GB: every request, /health included,
+  // stopped for 1.1-1.7 s).
+  it('leaves a log a reader held back to the worker: commits stop checkpointing until it has caught up', async () => {
+    const databasePath = join(dir, 'held.sqlite');
+    const app = await buildTestApp({ databasePath });
+    const reader = new Database(databasePath);
+    const autocheckpoint = () => app.repository.sqlite.pragma('wal_autocheckpoint', { simple: true });
+    try {
+      reader.exec('begin');
+      reader.prepare('select count(*) from assessment_documents').get();
+      const items = Array.from({ length: 500 }, (_, i) => submission(i));
+      let stored = 0;
+      while (statSync(`${databasePath}-wal`).size < 2 * BACKLOG_PAGES * 8192) {
+        const response = await app.inject({ method: 'POST', url: '/v1/assessments/batch', payload: { items } });
+        expect(response.statusCode).toBe(200);
+        stored += items.length;
+      }
+      await waitFor(() => autocheckpoint() === 0);
+      reader.exec('commit');
+      // Nothing a commit on the request thread does can copy the backlog now.
+      const response = await app.inject({ method: 'POST', url: '/v1/assessments', payload: submission(0) });
+      expect(response.statusCode).toBe(201);
+      expect(autocheckpoint()).toBe(0);
+      await waitFor(() => rowsInMainFile(databasePath, dir) === stored + 1 && autocheckpoint() === BACKSTOP_CHECKPOINT_PAGES, 10_000);
+    } finally {
+      reader.close();
+      await app.close();
+    }
+  }, 20_000);
 
   it('leaves in-memory databases to SQLite', async () => {
     const app = await buildTestApp();

@@ -4,6 +4,14 @@ import { type Synchronous, synchronousPragma } from './client.js';
 
 /** How often the background connection copies the write-ahead log into the database file. */
 const CHECKPOINT_INTERVAL_MS = 100;
+/**
+ * A log this many pages past what a checkpoint could copy (a reader in another process holds it
+ * back) is a backlog: the first commit past the backstop after the reader ends would copy all of it
+ * on the request thread (a 0.8-1.2 GB log stopped every request, /health included, for 1.1-1.7 s).
+ * While there is one, the writing connection does not checkpoint; the worker copies the backlog, and
+ * the backstop applies again once a checkpoint of the worker copies no more than this.
+ */
+export const BACKLOG_PAGES = 4_096;
 /** How long stop() waits for the last checkpoint before ending the worker. */
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -20,6 +28,10 @@ const STOP_TIMEOUT_MS = 5_000;
 // would copy its pages into this server's file. It tells the server, which empties its log and takes
 // it away from the path (Repository) within a tick instead of at its next write; until the file is
 // back, this connection checkpoints nothing.
+//
+// A reader elsewhere can hold the checkpoints back while the log grows: the worker then tells the
+// server, whose commits stop checkpointing (see BACKLOG_PAGES) until the worker has copied what
+// piled up and caught up again.
 const WORKER_SOURCE = `
 const { realpathSync, statSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
@@ -46,6 +58,8 @@ db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = ' + workerData.synchronous);
 let failing = false;
 let away = false;
+let behind = false;
+let copiedTo = 0;
 const checkpoint = () => {
   try {
     if (!isTheFile(realPath)) {
@@ -54,8 +68,16 @@ const checkpoint = () => {
       return;
     }
     away = false;
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const { log, checkpointed } = db.pragma('wal_checkpoint(PASSIVE)')[0];
     failing = false;
+    // Frames copied by this checkpoint (all of them, when the log restarted since the last one).
+    const copied = checkpointed >= copiedTo ? checkpointed - copiedTo : checkpointed;
+    copiedTo = checkpointed;
+    const held = log - checkpointed > workerData.backlogPages;
+    if (held !== behind && (held || copied <= workerData.backlogPages)) {
+      behind = held;
+      parentPort.postMessage({ behind });
+    }
   } catch (error) {
     if (!failing) parentPort.postMessage({ error: String(error) });
     failing = true;
@@ -78,6 +100,8 @@ export type CheckpointerEvents = {
   onError: (message: string) => void;
   /** The worker ended without being asked to: the writing connection must checkpoint again. */
   onExit: () => void;
+  /** A reader elsewhere holds a backlog in the log (true), or the worker has copied it and caught up (false). */
+  onBacklog?: (backlog: boolean) => void;
   /** The file is no longer at its real path (told once each time it goes): the server must see to it now, not at its next write. */
   onMoved?: () => void;
 };
@@ -97,10 +121,18 @@ export class Checkpointer {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { driver, path, file: { dev: file.dev, ino: file.ino }, synchronous: synchronousPragma(synchronous), intervalMs },
+      workerData: {
+        driver,
+        path,
+        file: { dev: file.dev, ino: file.ino },
+        synchronous: synchronousPragma(synchronous),
+        intervalMs,
+        backlogPages: BACKLOG_PAGES,
+      },
     });
-    this.worker.on('message', (message: { error?: string; moved?: boolean }) => {
+    this.worker.on('message', (message: { error?: string; moved?: boolean; behind?: boolean }) => {
       if (message.error) events.onError(message.error);
+      if (message.behind !== undefined) events.onBacklog?.(message.behind);
       if (message.moved) events.onMoved?.();
     });
     // An error thrown in the worker that is not a built-in class (better-sqlite3's SqliteError) arrives

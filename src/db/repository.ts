@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
 import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
 import { AssessmentIds, type AssessmentLocation, ID_KEY_BYTES, MAX_ROW } from './assessment-ids.js';
-import { type Db, migrationState, SQLITE_AUTOCHECKPOINT_PAGES } from './client.js';
+import { BACKSTOP_CHECKPOINT_PAGES, type Db, migrationState, SQLITE_AUTOCHECKPOINT_PAGES } from './client.js';
 import * as t from './schema.js';
 import { STORAGE_FAULT_MS, storageFaultCode } from './storage-faults.js';
 
@@ -91,6 +91,8 @@ export class Repository {
   private readonly ids: AssessmentIds;
   /** The next reserved row number to give out, and the end of the reserved block. */
   private nextRow = 0;
+  /** Set once the background checkpoints have stopped: commits then checkpoint as SQLite does by default. */
+  private checkpointsAlone = false;
   private rowBlockEnd = 0;
   /** The end of the block reserved ahead, once the current one is nearly used. */
   private aheadBlockEnd: number | undefined;
@@ -425,7 +427,18 @@ export class Repository {
 
   /** Makes commits on this connection checkpoint the log again, as SQLite does by default: for when background checkpoints stop. */
   checkpointOnCommits(): void {
+    this.checkpointsAlone = true;
     if (this.sqlite.open) this.sqlite.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+  }
+
+  /**
+   * While a reader elsewhere holds a backlog in the log, commits on this connection do not checkpoint
+   * (the background connection copies it, without stopping requests); then the backstop applies again.
+   * Once the background checkpoints have stopped, commits checkpoint as SQLite does by default.
+   */
+  holdBackstop(backlog: boolean): void {
+    if (this.checkpointsAlone || !this.sqlite.open) return;
+    this.sqlite.pragma(`wal_autocheckpoint = ${backlog ? 0 : BACKSTOP_CHECKPOINT_PAGES}`);
   }
 
   /**

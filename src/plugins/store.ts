@@ -66,6 +66,7 @@ export default fp<StoreOptions>(
             // It also ends when it finds another file at the path as it opens: seen to here, at once.
             repository.lookAtFile();
           },
+          onBacklog: (backlog) => repository.holdBackstop(backlog),
           onMoved: () => {
             app.log.error(
               { database: resolve(options.databasePath) },
