@@ -473,15 +473,24 @@ describe('errors answered outside the routes', () => {
     }
   });
 
-  /** A client that posts a 500-item batch and stops reading its 4.8 MB answer after the first bytes. */
+  /**
+   * A client that posts a 500-item batch and stops reading its answer after the first bytes. Every
+   * question is answered and every label is 200 four-byte characters, so that the answer (about
+   * 5.2 MB) is more than the kernel holds for an unread connection: with BBR, the server's send
+   * buffer grows to its 4 MiB limit, and a 4 MB answer went into it whole, its write done at once.
+   */
   async function slowBatchReader(app: App, port: number) {
-    const body = JSON.stringify({ items: Array.from({ length: 500 }, () => ({ answers: answersFor(app) })) });
+    const items = Array.from({ length: 500 }, () => ({
+      answers: answersFor(app, app.kb.data.questions.length),
+      respondent: '\u{1F642}'.repeat(200),
+    }));
+    const body = JSON.stringify({ items });
     const socket = connect(port, '127.0.0.1');
     socket.on('error', () => undefined);
     const answered = new Promise<void>((resolve) => socket.once('data', () => resolve()));
     socket.once('data', () => socket.pause());
     socket.write(
-      `POST /v1/assessments/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      `POST /v1/assessments/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
     await answered;
     return socket;
