@@ -81,6 +81,11 @@ const checkpoint = () => {
   } catch (error) {
     if (!failing) parentPort.postMessage({ error: String(error) });
     failing = true;
+    // A worker that cannot checkpoint cannot copy a backlog either: the commits' backstop applies again.
+    if (behind) {
+      behind = false;
+      parentPort.postMessage({ behind });
+    }
   }
 };
 const timer = setInterval(checkpoint, workerData.intervalMs);
