@@ -45,10 +45,13 @@ function bound(issue: core.$ZodRawIssue<core.$ZodIssueTooBig | core.$ZodIssueToo
   return undefined;
 }
 
+/** What a missing field is told, by the schemas and by the checks written by hand. */
+export const REQUIRED = 'is required';
+
 export function validationMessage(issue: core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
-      if (issue.input === undefined) return 'is required';
+      if (issue.input === undefined) return REQUIRED;
       return KIND[issue.expected] ? `must be ${KIND[issue.expected]}` : undefined;
     case 'too_small':
     case 'too_big':

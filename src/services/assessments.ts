@@ -307,16 +307,15 @@ export class AssessmentService {
     const idempotency: IdempotencyRecord | undefined =
       request === undefined
         ? undefined
-        : ids.length === 0
-          ? { scope, key: request.key, requestHash: request.hash, statusCode: status, response: body, assessmentIds: null }
-          : {
-              scope,
-              key: request.key,
-              requestHash: request.hash,
-              statusCode: status,
-              response: JSON.stringify(around),
-              assessmentIds: ids.join(','),
-            };
+        : {
+            scope,
+            key: request.key,
+            requestHash: request.hash,
+            statusCode: status,
+            ...(ids.length === 0
+              ? { response: body, assessmentIds: null }
+              : { response: JSON.stringify(around), assessmentIds: ids.join(',') }),
+          };
     try {
       await this.writer.save({ records, idempotency });
     } catch (error) {

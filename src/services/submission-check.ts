@@ -12,6 +12,7 @@ import {
   Submission,
   type SubmissionInput,
 } from '../schemas/assessment.js';
+import { REQUIRED } from '../schemas/messages.js';
 
 export type SubmissionCheck = { ok: true; submission: SubmissionInput } | { ok: false; fault: SubmissionFault; errors: FieldProblem[] };
 
@@ -127,7 +128,7 @@ export function batchItems(raw: unknown, max: number): { ok: true; items: unknow
   if (!isRecord(raw)) return { ok: false, errors: [{ field: 'body', message: 'must be an object' }] };
   const errors: FieldProblem[] = [];
   const { items } = raw;
-  if (items === undefined) errors.push({ field: 'body.items', message: 'is required' });
+  if (items === undefined) errors.push({ field: 'body.items', message: REQUIRED });
   else if (!Array.isArray(items)) errors.push({ field: 'body.items', message: 'must be an array' });
   else if (items.length === 0 || items.length > max) {
     errors.push({ field: 'body.items', message: `must hold 1 to ${max} items (got ${items.length})` });
