@@ -15,6 +15,11 @@ await runCommand('db:seed', () => {
     console.log(
       `${outcome.changed ? 'seeded' : 'already current:'} release ${outcome.release} (${outcome.contentHash}) in ${databasePath}`,
     );
+    if (outcome.replacedContentHash !== null) {
+      console.error(
+        `db:seed: release ${outcome.release} named other content before (${outcome.replacedContentHash}): bump \`release\` in seed/release.json so that kbRelease tells the two apart`,
+      );
+    }
   } finally {
     sqlite.close();
   }

@@ -150,11 +150,24 @@ describe('content changed under the same release id', () => {
     editJson(folder, 'expectations.json', (data: RawExpectation[]) =>
       data.map((e) => (e.role === moved.role && e.competency === moved.competency ? { ...e, level: e.level - 1 } : e)),
     );
-    const second = await buildTestApp({ databasePath, content: loadContent(folder) });
+    const warnings: Record<string, unknown>[] = [];
+    const logger = { level: 'warn', stream: { write: (line: string) => warnings.push(JSON.parse(line)) } };
+    const second = await buildTestApp({ databasePath, content: loadContent(folder), logger });
     try {
       const meta = (await get(second, '/v1/meta')).json();
       expect(meta.kbRelease).toBe(seed.release);
       expect(meta.contentHash).not.toBe(before.result.versions.kbContentHash);
+      // Guards against: the start went by without a word, so the maintainer who forgot to bump the
+      // release learnt only from two assessments' hashes that one release id named two contents.
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          level: 40,
+          release: seed.release,
+          contentHash: meta.contentHash,
+          replacedContentHash: before.result.versions.kbContentHash,
+          msg: expect.stringContaining('seed/release.json'),
+        }),
+      ]);
 
       const after = (await post(second, '/v1/assessments', submission(QUESTIONS))).json();
       expect(after.result.versions).toEqual({ ...before.result.versions, kbContentHash: meta.contentHash });

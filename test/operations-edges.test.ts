@@ -24,6 +24,7 @@ import { openDatabase } from '../src/db/client.js';
 import { seedDatabase } from '../src/db/seed.js';
 import { LOW_DISK_BYTES, type StorageProbes, storageDiagnosis } from '../src/db/storage-diagnosis.js';
 import { projectRoot } from '../src/paths.js';
+import { editJson } from './support/fixtures.js';
 import {
   exitWithin,
   questions,
@@ -388,6 +389,34 @@ describe('usage errors of the commands', () => {
     // Guards against: an uncaught ENOENT from scandir, with its stack, exit 1.
     expect([result.code, hasStack(result.output), result.output.includes(missing)]).toEqual([66, false, true]);
     expect(readFileSync(fixture, 'utf8')).toBe(before);
+  }, 40_000);
+});
+
+describe('db:seed over content edited under the same release id', () => {
+  // Guards against: the command said "seeded" and nothing else, so a maintainer who edited seed/
+  // and forgot to bump the release left one release id naming two contents.
+  it('seeds it and says on stderr which content the release id named before', async () => {
+    const databasePath = join(temp.make('rc-ops-reseed-'), 'kb.sqlite');
+    const folder = temp.seedCopy();
+    editJson(folder, 'roles.json', (data: { summary: string }[]) =>
+      data.map((r, i) => (i === 0 ? { ...r, summary: `${r.summary} Edited.` } : r)),
+    );
+    const edited = loadContent(folder);
+    const { sqlite, db } = openDatabase(databasePath);
+    try {
+      seedDatabase(db, edited);
+    } finally {
+      sqlite.close();
+    }
+    const result = await runScript('db-seed.ts', [], databasePath);
+    expect(result.code, result.output).toBe(0);
+    const content = loadContent();
+    expect(result.output.trim().split('\n')).toEqual([
+      `seeded release ${content.release} (${content.contentHash}) in ${databasePath}`,
+      expect.stringMatching(
+        new RegExp(`^db:seed: release ${content.release} named other content before \\(${edited.contentHash}\\): bump`),
+      ),
+    ]);
   }, 40_000);
 });
 

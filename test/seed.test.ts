@@ -110,7 +110,7 @@ describe('seedDatabase', () => {
     const { sqlite, db } = openDb();
     const content = loadContent();
     const outcome = seedDatabase(db, content);
-    expect(outcome).toEqual({ changed: true, release: content.release, contentHash: content.contentHash });
+    expect(outcome).toEqual({ changed: true, release: content.release, contentHash: content.contentHash, replacedContentHash: null });
     const citations = [...content.expectations, ...content.variants].reduce((n, e) => n + e.citations.length, 0);
     expect(rowCounts(sqlite)).toEqual({
       releases: 1,
@@ -158,7 +158,13 @@ describe('seedDatabase', () => {
     expect(changed.contentHash).not.toBe(original.contentHash);
 
     const outcome = seedDatabase(db, changed);
-    expect(outcome).toEqual({ changed: true, release: changed.release, contentHash: changed.contentHash });
+    // The release id was left as it was: the outcome names the content it no longer stands for.
+    expect(outcome).toEqual({
+      changed: true,
+      release: changed.release,
+      contentHash: changed.contentHash,
+      replacedContentHash: original.contentHash,
+    });
     const kb = repository.readKnowledgeBase();
     expect(kb.release.contentHash).toBe(changed.contentHash);
     const readBack = kb.expectations.find((e) => e.role === target.role && e.competency === target.competency)!;
@@ -166,7 +172,18 @@ describe('seedDatabase', () => {
     expect(readBack.rationale).toBe('A revised rationale for this expectation.');
     expect(kb.expectations).toHaveLength(original.expectations.length);
 
-    expect(seedDatabase(db, changed).changed).toBe(false);
+    expect(seedDatabase(db, changed)).toMatchObject({ changed: false, replacedContentHash: null });
+  });
+
+  it('replaces no release id when the changed content comes with a new one', () => {
+    const { db } = openDb();
+    seedDatabase(db, loadContent());
+    const folder = temp.seedCopy();
+    editJson(folder, 'release.json', () => ({ release: '2099.1.0' }));
+    editJson(folder, 'roles.json', (data: { summary: string }[]) =>
+      data.map((r, i) => (i === 0 ? { ...r, summary: `${r.summary} Edited.` } : r)),
+    );
+    expect(seedDatabase(db, loadContent(folder))).toMatchObject({ changed: true, release: '2099.1.0', replacedContentHash: null });
   });
 
   it('reads one release whole while another connection seeds a new one between its queries', () => {

@@ -3,7 +3,12 @@ import type { Content } from '../content/load.js';
 import type { Db } from './client.js';
 import * as t from './schema.js';
 
-export type SeedOutcome = { changed: boolean; release: string; contentHash: string };
+/**
+ * What seeding did. `replacedContentHash` is the hash of the content the database held under the
+ * same release id, when the seed files changed without a new `release`: the id then names two
+ * contents, told apart only by their hashes. Null otherwise.
+ */
+export type SeedOutcome = { changed: boolean; release: string; contentHash: string; replacedContentHash: string | null };
 
 /**
  * Brings the database to the content of the seed files. When the current release already has the
@@ -17,11 +22,12 @@ export function seedDatabase(db: Db, content: Content, now: () => Date = () => n
   return db.transaction(
     (tx) => {
       const current = tx.select().from(t.releases).where(eq(t.releases.current, true)).get();
-      if (current?.id === content.release && current.contentHash === content.contentHash) {
-        return { changed: false, ...outcome };
+      const sameRelease = current?.id === content.release;
+      if (sameRelease && current.contentHash === content.contentHash) {
+        return { changed: false, ...outcome, replacedContentHash: null };
       }
       write(tx, content, now);
-      return { changed: true, ...outcome };
+      return { changed: true, ...outcome, replacedContentHash: sameRelease ? current.contentHash : null };
     },
     { behavior: 'immediate' },
   );

@@ -88,6 +88,12 @@ export default fp<StoreOptions>(
         },
         'knowledge base ready',
       );
+      if (outcome.replacedContentHash !== null) {
+        app.log.warn(
+          { release: outcome.release, contentHash: outcome.contentHash, replacedContentHash: outcome.replacedContentHash },
+          `the seed content changed under release ${outcome.release}, which named other content before: bump \`release\` in seed/release.json so that kbRelease tells the two apart`,
+        );
+      }
       app.decorate('repository', repository);
       app.decorate('kb', new KnowledgeBase(repository.readKnowledgeBase()));
       // Idempotency-Keys are kept at least IDEMPOTENCY_RETENTION_MS; older ones are purged at start-up
