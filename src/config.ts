@@ -3,6 +3,7 @@ import { z } from 'zod';
 import './schemas/messages.js';
 import type { AppOptions } from './app.js';
 import { DEFAULT_CACHE_MB } from './db/client.js';
+import { editDistance } from './names.js';
 import type { RateLimit } from './plugins/protection.js';
 import { DEFAULT_RECENT_ASSESSMENTS_MB } from './services/recent-assessments.js';
 
@@ -152,23 +153,6 @@ export const EX_CONFIG = 78;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
-}
-
-/** Edits (insertions, deletions, substitutions) that turn `a` into `b`. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        (previous[j] as number) + 1,
-        (current[j - 1] as number) + 1,
-        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length] as number;
 }
 
 /**

@@ -744,6 +744,34 @@ describe('validation messages', () => {
     ]);
   });
 
+  // Guards against: a typo in a name (`categry`, `companysize`, `respondant`) was told only
+  // "unknown", leaving the client to find the declared spelling in the document.
+  it('names the declared name an unknown parameter or field was likely meant as', async () => {
+    expect(problemOf(await app.inject('/v1/competencies?role=tech-lead&minlevel=2&categry=people'), 400).errors).toEqual([
+      { field: 'querystring.minlevel', message: 'unknown parameter; did you mean minLevel?' },
+      { field: 'querystring.categry', message: 'unknown parameter; did you mean category?' },
+    ]);
+    expect(problemOf(await app.inject('/v1/roles/tech-lead?companysize=startup'), 400).errors).toEqual([
+      { field: 'querystring.companysize', message: 'unknown parameter; did you mean companySize?' },
+    ]);
+    const answers = answersFor(app);
+    const typed = { answers: [{ questionid: answers[0]?.questionId, value: 3 }, ...answers.slice(1)], respondant: 'x' };
+    for (const path of ['/v1/assessments', '/v1/assessments/preview']) {
+      expect(problemOf(await post(app, path, typed), 400).errors).toEqual(
+        expect.arrayContaining([
+          { field: 'body.answers[0].questionid', message: 'unknown field; did you mean questionId?' },
+          { field: 'body.respondant', message: 'unknown field; did you mean respondent?' },
+        ]),
+      );
+    }
+    const item = (await post(app, '/v1/assessments/batch', { items: [typed] })).json().items[0];
+    expect(item.problem.errors).toContainEqual({ field: 'body.items[0].respondant', message: 'unknown field; did you mean respondent?' });
+    expect(problemOf(await post(app, '/v1/assessments/batch', { item: [typed] }), 400).errors).toContainEqual({
+      field: 'body.item',
+      message: 'unknown field; did you mean items?',
+    });
+  });
+
   it('never answers in zod’s own wording', async () => {
     const bodies: unknown[] = [
       null,

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { storageFaultCode } from '../db/storage-faults.js';
 import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody } from '../errors.js';
+import { knownNames, unknownNameMessage } from '../names.js';
 import type { ProblemCode } from '../problem-types.js';
 
 /**
@@ -128,8 +129,14 @@ export default fp(
           // Each unknown field or query parameter is named on its own, as in submissions.
           const unknown = issue.keyword === 'unrecognized_keys' ? (issue.params as { keys?: unknown }).keys : undefined;
           if (Array.isArray(unknown)) {
-            const message = error.validationContext === 'querystring' ? 'unknown parameter' : 'unknown field';
-            return unknown.map((key) => ({ field: fieldPath(error.validationContext ?? '', [...path, String(key)]), message }));
+            const context = error.validationContext ?? '';
+            const what = context === 'querystring' ? 'parameter' : 'field';
+            const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context];
+            const known = knownNames(schema, path);
+            return unknown.map((key) => ({
+              field: fieldPath(context, [...path, String(key)]),
+              message: unknownNameMessage(what, String(key), known),
+            }));
           }
           // A query parameter sent twice arrives as a list, which the one-value schemas misreport.
           const [name] = path;

@@ -4,6 +4,7 @@
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { MIN_ANSWERS } from '../domain/scoring.js';
 import { type FieldProblem, fieldPath, quoted, type SubmissionFault, unknownValue, unknownValueProblem } from '../errors.js';
+import { knownNames, unknownNameMessage } from '../names.js';
 import {
   LONE_SURROGATE,
   MAX_ANSWERS,
@@ -79,7 +80,10 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
     : parsed.error.issues.flatMap((issue) =>
         // Each unknown field is named on its own, as the batch envelope and the query names them.
         issue.code === 'unrecognized_keys'
-          ? issue.keys.map((key) => ({ field: fieldPath(prefix, [...issue.path, key]), message: 'unknown field' }))
+          ? issue.keys.map((key) => ({
+              field: fieldPath(prefix, [...issue.path, key]),
+              message: unknownNameMessage('field', key, knownNames(Submission, issue.path)),
+            }))
           : [{ field: fieldPath(prefix, issue.path), message: issue.message }],
       );
 
@@ -133,6 +137,8 @@ export function batchItems(raw: unknown, max: number): { ok: true; items: unknow
   else if (items.length === 0 || items.length > max) {
     errors.push({ field: 'body.items', message: `must hold 1 to ${max} items (got ${items.length})` });
   }
-  for (const key of Object.keys(raw)) if (key !== 'items') errors.push({ field: `body.${key}`, message: 'unknown field' });
+  for (const key of Object.keys(raw)) {
+    if (key !== 'items') errors.push({ field: `body.${key}`, message: unknownNameMessage('field', key, ['items']) });
+  }
   return errors.length === 0 ? { ok: true, items: items as unknown[] } : { ok: false, errors };
 }

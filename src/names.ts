@@ -1,0 +1,77 @@
+import type { z } from 'zod';
+
+/** Edits (insertions, deletions, substitutions) that turn `a` into `b`. */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/**
+ * The known name an unknown one was most likely meant as (`categry`, `companysize`, `respondant`),
+ * or undefined. Case aside, names of up to 3 characters must match exactly, of up to 6 within one
+ * edit and longer ones within two; a tie between two names suggests neither.
+ */
+export function meantName(unknown: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  let tied = false;
+  for (const name of known) {
+    const allowed = name.length <= 3 ? 0 : name.length <= 6 ? 1 : 2;
+    // Names further apart in length are further apart in edits: a made-up name thousands of
+    // characters long costs a comparison of lengths, not a table of them.
+    if (Math.abs(name.length - unknown.length) > allowed) continue;
+    const distance = editDistance(unknown.toLowerCase(), name.toLowerCase());
+    if (distance > allowed || distance > bestDistance) continue;
+    tied = distance === bestDistance;
+    best = name;
+    bestDistance = distance;
+  }
+  return tied ? undefined : best;
+}
+
+/** "unknown field" or "unknown parameter", with the name it was likely meant as, when there is one. */
+export function unknownNameMessage(what: 'field' | 'parameter', unknown: string, known: readonly string[]): string {
+  const meant = meantName(unknown, known);
+  return meant === undefined ? `unknown ${what}` : `unknown ${what}; did you mean ${meant}?`;
+}
+
+/**
+ * The field names an object schema knows at `path` below `schema` (list indexes step into a list's
+ * items; optional, nullable and defaulted values into what they wrap), or none where the path leads
+ * elsewhere.
+ */
+export function knownNames(schema: unknown, path: readonly PropertyKey[]): string[] {
+  let at = unwrapped(schema);
+  for (const step of path) {
+    if (at === undefined) return [];
+    const def = (at as z.ZodType)._zod.def as { type: string; shape?: Record<string, unknown>; element?: unknown };
+    if (def.type === 'array' && typeof step === 'number') at = unwrapped(def.element);
+    else if (def.type === 'object' && typeof step === 'string' && def.shape !== undefined) at = unwrapped(def.shape[step]);
+    else return [];
+  }
+  if (at === undefined) return [];
+  const def = (at as z.ZodType)._zod.def as { type: string; shape?: Record<string, unknown> };
+  return def.type === 'object' && def.shape !== undefined ? Object.keys(def.shape) : [];
+}
+
+/** A schema without the optional, nullable, default and prefault wrappers around it. */
+function unwrapped(schema: unknown): unknown {
+  let at = schema;
+  for (;;) {
+    const def = (at as Partial<z.ZodType> | undefined)?._zod?.def as { type: string; innerType?: unknown } | undefined;
+    if (def === undefined) return undefined;
+    if (['optional', 'nullable', 'default', 'prefault'].includes(def.type) && def.innerType !== undefined) at = def.innerType;
+    else return at;
+  }
+}

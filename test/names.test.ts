@@ -1,0 +1,83 @@
+// The names an unknown field or query parameter was likely meant as, and where a schema's names are found.
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { editDistance, knownNames, meantName, unknownNameMessage } from '../src/names.js';
+
+describe('meantName', () => {
+  const query = ['category', 'q', 'role', 'minLevel', 'companySize', 'limit', 'offset'];
+
+  it.each([
+    ['categry', 'category'],
+    ['Category', 'category'],
+    ['companysize', 'companySize'],
+    ['company_size', 'companySize'],
+    ['minlevel', 'minLevel'],
+    ['rol', 'role'],
+    ['limt', 'limit'],
+    ['ofset', 'offset'],
+    ['Q', 'q'],
+  ])('takes %s for %s', (typed, meant) => {
+    expect(meantName(typed, query)).toBe(meant);
+  });
+
+  it.each([
+    ['x', 'a name of up to three characters is matched exactly, case aside'],
+    ['page', 'too far from every name'],
+    ['colour', 'too far from every name'],
+    ['categories', 'three edits from category'],
+  ])('suggests nothing for %s (%s)', (typed) => {
+    expect(meantName(typed, query)).toBeUndefined();
+  });
+
+  it('suggests neither of two names equally close', () => {
+    expect(meantName('rate', ['race', 'rave'])).toBeUndefined();
+    expect(meantName('rate', ['race', 'rates', 'ratio'])).toBeUndefined();
+    expect(meantName('ratee', ['race', 'rates'])).toBe('rates');
+  });
+
+  it('answers a name thousands of characters long at once, without comparing it edit by edit', () => {
+    const long = 'k'.repeat(100_000);
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 100; i++) expect(meantName(long, query)).toBeUndefined();
+    // 100 full comparisons against seven names would take seconds; length checks take microseconds.
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(1000);
+  });
+});
+
+describe('editDistance', () => {
+  it('counts insertions, deletions and substitutions', () => {
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('same', 'same')).toBe(0);
+  });
+});
+
+describe('unknownNameMessage', () => {
+  it('adds the meant name only where there is one', () => {
+    expect(unknownNameMessage('parameter', 'categry', ['category'])).toBe('unknown parameter; did you mean category?');
+    expect(unknownNameMessage('field', 'mood', ['answers', 'respondent', 'companySize'])).toBe('unknown field');
+  });
+});
+
+describe('knownNames', () => {
+  const Answer = z.strictObject({ questionId: z.string(), value: z.number() });
+  const Body = z.strictObject({
+    answers: z.array(Answer),
+    respondent: z.string().nullable().optional(),
+    nested: z.strictObject({ inner: z.string() }).default({ inner: '' }),
+  });
+
+  it('reads the names at a path, through lists, optional and defaulted values', () => {
+    expect(knownNames(Body, [])).toEqual(['answers', 'respondent', 'nested']);
+    expect(knownNames(Body, ['answers', 3])).toEqual(['questionId', 'value']);
+    expect(knownNames(Body, ['nested'])).toEqual(['inner']);
+  });
+
+  it('gives none where the path leads to no object or out of the schema', () => {
+    expect(knownNames(Body, ['respondent'])).toEqual([]);
+    expect(knownNames(Body, ['answers'])).toEqual([]);
+    expect(knownNames(Body, ['missing', 'x'])).toEqual([]);
+    expect(knownNames(undefined, [])).toEqual([]);
+    expect(knownNames({ not: 'a schema' }, [])).toEqual([]);
+  });
+});
