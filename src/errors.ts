@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { meantName } from './names.js';
 import { PROBLEM_TYPES, type ProblemCode, problemTitle, problemType } from './problem-types.js';
 import { LONE_SURROGATE } from './schemas/assessment.js';
 import type { ProblemBody } from './schemas/problem.js';
@@ -97,20 +98,26 @@ export class ApiError extends Error {
  * A value of a request that names nothing the API has: what kind of thing, the value, its field, and
  * the values there are when they are few enough to list (`known`).
  */
-export type UnknownValue = { what: string; value: string; field: string; known?: readonly string[] };
+export type UnknownValue = { what: string; value: string; field: string; known?: readonly string[]; meant?: string };
 
 /** The most values a problem lists for a field: a company size or a role is told its choices, a competency is not (22). */
 const MAX_LISTED_VALUES = 10;
 
-/** An unknown value of a request, with the keys of the index it was looked up in when they are few enough to list. */
+/**
+ * An unknown value of a request, with the keys of the index it was looked up in when they are few
+ * enough to list, or else the one it was likely meant as (`hirng`: `hiring`), when there is one.
+ */
 export function unknownValue(index: ReadonlyMap<string, unknown>, what: string, value: string, field: string): UnknownValue {
   const values = [...index.keys()];
-  return { what, value, field, ...(values.length <= MAX_LISTED_VALUES ? { known: values } : {}) };
+  if (values.length <= MAX_LISTED_VALUES) return { what, value, field, known: values };
+  const meant = meantName(value, values);
+  return { what, value, field, ...(meant === undefined ? {} : { meant }) };
 }
 
 /** The field problem for an unknown value: `unknown company size "huge": must be one of: startup, …`. */
-export function unknownValueProblem({ what, value, field, known }: UnknownValue): FieldProblem {
-  return { field, message: `unknown ${what} "${quoted(value)}"${known === undefined ? '' : `: must be one of: ${known.join(', ')}`}` };
+export function unknownValueProblem({ what, value, field, known, meant }: UnknownValue): FieldProblem {
+  const hint = known !== undefined ? `: must be one of: ${known.join(', ')}` : meant !== undefined ? `; did you mean ${meant}?` : '';
+  return { field, message: `unknown ${what} "${quoted(value)}"${hint}` };
 }
 
 /** One 404 for every unknown value of a request, so that a client can correct them all at once. */

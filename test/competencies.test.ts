@@ -409,7 +409,18 @@ describe('GET /v1/competencies/{competency}', () => {
 
   it('answers an unknown competency with a 404 problem naming params.competency', async () => {
     const body = expectProblem(await get('/v1/competencies/juggling'), 404);
-    expect(body.errors?.[0]?.field).toBe('params.competency');
+    expect(body.errors?.[0]).toEqual({ field: 'params.competency', message: 'unknown competency "juggling"' });
+  });
+
+  // Guards against: a slug a letter or two off (22 competencies are too many to list) was told only
+  // that it was unknown.
+  it.each([
+    ['hirng', 'hiring'],
+    ['code-reveiw', 'code-review'],
+    ['technical-mentorng', 'technical-mentoring'],
+  ])('names the competency %s was likely meant as', async (typed, meant) => {
+    const body = expectProblem(await get(`/v1/competencies/${typed}`), 404);
+    expect(body.errors).toEqual([{ field: 'params.competency', message: `unknown competency "${typed}"; did you mean ${meant}?` }]);
   });
 
   it.each(['Hiring', 'hands_on_coding', 'a'.repeat(65), 'hiring-'])(

@@ -178,11 +178,36 @@ describe('headers and details for clients', () => {
   // Guards against: `/v1/roles/` reached the role route with an empty slug and was a 400 blaming
   // params.role, while `/v1/meta/` was a 404: one mistake, answered two ways.
   it('answers a collection URL with a trailing slash as a path no route matches', async () => {
-    for (const path of ['/v1/roles/', '/v1/competencies/', '/v1/assessments/', '/problems/', '/v1/meta/']) {
+    for (const path of ['/v1/roles/', '/v1/competencies/', '/problems/', '/v1/meta/']) {
       const problem = problemOf(await app.inject(path), 404);
-      expect(problem.detail, path).toBe(`No route matches GET ${path}.`);
+      expect(problem.detail, path).toBe(`No route matches GET ${path}. Did you mean GET ${path.slice(0, -1)}?`);
     }
+    // No route takes a GET at /v1/assessments: nothing to suggest.
+    expect(problemOf(await app.inject('/v1/assessments/'), 404).detail).toBe('No route matches GET /v1/assessments/.');
     expect((await app.inject('/docs/')).statusCode).toBe(200);
+  });
+
+  // Guards against: a path one letter off a route (`/v1/role/…`, `/v1/comparison`), or without its
+  // `/v1`, was told only that nothing matched, leaving the client to find the route in the document.
+  it('names the path a request that matches no route was likely meant as', async () => {
+    const meant = async (method: 'GET' | 'POST', url: string) => {
+      const response = await app.inject({ method, url, ...(method === 'POST' ? { payload: {} } : {}) });
+      return problemOf(response, 404).detail;
+    };
+    expect(await meant('GET', '/v1/role/tech-lead?companySize=startup')).toBe(
+      'No route matches GET /v1/role/tech-lead. Did you mean GET /v1/roles/tech-lead?',
+    );
+    expect(await meant('GET', '/roles/tech-lead')).toBe('No route matches GET /roles/tech-lead. Did you mean GET /v1/roles/tech-lead?');
+    expect(await meant('GET', '/v1/comparison')).toBe('No route matches GET /v1/comparison. Did you mean GET /v1/comparisons?');
+    expect(await meant('GET', '/v1/company-size/big%2Dtech')).toBe(
+      'No route matches GET /v1/company-size/big%2Dtech. Did you mean GET /v1/company-sizes/big%2Dtech?',
+    );
+    expect(await meant('POST', '/v1/asessments')).toBe('No route matches POST /v1/asessments. Did you mean POST /v1/assessments?');
+    // Too far from every route, or two segments off, or close only to a route of another method.
+    for (const url of ['/v1/xyz', '/v2/roles', '/v1/rol/tech-leed/x', '/v1/rolse/tech-lead', '/']) {
+      expect(await meant('GET', url), url).toBe(`No route matches GET ${url}.`);
+    }
+    expect(await meant('POST', '/v1/comparison')).toBe('No route matches POST /v1/comparison.');
   });
 
   // Guards against: a HEAD's 404 and 405 details named HEAD where its GET's named GET, so the HEAD

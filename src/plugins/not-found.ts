@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { problemInstance } from '../errors.js';
+import { meantName } from '../names.js';
 import { sendProblem } from './errors.js';
 
 /** Route patterns (`/v1/roles/:role`) with their methods, matched against a request's path. */
@@ -24,6 +25,29 @@ class RouteMethods {
     return [...methods].sort();
   }
 
+  /**
+   * The path a request that matched no route was likely meant as: the same path with one static
+   * segment corrected (`/v1/role/tech-lead` for `/v1/roles/tech-lead`), with the `/v1` it lacks, or
+   * without its trailing slash, on a route that takes `method`. Undefined when no route, or more
+   * than one, is that close.
+   */
+  meantPath(path: string, method: string): string | undefined {
+    const segments = path.split('/').slice(1);
+    const tries: [string[], number][] = [[segments, 1]];
+    if (segments[0] !== 'v1') tries.push([['v1', ...segments], 0]);
+    if (segments.length > 1 && segments.at(-1) === '') tries.push([segments.slice(0, -1), 0]);
+    const found = new Set<string>();
+    for (const [pattern, methods] of this.byPattern) {
+      if (!methods.has(method) || pattern.includes('*')) continue;
+      const parts = pattern.split('/').slice(1);
+      for (const [tried, fixes] of tries) {
+        const meant = correctedSegments(tried, parts, fixes);
+        if (meant !== undefined) found.add(`/${meant.join('/')}`);
+      }
+    }
+    return found.size === 1 ? [...found][0] : undefined;
+  }
+
   /** Whether the path is a route of its own, with no parameter (`/v1/assessments/batch`). */
   isRoute(path: string): boolean {
     return !/[:*]/.test(path) && this.byPattern.has(path);
@@ -42,6 +66,26 @@ class RouteMethods {
     for (const route of this.compiled) if (route.path.test(path)) for (const method of route.methods) allowed.add(method);
     return [...allowed].sort();
   }
+}
+
+/**
+ * `segments` matched against a pattern's `parts` with at most `fixes` static segments corrected to
+ * a name a letter or two away (a parameter takes any non-empty segment): the corrected segments, or
+ * undefined when they do not match.
+ */
+function correctedSegments(segments: readonly string[], parts: readonly string[], fixes: number): string[] | undefined {
+  if (segments.length !== parts.length) return undefined;
+  let left = fixes;
+  const corrected: string[] = [];
+  for (const [i, part] of parts.entries()) {
+    const segment = segments[i] as string;
+    if (part.startsWith(':') ? segment !== '' : segment === part) corrected.push(segment);
+    else if (left > 0 && !part.startsWith(':') && meantName(segment, [part]) === part) {
+      left--;
+      corrected.push(part);
+    } else return undefined;
+  }
+  return corrected;
 }
 
 /** A route pattern as a regular expression: a parameter is one non-empty segment, `*` the rest of the path. */
@@ -86,10 +130,12 @@ export default fp(
       // A HEAD is told what its GET would be, so that its Content-Length is the GET's (RFC 9110, 9.3.2).
       const method = request.method === 'HEAD' ? 'GET' : request.method;
       if (allowed.length === 0 || (request.method !== 'OPTIONS' && allowed.includes(request.method))) {
+        // The path as sent, so that a corrected path keeps the client's own spelling of its values.
+        const meant = allowed.length === 0 ? routes.meantPath(request.url.split(/[?#]/, 1)[0] as string, method) : undefined;
         return sendProblem(request, reply, {
           status: 404,
           code: 'not-found',
-          detail: `No route matches ${method} ${problemInstance(request.url)}.`,
+          detail: `No route matches ${method} ${problemInstance(request.url)}.${meant === undefined ? '' : ` Did you mean ${method} ${problemInstance(meant)}?`}`,
         });
       }
       const allow = [...allowed, 'OPTIONS'].join(', ');
