@@ -228,6 +228,19 @@ export class NotUtf8Error extends ApiError {
   }
 }
 
+/**
+ * A body that is not JSON, told where its first error is when the parser says: the line and column
+ * (from 1, in characters) of the character at which the JSON went wrong.
+ */
+export class NotJsonError extends ApiError {
+  constructor(at?: { line: number; column: number }) {
+    super(
+      'malformed-body',
+      `The body is not valid JSON${at === undefined ? '' : `: it goes wrong at line ${at.line}, column ${at.column}`}.`,
+    );
+  }
+}
+
 /** JSON that parses but has a key that could change an object's prototype once read. */
 export class ForbiddenKeyError extends ApiError {
   constructor() {

@@ -1,6 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest, preParsingHookHandler, preValidationHookHandler } from 'fastify';
-import { BadRequestError, ForbiddenKeyError, NotUtf8Error, UnsupportedCharsetError, UnsupportedContentCodingError } from './errors.js';
+import {
+  BadRequestError,
+  ForbiddenKeyError,
+  NotJsonError,
+  NotUtf8Error,
+  UnsupportedCharsetError,
+  UnsupportedContentCodingError,
+} from './errors.js';
+import { jsonErrorAt, lineAndColumn } from './json-syntax.js';
 
 // How request bodies become values: JSON only, strict UTF-8, no content coding, no prototype keys,
 // no deeper nesting than a submission could need. Every refusal is an error the error handler answers.
@@ -135,13 +143,18 @@ function hasContentCoding(header: string | undefined): boolean {
   });
 }
 
-/** Whether the text is JSON, whatever keys it has; a leading byte-order mark is skipped, as the body parser skips it. */
-function isJson(text: string): boolean {
+/**
+ * Why the text is not JSON, whatever keys it has (a leading byte-order mark is skipped, as the body
+ * parser skips it): a NotJsonError with the line and column of its first error, or undefined for JSON.
+ */
+export function notJson(text: string): NotJsonError | undefined {
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
-    JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-    return true;
+    JSON.parse(json);
+    return undefined;
   } catch {
-    return false;
+    const at = jsonErrorAt(json);
+    return new NotJsonError(at === undefined ? undefined : lineAndColumn(json, at));
   }
 }
 
@@ -221,7 +234,11 @@ export function addJsonBodyParser(app: FastifyInstance): void {
     if (costly !== undefined) return done(new BadRequestError(`The body ${costly}.`, [{ field: 'body', message: costly }]), undefined);
     parseJson(request, body, (error, value) => {
       // The parser refuses prototype keys as it refuses broken JSON: tell the two apart, on errors only.
-      if (error) return done(isJson(body) ? new ForbiddenKeyError() : error, undefined);
+      if (error) {
+        // An empty body is told so (by the error handler); broken JSON where it goes wrong.
+        const empty = (error as { code?: string }).code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
+        return done(empty ? error : (notJson(body) ?? new ForbiddenKeyError()), undefined);
+      }
       if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
         return done(new BadRequestError(`The body ${TOO_DEEP}.`, [{ field: 'body', message: TOO_DEEP }]), undefined);
       }

@@ -204,6 +204,21 @@ describe('the error handler', () => {
     });
     const body = expectProblem(response, 400);
     expect(body.code).toBe('malformed-body');
+    expect(body.detail).toBe('The body is not valid JSON: it goes wrong at line 1, column 14.');
+  });
+
+  // Guards against: "The body is not valid JSON." alone, which leaves a body written by hand to be
+  // searched for its stray comma.
+  it.each([
+    ['/v1/assessments', '{\n  "answers": [\n    {"questionId": "q", "value": 3},\n  ]\n}', 'line 4, column 3'],
+    ['/v1/assessments/preview', '\ufeff{"answers": [1,, 2]}', 'line 1, column 16'],
+    ['/v1/assessments/batch', '{"items": [{"answers": tru}]}', 'line 1, column 27'],
+  ])('tells %s where a body stops being JSON', async (url, payload, at) => {
+    const response = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload });
+    expect(expectProblem(response, 400)).toMatchObject({
+      code: 'malformed-body',
+      detail: `The body is not valid JSON: it goes wrong at ${at}.`,
+    });
   });
 
   it('answers an empty JSON body with a 400 problem', async () => {

@@ -1,0 +1,84 @@
+// Where a body stops being JSON, for the 400 that tells a client the line and column to fix.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { jsonErrorAt, lineAndColumn } from '../src/json-syntax.js';
+
+const parses = (text: string) => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('jsonErrorAt', () => {
+  it.each([
+    ['{"answers":[],}', 14],
+    ["{'answers':[]}", 1],
+    ['{"answers":[1,2', 15],
+    ['{"a":1}x', 7],
+    ['{"a":tru}', 8],
+    ['{"a":"x\ny"}', 7],
+    ['[1,]', 3],
+    ['[1,,2]', 3],
+    ['{"a" 1}', 5],
+    ['{"a":}', 5],
+    ['{,}', 1],
+    ['01', 1],
+    ['-', 1],
+    ['1.', 2],
+    ['1e+', 3],
+    ['"\\x"', 2],
+    ['"\\u12G4"', 5],
+    ['"open', 5],
+    ['', 0],
+    ['   ', 3],
+    ['[}', 1],
+    ['{]', 1],
+  ])('finds where %j goes wrong: at %i', (text, at) => {
+    expect(parses(text)).toBe(false);
+    expect(jsonErrorAt(text)).toBe(at);
+  });
+
+  it('finds nothing wrong in JSON, whitespace around it included', () => {
+    for (const text of ['{}', '[]', ' {"a":[1,-2.5e+3,true,false,null,"\\u00e9\\n"]} ', '"x"', '0', '-0.0E-0']) {
+      expect(jsonErrorAt(text), text).toBeUndefined();
+    }
+  });
+
+  it('agrees with JSON.parse on which texts are JSON', () => {
+    const mutated = fc
+      .tuple(
+        fc.json(),
+        fc.nat(),
+        fc.constantFrom('', ',', ']', '}', '"', ':', '\\', '\n', 'x', '0', ' ', '[', '{', '-', '.', 'e'),
+        fc.boolean(),
+      )
+      .map(([json, at, insert, cut]) => {
+        const i = at % (json.length + 1);
+        return json.slice(0, i) + insert + json.slice(cut ? i + 1 : i);
+      });
+    fc.assert(
+      fc.property(fc.oneof(fc.json(), fc.string(), mutated), (text) => {
+        expect(jsonErrorAt(text) === undefined).toBe(parses(text));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('reads any depth without recursion: a text that ends inside 100,000 brackets goes wrong at its end', () => {
+    const deep = '['.repeat(100_000);
+    expect(jsonErrorAt(deep)).toBe(deep.length);
+    expect(jsonErrorAt(`${deep}${']'.repeat(100_000)}`)).toBeUndefined();
+  });
+});
+
+describe('lineAndColumn', () => {
+  it('counts lines and columns from 1', () => {
+    expect(lineAndColumn('abc', 0)).toEqual({ line: 1, column: 1 });
+    expect(lineAndColumn('ab\ncd\r\nef', 4)).toEqual({ line: 2, column: 2 });
+    expect(lineAndColumn('ab\ncd\r\nef', 9)).toEqual({ line: 3, column: 3 });
+    expect(lineAndColumn('\n', 1)).toEqual({ line: 2, column: 1 });
+  });
+});
