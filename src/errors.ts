@@ -229,8 +229,8 @@ export class NotUtf8Error extends ApiError {
 }
 
 /**
- * A body that is not JSON, told where its first error is when the parser says: the line and column
- * (from 1, in characters) of the character at which the JSON went wrong.
+ * A body that is not JSON, told where its first error is: the line and column (from 1, in UTF-16
+ * code units as JavaScript counts them) of the character at which the JSON goes wrong.
  */
 export class NotJsonError extends ApiError {
   constructor(at?: { line: number; column: number }) {

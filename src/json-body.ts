@@ -147,7 +147,7 @@ function hasContentCoding(header: string | undefined): boolean {
  * Why the text is not JSON, whatever keys it has (a leading byte-order mark is skipped, as the body
  * parser skips it): a NotJsonError with the line and column of its first error, or undefined for JSON.
  */
-export function notJson(text: string): NotJsonError | undefined {
+function notJson(text: string): NotJsonError | undefined {
   const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
     JSON.parse(json);
