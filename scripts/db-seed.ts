@@ -3,7 +3,7 @@
 import { loadConfig } from '../src/config.js';
 import { loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
-import { seedDatabase } from '../src/db/seed.js';
+import { reusedReleaseWarning, seedDatabase } from '../src/db/seed.js';
 import { runCommand, takeNoArguments } from './cli.js';
 
 await runCommand('db:seed', () => {
@@ -15,11 +15,8 @@ await runCommand('db:seed', () => {
     console.log(
       `${outcome.changed ? 'seeded' : 'already current:'} release ${outcome.release} (${outcome.contentHash}) in ${databasePath}`,
     );
-    if (outcome.replacedContentHash !== null) {
-      console.error(
-        `db:seed: release ${outcome.release} named other content before (${outcome.replacedContentHash}): bump \`release\` in seed/release.json so that kbRelease tells the two apart`,
-      );
-    }
+    const reused = reusedReleaseWarning(outcome);
+    if (reused !== undefined) console.error(`db:seed: ${reused}`);
   } finally {
     sqlite.close();
   }

@@ -10,6 +10,12 @@ import * as t from './schema.js';
  */
 export type SeedOutcome = { changed: boolean; release: string; contentHash: string; replacedContentHash: string | null };
 
+/** What to tell whoever seeded content under a release id that named other content before, or undefined. */
+export function reusedReleaseWarning({ release, replacedContentHash }: SeedOutcome): string | undefined {
+  if (replacedContentHash === null) return undefined;
+  return `release ${release} named other content before (${replacedContentHash}): bump \`release\` in seed/release.json so that kbRelease tells the two apart`;
+}
+
 /**
  * Brings the database to the content of the seed files. When the current release already has the
  * same content hash nothing is written; otherwise everything is updated in one transaction. The

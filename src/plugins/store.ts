@@ -5,7 +5,7 @@ import { type Content, loadContent } from '../content/load.js';
 import { Checkpointer } from '../db/checkpointer.js';
 import { databaseError, isInMemoryPath, openDatabase, type Synchronous, sqliteCodeOf } from '../db/client.js';
 import { Repository } from '../db/repository.js';
-import { seedDatabase } from '../db/seed.js';
+import { reusedReleaseWarning, seedDatabase } from '../db/seed.js';
 import { KnowledgeBase } from '../domain/knowledge-base.js';
 
 declare module 'fastify' {
@@ -88,10 +88,11 @@ export default fp<StoreOptions>(
         },
         'knowledge base ready',
       );
-      if (outcome.replacedContentHash !== null) {
+      const reused = reusedReleaseWarning(outcome);
+      if (reused !== undefined) {
         app.log.warn(
           { release: outcome.release, contentHash: outcome.contentHash, replacedContentHash: outcome.replacedContentHash },
-          `the seed content changed under release ${outcome.release}, which named other content before: bump \`release\` in seed/release.json so that kbRelease tells the two apart`,
+          `the seed content changed without a new release: ${reused}`,
         );
       }
       app.decorate('repository', repository);
