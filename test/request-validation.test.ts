@@ -210,6 +210,17 @@ describe('headers and details for clients', () => {
     expect(await meant('POST', '/v1/comparison')).toBe('No route matches POST /v1/comparison.');
   });
 
+  // Guards against: `GET /v1/assesments/batch` was told to try `GET /v1/assessments/batch`, which
+  // fits the pattern of `GET /v1/assessments/:id` but is a route of its own for POST only: a 405.
+  it('suggests no path that would itself be refused for the method', async () => {
+    for (const url of ['/v1/assesments/batch', '/v1/assessments/batch/', '/assessments/preview', '/v1/assessments/preview/']) {
+      const problem = problemOf(await app.inject(url), 404);
+      expect(problem.detail, url).toBe(`No route matches GET ${url}.`);
+    }
+    const post = await app.inject({ method: 'POST', url: '/v1/assesments/batch', payload: {} });
+    expect(problemOf(post, 404).detail).toBe('No route matches POST /v1/assesments/batch. Did you mean POST /v1/assessments/batch?');
+  });
+
   // Guards against: a HEAD's 404 and 405 details named HEAD where its GET's named GET, so the HEAD
   // announced a Content-Length one byte longer than its GET's body.
   it('answers a HEAD of a path no route has, or that takes no GET, with the Content-Length of its GET', async () => {

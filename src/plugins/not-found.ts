@@ -29,7 +29,8 @@ class RouteMethods {
    * The path a request that matched no route was likely meant as: the same path with one static
    * segment corrected (`/v1/role/tech-lead` for `/v1/roles/tech-lead`), with the `/v1` it lacks, or
    * without its trailing slash, on a route that takes `method`. Undefined when no route, or more
-   * than one, is that close.
+   * than one, is that close. A path that another route of its own shadows for the method is not
+   * suggested: `GET /v1/assessments/batch` fits `/v1/assessments/:id`, but is answered 405.
    */
   meantPath(path: string, method: string): string | undefined {
     const segments = path.split('/').slice(1);
@@ -42,7 +43,8 @@ class RouteMethods {
       const parts = pattern.split('/').slice(1);
       for (const [tried, fixes] of tries) {
         const meant = correctedSegments(tried, parts, fixes);
-        if (meant !== undefined) found.add(`/${meant.join('/')}`);
+        const candidate = meant === undefined ? undefined : `/${meant.join('/')}`;
+        if (candidate !== undefined && this.allowedFor(routedPath(candidate)).includes(method)) found.add(candidate);
       }
     }
     return found.size === 1 ? [...found][0] : undefined;
