@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Content, loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { Repository } from '../src/db/repository.js';
-import { seedDatabase } from '../src/db/seed.js';
+import { reusedReleaseWarning, seedDatabase } from '../src/db/seed.js';
 import { migrationsFolder } from '../src/paths.js';
 import { editJson, TempDirs } from './support/fixtures.js';
 
@@ -184,6 +184,42 @@ describe('seedDatabase', () => {
       data.map((r, i) => (i === 0 ? { ...r, summary: `${r.summary} Edited.` } : r)),
     );
     expect(seedDatabase(db, loadContent(folder))).toMatchObject({ changed: true, release: '2099.1.0', replacedContentHash: null });
+  });
+
+  // Guards against: only the current release was compared, so content seeded under an id an
+  // earlier release held (release.json set back from 2099.1.0) overwrote that release's row unwarned.
+  it('names the content an earlier, no longer current release id stood for when that id comes back with other content', () => {
+    const { db } = openDb();
+    const original = loadContent();
+    seedDatabase(db, original);
+    const newer = temp.seedCopy();
+    editJson(newer, 'release.json', () => ({ release: '2099.1.0' }));
+    expect(seedDatabase(db, loadContent(newer))).toMatchObject({ changed: true, replacedContentHash: null });
+
+    const back = temp.seedCopy();
+    editJson(back, 'roles.json', (data: { summary: string }[]) =>
+      data.map((r, i) => (i === 0 ? { ...r, summary: `${r.summary} Edited.` } : r)),
+    );
+    const edited = loadContent(back);
+    expect(edited.release).toBe(original.release);
+    const outcome = seedDatabase(db, edited);
+    expect(outcome).toEqual({
+      changed: true,
+      release: original.release,
+      contentHash: edited.contentHash,
+      replacedContentHash: original.contentHash,
+    });
+    expect(reusedReleaseWarning(outcome)).toContain(original.contentHash);
+  });
+
+  it('warns of nothing when an earlier release id comes back with the content it had', () => {
+    const { db } = openDb();
+    const original = loadContent();
+    seedDatabase(db, original);
+    const newer = temp.seedCopy();
+    editJson(newer, 'release.json', () => ({ release: '2099.1.0' }));
+    seedDatabase(db, loadContent(newer));
+    expect(seedDatabase(db, original)).toMatchObject({ changed: true, release: original.release, replacedContentHash: null });
   });
 
   it('reads one release whole while another connection seeds a new one between its queries', () => {

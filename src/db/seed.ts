@@ -5,8 +5,8 @@ import * as t from './schema.js';
 
 /**
  * What seeding did. `replacedContentHash` is the hash of the content the database held under the
- * same release id, when the seed files changed without a new `release`: the id then names two
- * contents, told apart only by their hashes. Null otherwise.
+ * same release id (the current release's, or an earlier one's), when the seed files changed without
+ * a new `release`: the id then names two contents, told apart only by their hashes. Null otherwise.
  */
 export type SeedOutcome = { changed: boolean; release: string; contentHash: string; replacedContentHash: string | null };
 
@@ -28,12 +28,15 @@ export function seedDatabase(db: Db, content: Content, now: () => Date = () => n
   return db.transaction(
     (tx) => {
       const current = tx.select().from(t.releases).where(eq(t.releases.current, true)).get();
-      const sameRelease = current?.id === content.release;
-      if (sameRelease && current.contentHash === content.contentHash) {
+      if (current?.id === content.release && current.contentHash === content.contentHash) {
         return { changed: false, ...outcome, replacedContentHash: null };
       }
+      // The id may be held by a release seeded before the current one (a release.json set back to
+      // an earlier id): its row is overwritten below, so it named other content too.
+      const held = tx.select().from(t.releases).where(eq(t.releases.id, content.release)).get();
       write(tx, content, now);
-      return { changed: true, ...outcome, replacedContentHash: sameRelease ? current.contentHash : null };
+      const replaced = held !== undefined && held.contentHash !== content.contentHash ? held.contentHash : null;
+      return { changed: true, ...outcome, replacedContentHash: replaced };
     },
     { behavior: 'immediate' },
   );
