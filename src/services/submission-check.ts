@@ -75,15 +75,25 @@ export function checkSubmission(kb: KnowledgeBase, raw: unknown, prefix = 'body'
 /** checkSubmission without the quick path: the schema, then the checks against the knowledge base. */
 export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'): SubmissionCheck {
   const parsed = Submission.safeParse(raw);
+  // A body can repeat a few made-up fields in each of thousands of answers: each is matched against
+  // the declared names once.
+  const messages = new Map<string, string>();
+  const unknownField = (key: string, path: readonly PropertyKey[]) => {
+    const known = knownNames(Submission, path);
+    const id = `${known.join(',')}:${key}`;
+    let message = messages.get(id);
+    if (message === undefined) {
+      message = unknownNameMessage('field', key, known);
+      messages.set(id, message);
+    }
+    return message;
+  };
   const malformed: FieldProblem[] = parsed.success
     ? []
     : parsed.error.issues.flatMap((issue) =>
         // Each unknown field is named on its own, as the batch envelope and the query names them.
         issue.code === 'unrecognized_keys'
-          ? issue.keys.map((key) => ({
-              field: fieldPath(prefix, [...issue.path, key]),
-              message: unknownNameMessage('field', key, knownNames(Submission, issue.path)),
-            }))
+          ? issue.keys.map((key) => ({ field: fieldPath(prefix, [...issue.path, key]), message: unknownField(key, issue.path) }))
           : [{ field: fieldPath(prefix, issue.path), message: issue.message }],
       );
 
