@@ -44,14 +44,19 @@ function isAddressOrRange(entry: string): boolean {
   return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (version === 4 ? 32 : 128));
 }
 
+/** The origin a browser sends for a page at `entry` (lowercase host, no default port, no path), if any. */
+function originOf(entry: string): string | undefined {
+  try {
+    const { origin } = new URL(entry);
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /** An origin exactly as a browser sends it: scheme, host and a port other than the default. */
 function isOrigin(entry: string): boolean {
-  try {
-    const url = new URL(entry);
-    return url.origin !== 'null' && url.origin === entry;
-  } catch {
-    return false;
-  }
+  return originOf(entry) === entry;
 }
 
 /** One of a few words, blanks around it ignored as for every other setting. */
@@ -85,8 +90,20 @@ const ConfigSchema = z.object({
   CORS_ORIGINS: z
     .string()
     .trim()
-    .refine((value) => value === '*' || (list(value).length > 0 && list(value).every(isOrigin)), {
-      message: '`*` alone, or comma-separated origins such as https://hr.example (no path, no trailing slash)',
+    .superRefine((value, ctx) => {
+      if (value === '*' || (list(value).length > 0 && list(value).every(isOrigin))) return;
+      // An entry a browser would send otherwise (`https://HR.example`, `https://hr.example:443`, a
+      // trailing slash) is told how to write it: the rule alone does not say what is wrong with it.
+      const rewritten = list(value).flatMap((entry) => {
+        const origin = originOf(entry);
+        return origin !== undefined && origin !== entry ? [`${entry} as ${origin}`] : [];
+      });
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          '`*` alone, or comma-separated origins such as https://hr.example (no path, no trailing slash)' +
+          (rewritten.length > 0 ? `: write ${rewritten.join(', ')}, as browsers send ${rewritten.length > 1 ? 'them' : 'it'}` : ''),
+      });
     })
     .default('*'),
   // Longer than the default REQUEST_TIMEOUT_MS: a client that stops sending mid-request idles out and

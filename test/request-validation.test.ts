@@ -664,6 +664,20 @@ describe('configuration', () => {
     expect(() => loadConfig({ CORS_ORIGINS: value })).toThrow(ConfigError);
     expect(() => loadConfig({ CORS_ORIGINS: value })).toThrow(/CORS_ORIGINS:/);
   });
+
+  // Guards against: an origin refused with only the rule (`such as https://hr.example`), where what
+  // is wrong with it (a capital letter, the default port) cannot be seen, so the operator is left to
+  // guess how a browser writes it.
+  it.each([
+    ['https://HR.example', 'write https://HR.example as https://hr.example, as browsers send it'],
+    ['https://hr.example:443, https://app.example', 'write https://hr.example:443 as https://hr.example, as browsers send it'],
+    [
+      'https://hr.example/, http://App.example:80',
+      'write https://hr.example/ as https://hr.example, http://App.example:80 as http://app.example, as browsers send them',
+    ],
+  ])('tells CORS_ORIGINS=%s how a browser writes the origin', (value, advice) => {
+    expect(() => loadConfig({ CORS_ORIGINS: value })).toThrow(advice);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
