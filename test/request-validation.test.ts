@@ -311,6 +311,19 @@ describe('headers and details for clients', () => {
     expect(problem.errors).toEqual([{ field: 'params.id', message: 'must be an assessment id: the UUID in the Location of its 201' }]);
   });
 
+  // Guards against: the question bank read under the plural path of stored assessments
+  // (`/v1/assessments/questions`, where the bank is `/v1/assessment/questions`) being told only what
+  // an assessment id is, with nothing to say where the questions are.
+  it('tells a GET of /v1/assessments/questions where the questions are', async () => {
+    const problem = problemOf(await app.inject('/v1/assessments/questions'), 400);
+    expect(problem.errors).toEqual([
+      {
+        field: 'params.id',
+        message: 'must be an assessment id: the UUID in the Location of its 201 (the questions are at /v1/assessment/questions)',
+      },
+    ]);
+  });
+
   it('does not echo a long unknown path whole in the 404 detail', async () => {
     const path = `/v1/${'x'.repeat(5000)}`;
     const problem = problemOf(await app.inject(path), 404);

@@ -152,7 +152,12 @@ export const AssessmentPreview = z.object(storedFields).meta({ id: 'AssessmentPr
 
 export const AssessmentParams = z.strictObject({
   id: z
-    .uuid({ error: 'must be an assessment id: the UUID in the Location of its 201' })
+    // The question bank is under the singular `/v1/assessment/`: the plural, where ids are read, is
+    // the easy slip, and is told where the questions are.
+    .uuid({
+      error: (issue) =>
+        `must be an assessment id: the UUID in the Location of its 201${issue.input === 'questions' ? ' (the questions are at /v1/assessment/questions)' : ''}`,
+    })
     .describe('The id returned when the assessment was created'),
 });
 
