@@ -1,20 +1,29 @@
 import type { z } from 'zod';
 
-/** Edits (insertions, deletions, substitutions) that turn `a` into `b`. */
-export function editDistance(a: string, b: string): number {
+/**
+ * Edits (insertions, deletions, substitutions) that turn `a` into `b`; past `max`, only that it is
+ * more than `max` (`max + 1` is returned as soon as no path of edits can stay within it).
+ */
+export function editDistance(a: string, b: string, max = Number.POSITIVE_INFINITY): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
+    let least = i;
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
+      const cell = Math.min(
         (previous[j] as number) + 1,
         (current[j - 1] as number) + 1,
         (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
+      current[j] = cell;
+      if (cell < least) least = cell;
     }
+    // A row's least count never falls in the rows after it.
+    if (least > max) return max + 1;
     previous = current;
   }
-  return previous[b.length] as number;
+  return Math.min(previous[b.length] as number, max + 1);
 }
 
 /**
@@ -29,9 +38,10 @@ export function meantName(unknown: string, known: readonly string[]): string | u
   for (const name of known) {
     const allowed = name.length <= 3 ? 0 : name.length <= 6 ? 1 : 2;
     // Names further apart in length are further apart in edits: a made-up name thousands of
-    // characters long costs a comparison of lengths, not a table of them.
+    // characters long costs a comparison of lengths, not a table of them, and a comparison stops
+    // once it is past the edits allowed.
     if (Math.abs(name.length - unknown.length) > allowed) continue;
-    const distance = editDistance(unknown.toLowerCase(), name.toLowerCase());
+    const distance = editDistance(unknown.toLowerCase(), name.toLowerCase(), allowed);
     if (distance > allowed || distance > bestDistance) continue;
     tied = distance === bestDistance;
     best = name;

@@ -1,4 +1,5 @@
 // The names an unknown field or query parameter was likely meant as, and where a schema's names are found.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { editDistance, knownNames, meantName, unknownNameMessage } from '../src/names.js';
@@ -49,6 +50,19 @@ describe('editDistance', () => {
     expect(editDistance('kitten', 'sitting')).toBe(3);
     expect(editDistance('', 'abc')).toBe(3);
     expect(editDistance('same', 'same')).toBe(0);
+  });
+
+  it('with a most, gives the count up to it and one more past it', () => {
+    expect(editDistance('kitten', 'sitting', 3)).toBe(3);
+    expect(editDistance('kitten', 'sitting', 2)).toBe(3);
+    expect(editDistance('kitten', 'sitting', 0)).toBe(1);
+    expect(editDistance('abc', 'abcdefgh', 1)).toBe(2);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), fc.nat(4), (a, b, max) => {
+        expect(editDistance(a, b, max)).toBe(Math.min(editDistance(a, b), max + 1));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

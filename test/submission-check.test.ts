@@ -174,6 +174,23 @@ describe('submission checks: the quick path against the schema', () => {
     expect(fastest(close) / fastest(far)).toBeLessThan(1.6);
   });
 
+  // An unknown question id a letter or two from one in the bank is told that id; ids far from all
+  // of them, and every one past the tenth of a body, are only named, so that a body of thousands of
+  // made-up ids costs a few comparisons with the bank, not one per answer.
+  it('tells an unknown question id the id it was likely meant as, for the first ten of a body', () => {
+    const known = QUESTION_IDS.slice(0, 8).map((questionId) => ({ questionId, value: 3 }));
+    const typo = (id: string) => `${id.slice(0, 4)}${id.slice(5)}`;
+    const near = QUESTION_IDS.slice(8, 20);
+    const answers = [...known, { questionId: 'q-nothing-like-any', value: 3 }, ...near.map((id) => ({ questionId: typo(id), value: 3 }))];
+    const check = checkThoroughly(app.kb, { answers });
+    expect(check).toMatchObject({ ok: false, fault: 'unscorable' });
+    const messages = check.ok ? [] : check.errors.map((e) => e.message);
+    expect(messages[0]).toBe('unknown question "q-nothing-like-any"');
+    // The far id counts as one of the ten: nine near ones are told their id, the last three are not.
+    expect(messages.slice(1, 10)).toEqual(near.slice(0, 9).map((id) => `unknown question "${typo(id)}"; did you mean ${id}?`));
+    expect(messages.slice(10, 13)).toEqual(near.slice(9).map((id) => `unknown question "${typo(id)}"`));
+  });
+
   // Guards against (from a review): a 63-letter id and an emoji (64 characters, allowed) was quoted
   // cut in the middle of the emoji's surrogate pair, and an id holding a lone surrogate was quoted as
   // it came: the problem was not well-formed Unicode, which strict JSON readers refuse.

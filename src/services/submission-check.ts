@@ -4,7 +4,7 @@
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { MIN_ANSWERS } from '../domain/scoring.js';
 import { type FieldProblem, fieldPath, quoted, type SubmissionFault, unknownValue, unknownValueProblem } from '../errors.js';
-import { knownNames, unknownNameMessage } from '../names.js';
+import { knownNames, meantName, unknownNameMessage } from '../names.js';
 import {
   LONE_SURROGATE,
   MAX_ANSWERS,
@@ -16,6 +16,9 @@ import {
 import { REQUIRED } from '../schemas/messages.js';
 
 export type SubmissionCheck = { ok: true; submission: SubmissionInput } | { ok: false; fault: SubmissionFault; errors: FieldProblem[] };
+
+/** Unknown question ids of one body that are told the id they were likely meant as; the rest are only named. */
+const MAX_SUGGESTED_QUESTIONS = 10;
 
 const SUBMISSION_FIELDS = new Set(['answers', 'companySize', 'respondent']);
 
@@ -103,11 +106,18 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
   const answers = Array.isArray(body.answers) ? body.answers : [];
   const seen = new Set<string>();
   let usable = 0;
+  // The id an unknown one was likely meant as, for the first few of a body: a body of thousands of
+  // made-up ids costs no more than a few comparisons with the questions.
+  let suggested = 0;
+  const unknownQuestion = (questionId: string) => {
+    const meant = suggested++ < MAX_SUGGESTED_QUESTIONS ? meantName(questionId, [...kb.questionById.keys()]) : undefined;
+    return `unknown question "${quoted(questionId)}"${meant === undefined ? '' : `; did you mean ${meant}?`}`;
+  };
   answers.forEach((answer: unknown, i) => {
     const questionId = (answer as { questionId?: unknown } | null)?.questionId;
     if (typeof questionId !== 'string') return;
     if (!kb.questionById.has(questionId)) {
-      unacceptable.push({ field: `${prefix}.answers[${i}].questionId`, message: `unknown question "${quoted(questionId)}"` });
+      unacceptable.push({ field: `${prefix}.answers[${i}].questionId`, message: unknownQuestion(questionId) });
     } else if (seen.has(questionId)) {
       unacceptable.push({ field: `${prefix}.answers[${i}].questionId`, message: `question "${questionId}" is answered more than once` });
     } else {
