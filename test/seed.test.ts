@@ -188,13 +188,19 @@ describe('seedDatabase', () => {
 
   // Guards against: only the current release was compared, so content seeded under an id an
   // earlier release held (release.json set back from 2099.1.0) overwrote that release's row unwarned.
-  it('names the content an earlier, no longer current release id stood for when that id comes back with other content', () => {
+  /** A database seeded with the shipped content, then with a newer release 2099.1.0. */
+  const movedOn = () => {
     const { db } = openDb();
     const original = loadContent();
     seedDatabase(db, original);
     const newer = temp.seedCopy();
     editJson(newer, 'release.json', () => ({ release: '2099.1.0' }));
     expect(seedDatabase(db, loadContent(newer))).toMatchObject({ changed: true, replacedContentHash: null });
+    return { db, original };
+  };
+
+  it('names the content an earlier, no longer current release id stood for when that id comes back with other content', () => {
+    const { db, original } = movedOn();
 
     const back = temp.seedCopy();
     editJson(back, 'roles.json', (data: { summary: string }[]) =>
@@ -213,12 +219,7 @@ describe('seedDatabase', () => {
   });
 
   it('warns of nothing when an earlier release id comes back with the content it had', () => {
-    const { db } = openDb();
-    const original = loadContent();
-    seedDatabase(db, original);
-    const newer = temp.seedCopy();
-    editJson(newer, 'release.json', () => ({ release: '2099.1.0' }));
-    seedDatabase(db, loadContent(newer));
+    const { db, original } = movedOn();
     expect(seedDatabase(db, original)).toMatchObject({ changed: true, release: original.release, replacedContentHash: null });
   });
 
