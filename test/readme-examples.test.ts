@@ -53,6 +53,12 @@ function inQuotes(text: string): boolean {
     if (quote === undefined) {
       if (c === "'" || c === '"') quote = c;
       else if (c === '\\') i++;
+      // A comment runs to the end of its line, whatever quotes it holds (`# the role's levels`).
+      else if (c === '#' && (i === 0 || /\s/.test(text[i - 1] as string))) {
+        const end = text.indexOf('\n', i);
+        if (end < 0) return false;
+        i = end;
+      }
     } else if (c === quote) quote = undefined;
     else if (quote === '"' && c === '\\') i++;
   }
@@ -345,6 +351,12 @@ describe('the README example reader', () => {
     file: () => '{"a":\n1}',
     substitute: (inner) => `<${inner}>`,
   };
+
+  it('takes a quote inside a trailing comment for part of the comment, not the start of a quoted word', () => {
+    expect(inQuotes(`curl -s localhost:3000/v1/roles   # the role's levels`)).toBe(false);
+    expect(inQuotes(`curl -d '{"a":`)).toBe(true);
+    expect(inQuotes(`curl -d '{"a":#1}'`)).toBe(false);
+  });
 
   it('reads quotes, variables, substitutions and continuation lines as the shell does', () => {
     expect(words(`curl -s -X POST 'a b' \\\n  -H "Idempotency-Key: $KEY" -d "{\\"x\\":[$(cat f)]}" # note`, shell)).toEqual([
