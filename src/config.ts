@@ -185,7 +185,7 @@ export function misspeltSettings(env: NodeJS.ProcessEnv = process.env): { variab
   for (const variable of Object.keys(env)) {
     if (variable in ConfigSchema.shape) continue;
     const squeezed = variable.toUpperCase().replaceAll('_', '');
-    const setting = settings.find((name) => editDistance(squeezed, name.replaceAll('_', '')) <= 1);
+    const setting = settings.find((name) => editDistance(squeezed, name.replaceAll('_', ''), 1) <= 1);
     if (setting !== undefined) found.push({ variable, setting });
   }
   return found;

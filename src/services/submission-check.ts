@@ -109,8 +109,10 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
   // The id an unknown one was likely meant as, for the first few of a body: a body of thousands of
   // made-up ids costs no more than a few comparisons with the questions.
   let suggested = 0;
+  let questionIds: string[] | undefined;
   const unknownQuestion = (questionId: string) => {
-    const meant = suggested++ < MAX_SUGGESTED_QUESTIONS ? meantName(questionId, [...kb.questionById.keys()]) : undefined;
+    questionIds ??= [...kb.questionById.keys()];
+    const meant = suggested++ < MAX_SUGGESTED_QUESTIONS ? meantName(questionId, questionIds) : undefined;
     return `unknown question "${quoted(questionId)}"${meant === undefined ? '' : `; did you mean ${meant}?`}`;
   };
   answers.forEach((answer: unknown, i) => {
