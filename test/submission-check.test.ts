@@ -191,6 +191,17 @@ describe('submission checks: the quick path against the schema', () => {
     expect(messages.slice(10, 13)).toEqual(near.slice(9).map((id) => `unknown question "${typo(id)}"`));
   });
 
+  it('suggests only an id the body leaves unanswered', () => {
+    const first = QUESTION_IDS[0] as string;
+    const typo = `${first.slice(0, 4)}${first.slice(5)}`;
+    const answers = QUESTION_IDS.slice(0, 8).map((questionId) => ({ questionId, value: 3 }));
+    // The typo comes before the answer it is a copy of: the whole body counts, not what came before.
+    const repeated = checkThoroughly(app.kb, { answers: [{ questionId: typo, value: 4 }, ...answers] });
+    expect(repeated.ok ? [] : repeated.errors).toEqual([{ field: 'body.answers[0].questionId', message: `unknown question "${typo}"` }]);
+    const left = checkThoroughly(app.kb, { answers: [{ questionId: typo, value: 4 }, ...answers.filter((a) => a.questionId !== first)] });
+    expect(left.ok ? [] : left.errors.map((e) => e.message)).toContain(`unknown question "${typo}"; did you mean ${first}?`);
+  });
+
   // Guards against (from a review): a 63-letter id and an emoji (64 characters, allowed) was quoted
   // cut in the middle of the emoji's surrogate pair, and an id holding a lone surrogate was quoted as
   // it came: the problem was not well-formed Unicode, which strict JSON readers refuse.

@@ -107,12 +107,16 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
   const seen = new Set<string>();
   let usable = 0;
   // The id an unknown one was likely meant as, for the first few of a body: a body of thousands of
-  // made-up ids costs no more than a few comparisons with the questions.
+  // made-up ids costs no more than a few comparisons with the questions. Only ids the body leaves
+  // unanswered are suggested: taking one it answers elsewhere would answer that question twice.
   let suggested = 0;
-  let questionIds: string[] | undefined;
+  let unanswered: string[] | undefined;
   const unknownQuestion = (questionId: string) => {
-    questionIds ??= [...kb.questionById.keys()];
-    const meant = suggested++ < MAX_SUGGESTED_QUESTIONS ? meantName(questionId, questionIds) : undefined;
+    if (unanswered === undefined) {
+      const answered = new Set(answers.map((answer: unknown) => (answer as { questionId?: unknown } | null)?.questionId));
+      unanswered = [...kb.questionById.keys()].filter((id) => !answered.has(id));
+    }
+    const meant = suggested++ < MAX_SUGGESTED_QUESTIONS ? meantName(questionId, unanswered) : undefined;
     return `unknown question "${quoted(questionId)}"${meant === undefined ? '' : `; did you mean ${meant}?`}`;
   };
   answers.forEach((answer: unknown, i) => {
