@@ -70,6 +70,24 @@ describe('LogSampler', () => {
     expect(logged).toEqual([0, 1]);
   });
 
+  it('leaves no timer behind once the waiting line is written as the server closes', () => {
+    vi.useFakeTimers();
+    try {
+      let now = 1_000;
+      const sampler = new LogSampler(1000, () => now);
+      const logged: number[] = [];
+      for (const at of [1_000, 1_100, 1_200]) {
+        now = at;
+        sampler.take((leftOut) => logged.push(leftOut));
+      }
+      sampler.writeLast();
+      expect(logged).toEqual([0, 1]);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('logs at once when the clock starts at zero', () => {
     const logged: number[] = [];
     new LogSampler(1000, () => 0).take((leftOut) => logged.push(leftOut));

@@ -77,6 +77,8 @@ export class LogSampler {
 
   /** Writes the line of the last one left out now, if any is waiting: the server is closing. */
   writeLast(): void {
+    // Called by the server as it closes, the timer would otherwise outlive the app by up to a second.
+    clearTimeout(this.flush);
     this.flush = undefined;
     if (this.last !== undefined && this.leftOut > 0) this.write(this.last, this.leftOut - 1, this.now());
   }
