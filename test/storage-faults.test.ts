@@ -663,6 +663,17 @@ describe('failures outside a request', () => {
     expect(escaped.map(String)).toEqual([]);
     expect(status).toBe(500);
   });
+
+  it('answers a read that meets a storage fault 503 without telling it to resend a submission', async () => {
+    const app = await appOn(':memory:', { recentAssessmentsMb: 0 });
+    const created = (await post(app, '/v1/assessments', submission(1))).json() as { id: string };
+    vi.spyOn(app.repository, 'findAssessment').mockImplementation(() => {
+      throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_READ');
+    });
+    const read = await app.inject({ method: 'GET', url: `/v1/assessments/${created.id}` });
+    expect([read.statusCode, read.headers['retry-after'], read.json().code]).toEqual([503, '5', 'storage-unavailable']);
+    expect(read.json().detail).toBe('The database failed to read or write its file. Retry after the seconds in Retry-After.');
+  });
 });
 
 describe('Idempotency-Keys through failures and processes', () => {

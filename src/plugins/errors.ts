@@ -33,8 +33,11 @@ const FRAMEWORK_CODES: Record<string, ProblemCode> = {
 /** Seconds a client is told to wait after a storage fault: about what a full disk or a held lock takes to clear, if it does. */
 const STORAGE_RETRY_S = 5;
 
-/** A storage fault's detail, by the kind of its SQLite code. */
-function storageFaultDetail(code: string): string {
+/**
+ * A storage fault's detail, by the kind of its SQLite code. Only a request that stores something
+ * (`storing`) is told that nothing was stored and to retry with its Idempotency-Key: a read has neither.
+ */
+function storageFaultDetail(code: string, storing: boolean): string {
   const cause = code.startsWith('SQLITE_FULL')
     ? "The database's disk is full."
     : /^SQLITE_(?:BUSY|LOCKED)/.test(code)
@@ -42,7 +45,9 @@ function storageFaultDetail(code: string): string {
       : code.startsWith('SQLITE_READONLY')
         ? 'The database cannot be written.'
         : 'The database failed to read or write its file.';
-  return `${cause} Nothing this answer would have acknowledged was stored: retry after the seconds in Retry-After, with the same Idempotency-Key.`;
+  return storing
+    ? `${cause} Nothing this answer would have acknowledged was stored: retry after the seconds in Retry-After, with the same Idempotency-Key.`
+    : `${cause} Retry after the seconds in Retry-After.`;
 }
 
 /**
@@ -233,7 +238,7 @@ export default fp(
         return sendProblem(request, reply.header('retry-after', String(STORAGE_RETRY_S)), {
           status: 503,
           code: 'storage-unavailable',
-          detail: storageFaultDetail(storageFault),
+          detail: storageFaultDetail(storageFault, request.method !== 'GET' && request.method !== 'HEAD'),
         });
       }
       request.log.error({ err: error, requestId: request.id }, 'request failed');
