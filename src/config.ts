@@ -21,8 +21,10 @@ export const DEFAULTS = {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** A whole number written in decimal digits (so `0x10`, `1e3` and blanks are refused). */
-/** A whole number in a range, one message whatever is wrong with it (a sign, a fraction, too many digits). */
+/**
+ * A whole number in a range, written in decimal digits (so `0x10`, `1e3` and blanks are refused), with
+ * one message whatever is wrong with it (a sign, a fraction, too many digits).
+ */
 const integer = (min: number, max: number) => {
   const range = `must be a whole number from ${min} to ${max}`;
   return z
