@@ -835,6 +835,29 @@ describe('validation messages', () => {
     });
   });
 
+  // Guards against: a batch body sent to POST /v1/assessments (or its preview), or one submission sent
+  // to the batch route, was told only "unknown field" for `items` or `answers`, with nothing to say
+  // that the body was right for the other route.
+  it('tells a batch sent to a submission route, and a submission sent to the batch route, where it goes', async () => {
+    const submission = { answers: answersFor(app), respondent: 'sam' };
+    for (const path of ['/v1/assessments', '/v1/assessments/preview']) {
+      expect(problemOf(await post(app, path, { items: [submission] }), 400).errors, path).toEqual([
+        { field: 'body.answers', message: 'is required' },
+        { field: 'body.items', message: 'unknown field; a batch ({ "items": [...] }) goes to POST /v1/assessments/batch' },
+      ]);
+    }
+    const elsewhere =
+      'unknown field; a submission\'s fields go inside items ({ "items": [submission, ...] }), or to POST /v1/assessments for one';
+    expect(problemOf(await post(app, '/v1/assessments/batch', submission), 400).errors).toEqual([
+      { field: 'body.items', message: 'is required' },
+      { field: 'body.answers', message: elsewhere },
+      { field: 'body.respondent', message: elsewhere },
+    ]);
+    // Within a batch, an item is one submission: a nested list is only an unknown field.
+    const item = (await post(app, '/v1/assessments/batch', { items: [{ ...submission, items: [] }] })).json().items[0];
+    expect(item.problem.errors).toEqual([{ field: 'body.items[0].items', message: 'unknown field' }]);
+  });
+
   it('never answers in zod’s own wording', async () => {
     const bodies: unknown[] = [
       null,

@@ -22,6 +22,14 @@ const MAX_SUGGESTED_QUESTIONS = 10;
 
 const SUBMISSION_FIELDS = new Set(['answers', 'companySize', 'respondent']);
 
+/**
+ * A batch's envelope sent to a submission's route, or a submission sent to the batch route: told
+ * where it goes, as no name a letter or two away can tell it.
+ */
+export const BATCH_ELSEWHERE = 'unknown field; a batch ({ "items": [...] }) goes to POST /v1/assessments/batch';
+export const SUBMISSION_ELSEWHERE =
+  'unknown field; a submission\'s fields go inside items ({ "items": [submission, ...] }), or to POST /v1/assessments for one';
+
 /** An object with no inherited fields, as JSON.parse makes them. */
 const isRecord = (value: unknown): value is Record<string, unknown> => {
   if (typeof value !== 'object' || value === null) return false;
@@ -82,6 +90,7 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
   // the declared names once.
   const messages = new Map<string, string>();
   const unknownField = (key: string, path: readonly PropertyKey[]) => {
+    if (key === 'items' && path.length === 0 && prefix === 'body') return BATCH_ELSEWHERE;
     const known = knownNames(Submission, path);
     const id = `${known.join(',')}:${key}`;
     let message = messages.get(id);
@@ -164,7 +173,9 @@ export function batchItems(raw: unknown, max: number): { ok: true; items: unknow
     errors.push({ field: 'body.items', message: `must hold 1 to ${max} items (got ${items.length})` });
   }
   for (const key of Object.keys(raw)) {
-    if (key !== 'items') errors.push({ field: `body.${key}`, message: unknownNameMessage('field', key, ['items']) });
+    if (key === 'items') continue;
+    const message = SUBMISSION_FIELDS.has(key) ? SUBMISSION_ELSEWHERE : unknownNameMessage('field', key, ['items']);
+    errors.push({ field: `body.${key}`, message });
   }
   return errors.length === 0 ? { ok: true, items: items as unknown[] } : { ok: false, errors };
 }
