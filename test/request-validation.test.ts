@@ -210,6 +210,24 @@ describe('headers and details for clients', () => {
     expect(await meant('POST', '/v1/comparison')).toBe('No route matches POST /v1/comparison.');
   });
 
+  // Guards against: a base URL with a trailing slash joined to a path with a leading one
+  // (`http://host/` + `/v1/roles`) was told only that `//v1/roles` matches nothing.
+  it('names the path a request with a doubled slash was meant as', async () => {
+    const detail = async (method: 'GET' | 'POST', url: string) =>
+      problemOf(await app.inject({ method, url, ...(method === 'POST' ? { payload: {} } : {}) }), 404).detail;
+    expect(await detail('GET', '//v1/roles')).toBe('No route matches GET //v1/roles. Did you mean GET /v1/roles?');
+    expect(await detail('GET', '/v1//roles/tech-lead?companySize=startup')).toBe(
+      'No route matches GET /v1//roles/tech-lead. Did you mean GET /v1/roles/tech-lead?',
+    );
+    expect(await detail('GET', '//v1/role/tech-lead')).toBe(
+      'No route matches GET //v1/role/tech-lead. Did you mean GET /v1/roles/tech-lead?',
+    );
+    expect(await detail('POST', '//v1/assessments')).toBe('No route matches POST //v1/assessments. Did you mean POST /v1/assessments?');
+    expect(await detail('GET', '/v1/roles//')).toBe('No route matches GET /v1/roles//. Did you mean GET /v1/roles?');
+    // Slashes alone are no route's path.
+    expect(await detail('GET', '//')).toBe('No route matches GET //.');
+  });
+
   // Guards against: `GET /v1/assesments/batch` was told to try `GET /v1/assessments/batch`, which
   // fits the pattern of `GET /v1/assessments/:id` but is a route of its own for POST only: a 405.
   it('suggests no path that would itself be refused for the method', async () => {

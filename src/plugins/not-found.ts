@@ -27,9 +27,10 @@ class RouteMethods {
 
   /**
    * The path a request that matched no route was likely meant as: the same path with one static
-   * segment corrected (`/v1/role/tech-lead` for `/v1/roles/tech-lead`), with the `/v1` it lacks, or
-   * without its trailing slash, on a route that takes `method`. Undefined when no route, or more
-   * than one, is that close. A path that another route of its own shadows for the method is not
+   * segment corrected (`/v1/role/tech-lead` for `/v1/roles/tech-lead`), with the `/v1` it lacks,
+   * without its trailing slash, or with its doubled slashes made single (`//v1/roles`, where one
+   * static segment may be corrected too), on a route that takes `method`. Undefined when no route,
+   * or more than one, is that close. A path that another route of its own shadows for the method is not
    * suggested: `GET /v1/assessments/batch` fits `/v1/assessments/:id`, but is answered 405.
    */
   meantPath(path: string, method: string): string | undefined {
@@ -37,6 +38,8 @@ class RouteMethods {
     const tries: [string[], number][] = [[segments, 1]];
     if (segments[0] !== 'v1') tries.push([['v1', ...segments], 0]);
     if (segments.length > 1 && segments.at(-1) === '') tries.push([segments.slice(0, -1), 0]);
+    // A base URL ending in `/` joined to a path starting with one (`//v1/roles`) doubles a slash.
+    if (segments.slice(0, -1).includes('')) tries.push([segments.filter((segment) => segment !== ''), 1]);
     const found = new Set<string>();
     for (const [pattern, methods] of this.byPattern) {
       if (!methods.has(method) || pattern.includes('*')) continue;
