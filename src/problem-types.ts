@@ -70,16 +70,16 @@ export const PROBLEM_TYPES = {
     title: 'Request Timeout',
     description: 'The whole request did not arrive within the request timeout (`REQUEST_TIMEOUT_MS`); the connection is closed.',
   },
-  'payload-too-large': {
-    status: 413,
-    title: 'Content Too Large',
-    description: 'The body is larger than the route accepts (`BODY_LIMIT`, or `BATCH_BODY_LIMIT` for a batch).',
-  },
   'precondition-failed': {
     status: 412,
     title: 'Precondition Failed',
     description:
       'The request’s If-Match names no entity tag of the representation it would get (compared strongly: a weak tag never matches), so the resource has changed since that tag was read. A stored assessment carries no entity tag: only `If-Match: *` matches it. A submission makes a new assessment, which nothing matches: a POST with If-Match is refused and nothing is stored. A documentation file is refused the same way when it fails If-Match or If-Unmodified-Since.',
+  },
+  'payload-too-large': {
+    status: 413,
+    title: 'Content Too Large',
+    description: 'The body is larger than the route accepts (`BODY_LIMIT`, or `BATCH_BODY_LIMIT` for a batch).',
   },
   'unsupported-media-type': {
     status: 415,
