@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { meantName } from './names.js';
 import { PROBLEM_TYPES, type ProblemCode, problemTitle, problemType } from './problem-types.js';
 import { LONE_SURROGATE } from './schemas/assessment.js';
+import { NOT_A_SLUG } from './schemas/common.js';
 import type { ProblemBody } from './schemas/problem.js';
 
 /** A field-level validation problem, as listed in a problem+json `errors` array. */
@@ -112,6 +113,16 @@ export function unknownValue(index: ReadonlyMap<string, unknown>, what: string, 
   if (values.length <= MAX_LISTED_VALUES) return { what, value, field, known: values };
   const meant = meantName(value, values);
   return { what, value, field, ...(meant === undefined ? {} : { meant }) };
+}
+
+/**
+ * A slug refused for its capitals or its spaces (`Tech-Lead`) that names something in `index` once
+ * lowercased and trimmed is told that slug, as a misspelt one is; other messages pass unchanged.
+ */
+export function slugHint(message: string, value: unknown, index: ReadonlyMap<string, unknown> | undefined): string {
+  if (message !== NOT_A_SLUG || typeof value !== 'string' || index === undefined) return message;
+  const meant = value.trim().toLowerCase();
+  return index.has(meant) ? `${message}; did you mean ${meant}?` : message;
 }
 
 /** The field problem for an unknown value: `unknown company size "huge": must be one of: startup, …`. */

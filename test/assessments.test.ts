@@ -186,7 +186,7 @@ describe('POST /v1/assessments: validation', () => {
       'an upper-case companySize',
       { companySize: 'Startup' },
       'body.companySize',
-      'must be a lowercase slug: letters, digits and single hyphens',
+      'must be a lowercase slug: letters, digits and single hyphens; did you mean startup?',
     ],
   ])('gives %s one problem, not also "unknown company size"', async (_, extra, field, message) => {
     const problem = expectProblem(await post('/v1/assessments', submission(extra)), 400);

@@ -853,6 +853,35 @@ describe('validation messages', () => {
     });
   });
 
+  // Guards against: a slug written with capitals (`Tech-Lead`, as a display name suggests) was told
+  // only that it must be lowercase, leaving the client to guess whether the lowercase one exists.
+  it('tells a slug refused for its capitals the slug it names once lowercased, where one exists', async () => {
+    const NOT_A_SLUG = 'must be a lowercase slug: letters, digits and single hyphens';
+    const cases: [string, string, string | undefined][] = [
+      ['/v1/roles/Tech-Lead', 'params.role', 'tech-lead'],
+      ['/v1/competencies/Hiring', 'params.competency', 'hiring'],
+      ['/v1/company-sizes/Big-Tech', 'params.companySize', 'big-tech'],
+      ['/v1/sources/Article-Three-Differences', 'params.source', 'article-three-differences'],
+      ['/v1/roles/tech-lead?companySize=Startup', 'querystring.companySize', 'startup'],
+      ['/v1/competencies?role=Engineering-Manager', 'querystring.role', 'engineering-manager'],
+      ['/v1/comparisons?roles=tech-lead,%20Engineering-Manager%20', 'querystring.roles[1]', 'engineering-manager'],
+      // Lowercased, it names nothing of its kind: no hint, even where another kind has that slug.
+      ['/v1/roles/CTO', 'params.role', undefined],
+      ['/v1/roles/Hiring', 'params.role', undefined],
+      ['/v1/roles/tech-lead?companySize=Tech-Lead', 'querystring.companySize', undefined],
+    ];
+    for (const [url, field, meant] of cases) {
+      const message = meant === undefined ? NOT_A_SLUG : `${NOT_A_SLUG}; did you mean ${meant}?`;
+      expect(problemOf(await app.inject(url), 400).errors, url).toEqual([{ field, message }]);
+    }
+    const answers = answersFor(app);
+    expect(problemOf(await post(app, '/v1/assessments/preview', { answers, companySize: 'Scale-Up' }), 400).errors).toEqual([
+      { field: 'body.companySize', message: `${NOT_A_SLUG}; did you mean scale-up?` },
+    ]);
+    const item = (await post(app, '/v1/assessments/batch', { items: [{ answers, companySize: 'Scale-Up' }] })).json().items[0];
+    expect(item.problem.errors).toEqual([{ field: 'body.items[0].companySize', message: `${NOT_A_SLUG}; did you mean scale-up?` }]);
+  });
+
   // Guards against: a batch body sent to POST /v1/assessments (or its preview), or one submission sent
   // to the batch route, was told only "unknown field" for `items` or `answers`, with nothing to say
   // that the body was right for the other route.

@@ -2,7 +2,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { storageFaultCode } from '../db/storage-faults.js';
-import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody } from '../errors.js';
+import type { KnowledgeBase } from '../domain/knowledge-base.js';
+import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody, slugHint } from '../errors.js';
 import { knownNames, unknownNameMessage } from '../names.js';
 import type { ProblemCode } from '../problem-types.js';
 
@@ -23,6 +24,27 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
 function mediaTypeOf(request: FastifyRequest): string {
   const type = request.headers['content-type'];
   return type === undefined || type.trim() === '' ? 'no Content-Type' : JSON.stringify(type.length > 100 ? `${type.slice(0, 100)}…` : type);
+}
+
+/** The slugs a path or query parameter names, by the parameter's name (`roles` is the comparisons' list of them). */
+function slugsOf(kb: KnowledgeBase | undefined, name: unknown): ReadonlyMap<string, unknown> | undefined {
+  if (kb === undefined) return undefined;
+  if (name === 'role' || name === 'roles') return kb.roleBySlug;
+  if (name === 'competency') return kb.competencyBySlug;
+  if (name === 'companySize') return kb.companySizeBySlug;
+  if (name === 'source') return kb.sourceById;
+  return undefined;
+}
+
+/** The text a client sent at `path` of its params or query: one slug of a comma-separated list by its index. */
+function sentAt(request: FastifyRequest, context: string, path: readonly (string | number)[]): unknown {
+  const values = (context === 'params' ? request.params : context === 'querystring' ? request.query : undefined) as
+    | Record<string, unknown>
+    | undefined;
+  const [name, index] = path;
+  const sent = typeof name === 'string' ? values?.[name] : undefined;
+  if (path.length === 1) return sent;
+  return path.length === 2 && typeof index === 'number' && typeof sent === 'string' ? sent.split(',')[index] : undefined;
 }
 
 /** Fastify error codes that need no branch of their own below, with the problem code each becomes. */
@@ -152,8 +174,11 @@ export default fp(
             path.length === 1 &&
             typeof name === 'string' &&
             Array.isArray((request.query as Record<string, unknown> | undefined)?.[name]);
-          const message = repeated ? 'is given more than once: give it once' : (issue.message ?? 'is invalid');
-          return [{ field: fieldPath(error.validationContext ?? '', path), message }];
+          const context = error.validationContext ?? '';
+          const message = repeated
+            ? 'is given more than once: give it once'
+            : slugHint(issue.message ?? 'is invalid', sentAt(request, context, path), slugsOf(request.server.kb, name));
+          return [{ field: fieldPath(context, path), message }];
         });
         return sendProblem(request, reply, {
           status: 400,

@@ -2,12 +2,11 @@ import { z } from 'zod';
 import './messages.js';
 import { LEVEL_NAMES, MAX_LEVEL, SLUG } from '../domain/knowledge-base.js';
 
+/** What a value that is not a slug is told (errors.ts adds the slug it names once lowercased, if any). */
+export const NOT_A_SLUG = 'must be a lowercase slug: letters, digits and single hyphens';
+
 /** An empty value gets one message, not that one and the pattern's too. */
-export const Slug = z
-  .string()
-  .min(1, { abort: true, error: 'must not be empty' })
-  .max(64)
-  .regex(SLUG, 'must be a lowercase slug: letters, digits and single hyphens');
+export const Slug = z.string().min(1, { abort: true, error: 'must not be empty' }).max(64).regex(SLUG, NOT_A_SLUG);
 
 /** SHA-256 over a release's validated seed content: tells two contents apart under one release id. */
 export const ContentHash = z

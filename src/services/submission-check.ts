@@ -3,7 +3,7 @@
 
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { MIN_ANSWERS } from '../domain/scoring.js';
-import { type FieldProblem, fieldPath, quoted, type SubmissionFault, unknownValue, unknownValueProblem } from '../errors.js';
+import { type FieldProblem, fieldPath, quoted, type SubmissionFault, slugHint, unknownValue, unknownValueProblem } from '../errors.js';
 import { knownNames, meantName, unknownNameMessage } from '../names.js';
 import {
   LONE_SURROGATE,
@@ -100,13 +100,17 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
     }
     return message;
   };
+  const companySizeHint = (path: readonly PropertyKey[], message: string) =>
+    path.length === 1 && path[0] === 'companySize'
+      ? slugHint(message, (raw as { companySize?: unknown }).companySize, kb.companySizeBySlug)
+      : message;
   const malformed: FieldProblem[] = parsed.success
     ? []
     : parsed.error.issues.flatMap((issue) =>
         // Each unknown field is named on its own, as the batch envelope and the query names them.
         issue.code === 'unrecognized_keys'
           ? issue.keys.map((key) => ({ field: fieldPath(prefix, [...issue.path, key]), message: unknownField(key, issue.path) }))
-          : [{ field: fieldPath(prefix, issue.path), message: issue.message }],
+          : [{ field: fieldPath(prefix, issue.path), message: companySizeHint(issue.path, issue.message) }],
       );
 
   // Look at whatever parts are well-formed, so that both kinds of problem are reported together.
