@@ -244,10 +244,13 @@ export class NotUtf8Error extends ApiError {
  * code units as JavaScript counts them) of the character at which the JSON goes wrong.
  */
 export class NotJsonError extends ApiError {
-  constructor(at?: { line: number; column: number }) {
+  /** `blank`: the body holds nothing but whitespace (and a byte order mark), so no JSON value at all. */
+  constructor(at?: { line: number; column: number } | 'blank') {
     super(
       'malformed-body',
-      `The body is not valid JSON${at === undefined ? '' : `: it goes wrong at line ${at.line}, column ${at.column}`}.`,
+      at === 'blank'
+        ? 'The body is blank, whitespace only: this operation takes a JSON body.'
+        : `The body is not valid JSON${at === undefined ? '' : `: it goes wrong at line ${at.line}, column ${at.column}`}.`,
     );
   }
 }

@@ -153,6 +153,8 @@ function notJson(text: string): NotJsonError | undefined {
     JSON.parse(json);
     return undefined;
   } catch {
+    // Told a line and a column past the end, a blank body would look like a truncated one.
+    if (/^[ \t\n\r]*$/.test(json)) return new NotJsonError('blank');
     const at = jsonErrorAt(json);
     return new NotJsonError(at === undefined ? undefined : lineAndColumn(json, at));
   }

@@ -399,6 +399,23 @@ describe('a write sent without a body', () => {
     expect(sentNull.code).toBe('validation-error');
   });
 
+  // Guards against: a body of only whitespace (a template that rendered nothing) was told a line and
+  // column past its end, as if the JSON had been cut short.
+  it.each(['/v1/assessments', '/v1/assessments/preview', '/v1/assessments/batch'])(
+    'tells %s that a whitespace body is blank',
+    async (url) => {
+      for (const blank of [' ', '\r\n\t \n', '\ufeff', '\ufeff  ']) {
+        const problem = problemOf(await post(app, url, blank), 400);
+        expect(problem, JSON.stringify(blank)).toMatchObject({
+          code: 'malformed-body',
+          detail: 'The body is blank, whitespace only: this operation takes a JSON body.',
+        });
+      }
+      // Whitespace JSON does not take (a no-break space) is not blank to it: told where it goes wrong.
+      expect(problemOf(await post(app, url, '\u00a0'), 400).detail).toBe('The body is not valid JSON: it goes wrong at line 1, column 1.');
+    },
+  );
+
   // Guards against: the batch's place, taken before its handler ran, kept by a batch refused there.
   it('gives the batch its place back, so the next batch is taken', async () => {
     problemOf(await app.inject({ method: 'POST', url: '/v1/assessments/batch' }), 400);
