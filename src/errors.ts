@@ -52,6 +52,12 @@ const MAX_LISTED_PROBLEMS = 50;
 export const problemInstance = (url: string) => (url.split('?')[0] ?? url).slice(0, 200);
 
 /**
+ * A path as a relative reference: one that starts with `//` would be read as a host and a path
+ * (`//v1/roles`: host `v1`), so it gets a `/.` in front, which resolving takes off again.
+ */
+const instanceReference = (path: string) => (path.startsWith('//') ? `/.${path}` : path);
+
+/**
  * The RFC 9457 body for a problem met while serving a request: one Fastify routed, or one answered
  * before routing (which has no path when Node could not parse it).
  */
@@ -64,7 +70,7 @@ export function problemBody(request: Pick<FastifyRequest, 'id'> & { url: string 
     status: problem.status,
     detail: cut ? `${problem.detail} The first ${MAX_LISTED_PROBLEMS} of ${errors.length} problems are listed.` : problem.detail,
     // A target that is not a path (`*`, or one refused before it could be read as one) has none.
-    instance: request.url?.startsWith('/') ? problemInstance(request.url) : undefined,
+    instance: request.url?.startsWith('/') ? instanceReference(problemInstance(request.url)) : undefined,
     code: problem.code,
     requestId: request.id,
     ...(errors ? { errors: cut ? errors.slice(0, MAX_LISTED_PROBLEMS) : errors } : {}),

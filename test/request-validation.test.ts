@@ -226,6 +226,13 @@ describe('headers and details for clients', () => {
     expect(await detail('GET', '/v1/roles//')).toBe('No route matches GET /v1/roles//. Did you mean GET /v1/roles?');
     // Slashes alone are no route's path.
     expect(await detail('GET', '//')).toBe('No route matches GET //.');
+    // The problem's instance, resolved against the request's URL, names that path, not a host `v1`.
+    for (const url of ['//v1/roles', '//']) {
+      const { instance } = problemOf(await app.inject(url), 404);
+      const resolved = new URL(instance ?? '', 'http://api.example/v1/');
+      expect([resolved.host, resolved.pathname], url).toEqual(['api.example', url]);
+    }
+    expect(problemOf(await app.inject('/v1//roles'), 404).instance).toBe('/v1//roles');
   });
 
   // Guards against: `GET /v1/assesments/batch` was told to try `GET /v1/assessments/batch`, which

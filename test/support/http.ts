@@ -106,6 +106,7 @@ export type Problem = {
   status: number;
   code: string;
   detail: string;
+  instance?: string;
   errors?: { field: string; message: string }[];
 };
 
