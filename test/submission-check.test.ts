@@ -1,10 +1,23 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import { checkSubmission, checkThoroughly, quickCheck } from '../src/services/submission-check.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
 import { validSubmissions } from './support/fuzz.js';
+
+/** How many times an unknown name was matched against the declared ones (the real matching, counted). */
+const nameMatches = vi.hoisted(() => ({ count: 0 }));
+vi.mock('../src/names.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../src/names.js')>();
+  return {
+    ...actual,
+    unknownNameMessage: (...args: Parameters<typeof actual.unknownNameMessage>) => {
+      nameMatches.count += 1;
+      return actual.unknownNameMessage(...args);
+    },
+  };
+});
 
 /**
  * checkSubmission accepts plainly valid bodies on a quick path and sends everything else through
@@ -152,26 +165,21 @@ describe('submission checks: the quick path against the schema', () => {
   // Guards against: each unknown field of each answer was compared with the declared names edit by
   // edit, so that a 4 MiB batch of answers with 14 made-up fields a letter or two from questionId
   // (questionIa, questionIb, …) took three times the CPU of one whose made-up names are far from
-  // every declared one, about a second more; a name is now compared once.
-  it('costs about as much for made-up fields close to a declared name as for ones far from all', () => {
-    const withFields = (names: string[]) => ({
+  // every declared one, about a second more; a name is now compared once a body. Counted rather than
+  // timed: a timing ratio moved with the load of the tests beside it.
+  it('matches each made-up field name against the declared ones once a body, not once an answer', () => {
+    const names = [...'abcefghijklmno'].map((letter) => `questionI${letter}`);
+    const body = {
       answers: Array.from({ length: 200 }, () => ({ questionId: 'q', value: 3, ...Object.fromEntries(names.map((n) => [n, 1])) })),
-    });
-    const close = withFields(Array.from({ length: 14 }, (_, k) => `questionI${String.fromCharCode(97 + k)}`));
-    const far = withFields(Array.from({ length: 14 }, (_, k) => `${'z'.repeat(19)}${String.fromCharCode(97 + k)}`));
-    expect(checkThoroughly(app.kb, close)).toMatchObject({ ok: false, fault: 'malformed' });
-    const fastest = (raw: unknown) => {
-      let best = Number.POSITIVE_INFINITY;
-      for (let run = 0; run < 5; run++) {
-        const started = performance.now();
-        for (let i = 0; i < 10; i++) checkThoroughly(app.kb, raw);
-        best = Math.min(best, performance.now() - started);
-      }
-      return best;
     };
-    fastest(close);
-    fastest(far);
-    expect(fastest(close) / fastest(far)).toBeLessThan(1.6);
+    nameMatches.count = 0;
+    const check = checkThoroughly(app.kb, body);
+    expect(nameMatches.count).toBe(names.length);
+    // Every answer still names each of its made-up fields, with the name it was likely meant as.
+    const unknown = check.ok ? [] : check.errors.filter((e) => e.message.startsWith('unknown field'));
+    expect(unknown).toHaveLength(200 * names.length);
+    expect(unknown[0]).toEqual({ field: 'body.answers[0].questionIa', message: 'unknown field; did you mean questionId?' });
+    expect(unknown.at(-1)).toEqual({ field: 'body.answers[199].questionIo', message: 'unknown field; did you mean questionId?' });
   });
 
   // An unknown question id a letter or two from one in the bank is told that id; ids far from all
