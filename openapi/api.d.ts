@@ -483,7 +483,7 @@ export interface components {
             title: string;
             status: number;
             detail: string;
-            /** @description The request path; absent when the request could not be read as HTTP or its target is not a path */
+            /** @description The request path (with `/.` in front of one starting `//` or `/\`, so that it does not read as a host); absent when the request could not be read as HTTP or its target is not a path */
             instance?: string;
             /** @description Machine-readable problem code, e.g. `not-found`, `validation-error` */
             code: string;

@@ -53,9 +53,10 @@ export const problemInstance = (url: string) => (url.split('?')[0] ?? url).slice
 
 /**
  * A path as a relative reference: one that starts with `//` would be read as a host and a path
- * (`//v1/roles`: host `v1`), so it gets a `/.` in front, which resolving takes off again.
+ * (`//v1/roles`: host `v1`), as would one that starts with `/\` where a backslash is read as a slash
+ * (browsers, Node's URL); so it gets a `/.` in front, which resolving takes off again.
  */
-const instanceReference = (path: string) => (path.startsWith('//') ? `/.${path}` : path);
+const instanceReference = (path: string) => (/^\/[/\\]/.test(path) ? `/.${path}` : path);
 
 /**
  * The RFC 9457 body for a problem met while serving a request: one Fastify routed, or one answered

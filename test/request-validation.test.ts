@@ -509,6 +509,22 @@ describe('errors answered outside the routes', () => {
     }
   });
 
+  // Guards against: a path starting `/\` kept its instance as sent, which a URL parser that reads a
+  // backslash as a slash (browsers, Node's URL) resolves to another host, as it would `//`.
+  it('writes the instance of a path starting with a slash and a backslash so that it keeps the host', async () => {
+    const app = await buildTestApp();
+    try {
+      const { port } = await listenLocally(app);
+      const answer = await raw(port, 'GET /\\evil.example/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 500);
+      expect(answer).toMatch(/^HTTP\/1\.1 404/);
+      const { instance } = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Problem;
+      expect(instance).toBe('/./\\evil.example/x');
+      expect(new URL(instance ?? '', 'http://api.example/v1/').host).toBe('api.example');
+    } finally {
+      await app.close();
+    }
+  });
+
   // Guards against: the handler wrote its problem to any writable socket, so a request that timed
   // out while an earlier answer was being sent put a 408 in the middle of that answer. A request
   // that breaks behind others waits for their answers instead (contract-edges.test.ts).

@@ -16,7 +16,9 @@ export const Problem = z
     instance: z
       .string()
       .optional()
-      .describe('The request path; absent when the request could not be read as HTTP or its target is not a path'),
+      .describe(
+        'The request path (with `/.` in front of one starting `//` or `/\\`, so that it does not read as a host); absent when the request could not be read as HTTP or its target is not a path',
+      ),
     code: z.string().describe('Machine-readable problem code, e.g. `not-found`, `validation-error`'),
     requestId: z.string().describe('Quote it when reporting a problem: it is in the server log'),
     errors: z.array(FieldProblem).optional(),
