@@ -199,6 +199,8 @@ describe('submission checks: the quick path against the schema', () => {
     expect(messages.slice(10, 13)).toEqual(near.slice(9).map((id) => `unknown question "${typo(id)}"`));
   });
 
+  // Guards against: a typo of an id the body also answers was told that id, and taking the
+  // suggestion would have answered that question twice.
   it('suggests only an id the body leaves unanswered', () => {
     const first = QUESTION_IDS[0] as string;
     const typo = `${first.slice(0, 4)}${first.slice(5)}`;
