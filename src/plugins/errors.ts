@@ -149,6 +149,7 @@ export default fp(
         return sendProblem(request, reply, error);
       }
       if (hasZodFastifySchemaValidationErrors(error)) {
+        const context = error.validationContext ?? '';
         const errors: FieldProblem[] = error.validation.flatMap((issue) => {
           // The path arrives as text: its digit segments are list indexes, written [i] as in bodies.
           const path = issue.instancePath
@@ -158,7 +159,6 @@ export default fp(
           // Each unknown field or query parameter is named on its own, as in submissions.
           const unknown = issue.keyword === 'unrecognized_keys' ? (issue.params as { keys?: unknown }).keys : undefined;
           if (Array.isArray(unknown)) {
-            const context = error.validationContext ?? '';
             const what = context === 'querystring' ? 'parameter' : 'field';
             const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context];
             const known = knownNames(schema, path);
@@ -170,11 +170,10 @@ export default fp(
           // A query parameter sent twice arrives as a list, which the one-value schemas misreport.
           const [name] = path;
           const repeated =
-            error.validationContext === 'querystring' &&
+            context === 'querystring' &&
             path.length === 1 &&
             typeof name === 'string' &&
             Array.isArray((request.query as Record<string, unknown> | undefined)?.[name]);
-          const context = error.validationContext ?? '';
           const message = repeated
             ? 'is given more than once: give it once'
             : slugHint(issue.message ?? 'is invalid', sentAt(request, context, path), slugsOf(request.server.kb, name));

@@ -30,6 +30,9 @@ export const BATCH_ELSEWHERE = 'unknown field; a batch ({ "items": [...] }) goes
 export const SUBMISSION_ELSEWHERE =
   'unknown field; a submission\'s fields go inside items ({ "items": [submission, ...] }), or to POST /v1/assessments for one';
 
+/** The `questionId` of an answer in a body that may be malformed: undefined when it has none. */
+const questionIdOf = (answer: unknown): unknown => (answer as { questionId?: unknown } | null)?.questionId;
+
 /** An object with no inherited fields, as JSON.parse makes them. */
 const isRecord = (value: unknown): value is Record<string, unknown> => {
   if (typeof value !== 'object' || value === null) return false;
@@ -126,14 +129,14 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
   let unanswered: string[] | undefined;
   const unknownQuestion = (questionId: string) => {
     if (unanswered === undefined) {
-      const answered = new Set(answers.map((answer: unknown) => (answer as { questionId?: unknown } | null)?.questionId));
+      const answered = new Set(answers.map(questionIdOf));
       unanswered = [...kb.questionById.keys()].filter((id) => !answered.has(id));
     }
     const meant = suggested++ < MAX_SUGGESTED_QUESTIONS ? meantName(questionId, unanswered) : undefined;
     return `unknown question "${quoted(questionId)}"${meant === undefined ? '' : `; did you mean ${meant}?`}`;
   };
   answers.forEach((answer: unknown, i) => {
-    const questionId = (answer as { questionId?: unknown } | null)?.questionId;
+    const questionId = questionIdOf(answer);
     if (typeof questionId !== 'string') return;
     if (!kb.questionById.has(questionId)) {
       unacceptable.push({ field: `${prefix}.answers[${i}].questionId`, message: unknownQuestion(questionId) });
