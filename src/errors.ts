@@ -200,12 +200,23 @@ export class UnsupportedContentCodingError extends ApiError {
 export class BatchesBusyError extends ApiError {
   override readonly headers = { 'retry-after': '1' };
 
-  constructor(limit: number, perClient?: number) {
+  constructor(limit: number) {
     super(
       'overloaded',
-      perClient === undefined
-        ? `At most ${limit} batch${limit === 1 ? ' is' : 'es are'} scored at once. Retry after the time given in Retry-After.`
-        : `At most ${perClient} batch${perClient === 1 ? '' : 'es'} of one client ${perClient === 1 ? 'is' : 'are'} under way at once, its answer${perClient === 1 ? '' : 's'} read or not. Retry after the time given in Retry-After.`,
+      `At most ${limit} batch${limit === 1 ? ' is' : 'es are'} scored at once. Retry after the time given in Retry-After.`,
+    );
+  }
+}
+
+/** A batch refused because its client already holds every place one client may: 429, its own doing, not the server's load. */
+export class ClientBatchesError extends ApiError {
+  override readonly headers = { 'retry-after': '1' };
+
+  constructor(perClient: number) {
+    const one = perClient === 1;
+    super(
+      'too-many-batches',
+      `At most ${perClient} batch${one ? '' : 'es'} of one client ${one ? 'is' : 'are'} under way at once, ${one ? 'its answer' : 'their answers'} read or not. Read the answer of one under way, then retry after the time given in Retry-After.`,
     );
   }
 }

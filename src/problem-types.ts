@@ -124,6 +124,12 @@ export const PROBLEM_TYPES = {
     title: 'Too Many Requests',
     description: 'The client has sent more write requests than its budget for the window allows. Retry after the seconds in Retry-After.',
   },
+  'too-many-batches': {
+    status: 429,
+    title: 'Too Many Requests',
+    description:
+      'This client already has as many batches under way as one client may (all of MAX_CONCURRENT_BATCHES but one, or the one place when it is 1), their answers read or not. One ends once its answer has been read; retry after the seconds in Retry-After.',
+  },
   'headers-too-large': {
     status: 431,
     title: 'Request Header Fields Too Large',
@@ -145,7 +151,7 @@ export const PROBLEM_TYPES = {
     status: 503,
     title: 'Service Unavailable',
     description:
-      'The server is shedding load (its event loop is delayed), or is already scoring as many batches as it scores at once (MAX_CONCURRENT_BATCHES), or as many as one client may have under way (all places but one). Retry after the seconds in Retry-After.',
+      'The server is shedding load (its event loop is delayed), or is already scoring as many batches as it scores at once (MAX_CONCURRENT_BATCHES). Retry after the seconds in Retry-After.',
   },
   'storage-unavailable': {
     status: 503,

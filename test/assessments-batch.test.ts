@@ -231,6 +231,7 @@ describe('POST /v1/assessments/batch', () => {
     };
     const first = await postBatch(withValue('1e999'), { 'idempotency-key': key });
     expect((first.json() as { items: Item[] }).items.map((i) => i.status)).toEqual([400]);
+    expect(JSON.stringify(first.json())).toContain('"message":"is a number too large to read (beyond ±1.8e308)"');
     expect((await postBatch(withValue('1e999'), { 'idempotency-key': key })).headers['idempotent-replayed']).toBe('true');
     for (const other of ['null', '-1e999']) {
       const retry = await postBatch(withValue(other), { 'idempotency-key': key });
@@ -419,9 +420,10 @@ describe('batches under way at once', () => {
       while (server.repository.countAssessments() < 500) await sleep(10);
       const post = (remoteAddress: string) => postBatch({ items: [good(501)] }, {}, { target: server, remoteAddress });
       const same = await post('127.0.0.1');
-      expect([same.statusCode, same.headers['retry-after'], same.json().detail]).toEqual([
-        503,
+      expect([same.statusCode, same.headers['retry-after'], same.json().code, same.json().detail]).toEqual([
+        429,
         '1',
+        'too-many-batches',
         expect.stringMatching(/^At most 1 batch of one client is under way at once/),
       ]);
       expect((await post('192.0.2.7')).statusCode).toBe(200);

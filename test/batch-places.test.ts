@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { BatchesBusyError } from '../src/errors.js';
+import { BatchesBusyError, ClientBatchesError } from '../src/errors.js';
 import { BatchPlaces } from '../src/routes/assessments/batch-places.js';
 
 let clients = 0;
@@ -23,7 +23,7 @@ function take(places: BatchPlaces, b: ReturnType<typeof batch>): boolean {
   places.take(b.request, b.reply, (error) => outcomes.push(error));
   expect(outcomes, 'done is called once').toHaveLength(1);
   const [error] = outcomes;
-  if (error !== undefined && !(error instanceof BatchesBusyError)) throw error;
+  if (error !== undefined && !(error instanceof BatchesBusyError || error instanceof ClientBatchesError)) throw error;
   return error === undefined;
 }
 
@@ -36,12 +36,17 @@ describe('BatchPlaces', () => {
     // Guards against: one client holding every place, its answers unread, kept everyone else out.
     const refused: (Error | undefined)[] = [];
     places.take(batch(undefined, '2001:db8:1:2:ffff::1').request, batch().reply, (error) => refused.push(error));
-    expect(refused[0]).toBeInstanceOf(BatchesBusyError);
-    expect((refused[0] as BatchesBusyError).detail).toMatch(/At most 2 batches of one client/);
+    expect(refused[0]).toBeInstanceOf(ClientBatchesError);
+    expect(refused[0]).toMatchObject({ status: 429, code: 'too-many-batches' });
+    expect((refused[0] as ClientBatchesError).detail).toMatch(/At most 2 batches of one client/);
     const early: (Error | undefined)[] = [];
     places.refuseWhenFull(batch(undefined, '2001:db8:1:2::12').request, batch().reply, (error) => early.push(error));
-    expect(early[0]).toBeInstanceOf(BatchesBusyError);
+    expect(early[0]).toBeInstanceOf(ClientBatchesError);
     expect(take(places, batch(undefined, '2001:db8:1:3::10'))).toBe(true);
+    // Every place taken: any client's next batch is the server's refusal, a 503.
+    const full: (Error | undefined)[] = [];
+    places.refuseWhenFull(batch(undefined, '2001:db8:1:4::1').request, batch().reply, (error) => full.push(error));
+    expect(full[0]).toMatchObject({ status: 503, code: 'overloaded' });
     // Its places given back, the client may take them again.
     first.response.emit('close');
     expect(take(places, batch(undefined, '2001:db8:1:2::13'))).toBe(true);

@@ -17,6 +17,15 @@ describe('validation messages', () => {
     expect(messageOf(z.uuid(), 'x')).toBe('must be a UUID');
   });
 
+  // Guards against: 1e999 in a body (read as Infinity) told "must be a number", which it was as sent.
+  it('tells a number beyond a double’s range that it is too large to read, either sign', () => {
+    for (const value of [JSON.parse('1e999'), JSON.parse('-1e999')]) {
+      expect(messageOf(z.int().min(1).max(5), value)).toBe('is a number too large to read (beyond ±1.8e308)');
+      expect(messageOf(z.number(), value)).toBe('is a number too large to read (beyond ±1.8e308)');
+    }
+    expect(messageOf(z.string(), JSON.parse('1e999'))).toBe('must be a string');
+  });
+
   it('keeps a schema’s own message', () => {
     expect(messageOf(z.string().min(1, { error: 'must not be empty' }), '')).toBe('must not be empty');
   });

@@ -45,6 +45,9 @@ function bound(issue: core.$ZodRawIssue<core.$ZodIssueTooBig | core.$ZodIssueToo
   return undefined;
 }
 
+/** What a number beyond a double's range, which JSON.parse reads as ±Infinity, is told. */
+const TOO_LARGE_TO_READ = 'is a number too large to read (beyond ±1.8e308)';
+
 /** What a missing field is told, by the schemas and by the checks written by hand. */
 export const REQUIRED = 'is required';
 
@@ -52,6 +55,10 @@ export function validationMessage(issue: core.$ZodRawIssue): string | undefined 
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return REQUIRED;
+      // JSON reads a number past a double's range (1e999) as ±Infinity, which no field takes: the
+      // client wrote a number, so it is told why that number is refused rather than to send one.
+      if ((issue.expected === 'number' || issue.expected === 'int') && typeof issue.input === 'number' && !Number.isFinite(issue.input))
+        return TOO_LARGE_TO_READ;
       return KIND[issue.expected] ? `must be ${KIND[issue.expected]}` : undefined;
     case 'too_small':
     case 'too_big':

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BatchesBusyError } from '../../errors.js';
+import { BatchesBusyError, ClientBatchesError } from '../../errors.js';
 import { clientKey } from '../../plugins/protection.js';
 
 /** A batch's place: given back once its answer is done with and no handler is running for it. */
@@ -20,7 +20,8 @@ type Place = { client: string; handlerRunning: boolean; answerDone: boolean; giv
  *
  * One client (an address, or an IPv6 /64, as the write budget counts them) holds at most all places
  * but one: two batches whose answers it never read would otherwise keep every other client's
- * batches out for as long as the server waits on them, again and again.
+ * batches out for as long as the server waits on them, again and again. A batch over its client's
+ * share is that client's doing, not the server's load, so it is a 429 rather than a 503.
  */
 export class BatchPlaces {
   private underWay = 0;
@@ -34,9 +35,9 @@ export class BatchPlaces {
   }
 
   /** Why a batch of this client cannot have a place now, or undefined. */
-  private refusal(client: string): BatchesBusyError | undefined {
+  private refusal(client: string): BatchesBusyError | ClientBatchesError | undefined {
     if (this.underWay >= this.limit) return new BatchesBusyError(this.limit);
-    if ((this.held.get(client) ?? 0) >= this.perClient) return new BatchesBusyError(this.limit, this.perClient);
+    if ((this.held.get(client) ?? 0) >= this.perClient) return new ClientBatchesError(this.perClient);
     return undefined;
   }
 

@@ -170,8 +170,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'lists is refused whole: one of 16 KiB or more with an object of more than 16 members, for instance). With an `Idempotency-Key`, a retried batch ' +
           'stores nothing twice and replays the first response. A response of 16 KiB or more is sent gzip-compressed to a ' +
           'client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by ' +
-          'default), and one client holds all of those places but one (the only place when the limit is 1): one more is ' +
-          'answered 503 `overloaded` with Retry-After, ' +
+          'default), and one client holds all of those places but one (the only place when the limit is 1). One more is ' +
+          'answered 503 `overloaded` with Retry-After, or 429 `too-many-batches` when its client already holds its share, ' +
           'before its body is read when they are already under way.',
         headers: IdempotencyHeaders,
         querystring: NoQuery,
