@@ -57,7 +57,10 @@ export const sendStored = (reply: FastifyReply, response: StoredResponse, body: 
 /** A batch's answer (first sent or replayed), compressed when it is large and the client accepts gzip. */
 export const sendBatch = async (request: FastifyRequest, reply: FastifyReply, response: StoredResponse) => {
   varyOnAcceptEncoding(reply);
-  if (response.body.length < COMPRESS_BATCH_FROM || codingFor(request.headers['accept-encoding'], GZIP_ONLY) !== 'gzip') {
+  // Bytes, not characters: labels outside ASCII take two to four bytes a character. Counted only for
+  // an answer whose characters alone fall short, as they are few there.
+  const large = response.body.length >= COMPRESS_BATCH_FROM || Buffer.byteLength(response.body) >= COMPRESS_BATCH_FROM;
+  if (!large || codingFor(request.headers['accept-encoding'], GZIP_ONLY) !== 'gzip') {
     return sendStored(reply, response);
   }
   const compressed = await gzipAsync(response.body, { level: 1 });
