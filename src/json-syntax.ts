@@ -142,13 +142,18 @@ export function jsonErrorAt(text: string): number | undefined {
   }
 }
 
+/** A line break as editors count one: CRLF, LF, or a CR on its own (JSON takes all three as whitespace). */
+const LINE_BREAK = /\r\n|\r|\n/g;
+
 /** The line and column (from 1, in UTF-16 code units as JavaScript counts them) of index `at` in `text`. */
 export function lineAndColumn(text: string, at: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < at; i = text.indexOf('\n', i + 1)) {
+  LINE_BREAK.lastIndex = 0;
+  // A break counts once it ends at or before `at`: an index inside a CRLF stays on the line the CR ends.
+  for (let match = LINE_BREAK.exec(text); match !== null && LINE_BREAK.lastIndex <= at; match = LINE_BREAK.exec(text)) {
     line++;
-    lineStart = i + 1;
+    lineStart = LINE_BREAK.lastIndex;
   }
   return { line, column: at - lineStart + 1 };
 }

@@ -81,4 +81,13 @@ describe('lineAndColumn', () => {
     expect(lineAndColumn('ab\ncd\r\nef', 9)).toEqual({ line: 3, column: 3 });
     expect(lineAndColumn('\n', 1)).toEqual({ line: 2, column: 1 });
   });
+
+  // Guards against: a body whose lines end in a lone CR (JSON whitespace, and a line break to editors)
+  // was told line 1 and a column counted from the start of the text.
+  it('counts a lone CR as a line break, and a CRLF as one', () => {
+    expect(lineAndColumn('{\r  "a": 1,\r  x', 14)).toEqual({ line: 3, column: 3 });
+    expect(lineAndColumn('a\r\n\rb', 4)).toEqual({ line: 3, column: 1 });
+    expect(lineAndColumn('a\r\nb', 2)).toEqual({ line: 1, column: 3 });
+    expect(lineAndColumn('a\n\n', 3)).toEqual({ line: 3, column: 1 });
+  });
 });
