@@ -127,10 +127,11 @@ describe('problem lists', () => {
     const [under, at, over] = [await envelope(48), await envelope(49), await envelope(50)];
     expect(under.errors).toHaveLength(49);
     expect(at.errors).toHaveLength(50);
-    expect(at.detail).toBe(under.detail);
+    expect(under.detail).toMatch(/^The batch has 49 problems: /);
+    expect(at.detail).toBe(under.detail.replace('49', '50'));
     expect(at.detail).not.toContain('The first');
     expect(over.errors).toHaveLength(50);
-    expect(over.detail).toBe(`${under.detail} The first 50 of 51 problems are listed.`);
+    expect(over.detail).toBe(`${under.detail.replace('49', '51')} The first 50 of 51 problems are listed.`);
   });
 
   // Guards against: every unknown query parameter got its own entry in `errors`, with no cap. A

@@ -466,6 +466,11 @@ describe('filters and the search box on GET /v1/competencies', () => {
       ['limit=201', 'querystring.limit', /200/],
       ['limit=0', 'querystring.limit', /1/],
       ['offset=1000001', 'querystring.offset', /1000000|1,000,000/],
+      // A negative number (from a review: told it was not written in decimal digits).
+      ['offset=-1', 'querystring.offset', /from 0 to 1000000/],
+      ['limit=-5', 'querystring.limit', /from 1 to 200/],
+      ['role=tech-lead&minLevel=-1', 'querystring.minLevel', /from 0 to 4/],
+      ['offset=-0', 'querystring.offset', /from 0 to 1000000/],
     ] as const) {
       const body = await problem(`/v1/competencies?${query}`, 400);
       const message = body.errors?.find((e) => e.field === field)?.message ?? '';

@@ -935,11 +935,14 @@ describe('validation messages', () => {
     }
     const elsewhere =
       'unknown field; a submission\'s fields go inside items ({ "items": [submission, ...] }), or to POST /v1/assessments for one';
-    expect(problemOf(await post(app, '/v1/assessments/batch', submission), 400).errors).toEqual([
+    const batchProblem = problemOf(await post(app, '/v1/assessments/batch', submission), 400);
+    expect(batchProblem.errors).toEqual([
       { field: 'body.items', message: 'is required' },
       { field: 'body.answers', message: elsewhere },
       { field: 'body.respondent', message: elsewhere },
     ]);
+    // Its detail counts them, as a submission's does (from a review: it named no count under 50).
+    expect(batchProblem.detail).toBe('The batch has 3 problems: its body must be { "items": [...] } with 1 to 500 submissions.');
     // Within a batch, an item is one submission: a nested list is only an unknown field.
     const item = (await post(app, '/v1/assessments/batch', { items: [{ ...submission, items: [] }] })).json().items[0];
     expect(item.problem.errors).toEqual([{ field: 'body.items[0].items', message: 'unknown field' }]);

@@ -26,12 +26,14 @@ export const LevelScale = z
   .meta({ id: 'LevelScale', description: 'The levels expectations are given on, lowest first' });
 
 /**
- * A whole number from a query string, written in decimal digits only: a blank value, a sign, hex or
- * an exponent (which Number() would read as 0, 16 or 10) is refused rather than read as another number.
+ * A whole number from a query string, written in decimal digits only: a blank value, a plus sign, hex
+ * or an exponent (which Number() would read as 0, 16 or 10) is refused rather than read as another
+ * number. A minus sign before digits writes a number below every range here (`-0` too, which no
+ * client means as 0), so it is told the range.
  */
 export const queryInt = (min: number, max: number) =>
   z.preprocess(
-    (value) => (typeof value === 'string' && /^\d+$/.test(value) ? wholeNumber(value, max) : value),
+    (value) => (typeof value !== 'string' ? value : /^\d+$/.test(value) ? wholeNumber(value, max) : /^-\d+$/.test(value) ? min - 1 : value),
     z
       .int({ error: 'must be a whole number in decimal digits' })
       .min(min, { error: `must be from ${min} to ${max}` })

@@ -206,7 +206,13 @@ export class AssessmentService {
   ): Promise<StoredResponse> {
     // A bad envelope is refused before the key is looked at, so that it is never stored under it.
     const batch = batchItems(raw, MAX_BATCH_ITEMS);
-    if (!batch.ok) throw new BadRequestError(`The body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`, batch.errors);
+    if (!batch.ok) {
+      const count = batch.errors.length;
+      throw new BadRequestError(
+        `The batch has ${count} problem${count === 1 ? '' : 's'}: its body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`,
+        batch.errors,
+      );
+    }
     return this.idempotent('batch', raw, idempotencyKey, async () => {
       const outcomes: ItemOutcome[] = [];
       for (const [i, item] of batch.items.entries()) {
