@@ -286,8 +286,9 @@ describe('batches under way at once', () => {
   it('answers a batch beyond MAX_CONCURRENT_BATCHES 503 with Retry-After before reading it, and takes the next once one is done', async () => {
     const limited = await buildTestApp({ maxConcurrentBatches: 1 });
     try {
-      const send = () => postBatch({ items: [good(1), good(2)] }, {}, { target: limited });
-      const [first, second] = await Promise.all([send(), send()]);
+      // From two clients: a second batch of the client holding the one place is its own doing (429, below).
+      const send = (remoteAddress?: string) => postBatch({ items: [good(1), good(2)] }, {}, { target: limited, remoteAddress });
+      const [first, second] = await Promise.all([send(), send('192.0.2.1')]);
       expect(first?.statusCode).toBe(200);
       expect(second?.statusCode).toBe(503);
       expect(second?.headers['retry-after']).toBe('1');
@@ -323,8 +324,8 @@ describe('batches under way at once', () => {
       logger: { level: 'warn', stream: { write: (line: string) => lines.push(line) } },
     });
     try {
-      const send = () => postBatch({ items: [good(1)] }, {}, { target: limited });
-      const answers = await Promise.all([send(), send(), send()]);
+      const send = (remoteAddress: string) => postBatch({ items: [good(1)] }, {}, { target: limited, remoteAddress });
+      const answers = await Promise.all([send('192.0.2.1'), send('192.0.2.2'), send('192.0.2.3')]);
       const refused = answers.filter((r) => r.statusCode === 503);
       expect(refused).toHaveLength(2);
       const logged = lines.map((line) => JSON.parse(line)).filter((entry) => entry.code === 'overloaded');
@@ -366,7 +367,7 @@ describe('batches under way at once', () => {
       const { socket, scored } = await batchUnderWay(limited, port);
       socket.destroy();
       await sleep(5);
-      const post = () => postBatch({ items: [good(501)] }, {}, { target: limited });
+      const post = () => postBatch({ items: [good(501)] }, {}, { target: limited, remoteAddress: '192.0.2.1' });
       expect(scored()).toBeLessThan(500);
       expect((await post()).statusCode).toBe(503);
       // The abandoned batch is still stored whole, and then its place is free again.
@@ -390,16 +391,18 @@ describe('batches under way at once', () => {
       socket.pause();
       while (limited.repository.countAssessments() < 500) await sleep(10);
       await sleep(50);
-      const post = () => postBatch({ items: [good(501)] }, {}, { target: limited });
-      expect((await post()).statusCode).toBe(503);
+      const post = (remoteAddress?: string) => postBatch({ items: [good(501)] }, {}, { target: limited, remoteAddress });
+      // Another client finds the server's one place taken; the same client, its own share.
+      expect((await post('192.0.2.9')).statusCode).toBe(503);
+      expect((await post()).statusCode).toBe(429);
       // Once the client reads its answer, the place is free again.
       let received = 0;
       socket.on('data', (chunk: Buffer) => {
         received += chunk.length;
       });
       socket.resume();
-      let status = 503;
-      for (const deadline = Date.now() + 5_000; status === 503 && Date.now() < deadline; await sleep(20))
+      let status = 429;
+      for (const deadline = Date.now() + 5_000; status === 429 && Date.now() < deadline; await sleep(20))
         status = (await post()).statusCode;
       expect(status).toBe(200);
       expect(received).toBeGreaterThan(500 * 9_000);

@@ -57,6 +57,32 @@ describe('BatchPlaces', () => {
     expect([take(places, batch(undefined, '10.9.9.9')), take(places, batch(undefined, '10.9.9.8'))]).toEqual([true, false]);
   });
 
+  /** What the hook answers a batch of this client: taken, or the refusal's status and code. */
+  const outcome = (places: BatchPlaces, ip: string) => {
+    const outcomes: (Error | undefined)[] = [];
+    places.take(batch(undefined, ip).request, batch().reply, (error) => outcomes.push(error));
+    const [error] = outcomes as (ClientBatchesError | BatchesBusyError | undefined)[];
+    return error === undefined ? 'taken' : `${error.status} ${error.code}`;
+  };
+
+  // Guards against (from a review): the server's limit was checked first, so a client over its own
+  // share was told 503 overloaded, the server's doing, whenever every place was also taken.
+  it('tells a client at its share 429 even while every place is taken, and another client 503', () => {
+    const one = new BatchPlaces(1);
+    expect([outcome(one, '10.1.1.1'), outcome(one, '10.1.1.1'), outcome(one, '10.3.3.3')]).toEqual([
+      'taken',
+      '429 too-many-batches',
+      '503 overloaded',
+    ]);
+    const two = new BatchPlaces(2);
+    expect([outcome(two, '10.1.1.1'), outcome(two, '10.2.2.2'), outcome(two, '10.1.1.1'), outcome(two, '10.3.3.3')]).toEqual([
+      'taken',
+      'taken',
+      '429 too-many-batches',
+      '503 overloaded',
+    ]);
+  });
+
   it('gives out as many places as its limit, then refuses with 503 overloaded', () => {
     const places = new BatchPlaces(2);
     expect([take(places, batch()), take(places, batch()), take(places, batch())]).toEqual([true, true, false]);

@@ -300,6 +300,67 @@ describe('group commit against a locked database', () => {
     expect((await post(app, '/v1/assessments', submission(9))).statusCode).toBe(201);
   }, 20_000);
 
+  // Guards against (from a review): a retry with the same Idempotency-Key waited for the first
+  // request's 5 s, then 5 s of its own, so that each retry behind another waited 5 s longer.
+  it('answers a same-key retry waiting behind a request refused for the lock with that refusal, not a wait of its own', async () => {
+    const databasePath = fileDb();
+    const app = await appOn(databasePath);
+    // Reserves this process's block of row numbers, so that only the commit waits for the lock.
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    let waitedMs: number;
+    let answers: Awaited<ReturnType<typeof post>>[];
+    try {
+      const started = performance.now();
+      const first = post(app, '/v1/assessments', submission(1), { 'idempotency-key': 'waiting-key' });
+      await sleep(1000);
+      const retry = post(app, '/v1/assessments', submission(1), { 'idempotency-key': 'waiting-key' }, '127.0.0.2');
+      answers = await Promise.all([first, retry]);
+      waitedMs = performance.now() - started;
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+    expect(answers.map((answer) => [answer.statusCode, answer.json().code])).toEqual([
+      [503, 'storage-unavailable'],
+      [503, 'storage-unavailable'],
+    ]);
+    expect(waitedMs).toBeLessThan(7000);
+    expect((await post(app, '/v1/assessments', submission(1), { 'idempotency-key': 'waiting-key' })).statusCode).toBe(201);
+  }, 20_000);
+
+  // Guards against (from a review): a same-key retry waiting behind the first when the database
+  // closed (the shutdown grace ran out) read the closed database: a 500, logged as an error.
+  it.each([
+    ['/v1/assessments', submission(2)],
+    ['/v1/assessments/batch', { items: [submission(3)] }],
+  ])('answers %s and its same-key retry 503 shutting-down when the database closes under them', async (url, body) => {
+    const databasePath = fileDb();
+    const app = await appOn(databasePath);
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    const errors = vi.spyOn(app.log, 'error');
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    let answers: Awaited<ReturnType<typeof post>>[];
+    try {
+      const first = post(app, url, body, { 'idempotency-key': 'closing-key' });
+      await sleep(50);
+      const retry = post(app, url, body, { 'idempotency-key': 'closing-key' }, '127.0.0.2');
+      await sleep(50);
+      app.repository.close();
+      answers = await Promise.all([first, retry]);
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+    expect(answers.map((answer) => [answer.statusCode, answer.json().code])).toEqual([
+      [503, 'shutting-down'],
+      [503, 'shutting-down'],
+    ]);
+    expect(errors).not.toHaveBeenCalled();
+  });
+
   // Guards against: a full disk answered every submission 500 internal-error while /ready said ready,
   // so nothing told a client to retry or a load balancer to send its writes elsewhere.
   it('answers 503 storage-unavailable on a full disk, and is not ready until a write succeeds again', async () => {

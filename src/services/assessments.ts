@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
 import type { AssessmentRecord, IdempotencyRecord, Repository } from '../db/repository.js';
+import { storageFaultCode } from '../db/storage-faults.js';
 import { assess } from '../domain/assessment.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { SCORING_VERSION } from '../domain/scoring.js';
@@ -8,6 +9,7 @@ import {
   ApiError,
   BadRequestError,
   type FieldProblem,
+  ShuttingDownError,
   SUBMISSION_STATUS,
   SubmissionError,
   type SubmissionFault,
@@ -280,7 +282,20 @@ export class AssessmentService {
     const request: Keyed = { scope, key, body: raw, hash: hashOf(scope, raw) };
     const slot = `${scope}\n${key}`;
     for (let pending = this.inFlight.get(slot); pending; pending = this.inFlight.get(slot)) {
-      await pending.catch(() => undefined);
+      const failed = await pending.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      // The work this retry waited for met a storage fault or the shutdown (a lock held elsewhere for
+      // 5 s, a full disk, the database closed): the retry gets the same answer at once, as a request
+      // waits 5 s in all for a lock, not 5 s behind each one before it with the same key.
+      if (storageFaultCode(failed) !== undefined || failed instanceof ShuttingDownError) throw failed;
+    }
+    // The database closed (the shutdown grace ran out) while this retry waited: nothing can be read.
+    if (!this.repository.isOpen()) {
+      throw new ShuttingDownError(
+        'The server shut down before this request could be answered. Send it again with the same Idempotency-Key.',
+      );
     }
     // From here to registering the work below nothing awaits, so one key is stored once: a retry
     // that arrives while the work is scored or saved waits for it, then replays it.

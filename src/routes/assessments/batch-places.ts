@@ -36,8 +36,9 @@ export class BatchPlaces {
 
   /** Why a batch of this client cannot have a place now, or undefined. */
   private refusal(client: string): BatchesBusyError | ClientBatchesError | undefined {
-    if (this.underWay >= this.limit) return new BatchesBusyError(this.limit);
+    // Its own share first: a client that holds it is told so (429) even while every place is taken.
     if ((this.held.get(client) ?? 0) >= this.perClient) return new ClientBatchesError(this.perClient);
+    if (this.underWay >= this.limit) return new BatchesBusyError(this.limit);
     return undefined;
   }
 
