@@ -439,6 +439,21 @@ describe('OpenAPI document', () => {
       expect([any.statusCode, any.headers.etag]).toEqual([200, etag]);
     });
 
+    // Guards against (from a caching review): the file server weighed If-Unmodified-Since after an
+    // If-Match that held (RFC 9110, 13.2.2 evaluates it only without one), and took a request's
+    // `Cache-Control: no-cache` as a reason to send the whole file to a matching If-None-Match.
+    it('reads If-Match: * without the If-Unmodified-Since beside it, and answers its own tag 304 under no-cache', async () => {
+      const url = '/docs/static/swagger-ui.css';
+      const first = await app.inject({ url });
+      const old = 'Mon, 01 Jan 2001 00:00:00 GMT';
+      const matched = await app.inject({ url, headers: { 'if-match': '*', 'if-unmodified-since': old } });
+      expect([matched.statusCode, matched.rawPayload.equals(first.rawPayload)]).toEqual([200, true]);
+      // Without If-Match, an If-Unmodified-Since before the file's date still fails.
+      expect((await app.inject({ url, headers: { 'if-unmodified-since': old } })).statusCode).toBe(412);
+      const revalidated = await app.inject({ url, headers: { 'if-none-match': String(first.headers.etag), 'cache-control': 'no-cache' } });
+      expect([revalidated.statusCode, revalidated.body]).toEqual([304, '']);
+    });
+
     // Guards against (from a caching review): a weak If-Range was taken as matching, so a client
     // resuming a compressed download got a range of the plain file (the codings share one weak ETag).
     it('ignores a range whose If-Range is a weak tag, and sends the whole file', async () => {

@@ -83,13 +83,22 @@ export default fp<{ apiVersion: string }>(
       // strongly), where the file server would take the file's own weak tag as a match.
       docs.addHook('onRequest', (request, _reply, done) => {
         if (request.headers['if-range'] !== undefined) delete request.headers.range;
-        if (request.routeOptions.url === `${docsPrefix}/static/*` && failsIfMatch(request.headers['if-match'], undefined)) {
-          return done(
-            new ApiError(
-              'precondition-failed',
-              'If-Match names a tag, and a file of the docs page has only a weak one, which never matches.',
-            ),
-          );
+        if (request.routeOptions.url === `${docsPrefix}/static/*`) {
+          if (failsIfMatch(request.headers['if-match'], undefined)) {
+            return done(
+              new ApiError(
+                'precondition-failed',
+                'If-Match names a tag, and a file of the docs page has only a weak one, which never matches.',
+              ),
+            );
+          }
+          // An If-Match that held settles the precondition: If-Unmodified-Since counts only without
+          // one (RFC 9110, 13.2.2), where the file server would weigh it all the same.
+          if (request.headers['if-match'] !== undefined) delete request.headers['if-unmodified-since'];
+          // A request's `Cache-Control: no-cache` is for the caches on its way, not for this server: a
+          // matching If-None-Match is a 304 all the same, as on the API's reads, where the file server
+          // would send the whole file.
+          delete request.headers['cache-control'];
         }
         done();
       });
