@@ -134,21 +134,26 @@ export default fp(
       // A route that takes the method and still finds nothing (a file missing under /docs) is a 404.
       // A HEAD is told what its GET would be, so that its Content-Length is the GET's (RFC 9110, 9.3.2).
       const method = request.method === 'HEAD' ? 'GET' : request.method;
+      // The path as sent, so that a corrected path keeps the client's own spelling of its values.
+      const didYouMean = () => {
+        const meant = routes.meantPath(request.url.split(/[?#]/, 1)[0] as string, method);
+        return meant === undefined ? '' : ` Did you mean ${method} ${problemInstance(meant)}?`;
+      };
       if (allowed.length === 0 || (request.method !== 'OPTIONS' && allowed.includes(request.method))) {
-        // The path as sent, so that a corrected path keeps the client's own spelling of its values.
-        const meant = allowed.length === 0 ? routes.meantPath(request.url.split(/[?#]/, 1)[0] as string, method) : undefined;
         return sendProblem(request, reply, {
           status: 404,
           code: 'not-found',
-          detail: `No route matches ${method} ${problemInstance(request.url)}.${meant === undefined ? '' : ` Did you mean ${method} ${problemInstance(meant)}?`}`,
+          detail: `No route matches ${method} ${problemInstance(request.url)}.${allowed.length === 0 ? didYouMean() : ''}`,
         });
       }
       const allow = [...allowed, 'OPTIONS'].join(', ');
       if (request.method === 'OPTIONS') return reply.code(204).header('allow', allow).send();
+      // A path that a parameter route takes for other methods may still be a route's name misspelt
+      // for this one: `POST /v1/assessments/preveiw` fits `GET /v1/assessments/:id`.
       return sendProblem(request, reply.header('allow', allow), {
         status: 405,
         code: 'method-not-allowed',
-        detail: `${problemInstance(request.url)} takes ${allow}, not ${method}.`,
+        detail: `${problemInstance(request.url)} takes ${allow}, not ${method}.${didYouMean()}`,
       });
     };
     app.setNotFoundHandler(answer);
