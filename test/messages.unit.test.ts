@@ -13,6 +13,12 @@ describe('validation messages', () => {
     expect(messageOf(z.string().length(2), 'abc')).toBe('must have exactly 2 characters');
     expect(messageOf(z.number().gt(0), 0)).toBe('must be more than 0');
     expect(messageOf(z.enum(['a', 'b']), 'c')).toBe('must be one of: a, b');
+    // Guards against (from a review): a choice written with capitals or a letter off was given the
+    // list alone, where slugs and field names are told the one they were likely meant as.
+    const categories = z.enum(['technical', 'people', 'delivery']);
+    expect(messageOf(categories, 'People')).toBe('must be one of: technical, people, delivery; did you mean people?');
+    expect(messageOf(categories, 'peple')).toBe('must be one of: technical, people, delivery; did you mean people?');
+    expect(messageOf(categories, 'finance')).toBe('must be one of: technical, people, delivery');
     expect(messageOf(z.literal('a'), 'b')).toBe('must be "a"');
     expect(messageOf(z.uuid(), 'x')).toBe('must be a UUID');
   });

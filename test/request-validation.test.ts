@@ -866,6 +866,12 @@ describe('validation messages', () => {
 
   it('names the allowed values of a query parameter, and an undeclared one as a parameter', async () => {
     expect(problemOf(await app.inject('/v1/competencies?category=People'), 400).errors).toEqual([
+      {
+        field: 'querystring.category',
+        message: 'must be one of: technical, people, delivery, communication, strategy; did you mean people?',
+      },
+    ]);
+    expect(problemOf(await app.inject('/v1/competencies?category=finance'), 400).errors).toEqual([
       { field: 'querystring.category', message: 'must be one of: technical, people, delivery, communication, strategy' },
     ]);
     expect(problemOf(await app.inject(`/v1/competencies?q=${'x'.repeat(101)}`), 400).errors).toEqual([

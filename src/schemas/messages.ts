@@ -1,4 +1,5 @@
 import { type core, z } from 'zod';
+import { meantName } from '../names.js';
 
 /**
  * One wording for every validation message the API, the configuration and the content loader give,
@@ -45,6 +46,16 @@ function bound(issue: core.$ZodRawIssue<core.$ZodIssueTooBig | core.$ZodIssueToo
   return undefined;
 }
 
+/** The value a string was likely meant as among the choices (`People`, `peple`: people), as a hint to add. */
+function didYouMean(input: unknown, values: readonly unknown[]): string {
+  if (typeof input !== 'string') return '';
+  const meant = meantName(
+    input,
+    values.filter((value): value is string => typeof value === 'string'),
+  );
+  return meant === undefined ? '' : `; did you mean ${meant}?`;
+}
+
 /** What a number beyond a double's range, which JSON.parse reads as ±Infinity, is told. */
 const TOO_LARGE_TO_READ = 'is a number too large to read (beyond ±1.8e308)';
 
@@ -66,7 +77,7 @@ export function validationMessage(issue: core.$ZodRawIssue): string | undefined 
     case 'invalid_value':
       return issue.values.length === 1
         ? `must be ${shown(issue.values[0])}`
-        : `must be one of: ${issue.values.map((value) => String(value)).join(', ')}`;
+        : `must be one of: ${issue.values.map((value) => String(value)).join(', ')}${didYouMean(issue.input, issue.values)}`;
     case 'invalid_format':
       return FORMAT[issue.format] ? `must be ${FORMAT[issue.format]}` : undefined;
     default:
