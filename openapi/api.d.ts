@@ -34,6 +34,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The API’s root: its name and versions, and a link to where each part of it starts */
+        get: operations["getIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/meta": {
         parameters: {
             query?: never;
@@ -874,6 +891,90 @@ export interface components {
                 sources: number;
             };
         };
+        /** @description Where each part of the API starts: a place to begin for a client that knows only the host */
+        ApiIndex: {
+            name: string;
+            apiVersion: string;
+            /** @description Release id of the knowledge base the API serves */
+            kbRelease: string;
+            links: {
+                docs: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                openapi: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                meta: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                roles: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                competencies: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                companySizes: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                sources: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                comparisons: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                questions: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                assessments: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                export: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                levelsCsv: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                problems: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                health: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+                ready: {
+                    /** @description A path on this server */
+                    href: string;
+                    title: string;
+                };
+            };
+        };
         Health: {
             /** @constant */
             status: "ok";
@@ -1123,6 +1224,138 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getIndex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
+                "if-none-match"?: string;
+                /** @description Entity tags of the representation expected (a list, compared strongly, or `*`): answered 412 when none is current */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Name, versions and links */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
+                    "content-encoding"?: "br" | "gzip";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiIndex"];
+                };
+            };
+            /** @description Not modified: the ETag sent in If-None-Match is current */
+            304: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    /** @description Strong entity tag of this representation: send it back in If-None-Match */
+                    etag?: string;
+                    /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not arrive whole within the request timeout; the connection is closed */
+            408: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An `Expect` other than `100-continue` */
+            417: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers larger than the server accepts; the connection is closed */
+            431: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body in a transfer coding other than chunked; the connection is closed */
+            501: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or not ready: see Retry-After */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    vary: components["headers"]["Vary"];
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };

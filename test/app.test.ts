@@ -51,6 +51,35 @@ describe('the app', () => {
     expect(response.headers['cache-control']).toBe('no-store');
   });
 
+  // Guards against (from a review): the root answered 404 with nothing to say where the API starts.
+  it('GET / names the API and links to where each part of it starts, every link a path the API answers', async () => {
+    const response = await app.inject('/');
+    expect(response.statusCode).toBe(200);
+    expect(response.headers.etag).toMatch(new RegExp(`^"${raw.release}-`));
+    const body = response.json() as {
+      name: string;
+      apiVersion: string;
+      kbRelease: string;
+      links: Record<string, { href: string; title: string }>;
+    };
+    expect([body.name, body.kbRelease, body.apiVersion]).toEqual([
+      'Role Competency API',
+      raw.release,
+      (await app.inject('/v1/meta')).json().apiVersion,
+    ]);
+    const hrefs = Object.values(body.links).map((link) => link.href);
+    expect(hrefs).toEqual(expect.arrayContaining(['/docs', '/openapi.json', '/v1/meta', '/v1/roles', '/v1/assessments', '/problems']));
+    for (const href of hrefs) {
+      // A route for some method: a GET answers (a comparison without roles is a 400 saying so), or the path takes POST only.
+      const answer = await app.inject(href);
+      expect([href, answer.statusCode === 405 ? answer.headers.allow : answer.statusCode]).toEqual([
+        href,
+        href === '/v1/assessments' ? 'POST, OPTIONS' : href === '/v1/comparisons' ? 400 : 200,
+      ]);
+    }
+    expect((await app.inject({ url: '/', headers: { 'if-none-match': String(response.headers.etag) } })).statusCode).toBe(304);
+  });
+
   it('GET /v1/meta reports the seed release, a content hash and counts derived from the seed files', async () => {
     const response = await app.inject({ method: 'GET', url: '/v1/meta' });
     expect(response.statusCode).toBe(200);

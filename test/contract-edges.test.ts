@@ -217,8 +217,10 @@ describe('over a real connection', () => {
     expect(policy(page)).toBe(policy(origin));
     const file = await raw(port, `GET HTTP://x/docs/static/swagger-ui.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     expect(file).toMatch(/^HTTP\/1\.1 200/);
+    // The root, its query read as a query: a parameter it does not take.
     const query = await raw(port, 'GET http://x?a=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-    expect(query).toMatch(/^HTTP\/1\.1 404/);
+    expect(query).toMatch(/^HTTP\/1\.1 400/);
+    expect(JSON.parse(bodyOf(query)).errors).toEqual([{ field: 'querystring.a', message: 'unknown parameter' }]);
     const roles = await raw(port, 'GET http://x/v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(JSON.parse(bodyOf(roles)).items.length).toBeGreaterThan(0);
     // No host: refused, not read as a path (from a review).

@@ -21,6 +21,7 @@ afterAll(async () => {
 });
 
 const HOT_READS = [
+  '/',
   '/v1/meta',
   '/v1/roles',
   '/v1/roles/tech-lead',

@@ -23,6 +23,36 @@ export const Meta = z
   })
   .meta({ id: 'Meta' });
 
+/** What the API's root links to: where each part of it starts, by name. */
+export const API_LINKS = {
+  docs: { href: '/docs', title: 'The documentation, to browse and try' },
+  openapi: { href: '/openapi.json', title: 'The OpenAPI 3.1 document (YAML at /docs/yaml)' },
+  meta: { href: '/v1/meta', title: 'Versions and counts' },
+  roles: { href: '/v1/roles', title: 'The roles; /v1/roles/{role} for one, with its expected levels' },
+  competencies: { href: '/v1/competencies', title: 'The competencies, filtered; /v1/competencies/{competency} for one' },
+  companySizes: { href: '/v1/company-sizes', title: 'The company sizes levels vary by' },
+  sources: { href: '/v1/sources', title: 'The documents citations name' },
+  comparisons: { href: '/v1/comparisons', title: 'Roles side by side (roles=a,b); /v1/comparisons/by-company-size at every size' },
+  questions: { href: '/v1/assessment/questions', title: 'The self-assessment: its questions and answer scale' },
+  assessments: { href: '/v1/assessments', title: 'POST a submission to score and store it; /preview and /batch beside it' },
+  export: { href: '/v1/exports/knowledge-base', title: 'The whole release as one JSON document' },
+  levelsCsv: { href: '/v1/exports/levels.csv', title: 'Every expected level as CSV' },
+  problems: { href: '/problems', title: 'Every kind of problem the API answers with' },
+  health: { href: '/health', title: 'Liveness' },
+  ready: { href: '/ready', title: 'Readiness' },
+} as const;
+
+const Link = z.object({ href: z.string().describe('A path on this server'), title: z.string() });
+
+export const ApiIndex = z
+  .object({
+    name: z.string(),
+    apiVersion: z.string(),
+    kbRelease: z.string().describe('Release id of the knowledge base the API serves'),
+    links: z.object(Object.fromEntries(Object.keys(API_LINKS).map((name) => [name, Link])) as Record<keyof typeof API_LINKS, typeof Link>),
+  })
+  .meta({ id: 'ApiIndex', description: 'Where each part of the API starts: a place to begin for a client that knows only the host' });
+
 export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 export const Readiness = z
   .object({

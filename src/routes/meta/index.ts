@@ -2,10 +2,32 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { metaOf } from '../../domain/catalog.js';
 import { SCORING_VERSION } from '../../domain/scoring.js';
 import { NoQuery, NotModified } from '../../schemas/common.js';
-import { Meta } from '../../schemas/meta.js';
+import { API_LINKS, ApiIndex, Meta } from '../../schemas/meta.js';
 import { json, problems } from '../../schemas/responses.js';
 
 const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVersion }) => {
+  app.get(
+    '/',
+    {
+      // The router reads the target `*` (the server as a whole, RFC 9110, 7.1) as this path: only
+      // OPTIONS asks about it, answered by the not-found handler; any other method finds no route.
+      onRequest: (request, reply, done) => (request.url === '*' ? reply.callNotFound() : done()),
+      schema: {
+        tags: ['meta'],
+        operationId: 'getIndex',
+        summary: 'The API’s root: its name and versions, and a link to where each part of it starts',
+        querystring: NoQuery,
+        response: { 200: json(ApiIndex, 'Name, versions and links'), 304: NotModified, ...problems(400, 412) },
+      },
+    },
+    async (request, reply) =>
+      app.sendCached(request, reply, 'index', ApiIndex, () => ({
+        name: 'Role Competency API',
+        apiVersion,
+        kbRelease: app.kb.release.id,
+        links: API_LINKS,
+      })),
+  );
   app.get(
     '/v1/meta',
     {
