@@ -184,7 +184,7 @@ describe('sizes bounded by the schemas', () => {
       ['', 'must not be empty'],
       // A header given twice, as Node hands it over.
       ['key-1, key-2', 'is given more than once: give it once'],
-      ['k'.repeat(256), 'must be at most 255 characters'],
+      ['k'.repeat(256), 'must have at most 255 characters'],
       ['two words', 'must be visible ASCII characters: no spaces or control characters'],
     ] as const) {
       const response = await post(app, '/v1/assessments', body, { 'idempotency-key': key });

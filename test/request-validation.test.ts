@@ -204,7 +204,7 @@ describe('headers and details for clients', () => {
     );
     expect(await meant('POST', '/v1/asessments')).toBe('No route matches POST /v1/asessments. Did you mean POST /v1/assessments?');
     // Too far from every route, or two segments off, or close only to a route of another method.
-    for (const url of ['/v1/xyz', '/v2/roles', '/v1/rol/tech-leed/x', '/v1/rolse/tech-lead', '/']) {
+    for (const url of ['/v1/xyz', '/v2/roles', '/v1/rol/tech-leed/x', '/v1/rolse/tech-lead', '/x']) {
       expect(await meant('GET', url), url).toBe(`No route matches GET ${url}.`);
     }
     expect(await meant('POST', '/v1/comparison')).toBe('No route matches POST /v1/comparison.');
@@ -224,8 +224,8 @@ describe('headers and details for clients', () => {
     );
     expect(await detail('POST', '//v1/assessments')).toBe('No route matches POST //v1/assessments. Did you mean POST /v1/assessments?');
     expect(await detail('GET', '/v1/roles//')).toBe('No route matches GET /v1/roles//. Did you mean GET /v1/roles?');
-    // Slashes alone are no route's path.
-    expect(await detail('GET', '//')).toBe('No route matches GET //.');
+    // Slashes alone were meant as the root.
+    expect(await detail('GET', '//')).toBe('No route matches GET //. Did you mean GET /?');
     // The problem's instance, resolved against the request's URL, names that path, not a host `v1`.
     for (const url of ['//v1/roles', '//']) {
       const { instance } = problemOf(await app.inject(url), 404);
@@ -831,8 +831,8 @@ describe('validation messages', () => {
     const cases: [string, (app: App) => unknown, string, string][] = [
       ['a fraction', (a) => ({ answers: withFirst(a, 3.5) }), 'answers[0].value', 'must be a whole number'],
       ['a string for a number', (a) => ({ answers: withFirst(a, '5') }), 'answers[0].value', 'must be a number'],
-      ['above the scale', (a) => ({ answers: withFirst(a, 6) }), 'answers[0].value', 'must be at most 5'],
-      ['below the scale', (a) => ({ answers: withFirst(a, 0) }), 'answers[0].value', 'must be at least 1'],
+      ['above the scale', (a) => ({ answers: withFirst(a, 6) }), 'answers[0].value', 'must be from 1 to 5'],
+      ['below the scale', (a) => ({ answers: withFirst(a, 0) }), 'answers[0].value', 'must be from 1 to 5'],
       [
         'a long label',
         (a) => ({ answers: answersFor(a, 8), respondent: 'x'.repeat(201) }),

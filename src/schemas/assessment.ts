@@ -14,7 +14,12 @@ export const LONE_SURROGATE = /\p{Cs}/u;
 export const Answer = z
   .strictObject({
     questionId: z.string().min(1).max(MAX_QUESTION_ID_LENGTH).describe('A question id from GET /v1/assessment/questions'),
-    value: z.int().min(1).max(5).describe('1 strongly disagree, 2 disagree, 3 neutral, 4 agree, 5 strongly agree'),
+    // The range in one message, as a query's whole numbers give theirs.
+    value: z
+      .int()
+      .min(1, { error: 'must be from 1 to 5' })
+      .max(5, { error: 'must be from 1 to 5' })
+      .describe('1 strongly disagree, 2 disagree, 3 neutral, 4 agree, 5 strongly agree'),
   })
   .meta({ id: 'Answer' });
 
@@ -70,7 +75,7 @@ export const IdempotencyHeaders = z.object({
     .min(1, { abort: true, error: 'must not be empty' })
     // Node joins a header sent twice with ", ", which no key can contain.
     .refine((key) => !key.includes(', '), { abort: true, error: 'is given more than once: give it once' })
-    .max(255, 'must be at most 255 characters')
+    .max(255)
     .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters: no spaces or control characters')
     .optional()
     .describe('Retry safely: the same key with the same body replays the first response for at least 48 hours'),
