@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { meantName } from './names.js';
+import { didYouMean, meantName } from './names.js';
 import { PROBLEM_TYPES, type ProblemCode, problemTitle, problemType } from './problem-types.js';
 import { LONE_SURROGATE } from './schemas/assessment.js';
 import { NOT_A_SLUG } from './schemas/common.js';
@@ -129,12 +129,12 @@ export function unknownValue(index: ReadonlyMap<string, unknown>, what: string, 
 export function slugHint(message: string, value: unknown, index: ReadonlyMap<string, unknown> | undefined): string {
   if (message !== NOT_A_SLUG || typeof value !== 'string' || index === undefined) return message;
   const meant = value.trim().toLowerCase();
-  return index.has(meant) ? `${message}; did you mean ${meant}?` : message;
+  return index.has(meant) ? `${message}${didYouMean(meant)}` : message;
 }
 
 /** The field problem for an unknown value: `unknown company size "huge": must be one of: startup, …`. */
 export function unknownValueProblem({ what, value, field, known, meant }: UnknownValue): FieldProblem {
-  const hint = known !== undefined ? `: must be one of: ${known.join(', ')}` : meant !== undefined ? `; did you mean ${meant}?` : '';
+  const hint = known !== undefined ? `: must be one of: ${known.join(', ')}` : didYouMean(meant);
   return { field, message: `unknown ${what} "${quoted(value)}"${hint}` };
 }
 

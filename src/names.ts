@@ -50,10 +50,12 @@ export function meantName(unknown: string, known: readonly string[]): string | u
   return tied ? undefined : best;
 }
 
+/** The hint a message ends with when a value was likely meant as another (`; did you mean people?`), or nothing. */
+export const didYouMean = (meant: string | undefined): string => (meant === undefined ? '' : `; did you mean ${meant}?`);
+
 /** "unknown field" or "unknown parameter", with the name it was likely meant as, when there is one. */
 export function unknownNameMessage(what: 'field' | 'parameter', unknown: string, known: readonly string[]): string {
-  const meant = meantName(unknown, known);
-  return meant === undefined ? `unknown ${what}` : `unknown ${what}; did you mean ${meant}?`;
+  return `unknown ${what}${didYouMean(meantName(unknown, known))}`;
 }
 
 /**

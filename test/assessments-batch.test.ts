@@ -337,6 +337,25 @@ describe('batches under way at once', () => {
     }
   });
 
+  // Guards against (from a review): a batch refused for its client's share, once a 503 logged at warn,
+  // went unlogged as a 429, so a client holding its places by not reading its answers went unseen.
+  it('logs a batch refused for its client’s share at warn with its request id', async () => {
+    const lines: string[] = [];
+    const limited = await buildTestApp({
+      maxConcurrentBatches: 1,
+      logger: { level: 'warn', stream: { write: (line: string) => lines.push(line) } },
+    });
+    try {
+      const send = () => postBatch({ items: [good(1)] }, {}, { target: limited });
+      const refused = (await Promise.all([send(), send()])).filter((r) => r.statusCode === 429);
+      expect(refused).toHaveLength(1);
+      const logged = lines.map((line) => JSON.parse(line)).filter((entry) => entry.code === 'too-many-batches');
+      expect(logged).toEqual([expect.objectContaining({ level: 40, requestId: refused[0]?.json().requestId, alsoRefused: 0 })]);
+    } finally {
+      await limited.close();
+    }
+  });
+
   // Guards against: a batch took its place before its body was read, so two clients trickling a byte of
   // body every half second held both places until the request timeout, and every other batch got 503.
   it('holds no place for a batch whose body is still arriving', async () => {

@@ -330,6 +330,42 @@ describe('group commit against a locked database', () => {
     expect((await post(app, '/v1/assessments', submission(1), { 'idempotency-key': 'waiting-key' })).statusCode).toBe(201);
   }, 20_000);
 
+  // Guards against (from a review of the change above): a corrected submission sent under the key of
+  // one still waiting for the lock was refused with that one's 503, never tried itself.
+  it('tries a different body under the key of a request refused for the lock on its own', async () => {
+    const databasePath = fileDb();
+    const app = await appOn(databasePath);
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    let answers: Awaited<ReturnType<typeof post>>[];
+    try {
+      const first = post(app, '/v1/assessments', submission(1), { 'idempotency-key': 'corrected-key' });
+      await sleep(4500);
+      const corrected = post(app, '/v1/assessments', submission(2), { 'idempotency-key': 'corrected-key' }, '127.0.0.2');
+      // Let go once the first has been refused, well inside the corrected one's own 5 s.
+      const refusedFirst = await first;
+      other.exec('rollback');
+      answers = [refusedFirst, await corrected];
+    } finally {
+      if (other.inTransaction) other.exec('rollback');
+      other.close();
+    }
+    expect(answers.map((answer) => answer.statusCode)).toEqual([503, 201]);
+    expect(answers[1]?.json().respondent).toBe('fault-2');
+  }, 20_000);
+
+  // Guards against: a keyed request that reached the service once the database had closed looked its
+  // key up in the closed database: a 500, logged as an error.
+  it('refuses a keyed submission 503 shutting-down once the database is closed', async () => {
+    const app = await appOn(fileDb());
+    const errors = vi.spyOn(app.log, 'error');
+    app.repository.close();
+    const answer = await post(app, '/v1/assessments', submission(1), { 'idempotency-key': 'closed-key' });
+    expect([answer.statusCode, answer.json().code]).toEqual([503, 'shutting-down']);
+    expect(errors).not.toHaveBeenCalled();
+  });
+
   // Guards against (from a review): a same-key retry waiting behind the first when the database
   // closed (the shutdown grace ran out) read the closed database: a 500, logged as an error.
   it.each([

@@ -137,8 +137,9 @@ export default fp(
       if (error instanceof ApiError) {
         if (error.headers) reply.headers(error.headers);
         // A refusal of the server's own (no batch place free, shutting down) is a 5xx like any
-        // other: logged with the request id, a line a second at most of each kind.
-        if (error.status >= 500) {
+        // other: logged with the request id, a line a second at most of each kind. So is a client
+        // refused its share of batch places, which may be one holding them by not reading its answers.
+        if (error.status >= 500 || error.code === 'too-many-batches') {
           let log = refusalLogs.get(error.code);
           if (log === undefined) {
             log = new LogSampler();

@@ -1,5 +1,5 @@
 import { type core, z } from 'zod';
-import { meantName } from '../names.js';
+import { didYouMean, meantName } from '../names.js';
 
 /**
  * One wording for every validation message the API, the configuration and the content loader give,
@@ -46,14 +46,15 @@ function bound(issue: core.$ZodRawIssue<core.$ZodIssueTooBig | core.$ZodIssueToo
   return undefined;
 }
 
-/** The value a string was likely meant as among the choices (`People`, `peple`: people), as a hint to add. */
-function didYouMean(input: unknown, values: readonly unknown[]): string {
+/** The hint for a string likely meant as one of the choices (`People`, `peple`: people), or nothing. */
+function choiceHint(input: unknown, values: readonly unknown[]): string {
   if (typeof input !== 'string') return '';
-  const meant = meantName(
-    input,
-    values.filter((value): value is string => typeof value === 'string'),
+  return didYouMean(
+    meantName(
+      input,
+      values.filter((value): value is string => typeof value === 'string'),
+    ),
   );
-  return meant === undefined ? '' : `; did you mean ${meant}?`;
 }
 
 /** What a number beyond a double's range, which JSON.parse reads as ±Infinity, is told. */
@@ -77,7 +78,7 @@ export function validationMessage(issue: core.$ZodRawIssue): string | undefined 
     case 'invalid_value':
       return issue.values.length === 1
         ? `must be ${shown(issue.values[0])}`
-        : `must be one of: ${issue.values.map((value) => String(value)).join(', ')}${didYouMean(issue.input, issue.values)}`;
+        : `must be one of: ${issue.values.map((value) => String(value)).join(', ')}${choiceHint(issue.input, issue.values)}`;
     case 'invalid_format':
       return FORMAT[issue.format] ? `must be ${FORMAT[issue.format]}` : undefined;
     default:

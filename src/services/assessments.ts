@@ -156,7 +156,7 @@ export type ItemOutcome = ({ status: 201 } & NewAssessment) | { status: 400 | 42
  */
 export class AssessmentService {
   /** Work under way per Idempotency-Key (scoring, then saving): a retry that arrives meanwhile waits for it. */
-  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly inFlight = new Map<string, { work: Promise<unknown>; hash: string }>();
 
   private readonly writer: GroupCommit;
 
@@ -282,16 +282,19 @@ export class AssessmentService {
     const request: Keyed = { scope, key, body: raw, hash: hashOf(scope, raw) };
     const slot = `${scope}\n${key}`;
     for (let pending = this.inFlight.get(slot); pending; pending = this.inFlight.get(slot)) {
-      const failed = await pending.then(
+      const failed = await pending.work.then(
         () => undefined,
         (error: unknown) => error,
       );
-      // The work this retry waited for met a storage fault or the shutdown (a lock held elsewhere for
-      // 5 s, a full disk, the database closed): the retry gets the same answer at once, as a request
-      // waits 5 s in all for a lock, not 5 s behind each one before it with the same key.
-      if (storageFaultCode(failed) !== undefined || failed instanceof ShuttingDownError) throw failed;
+      // The server is shutting down: nothing more is stored, whatever the body.
+      if (failed instanceof ShuttingDownError) throw failed;
+      // The same body met a storage fault (a lock held elsewhere for 5 s, a full disk): a retry of it
+      // gets that answer at once, rather than 5 s more of its own behind each one before it. Another
+      // body under the key (a corrected submission) is still tried on its own.
+      if (storageFaultCode(failed) !== undefined && pending.hash === request.hash) throw failed;
     }
-    // The database closed (the shutdown grace ran out) while this retry waited: nothing can be read.
+    // The database is closed (the shutdown grace ran out, or ran out while this request waited): no
+    // key can be looked up, so the request is refused as the shutdown refuses it.
     if (!this.repository.isOpen()) {
       throw new ShuttingDownError(
         'The server shut down before this request could be answered. Send it again with the same Idempotency-Key.',
@@ -302,10 +305,10 @@ export class AssessmentService {
     const replay = this.replay(request);
     if (replay) return replay;
     const work = this.store(scope, request, run);
-    this.inFlight.set(slot, work);
+    this.inFlight.set(slot, { work, hash: request.hash });
     work
       .finally(() => {
-        if (this.inFlight.get(slot) === work) this.inFlight.delete(slot);
+        if (this.inFlight.get(slot)?.work === work) this.inFlight.delete(slot);
       })
       .catch(() => undefined);
     return work;

@@ -4,7 +4,7 @@
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { MIN_ANSWERS } from '../domain/scoring.js';
 import { type FieldProblem, fieldPath, quoted, type SubmissionFault, slugHint, unknownValue, unknownValueProblem } from '../errors.js';
-import { knownNames, meantName, unknownNameMessage } from '../names.js';
+import { didYouMean, knownNames, meantName, unknownNameMessage } from '../names.js';
 import {
   LONE_SURROGATE,
   MAX_ANSWERS,
@@ -133,7 +133,7 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
       unanswered = [...kb.questionById.keys()].filter((id) => !answered.has(id));
     }
     const meant = suggested++ < MAX_SUGGESTED_QUESTIONS ? meantName(questionId, unanswered) : undefined;
-    return `unknown question "${quoted(questionId)}"${meant === undefined ? '' : `; did you mean ${meant}?`}`;
+    return `unknown question "${quoted(questionId)}"${didYouMean(meant)}`;
   };
   answers.forEach((answer: unknown, i) => {
     const questionId = questionIdOf(answer);
