@@ -81,6 +81,24 @@ function holdLockElsewhere(path: string, ms: number): Promise<unknown> {
 /** Longer than any pause of a loaded test machine, far shorter than a wait for a lock inside SQLite (1 s and more). */
 const STALL_MS = 250;
 
+/**
+ * An app on a database file with one submission stored (its block of row numbers reserved, so that
+ * only commits wait) and another connection holding the write lock; `release` lets it go, once.
+ */
+async function appWithLockHeldElsewhere() {
+  const databasePath = fileDb();
+  const app = await appOn(databasePath);
+  expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+  const other = new Database(databasePath);
+  other.exec('begin immediate');
+  const release = () => {
+    if (!other.open) return;
+    if (other.inTransaction) other.exec('rollback');
+    other.close();
+  };
+  return { app, release };
+}
+
 describe('row-number reservation', () => {
   it('never gives out a row whose reservation did not commit (the next block would repeat rows already stored)', async () => {
     const app = await appOn();
@@ -303,12 +321,7 @@ describe('group commit against a locked database', () => {
   // Guards against (from a review): a retry with the same Idempotency-Key waited for the first
   // request's 5 s, then 5 s of its own, so that each retry behind another waited 5 s longer.
   it('answers a same-key retry waiting behind a request refused for the lock with that refusal, not a wait of its own', async () => {
-    const databasePath = fileDb();
-    const app = await appOn(databasePath);
-    // Reserves this process's block of row numbers, so that only the commit waits for the lock.
-    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
-    const other = new Database(databasePath);
-    other.exec('begin immediate');
+    const { app, release } = await appWithLockHeldElsewhere();
     let waitedMs: number;
     let answers: Awaited<ReturnType<typeof post>>[];
     try {
@@ -319,8 +332,7 @@ describe('group commit against a locked database', () => {
       answers = await Promise.all([first, retry]);
       waitedMs = performance.now() - started;
     } finally {
-      other.exec('rollback');
-      other.close();
+      release();
     }
     expect(answers.map((answer) => [answer.statusCode, answer.json().code])).toEqual([
       [503, 'storage-unavailable'],
@@ -333,11 +345,7 @@ describe('group commit against a locked database', () => {
   // Guards against (from a review of the change above): a corrected submission sent under the key of
   // one still waiting for the lock was refused with that one's 503, never tried itself.
   it('tries a different body under the key of a request refused for the lock on its own', async () => {
-    const databasePath = fileDb();
-    const app = await appOn(databasePath);
-    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
-    const other = new Database(databasePath);
-    other.exec('begin immediate');
+    const { app, release } = await appWithLockHeldElsewhere();
     let answers: Awaited<ReturnType<typeof post>>[];
     try {
       const first = post(app, '/v1/assessments', submission(1), { 'idempotency-key': 'corrected-key' });
@@ -345,11 +353,10 @@ describe('group commit against a locked database', () => {
       const corrected = post(app, '/v1/assessments', submission(2), { 'idempotency-key': 'corrected-key' }, '127.0.0.2');
       // Let go once the first has been refused, well inside the corrected one's own 5 s.
       const refusedFirst = await first;
-      other.exec('rollback');
+      release();
       answers = [refusedFirst, await corrected];
     } finally {
-      if (other.inTransaction) other.exec('rollback');
-      other.close();
+      release();
     }
     expect(answers.map((answer) => answer.statusCode)).toEqual([503, 201]);
     expect(answers[1]?.json().respondent).toBe('fault-2');
@@ -372,12 +379,8 @@ describe('group commit against a locked database', () => {
     ['/v1/assessments', submission(2)],
     ['/v1/assessments/batch', { items: [submission(3)] }],
   ])('answers %s and its same-key retry 503 shutting-down when the database closes under them', async (url, body) => {
-    const databasePath = fileDb();
-    const app = await appOn(databasePath);
-    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    const { app, release } = await appWithLockHeldElsewhere();
     const errors = vi.spyOn(app.log, 'error');
-    const other = new Database(databasePath);
-    other.exec('begin immediate');
     let answers: Awaited<ReturnType<typeof post>>[];
     try {
       const first = post(app, url, body, { 'idempotency-key': 'closing-key' });
@@ -387,8 +390,7 @@ describe('group commit against a locked database', () => {
       app.repository.close();
       answers = await Promise.all([first, retry]);
     } finally {
-      other.exec('rollback');
-      other.close();
+      release();
     }
     expect(answers.map((answer) => [answer.statusCode, answer.json().code])).toEqual([
       [503, 'shutting-down'],
