@@ -1040,8 +1040,10 @@ export interface operations {
             /** @description The process is up */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description `no-store`: the answer holds for the moment it was made */
                     "cache-control"?: string;
                     [name: string]: unknown;
@@ -1053,8 +1055,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1064,7 +1068,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1074,7 +1079,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1084,7 +1090,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1094,8 +1101,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1105,7 +1114,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1115,8 +1125,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1139,8 +1151,10 @@ export interface operations {
             /** @description Ready to serve */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description `no-store`: the answer holds for the moment it was made */
                     "cache-control"?: string;
                     [name: string]: unknown;
@@ -1152,8 +1166,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1163,7 +1179,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1173,7 +1190,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1183,7 +1201,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1193,8 +1212,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1204,7 +1225,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1214,8 +1236,10 @@ export interface operations {
             /** @description Not ready (`checks` says why), or shutting down (a problem with Retry-After) */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description `no-store`, with the not-ready answer (not with the shutting-down problem) */
                     "cache-control"?: string;
                     /** @description Sent with the shutting-down problem only */
@@ -1246,12 +1270,14 @@ export interface operations {
             /** @description Name, versions and links */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -1263,12 +1289,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1276,8 +1304,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1287,7 +1317,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1297,8 +1328,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1308,7 +1341,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1318,7 +1352,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1328,8 +1363,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1339,7 +1376,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1349,8 +1387,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1378,12 +1418,14 @@ export interface operations {
             /** @description Versions and counts */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -1395,12 +1437,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1408,8 +1452,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1419,7 +1465,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1429,8 +1476,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1440,7 +1489,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1450,7 +1500,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1460,8 +1511,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1471,7 +1524,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1481,8 +1535,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1515,12 +1571,14 @@ export interface operations {
             /** @description The problem types */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -1532,12 +1590,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1545,8 +1605,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1556,7 +1618,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1566,8 +1629,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1577,7 +1642,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1587,7 +1653,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1597,8 +1664,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1608,7 +1677,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1618,8 +1688,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1650,12 +1722,14 @@ export interface operations {
             /** @description The problem type */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -1667,12 +1741,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1680,8 +1756,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1691,8 +1769,10 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1702,7 +1782,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1712,8 +1793,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1723,7 +1806,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1733,7 +1817,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1743,8 +1828,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1754,7 +1841,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1764,8 +1852,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1798,12 +1888,14 @@ export interface operations {
             /** @description The roles, in a stable order */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -1815,12 +1907,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1828,8 +1922,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1839,7 +1935,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1849,8 +1946,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1860,7 +1959,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1870,7 +1970,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1880,8 +1981,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1891,7 +1994,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1901,8 +2005,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -1936,12 +2042,14 @@ export interface operations {
             /** @description The role and its expectations */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -1953,12 +2061,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1966,8 +2076,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1977,8 +2089,10 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1988,7 +2102,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1998,8 +2113,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2009,7 +2126,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2019,7 +2137,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2029,8 +2148,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2040,7 +2161,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2050,8 +2172,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2094,12 +2218,14 @@ export interface operations {
             /** @description A page of competencies */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -2111,12 +2237,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2124,8 +2252,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2135,8 +2265,10 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2146,7 +2278,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2156,8 +2289,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2167,7 +2302,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2177,7 +2313,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2187,8 +2324,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2198,7 +2337,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2208,8 +2348,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2240,12 +2382,14 @@ export interface operations {
             /** @description The competency and its levels */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -2257,12 +2401,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2270,8 +2416,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2281,8 +2429,10 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2292,7 +2442,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2302,8 +2453,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2313,7 +2466,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2323,7 +2477,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2333,8 +2488,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2344,7 +2501,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2354,8 +2512,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2388,12 +2548,14 @@ export interface operations {
             /** @description The company sizes in order */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -2405,12 +2567,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2418,8 +2582,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2429,7 +2595,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2439,8 +2606,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2450,7 +2619,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2460,7 +2630,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2470,8 +2641,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2481,7 +2654,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2491,8 +2665,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2523,12 +2699,14 @@ export interface operations {
             /** @description The company size */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -2540,12 +2718,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2553,8 +2733,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2564,8 +2746,10 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2575,7 +2759,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2585,8 +2770,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2596,7 +2783,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2606,7 +2794,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2616,8 +2805,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2627,7 +2818,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2637,8 +2829,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2671,12 +2865,14 @@ export interface operations {
             /** @description The sources */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -2688,12 +2884,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2701,8 +2899,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2712,7 +2912,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2722,8 +2923,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2733,7 +2936,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2743,7 +2947,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2753,8 +2958,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2764,7 +2971,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2774,8 +2982,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2806,12 +3016,14 @@ export interface operations {
             /** @description The source */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -2823,12 +3035,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2836,8 +3050,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2847,8 +3063,10 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2858,7 +3076,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2868,8 +3087,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2879,7 +3100,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2889,7 +3111,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2899,8 +3122,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2910,7 +3135,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2920,8 +3146,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -2956,12 +3184,14 @@ export interface operations {
             /** @description The comparison */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -2973,12 +3203,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2986,8 +3218,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2997,8 +3231,10 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3008,7 +3244,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3018,8 +3255,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3029,7 +3268,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3039,7 +3279,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3049,8 +3290,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3060,7 +3303,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3070,8 +3314,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -3104,12 +3350,14 @@ export interface operations {
             /** @description The comparison at each stage */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -3121,12 +3369,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3134,8 +3384,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3145,8 +3397,10 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3156,7 +3410,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3166,8 +3421,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3177,7 +3434,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3187,7 +3445,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3197,8 +3456,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3208,7 +3469,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3218,8 +3480,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -3247,12 +3511,14 @@ export interface operations {
             /** @description The release */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -3264,12 +3530,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3277,8 +3545,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3288,7 +3558,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3298,8 +3569,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3309,7 +3582,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3319,7 +3593,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3329,8 +3604,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3340,7 +3617,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3350,8 +3628,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -3379,14 +3659,16 @@ export interface operations {
             /** @description The levels, one row each, for a spreadsheet */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description attachment, named after the release */
                     "content-disposition"?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -3398,14 +3680,16 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description attachment, named after the release */
                     "content-disposition"?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3413,8 +3697,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3424,7 +3710,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3434,8 +3721,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3445,7 +3734,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3455,7 +3745,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3465,8 +3756,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3476,7 +3769,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3486,8 +3780,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -3515,12 +3811,14 @@ export interface operations {
             /** @description The instrument */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: the request accepts one of these codings at least as much as identity */
                     "content-encoding"?: "br" | "gzip";
                     [name: string]: unknown;
@@ -3532,12 +3830,14 @@ export interface operations {
             /** @description Not modified: the ETag sent in If-None-Match is current */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
-                    etag?: string;
+                    etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3545,8 +3845,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3556,7 +3858,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3566,8 +3869,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3577,7 +3882,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3587,7 +3893,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3597,8 +3904,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3608,7 +3917,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3618,8 +3928,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -3651,13 +3963,18 @@ export interface operations {
             /** @description Scored and stored */
             201: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description Where the stored assessment is read: the path `/v1/assessments/{id}`, relative to the URL the POST went to */
-                    location?: string;
+                    location: string;
                     /** @description Present on a replay: the answer first sent for this Idempotency-Key */
                     "idempotent-replayed"?: "true";
                     [name: string]: unknown;
@@ -3669,11 +3986,16 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3683,7 +4005,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3693,11 +4016,16 @@ export interface operations {
             /** @description An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3707,11 +4035,16 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3721,11 +4054,16 @@ export interface operations {
             /** @description Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read) */
             415: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description The only content coding a request body may have */
                     "accept-encoding"?: "identity";
                     [name: string]: unknown;
@@ -3737,7 +4075,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3747,11 +4086,16 @@ export interface operations {
             /** @description Well-formed but unacceptable: `errors` lists every problem */
             422: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3761,13 +4105,18 @@ export interface operations {
             /** @description Too many requests: see Retry-After */
             429: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3777,7 +4126,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3787,11 +4137,16 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3801,7 +4156,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3811,11 +4167,16 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -3845,11 +4206,16 @@ export interface operations {
             /** @description Scored, nothing stored */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3859,11 +4225,16 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3873,7 +4244,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3883,11 +4255,16 @@ export interface operations {
             /** @description An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3897,11 +4274,16 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3911,11 +4293,16 @@ export interface operations {
             /** @description Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read) */
             415: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description The only content coding a request body may have */
                     "accept-encoding"?: "identity";
                     [name: string]: unknown;
@@ -3927,7 +4314,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3937,11 +4325,16 @@ export interface operations {
             /** @description Well-formed but unacceptable: `errors` lists every problem */
             422: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3951,13 +4344,18 @@ export interface operations {
             /** @description Too many requests: see Retry-After */
             429: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3967,7 +4365,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3977,11 +4376,16 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3991,7 +4395,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4001,11 +4406,16 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -4037,11 +4447,16 @@ export interface operations {
             /** @description One outcome per item */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description Present on a replay: the answer first sent for this Idempotency-Key */
                     "idempotent-replayed"?: "true";
                     /** @description Present when the body is compressed: the answer is 16 KiB or more and the request accepts gzip at least as much as identity */
@@ -4055,11 +4470,16 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4069,7 +4489,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4079,11 +4500,16 @@ export interface operations {
             /** @description An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4093,11 +4519,16 @@ export interface operations {
             /** @description Body too large */
             413: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4107,11 +4538,16 @@ export interface operations {
             /** @description Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read) */
             415: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description The only content coding a request body may have */
                     "accept-encoding"?: "identity";
                     [name: string]: unknown;
@@ -4123,7 +4559,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4133,11 +4570,16 @@ export interface operations {
             /** @description Well-formed but unacceptable: `errors` lists every problem */
             422: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4147,13 +4589,18 @@ export interface operations {
             /** @description Too many requests: see Retry-After */
             429: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4163,7 +4610,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4173,11 +4621,16 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4187,7 +4640,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4197,11 +4651,16 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;
@@ -4232,10 +4691,12 @@ export interface operations {
             /** @description The stored assessment */
             200: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description `private, max-age=86400, immutable`: a stored assessment never changes */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     /** @description Present when the body is compressed: an assessment an earlier version stored compressed, to a request that accepts gzip at least as much as identity */
                     "content-encoding"?: "gzip";
                     [name: string]: unknown;
@@ -4247,10 +4708,12 @@ export interface operations {
             /** @description Not modified: If-None-Match is `*` and the resource exists */
             304: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description `private, max-age=86400, immutable`: a stored assessment never changes */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4258,8 +4721,10 @@ export interface operations {
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4269,8 +4734,10 @@ export interface operations {
             /** @description Unknown route or slug */
             404: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4280,7 +4747,8 @@ export interface operations {
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4290,8 +4758,10 @@ export interface operations {
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4301,7 +4771,8 @@ export interface operations {
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4311,7 +4782,8 @@ export interface operations {
             /** @description Request headers larger than the server accepts; the connection is closed */
             431: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4321,8 +4793,10 @@ export interface operations {
             /** @description Unexpected error: quote the requestId */
             500: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4332,7 +4806,8 @@ export interface operations {
             /** @description A body in a transfer coding other than chunked; the connection is closed */
             501: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4342,8 +4817,10 @@ export interface operations {
             /** @description Overloaded or not ready: see Retry-After */
             503: {
                 headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    vary: components["headers"]["Vary"];
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after"?: number;
                     [name: string]: unknown;

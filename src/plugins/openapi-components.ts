@@ -29,17 +29,29 @@ const SHARED_HEADERS: Record<string, string> = {
   'x-ratelimit-reset': 'RateLimitReset',
 };
 
-function shareHeaders(document: Document): void {
-  type Response = { headers?: Record<string, unknown> };
+type Header = { schema?: { required?: unknown }; required?: boolean };
+
+/**
+ * Response headers as OpenAPI has them: @fastify/swagger puts all a route declares of a header in its
+ * schema, so the `required` of a header every such response carries is moved up to the header; and
+ * the headers every response (or every write's) carries are declared once as components and referenced.
+ */
+function finishHeaders(document: Document): void {
+  type Response = { headers?: Record<string, Header> };
   const shared: Record<string, unknown> = {};
   for (const item of Object.values((document.paths ?? {}) as Record<string, Record<string, { responses?: Record<string, Response> }>>)) {
     for (const operation of Object.values(item)) {
       for (const response of Object.values(operation.responses ?? {})) {
         for (const [name, header] of Object.entries(response.headers ?? {})) {
+          // @fastify/swagger builds each response's header objects anew, so each is changed in place.
+          if (header.schema?.required === true) {
+            delete header.schema.required;
+            header.required = true;
+          }
           const component = SHARED_HEADERS[name];
           if (component === undefined || response.headers === undefined) continue;
           shared[component] = header;
-          response.headers[name] = { $ref: `#/components/headers/${component}` };
+          response.headers[name] = { $ref: `#/components/headers/${component}` } as Header;
         }
       }
     }
@@ -53,7 +65,7 @@ function shareHeaders(document: Document): void {
  */
 export const transformObject: SwaggerTransformObject = (input) => {
   const document = jsonSchemaTransformObject(input) as Document;
-  shareHeaders(document);
+  finishHeaders(document);
   const schemas = document.components?.schemas;
   if (!schemas) return document as ReturnType<SwaggerTransformObject>;
   const reached = new Set<string>();

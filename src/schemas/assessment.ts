@@ -122,7 +122,7 @@ export const Result = z
           "preference, no recommendation; response-style (from shape-1.4): with questions left out, the gap the answers' " +
           'general lean makes of them was taken off the margin, lowering the confidence',
       ),
-    answered: z.object({ count: z.int(), total: z.int() }),
+    answered: z.object({ count: z.int().min(0), total: z.int().min(0) }),
     versions: Versions,
     intendedUse: z.string(),
   })
@@ -184,7 +184,7 @@ export const BatchResponse = z
 export const Question = z
   .object({
     id: z.string(),
-    order: z.int(),
+    order: z.int().min(1),
     prompt: z.string(),
     competency: Slug,
     keyed: z.enum(KEYINGS).describe('minus: agreeing means less affinity (reverse-keyed)'),
@@ -197,6 +197,6 @@ export const Instrument = z
     kbRelease: z.string(),
     scale: z.array(z.object({ value: z.int().min(1).max(5), label: z.string() })),
     questions: z.array(Question),
-    minAnswers: z.int(),
+    minAnswers: z.int().min(1),
   })
   .meta({ id: 'Instrument' });

@@ -54,9 +54,12 @@ function wholeNumber(digits: string, max: number): number {
  * prefault, not default: zod leaves a default out of the document's (input) schema of a value it
  * transforms, as queryInt does, where a prefault (the same value, read as if sent) is published.
  */
+const MAX_LIMIT = 200;
+const MAX_OFFSET = 1_000_000;
+
 export const Pagination = {
-  limit: queryInt(1, 200).prefault(50).describe('Page size, 1 to 200'),
-  offset: queryInt(0, 1_000_000).prefault(0).describe('Items to skip'),
+  limit: queryInt(1, MAX_LIMIT).prefault(50).describe(`Page size, 1 to ${MAX_LIMIT}`),
+  offset: queryInt(0, MAX_OFFSET).prefault(0).describe('Items to skip'),
 };
 
 export const PageQuery = z.strictObject(Pagination);
@@ -66,7 +69,7 @@ export const NoQuery = z.strictObject({});
 
 /** The list envelope of every collection: `{ items, total, limit, offset }`. */
 export const pageOf = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), total: z.int().min(0), limit: z.int(), offset: z.int() });
+  z.object({ items: z.array(item), total: z.int().min(0), limit: z.int().min(1).max(MAX_LIMIT), offset: z.int().min(0).max(MAX_OFFSET) });
 
 export function paginate<T>(all: readonly T[], limit: number, offset: number) {
   return { items: all.slice(offset, offset + limit), total: all.length, limit, offset };

@@ -34,9 +34,9 @@ export const CompanySize = z
   .object({
     slug: Slug,
     name: z.string(),
-    headcountMin: z.int(),
-    headcountMax: z.int().nullable().describe('null: no upper bound'),
-    order: z.int().describe('1 for the smallest size'),
+    headcountMin: z.int().min(1),
+    headcountMax: z.int().min(1).nullable().describe('null: no upper bound'),
+    order: z.int().min(1).describe('1 for the smallest size'),
     description: z.string(),
   })
   .meta({

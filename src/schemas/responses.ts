@@ -19,8 +19,12 @@ const PROBLEM_DESCRIPTIONS = {
 
 type ProblemStatus = keyof typeof PROBLEM_DESCRIPTIONS;
 
-/** Response headers as the OpenAPI document declares them: a JSON Schema and what they mean. */
-type Headers = Record<string, { type: 'string' | 'integer'; description: string; minimum?: number; enum?: string[] }>;
+/**
+ * Response headers as the OpenAPI document declares them: a JSON Schema and what they mean, and
+ * `required` where every such response carries the header (the document's transform moves it from
+ * the schema to the header object, where OpenAPI reads it).
+ */
+type Headers = Record<string, { type: 'string' | 'integer'; description: string; minimum?: number; enum?: string[]; required?: true }>;
 
 export const json = <S extends z.ZodType>(schema: S, description: string, headers?: Headers) => ({
   description,
@@ -40,9 +44,10 @@ export const CONTENT_ENCODING = (codings: string[], when: string): Headers => ({
 
 /** The headers of a knowledge-base read, on its 200 and on its 304 alike. */
 export const CACHED_READ: Headers = {
-  etag: { type: 'string', description: 'Strong entity tag of this representation: send it back in If-None-Match' },
+  etag: { type: 'string', required: true, description: 'Strong entity tag of this representation: send it back in If-None-Match' },
   'cache-control': {
     type: 'string',
+    required: true,
     description: 'How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60`',
   },
   ...VARY,
@@ -92,13 +97,12 @@ export const REPLAYABLE: Headers = {
   },
 };
 
-export const RETRY_AFTER: Headers = {
-  'retry-after': { type: 'integer', minimum: 0, description: 'Seconds to wait before sending the request again' },
-};
+const RETRY_AFTER_HEADER = { type: 'integer', minimum: 0, description: 'Seconds to wait before sending the request again' } as const;
+export const RETRY_AFTER: Headers = { 'retry-after': RETRY_AFTER_HEADER };
 
 /** On every response: the request's id, also in a problem's `requestId` and in the server's log. */
 export const REQUEST_ID: Headers = {
-  'x-request-id': { type: 'string', description: "This request's id (a UUID): quote it when reporting a problem" },
+  'x-request-id': { type: 'string', required: true, description: "This request's id (a UUID): quote it when reporting a problem" },
 };
 
 /**
@@ -115,6 +119,16 @@ export const RATE_LIMITED: Headers = {
 /** On a 415 for a body sent with a content coding: the one coding the server reads. */
 const ACCEPT_ENCODING: Headers = {
   'accept-encoding': { type: 'string', enum: ['identity'], description: 'The only content coding a request body may have' },
+};
+
+/**
+ * The headers of some problems: every 429 says when to come back, a 503 when it can (not /ready's
+ * answer while the database is not ready); a 415 names the coding a body may have.
+ */
+const PROBLEM_HEADERS: Partial<Record<ProblemStatus, Headers>> = {
+  415: ACCEPT_ENCODING,
+  429: { 'retry-after': { ...RETRY_AFTER_HEADER, required: true } },
+  503: RETRY_AFTER,
 };
 
 type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: typeof Problem } }; headers?: Headers };
@@ -135,7 +149,7 @@ export function problems(...statuses: ProblemStatus[]) {
     out[status] = {
       description: PROBLEM_DESCRIPTIONS[status],
       content: { 'application/problem+json': { schema: Problem } },
-      ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : status === 415 ? { headers: ACCEPT_ENCODING } : {}),
+      ...(PROBLEM_HEADERS[status] === undefined ? {} : { headers: PROBLEM_HEADERS[status] }),
     };
   }
   return out;

@@ -119,6 +119,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           201: json(Assessment, 'Scored and stored', {
             location: {
               type: 'string',
+              required: true,
               description: 'Where the stored assessment is read: the path `/v1/assessments/{id}`, relative to the URL the POST went to',
             },
             ...REPLAYABLE,
@@ -212,7 +213,11 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         querystring: NoQuery,
         response: {
           200: json(Assessment, 'The stored assessment', {
-            'cache-control': { type: 'string', description: '`private, max-age=86400, immutable`: a stored assessment never changes' },
+            'cache-control': {
+              type: 'string',
+              required: true,
+              description: '`private, max-age=86400, immutable`: a stored assessment never changes',
+            },
             ...CONTENT_ENCODING(
               ['gzip'],
               'an assessment an earlier version stored compressed, to a request that accepts gzip at least as much as identity',
