@@ -1552,9 +1552,15 @@ export interface operations {
     listProblemTypes: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 */
+                /**
+                 * @description Page size, 1 to 200
+                 * @example 20
+                 */
                 limit?: number;
-                /** @description Items to skip */
+                /**
+                 * @description Items to skip
+                 * @example 0
+                 */
                 offset?: number;
             };
             header?: {
@@ -1712,7 +1718,10 @@ export interface operations {
                 "if-match"?: string;
             };
             path: {
-                /** @description A problem code, e.g. `not-found` */
+                /**
+                 * @description A problem code, e.g. `not-found`
+                 * @example not-found
+                 */
                 code: string;
             };
             cookie?: never;
@@ -1869,9 +1878,15 @@ export interface operations {
     listRoles: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 */
+                /**
+                 * @description Page size, 1 to 200
+                 * @example 20
+                 */
                 limit?: number;
-                /** @description Items to skip */
+                /**
+                 * @description Items to skip
+                 * @example 0
+                 */
                 offset?: number;
             };
             header?: {
@@ -2022,7 +2037,10 @@ export interface operations {
     getRole: {
         parameters: {
             query?: {
-                /** @description Apply this company size's variants: `startup`, `scale-up` or `big-tech` */
+                /**
+                 * @description Apply this company size's variants: `startup`, `scale-up` or `big-tech`
+                 * @example big-tech
+                 */
                 companySize?: string;
             };
             header?: {
@@ -2032,7 +2050,10 @@ export interface operations {
                 "if-match"?: string;
             };
             path: {
-                /** @description Role slug, e.g. `tech-lead` */
+                /**
+                 * @description Role slug, e.g. `tech-lead`
+                 * @example tech-lead
+                 */
                 role: string;
             };
             cookie?: never;
@@ -2189,19 +2210,40 @@ export interface operations {
     listCompetencies: {
         parameters: {
             query?: {
-                /** @description Keep only the competencies of this category */
+                /**
+                 * @description Keep only the competencies of this category
+                 * @example people
+                 */
                 category?: "technical" | "people" | "delivery" | "communication" | "strategy";
-                /** @description Text search over name and description: a competency is kept when each word of `q` is found in either, as the whole word or a part of it, in any order, whatever the case and accents; anything but letters, digits and an apostrophe inside a word (hyphens, dashes, slashes, punctuation, quotation marks) counts as a space, and a typographic apostrophe as a plain one. It must hold a letter or a digit (a 400 otherwise, as for a blank `q`). At most 100 characters (composed, without the surrounding spaces) */
+                /**
+                 * @description Text search over name and description: a competency is kept when each word of `q` is found in either, as the whole word or a part of it, in any order, whatever the case and accents; anything but letters, digits and an apostrophe inside a word (hyphens, dashes, slashes, punctuation, quotation marks) counts as a space, and a typographic apostrophe as a plain one. It must hold a letter or a digit (a 400 otherwise, as for a blank `q`). At most 100 characters (composed, without the surrounding spaces)
+                 * @example feedback
+                 */
                 q?: string;
-                /** @description Keep competencies this role expects at `minLevel` or above */
+                /**
+                 * @description Keep competencies this role expects at `minLevel` or above
+                 * @example engineering-manager
+                 */
                 role?: string;
-                /** @description With `role`: the lowest level kept (default 1) */
+                /**
+                 * @description With `role`: the lowest level kept (default 1)
+                 * @example 3
+                 */
                 minLevel?: number;
-                /** @description With `role`: judge levels at this company size */
+                /**
+                 * @description With `role`: judge levels at this company size
+                 * @example big-tech
+                 */
                 companySize?: string;
-                /** @description Page size, 1 to 200 */
+                /**
+                 * @description Page size, 1 to 200
+                 * @example 20
+                 */
                 limit?: number;
-                /** @description Items to skip */
+                /**
+                 * @description Items to skip
+                 * @example 0
+                 */
                 offset?: number;
             };
             header?: {
@@ -2372,7 +2414,10 @@ export interface operations {
                 "if-match"?: string;
             };
             path: {
-                /** @description Competency slug, e.g. `hiring` */
+                /**
+                 * @description Competency slug, e.g. `hiring`
+                 * @example hiring
+                 */
                 competency: string;
             };
             cookie?: never;
@@ -2529,9 +2574,15 @@ export interface operations {
     listCompanySizes: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 */
+                /**
+                 * @description Page size, 1 to 200
+                 * @example 20
+                 */
                 limit?: number;
-                /** @description Items to skip */
+                /**
+                 * @description Items to skip
+                 * @example 0
+                 */
                 offset?: number;
             };
             header?: {
@@ -2689,7 +2740,10 @@ export interface operations {
                 "if-match"?: string;
             };
             path: {
-                /** @description Company size slug, e.g. `startup` */
+                /**
+                 * @description Company size slug, e.g. `startup`
+                 * @example startup
+                 */
                 companySize: string;
             };
             cookie?: never;
@@ -2846,9 +2900,15 @@ export interface operations {
     listSources: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 */
+                /**
+                 * @description Page size, 1 to 200
+                 * @example 20
+                 */
                 limit?: number;
-                /** @description Items to skip */
+                /**
+                 * @description Items to skip
+                 * @example 0
+                 */
                 offset?: number;
             };
             header?: {
@@ -3006,7 +3066,10 @@ export interface operations {
                 "if-match"?: string;
             };
             path: {
-                /** @description Source id, as citations name it, e.g. `article-three-differences` */
+                /**
+                 * @description Source id, as citations name it, e.g. `article-three-differences`
+                 * @example article-three-differences
+                 */
                 source: string;
             };
             cookie?: never;
@@ -3163,11 +3226,20 @@ export interface operations {
     compareRoles: {
         parameters: {
             query: {
-                /** @description 2 to 5 distinct role slugs, comma-separated, e.g. `tech-lead,engineering-manager` */
+                /**
+                 * @description 2 to 5 distinct role slugs, comma-separated, e.g. `tech-lead,engineering-manager`
+                 * @example tech-lead,engineering-manager
+                 */
                 roles: string;
-                /** @description Compare at this company size instead of the baseline */
+                /**
+                 * @description Compare at this company size instead of the baseline
+                 * @example startup
+                 */
                 companySize?: string;
-                /** @description Compare only the competencies of this category */
+                /**
+                 * @description Compare only the competencies of this category
+                 * @example people
+                 */
                 category?: "technical" | "people" | "delivery" | "communication" | "strategy";
             };
             header?: {
@@ -3331,9 +3403,15 @@ export interface operations {
     compareRolesAcrossCompanySizes: {
         parameters: {
             query: {
-                /** @description 2 to 5 distinct role slugs, comma-separated, e.g. `tech-lead,engineering-manager` */
+                /**
+                 * @description 2 to 5 distinct role slugs, comma-separated, e.g. `tech-lead,engineering-manager`
+                 * @example tech-lead,engineering-manager
+                 */
                 roles: string;
-                /** @description Compare only the competencies of this category */
+                /**
+                 * @description Compare only the competencies of this category
+                 * @example people
+                 */
                 category?: "technical" | "people" | "delivery" | "communication" | "strategy";
             };
             header?: {
@@ -4681,7 +4759,10 @@ export interface operations {
                 "if-match"?: string;
             };
             path: {
-                /** @description The id returned when the assessment was created */
+                /**
+                 * @description The id returned when the assessment was created
+                 * @example 0b6f2a54-3c1e-4d8a-9f27-6e5d4c3b2a19
+                 */
                 id: string;
             };
             cookie?: never;

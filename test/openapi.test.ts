@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClientTypes } from '../scripts/client-types.js';
 import { projectRoot } from '../src/paths.js';
@@ -293,6 +294,41 @@ describe('OpenAPI document', () => {
       ),
     );
     expect(undescribed).toEqual([]);
+  });
+
+  // Guards against: no parameter had an example, so the docs page's "Try it out" and mock servers
+  // filled in made-up values (a `roles` of "string", an id that is not a UUID). Headers have none:
+  // the page sends a header's example, and an If-Match makes every try a 412, one Idempotency-Key
+  // for every try a 422 once the body changes.
+  it('gives every path and query parameter an example its schema accepts, and the examples make requests the API answers', async () => {
+    type Parameter = { in: string; name: string; example?: unknown; schema: object };
+    const strict = new Ajv2020({ strict: false });
+    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { parameters?: Parameter[] }>>)) {
+      for (const [method, op] of Object.entries(item)) {
+        const parameters = op.parameters ?? [];
+        for (const p of parameters) {
+          if (p.in === 'header') {
+            expect(p.example, `${method} ${path} ${p.in} ${p.name}`).toBeUndefined();
+            continue;
+          }
+          expect(p.example, `${method} ${path} ${p.in} ${p.name}`).toBeDefined();
+          expect(strict.validate(p.schema, p.example), `${method} ${path} ${p.in} ${p.name}: ${String(p.example)}`).toBe(true);
+        }
+        if (method !== 'get') continue;
+        // Every path and query example at once; the conditional headers' examples name no current tag.
+        let url = path;
+        const query = new URLSearchParams();
+        for (const p of parameters) {
+          if (p.in === 'path') url = url.replace(`{${p.name}}`, encodeURIComponent(String(p.example)));
+          if (p.in === 'query') query.set(p.name, String(p.example));
+        }
+        const response = await app.inject(query.size === 0 ? url : `${url}?${query}`);
+        // The example id is a well-formed one that no stored assessment has.
+        expect(response.statusCode, `${url}?${query}: ${response.body.slice(0, 200)}`).toBe(path === '/v1/assessments/{id}' ? 404 : 200);
+        // A list tried with every example finds something to show.
+        if (query.has('limit')) expect(JSON.parse(response.body).items.length, `${url}?${query}`).toBeGreaterThan(0);
+      }
+    }
   });
 
   it("documents the 304 of a stored assessment: If-None-Match for `*` alone, no ETag, the 200's other headers", async () => {

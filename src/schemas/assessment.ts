@@ -163,7 +163,7 @@ export const AssessmentParams = z.strictObject({
       error: (issue) =>
         `must be an assessment id: the UUID in the Location of its 201${issue.input === 'questions' ? ' (the questions are at /v1/assessment/questions)' : ''}`,
     })
-    .describe('The id returned when the assessment was created'),
+    .meta({ description: 'The id returned when the assessment was created', examples: ['0b6f2a54-3c1e-4d8a-9f27-6e5d4c3b2a19'] }),
 });
 
 export const BatchRequest = z

@@ -31,13 +31,15 @@ export const LevelScale = z
  * number. A minus sign before digits writes a number below every range here (`-0` too, which no
  * client means as 0), so it is told the range.
  */
-export const queryInt = (min: number, max: number) =>
+export const queryInt = (min: number, max: number, example: number) =>
   z.preprocess(
     (value) => (typeof value !== 'string' ? value : /^\d+$/.test(value) ? wholeNumber(value, max) : /^-\d+$/.test(value) ? min - 1 : value),
     z
       .int({ error: 'must be a whole number in decimal digits' })
       .min(min, { error: `must be from ${min} to ${max}` })
-      .max(max, { error: `must be from ${min} to ${max}` }),
+      .max(max, { error: `must be from ${min} to ${max}` })
+      // On the number itself: the document is written from it, not from the preprocessing around it.
+      .meta({ examples: [example] }),
   );
 
 /**
@@ -58,8 +60,8 @@ const MAX_LIMIT = 200;
 const MAX_OFFSET = 1_000_000;
 
 export const Pagination = {
-  limit: queryInt(1, MAX_LIMIT).prefault(50).describe(`Page size, 1 to ${MAX_LIMIT}`),
-  offset: queryInt(0, MAX_OFFSET).prefault(0).describe('Items to skip'),
+  limit: queryInt(1, MAX_LIMIT, 20).prefault(50).describe(`Page size, 1 to ${MAX_LIMIT}`),
+  offset: queryInt(0, MAX_OFFSET, 0).prefault(0).describe('Items to skip'),
 };
 
 export const PageQuery = z.strictObject(Pagination);

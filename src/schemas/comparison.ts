@@ -67,7 +67,7 @@ const RoleSet = z
   .describe('2 to 5 distinct role slugs, comma-separated, e.g. `tech-lead,engineering-manager`')
   // For clients that check a request before sending it: the count of slugs, which the checks below
   // make again with their own messages (that the slugs are distinct, no pattern can say).
-  .meta({ pattern: ROLE_LIST_PATTERN })
+  .meta({ pattern: ROLE_LIST_PATTERN, examples: ['tech-lead,engineering-manager'] })
   .transform((value) => value.split(',').map((slug) => slug.trim()))
   .pipe(
     z
@@ -86,7 +86,7 @@ const RoleSet = z
 
 export const ComparisonQuery = z.strictObject({
   roles: RoleSet,
-  companySize: Slug.optional().describe('Compare at this company size instead of the baseline'),
+  companySize: Slug.optional().meta({ description: 'Compare at this company size instead of the baseline', examples: ['startup'] }),
   category: categoryFilter('Compare only the competencies of this category'),
 });
 

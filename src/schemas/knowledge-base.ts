@@ -9,7 +9,11 @@ export const Category = z.enum(CATEGORIES).meta({ id: 'Category' });
  * A query's category filter: the values of Category written out in the parameter, since a
  * parameter whose schema is a reference to a component loses its description in the document.
  */
-export const categoryFilter = (description: string) => z.enum(CATEGORIES).optional().describe(description);
+export const categoryFilter = (description: string) =>
+  z
+    .enum(CATEGORIES)
+    .optional()
+    .meta({ description, examples: ['people'] });
 
 export const Citation = z
   .object({
@@ -107,12 +111,24 @@ export const CompetencyList = pageOf(CompetencyListItem).meta({ id: 'CompetencyL
 export const CompanySizeList = pageOf(CompanySize).meta({ id: 'CompanySizeList' });
 export const SourceList = pageOf(Source).meta({ id: 'SourceList' });
 
-export const RoleParams = z.strictObject({ role: Slug.describe('Role slug, e.g. `tech-lead`') });
-export const CompetencyParams = z.strictObject({ competency: Slug.describe('Competency slug, e.g. `hiring`') });
-export const CompanySizeParams = z.strictObject({ companySize: Slug.describe('Company size slug, e.g. `startup`') });
-export const SourceParams = z.strictObject({ source: Slug.describe('Source id, as citations name it, e.g. `article-three-differences`') });
+export const RoleParams = z.strictObject({ role: Slug.meta({ description: 'Role slug, e.g. `tech-lead`', examples: ['tech-lead'] }) });
+export const CompetencyParams = z.strictObject({
+  competency: Slug.meta({ description: 'Competency slug, e.g. `hiring`', examples: ['hiring'] }),
+});
+export const CompanySizeParams = z.strictObject({
+  companySize: Slug.meta({ description: 'Company size slug, e.g. `startup`', examples: ['startup'] }),
+});
+export const SourceParams = z.strictObject({
+  source: Slug.meta({
+    description: 'Source id, as citations name it, e.g. `article-three-differences`',
+    examples: ['article-three-differences'],
+  }),
+});
 export const CompanySizeQuery = z.strictObject({
-  companySize: Slug.optional().describe("Apply this company size's variants: `startup`, `scale-up` or `big-tech`"),
+  companySize: Slug.optional().meta({
+    description: "Apply this company size's variants: `startup`, `scale-up` or `big-tech`",
+    examples: ['big-tech'],
+  }),
 });
 
 export const CompetencyQuery = z
@@ -128,15 +144,19 @@ export const CompetencyQuery = z
       .normalize('NFC')
       .max(100)
       .optional()
+      .meta({ examples: ['feedback'] })
       .describe(
         'Text search over name and description: a competency is kept when each word of `q` is found in either, as the whole word ' +
           'or a part of it, in any order, whatever the case and accents; anything but letters, digits and an apostrophe inside a word ' +
           '(hyphens, dashes, slashes, punctuation, quotation marks) counts as a space, and a typographic apostrophe as a plain one. It must hold a letter or a digit (a 400 otherwise, as for a blank `q`). ' +
           'At most 100 characters (composed, without the surrounding spaces)',
       ),
-    role: Slug.optional().describe('Keep competencies this role expects at `minLevel` or above'),
-    minLevel: queryInt(0, MAX_LEVEL).optional().describe('With `role`: the lowest level kept (default 1)'),
-    companySize: Slug.optional().describe('With `role`: judge levels at this company size'),
+    role: Slug.optional().meta({
+      description: 'Keep competencies this role expects at `minLevel` or above',
+      examples: ['engineering-manager'],
+    }),
+    minLevel: queryInt(0, MAX_LEVEL, 3).optional().describe('With `role`: the lowest level kept (default 1)'),
+    companySize: Slug.optional().meta({ description: 'With `role`: judge levels at this company size', examples: ['big-tech'] }),
     ...Pagination,
   })
   .superRefine((query, ctx) => {

@@ -13,4 +13,9 @@ export const ProblemType = z
 
 export const ProblemTypeList = pageOf(ProblemType).meta({ id: 'ProblemTypeList' });
 
-export const ProblemTypeParams = z.strictObject({ code: z.string().max(64).describe('A problem code, e.g. `not-found`') });
+export const ProblemTypeParams = z.strictObject({
+  code: z
+    .string()
+    .max(64)
+    .meta({ description: 'A problem code, e.g. `not-found`', examples: ['not-found'] }),
+});
