@@ -875,7 +875,7 @@ export interface components {
             contentHash: string;
             /** @description Version of the question bank */
             instrumentVersion: string;
-            /** @description Version of the scoring formula new assessments are scored with, e.g. `shape-1.5` */
+            /** @description Version of the scoring formula new assessments are scored with, e.g. `shape-1.6` */
             scoringVersion: string;
             levelScale: components["schemas"]["LevelScale"];
             counts: {

@@ -7,7 +7,8 @@ import { SCORING_VERSION, type ScoringInput, score } from '../src/domain/scoring
  * Exact results for fixed answer sets, recorded from the formula as released (shape-1.0; shape-1.1 to
  * shape-1.4 give the same results but for the set each adds, straight-lined or, from shape-1.4, with a
  * response style; shape-1.5 rounds a half of a hundredth away from zero where shape-1.4 sometimes
- * rounded it down: a highlight of 9.375 points, every third question at a startup, is 9.38). Any change to the arithmetic, even one that moves a fit by a rounding step or reorders a sum, changes these;
+ * rounded it down: a highlight of 9.375 points, every third question at a startup, is 9.38; shape-1.6 takes
+ * highlights that moved the gap exactly as much in slug order, where shape-1.5 let rounding error order them). Any change to the arithmetic, even one that moves a fit by a rounding step or reorders a sum, changes these;
  * a deliberate change to the formula records them again with a new scoring version.
  *
  * The questions, roles and levels scored here are a frozen copy (`fixtures/scoring-input.json`,
@@ -42,6 +43,8 @@ const GENERATED_DIGEST: Record<string, string> = {
   'shape-1.4': 'ef68bd4b86760243c3dd3e6426fa08651ab8cef1dac6fe80b53903be7c732f67',
   // Some of them land on an exact half of a hundredth, which shape-1.4 rounded as floating point left it.
   'shape-1.5': '71831e934a74fd17514672d827a837acacd653a7e68522d56686569b99b71afc',
+  // Some have two highlights that moved the gap exactly as much, now taken in slug order.
+  'shape-1.6': '1fd9d35157b5c468fbef46731b3a5cc269b7af44d653a1661452184c160fe5fc',
 };
 
 /** A repeatable spread of answers: question i of set k answers ((i * a + k * b) mod 5) + 1. */

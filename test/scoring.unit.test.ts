@@ -244,6 +244,72 @@ describe('score(): highlights', () => {
   });
 });
 
+// Guards against (shape-1.5): highlights that moved the gap exactly as much were ordered, and the
+// third one chosen, by the rounding error in their sizes, not by slug as the sort meant.
+describe('score(): highlights that moved the gap exactly as much', () => {
+  const neutralBut = (over: Record<string, number>) => questions.map((q) => ({ questionId: q.id, value: over[q.id] ?? 3 }));
+
+  it('come in slug order', () => {
+    const result = score(input(neutralBut({ 'q-meetings-lead': 2, 'q-alignment-draining': 2 }), 'big-tech'));
+    expect(result.highlights.map((h) => [h.competency, h.points])).toEqual([
+      ['communication-and-alignment', 0.42],
+      ['meeting-facilitation', 0.42],
+    ]);
+  });
+
+  it('are chosen in slug order for the last place', () => {
+    const answers = neutralBut({
+      'q-crossfunc-partners': 2,
+      'q-process-smoother': 2,
+      'q-decisions-final-call': 4,
+      'q-roadmap-nearterm': 4,
+      'q-hiring-avoid': 5,
+    });
+    // Cross-functional collaboration (tech lead 2, manager 3) and process improvement (1 and 2) moved it alike.
+    expect(score(input(answers)).highlights.map((h) => h.competency)).toEqual([
+      'hiring',
+      'technical-decision-making',
+      'cross-functional-collaboration',
+    ]);
+  });
+
+  it('rank by the exact size of the gap, then slug', () => {
+    const ids = questions.map((q) => q.id);
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray(ids, { minLength: MIN_ANSWERS, maxLength: ids.length }),
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: ids.length, maxLength: ids.length }),
+        fc.constantFrom(...SIZES),
+        (chosen, values, size) => {
+          const result = score(
+            input(
+              chosen.map((questionId, i) => ({ questionId, value: values[i] as number })),
+              size,
+            ),
+          );
+          if (result.highlights.length === 0) return;
+          const level = levelAt(size);
+          const [a, b] = [result.scores[0]?.role as string, result.scores[1]?.role as string];
+          const meanGap = competencies.reduce((sum, c) => sum + level(a, c.slug) - level(b, c.slug), 0);
+          // A competency's gap, 50·(a − ½)·(e_a − e_b)/M, is (8a − 4)·(n·(L_a − L_b) − Σ(L_a − L_b)) times
+          // one factor for all: a whole number that orders them exactly.
+          const exactSize = (slug: string) => {
+            const affinity = result.breakdown.find((x) => x.competency === slug)?.affinity as number;
+            return Math.abs(Math.round(8 * affinity - 4) * (competencies.length * (level(a, slug) - level(b, slug)) - meanGap));
+          };
+          const ranked = result.breakdown
+            .filter((x) => x.affinity !== null && exactSize(x.competency) > 0)
+            .map((x) => x.competency)
+            .sort((x, y) => exactSize(y) - exactSize(x) || x.localeCompare(y))
+            .slice(0, result.highlights.length);
+          expect(result.highlights.map((h) => h.competency)).toEqual(ranked);
+        },
+      ),
+      { numRuns: 2_000, seed: 3 },
+    );
+  });
+});
+
 describe('score(): reverse keying', () => {
   it('treats a minus item answered v like the same item keyed plus answered 6 - v', () => {
     for (const flipped of questions) {

@@ -47,8 +47,12 @@ import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
  * error left them (a fit of 29.125 came out 29.12, one of 59.375 59.38): of 50,000 random answer sets
  * on release 2026.12.7, 317 results have a value rounded the other way, 19 of them a fit and the
  * margin. Nothing else changes.
+ * shape-1.6: highlights that moved the gap exactly as much are taken in slug order. shape-1.5 compared
+ * their sizes as floating point left them, so the order of two equal highlights, and which of equal
+ * ones made the three, came from rounding error (in about 3% of random answer sets). Nothing else
+ * changes.
  */
-export const SCORING_VERSION = 'shape-1.5';
+export const SCORING_VERSION = 'shape-1.6';
 export const MIN_ANSWERS = 8;
 export const COMPLETE_SHARE = 0.8;
 /** The largest difference of two roles' mean levels that keeps the monotonicity guarantee (with margin). */
@@ -305,29 +309,35 @@ function highlightsBetween(
   affinities: readonly (number | null)[],
 ): Highlight[] {
   const at = (table: readonly (readonly number[])[], r: number, c: ModelCompetency) => table[r]?.[c.index] as number;
-  return answered
-    .map((c) => ({ c, gap: at(points, best, c) - at(points, second, c) }))
-    .filter(({ gap }) => Math.abs(gap) >= 0.005)
-    .sort((x, y) => Math.abs(y.gap) - Math.abs(x.gap) || x.c.slug.localeCompare(y.c.slug))
-    .slice(0, 3)
-    .map(({ c, gap }) => {
-      const [favours, other] = gap > 0 ? [best, second] : [second, best];
-      const nameOf = (r: number) => roles[r]?.name;
-      const a = affinities[c.index] ?? 0.5;
-      const feeling = a >= 0.5 ? 'You are drawn to' : 'You would rather avoid';
-      const [lf, lo] = [at(levels, favours, c), at(levels, other, c)];
-      // At equal levels it weighs more where it counts more: toward the favoured role for a competency
-      // the respondent is drawn to, against the other one for a competency they would avoid.
-      const comparison =
-        lf === lo
-          ? `which both roles expect at the same level (${LEVEL_NAMES[lf]}), but it weighs more in the ${nameOf(a >= 0.5 ? favours : other)} profile`
-          : `which the ${nameOf(lf > lo ? favours : other)} role expects more (${LEVEL_NAMES[Math.max(lf, lo)]}) than the ${nameOf(lf > lo ? other : favours)} role (${LEVEL_NAMES[Math.min(lf, lo)]})`;
-      return {
-        competency: c.slug,
-        name: c.name,
-        favours: roles[favours]?.slug as string,
-        points: round(Math.abs(gap), 2),
-        reason: `${feeling} ${c.name.toLowerCase()}, ${comparison}.`,
-      };
-    });
+  return (
+    answered
+      .map((c) => ({ c, gap: at(points, best, c) - at(points, second, c) }))
+      .filter(({ gap }) => Math.abs(gap) >= 0.005)
+      // Sizes in millionths of a point: two gaps that are equal in exact arithmetic can differ in their
+      // last bits, and the slug must decide between them. Distinct sizes differ by far more (about 0.02
+      // at least: affinities are eighths and levels whole numbers).
+      .map((x) => ({ ...x, size: Math.round(Math.abs(x.gap) * 1e6) }))
+      .sort((x, y) => y.size - x.size || x.c.slug.localeCompare(y.c.slug))
+      .slice(0, 3)
+      .map(({ c, gap }) => {
+        const [favours, other] = gap > 0 ? [best, second] : [second, best];
+        const nameOf = (r: number) => roles[r]?.name;
+        const a = affinities[c.index] ?? 0.5;
+        const feeling = a >= 0.5 ? 'You are drawn to' : 'You would rather avoid';
+        const [lf, lo] = [at(levels, favours, c), at(levels, other, c)];
+        // At equal levels it weighs more where it counts more: toward the favoured role for a competency
+        // the respondent is drawn to, against the other one for a competency they would avoid.
+        const comparison =
+          lf === lo
+            ? `which both roles expect at the same level (${LEVEL_NAMES[lf]}), but it weighs more in the ${nameOf(a >= 0.5 ? favours : other)} profile`
+            : `which the ${nameOf(lf > lo ? favours : other)} role expects more (${LEVEL_NAMES[Math.max(lf, lo)]}) than the ${nameOf(lf > lo ? other : favours)} role (${LEVEL_NAMES[Math.min(lf, lo)]})`;
+        return {
+          competency: c.slug,
+          name: c.name,
+          favours: roles[favours]?.slug as string,
+          points: round(Math.abs(gap), 2),
+          reason: `${feeling} ${c.name.toLowerCase()}, ${comparison}.`,
+        };
+      })
+  );
 }
