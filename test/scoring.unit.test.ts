@@ -310,6 +310,30 @@ describe('score(): highlights that moved the gap exactly as much', () => {
   });
 });
 
+// The README (Scoring, step 7) says so: the fits move with an answer as the monotonicity property
+// has it, but the response style G moves too, so a confidence with questions left out can fall.
+describe('score(): a confidence with questions left out, as the README gives it', () => {
+  it('can fall while the margin of the role an answer favours grows', () => {
+    const before = [
+      ['q-hiring-interviews', 5],
+      ['q-decisions-defer', 4],
+      ['q-project-tracking', 4],
+      ['q-perf-evaluations', 4],
+      ['q-expertise-deepen', 4],
+      ['q-business-goals', 4],
+      ['q-business-distance', 4],
+      ['q-expertise-keepup', 4],
+    ].map(([questionId, value]) => ({ questionId: questionId as string, value: value as number }));
+    const after = before.map((a) => (a.questionId === 'q-business-goals' ? { ...a, value: 5 } : a));
+    const [was, now] = [score(input(before)), score(input(after))];
+    expect(was.recommendation).toEqual({ role: ENGINEERING_MANAGER, confidence: 'lean', margin: 31 });
+    expect(was.flags).toEqual(['incomplete']);
+    expect(now.recommendation).toEqual({ role: null, confidence: 'too-close-to-call', margin: 34.01 });
+    expect(now.flags).toEqual(['incomplete', 'response-style']);
+    expect(now.scores[0]?.role).toBe(ENGINEERING_MANAGER);
+  });
+});
+
 describe('score(): reverse keying', () => {
   it('treats a minus item answered v like the same item keyed plus answered 6 - v', () => {
     for (const flipped of questions) {
