@@ -102,6 +102,19 @@ describe('score(): basic guarantees', () => {
     expect(() => score(input([...TECHNICAL.slice(0, 8), { questionId: 'q-does-not-exist', value: 3 }]))).toThrow(/q-does-not-exist/);
   });
 
+  // Guards against: a value of 0 read as "no value yet" (so differing answers were flagged
+  // straight-lining), NaN fits, 6 scored as if on the scale, and a question counted twice, for a
+  // caller that skips the API's checks.
+  it('refuses an answer off the 1..5 scale, or a question answered twice', () => {
+    const first = TECHNICAL.slice(0, 8);
+    for (const value of [0, 6, -1, 2.5, Number.NaN]) {
+      expect(() => score(input([...first.slice(1), { questionId: first[0]?.questionId as string, value }])), String(value)).toThrow(
+        /must be a whole number from 1 to 5/,
+      );
+    }
+    expect(() => score(input([...first, first[0] as Answer]))).toThrow(/answered more than once/);
+  });
+
   it('refuses a role or a competency listed twice', () => {
     expect(() => score(input(TECHNICAL, null, { roles: [...roles, roles[0] as (typeof roles)[number]] }))).toThrow(/role must appear once/);
     expect(() =>

@@ -131,7 +131,7 @@ type ModelCompetency = { slug: string; name: string; index: number };
  * size, so that scoring a submission only sums its answers.
  */
 export class ScoringModel {
-  private readonly questionById: ReadonlyMap<string, { competency: number; minus: boolean }>;
+  private readonly questionById: ReadonlyMap<string, { index: number; competency: number; minus: boolean }>;
   private readonly competencies: readonly ModelCompetency[];
   private readonly roles: readonly { slug: string; name: string }[];
   /** levels[r][c] and centred[r][c] (e_rc), by role and competency index. */
@@ -151,11 +151,11 @@ export class ScoringModel {
     }
     this.competencies = input.competencies.map((c, index) => ({ slug: c.slug, name: c.name, index }));
     const indexOf = new Map(this.competencies.map((c) => [c.slug, c.index]));
-    const questionById = new Map<string, { competency: number; minus: boolean }>();
+    const questionById = new Map<string, { index: number; competency: number; minus: boolean }>();
     for (const q of input.questions) {
       // A question of a competency outside the list moves no affinity, fit or straight-lining check, as
       // when its affinity was never read; it still counts as answered.
-      questionById.set(q.id, { competency: indexOf.get(q.competency) ?? -1, minus: q.keyed === 'minus' });
+      questionById.set(q.id, { index: questionById.size, competency: indexOf.get(q.competency) ?? -1, minus: q.keyed === 'minus' });
     }
     this.questionById = questionById;
     this.questionCount = input.questions.length;
@@ -183,9 +183,16 @@ export class ScoringModel {
     // Whether every answer is alike as given: it states no preference.
     let alikeAsGiven = true;
     let firstValue = 0;
+    // The API checks a submission before it is scored; a caller of its own is held to the same.
+    const seen = new Uint8Array(this.questionCount);
     for (const answer of answers) {
       const question = this.questionById.get(answer.questionId);
       if (!question) throw new RangeError(`Unknown question ${answer.questionId}`);
+      if (!Number.isInteger(answer.value) || answer.value < 1 || answer.value > 5) {
+        throw new RangeError(`The answer to ${answer.questionId} must be a whole number from 1 to 5`);
+      }
+      if (seen[question.index] === 1) throw new RangeError(`Question ${answer.questionId} is answered more than once`);
+      seen[question.index] = 1;
       if (question.competency < 0) continue;
       const keyed = question.minus ? 6 - answer.value : answer.value;
       if (firstValue === 0) firstValue = answer.value;
