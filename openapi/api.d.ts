@@ -1045,7 +1045,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description `no-store`: the answer holds for the moment it was made */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1130,7 +1130,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1156,7 +1156,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description `no-store`: the answer holds for the moment it was made */
-                    "cache-control"?: string;
+                    "cache-control": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1392,7 +1392,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1540,7 +1540,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1554,7 +1554,7 @@ export interface operations {
             query?: {
                 /**
                  * @description Page size, 1 to 200
-                 * @example 20
+                 * @example 50
                  */
                 limit?: number;
                 /**
@@ -1699,7 +1699,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1866,7 +1866,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1880,7 +1880,7 @@ export interface operations {
             query?: {
                 /**
                  * @description Page size, 1 to 200
-                 * @example 20
+                 * @example 50
                  */
                 limit?: number;
                 /**
@@ -2025,7 +2025,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2198,7 +2198,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2237,7 +2237,7 @@ export interface operations {
                 companySize?: string;
                 /**
                  * @description Page size, 1 to 200
-                 * @example 20
+                 * @example 50
                  */
                 limit?: number;
                 /**
@@ -2395,7 +2395,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2562,7 +2562,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2576,7 +2576,7 @@ export interface operations {
             query?: {
                 /**
                  * @description Page size, 1 to 200
-                 * @example 20
+                 * @example 50
                  */
                 limit?: number;
                 /**
@@ -2721,7 +2721,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2888,7 +2888,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2902,7 +2902,7 @@ export interface operations {
             query?: {
                 /**
                  * @description Page size, 1 to 200
-                 * @example 20
+                 * @example 50
                  */
                 limit?: number;
                 /**
@@ -3047,7 +3047,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3214,7 +3214,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3391,7 +3391,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3563,7 +3563,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3711,7 +3711,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3742,7 +3742,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description attachment, named after the release */
-                    "content-disposition"?: string;
+                    "content-disposition": string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -3763,7 +3763,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description attachment, named after the release */
-                    "content-disposition"?: string;
+                    "content-disposition": string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -3863,7 +3863,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4011,7 +4011,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4256,7 +4256,7 @@ export interface operations {
                     /** @description Seconds until the current window ends */
                     "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4495,7 +4495,7 @@ export interface operations {
                     /** @description Seconds until the current window ends */
                     "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4740,7 +4740,7 @@ export interface operations {
                     /** @description Seconds until the current window ends */
                     "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4903,7 +4903,7 @@ export interface operations {
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
-                    "retry-after"?: number;
+                    "retry-after": number;
                     [name: string]: unknown;
                 };
                 content: {

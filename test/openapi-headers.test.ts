@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/paths.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
-import { injectPost, listening, raw } from './support/http.js';
+import { get, injectPost, listening, raw } from './support/http.js';
 import { document } from './support/openapi.js';
 
 // A typed client reads a response header marked `required` as always there, and any other as maybe
@@ -30,6 +30,16 @@ const missingFrom = (sent: Record<string, unknown>, path: string, method: string
   requiredHeaders(path, method, status).filter((name) => sent[name] === undefined);
 
 const json = { 'content-type': 'application/json' };
+/** Knowledge-base reads: their operation's path, and a URL. */
+const READS = [
+  ['/v1/roles/{role}', '/v1/roles/tech-lead'],
+  ['/v1/competencies', '/v1/competencies?category=people'],
+  ['/v1/comparisons', '/v1/comparisons?roles=tech-lead,engineering-manager'],
+  ['/v1/assessment/questions', '/v1/assessment/questions'],
+  ['/v1/meta', '/v1/meta'],
+  ['/v1/exports/levels.csv', '/v1/exports/levels.csv'],
+  ['/', '/'],
+] as const;
 const { questions } = readRawSeed().questions;
 const submission = { answers: questions.slice(0, 8).map((q, i) => ({ questionId: q.id, value: (i % 5) + 1 })) };
 
@@ -50,6 +60,16 @@ describe('the response headers the document marks required', () => {
     expect(requiredHeaders('/v1/assessments', 'post', 201).sort()).toEqual(['location', 'x-request-id']);
     expect(requiredHeaders('/v1/assessments/{id}', 'get', 200).sort()).toEqual(['cache-control', 'x-request-id']);
     expect(requiredHeaders('/v1/assessments', 'post', 429).sort()).toEqual(['retry-after', 'x-request-id']);
+    expect(requiredHeaders('/v1/roles', 'get', 503).sort()).toEqual(['retry-after', 'x-request-id']);
+    expect(requiredHeaders('/v1/exports/levels.csv', 'get', 304).sort()).toEqual([
+      'cache-control',
+      'content-disposition',
+      'etag',
+      'x-request-id',
+    ]);
+    expect(requiredHeaders('/health', 'get', 200).sort()).toEqual(['cache-control', 'x-request-id']);
+    // Not the not-ready answer of /ready, which is no problem and says nothing of when to come back.
+    expect(requiredHeaders('/ready', 'get', 503)).toEqual(['x-request-id']);
   });
 
   it('are sent on reads, their 304s, a stored submission and its read', async () => {
@@ -59,21 +79,38 @@ describe('the response headers the document marks required', () => {
     const again = await app.inject({ url: '/v1/roles/tech-lead', headers: { 'if-none-match': String(read.headers.etag) } });
     expect(again.statusCode).toBe(304);
     expect(missingFrom(again.headers, '/v1/roles/{role}', 'get', 304)).toEqual([]);
-    for (const [path, url] of [
-      ['/v1/competencies', '/v1/competencies?category=people'],
-      ['/v1/comparisons', '/v1/comparisons?roles=tech-lead,engineering-manager'],
-      ['/v1/assessment/questions', '/v1/assessment/questions'],
-      ['/v1/meta', '/v1/meta'],
-    ] as const) {
+    for (const [path, url] of READS) {
       const response = await app.inject(url);
-      expect(missingFrom(response.headers, path, 'get', response.statusCode), url).toEqual([]);
+      expect(response.statusCode, url).toBe(200);
+      expect(missingFrom(response.headers, path, 'get', 200), url).toEqual([]);
     }
-    const stored = await injectPost(app, '/v1/assessments', submission);
+    const stored = await injectPost(app, '/v1/assessments', submission, { 'idempotency-key': 'headers-replayed' });
     expect(stored.statusCode).toBe(201);
     expect(missingFrom(stored.headers, '/v1/assessments', 'post', 201)).toEqual([]);
+    const replayed = await injectPost(app, '/v1/assessments', submission, { 'idempotency-key': 'headers-replayed' });
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(missingFrom(replayed.headers, '/v1/assessments', 'post', 201)).toEqual([]);
     const back = await app.inject(String(stored.headers.location));
     expect(back.statusCode).toBe(200);
     expect(missingFrom(back.headers, '/v1/assessments/{id}', 'get', 200)).toEqual([]);
+  });
+
+  // The cached front answers repeated reads without Fastify, and a HEAD as its GET.
+  it('are sent by the cached front of a listening server, to GET and HEAD alike', async () => {
+    const server = await listening();
+    try {
+      for (const [path, url] of READS) {
+        for (const method of ['GET', 'GET', 'HEAD']) {
+          const got = await get(server.base, url, {}, method);
+          expect(got.status, `${method} ${url}`).toBe(200);
+          const sent = Object.fromEntries(got.headers.flatMap((value, i) => (i % 2 === 0 ? [[value.toLowerCase(), true]] : [])));
+          expect(missingFrom(sent, path, 'get', 200), `${method} ${url}`).toEqual([]);
+        }
+      }
+      expect(server.routed()).toBeLessThan(READS.length * 3);
+    } finally {
+      await server.app.close();
+    }
   });
 
   it('are sent on a 429', async () => {
@@ -117,7 +154,7 @@ describe('the response headers the document marks required', () => {
     }
   });
 
-  it('are the only ones the committed client types give as always present', () => {
+  it('are typed as always present in the committed client types, and Vary and X-RateLimit-* as maybe absent', () => {
     const types = readFileSync(join(projectRoot, 'openapi', 'api.d.ts'), 'utf8');
     // The 201 of a submission: Location always, the rate limit's count and Vary maybe.
     const created = types.slice(types.indexOf('createAssessment: {'));

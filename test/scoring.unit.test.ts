@@ -115,11 +115,14 @@ describe('score(): basic guarantees', () => {
     expect(() => score(input([...first, first[0] as Answer]))).toThrow(/answered more than once/);
   });
 
-  it('refuses a role or a competency listed twice', () => {
+  it('refuses a role, a competency or a question listed twice', () => {
     expect(() => score(input(TECHNICAL, null, { roles: [...roles, roles[0] as (typeof roles)[number]] }))).toThrow(/role must appear once/);
     expect(() =>
       score(input(TECHNICAL, null, { competencies: [...competencies, competencies[0] as (typeof competencies)[number]] })),
     ).toThrow(/competency must appear once/);
+    expect(() => score(input(TECHNICAL, null, { questions: [...questions, questions[0] as (typeof questions)[number]] }))).toThrow(
+      /question must appear once/,
+    );
   });
 
   it('gives every result of a model the same frozen lists of expected levels, which no caller can change', () => {
@@ -283,6 +286,44 @@ describe('score(): highlights that moved the gap exactly as much', () => {
       'hiring',
       'technical-decision-making',
       'cross-functional-collaboration',
+    ]);
+  });
+
+  // Guards against: sizes rounded to millionths, which split two equal gaps whose float values fell
+  // either side of a half step (6.835937499999999 and 6.8359375).
+  it('come in slug order when their float values straddle a rounding step', () => {
+    const neutral = [
+      'q-design-architecture',
+      'q-design-avoid',
+      'q-perf-evaluations',
+      'q-perf-avoid',
+      'q-culture-shape',
+      'q-culture-avoid',
+      'q-ownership-narrow',
+      'q-ownership-wellbeing',
+      'q-process-as-is',
+      'q-process-smoother',
+      'q-alignment-shared-plan',
+      'q-alignment-draining',
+      'q-meetings-not-me',
+      'q-meetings-lead',
+      'q-vision-direction',
+      'q-vision-tiresome',
+      'q-roadmap-nearterm',
+      'q-roadmap-evolution',
+      'q-business-distance',
+      'q-business-goals',
+    ].map((questionId) => ({ questionId, value: 3 }));
+    const answers = [
+      ...neutral,
+      { questionId: 'q-decisions-final-call', value: 1 },
+      { questionId: 'q-decisions-defer', value: 5 },
+      { questionId: 'q-mentor-opt-out', value: 5 },
+      { questionId: 'q-mentor-pairing', value: 1 },
+    ];
+    expect(score(input(answers, 'startup')).highlights.map((h) => [h.competency, h.points])).toEqual([
+      ['technical-decision-making', 6.84],
+      ['technical-mentoring', 6.84],
     ]);
   });
 

@@ -29,7 +29,7 @@ const SHARED_HEADERS: Record<string, string> = {
   'x-ratelimit-reset': 'RateLimitReset',
 };
 
-type Header = { schema?: { required?: unknown }; required?: boolean };
+export type Header = { $ref?: string; schema?: { required?: unknown }; required?: boolean };
 
 /**
  * Response headers as OpenAPI has them: @fastify/swagger puts all a route declares of a header in its
@@ -37,26 +37,31 @@ type Header = { schema?: { required?: unknown }; required?: boolean };
  * the headers every response (or every write's) carries are declared once as components and referenced.
  */
 function finishHeaders(document: Document): void {
-  type Response = { headers?: Record<string, Header> };
   const shared: Record<string, unknown> = {};
-  for (const item of Object.values((document.paths ?? {}) as Record<string, Record<string, { responses?: Record<string, Response> }>>)) {
-    for (const operation of Object.values(item)) {
-      for (const response of Object.values(operation.responses ?? {})) {
-        for (const [name, header] of Object.entries(response.headers ?? {})) {
-          // @fastify/swagger builds each response's header objects anew, so each is changed in place.
-          if (header.schema?.required === true) {
-            delete header.schema.required;
-            header.required = true;
-          }
-          const component = SHARED_HEADERS[name];
-          if (component === undefined || response.headers === undefined) continue;
-          shared[component] = header;
-          response.headers[name] = { $ref: `#/components/headers/${component}` } as Header;
-        }
+  for (const headers of responseHeaders(document)) {
+    for (const [name, header] of Object.entries(headers)) {
+      // @fastify/swagger builds each response's header objects anew, so each is changed in place.
+      if (header.schema?.required === true) {
+        delete header.schema.required;
+        header.required = true;
       }
+      const component = SHARED_HEADERS[name];
+      if (component === undefined) continue;
+      shared[component] = header;
+      headers[name] = { $ref: `#/components/headers/${component}` };
     }
   }
   if (Object.keys(shared).length > 0) document.components = { ...document.components, headers: shared };
+}
+
+/** The headers object of every response of every operation in an OpenAPI document, to read or change in place. */
+export function* responseHeaders(document: { paths?: unknown }): Generator<Record<string, Header>> {
+  type Operation = { responses?: Record<string, { headers?: Record<string, Header> }> };
+  for (const item of Object.values((document.paths ?? {}) as Record<string, Record<string, Operation>>)) {
+    for (const operation of Object.values(item)) {
+      for (const response of Object.values(operation.responses ?? {})) if (response.headers !== undefined) yield response.headers;
+    }
+  }
 }
 
 /**

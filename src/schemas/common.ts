@@ -52,15 +52,15 @@ function wholeNumber(digits: string, max: number): number {
   return significant.length > 15 ? max + 1 : Number(significant);
 }
 
+const MAX_LIMIT = 200;
+const MAX_OFFSET = 1_000_000;
+
 /**
  * prefault, not default: zod leaves a default out of the document's (input) schema of a value it
  * transforms, as queryInt does, where a prefault (the same value, read as if sent) is published.
  */
-const MAX_LIMIT = 200;
-const MAX_OFFSET = 1_000_000;
-
 export const Pagination = {
-  limit: queryInt(1, MAX_LIMIT, 20).prefault(50).describe(`Page size, 1 to ${MAX_LIMIT}`),
+  limit: queryInt(1, MAX_LIMIT, 50).prefault(50).describe(`Page size, 1 to ${MAX_LIMIT}`),
   offset: queryInt(0, MAX_OFFSET, 0).prefault(0).describe('Items to skip'),
 };
 

@@ -122,14 +122,11 @@ const ACCEPT_ENCODING: Headers = {
 };
 
 /**
- * The headers of some problems: every 429 says when to come back, a 503 when it can (not /ready's
- * answer while the database is not ready); a 415 names the coding a body may have.
+ * The headers of some problems: every 429 and 503 problem says when to come back (/ready's own
+ * not-ready answer, which is not a problem, does not); a 415 for a body's coding names the one read.
  */
-const PROBLEM_HEADERS: Partial<Record<ProblemStatus, Headers>> = {
-  415: ACCEPT_ENCODING,
-  429: { 'retry-after': { ...RETRY_AFTER_HEADER, required: true } },
-  503: RETRY_AFTER,
-};
+const COME_BACK: Headers = { 'retry-after': { ...RETRY_AFTER_HEADER, required: true } };
+const PROBLEM_HEADERS: Partial<Record<ProblemStatus, Headers>> = { 415: ACCEPT_ENCODING, 429: COME_BACK, 503: COME_BACK };
 
 type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: typeof Problem } }; headers?: Headers };
 

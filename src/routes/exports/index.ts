@@ -36,7 +36,7 @@ const exports: FastifyPluginAsyncZod = async (app) => {
           200: {
             description: 'The levels, one row each, for a spreadsheet',
             content: { 'text/csv': { schema: LevelsCsv } },
-            headers: { 'content-disposition': { type: 'string', description: 'attachment, named after the release' } },
+            headers: { 'content-disposition': { type: 'string', required: true, description: 'attachment, named after the release' } },
           },
           304: NotModified,
           ...problems(400, 412),

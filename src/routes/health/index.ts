@@ -8,7 +8,13 @@ const health: FastifyPluginAsyncZod = async (app) => {
   // The probes answer even under pressure: /ready says so itself.
   const config = { pressureHandler: () => undefined };
   // A probe's answer holds for the moment it was made: no cache may keep it.
-  const NO_STORE = { 'cache-control': { type: 'string' as const, description: '`no-store`: the answer holds for the moment it was made' } };
+  const NO_STORE = {
+    'cache-control': {
+      type: 'string' as const,
+      required: true as const,
+      description: '`no-store`: the answer holds for the moment it was made',
+    },
+  };
 
   app.get(
     '/health',
