@@ -306,6 +306,19 @@ export class ScoringModel {
   }
 }
 
+type Gap = { c: ModelCompetency; gap: number };
+
+/**
+ * The larger gap first, and of equal ones the first slug. Two gaps equal in exact arithmetic can
+ * differ in their last bits, so they are compared with a tolerance; distinct gaps differ by far more
+ * (about 0.02 points at least: affinities are eighths and levels whole numbers). Rounding both to a
+ * grid would not do: equal gaps either side of a half step would still round apart.
+ */
+const largerGapFirst = (x: Gap, y: Gap) => {
+  const larger = Math.abs(y.gap) - Math.abs(x.gap);
+  return Math.abs(larger) > 1e-9 ? larger : x.c.slug.localeCompare(y.c.slug);
+};
+
 /** The three competencies that moved the gap between the two best roles (by index) most, in plain words. */
 function highlightsBetween(
   [best, second]: readonly [number, number],
@@ -316,38 +329,29 @@ function highlightsBetween(
   affinities: readonly (number | null)[],
 ): Highlight[] {
   const at = (table: readonly (readonly number[])[], r: number, c: ModelCompetency) => table[r]?.[c.index] as number;
-  return (
-    answered
-      .map((c) => ({ c, gap: at(points, best, c) - at(points, second, c) }))
-      .filter(({ gap }) => Math.abs(gap) >= 0.005)
-      // Two gaps equal in exact arithmetic can differ in their last bits, and the slug must decide
-      // between them; distinct gaps differ by far more than the tolerance (about 0.02 points at least:
-      // affinities are eighths and levels whole numbers). Rounding both to a grid would not do: equal
-      // gaps either side of a half step would still round apart.
-      .sort((x, y) => {
-        const larger = Math.abs(y.gap) - Math.abs(x.gap);
-        return Math.abs(larger) > 1e-9 ? larger : x.c.slug.localeCompare(y.c.slug);
-      })
-      .slice(0, 3)
-      .map(({ c, gap }) => {
-        const [favours, other] = gap > 0 ? [best, second] : [second, best];
-        const nameOf = (r: number) => roles[r]?.name;
-        const a = affinities[c.index] ?? 0.5;
-        const feeling = a >= 0.5 ? 'You are drawn to' : 'You would rather avoid';
-        const [lf, lo] = [at(levels, favours, c), at(levels, other, c)];
-        // At equal levels it weighs more where it counts more: toward the favoured role for a competency
-        // the respondent is drawn to, against the other one for a competency they would avoid.
-        const comparison =
-          lf === lo
-            ? `which both roles expect at the same level (${LEVEL_NAMES[lf]}), but it weighs more in the ${nameOf(a >= 0.5 ? favours : other)} profile`
-            : `which the ${nameOf(lf > lo ? favours : other)} role expects more (${LEVEL_NAMES[Math.max(lf, lo)]}) than the ${nameOf(lf > lo ? other : favours)} role (${LEVEL_NAMES[Math.min(lf, lo)]})`;
-        return {
-          competency: c.slug,
-          name: c.name,
-          favours: roles[favours]?.slug as string,
-          points: round(Math.abs(gap), 2),
-          reason: `${feeling} ${c.name.toLowerCase()}, ${comparison}.`,
-        };
-      })
-  );
+  return answered
+    .map((c) => ({ c, gap: at(points, best, c) - at(points, second, c) }))
+    .filter(({ gap }) => Math.abs(gap) >= 0.005)
+    .sort(largerGapFirst)
+    .slice(0, 3)
+    .map(({ c, gap }) => {
+      const [favours, other] = gap > 0 ? [best, second] : [second, best];
+      const nameOf = (r: number) => roles[r]?.name;
+      const a = affinities[c.index] ?? 0.5;
+      const feeling = a >= 0.5 ? 'You are drawn to' : 'You would rather avoid';
+      const [lf, lo] = [at(levels, favours, c), at(levels, other, c)];
+      // At equal levels it weighs more where it counts more: toward the favoured role for a competency
+      // the respondent is drawn to, against the other one for a competency they would avoid.
+      const comparison =
+        lf === lo
+          ? `which both roles expect at the same level (${LEVEL_NAMES[lf]}), but it weighs more in the ${nameOf(a >= 0.5 ? favours : other)} profile`
+          : `which the ${nameOf(lf > lo ? favours : other)} role expects more (${LEVEL_NAMES[Math.max(lf, lo)]}) than the ${nameOf(lf > lo ? other : favours)} role (${LEVEL_NAMES[Math.min(lf, lo)]})`;
+      return {
+        competency: c.slug,
+        name: c.name,
+        favours: roles[favours]?.slug as string,
+        points: round(Math.abs(gap), 2),
+        reason: `${feeling} ${c.name.toLowerCase()}, ${comparison}.`,
+      };
+    });
 }
