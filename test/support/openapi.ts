@@ -7,7 +7,8 @@ import { projectRoot } from '../../src/paths.js';
 
 export const document = JSON.parse(readFileSync(join(projectRoot, 'openapi', 'openapi.json'), 'utf8'));
 
-const ajv = new Ajv2020({ strict: false, allErrors: true });
+/** A JSON Schema 2020-12 validator with formats, that knows the document's components. */
+export const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);
 ajv.addSchema({ $id: 'openapi.json', components: document.components });
 
