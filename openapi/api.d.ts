@@ -600,6 +600,7 @@ export interface components {
                 status: 201;
                 assessment: components["schemas"]["Assessment"];
             } | {
+                /** @enum {integer} */
                 status: 400 | 422;
                 problem: components["schemas"]["Problem"];
             })[];

@@ -89,6 +89,26 @@ describe('OpenAPI document', () => {
     }
   });
 
+  // Guards against: a batch item's `status` (a zod number literal) published as `"type": "number"`,
+  // which a generator for a typed language gives a floating-point field.
+  it("types every whole-number constant as an integer, a batch item's status among them", () => {
+    const loose: string[] = [];
+    const visit = (value: unknown, at: string): void => {
+      if (typeof value !== 'object' || value === null) return;
+      const schema = value as { type?: unknown; const?: unknown; enum?: unknown };
+      const constants = 'const' in schema ? [schema.const] : Array.isArray(schema.enum) ? schema.enum : [];
+      if (constants.length > 0 && constants.every(Number.isInteger) && schema.type !== 'integer') loose.push(at);
+      for (const [key, child] of Object.entries(value)) visit(child, `${at}/${key}`);
+    };
+    visit(document, '#');
+    expect(loose).toEqual([]);
+    const outcomes = document.components.schemas.BatchResponse.properties.items.items.anyOf as { properties: { status: unknown } }[];
+    expect(outcomes.map((outcome) => outcome.properties.status)).toEqual([
+      { type: 'integer', const: 201 },
+      { type: 'integer', enum: [400, 422] },
+    ]);
+  });
+
   it('documents every route the app serves, but the docs themselves', () => {
     const documented = new Set(operations().map((op) => `${op.method} ${op.path}`));
     const served = servedRoutes(app.printRoutes({ commonPrefix: false }))

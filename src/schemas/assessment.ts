@@ -170,12 +170,15 @@ export const BatchRequest = z
   .strictObject({ items: z.array(Submission).min(1).max(MAX_BATCH_ITEMS) })
   .meta({ id: 'BatchRequest', description: `Up to ${MAX_BATCH_ITEMS} submissions, each scored and stored on its own` });
 
+/** An item's HTTP status: zod writes a number literal as a `number`, which a status is not. */
+const itemStatus = <const S extends number>(...statuses: [S, ...S[]]) => z.literal(statuses).meta({ type: 'integer' });
+
 export const BatchResponse = z
   .object({
     items: z.array(
       z.union([
-        z.object({ status: z.literal(201), assessment: Assessment }),
-        z.object({ status: z.union([z.literal(400), z.literal(422)]), problem: Problem }),
+        z.object({ status: itemStatus(201), assessment: Assessment }),
+        z.object({ status: itemStatus(400, 422), problem: Problem }),
       ]),
     ),
   })
