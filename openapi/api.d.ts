@@ -7,7 +7,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process is up */
+        /**
+         * Liveness: the process is up
+         * @description Checks nothing but that the process answers (not the database), and answers 200 under load too, when other requests are shed: for a liveness probe. While the server shuts down it answers a 503 problem.
+         */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -24,7 +27,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers, every migration is applied and writes are not failing */
+        /**
+         * Readiness: the database answers, every migration is applied and writes are not failing
+         * @description Answers 503 with the same body, `status: not-ready`, when a check fails: the database file is gone or does not answer (`database`), its migrations are not exactly this build's (`migrations`), a write failed for its storage in the last 10 s with none succeeding since (`storage`), or the event-loop delay is past `MAX_EVENT_LOOP_DELAY_MS`, so that requests are shed (`underPressure`). Answered under load too; while the server shuts down, a 503 problem instead.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -41,7 +47,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The API’s root: its name and versions, and a link to where each part of it starts */
+        /**
+         * The API’s root: its name and versions, and a link to where each part of it starts
+         * @description `links` names each part (`docs`, `openapi`, `roles`, `questions`, `assessments`, `problems`, `ready`…) with an `href`, a path on this server, and a `title`: a client that knows only the host starts here.
+         */
         get: operations["getIndex"];
         put?: never;
         post?: never;
@@ -58,7 +67,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Versions of the API, the knowledge-base release, the instrument and the scoring, with counts */
+        /**
+         * Versions of the API, the knowledge-base release, the instrument and the scoring, with counts
+         * @description `contentHash` tells two contents of one release id apart (results, comparisons and the export call it `kbContentHash`); `levelScale` gives each level, 0 to 4, its name and meaning. `counts.variants` counts the company-size overrides, `counts.editorialEntries` the expectations and variants no source backs.
+         */
         get: operations["getMeta"];
         put?: never;
         post?: never;
@@ -75,7 +87,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every kind of problem the API answers with */
+        /**
+         * Every kind of problem the API answers with
+         * @description Each kind by its `code`, with the `type` its problems carry (`/problems/{code}`), its title, its status (null when it varies), and when the API answers with it and what to do.
+         */
         get: operations["listProblemTypes"];
         put?: never;
         post?: never;
@@ -92,7 +107,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What one kind of problem means: the document a problem's `type` links to */
+        /**
+         * What one kind of problem means: the document a problem's `type` links to
+         * @description A problem's `type` is this path, relative to the server, so that any problem met can be looked up; `code` is the problem's `code` (e.g. `not-found`), and an unknown one is a 404.
+         */
         get: operations["getProblemType"];
         put?: never;
         post?: never;
@@ -109,7 +127,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the roles */
+        /**
+         * List the roles
+         * @description Each role with its `slug`, `summary` and `typicalDay`; the levels a role expects are at `GET /v1/roles/{role}`, and `GET /v1/comparisons` sets 2 to 5 roles side by side.
+         */
         get: operations["listRoles"];
         put?: never;
         post?: never;
@@ -166,7 +187,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One competency with each role's baseline level and its level at every company size */
+        /**
+         * One competency with each role's baseline level and its level at every company size
+         * @description Each role comes with its baseline level's rationale, `editorial` flag and citations; `byCompanySize` gives the level at each company size, smallest first, `overridden` where a variant replaces the baseline (its rationale is in `GET /v1/roles/{role}?companySize=`).
+         */
         get: operations["getCompetency"];
         put?: never;
         post?: never;
@@ -183,7 +207,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the company sizes, smallest first */
+        /**
+         * List the company sizes, smallest first
+         * @description Their slugs are what `companySize` takes in the reads, the comparisons and a submission. The sizes, their headcount limits and descriptions are the project's own framing, not the sources'.
+         */
         get: operations["listCompanySizes"];
         put?: never;
         post?: never;
@@ -200,7 +227,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One company size: its headcount range, its place in the order and what changes there */
+        /**
+         * One company size: its headcount range, its place in the order and what changes there
+         * @description The roles' levels at this size are read with `companySize=` on `GET /v1/roles/{role}` and `GET /v1/comparisons`; an unknown slug is a 404 that names the known ones.
+         */
         get: operations["getCompanySize"];
         put?: never;
         post?: never;
@@ -237,7 +267,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One source, by the id a citation names it with */
+        /**
+         * One source, by the id a citation names it with
+         * @description Its `title`, `kind` (e.g. `article`, `qa-thread`) and `summary`; what a level takes from it is the `claim` of the citation that names it.
+         */
         get: operations["getSource"];
         put?: never;
         post?: never;
@@ -314,7 +347,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every expected level, at the baseline and at each company size, as CSV */
+        /**
+         * Every expected level, at the baseline and at each company size, as CSV
+         * @description A header row, then one row per role, competency and stage, the baseline (an empty `company_size`) before each company size: the `level` there with its `level_name`, the `baseline_level`, `variant` (true where a variant sets the level), `editorial`, the cited `sources` and the `rationale`. Sent as an attachment, `role-competency-levels-{release}.csv`; a cell a spreadsheet would run as a formula begins with an apostrophe.
+         */
         get: operations["exportLevels"];
         put?: never;
         post?: never;
@@ -331,7 +367,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The self-assessment: answer scale and questions in order */
+        /**
+         * The self-assessment: answer scale and questions in order
+         * @description Answer a question with a `value` from 1 (strongly disagree) to 5 (strongly agree), as its `prompt` reads: the server itself reverses a `keyed: minus` one (6 - value). Send at least `minAnswers` (8) answers, each question at most once, to `POST /v1/assessments` (or its `/preview`, or in a `/batch`).
+         */
         get: operations["getInstrument"];
         put?: never;
         post?: never;
@@ -370,7 +409,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Score a submission without storing it */
+        /**
+         * Score a submission without storing it
+         * @description Takes the same body as `POST /v1/assessments`, with the same checks (400, 422) and the same scoring, but stores nothing: the answer has no `id` or Location, and an `Idempotency-Key` is ignored. Its `answers`, `companySize` and `respondent` can be sent to `POST /v1/assessments` as they are; it counts against the write rate limit as every POST does.
+         */
         post: operations["previewAssessment"];
         delete?: never;
         options?: never;

@@ -89,6 +89,13 @@ describe('OpenAPI document', () => {
     }
   });
 
+  // Guards against: fourteen operations had a summary alone, which names what an operation gives
+  // but not what a client cannot guess (what makes /ready a 503, the CSV's rows, how to answer the questions).
+  it('gives every operation a description beside its summary', () => {
+    const bare = operations().filter(({ method, path }) => !document.paths[path][method.toLowerCase()].description?.trim());
+    expect(bare.map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+  });
+
   // Guards against: a batch item's `status` (a zod number literal) published as `"type": "number"`,
   // which a generator for a typed language gives a floating-point field.
   it("types every whole-number constant as an integer, a batch item's status among them", () => {

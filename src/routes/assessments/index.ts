@@ -4,6 +4,7 @@ import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-prov
 import { failsIfMatch, matchesAny } from '../../conditional.js';
 import { UUID_V4 } from '../../db/assessment-ids.js';
 import { instrument } from '../../domain/catalog.js';
+import { MIN_ANSWERS } from '../../domain/scoring.js';
 import { ApiError, NotFoundError, problemBody, SubmissionError } from '../../errors.js';
 import {
   Assessment,
@@ -91,6 +92,10 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         tags: ['assessments'],
         operationId: 'getInstrument',
         summary: 'The self-assessment: answer scale and questions in order',
+        description:
+          'Answer a question with a `value` from 1 (strongly disagree) to 5 (strongly agree), as its `prompt` reads: the server ' +
+          `itself reverses a \`keyed: minus\` one (6 - value). Send at least \`minAnswers\` (${MIN_ANSWERS}) answers, each question ` +
+          'at most once, to `POST /v1/assessments` (or its `/preview`, or in a `/batch`).',
         querystring: NoQuery,
         response: { 200: json(Instrument, 'The instrument'), 304: NotModified, ...problems(400, 412) },
       },
@@ -141,6 +146,10 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         tags: ['assessments'],
         operationId: 'previewAssessment',
         summary: 'Score a submission without storing it',
+        description:
+          'Takes the same body as `POST /v1/assessments`, with the same checks (400, 422) and the same scoring, but stores nothing: ' +
+          'the answer has no `id` or Location, and an `Idempotency-Key` is ignored. Its `answers`, `companySize` and `respondent` ' +
+          'can be sent to `POST /v1/assessments` as they are; it counts against the write rate limit as every POST does.',
         querystring: NoQuery,
         body: Submission,
         response: { 200: json(AssessmentPreview, 'Scored, nothing stored'), ...problems(400, 412, 413, 415, 422, 429) },

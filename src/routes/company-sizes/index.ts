@@ -12,6 +12,9 @@ const companySizes: FastifyPluginAsyncZod = async (app) => {
         tags: ['company-sizes'],
         operationId: 'listCompanySizes',
         summary: 'List the company sizes, smallest first',
+        description:
+          'Their slugs are what `companySize` takes in the reads, the comparisons and a submission. The sizes, their headcount ' +
+          "limits and descriptions are the project's own framing, not the sources'.",
         querystring: PageQuery,
         response: { 200: json(CompanySizeList, 'The company sizes in order'), 304: NotModified, ...problems(400, 412) },
       },
@@ -31,6 +34,9 @@ const companySizes: FastifyPluginAsyncZod = async (app) => {
         tags: ['company-sizes'],
         operationId: 'getCompanySize',
         summary: 'One company size: its headcount range, its place in the order and what changes there',
+        description:
+          "The roles' levels at this size are read with `companySize=` on `GET /v1/roles/{role}` and `GET /v1/comparisons`; " +
+          'an unknown slug is a 404 that names the known ones.',
         params: CompanySizeParams,
         querystring: NoQuery,
         response: { 200: json(CompanySize, 'The company size'), 304: NotModified, ...problems(400, 404, 412) },

@@ -48,6 +48,10 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
         tags: ['competencies'],
         operationId: 'getCompetency',
         summary: "One competency with each role's baseline level and its level at every company size",
+        description:
+          "Each role comes with its baseline level's rationale, `editorial` flag and citations; `byCompanySize` gives the level at " +
+          'each company size, smallest first, `overridden` where a variant replaces the baseline (its rationale is in ' +
+          '`GET /v1/roles/{role}?companySize=`).',
         params: CompetencyParams,
         querystring: NoQuery,
         response: { 200: json(CompetencyDetail, 'The competency and its levels'), 304: NotModified, ...problems(400, 404, 412) },

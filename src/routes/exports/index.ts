@@ -31,6 +31,11 @@ const exports: FastifyPluginAsyncZod = async (app) => {
         tags: ['exports'],
         operationId: 'exportLevels',
         summary: 'Every expected level, at the baseline and at each company size, as CSV',
+        description:
+          'A header row, then one row per role, competency and stage, the baseline (an empty `company_size`) before each company ' +
+          'size: the `level` there with its `level_name`, the `baseline_level`, `variant` (true where a variant sets the level), ' +
+          '`editorial`, the cited `sources` and the `rationale`. Sent as an attachment, `role-competency-levels-{release}.csv`; a ' +
+          'cell a spreadsheet would run as a formula begins with an apostrophe.',
         querystring: NoQuery,
         response: {
           200: {

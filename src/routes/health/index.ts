@@ -24,6 +24,9 @@ const health: FastifyPluginAsyncZod = async (app) => {
         tags: ['operations'],
         operationId: 'getHealth',
         summary: 'Liveness: the process is up',
+        description:
+          'Checks nothing but that the process answers (not the database), and answers 200 under load too, when other requests ' +
+          'are shed: for a liveness probe. While the server shuts down it answers a 503 problem.',
         querystring: NoQuery,
         response: { 200: json(Health, 'The process is up', NO_STORE), ...problems(400) },
       },
@@ -39,6 +42,11 @@ const health: FastifyPluginAsyncZod = async (app) => {
         tags: ['operations'],
         operationId: 'getReadiness',
         summary: 'Readiness: the database answers, every migration is applied and writes are not failing',
+        description:
+          'Answers 503 with the same body, `status: not-ready`, when a check fails: the database file is gone or does not ' +
+          "answer (`database`), its migrations are not exactly this build's (`migrations`), a write failed for its storage in " +
+          'the last 10 s with none succeeding since (`storage`), or the event-loop delay is past `MAX_EVENT_LOOP_DELAY_MS`, so ' +
+          'that requests are shed (`underPressure`). Answered under load too; while the server shuts down, a 503 problem instead.',
         querystring: NoQuery,
         response: {
           ...problems(400),

@@ -16,6 +16,9 @@ const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVer
         tags: ['meta'],
         operationId: 'getIndex',
         summary: 'The API’s root: its name and versions, and a link to where each part of it starts',
+        description:
+          '`links` names each part (`docs`, `openapi`, `roles`, `questions`, `assessments`, `problems`, `ready`…) with an `href`, ' +
+          'a path on this server, and a `title`: a client that knows only the host starts here.',
         querystring: NoQuery,
         response: { 200: json(ApiIndex, 'Name, versions and links'), 304: NotModified, ...problems(400, 412) },
       },
@@ -35,6 +38,10 @@ const meta: FastifyPluginAsyncZod<{ apiVersion: string }> = async (app, { apiVer
         tags: ['meta'],
         operationId: 'getMeta',
         summary: 'Versions of the API, the knowledge-base release, the instrument and the scoring, with counts',
+        description:
+          '`contentHash` tells two contents of one release id apart (results, comparisons and the export call it `kbContentHash`); ' +
+          '`levelScale` gives each level, 0 to 4, its name and meaning. `counts.variants` counts the company-size overrides, ' +
+          '`counts.editorialEntries` the expectations and variants no source backs.',
         querystring: NoQuery,
         response: { 200: json(Meta, 'Versions and counts'), 304: NotModified, ...problems(400, 412) },
       },

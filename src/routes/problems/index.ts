@@ -18,6 +18,9 @@ const problemTypes: FastifyPluginAsyncZod = async (app) => {
         tags: ['meta'],
         operationId: 'listProblemTypes',
         summary: 'Every kind of problem the API answers with',
+        description:
+          'Each kind by its `code`, with the `type` its problems carry (`/problems/{code}`), its title, its status (null when it ' +
+          'varies), and when the API answers with it and what to do.',
         querystring: PageQuery,
         response: { 200: json(ProblemTypeList, 'The problem types'), 304: NotModified, ...problems(400, 412) },
       },
@@ -35,6 +38,9 @@ const problemTypes: FastifyPluginAsyncZod = async (app) => {
         tags: ['meta'],
         operationId: 'getProblemType',
         summary: "What one kind of problem means: the document a problem's `type` links to",
+        description:
+          "A problem's `type` is this path, relative to the server, so that any problem met can be looked up; `code` is the " +
+          "problem's `code` (e.g. `not-found`), and an unknown one is a 404.",
         params: ProblemTypeParams,
         querystring: NoQuery,
         response: { 200: json(ProblemType, 'The problem type'), 304: NotModified, ...problems(400, 404, 412) },

@@ -13,6 +13,9 @@ const roles: FastifyPluginAsyncZod = async (app) => {
         tags: ['roles'],
         operationId: 'listRoles',
         summary: 'List the roles',
+        description:
+          'Each role with its `slug`, `summary` and `typicalDay`; the levels a role expects are at `GET /v1/roles/{role}`, and ' +
+          '`GET /v1/comparisons` sets 2 to 5 roles side by side.',
         querystring: PageQuery,
         response: { 200: json(RoleList, 'The roles, in a stable order'), 304: NotModified, ...problems(400, 412) },
       },

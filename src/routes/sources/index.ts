@@ -30,6 +30,9 @@ const sources: FastifyPluginAsyncZod = async (app) => {
         tags: ['sources'],
         operationId: 'getSource',
         summary: 'One source, by the id a citation names it with',
+        description:
+          'Its `title`, `kind` (e.g. `article`, `qa-thread`) and `summary`; what a level takes from it is the `claim` of the ' +
+          'citation that names it.',
         params: SourceParams,
         querystring: NoQuery,
         response: { 200: json(Source, 'The source'), 304: NotModified, ...problems(400, 404, 412) },
