@@ -136,7 +136,9 @@ export const CompetencyQuery = z
     category: categoryFilter('Keep only the competencies of this category'),
     q: z
       .string()
-      // The document's pattern is the portable one; \p{…} classes need a Unicode-aware validator.
+      // The document's pattern is the portable one; \p{…} classes need a Unicode-aware validator, which the
+      // docs page is not: it reads a pattern without the u flag, so `[\p{L}\p{N}]` refused q=feedback there. Nor
+      // is that class the check below, which takes a letter from compatibility forms too (™, №, ℃).
       .regex(/\S/, { error: 'must not be blank', abort: true })
       // Words as the search reads them: a letter it drops (a modifier apostrophe, a lone mark) leaves none.
       .refine((value) => (searchWords(value)?.length ?? 0) > 0, 'must have a letter or a digit')
