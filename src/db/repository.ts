@@ -15,7 +15,7 @@ export const ROW_BLOCK = 1024;
 export type NewAssessmentId = AssessmentLocation & { id: string };
 
 /** How long the request thread waits for a lock another connection holds, once serving. */
-export const SERVING_BUSY_TIMEOUT_MS = 5;
+const SERVING_BUSY_TIMEOUT_MS = 5;
 /** How long closing waits for a reader in another process, to empty the log of a database file that was moved away. */
 const CLOSE_CHECKPOINT_WAIT_MS = 2000;
 /** How long a reservation of row numbers waits for one when the ids reserved have run out. */
@@ -259,11 +259,11 @@ export class Repository {
   }
 
   /**
-   * Stores assessments and, when given, the response to replay for their Idempotency-Key, in one
-   * transaction: either all of it is durable or none of it is.
+   * Stores assessments in one transaction, all of them durable or none: a bulk load (`bench:scale`
+   * fills its database through it). Submissions go through saveAssessmentGroups, with their keys.
    */
-  saveAssessments(records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord): void {
-    this.recordingWrite(() => this.saveTransaction(records, idempotency));
+  saveAssessments(records: readonly AssessmentRecord[]): void {
+    this.recordingWrite(() => this.saveTransaction(records));
   }
 
   /**

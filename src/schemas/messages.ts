@@ -63,7 +63,7 @@ const TOO_LARGE_TO_READ = 'is a number too large to read (beyond ±1.8e308)';
 /** What a missing field is told, by the schemas and by the checks written by hand. */
 export const REQUIRED = 'is required';
 
-export function validationMessage(issue: core.$ZodRawIssue): string | undefined {
+function validationMessage(issue: core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return REQUIRED;

@@ -26,8 +26,8 @@ const SUBMISSION_FIELDS = new Set(['answers', 'companySize', 'respondent']);
  * A batch's envelope sent to a submission's route, or a submission sent to the batch route: told
  * where it goes, as no name a letter or two away can tell it.
  */
-export const BATCH_ELSEWHERE = 'unknown field; a batch ({ "items": [...] }) goes to POST /v1/assessments/batch';
-export const SUBMISSION_ELSEWHERE =
+const BATCH_ELSEWHERE = 'unknown field; a batch ({ "items": [...] }) goes to POST /v1/assessments/batch';
+const SUBMISSION_ELSEWHERE =
   'unknown field; a submission\'s fields go inside items ({ "items": [submission, ...] }), or to POST /v1/assessments for one';
 
 /** The `questionId` of an answer in a body that may be malformed: undefined when it has none. */

@@ -10,7 +10,7 @@ import { LOCK_WAIT_MS } from '../../services/group-commit.js';
  * LOCK_WAIT_MS (for its commit) while another process holds the write lock: under a shorter setting,
  * its connection was reset although the submission was then stored, so its client could not tell.
  */
-export const STORING_IDLE_TIMEOUT_MS = RESERVE_BUSY_TIMEOUT_MS + LOCK_WAIT_MS + 2_000;
+const STORING_IDLE_TIMEOUT_MS = RESERVE_BUSY_TIMEOUT_MS + LOCK_WAIT_MS + 2_000;
 
 /**
  * Submissions being stored per connection: HTTP/1.1 pipelining can have several requests of one
