@@ -57,16 +57,19 @@ export type AssessmentRouteOptions = {
 const STORED_PREFIX = '/v1/assessments/';
 
 /**
- * A POST here makes something new: its target has no current representation, so no If-Match holds
- * (RFC 9110, 13.1.1), `*` included, and the request is refused before anything is checked or stored.
+ * A POST here makes something new (or, for a preview, keeps nothing): its target has no current
+ * representation, so no If-Match holds (RFC 9110, 13.1.1), `*` included, and the request is refused
+ * before anything is checked or stored. `makes` says what the route makes, for the detail.
  */
-const refuseIfMatch: onRequestHookHandler = (request, _reply, done) => {
-  done(
-    request.headers['if-match'] === undefined
-      ? undefined
-      : new ApiError('precondition-failed', 'A submission makes a new assessment, which no If-Match can match: send it without one.'),
-  );
-};
+const refuseIfMatch =
+  (makes: string): onRequestHookHandler =>
+  (request, _reply, done) => {
+    done(
+      request.headers['if-match'] === undefined
+        ? undefined
+        : new ApiError('precondition-failed', `${makes}, which no If-Match can match: send it without one.`),
+    );
+  };
 
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
   const service = new AssessmentService(app.kb, app.repository, new RecentAssessments(options.recentAssessmentsBytes));
@@ -108,7 +111,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     {
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
-      onRequest: refuseIfMatch,
+      onRequest: refuseIfMatch('A submission makes a new assessment'),
       ...storingHooks(app.server.timeout),
       schema: {
         tags: ['assessments'],
@@ -141,7 +144,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     {
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
-      onRequest: refuseIfMatch,
+      onRequest: refuseIfMatch('A preview scores a submission and keeps nothing'),
       schema: {
         tags: ['assessments'],
         operationId: 'previewAssessment',
@@ -166,7 +169,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       validatorCompiler: checkBodyInHandler,
       // Parsed only once it holds a place: batches beyond the limit under way are refused unparsed.
       config: { writeLimit: true, parsesItsBody: true },
-      onRequest: [refuseIfMatch, batchPlaces.refuseWhenFull],
+      onRequest: [refuseIfMatch('A batch makes new assessments'), batchPlaces.refuseWhenFull],
       preValidation: [batchPlaces.take, app.parseJsonBody],
       ...storingHooks(app.server.timeout),
       bodyLimit: options.batchBodyLimit,
