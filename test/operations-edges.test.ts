@@ -1,7 +1,7 @@
 // Operations at their edges: settings read from env files, databases that cannot be opened, repeated
 // signals and backups; each test names the fault it guards against. Process tests run a private build
 // of src/ (test/support/process.ts).
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -380,6 +380,22 @@ describe('usage errors of the commands', () => {
     },
     40_000,
   );
+
+  // Guards against: a major version that is not a number reaching `npm view` and the registry, or none
+  // at all running the suite under the machine's own Node as if it were another.
+  it.each([[], ['v24'], ['24.1']])('refuses test:node given %j, before it asks the registry for anything', (...args) => {
+    const cache = temp.make('rc-ops-nodes-');
+    const result = spawnSync('bash', [join(projectRoot, 'scripts', 'test-on-node.sh'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_VERSIONS_DIR: cache },
+    });
+    expect([result.status, /^usage: npm run test:node -- <major/.test(result.stderr), result.stdout, readdirSync(cache)]).toEqual([
+      64,
+      true,
+      '',
+      [],
+    ]);
+  });
 
   it('says in one line that sources:runs has no source folder, and writes nothing', async () => {
     const missing = join(temp.make('rc-ops-sources-'), 'sources');
