@@ -4,8 +4,20 @@ import type { FastifyRequest, FastifyServerOptions } from 'fastify';
 const UUID = /[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}/gi;
 
 /**
- * A request's URL as the log shows it: percent-escapes decoded, as the router reads a path, and every
- * UUID in it cut to its first 8 characters (enough to tell reads apart), however the path is spelled.
+ * Characters that break a line or hide text where a log is read: controls (the JSON escaping of the
+ * log covers only those below U+0020; NEL U+0085 and the C1 controls pass it), format characters
+ * (a right-to-left override U+202E) and the line and paragraph separators U+2028 and U+2029, which
+ * `str.splitlines()` and many viewers take for line ends.
+ */
+const UNSAFE_IN_LOGS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/** Text a client sent, as a log line may carry it: each unsafe character percent-escaped again. */
+const loggable = (text: string) => text.replace(UNSAFE_IN_LOGS, (c) => encodeURIComponent(c));
+
+/**
+ * A request's URL as the log shows it: percent-escapes decoded, as the router reads a path (but for
+ * those of characters unsafe in a log), and every UUID in it cut to its first 8 characters (enough to
+ * tell reads apart), however the path is spelled.
  */
 function loggedUrl(url: string): string {
   let decoded: string;
@@ -16,7 +28,7 @@ function loggedUrl(url: string): string {
     // id (`%2D` for `-`), are still decoded one by one.
     decoded = url.replace(/%([0-7][0-9a-f])/gi, (_escape, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
   }
-  return decoded.replace(UUID, (id) => `${id.slice(0, 8)}…`);
+  return loggable(decoded.replace(UUID, (id) => `${id.slice(0, 8)}…`));
 }
 
 /**
@@ -33,8 +45,9 @@ export function withoutAssessmentIds(logger: FastifyServerOptions['logger']): Fa
       req: (request: FastifyRequest) => ({
         method: request.method,
         url: loggedUrl(request.url),
-        host: request.host,
-        remoteAddress: request.ip,
+        // Both are the client's words under TRUST_PROXY (X-Forwarded-Host and -For).
+        host: loggable(request.host),
+        remoteAddress: loggable(request.ip),
         remotePort: request.socket?.remotePort,
       }),
       ...('serializers' in options ? options.serializers : {}),

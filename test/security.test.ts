@@ -614,6 +614,34 @@ describe('logs', () => {
     }
   });
 
+  // Guards against: a path decoded for the log, or an X-Forwarded-Host or -For taken on trust, put a
+  // NEL (U+0085), a line separator (U+2028) or a right-to-left override in a line as they were: the JSON
+  // escaping covers only controls below U+0020, and a reader that splits lines on them found the
+  // client's text as a line of its own and the request's line cut in two.
+  it('write what a client sent with every character that breaks or hides a line escaped again', async () => {
+    const log = memoryLog();
+    const app = await buildTestApp({ trustProxy: true, logger: { level: 'info', stream: log.stream } });
+    try {
+      const forged = '{"level":60,"msg":"forged"}';
+      const path = `/v1/roles%C2%85${encodeURIComponent(forged)}%E2%80%A8x%E2%80%AEy%C2%9B`;
+      const response = await app.inject({
+        url: path,
+        headers: { 'x-forwarded-for': '203.0.113.7\u009b[2J\u202e', 'x-forwarded-host': 'api.example\u0085z' },
+      });
+      expect(response.statusCode).toBe(404);
+      // No line holds a character any reader could end a line on, or one that reorders what is shown.
+      for (const line of log.lines) expect(line).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+      const request = log.lines.map((line) => JSON.parse(line)).find((entry) => entry.req)?.req;
+      expect(request).toMatchObject({
+        url: `/v1/roles%C2%85${forged}%E2%80%A8x%E2%80%AEy%C2%9B`,
+        host: 'api.example%C2%85z',
+        remoteAddress: '203.0.113.7%C2%9B[2J%E2%80%AE',
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('record every 500 with its request id, and the response hides what went wrong', async () => {
     const log = memoryLog();
     const app = await buildApp({ databasePath: ':memory:', logger: { level: 'info', stream: log.stream } });
