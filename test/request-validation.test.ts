@@ -720,11 +720,43 @@ describe('configuration', () => {
     expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY: must be true, false, a hop count/);
   });
 
-  it('starts with every range of the smallest and largest prefix it takes', async () => {
+  it('starts with every range of the smallest and largest prefix it takes, and trusts a proxy in each', async () => {
     const trustProxy = loadConfig({ TRUST_PROXY: '0.0.0.0/1, 10.0.0.0/08, 10.0.0.1/32, ::/1, ::ffff:10.0.0.0/8, fd00::1/128' }).trustProxy;
-    const app = await buildApp({ databasePath: ':memory:', trustProxy });
+    const app = await buildApp({ databasePath: ':memory:', trustProxy, rateLimit: { enabled: true, max: 1, windowMs: 60_000 } });
     await app.ready();
-    await app.close();
+    try {
+      const body = JSON.stringify({ answers: app.kb.data.questions.slice(0, 8).map((q) => ({ questionId: q.id, value: 3 })) });
+      // A budget of one write per client: two clients behind the same trusted proxy each have their own,
+      // where an untrusted proxy would be one client and its second write a 429.
+      const proxies = ['100.64.0.1', '10.9.9.9', '10.0.0.1', '2001:db8::1', '::ffff:10.1.1.1', 'fd00::1'];
+      const statuses = [];
+      for (const [n, remoteAddress] of proxies.entries()) {
+        for (const client of [`198.51.100.${2 * n}`, `198.51.100.${2 * n + 1}`]) {
+          const response = await app.inject({
+            method: 'POST',
+            url: '/v1/assessments/preview',
+            headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
+            payload: body,
+            remoteAddress,
+          });
+          statuses.push(`${remoteAddress} ${client}: ${response.statusCode}`);
+        }
+      }
+      expect(statuses).toEqual(
+        proxies.flatMap((proxy, n) => [`${proxy} 198.51.100.${2 * n}: 200`, `${proxy} 198.51.100.${2 * n + 1}: 200`]),
+      );
+      // The budget is kept: the same client again, behind any proxy, is refused.
+      const again = await app.inject({
+        method: 'POST',
+        url: '/v1/assessments/preview',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.0' },
+        payload: body,
+        remoteAddress: 'fd00::1',
+      });
+      expect(again.statusCode).toBe(429);
+    } finally {
+      await app.close();
+    }
   });
 
   // Guards against: SHUTDOWN_GRACE_MS=0 passed the config, and then every shutdown logged "grace
