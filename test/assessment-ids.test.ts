@@ -176,7 +176,8 @@ describe('Repository: assessment ids and rows', () => {
       const waitedMs = performance.now() - started;
       other.exec('rollback');
       expect(next).toBe(ROW_BLOCK + 1);
-      expect(waitedMs).toBeLessThan(50);
+      // The wait it guards against is the lock's, up to 1 s: a quarter of that leaves room for a busy machine.
+      expect(waitedMs).toBeLessThan(250);
     } finally {
       if (other.inTransaction) other.exec('rollback');
       other.close();
