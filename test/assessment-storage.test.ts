@@ -155,16 +155,20 @@ describe('stored assessment documents', () => {
   // all the same, though what it would make has no current representation to match.
   it('refuses a submission, a preview or a batch with If-Match 412, and stores nothing', async () => {
     const before = app.repository.countAssessments();
-    for (const [url, payload, makes] of [
-      ['/v1/assessments', submission(20), 'A submission makes a new assessment'],
-      ['/v1/assessments/preview', submission(21), 'A preview scores a submission and keeps nothing'],
-      ['/v1/assessments/batch', { items: [submission(22)] }, 'A batch makes new assessments'],
+    for (const [url, payload, detail] of [
+      ['/v1/assessments', submission(20), 'A submission makes a new assessment, which no If-Match can match: send it without one.'],
+      ['/v1/assessments/preview', submission(21), 'A preview stores nothing, so no If-Match can match it: send it without one.'],
+      [
+        '/v1/assessments/batch',
+        { items: [submission(22)] },
+        'A batch makes new assessments, which no If-Match can match: send it without one.',
+      ],
     ] as const) {
       for (const ifMatch of ['*', '"abc"']) {
         const response = await injectPost(app, url, payload, { 'if-match': ifMatch });
         expect([response.statusCode, response.json().code], `${url} ${ifMatch}`).toEqual([412, 'precondition-failed']);
         // Each route says what it would make: a preview was told it would make an assessment.
-        expect(response.json().detail).toBe(`${makes}, which no If-Match can match: send it without one.`);
+        expect(response.json().detail).toBe(detail);
         expect(responseProblems('POST', url, 412, String(response.headers['content-type']), response.body)).toEqual([]);
       }
     }

@@ -59,16 +59,12 @@ const STORED_PREFIX = '/v1/assessments/';
 /**
  * A POST here makes something new (or, for a preview, keeps nothing): its target has no current
  * representation, so no If-Match holds (RFC 9110, 13.1.1), `*` included, and the request is refused
- * before anything is checked or stored. `makes` says what the route makes, for the detail.
+ * before anything is checked or stored. `detail` says why, in the route's terms.
  */
 const refuseIfMatch =
-  (makes: string): onRequestHookHandler =>
+  (detail: string): onRequestHookHandler =>
   (request, _reply, done) => {
-    done(
-      request.headers['if-match'] === undefined
-        ? undefined
-        : new ApiError('precondition-failed', `${makes}, which no If-Match can match: send it without one.`),
-    );
+    done(request.headers['if-match'] === undefined ? undefined : new ApiError('precondition-failed', detail));
   };
 
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
@@ -111,7 +107,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     {
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
-      onRequest: refuseIfMatch('A submission makes a new assessment'),
+      onRequest: refuseIfMatch('A submission makes a new assessment, which no If-Match can match: send it without one.'),
       ...storingHooks(app.server.timeout),
       schema: {
         tags: ['assessments'],
@@ -144,7 +140,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     {
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
-      onRequest: refuseIfMatch('A preview scores a submission and keeps nothing'),
+      onRequest: refuseIfMatch('A preview stores nothing, so no If-Match can match it: send it without one.'),
       schema: {
         tags: ['assessments'],
         operationId: 'previewAssessment',
@@ -169,7 +165,10 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       validatorCompiler: checkBodyInHandler,
       // Parsed only once it holds a place: batches beyond the limit under way are refused unparsed.
       config: { writeLimit: true, parsesItsBody: true },
-      onRequest: [refuseIfMatch('A batch makes new assessments'), batchPlaces.refuseWhenFull],
+      onRequest: [
+        refuseIfMatch('A batch makes new assessments, which no If-Match can match: send it without one.'),
+        batchPlaces.refuseWhenFull,
+      ],
       preValidation: [batchPlaces.take, app.parseJsonBody],
       ...storingHooks(app.server.timeout),
       bodyLimit: options.batchBodyLimit,
