@@ -138,6 +138,36 @@ describe('POST /v1/assessments', () => {
     expect(ids.size).toBe(100);
   });
 
+  it('flags answers that contradict themselves inconsistent and calls them lean at most, stored and previewed alike', async () => {
+    // Drawn to the technical competencies (5 once keyed), away from the people ones (1), neutral
+    // elsewhere, but every reverse-keyed statement agreed with two steps more than that view allows.
+    const category = new Map(seed.competencies.map((c) => [c.slug, c.category]));
+    const viewOf = (competency: string) => ({ technical: 5, people: 1 })[category.get(competency) as string] ?? 3;
+    const answers = QUESTIONS.map((q) => {
+      const view = viewOf(q.competency);
+      return { questionId: q.id, value: q.keyed === 'plus' ? view : Math.min(5, 8 - view) };
+    });
+    const created = await post('/v1/assessments', { answers });
+    expect(created.statusCode).toBe(201);
+    const { result } = created.json();
+    expect(result.flags).toEqual(['inconsistent']);
+    expect(result.recommendation.role).toBe('tech-lead');
+    expect(result.recommendation.confidence).toBe('lean');
+    expect(result.recommendation.margin).toBeGreaterThanOrEqual(15);
+    expect(result.versions.scoring).toBe(SCORING_VERSION);
+    const preview = await post('/v1/assessments/preview', { answers });
+    expect(preview.json().result.flags).toEqual(['inconsistent']);
+    expect(preview.json().result.recommendation).toEqual(result.recommendation);
+    // The same view answered consistently is a clear Tech Lead without a flag.
+    const consistent = QUESTIONS.map((q) => ({
+      questionId: q.id,
+      value: q.keyed === 'plus' ? viewOf(q.competency) : 6 - viewOf(q.competency),
+    }));
+    const clear = (await post('/v1/assessments/preview', { answers: consistent })).json().result;
+    expect(clear.flags).toEqual([]);
+    expect(clear.recommendation.confidence).toBe('clear');
+  });
+
   it('reads back from its Location byte for byte', async () => {
     const created = await post('/v1/assessments', submission({ respondent: 'round trip' }));
     const read = await get(created.headers.location as string);

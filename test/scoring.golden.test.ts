@@ -8,7 +8,8 @@ import { SCORING_VERSION, type ScoringInput, score } from '../src/domain/scoring
  * shape-1.4 give the same results but for the set each adds, straight-lined or, from shape-1.4, with a
  * response style; shape-1.5 rounds a half of a hundredth away from zero where shape-1.4 sometimes
  * rounded it down: a highlight of 9.375 points, every third question at a startup, is 9.38; shape-1.6 takes
- * highlights that moved the gap exactly as much in slug order, where shape-1.5 let rounding error order them). Any change to the arithmetic, even one that moves a fit by a rounding step or reorders a sum, changes these;
+ * highlights that moved the gap exactly as much in slug order, where shape-1.5 let rounding error order them;
+ * shape-1.7 flags answers that contradict themselves, inconsistent, and calls them lean at most). Any change to the arithmetic, even one that moves a fit by a rounding step or reorders a sum, changes these;
  * a deliberate change to the formula records them again with a new scoring version.
  *
  * The questions, roles and levels scored here are a frozen copy (`fixtures/scoring-input.json`,
@@ -45,11 +46,23 @@ const GENERATED_DIGEST: Record<string, string> = {
   'shape-1.5': '71831e934a74fd17514672d827a837acacd653a7e68522d56686569b99b71afc',
   // Some have two highlights that moved the gap exactly as much, now taken in slug order.
   'shape-1.6': '1fd9d35157b5c468fbef46731b3a5cc269b7af44d653a1661452184c160fe5fc',
+  // Their answers are drawn at random, so most with 8 or more competencies answered twice are inconsistent.
+  'shape-1.7': '0c2c687ecf886c64cfae157110991e3309ff4561e5c21595958fb38674346cdf',
 };
 
 /** A repeatable spread of answers: question i of set k answers ((i * a + k * b) mod 5) + 1. */
 const spread = (k: number, a: number, b: number, every = 1) =>
   questions.filter((_, i) => i % every === 0).map((q, i) => ({ questionId: q.id, value: ((i * a + k * b) % 5) + 1 }));
+
+/** The value to answer `q` with so that, once keyed, it says `agreement` (1..5). */
+const keyedValue = (q: (typeof questions)[number], agreement: number) => ({
+  questionId: q.id,
+  value: q.keyed === 'plus' ? agreement : 6 - agreement,
+});
+/** One view per kind of work: drawn to the technical competencies, away from the people ones, neutral elsewhere. */
+const TECHNICAL = ['hands-on-coding', 'code-review', 'system-design', 'technical-decision-making', 'technical-expertise'];
+const PEOPLE = ['career-development', 'hiring', 'performance-reviews', 'team-culture'];
+const viewOf = (q: (typeof questions)[number]) => (TECHNICAL.includes(q.competency) ? 5 : PEOPLE.includes(q.competency) ? 1 : 3);
 
 const ANSWER_SETS: Record<string, ScoringInput['answers']> = {
   'all questions, spread 1': spread(1, 7, 3),
@@ -68,6 +81,13 @@ const ANSWER_SETS: Record<string, ScoringInput['answers']> = {
     .filter((q) => !['hands-on-coding', 'technical-expertise', 'system-design', 'code-review'].includes(q.competency))
     .map((q) => ({ questionId: q.id, value: q.keyed === 'plus' ? 5 : 3 }))
     .map((a, i, all) => (i === all.length - 1 ? { ...a, value: a.value === 5 ? 4 : a.value + 1 } : a)),
+  // Each competency's two items say the same once keyed, one view per category: no flag.
+  'consistent, technical over people': questions.map((q) => keyedValue(q, viewOf(q))),
+  // The same view with two steps more agreement on every reverse-keyed item (5 at most): a clear
+  // Tech Lead in shape-1.6 (margin 42.43 at the baseline), lean and inconsistent from shape-1.7.
+  'the same view, reverse-keyed items two steps more agreed (inconsistent from shape-1.7)': questions.map((q) =>
+    q.keyed === 'plus' ? keyedValue(q, viewOf(q)) : { questionId: q.id, value: Math.min(5, 8 - viewOf(q)) },
+  ),
   // Three answers whose fits land on a rounding edge: summing in another order changes them.
   'three answers on a rounding edge': [
     { questionId: 'q-decisions-final-call', value: 1 },

@@ -4,7 +4,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadContent } from '../src/content/load.js';
 import { MAX_LEVEL } from '../src/domain/knowledge-base.js';
-import { COMPLETE_SHARE, CONFIDENCE_THRESHOLDS, MIN_ANSWERS, type ScoringInput, ScoringModel, score } from '../src/domain/scoring.js';
+import {
+  COMPLETE_SHARE,
+  CONFIDENCE_THRESHOLDS,
+  INCONSISTENCY,
+  MIN_ANSWERS,
+  type ScoringInput,
+  ScoringModel,
+  score,
+} from '../src/domain/scoring.js';
 import { projectRoot } from '../src/paths.js';
 
 /**
@@ -702,17 +710,20 @@ describe('score(): answers that carry no information', () => {
   // The other side of the test above, as README step 7 gives it: with agreement in the answers, a
   // competency that keeps only its plain item may owe part of its answer to that agreement.
   it('may lower the confidence when items that change no affinity are left out of answers that agree with everything else', () => {
-    const consistent = new Set(['hands-on-coding', 'system-design']);
-    const answers = questions.map((q) => ({
-      questionId: q.id,
-      value: consistent.has(q.competency) && q.keyed === 'minus' ? 1 : 5,
-    }));
+    // Technical and strategy items answered 2 once keyed, both items of every people competency 5
+    // (agreeing with each statement and its opposite), the rest 3: consistent enough not to be flagged.
+    const answers = questions.map((q) => {
+      const category = categoryOf.get(q.competency);
+      return category === 'people'
+        ? { questionId: q.id, value: 5 }
+        : keyedAnswer(q, category === 'technical' || category === 'strategy' ? 2 : 3);
+    });
     const full = score(input(answers));
-    const partial = score(input(answers.filter((a) => a.questionId !== 'q-coding-avoid')));
+    const partial = score(input(answers.filter((a) => a.questionId !== 'q-coding-daily')));
     expect(partial.scores).toEqual(full.scores);
-    expect(full.recommendation).toEqual({ role: 'tech-lead', confidence: 'clear', margin: 15.33 });
+    expect(full.recommendation).toEqual({ role: ENGINEERING_MANAGER, confidence: 'clear', margin: 16.02 });
     expect(full.flags).toEqual([]);
-    expect(partial.recommendation).toEqual({ role: 'tech-lead', confidence: 'lean', margin: 15.33 });
+    expect(partial.recommendation).toEqual({ role: ENGINEERING_MANAGER, confidence: 'lean', margin: 16.02 });
     expect(partial.flags).toEqual(['response-style']);
   });
 
@@ -797,9 +808,10 @@ describe('score(): answers that carry no information', () => {
           expect(result.flags).not.toContain('response-style');
           if (!result.flags.includes('straight-lining')) {
             const { margin, confidence } = result.recommendation;
-            const expected =
+            const given =
               margin >= CONFIDENCE_THRESHOLDS.clear ? 'clear' : margin >= CONFIDENCE_THRESHOLDS.lean ? 'lean' : 'too-close-to-call';
-            expect(confidence).toBe(expected);
+            // Only inconsistent answers lower it, and to lean (step 6).
+            expect(confidence).toBe(given === 'clear' && result.flags.includes('inconsistent') ? 'lean' : given);
           }
         },
       ),
@@ -822,7 +834,9 @@ describe('score(): answers that carry no information', () => {
       const margins: number[] = [];
       for (const size of SIZES) {
         const result = score(input(answers, size));
-        expect(result.flags, `${plus}/${minus} ${size}`).toEqual(['straight-lining']);
+        // Once keyed, 5/3 puts a competency's two answers two steps apart: inconsistent as well.
+        const contradictory = Math.abs(plus - (6 - minus)) >= 2;
+        expect(result.flags, `${plus}/${minus} ${size}`).toEqual(contradictory ? ['straight-lining', 'inconsistent'] : ['straight-lining']);
         expect(result.recommendation).toMatchObject({ role: null, confidence: 'too-close-to-call' });
         expect(result.highlights).toEqual([]);
         margins.push(result.recommendation.margin);
@@ -892,6 +906,119 @@ describe('score(): answers that carry no information', () => {
       }),
       { numRuns: 300, seed: 9 },
     );
+  });
+});
+
+describe('score(): inconsistent answers (README step 6)', () => {
+  /** What step 6 says, worked out from the answers alone: the pairs judged and their mean keyed distance. */
+  function contradiction(answers: readonly Answer[]) {
+    const sides = new Map<string, { plus: number[]; minus: number[] }>();
+    for (const a of answers) {
+      const q = questionById.get(a.questionId)!;
+      const side = sides.get(q.competency) ?? { plus: [], minus: [] };
+      if (q.keyed === 'plus') side.plus.push((a.value - 1) / 4);
+      else side.minus.push((6 - a.value - 1) / 4);
+      sides.set(q.competency, side);
+    }
+    const mean = (xs: number[]) => xs.reduce((sum, x) => sum + x, 0) / xs.length;
+    const gaps = [...sides.values()]
+      .filter((s) => s.plus.length > 0 && s.minus.length > 0)
+      .map((s) => Math.abs(mean(s.plus) - mean(s.minus)));
+    return { pairs: gaps.length, mean: gaps.length === 0 ? 0 : mean(gaps) };
+  }
+
+  it('flags exactly the answers whose keyed pairs sit 1.25 steps apart on average, over 8 pairs or more', () => {
+    let [flagged, unflagged] = [0, 0];
+    fc.assert(
+      fc.property(
+        fc.subarray(
+          questions.map((q) => q.id),
+          { minLength: MIN_ANSWERS },
+        ),
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: questions.length, maxLength: questions.length }),
+        fc.constantFrom(...SIZES),
+        (ids, values, size) => {
+          const answers = ids.map((id, i) => ({ questionId: id, value: values[i] as number }));
+          const { pairs, mean } = contradiction(answers);
+          const expected = pairs >= INCONSISTENCY.minPairs && mean >= INCONSISTENCY.threshold - 1e-9;
+          const result = score(input(answers, size));
+          expect(result.flags.includes('inconsistent')).toBe(expected);
+          if (expected) {
+            flagged++;
+            expect(result.recommendation.confidence).not.toBe('clear');
+          } else unflagged++;
+        },
+      ),
+      { numRuns: 400, seed: 61 },
+    );
+    // Both sides of the rule were reached.
+    expect(flagged).toBeGreaterThan(20);
+    expect(unflagged).toBeGreaterThan(20);
+  });
+
+  it('never flags answers whose two items of a competency say the same once keyed', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: competencies.length, maxLength: competencies.length }),
+        fc.constantFrom(...SIZES),
+        (views, size) => {
+          const viewOf = new Map(competencies.map((c, i) => [c.slug, views[i] as number]));
+          const answers = questions.map((q) => keyedAnswer(q, viewOf.get(q.competency) as number));
+          expect(score(input(answers, size)).flags).not.toContain('inconsistent');
+        },
+      ),
+      { numRuns: 200, seed: 62 },
+    );
+  });
+
+  // Each competency's plain item answered 5 and its reverse-keyed item `gaps[c]` steps short of
+  // agreeing with it once keyed; `paired` competencies keep both items, the rest only the plain one.
+  const pairAnswers = (gaps: readonly number[], paired = competencies.length) =>
+    questions
+      .filter((q) => q.keyed === 'plus' || competencies.findIndex((c) => c.slug === q.competency) < paired)
+      .map((q) => {
+        const gap = gaps[competencies.findIndex((c) => c.slug === q.competency)] ?? 0;
+        return q.keyed === 'plus' ? { questionId: q.id, value: 5 } : keyedAnswer(q, 5 - gap);
+      });
+
+  it('takes a mean of exactly 1.25 steps as inconsistent, and one step less in all as not', () => {
+    // 22 pairs: 27.5 steps in all would be the threshold; 28 is over it, 27 under.
+    expect(competencies).toHaveLength(22);
+    const spread = (total: number) => competencies.map((_, i) => Math.floor(total / 22) + (i < total % 22 ? 1 : 0));
+    expect(score(input(pairAnswers(spread(28)))).flags).toContain('inconsistent');
+    expect(score(input(pairAnswers(spread(27)))).flags).not.toContain('inconsistent');
+    // 8 pairs of 10 steps in all: exactly 1.25 steps.
+    const eight = pairAnswers([2, 2, 1, 1, 1, 1, 1, 1], 8);
+    expect(contradiction(eight)).toEqual({ pairs: 8, mean: 1.25 / 4 });
+    expect(score(input(eight)).flags).toContain('inconsistent');
+  });
+
+  it('needs 8 competencies with both items answered before it judges', () => {
+    // Pairs at the far ends of the scale (5 to a statement and to its opposite): seven are too few
+    // to judge, whatever they say; eight are enough.
+    const seven = pairAnswers(Array(22).fill(4), 7);
+    expect(contradiction(seven)).toEqual({ pairs: 7, mean: 1 });
+    expect(score(input(seven)).flags).not.toContain('inconsistent');
+    expect(score(input(pairAnswers(Array(22).fill(4), 8))).flags).toContain('inconsistent');
+  });
+
+  // Guards against (shape-1.6): answers drawn at random were called clear in about one set in nine.
+  it('calls answers drawn at random clear in almost no set, and flags most of them', () => {
+    let state = 61;
+    const next = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state;
+    };
+    let [clear, flagged] = [0, 0];
+    const sets = 1000;
+    for (let k = 0; k < sets; k++) {
+      const answers = questions.map((q) => ({ questionId: q.id, value: (next() % 5) + 1 }));
+      const result = score(input(answers, SIZES[k % SIZES.length] as string | null));
+      if (result.recommendation.confidence === 'clear') clear++;
+      if (result.flags.includes('inconsistent')) flagged++;
+    }
+    expect(flagged / sets).toBeGreaterThan(0.8);
+    expect(clear / sets).toBeLessThan(0.03);
   });
 });
 

@@ -51,8 +51,12 @@ import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
  * their sizes as floating point left them, so the order of two equal highlights, and which of equal
  * ones made the three, came from rounding error: of 100,000 random answer sets on release 2026.12.9,
  * 0.91% with every question answered and 3.78% with about 60% answered. Nothing else changes.
+ * shape-1.7: answers that contradict themselves are flagged inconsistent and called lean at most: a
+ * competency's plain and reverse-keyed items, once keyed, landing 1.25 steps apart on average over
+ * 8 or more competencies with both answered. Answers drawn at random were called clear in 11.7% of
+ * 4,000 sets on release 2026.12.9 under shape-1.6. Fits, margins, breakdowns and highlights are as before.
  */
-export const SCORING_VERSION = 'shape-1.6';
+export const SCORING_VERSION = 'shape-1.7';
 export const MIN_ANSWERS = 8;
 export const COMPLETE_SHARE = 0.8;
 /** The largest difference of two roles' mean levels that keeps the monotonicity guarantee (with margin). */
@@ -62,7 +66,17 @@ export const CONFIDENCE_THRESHOLDS = { clear: 15, lean: 5 } as const;
 
 export const CONFIDENCES = ['clear', 'lean', 'too-close-to-call'] as const;
 export type Confidence = (typeof CONFIDENCES)[number];
-export const FLAGS = ['incomplete', 'straight-lining', 'response-style'] as const;
+/**
+ * When answers contradict themselves (README step 6): the mean distance, in 0..1, between a
+ * competency's plain and reverse-keyed answers once keyed, over at least `minPairs` competencies with
+ * both answered. 0.3125 is 1.25 steps of the scale. Chosen by simulation: answers drawn at random
+ * reach it in about nine sets of ten with every question answered, a respondent whose two answers
+ * each stray from one view by a normal error of 0.75 steps in about one in a thousand (one in
+ * twenty-five with 8 pairs; fewer pairs than that flagged one in seven).
+ */
+export const INCONSISTENCY = { threshold: 0.3125, minPairs: 8 } as const;
+
+export const FLAGS = ['incomplete', 'straight-lining', 'inconsistent', 'response-style'] as const;
 export type Flag = (typeof FLAGS)[number];
 
 export type ScoringInput = {
@@ -236,36 +250,44 @@ export class ScoringModel {
       })
       .sort((x, y) => y.fit - x.fit || x.order - y.order);
 
+    // Where a competency has both keyings answered, how its plain answers stand to its reverse-keyed
+    // ones once keyed: signed, the agreement with every statement whatever its keying (README step 7);
+    // unsigned, how far the answers contradict each other (step 6).
+    let [agreement, contradiction, pairs, keyedSum, itemCount, plusMinusGap] = [0, 0, 0, 0, 0, 0];
+    for (const c of answered) {
+      const n = counts[c.index] as number;
+      const plus = plusCounts[c.index] as number;
+      keyedSum += totals[c.index] as number;
+      itemCount += n;
+      plusMinusGap += 2 * plus - n;
+      if (plus > 0 && plus < n) {
+        const minusTotal = (totals[c.index] as number) - (plusTotals[c.index] as number);
+        const gap = (plusTotals[c.index] as number) / plus - minusTotal / (n - plus);
+        agreement += gap / 2;
+        contradiction += Math.abs(gap);
+        pairs++;
+      }
+    }
+    if (pairs > 0) agreement /= pairs;
+
     const flags: Flag[] = [];
     if (answers.length < COMPLETE_SHARE * this.questionCount) flags.push('incomplete');
     if (firstValue !== 0 && (alikeAsGiven || alikeAffinities)) flags.push('straight-lining');
+    // Keyed answers are quarters, so with one item of each keying the sum is exact; the 1e-9 keeps
+    // means over more items (thirds, say) from falling a rounding error short.
+    if (pairs >= INCONSISTENCY.minPairs && contradiction >= (INCONSISTENCY.threshold - 1e-9) * pairs) flags.push('inconsistent');
 
     const [best, second] = scores;
     const margin = best && second ? round(best.fit - second.fit, 2) : 0;
     let confidence = confidenceOf(margin);
     const straightLined = flags.includes('straight-lining');
     if (straightLined) confidence = 'too-close-to-call';
-    else if (flags.includes('incomplete') && confidence === 'clear') confidence = 'lean';
+    else if ((flags.includes('incomplete') || flags.includes('inconsistent')) && confidence === 'clear') confidence = 'lean';
     if (!straightLined && best && second) {
       // README step 7: the gap the answers would make from their style alone, a lean shared by every
-      // competency (lean) and agreement with every statement whatever its keying (agreement, seen where
-      // a competency has both keyings answered: it raises its plain items and lowers the others). With
-      // every question answered that gap is 0; with some left out it is what that style makes of the
-      // items skipped, so the confidence counts only the rest of the margin.
-      let [agreement, pairs, keyedSum, itemCount, plusMinusGap] = [0, 0, 0, 0, 0];
-      for (const c of answered) {
-        const n = counts[c.index] as number;
-        const plus = plusCounts[c.index] as number;
-        keyedSum += totals[c.index] as number;
-        itemCount += n;
-        plusMinusGap += 2 * plus - n;
-        if (plus > 0 && plus < n) {
-          const minusTotal = (totals[c.index] as number) - (plusTotals[c.index] as number);
-          agreement += ((plusTotals[c.index] as number) / plus - minusTotal / (n - plus)) / 2;
-          pairs++;
-        }
-      }
-      if (pairs > 0) agreement /= pairs;
+      // competency (lean) and agreement with every statement whatever its keying (agreement, above).
+      // With every question answered that gap is 0; with some left out it is what that style makes of
+      // the items skipped, so the confidence counts only the rest of the margin.
       const lean = keyedSum / itemCount - (agreement * plusMinusGap) / itemCount;
       const [eBest, eSecond] = [centred[best.order] as readonly number[], centred[second.order] as readonly number[]];
       let styleGap = 0;

@@ -119,7 +119,10 @@ export const Result = z
       .array(z.enum(FLAGS))
       .describe(
         'incomplete: fewer than 80% of the questions answered, confidence at most lean; straight-lining: the answers state no ' +
-          "preference, no recommendation; response-style (from shape-1.4): with questions left out, the gap the answers' " +
+          "preference, no recommendation; inconsistent (from shape-1.7): once keyed, the answers to a competency's plain and " +
+          'reverse-keyed statements lie 1.25 steps apart or more on average, over 8 or more competencies answered both ways ' +
+          '(a statement and its opposite both agreed with, or answers at random), confidence at most lean; ' +
+          "response-style (from shape-1.4): with questions left out, the gap the answers' " +
           'general lean makes of them was taken off the margin, lowering the confidence',
       ),
     answered: z.object({ count: z.int().min(0), total: z.int().min(0) }),

@@ -7,7 +7,7 @@ export const Meta = z
     kbRelease: z.string().describe('Release id of the knowledge base, e.g. `2026.12.1`'),
     contentHash: ContentHash,
     instrumentVersion: z.string().describe('Version of the question bank'),
-    scoringVersion: z.string().describe('Version of the scoring formula new assessments are scored with, e.g. `shape-1.6`'),
+    scoringVersion: z.string().describe('Version of the scoring formula new assessments are scored with, e.g. `shape-1.7`'),
     levelScale: LevelScale,
     counts: z.object({
       roles: z.int().min(0),
