@@ -927,7 +927,7 @@ describe('score(): inconsistent answers (README step 6)', () => {
     return { pairs: gaps.length, mean: gaps.length === 0 ? 0 : mean(gaps) };
   }
 
-  it('flags exactly the answers whose keyed pairs sit 1.25 steps apart on average, over 8 pairs or more', () => {
+  it('flags exactly the answers whose keyed pairs sit 1.25 steps apart on average, over 5 pairs or more', () => {
     let [flagged, unflagged] = [0, 0];
     fc.assert(
       fc.property(
@@ -993,21 +993,110 @@ describe('score(): inconsistent answers (README step 6)', () => {
     expect(score(input(eight)).flags).toContain('inconsistent');
   });
 
-  it('needs 8 competencies with both items answered before it judges', () => {
-    // Pairs at the far ends of the scale (5 to a statement and to its opposite): seven are too few
-    // to judge, whatever they say; eight are enough.
-    const seven = pairAnswers(Array(22).fill(4), 7);
-    expect(contradiction(seven)).toEqual({ pairs: 7, mean: 1 });
-    expect(score(input(seven)).flags).not.toContain('inconsistent');
-    expect(score(input(pairAnswers(Array(22).fill(4), 8))).flags).toContain('inconsistent');
+  it('needs 5 competencies with both items answered before it judges', () => {
+    // Pairs at the far ends of the scale (5 to a statement and to its opposite): four are too few
+    // to judge, whatever they say; five are enough.
+    const four = pairAnswers(Array(22).fill(4), 4);
+    expect(contradiction(four)).toEqual({ pairs: 4, mean: 1 });
+    expect(score(input(four)).flags).not.toContain('inconsistent');
+    expect(score(input(pairAnswers(Array(22).fill(4), 5))).flags).toContain('inconsistent');
   });
 
-  // Guards against (shape-1.6): answers drawn at random were called clear in about one set in nine.
+  it('flags an inconsistent result response-style only when the style leaves it under 5 of its margin (step 7)', () => {
+    // Technical items 4 once keyed, people items 2, the rest 3, every reverse-keyed statement agreed
+    // with `more` steps beyond that (5 at most), the first `left` plain items of a category left out.
+    const answersOf = (more: number, category: string, left: number) => {
+      const skipped = new Set(
+        questions
+          .filter((q) => categoryOf.get(q.competency) === category && q.keyed === 'plus')
+          .slice(0, left)
+          .map((q) => q.id),
+      );
+      return questions
+        .filter((q) => !skipped.has(q.id))
+        .map((q) => {
+          const view = ({ technical: 4, people: 2 } as Record<string, number>)[categoryOf.get(q.competency) as string] ?? 3;
+          return q.keyed === 'plus' ? keyedAnswer(q, view) : { questionId: q.id, value: Math.min(5, 6 - view + more) };
+        });
+    };
+    // Capped at lean for its inconsistency, and the style leaves a lean too: no response-style.
+    const lean = score(input(answersOf(2, 'people', 4), 'startup'));
+    expect(lean.flags).toEqual(['inconsistent']);
+    expect(lean.recommendation).toMatchObject({ confidence: 'lean', margin: 21.48 });
+    // Here the style leaves less than 5 of the margin: too close to call, for the style.
+    const none = score(input(answersOf(3, 'technical', 5)));
+    expect(none.flags).toEqual(['inconsistent', 'response-style']);
+    expect(none.recommendation).toEqual({ role: null, confidence: 'too-close-to-call', margin: 9.69 });
+  });
+
+  it('can be set by leaving out a pair that agrees, every affinity and fit unchanged (step 7)', () => {
+    // Technical items 5 once keyed, people items 1, the rest 3, but the first eight neutral
+    // competencies answered apart: 4, 4, 4 and 1 steps each way (26 steps, a mean of 1.18 over 22).
+    const view = (slug: string) => (({ technical: 5, people: 1 }) as Record<string, number>)[categoryOf.get(slug) as string] ?? 3;
+    const neutral = competencies.filter((c) => view(c.slug) === 3).map((c) => c.slug);
+    const apart = new Map(neutral.map((slug, i) => [slug, [4, -4, 4, -4, 4, -4, 1, -1][i] ?? 0]));
+    const answers = questions.map((q) => {
+      const gap = apart.get(q.competency) ?? 0;
+      // Plain keyed hi, reverse-keyed keyed lo (or the other way for a negative gap), around 3.
+      const hi = 3 + Math.ceil(Math.abs(gap) / 2);
+      const [plus, minus] = gap > 0 ? [hi, hi - gap] : gap < 0 ? [hi + gap, hi] : [view(q.competency), view(q.competency)];
+      return keyedAnswer(q, q.keyed === 'plus' ? plus : minus);
+    });
+    expect(contradiction(answers)).toEqual({ pairs: 22, mean: 26 / 4 / 22 });
+    const full = score(input(answers));
+    expect(full.flags).toEqual([]);
+    expect(full.recommendation.confidence).toBe('clear');
+    // Two technical pairs that say the same, left out by their reverse-keyed items: 26 steps over 20.
+    const partial = score(input(answers.filter((a) => a.questionId !== 'q-coding-avoid' && a.questionId !== 'q-design-avoid')));
+    expect(partial.scores).toEqual(full.scores);
+    expect(partial.flags).toEqual(['inconsistent']);
+    expect(partial.recommendation).toEqual({ ...full.recommendation, confidence: 'lean' });
+  });
+
+  it('takes a mean of exactly 1.25 steps over thirds as inconsistent, whatever the rounding error', () => {
+    // Eight competencies of three plain and three reverse-keyed items each (the loader allows any
+    // equal number), answered so that, once keyed, six pairs sit 4/3 steps apart and two 1 step: 10
+    // steps over 8 in exact arithmetic, which floating point sums to just under (found by a search).
+    const synthetic = Array.from({ length: 8 }, (_, i) => ({ slug: `c${i}`, name: `C${i}` }));
+    const items = synthetic.flatMap((c) =>
+      [0, 1, 2, 3, 4, 5].map((j) => ({ id: `${c.slug}-${j}`, competency: c.slug, keyed: j < 3 ? ('plus' as const) : ('minus' as const) })),
+    );
+    const keyed = [
+      [5, 5, 4, 4, 1, 5],
+      [5, 5, 4, 5, 4, 1],
+      [4, 4, 4, 1, 2, 5],
+      [3, 3, 3, 1, 1, 3],
+      [4, 4, 4, 1, 3, 5],
+      [4, 4, 4, 1, 2, 5],
+      [5, 5, 5, 5, 5, 2],
+      [3, 3, 3, 1, 1, 3],
+    ];
+    const answers = items.map((q) => {
+      const [c, j] = q.id.slice(1).split('-').map(Number) as [number, number];
+      return keyedAnswer(q, keyed[c]?.[j] as number);
+    });
+    const result = score({
+      questions: items,
+      competencies: synthetic,
+      roles: [
+        { slug: 'a', name: 'A' },
+        { slug: 'b', name: 'B' },
+      ],
+      level: (role, competency) => (role === 'a' ? Number(competency.slice(1)) % 5 : 4 - (Number(competency.slice(1)) % 5)),
+      answers,
+    });
+    expect(result.flags).toContain('inconsistent');
+  });
+
+  // Guards against (shape-1.6): answers drawn at random were called clear in about one set in eight.
   it('calls answers drawn at random clear in almost no set, and flags most of them', () => {
+    // A 32-bit generator (mulberry32) in integer arithmetic, so every draw is exact and repeatable.
     let state = 61;
     const next = () => {
-      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-      return state;
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return (t ^ (t >>> 14)) >>> 0;
     };
     let [clear, flagged] = [0, 0];
     const sets = 1000;

@@ -53,8 +53,9 @@ import { LEVEL_NAMES, MAX_LEVEL } from './knowledge-base.js';
  * 0.91% with every question answered and 3.78% with about 60% answered. Nothing else changes.
  * shape-1.7: answers that contradict themselves are flagged inconsistent and called lean at most: a
  * competency's plain and reverse-keyed items, once keyed, landing 1.25 steps apart on average over
- * 8 or more competencies with both answered. Answers drawn at random were called clear in 11.7% of
- * 4,000 sets on release 2026.12.9 under shape-1.6. Fits, margins, breakdowns and highlights are as before.
+ * 5 or more competencies with both answered. Of 100,000 sets of answers drawn at random on release
+ * 2026.12.9, shape-1.6 called about 12.4% clear, shape-1.7 about 1.4%. Fits, margins, breakdowns and
+ * highlights are as before.
  */
 export const SCORING_VERSION = 'shape-1.7';
 export const MIN_ANSWERS = 8;
@@ -69,12 +70,13 @@ export type Confidence = (typeof CONFIDENCES)[number];
 /**
  * When answers contradict themselves (README step 6): the mean distance, in 0..1, between a
  * competency's plain and reverse-keyed answers once keyed, over at least `minPairs` competencies with
- * both answered. 0.3125 is 1.25 steps of the scale. Chosen by simulation: answers drawn at random
- * reach it in about nine sets of ten with every question answered, a respondent whose two answers
- * each stray from one view by a normal error of 0.75 steps in about one in a thousand (one in
- * twenty-five with 8 pairs; fewer pairs than that flagged one in seven).
+ * both answered. 0.3125 is 1.25 steps of the scale. Both come from a simulation (README step 6):
+ * answers drawn at random reach the threshold in 91.6% of sets with every question answered; a
+ * respondent who answers each item from one view of its competency, with a normal error of 0.75
+ * steps, in about one set in 1,500, one in 185 with 14 pairs (the fewest a complete submission has)
+ * and one in 22 with 5 to 8, but one in 7 with 3 or 4 pairs, hence the minimum of 5.
  */
-export const INCONSISTENCY = { threshold: 0.3125, minPairs: 8 } as const;
+export const INCONSISTENCY = { threshold: 0.3125, minPairs: 5 } as const;
 
 export const FLAGS = ['incomplete', 'straight-lining', 'inconsistent', 'response-style'] as const;
 export type Flag = (typeof FLAGS)[number];
