@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KEYINGS } from '../domain/knowledge-base.js';
-import { CONFIDENCES, FLAGS, MIN_ANSWERS } from '../domain/scoring.js';
+import { CONFIDENCES, FLAGS, INCONSISTENCY, MIN_ANSWERS } from '../domain/scoring.js';
 import { ContentHash, Level, Slug } from './common.js';
 import { Problem } from './problem.js';
 
@@ -120,7 +120,8 @@ export const Result = z
       .describe(
         'incomplete: fewer than 80% of the questions answered, confidence at most lean; straight-lining: the answers state no ' +
           "preference, no recommendation; inconsistent (from shape-1.7): once keyed, the answers to a competency's plain and " +
-          'reverse-keyed statements lie 1.25 steps apart or more on average, over 5 or more competencies answered both ways ' +
+          `reverse-keyed statements lie ${INCONSISTENCY.threshold * 4} steps apart or more on average, over ` +
+          `${INCONSISTENCY.minPairs} or more competencies answered both ways ` +
           '(a statement and its opposite both agreed with, or answers at random), confidence at most lean; it can come with ' +
           'straight-lining, which then decides the recommendation (none); ' +
           "response-style (from shape-1.4): with questions left out, the gap the answers' " +
