@@ -157,7 +157,7 @@ export const PROBLEM_TYPES = {
     status: 503,
     title: 'Service Unavailable',
     description:
-      'The database could not be written or read: its disk is full, its file failed to read or write, or another process held its write lock too long. Nothing this answer would have acknowledged was stored. Retry after the seconds in Retry-After, with the same Idempotency-Key so that nothing is stored twice.',
+      'The database could not be written or read: its disk is full, its file failed to read or write or was found damaged, or another process held its write lock too long. Nothing this answer would have acknowledged was stored. Retry after the seconds in Retry-After, with the same Idempotency-Key so that nothing is stored twice.',
   },
   'shutting-down': {
     status: 503,

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -209,6 +209,53 @@ describe('background checkpoints', () => {
       expect(rowsInMainFile(`${databasePath}.aside`, dir)).toBe(1);
       renameSync(`${databasePath}.aside`, databasePath);
       await waitFor(() => rowsInMainFile(databasePath, dir) === 2);
+    } finally {
+      await checkpointer.stop();
+      sqlite.close();
+    }
+  });
+
+  // Guards against (from a review): with the -shm deleted and a second server started on the path
+  // (which makes a new one), each process took the write lock in its own -shm; the worker went on
+  // checkpointing the log by this one's index while the other wrote it, and acknowledged rows were lost.
+  it.each([
+    ['replaced', true],
+    ['deleted', false],
+  ])('checkpoints nothing once the -shm beside the file is %s, and says so once', async (_, replace) => {
+    const databasePath = join(dir, `shm-${replace}.sqlite`);
+    const { sqlite } = openDatabase(databasePath, { backgroundCheckpoints: true });
+    let replaced = 0;
+    const checkpointer = new Checkpointer(
+      databasePath,
+      statSync(databasePath),
+      'normal',
+      {
+        onError: () => undefined,
+        onExit: () => undefined,
+        onShmReplaced: () => {
+          replaced += 1;
+        },
+      },
+      50,
+    );
+    const insert = (n: number) =>
+      sqlite.exec(`insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
+        values ('00000000-0000-4000-8000-00000000003${n}', '2026-11-21T00:00:00.000Z', '{}', 'i', 's', 'k')`);
+    try {
+      insert(0);
+      await waitFor(() => rowsInMainFile(databasePath, dir) === 1);
+      rmSync(`${databasePath}-shm`);
+      // As another process would make one: a file of its own, written aside and renamed into place.
+      if (replace) {
+        writeFileSync(`${databasePath}-shm.new`, '');
+        renameSync(`${databasePath}-shm.new`, `${databasePath}-shm`);
+      }
+      insert(1);
+      insert(2);
+      await waitFor(() => replaced > 0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(rowsInMainFile(databasePath, dir)).toBe(1);
+      expect(replaced).toBe(1);
     } finally {
       await checkpointer.stop();
       sqlite.close();

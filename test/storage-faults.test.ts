@@ -1,6 +1,6 @@
 // Stored assessments written and read under failure: a commit or a reservation that fails, a
 // database locked by another process, a failing timer or read outside a request.
-import { copyFileSync, existsSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
@@ -611,6 +611,106 @@ describe('group commit against a locked database', () => {
     const app = await appOn(opened);
     if (writeFirst) expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
     rmSync(`${path}-wal`);
+    const refused = await post(app, '/v1/assessments', submission(1));
+    expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);
+    expect((await app.inject('/ready')).json()).toMatchObject({ status: 'not-ready', checks: { database: false } });
+  });
+
+  // Guards against (from a review): with the -shm deleted while open, a second server started on the
+  // path made a new one and took the write lock in it while this one kept its own: both answered 201
+  // and wrote the log at once, and most of the acknowledged rows were gone after a restart.
+  it.each([
+    ['deleted', false],
+    ['replaced', true],
+  ])('refuses writes, and is not ready, once its -shm is %s while open', async (_, replace) => {
+    const path = fileDb();
+    const app = await appOn(path);
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    rmSync(`${path}-shm`);
+    if (replace) writeFileSync(`${path}-shm`, '');
+    const refused = await post(app, '/v1/assessments', submission(1));
+    expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);
+    expect((await app.inject('/ready')).json()).toMatchObject({ status: 'not-ready', checks: { database: false } });
+    expect(app.repository.countAssessments()).toBe(1);
+  });
+
+  /**
+   * Writes bytes no page starts with (0xa5 is no page type) over the root pages of a table and its
+   * indexes, in a database no process has open: `assessment_documents`, where every insert goes,
+   * `assessments`, the table of rows stored before documents, which only a read of an id this
+   * database did not give out looks at, or `assessment_id_keys`, read once at start-up.
+   */
+  function damageRootOf(path: string, table: 'assessment_documents' | 'assessments' | 'assessment_id_keys'): void {
+    const raw = new Database(path);
+    const roots = raw.prepare('select rootpage from sqlite_schema where tbl_name = ? and rootpage > 0').pluck().all(table) as number[];
+    const pageSize = raw.pragma('page_size', { simple: true }) as number;
+    raw.close();
+    const file = openSync(path, 'r+');
+    for (const root of roots) writeSync(file, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (root - 1) * pageSize);
+    closeSync(file);
+  }
+
+  // Guards against (from a review): with its -shm replaced, the server's last connection, as it closed,
+  // checkpointed the log by its own stale index of it and deleted it, while another server wrote it:
+  // the file was left malformed, and every acknowledged row of the other server lost.
+  it('leaves its connection open and the log in place as it closes once its -shm was replaced', async () => {
+    const path = fileDb();
+    const app = await buildTestApp({ databasePath: path });
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    rmSync(`${path}-shm`);
+    writeFileSync(`${path}-shm`, '');
+    try {
+      await app.close();
+      expect([app.repository.isOpen(), existsSync(`${path}-wal`)]).toEqual([true, true]);
+      expect(app.repository.close()).toMatch(/-shm of the database file .* was deleted or replaced while open: the database is left/);
+    } finally {
+      app.repository.sqlite.close();
+    }
+  });
+
+  // Guards against (from a review): a database SQLite found damaged (SQLITE_CORRUPT) was answered 500
+  // while /ready said ready, and writes went on into the damaged file.
+  it('answers 503 once SQLite finds the file damaged, refuses every write after it, and is not ready until a restart', async () => {
+    const path = fileDb();
+    const first = await appOn(path, { recentAssessmentsMb: 0 });
+    const stored: string[] = [];
+    for (let n = 0; n < 3; n++) stored.push((await post(first, '/v1/assessments', submission(n))).json().id);
+    await first.close();
+    damageRootOf(path, 'assessments');
+
+    const app = await appOn(path, { recentAssessmentsMb: 0 });
+    expect((await app.inject('/ready')).json()).toMatchObject({ status: 'ready' });
+    expect((await app.inject({ method: 'GET', url: `/v1/assessments/${stored[0]}` })).statusCode).toBe(200);
+    const read = await app.inject({ method: 'GET', url: '/v1/assessments/0b6f3c52-8d47-4b2a-9e41-7c5d2f8a1e09' });
+    expect([read.statusCode, read.headers['retry-after'], read.json().code]).toEqual([503, '5', 'storage-unavailable']);
+    expect(read.json().detail).toBe("The database's file is damaged. Retry after the seconds in Retry-After.");
+    expect((await app.inject('/ready')).json()).toMatchObject({ status: 'not-ready', checks: { database: false } });
+    // An insert does not touch the damaged page (a server that had not read it stores it): refused all the same.
+    const refused = await post(app, '/v1/assessments', submission(5));
+    expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);
+    expect(refused.json().detail).toMatch(/^The database's file is damaged\. Nothing this answer would have acknowledged was stored/);
+    const batch = await post(app, '/v1/assessments/batch', { items: [submission(6)] });
+    expect([batch.statusCode, batch.json().code]).toEqual([503, 'storage-unavailable']);
+    expect(app.repository.sqlite.prepare('select count(*) from assessment_documents').pluck().get()).toBe(3);
+    expect((await app.inject('/ready')).json()).toMatchObject({ status: 'not-ready', checks: { database: false } });
+  });
+
+  // Guards against (from a review): the one start-up failure whose message named no file.
+  it('names the file when the key of assessment ids cannot be read at start-up', async () => {
+    const path = fileDb();
+    await (await appOn(path)).close();
+    damageRootOf(path, 'assessment_id_keys');
+    await expect(appOn(path)).rejects.toThrow(`cannot read the database ${path}: database disk image is malformed (SQLITE_CORRUPT)`);
+  });
+
+  it('finds the file damaged from a write too', async () => {
+    const path = fileDb();
+    const first = await appOn(path);
+    expect((await post(first, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    await first.close();
+    damageRootOf(path, 'assessment_documents');
+
+    const app = await appOn(path);
     const refused = await post(app, '/v1/assessments', submission(1));
     expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);
     expect((await app.inject('/ready')).json()).toMatchObject({ status: 'not-ready', checks: { database: false } });

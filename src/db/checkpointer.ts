@@ -27,7 +27,12 @@ const STOP_TIMEOUT_MS = 5_000;
 // another file is there, a server started on it may be writing to the same log, and checkpointing
 // would copy its pages into this server's file. It tells the server, which empties its log and takes
 // it away from the path (Repository) within a tick instead of at its next write; until the file is
-// back, this connection checkpoints nothing.
+// back, this connection checkpoints nothing. It looks at the -shm there too, which holds the locks
+// that keep a checkpoint and other processes' commits apart: once it is not the one opened (deleted,
+// or a new one made by a server started since), a checkpoint here could copy pages while another
+// server writes the log under other locks, so this connection checkpoints nothing again, and the
+// server refuses writes until a restart (Repository). Nothing is lost by it: the log is still at its
+// path, and the next start reads it.
 //
 // A reader elsewhere can hold the checkpoints back while the log grows: the worker then tells the
 // server, whose commits stop checkpointing (see BACKLOG_PAGES) until the worker has copied what
@@ -54,6 +59,13 @@ if (!isTheFile(workerData.path)) {
   throw notTheFile();
 }
 const realPath = realpathSync(workerData.path);
+const shmPath = realPath + '-shm';
+const shmOpened = statSync(shmPath, { throwIfNoEntry: false });
+const shmInPlace = () => {
+  const found = statSync(shmPath, { throwIfNoEntry: false });
+  return shmOpened === undefined || (found !== undefined && found.dev === shmOpened.dev && found.ino === shmOpened.ino);
+};
+let shmReplaced = false;
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = ' + workerData.synchronous);
 let failing = false;
@@ -68,6 +80,11 @@ const checkpoint = () => {
       return;
     }
     away = false;
+    if (shmReplaced || !shmInPlace()) {
+      if (!shmReplaced) parentPort.postMessage({ shmReplaced: true });
+      shmReplaced = true;
+      return;
+    }
     const { log, checkpointed } = db.pragma('wal_checkpoint(PASSIVE)')[0];
     failing = false;
     // Frames copied by this checkpoint (all of them, when the log restarted since the last one).
@@ -109,6 +126,8 @@ export type CheckpointerEvents = {
   onBacklog?: (backlog: boolean) => void;
   /** The file is no longer at its real path (told once each time it goes): the server must see to it now, not at its next write. */
   onMoved?: () => void;
+  /** The -shm beside the file is not the one opened (told once): no checkpoint runs again. */
+  onShmReplaced?: () => void;
 };
 
 /**
@@ -135,10 +154,11 @@ export class Checkpointer {
         backlogPages: BACKLOG_PAGES,
       },
     });
-    this.worker.on('message', (message: { error?: string; moved?: boolean; behind?: boolean }) => {
+    this.worker.on('message', (message: { error?: string; moved?: boolean; behind?: boolean; shmReplaced?: boolean }) => {
       if (message.error) events.onError(message.error);
       if (message.behind !== undefined) events.onBacklog?.(message.behind);
       if (message.moved) events.onMoved?.();
+      if (message.shmReplaced) events.onShmReplaced?.();
     });
     // An error thrown in the worker that is not a built-in class (better-sqlite3's SqliteError) arrives
     // as a plain object: its message is what tells.

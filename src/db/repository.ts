@@ -6,7 +6,7 @@ import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-b
 import { AssessmentIds, type AssessmentLocation, ID_KEY_BYTES, MAX_ROW } from './assessment-ids.js';
 import { BACKSTOP_CHECKPOINT_PAGES, type Db, migrationState, SQLITE_AUTOCHECKPOINT_PAGES } from './client.js';
 import * as t from './schema.js';
-import { STORAGE_FAULT_MS, storageFaultCode } from './storage-faults.js';
+import { isDamageCode, STORAGE_FAULT_MS, storageFaultCode } from './storage-faults.js';
 
 /** Row numbers a process reserves at a time for the ids it gives out. */
 export const ROW_BLOCK = 1024;
@@ -243,6 +243,15 @@ export class Repository {
    * row with a document, and a second for a row stored before documents.
    */
   findAssessment(id: string): StoredAssessment | undefined {
+    try {
+      return this.lookUpAssessment(id);
+    } catch (error) {
+      this.noteDamage(error);
+      throw error;
+    }
+  }
+
+  private lookUpAssessment(id: string): StoredAssessment | undefined {
     const location = this.ids.decode(id);
     if (location !== undefined) {
       const document = this.selectRowDocument.get(location.row, location.tag);
@@ -255,7 +264,12 @@ export class Repository {
   }
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {
-    return this.selectIdempotency.get(scope, key);
+    try {
+      return this.selectIdempotency.get(scope, key);
+    } catch (error) {
+      this.noteDamage(error);
+      throw error;
+    }
   }
 
   /**
@@ -274,12 +288,26 @@ export class Repository {
   saveAssessmentGroups(groups: readonly AssessmentGroup[]): (Error | undefined)[] {
     return this.recordingWrite(
       () => this.saveGroupsTransaction(groups),
-      (outcomes) => outcomes.some((outcome) => storageFaultCode(outcome) !== undefined),
+      (outcomes) => {
+        for (const outcome of outcomes) this.noteDamage(outcome);
+        return outcomes.some((outcome) => storageFaultCode(outcome) !== undefined);
+      },
     );
   }
 
   /** When a write last failed for its storage (a full disk, an I/O error, a lock held elsewhere), until one succeeds. */
   private storageFaultAt: number | undefined;
+
+  /**
+   * Set once SQLite reports the file damaged, by a read or a write, and kept until a restart: writes
+   * into a damaged b-tree can spread the damage to rows stored before, so every write is refused
+   * from then on, and the server is not ready.
+   */
+  private damaged = false;
+
+  private noteDamage(error: unknown): void {
+    if (isDamageCode(storageFaultCode(error))) this.damaged = true;
+  }
 
   /**
    * Whether the database file is still the one opened: deleted, or with another file renamed over it,
@@ -302,7 +330,12 @@ export class Repository {
     const wal = statSync(`${realPath}-wal`, { throwIfNoEntry: false });
     if (this.wal === undefined) this.wal = wal;
     else if (!sameFile(wal, this.wal)) return false;
-    this.shm ??= statSync(`${realPath}-shm`, { throwIfNoEntry: false });
+    // And the shared-memory index, which holds the write lock between processes: deleted while open,
+    // a server started next opens a new one, and each then takes the lock in its own, both writing
+    // the log at once (rows out of order, and acknowledged writes lost).
+    const shm = statSync(`${realPath}-shm`, { throwIfNoEntry: false });
+    if (this.shm === undefined) this.shm = shm;
+    else if (!sameFile(shm, this.shm)) return false;
     return true;
   }
 
@@ -366,10 +399,16 @@ export class Repository {
 
   /** Throws before a write to a database file that is no longer where its path leads (see fileInPlace). */
   private requireFileInPlace(): void {
+    if (this.damaged) {
+      throw new BetterSqlite3.SqliteError(
+        `the database file ${this.file?.path ?? ''} was found damaged: writes are refused until it is restored and the server restarted`,
+        'SQLITE_CORRUPT',
+      );
+    }
     // SQLite's own code for a database file moved while open, which it reports only without WAL.
     if (!this.checkFileInPlace()) {
       throw new BetterSqlite3.SqliteError(
-        `the database file ${this.file?.path} or its -wal was deleted or replaced while open: restart the server to open what is there now`,
+        `the database file ${this.file?.path}, its -wal or its -shm was deleted or replaced while open: restart the server to open what is there now`,
         'SQLITE_READONLY_DBMOVED',
       );
     }
@@ -382,6 +421,7 @@ export class Repository {
       result = write();
     } catch (error) {
       if (storageFaultCode(error) !== undefined) this.storageFaultAt = Date.now();
+      this.noteDamage(error);
       throw error;
     }
     this.storageFaultAt = faulted(result) ? Date.now() : undefined;
@@ -442,7 +482,8 @@ export class Repository {
   }
 
   /**
-   * Whether the database answers, whether its migrations are exactly this build's (every one
+   * Whether the database answers (its file in place, with its -wal and -shm, and never found
+   * damaged since the start), whether its migrations are exactly this build's (every one
    * applied, and none from another version that migrated it since this process opened it), and
    * whether no write has failed for its storage in the last STORAGE_FAULT_MS without one succeeding since.
    */
@@ -452,7 +493,7 @@ export class Repository {
     const storage = this.storageFaultAt === undefined || Date.now() - this.storageFaultAt > STORAGE_FAULT_MS;
     let database: boolean;
     try {
-      database = this.fileInPlace();
+      database = !this.damaged && this.fileInPlace();
     } catch {
       database = false;
     }
@@ -616,6 +657,13 @@ export class Repository {
     if (!this.sqlite.open) return undefined;
     let warning: string | undefined;
     try {
+      if (this.shmReplaced()) {
+        // As the last connection in its -shm, this one would checkpoint the log by its own index of it
+        // as it closes, and then delete it; but a server started since may be writing that log under
+        // another -shm, and its pages would be copied wrong and its commits lost. Left open, the
+        // connection goes with the process (which exits without closing it), and the log stays.
+        return `the -shm of the database file ${this.file?.path} was deleted or replaced while open: the database is left to the end of the process unclosed, so that its log, which another server may be writing, is neither copied into the file nor deleted`;
+      }
       if (!this.fileInPlace() && !this.sameFileAtRealPath() && !this.emptyLogOfMovedFile(CLOSE_CHECKPOINT_WAIT_MS)) {
         warning = `the database file ${this.file?.path} was moved away while open, and its log could not be emptied (another process reads it): move ${this.file?.realPath}-wal and its -shm aside before a server opens that path again`;
       }
@@ -624,6 +672,12 @@ export class Repository {
     }
     this.sqlite.close();
     return warning;
+  }
+
+  /** Whether the -shm beside the file is no longer the one this process opened (deleted, or another made since). */
+  private shmReplaced(): boolean {
+    if (this.file === undefined || this.shm === undefined) return false;
+    return !sameFile(statSync(`${this.file.realPath}-shm`, { throwIfNoEntry: false }), this.shm);
   }
 
   /** Whether the file SQLite keeps its log beside (the real path, a link followed) is still the one opened. */

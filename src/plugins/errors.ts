@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { storageFaultCode } from '../db/storage-faults.js';
+import { isDamageCode, storageFaultCode } from '../db/storage-faults.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody, slugHint } from '../errors.js';
 import { knownNames, unknownNameMessage } from '../names.js';
@@ -66,7 +66,9 @@ function storageFaultDetail(code: string, storing: boolean): string {
       ? "Another process held the database's write lock too long."
       : code.startsWith('SQLITE_READONLY')
         ? 'The database cannot be written.'
-        : 'The database failed to read or write its file.';
+        : isDamageCode(code)
+          ? "The database's file is damaged."
+          : 'The database failed to read or write its file.';
   return storing
     ? `${cause} Nothing this answer would have acknowledged was stored: retry after the seconds in Retry-After, with the same Idempotency-Key.`
     : `${cause} Retry after the seconds in Retry-After.`;

@@ -46,7 +46,8 @@ export default fp<StoreOptions>(
       repository = new Repository(sqlite, db);
     } catch (error) {
       sqlite.close();
-      throw error;
+      // It reads the key of assessment ids and prepares its statements: SQLite's errors name no file.
+      throw sqliteCodeOf(error) === undefined ? error : databaseError(options.databasePath, 'read', error);
     }
     let checkpointer: Checkpointer | undefined;
     // The checkpointer's connection closes first, so the last connection's close checkpoints all.
@@ -74,6 +75,11 @@ export default fp<StoreOptions>(
             );
             repository.lookAtFile();
           },
+          onShmReplaced: () =>
+            app.log.error(
+              { database: resolve(options.databasePath) },
+              "the database file's -shm was deleted or replaced while open: no checkpoint runs and writes are refused until a restart",
+            ),
         });
       }
       app.addHook('onClose', close);
