@@ -582,18 +582,20 @@ export interface components {
                 /** @description Fit points between the best and the second role */
                 margin: number;
             };
+            /** @description Every competency, in catalogue order */
             breakdown: {
                 competency: string;
                 name: string;
                 answered: number;
                 /** @description 0..1 from the answers, null when unanswered */
                 affinity: number | null;
+                /** @description Each role's expected level, the roles in catalogue order (not in the order of scores) */
                 expected: {
                     role: string;
                     /** @description 0 none, 1 occasional, 2 regular, 3 core, 4 defining */
                     level: number;
                 }[];
-                /** @description Fit points this competency moved, per role */
+                /** @description Fit points this competency moved, per role, the roles in catalogue order */
                 contributions: {
                     role: string;
                     points: number;
@@ -607,8 +609,8 @@ export interface components {
                 points: number;
                 reason: string;
             }[];
-            /** @description incomplete: fewer than 80% of the questions answered, confidence at most lean; straight-lining: the answers state no preference, no recommendation; inconsistent (from shape-1.7): once keyed, the answers to a competency's plain and reverse-keyed statements lie 1.25 steps apart or more on average, over 5 or more competencies answered both ways (a statement and its opposite both agreed with, or answers at random), confidence at most lean; it can come with straight-lining, which then decides the recommendation (none); response-style (from shape-1.4): with questions left out, the gap the answers' general lean makes of them was taken off the margin, lowering the confidence */
-            flags: ("incomplete" | "straight-lining" | "inconsistent" | "response-style")[];
+            /** @description The flags of this result, in the order they are described below. Later scoring versions may add flags (each a lowercase slug), so a client should show a flag it does not know rather than refuse the result. incomplete: fewer than 80% of the questions answered, confidence at most lean; straight-lining: the answers state no preference, no recommendation; inconsistent (from shape-1.7): once keyed, the answers to a competency's plain and reverse-keyed statements lie 1.25 steps apart or more on average, over 5 or more competencies answered both ways (a statement and its opposite both agreed with, or answers at random), confidence at most lean; it can come with straight-lining, which then decides the recommendation (none); response-style (from shape-1.4): with questions left out, the gap the answers' general lean makes of them was taken off the margin, lowering the confidence */
+            flags: (("incomplete" | "straight-lining" | "inconsistent" | "response-style") | string)[];
             answered: {
                 count: number;
                 total: number;

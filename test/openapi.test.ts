@@ -195,6 +195,22 @@ describe('OpenAPI document', () => {
     expect(text).toContain('"#/components/schemas/RoleDetail"');
   });
 
+  // Guards against (from a review): the flags were a closed enum while the README promises that later
+  // scoring versions may add flags, so a client validating results by the document would refuse them.
+  it("lists the known flags of a result and accepts a later version's, as a lowercase slug", async () => {
+    const questions = (await app.inject('/v1/assessment/questions')).json().questions as { id: string }[];
+    const answers = questions.map((q) => ({ questionId: q.id, value: 4 }));
+    const preview = (await app.inject({ method: 'POST', url: '/v1/assessments/preview', payload: { answers } })).json();
+    const { result } = preview;
+    expect(result.flags).toEqual(['straight-lining', 'inconsistent']);
+    const flags = document.components.schemas.AssessmentResult.properties.flags;
+    expect(JSON.stringify(flags.items)).toContain('"enum":["incomplete","straight-lining","inconsistent","response-style"]');
+    const valid = ajv.compile({ $ref: 'openapi.json#/components/schemas/AssessmentResult' });
+    expect(valid(result), JSON.stringify(valid.errors)).toBe(true);
+    expect(valid({ ...result, flags: [...result.flags, 'some-later-flag'] })).toBe(true);
+    expect(valid({ ...result, flags: ['Not A Slug'] })).toBe(false);
+  });
+
   it('documents the caching of every read it answers 304: If-None-Match in, ETag, Cache-Control and Vary out', async () => {
     type Operation = {
       parameters?: { in: string; name: string }[];

@@ -101,24 +101,33 @@ export const Result = z
       confidence: z.enum(CONFIDENCES),
       margin: z.number().min(0).max(100).describe('Fit points between the best and the second role'),
     }),
-    breakdown: z.array(
-      z.object({
-        competency: Slug,
-        name: z.string(),
-        answered: z.int().min(0),
-        affinity: z.number().min(0).max(1).nullable().describe('0..1 from the answers, null when unanswered'),
-        expected: z.array(z.object({ role: Slug, level: Level })),
-        contributions: z.array(z.object({ role: Slug, points: z.number() })).describe('Fit points this competency moved, per role'),
-      }),
-    ),
+    breakdown: z
+      .array(
+        z.object({
+          competency: Slug,
+          name: z.string(),
+          answered: z.int().min(0),
+          affinity: z.number().min(0).max(1).nullable().describe('0..1 from the answers, null when unanswered'),
+          expected: z
+            .array(z.object({ role: Slug, level: Level }))
+            .describe("Each role's expected level, the roles in catalogue order (not in the order of scores)"),
+          contributions: z
+            .array(z.object({ role: Slug, points: z.number() }))
+            .describe('Fit points this competency moved, per role, the roles in catalogue order'),
+        }),
+      )
+      .describe('Every competency, in catalogue order'),
     highlights: z
       .array(z.object({ competency: Slug, name: z.string(), favours: Slug, points: z.number(), reason: z.string() }))
       .max(3)
       .describe('The competencies that moved the gap between the two best roles most; none for a straight-lined result'),
     flags: z
-      .array(z.enum(FLAGS))
+      // Open: a later scoring version may add a flag, which a client should show rather than refuse.
+      .array(z.union([z.enum(FLAGS), z.string().regex(/^[a-z]+(?:-[a-z]+)*$/)]))
       .describe(
-        'incomplete: fewer than 80% of the questions answered, confidence at most lean; straight-lining: the answers state no ' +
+        'The flags of this result, in the order they are described below. Later scoring versions may add flags (each a lowercase slug), ' +
+          'so a client should show a flag it does not know rather than refuse the result. ' +
+          'incomplete: fewer than 80% of the questions answered, confidence at most lean; straight-lining: the answers state no ' +
           "preference, no recommendation; inconsistent (from shape-1.7): once keyed, the answers to a competency's plain and " +
           `reverse-keyed statements lie ${INCONSISTENCY.threshold * 4} steps apart or more on average, over ` +
           `${INCONSISTENCY.minPairs} or more competencies answered both ways ` +
