@@ -3,7 +3,7 @@
 import { loadConfig } from '../src/config.js';
 import { loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
-import { reusedReleaseWarning, seedDatabase } from '../src/db/seed.js';
+import { reusedInstrumentWarning, reusedReleaseWarning, seedDatabase } from '../src/db/seed.js';
 import { runCommand, takeNoArguments } from './cli.js';
 
 await runCommand('db:seed', () => {
@@ -15,8 +15,9 @@ await runCommand('db:seed', () => {
     console.log(
       `${outcome.changed ? 'seeded' : 'already current:'} release ${outcome.release} (${outcome.contentHash}) in ${databasePath}`,
     );
-    const reused = reusedReleaseWarning(outcome);
-    if (reused !== undefined) console.error(`db:seed: ${reused}`);
+    for (const warning of [reusedReleaseWarning(outcome), reusedInstrumentWarning(outcome)]) {
+      if (warning !== undefined) console.error(`db:seed: ${warning}`);
+    }
   } finally {
     sqlite.close();
   }

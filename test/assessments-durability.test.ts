@@ -136,6 +136,42 @@ describe('stored assessments across a new release', () => {
   });
 });
 
+describe('questions changed under the same instrument version', () => {
+  // Guards against (from a review): a new release that reworded a question but kept its
+  // instrumentVersion started without a word, and results scored on either wording carried the
+  // same versions.instrument.
+  it('says so as the server starts, naming the questions the version stood for before', async () => {
+    const databasePath = databaseFile();
+    const first = await buildTestApp({ databasePath });
+    const before = (await post(first, '/v1/assessments', submission(QUESTIONS))).json();
+    await first.close();
+
+    const folder = temp.seedCopy();
+    editJson(folder, 'release.json', () => ({ release: '2099.5.0' }));
+    editJson(folder, 'questions.json', (data: { instrumentVersion: string; questions: RawQuestion[] }) => ({
+      ...data,
+      questions: data.questions.map((q, i) => (i === 0 ? { ...q, prompt: `${q.prompt.slice(0, -1)}, most weeks.` } : q)),
+    }));
+    const warnings: Record<string, unknown>[] = [];
+    const logger = { level: 'warn', stream: { write: (line: string) => warnings.push(JSON.parse(line)) } };
+    const second = await buildTestApp({ databasePath, content: loadContent(folder), logger });
+    try {
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          level: 40,
+          instrumentVersion: seed.questions.instrumentVersion,
+          replacedInstrumentHash: loadContent().instrumentHash,
+          msg: expect.stringContaining('bump `instrumentVersion` in seed/questions.json'),
+        }),
+      ]);
+      const after = (await post(second, '/v1/assessments', submission(QUESTIONS))).json();
+      expect(after.result.versions.instrument).toBe(before.result.versions.instrument);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
 describe('content changed under the same release id', () => {
   it('is told apart by the content hash stamped on new assessments and on comparisons', async () => {
     const databasePath = databaseFile();

@@ -436,6 +436,32 @@ describe('db:seed over content edited under the same release id', () => {
   }, 40_000);
 });
 
+describe('db:seed over questions edited under the same instrument version', () => {
+  it('seeds them and says on stderr which questions the version named before', async () => {
+    const databasePath = join(temp.make('rc-ops-reinstrument-'), 'kb.sqlite');
+    const folder = temp.seedCopy();
+    editJson(folder, 'release.json', () => ({ release: '2099.6.0' }));
+    editJson(folder, 'questions.json', (data: { instrumentVersion: string; questions: { prompt: string }[] }) => ({
+      ...data,
+      questions: data.questions.map((q, i) => (i === 0 ? { ...q, prompt: `${q.prompt.slice(0, -1)}, most weeks.` } : q)),
+    }));
+    const edited = loadContent(folder);
+    const { sqlite, db } = openDatabase(databasePath);
+    try {
+      seedDatabase(db, edited);
+    } finally {
+      sqlite.close();
+    }
+    const result = await runScript('db-seed.ts', [], databasePath);
+    expect(result.code, result.output).toBe(0);
+    const content = loadContent();
+    expect(result.output.trim().split('\n')).toEqual([
+      `seeded release ${content.release} (${content.contentHash}) in ${databasePath}`,
+      `db:seed: instrument ${content.instrumentVersion} named other questions before (${edited.instrumentHash}): bump \`instrumentVersion\` in seed/questions.json so that results tell the two apart`,
+    ]);
+  }, 40_000);
+});
+
 describe('db:migrate with a bad configuration', () => {
   // Guards against: each bad variable on a line of its own, where the db:* commands report in one.
   it('prints one line naming every bad variable, and exits 78', async () => {

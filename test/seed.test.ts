@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Content, loadContent } from '../src/content/load.js';
 import { openDatabase } from '../src/db/client.js';
 import { Repository } from '../src/db/repository.js';
-import { reusedReleaseWarning, seedDatabase } from '../src/db/seed.js';
+import { reusedInstrumentWarning, reusedReleaseWarning, seedDatabase } from '../src/db/seed.js';
 import { migrationsFolder } from '../src/paths.js';
 import { editJson, TempDirs } from './support/fixtures.js';
 
@@ -110,7 +110,14 @@ describe('seedDatabase', () => {
     const { sqlite, db } = openDb();
     const content = loadContent();
     const outcome = seedDatabase(db, content);
-    expect(outcome).toEqual({ changed: true, release: content.release, contentHash: content.contentHash, replacedContentHash: null });
+    expect(outcome).toEqual({
+      changed: true,
+      release: content.release,
+      contentHash: content.contentHash,
+      replacedContentHash: null,
+      instrumentVersion: content.instrumentVersion,
+      replacedInstrumentHash: null,
+    });
     const citations = [...content.expectations, ...content.variants].reduce((n, e) => n + e.citations.length, 0);
     expect(rowCounts(sqlite)).toEqual({
       releases: 1,
@@ -164,6 +171,8 @@ describe('seedDatabase', () => {
       release: changed.release,
       contentHash: changed.contentHash,
       replacedContentHash: original.contentHash,
+      instrumentVersion: original.instrumentVersion,
+      replacedInstrumentHash: null,
     });
     const kb = repository.readKnowledgeBase();
     expect(kb.release.contentHash).toBe(changed.contentHash);
@@ -214,6 +223,8 @@ describe('seedDatabase', () => {
       release: original.release,
       contentHash: edited.contentHash,
       replacedContentHash: original.contentHash,
+      instrumentVersion: original.instrumentVersion,
+      replacedInstrumentHash: null,
     });
     expect(reusedReleaseWarning(outcome)).toContain(original.contentHash);
   });
@@ -221,6 +232,65 @@ describe('seedDatabase', () => {
   it('warns of nothing when an earlier release id comes back with the content it had', () => {
     const { db, original } = movedOn();
     expect(seedDatabase(db, original)).toMatchObject({ changed: true, release: original.release, replacedContentHash: null });
+  });
+
+  /** A copy of the seed whose first question reads otherwise, under a new release id. */
+  const reworded = (instrumentVersion?: string) => {
+    const folder = temp.seedCopy();
+    editJson(folder, 'release.json', () => ({ release: '2099.2.0' }));
+    editJson(folder, 'questions.json', (data: { instrumentVersion: string; questions: { prompt: string }[] }) => ({
+      instrumentVersion: instrumentVersion ?? data.instrumentVersion,
+      questions: data.questions.map((q, i) => (i === 0 ? { ...q, prompt: `${q.prompt.slice(0, -1)}, most weeks.` } : q)),
+    }));
+    return loadContent(folder);
+  };
+
+  // Guards against (from a review): a release could reword a question under the instrument version
+  // an earlier release gave the old wording, and nothing said so: results scored on either carried
+  // the same versions.instrument.
+  it('names the questions an instrument version stood for when a new release gives it other questions', () => {
+    const { db } = openDb();
+    const original = loadContent();
+    seedDatabase(db, original);
+    const changed = reworded();
+    expect(changed.instrumentHash).not.toBe(original.instrumentHash);
+    const outcome = seedDatabase(db, changed);
+    expect(outcome).toMatchObject({ changed: true, replacedContentHash: null, replacedInstrumentHash: original.instrumentHash });
+    expect(reusedInstrumentWarning(outcome)).toBe(
+      `instrument ${original.instrumentVersion} named other questions before (${original.instrumentHash}): bump \`instrumentVersion\` in seed/questions.json so that results tell the two apart`,
+    );
+    // Set back to the first wording: the version named the reworded questions in between.
+    const back = temp.seedCopy();
+    editJson(back, 'release.json', () => ({ release: '2099.3.0' }));
+    expect(seedDatabase(db, loadContent(back))).toMatchObject({ changed: true, replacedInstrumentHash: changed.instrumentHash });
+  });
+
+  it('warns of nothing when other questions come with a new instrument version, or a release keeps the questions', () => {
+    const { db } = openDb();
+    const original = loadContent();
+    seedDatabase(db, original);
+    const outcome = seedDatabase(db, reworded('2099.1'));
+    expect(outcome).toMatchObject({ changed: true, instrumentVersion: '2099.1', replacedInstrumentHash: null });
+    expect(reusedInstrumentWarning(outcome)).toBeUndefined();
+    const sameQuestions = temp.seedCopy();
+    editJson(sameQuestions, 'release.json', () => ({ release: '2099.4.0' }));
+    editJson(sameQuestions, 'roles.json', (data: { summary: string }[]) =>
+      data.map((r, i) => (i === 0 ? { ...r, summary: `${r.summary} Edited.` } : r)),
+    );
+    expect(seedDatabase(db, loadContent(sameQuestions))).toMatchObject({ changed: true, replacedInstrumentHash: null });
+  });
+
+  it('keeps, once, the hash of the questions of a release seeded before it was kept, and then tells a change', () => {
+    const { sqlite, db } = openDb();
+    const original = loadContent();
+    seedDatabase(db, original);
+    sqlite.prepare('update releases set instrument_hash = null').run();
+    expect(seedDatabase(db, original)).toMatchObject({ changed: false, replacedInstrumentHash: null });
+    expect(sqlite.prepare('select instrument_hash from releases').pluck().all()).toEqual([original.instrumentHash]);
+    const changes = totalChanges(sqlite);
+    expect(seedDatabase(db, original).changed).toBe(false);
+    expect(totalChanges(sqlite)).toBe(changes);
+    expect(seedDatabase(db, reworded())).toMatchObject({ replacedInstrumentHash: original.instrumentHash });
   });
 
   it('reads one release whole while another connection seeds a new one between its queries', () => {

@@ -203,14 +203,19 @@ function checkComparableProfiles({ roles, companySizes, competencies, expectatio
   }
 }
 
-/** Reads, validates and cross-checks every seed file; the hash covers the validated content. */
+const sha256 = (value: unknown) => `sha256:${createHash('sha256').update(JSON.stringify(value)).digest('hex')}`;
+
+/**
+ * Reads, validates and cross-checks every seed file. `contentHash` covers the validated content;
+ * `instrumentHash` its questions alone (ids, prompts, competencies, keying, order), which
+ * `instrumentVersion` names: seeding tells when one version comes to name other questions.
+ */
 export function loadContent(folder: string = seedFolder) {
   const body = readContent(folder);
   checkReferences(body);
   checkInstrument(body);
   checkComparableProfiles(body);
-  const contentHash = `sha256:${createHash('sha256').update(JSON.stringify(body)).digest('hex')}`;
-  return { ...body, contentHash };
+  return { ...body, contentHash: sha256(body), instrumentHash: sha256(body.questions) };
 }
 
 export type Content = ReturnType<typeof loadContent>;

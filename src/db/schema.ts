@@ -10,6 +10,8 @@ export const releases = sqliteTable(
     id: text('id').primaryKey(),
     contentHash: text('content_hash').notNull(),
     instrumentVersion: text('instrument_version').notNull(),
+    /** The hash of the release's questions (see Content), null for a release seeded before it was kept. */
+    instrumentHash: text('instrument_hash'),
     seededAt: text('seeded_at').notNull(),
     current: integer('current', { mode: 'boolean' }).notNull().default(false),
   },

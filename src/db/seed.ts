@@ -1,4 +1,4 @@
-import { eq, notInArray, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, ne, notInArray, sql } from 'drizzle-orm';
 import type { Content } from '../content/load.js';
 import type { Db } from './client.js';
 import * as t from './schema.js';
@@ -7,8 +7,19 @@ import * as t from './schema.js';
  * What seeding did. `replacedContentHash` is the hash of the content the database held under the
  * same release id (the current release's, or an earlier one's), when the seed files changed without
  * a new `release`: the id then names two contents, told apart only by their hashes. Null otherwise.
+ * `replacedInstrumentHash` is the same for the questions and their `instrumentVersion`, which a
+ * stored result carries: a release that rewords, adds or removes a question under the version an
+ * earlier release gave other questions. Null otherwise, and for releases seeded before the hash of
+ * their questions was kept.
  */
-export type SeedOutcome = { changed: boolean; release: string; contentHash: string; replacedContentHash: string | null };
+export type SeedOutcome = {
+  changed: boolean;
+  release: string;
+  contentHash: string;
+  replacedContentHash: string | null;
+  instrumentVersion: string;
+  replacedInstrumentHash: string | null;
+};
 
 /** What to tell whoever seeded content under a release id that named other content before, or undefined. */
 export function reusedReleaseWarning({ release, replacedContentHash }: SeedOutcome): string | undefined {
@@ -16,27 +27,50 @@ export function reusedReleaseWarning({ release, replacedContentHash }: SeedOutco
   return `release ${release} named other content before (${replacedContentHash}): bump \`release\` in seed/release.json so that kbRelease tells the two apart`;
 }
 
+/** What to tell whoever seeded questions under an instrument version that named other questions before, or undefined. */
+export function reusedInstrumentWarning({ instrumentVersion, replacedInstrumentHash }: SeedOutcome): string | undefined {
+  if (replacedInstrumentHash === null) return undefined;
+  return `instrument ${instrumentVersion} named other questions before (${replacedInstrumentHash}): bump \`instrumentVersion\` in seed/questions.json so that results tell the two apart`;
+}
+
 /**
  * Brings the database to the content of the seed files. When the current release already has the
- * same content hash nothing is written; otherwise everything is updated in one transaction. The
+ * same content hash nothing is written (but, once, the hash of its questions, for a release seeded
+ * before that was kept); otherwise everything is updated in one transaction. The
  * check is made inside that transaction, which takes the write lock first: of two processes starting
  * on one database, the second waits and then finds the release current, instead of seeding it again
  * under the first one's reads.
  */
 export function seedDatabase(db: Db, content: Content, now: () => Date = () => new Date()): SeedOutcome {
-  const outcome = { release: content.release, contentHash: content.contentHash };
+  const outcome = { release: content.release, contentHash: content.contentHash, instrumentVersion: content.instrumentVersion };
   return db.transaction(
     (tx) => {
       const current = tx.select().from(t.releases).where(eq(t.releases.current, true)).get();
       if (current?.id === content.release && current.contentHash === content.contentHash) {
-        return { changed: false, ...outcome, replacedContentHash: null };
+        // Seeded before the hash of its questions was kept: the same content, so these questions.
+        if (current.instrumentHash === null) {
+          tx.update(t.releases).set({ instrumentHash: content.instrumentHash }).where(eq(t.releases.id, current.id)).run();
+        }
+        return { changed: false, ...outcome, replacedContentHash: null, replacedInstrumentHash: null };
       }
       // The id may be held by a release seeded before the current one (a release.json set back to
       // an earlier id): its row is overwritten below, so it named other content too.
       const held = tx.select().from(t.releases).where(eq(t.releases.id, content.release)).get();
+      // Any release, current or earlier, that gave this instrument version other questions.
+      const otherQuestions = tx
+        .select({ instrumentHash: t.releases.instrumentHash })
+        .from(t.releases)
+        .where(
+          and(
+            eq(t.releases.instrumentVersion, content.instrumentVersion),
+            isNotNull(t.releases.instrumentHash),
+            ne(t.releases.instrumentHash, content.instrumentHash),
+          ),
+        )
+        .get();
       write(tx, content, now);
       const replaced = held !== undefined && held.contentHash !== content.contentHash ? held.contentHash : null;
-      return { changed: true, ...outcome, replacedContentHash: replaced };
+      return { changed: true, ...outcome, replacedContentHash: replaced, replacedInstrumentHash: otherQuestions?.instrumentHash ?? null };
     },
     { behavior: 'immediate' },
   );
@@ -125,6 +159,7 @@ function write(tx: Tx, content: Content, now: () => Date): void {
     id: content.release,
     contentHash: content.contentHash,
     instrumentVersion: content.instrumentVersion,
+    instrumentHash: content.instrumentHash,
     seededAt: now().toISOString(),
     current: true,
   };

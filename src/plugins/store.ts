@@ -5,7 +5,7 @@ import { type Content, loadContent } from '../content/load.js';
 import { Checkpointer } from '../db/checkpointer.js';
 import { databaseError, isInMemoryPath, openDatabase, type Synchronous, sqliteCodeOf } from '../db/client.js';
 import { Repository } from '../db/repository.js';
-import { reusedReleaseWarning, seedDatabase } from '../db/seed.js';
+import { reusedInstrumentWarning, reusedReleaseWarning, seedDatabase } from '../db/seed.js';
 import { KnowledgeBase } from '../domain/knowledge-base.js';
 
 declare module 'fastify' {
@@ -99,6 +99,13 @@ export default fp<StoreOptions>(
         app.log.warn(
           { release: outcome.release, contentHash: outcome.contentHash, replacedContentHash: outcome.replacedContentHash },
           `the seed content changed without a new release: ${reused}`,
+        );
+      }
+      const reusedInstrument = reusedInstrumentWarning(outcome);
+      if (reusedInstrument !== undefined) {
+        app.log.warn(
+          { instrumentVersion: outcome.instrumentVersion, replacedInstrumentHash: outcome.replacedInstrumentHash },
+          `the questions changed without a new instrument version: ${reusedInstrument}`,
         );
       }
       app.decorate('repository', repository);
