@@ -91,6 +91,17 @@ describe('GET /v1/comparisons', () => {
     expect(response.json().errors.length).toBeGreaterThan(0);
   });
 
+  // Guards against (from a review): roles sent separated by a plus sign (a space once decoded) were told
+  // that roles[0] is no slug and that 2 roles are needed, with no word of the commas.
+  it('says that roles are separated by commas when they come separated otherwise', async () => {
+    const response = await get('/v1/comparisons?roles=tech-lead+engineering-manager');
+    expect(response.statusCode).toBe(400);
+    expect(response.json().errors).toContainEqual({
+      field: 'querystring.roles',
+      message: 'needs at least 2 roles, separated by commas (roles=tech-lead,engineering-manager)',
+    });
+  });
+
   it('answers 404 naming an unknown role or company size', async () => {
     const role = await get('/v1/comparisons?roles=tech-lead,astronaut');
     expect(role.statusCode).toBe(404);

@@ -72,7 +72,8 @@ const RoleSet = z
   .pipe(
     z
       .array(Slug)
-      .min(2, 'needs at least 2 roles')
+      // A space or a plus sign between two slugs comes in as one slug with a space in it.
+      .min(2, 'needs at least 2 roles, separated by commas (roles=tech-lead,engineering-manager)')
       .max(MAX_COMPARED_ROLES, `compares at most ${MAX_COMPARED_ROLES} roles`)
       .superRefine((roles, context) => {
         // Each repeat is named by its index, as each unknown role is.
