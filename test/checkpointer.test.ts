@@ -215,27 +215,23 @@ describe('background checkpoints', () => {
     }
   });
 
-  // Guards against (from a review): with the -shm deleted and a second server started on the path
-  // (which makes a new one), each process took the write lock in its own -shm; the worker went on
-  // checkpointing the log by this one's index while the other wrote it, and acknowledged rows were lost.
+  // Guards against (from reviews): with the -shm deleted, or the -wal deleted, and a second server
+  // started on the path (which makes a new one), the worker went on checkpointing the log by an index
+  // that no longer told what the other server wrote: wrong pages reached the file, and acknowledged
+  // rows were lost.
   it.each([
-    ['replaced', true],
-    ['deleted', false],
-  ])('checkpoints nothing once the -shm beside the file is %s, and says so once', async (_, replace) => {
-    const databasePath = join(dir, `shm-${replace}.sqlite`);
+    ['-shm', 'replaced'],
+    ['-shm', 'deleted'],
+    ['-wal', 'replaced'],
+  ] as const)('checkpoints nothing once the %s beside the file is %s, and says so once', async (file, how) => {
+    const databasePath = join(dir, `log${file}-${how}.sqlite`);
     const { sqlite } = openDatabase(databasePath, { backgroundCheckpoints: true });
-    let replaced = 0;
+    const told: string[] = [];
     const checkpointer = new Checkpointer(
       databasePath,
       statSync(databasePath),
       'normal',
-      {
-        onError: () => undefined,
-        onExit: () => undefined,
-        onShmReplaced: () => {
-          replaced += 1;
-        },
-      },
+      { onError: () => undefined, onExit: () => undefined, onLogReplaced: (which) => told.push(which) },
       50,
     );
     const insert = (n: number) =>
@@ -244,18 +240,46 @@ describe('background checkpoints', () => {
     try {
       insert(0);
       await waitFor(() => rowsInMainFile(databasePath, dir) === 1);
-      rmSync(`${databasePath}-shm`);
-      // As another process would make one: a file of its own, written aside and renamed into place.
-      if (replace) {
-        writeFileSync(`${databasePath}-shm.new`, '');
-        renameSync(`${databasePath}-shm.new`, `${databasePath}-shm`);
-      }
       insert(1);
+      rmSync(`${databasePath}${file}`);
+      // As another process would make one: a file of its own, written aside and renamed into place.
+      if (how === 'replaced') {
+        writeFileSync(`${databasePath}${file}.new`, '');
+        renameSync(`${databasePath}${file}.new`, `${databasePath}${file}`);
+      }
       insert(2);
-      await waitFor(() => replaced > 0);
+      await waitFor(() => told.length > 0);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(rowsInMainFile(databasePath, dir)).toBe(1);
-      expect(replaced).toBe(1);
+      expect(rowsInMainFile(databasePath, dir)).toBeLessThan(3);
+      expect(told).toEqual([file]);
+    } finally {
+      await checkpointer.stop();
+      sqlite.close();
+    }
+  });
+
+  it('goes on copying a -wal deleted while open when no other is made: its frames reach the file', async () => {
+    const databasePath = join(dir, 'wal-deleted.sqlite');
+    const { sqlite } = openDatabase(databasePath, { backgroundCheckpoints: true });
+    const told: string[] = [];
+    const checkpointer = new Checkpointer(
+      databasePath,
+      statSync(databasePath),
+      'normal',
+      { onError: () => undefined, onExit: () => undefined, onLogReplaced: (which) => told.push(which) },
+      50,
+    );
+    const insert = (n: number) =>
+      sqlite.exec(`insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
+        values ('00000000-0000-4000-8000-00000000004${n}', '2026-11-21T00:00:00.000Z', '{}', 'i', 's', 'k')`);
+    try {
+      insert(0);
+      await waitFor(() => rowsInMainFile(databasePath, dir) === 1);
+      insert(1);
+      rmSync(`${databasePath}-wal`);
+      insert(2);
+      await waitFor(() => rowsInMainFile(databasePath, dir) === 3);
+      expect(told).toEqual([]);
     } finally {
       await checkpointer.stop();
       sqlite.close();

@@ -650,19 +650,22 @@ describe('group commit against a locked database', () => {
     closeSync(file);
   }
 
-  // Guards against (from a review): with its -shm replaced, the server's last connection, as it closed,
-  // checkpointed the log by its own stale index of it and deleted it, while another server wrote it:
-  // the file was left malformed, and every acknowledged row of the other server lost.
-  it('leaves its connection open and the log in place as it closes once its -shm was replaced', async () => {
+  // Guards against (from reviews): with its -shm replaced, or another -wal made after its own was
+  // deleted, the server's last connection, as it closed, checkpointed the log by its own stale index
+  // of it and deleted it, while another server wrote it: the file was left malformed, and acknowledged
+  // rows of the other server lost.
+  it.each(['-shm', '-wal'])('leaves its connection open and the log in place as it closes once its %s was replaced', async (file) => {
     const path = fileDb();
     const app = await buildTestApp({ databasePath: path });
     expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
-    rmSync(`${path}-shm`);
-    writeFileSync(`${path}-shm`, '');
+    rmSync(`${path}${file}`);
+    writeFileSync(`${path}${file}`, '');
     try {
       await app.close();
-      expect([app.repository.isOpen(), existsSync(`${path}-wal`)]).toEqual([true, true]);
-      expect(app.repository.close()).toMatch(/-shm of the database file .* was deleted or replaced while open: the database is left/);
+      expect([app.repository.isOpen(), existsSync(`${path}-wal`), existsSync(`${path}-shm`)]).toEqual([true, true, true]);
+      expect(app.repository.close()).toMatch(
+        new RegExp(`^the ${file} of the database file .* was .*replaced while open: the database is left`),
+      );
     } finally {
       app.repository.sqlite.close();
     }

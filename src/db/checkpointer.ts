@@ -27,12 +27,14 @@ const STOP_TIMEOUT_MS = 5_000;
 // another file is there, a server started on it may be writing to the same log, and checkpointing
 // would copy its pages into this server's file. It tells the server, which empties its log and takes
 // it away from the path (Repository) within a tick instead of at its next write; until the file is
-// back, this connection checkpoints nothing. It looks at the -shm there too, which holds the locks
-// that keep a checkpoint and other processes' commits apart: once it is not the one opened (deleted,
-// or a new one made by a server started since), a checkpoint here could copy pages while another
-// server writes the log under other locks, so this connection checkpoints nothing again, and the
-// server refuses writes until a restart (Repository). Nothing is lost by it: the log is still at its
-// path, and the next start reads it.
+// back, this connection checkpoints nothing. It looks at the -shm and -wal there too. Once the -shm
+// is not the one opened (deleted, or a new one made by a server started since), it no longer holds
+// the locks that keep a checkpoint and other processes' commits apart; once another -wal is there (a
+// server started after the log was deleted), the index in the -shm tells of frames this connection
+// would read from the deleted file. Either way a checkpoint could copy wrong pages into the file, so
+// this connection checkpoints nothing again, and the server refuses writes until a restart
+// (Repository). A -wal deleted with none made since is still copied from: its frames reach the file,
+// where the next start finds them.
 //
 // A reader elsewhere can hold the checkpoints back while the log grows: the worker then tells the
 // server, whose commits stop checkpointing (see BACKLOG_PAGES) until the worker has copied what
@@ -59,13 +61,20 @@ if (!isTheFile(workerData.path)) {
   throw notTheFile();
 }
 const realPath = realpathSync(workerData.path);
+const sameFile = (a, b) => a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
 const shmPath = realPath + '-shm';
+const walPath = realPath + '-wal';
 const shmOpened = statSync(shmPath, { throwIfNoEntry: false });
-const shmInPlace = () => {
-  const found = statSync(shmPath, { throwIfNoEntry: false });
-  return shmOpened === undefined || (found !== undefined && found.dev === shmOpened.dev && found.ino === shmOpened.ino);
+const walOpened = statSync(walPath, { throwIfNoEntry: false });
+// Which of the two is no longer this server's, or undefined while both are (a -wal deleted, with
+// none made since, still is: copying its frames keeps them for the next start).
+const replacedLog = () => {
+  if (shmOpened !== undefined && !sameFile(statSync(shmPath, { throwIfNoEntry: false }), shmOpened)) return '-shm';
+  const wal = statSync(walPath, { throwIfNoEntry: false });
+  if (walOpened !== undefined && wal !== undefined && !sameFile(wal, walOpened)) return '-wal';
+  return undefined;
 };
-let shmReplaced = false;
+let logReplaced = false;
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = ' + workerData.synchronous);
 let failing = false;
@@ -80,9 +89,11 @@ const checkpoint = () => {
       return;
     }
     away = false;
-    if (shmReplaced || !shmInPlace()) {
-      if (!shmReplaced) parentPort.postMessage({ shmReplaced: true });
-      shmReplaced = true;
+    if (logReplaced) return;
+    const replaced = replacedLog();
+    if (replaced !== undefined) {
+      parentPort.postMessage({ logReplaced: replaced });
+      logReplaced = true;
       return;
     }
     const { log, checkpointed } = db.pragma('wal_checkpoint(PASSIVE)')[0];
@@ -126,8 +137,8 @@ export type CheckpointerEvents = {
   onBacklog?: (backlog: boolean) => void;
   /** The file is no longer at its real path (told once each time it goes): the server must see to it now, not at its next write. */
   onMoved?: () => void;
-  /** The -shm beside the file is not the one opened (told once): no checkpoint runs again. */
-  onShmReplaced?: () => void;
+  /** The -shm or -wal beside the file is not the one opened (told once): no checkpoint runs again. */
+  onLogReplaced?: (file: '-shm' | '-wal') => void;
 };
 
 /**
@@ -154,11 +165,11 @@ export class Checkpointer {
         backlogPages: BACKLOG_PAGES,
       },
     });
-    this.worker.on('message', (message: { error?: string; moved?: boolean; behind?: boolean; shmReplaced?: boolean }) => {
+    this.worker.on('message', (message: { error?: string; moved?: boolean; behind?: boolean; logReplaced?: '-shm' | '-wal' }) => {
       if (message.error) events.onError(message.error);
       if (message.behind !== undefined) events.onBacklog?.(message.behind);
       if (message.moved) events.onMoved?.();
-      if (message.shmReplaced) events.onShmReplaced?.();
+      if (message.logReplaced) events.onLogReplaced?.(message.logReplaced);
     });
     // An error thrown in the worker that is not a built-in class (better-sqlite3's SqliteError) arrives
     // as a plain object: its message is what tells.

@@ -657,12 +657,13 @@ export class Repository {
     if (!this.sqlite.open) return undefined;
     let warning: string | undefined;
     try {
-      if (this.shmReplaced()) {
-        // As the last connection in its -shm, this one would checkpoint the log by its own index of it
-        // as it closes, and then delete it; but a server started since may be writing that log under
-        // another -shm, and its pages would be copied wrong and its commits lost. Left open, the
-        // connection goes with the process (which exits without closing it), and the log stays.
-        return `the -shm of the database file ${this.file?.path} was deleted or replaced while open: the database is left to the end of the process unclosed, so that its log, which another server may be writing, is neither copied into the file nor deleted`;
+      const replaced = this.replacedLog();
+      if (replaced !== undefined) {
+        // As the last connection in its -shm, this one would checkpoint the log as it closes, by an
+        // index that no longer tells what a server started since wrote (under another -shm, or into
+        // another -wal), and then delete the log: its pages would be copied wrong and its commits
+        // lost. Left open, the connection goes with the process (which exits without closing it).
+        return `the ${replaced} of the database file ${this.file?.path} was ${replaced === '-shm' ? 'deleted or replaced' : 'replaced'} while open: the database is left to the end of the process unclosed, so that the log another server may be writing is neither copied into the file nor deleted`;
       }
       if (!this.fileInPlace() && !this.sameFileAtRealPath() && !this.emptyLogOfMovedFile(CLOSE_CHECKPOINT_WAIT_MS)) {
         warning = `the database file ${this.file?.path} was moved away while open, and its log could not be emptied (another process reads it): move ${this.file?.realPath}-wal and its -shm aside before a server opens that path again`;
@@ -674,10 +675,17 @@ export class Repository {
     return warning;
   }
 
-  /** Whether the -shm beside the file is no longer the one this process opened (deleted, or another made since). */
-  private shmReplaced(): boolean {
-    if (this.file === undefined || this.shm === undefined) return false;
-    return !sameFile(statSync(`${this.file.realPath}-shm`, { throwIfNoEntry: false }), this.shm);
+  /**
+   * Which of the -shm and -wal beside the file is no longer this process's: a -shm deleted or another
+   * made since, or another -wal (one deleted with none made since still is: closing copies its frames
+   * into the file).
+   */
+  private replacedLog(): '-shm' | '-wal' | undefined {
+    if (this.file === undefined) return undefined;
+    if (this.shm !== undefined && !sameFile(statSync(`${this.file.realPath}-shm`, { throwIfNoEntry: false }), this.shm)) return '-shm';
+    const wal = statSync(`${this.file.realPath}-wal`, { throwIfNoEntry: false });
+    if (this.wal !== undefined && wal !== undefined && !sameFile(wal, this.wal)) return '-wal';
+    return undefined;
   }
 
   /** Whether the file SQLite keeps its log beside (the real path, a link followed) is still the one opened. */

@@ -75,10 +75,10 @@ export default fp<StoreOptions>(
             );
             repository.lookAtFile();
           },
-          onShmReplaced: () =>
+          onLogReplaced: (file) =>
             app.log.error(
-              { database: resolve(options.databasePath) },
-              "the database file's -shm was deleted or replaced while open: no checkpoint runs and writes are refused until a restart",
+              { database: resolve(options.databasePath), file },
+              `the database file's ${file} was ${file === '-shm' ? 'deleted or replaced' : 'replaced'} while open: no checkpoint runs and writes are refused until a restart`,
             ),
         });
       }
