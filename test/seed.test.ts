@@ -293,6 +293,21 @@ describe('seedDatabase', () => {
     expect(seedDatabase(db, reworded())).toMatchObject({ replacedInstrumentHash: original.instrumentHash });
   });
 
+  // Guards against (from a review): the hash of such a release was kept only when the same release was
+  // seeded again, so a deploy that brought a new release with other questions went unwarned.
+  it('takes the hash of the questions of a release seeded before it was kept from the database when a new release comes', () => {
+    const { sqlite, db } = openDb();
+    const original = loadContent();
+    seedDatabase(db, original);
+    sqlite.prepare('update releases set instrument_hash = null').run();
+    const changed = reworded();
+    expect(seedDatabase(db, changed)).toMatchObject({ changed: true, replacedInstrumentHash: original.instrumentHash });
+    expect(sqlite.prepare('select id, instrument_hash as hash from releases order by seeded_at, id').all()).toEqual([
+      { id: original.release, hash: original.instrumentHash },
+      { id: changed.release, hash: changed.instrumentHash },
+    ]);
+  });
+
   it('reads one release whole while another connection seeds a new one between its queries', () => {
     const path = join(temp.make('rc-seed-race-'), 'kb.sqlite');
     const reader = openDb(path);

@@ -619,19 +619,38 @@ describe('group commit against a locked database', () => {
   // Guards against (from a review): with the -shm deleted while open, a second server started on the
   // path made a new one and took the write lock in it while this one kept its own: both answered 201
   // and wrote the log at once, and most of the acknowledged rows were gone after a restart.
+  // Reads of stored assessments stop too: with another -shm, this connection's index of the log no
+  // longer tells which pages are where.
   it.each([
-    ['deleted', false],
-    ['replaced', true],
-  ])('refuses writes, and is not ready, once its -shm is %s while open', async (_, replace) => {
+    ['deleted', false, true],
+    ['replaced', true, true],
+    ['deleted before any write', false, false],
+  ])('refuses writes and reads of stored assessments, and is not ready, once its -shm is %s while open', async (_, replace, writeFirst) => {
     const path = fileDb();
-    const app = await appOn(path);
-    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    const app = await appOn(path, { recentAssessmentsMb: 0 });
+    const stored = writeFirst ? (await post(app, '/v1/assessments', submission(0))).json().id : undefined;
     rmSync(`${path}-shm`);
     if (replace) writeFileSync(`${path}-shm`, '');
     const refused = await post(app, '/v1/assessments', submission(1));
     expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);
     expect((await app.inject('/ready')).json()).toMatchObject({ status: 'not-ready', checks: { database: false } });
-    expect(app.repository.countAssessments()).toBe(1);
+    if (stored !== undefined) {
+      const read = await app.inject({ method: 'GET', url: `/v1/assessments/${stored}` });
+      expect([read.statusCode, read.json().code]).toEqual([503, 'storage-unavailable']);
+    }
+    expect(app.repository.countAssessments()).toBe(writeFirst ? 1 : 0);
+  });
+
+  // Guards against (from a review): the check of the -shm at shutdown ran before the one of a moved
+  // file, whose log the server removes itself: it logged a replaced -shm and left the connection open.
+  it('closes its connection as before once its file was moved away', async () => {
+    const path = fileDb();
+    const app = await buildTestApp({ databasePath: path });
+    expect((await post(app, '/v1/assessments', submission(0))).statusCode).toBe(201);
+    renameSync(path, `${path}.aside`);
+    expect((await app.inject('/ready')).statusCode).toBe(503);
+    await app.close();
+    expect(app.repository.isOpen()).toBe(false);
   });
 
   /**
@@ -704,6 +723,21 @@ describe('group commit against a locked database', () => {
     await (await appOn(path)).close();
     damageRootOf(path, 'assessment_id_keys');
     await expect(appOn(path)).rejects.toThrow(`cannot read the database ${path}: database disk image is malformed (SQLITE_CORRUPT)`);
+  });
+
+  it('finds the file damaged from the look-up of an Idempotency-Key too', async () => {
+    const app = await appOn(fileDb());
+    // The key table is read at start-up (its purge): damage found there stops the start. Here the
+    // look-up of a key meets it.
+    const statement = (app.repository as unknown as { selectIdempotency: { get: () => unknown } }).selectIdempotency;
+    vi.spyOn(statement, 'get').mockImplementation(() => {
+      throw new Database.SqliteError('database disk image is malformed', 'SQLITE_CORRUPT');
+    });
+    const keyed = await post(app, '/v1/assessments', submission(1), { 'idempotency-key': 'k-damaged-1' });
+    expect([keyed.statusCode, keyed.json().code]).toEqual([503, 'storage-unavailable']);
+    expect((await app.inject('/ready')).json()).toMatchObject({ status: 'not-ready', checks: { database: false } });
+    const plain = await post(app, '/v1/assessments', submission(2));
+    expect([plain.statusCode, plain.json().code]).toEqual([503, 'storage-unavailable']);
   });
 
   it('finds the file damaged from a write too', async () => {

@@ -206,16 +206,25 @@ function checkComparableProfiles({ roles, companySizes, competencies, expectatio
 const sha256 = (value: unknown) => `sha256:${createHash('sha256').update(JSON.stringify(value)).digest('hex')}`;
 
 /**
+ * The hash of an instrument's questions: what `instrumentVersion` names (ids, prompts, competencies
+ * and keying, in order). Taken over those four fields alone, named here, so that the database's copy
+ * of a release's questions gives the same hash as its seed files; a field that changes what a
+ * question asks belongs here too.
+ */
+export const instrumentHashOf = (questions: readonly { id: string; prompt: string; competency: string; keyed: string }[]) =>
+  sha256(questions.map((q) => [q.id, q.prompt, q.competency, q.keyed]));
+
+/**
  * Reads, validates and cross-checks every seed file. `contentHash` covers the validated content;
- * `instrumentHash` its questions alone (ids, prompts, competencies, keying, order), which
- * `instrumentVersion` names: seeding tells when one version comes to name other questions.
+ * `instrumentHash` its questions alone (instrumentHashOf): seeding tells when one instrument version
+ * comes to name other questions.
  */
 export function loadContent(folder: string = seedFolder) {
   const body = readContent(folder);
   checkReferences(body);
   checkInstrument(body);
   checkComparableProfiles(body);
-  return { ...body, contentHash: sha256(body), instrumentHash: sha256(body.questions) };
+  return { ...body, contentHash: sha256(body), instrumentHash: instrumentHashOf(body.questions) };
 }
 
 export type Content = ReturnType<typeof loadContent>;

@@ -107,7 +107,7 @@ const checkpoint = () => {
       parentPort.postMessage({ behind });
     }
   } catch (error) {
-    if (!failing) parentPort.postMessage({ error: String(error) });
+    if (!failing) parentPort.postMessage({ error: String(error), code: typeof error?.code === 'string' ? error.code : undefined });
     failing = true;
     // A worker that cannot checkpoint cannot copy a backlog either: the commits' backstop applies again.
     if (behind) {
@@ -129,8 +129,8 @@ parentPort.once('message', () => {
 export type FileIdentity = { dev: number; ino: number };
 
 export type CheckpointerEvents = {
-  /** A checkpoint failed (reported once until one succeeds again). */
-  onError: (message: string) => void;
+  /** A checkpoint failed (reported once until one succeeds again), with SQLite's code when it gave one. */
+  onError: (message: string, code?: string) => void;
   /** The worker ended without being asked to: the writing connection must checkpoint again. */
   onExit: () => void;
   /** A reader elsewhere holds a backlog in the log (true), or the worker has copied it and caught up (false). */
@@ -165,12 +165,15 @@ export class Checkpointer {
         backlogPages: BACKLOG_PAGES,
       },
     });
-    this.worker.on('message', (message: { error?: string; moved?: boolean; behind?: boolean; logReplaced?: '-shm' | '-wal' }) => {
-      if (message.error) events.onError(message.error);
-      if (message.behind !== undefined) events.onBacklog?.(message.behind);
-      if (message.moved) events.onMoved?.();
-      if (message.logReplaced) events.onLogReplaced?.(message.logReplaced);
-    });
+    this.worker.on(
+      'message',
+      (message: { error?: string; code?: string; moved?: boolean; behind?: boolean; logReplaced?: '-shm' | '-wal' }) => {
+        if (message.error) events.onError(message.error, message.code);
+        if (message.behind !== undefined) events.onBacklog?.(message.behind);
+        if (message.moved) events.onMoved?.();
+        if (message.logReplaced) events.onLogReplaced?.(message.logReplaced);
+      },
+    );
     // An error thrown in the worker that is not a built-in class (better-sqlite3's SqliteError) arrives
     // as a plain object: its message is what tells.
     this.worker.on('error', (error: unknown) => {

@@ -232,8 +232,9 @@ export class Repository {
     try {
       this.requireFileInPlace();
       this.aheadBlockEnd = this.reserveRows(ROW_BLOCK);
-    } catch {
+    } catch (error) {
       // Nothing reserved: the transaction did not commit.
+      this.noteDamage(error);
     }
   }
 
@@ -243,6 +244,7 @@ export class Repository {
    * row with a document, and a second for a row stored before documents.
    */
   findAssessment(id: string): StoredAssessment | undefined {
+    this.requireOwnLog();
     try {
       return this.lookUpAssessment(id);
     } catch (error) {
@@ -264,6 +266,7 @@ export class Repository {
   }
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {
+    this.requireOwnLog();
     try {
       return this.selectIdempotency.get(scope, key);
     } catch (error) {
@@ -309,6 +312,28 @@ export class Repository {
     if (isDamageCode(storageFaultCode(error))) this.damaged = true;
   }
 
+  /** Takes note that SQLite found the file damaged outside a call of this class (the background checkpoint). */
+  markDamaged(): void {
+    this.damaged = true;
+  }
+
+  /**
+   * Set once the -shm, or the -wal, at the file's path is seen to be another file than the one
+   * opened (not merely deleted): another server may be writing the log there, and this connection's
+   * index no longer tells which pages are where, so even a read could return another state of a
+   * row, or pages of two. Stored assessments are then not read from the database until a restart.
+   */
+  private logLost = false;
+
+  private requireOwnLog(): void {
+    if (this.logLost) {
+      throw new BetterSqlite3.SqliteError(
+        `the -shm or -wal of the database file ${this.file?.path ?? ''} is another file than the one opened: restart the server to read the database again`,
+        'SQLITE_IOERR',
+      );
+    }
+  }
+
   /**
    * Whether the database file is still the one opened: deleted, or with another file renamed over it,
    * while open, it is no longer where the path leads, and what is written to it is lost at restart.
@@ -329,13 +354,19 @@ export class Repository {
     // start (and other processes on the database get I/O errors). It exists from the first write on.
     const wal = statSync(`${realPath}-wal`, { throwIfNoEntry: false });
     if (this.wal === undefined) this.wal = wal;
-    else if (!sameFile(wal, this.wal)) return false;
+    else if (!sameFile(wal, this.wal)) {
+      if (wal !== undefined) this.logLost = true;
+      return false;
+    }
     // And the shared-memory index, which holds the write lock between processes: deleted while open,
     // a server started next opens a new one, and each then takes the lock in its own, both writing
     // the log at once (rows out of order, and acknowledged writes lost).
     const shm = statSync(`${realPath}-shm`, { throwIfNoEntry: false });
     if (this.shm === undefined) this.shm = shm;
-    else if (!sameFile(shm, this.shm)) return false;
+    else if (!sameFile(shm, this.shm)) {
+      this.logLost = true;
+      return false;
+    }
     return true;
   }
 
@@ -452,13 +483,18 @@ export class Repository {
   /** Forgets Idempotency-Keys older than the cutoff, at most `limit` of them, oldest first; returns how many. */
   purgeIdempotencyKeys(before: Date, limit = -1): number {
     this.requireFileInPlace();
-    // A negative LIMIT is no limit.
-    return this.sqlite
-      .prepare(
-        `delete from idempotency_keys where rowid in
-           (select rowid from idempotency_keys where created_at < ? order by created_at limit ?)`,
-      )
-      .run(before.toISOString(), limit).changes;
+    try {
+      // A negative LIMIT is no limit.
+      return this.sqlite
+        .prepare(
+          `delete from idempotency_keys where rowid in
+             (select rowid from idempotency_keys where created_at < ? order by created_at limit ?)`,
+        )
+        .run(before.toISOString(), limit).changes;
+    } catch (error) {
+      this.noteDamage(error);
+      throw error;
+    }
   }
 
   countAssessments(): number {
@@ -657,12 +693,16 @@ export class Repository {
     if (!this.sqlite.open) return undefined;
     let warning: string | undefined;
     try {
-      const replaced = this.replacedLog();
+      // A file moved away had its -wal and -shm removed from the path by this process (see
+      // emptyLogOfMovedFile), and SQLite does not checkpoint a moved file as it closes.
+      const replaced = this.sameFileAtRealPath() ? this.replacedLog() : undefined;
       if (replaced !== undefined) {
         // As the last connection in its -shm, this one would checkpoint the log as it closes, by an
         // index that no longer tells what a server started since wrote (under another -shm, or into
         // another -wal), and then delete the log: its pages would be copied wrong and its commits
-        // lost. Left open, the connection goes with the process (which exits without closing it).
+        // lost. Left open, the connection goes with the process: the server ends with process.exit,
+        // which closes no database (a process left to end by itself would close it, through the
+        // driver's clean-up, and do just that).
         return `the ${replaced} of the database file ${this.file?.path} was ${replaced === '-shm' ? 'deleted or replaced' : 'replaced'} while open: the database is left to the end of the process unclosed, so that the log another server may be writing is neither copied into the file nor deleted`;
       }
       if (!this.fileInPlace() && !this.sameFileAtRealPath() && !this.emptyLogOfMovedFile(CLOSE_CHECKPOINT_WAIT_MS)) {

@@ -1,5 +1,5 @@
-import { and, eq, isNotNull, ne, notInArray, sql } from 'drizzle-orm';
-import type { Content } from '../content/load.js';
+import { and, asc, eq, isNotNull, ne, notInArray, sql } from 'drizzle-orm';
+import { type Content, instrumentHashOf } from '../content/load.js';
 import type { Db } from './client.js';
 import * as t from './schema.js';
 
@@ -46,11 +46,15 @@ export function seedDatabase(db: Db, content: Content, now: () => Date = () => n
   return db.transaction(
     (tx) => {
       const current = tx.select().from(t.releases).where(eq(t.releases.current, true)).get();
+      // Seeded before the hash of its questions was kept: taken from its questions, still in the
+      // database, so that a new release that changes them under its version is told too.
+      if (current !== undefined && current.instrumentHash === null) {
+        tx.update(t.releases)
+          .set({ instrumentHash: currentInstrumentHash(tx) })
+          .where(eq(t.releases.id, current.id))
+          .run();
+      }
       if (current?.id === content.release && current.contentHash === content.contentHash) {
-        // Seeded before the hash of its questions was kept: the same content, so these questions.
-        if (current.instrumentHash === null) {
-          tx.update(t.releases).set({ instrumentHash: content.instrumentHash }).where(eq(t.releases.id, current.id)).run();
-        }
         return { changed: false, ...outcome, replacedContentHash: null, replacedInstrumentHash: null };
       }
       // The id may be held by a release seeded before the current one (a release.json set back to
@@ -168,6 +172,17 @@ function write(tx: Tx, content: Content, now: () => Date): void {
 }
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** The hash of the questions the database holds (the current release's), as instrumentHashOf takes it from seed files. */
+function currentInstrumentHash(tx: Tx): string {
+  const questions = tx
+    .select({ id: t.questions.id, prompt: t.questions.prompt, competency: t.competencies.slug, keyed: t.questions.keyed })
+    .from(t.questions)
+    .innerJoin(t.competencies, eq(t.questions.competencyId, t.competencies.id))
+    .orderBy(asc(t.questions.position))
+    .all();
+  return instrumentHashOf(questions);
+}
 type SlugTable = typeof t.roles | typeof t.competencies | typeof t.companySizes;
 
 function upsertBySlug<T extends SlugTable>(tx: Tx, table: T, rows: (T['$inferInsert'] & { slug: string })[]): Map<string, number> {

@@ -6,6 +6,7 @@ import { Checkpointer } from '../db/checkpointer.js';
 import { databaseError, isInMemoryPath, openDatabase, type Synchronous, sqliteCodeOf } from '../db/client.js';
 import { Repository } from '../db/repository.js';
 import { reusedInstrumentWarning, reusedReleaseWarning, seedDatabase } from '../db/seed.js';
+import { isDamageCode } from '../db/storage-faults.js';
 import { KnowledgeBase } from '../domain/knowledge-base.js';
 
 declare module 'fastify' {
@@ -60,7 +61,10 @@ export default fp<StoreOptions>(
       const file = repository.openedFile();
       if (file !== undefined) {
         checkpointer = new Checkpointer(options.databasePath, file, options.synchronous ?? 'normal', {
-          onError: (message) => app.log.error({ message }, 'background checkpoint failed'),
+          onError: (message, code) => {
+            app.log.error({ message, code }, 'background checkpoint failed');
+            if (isDamageCode(code)) repository.markDamaged();
+          },
           onExit: () => {
             app.log.error('background checkpoints stopped: the request thread checkpoints again');
             repository.checkpointOnCommits();
@@ -75,11 +79,13 @@ export default fp<StoreOptions>(
             );
             repository.lookAtFile();
           },
-          onLogReplaced: (file) =>
+          onLogReplaced: (file) => {
             app.log.error(
               { database: resolve(options.databasePath), file },
-              `the database file's ${file} was ${file === '-shm' ? 'deleted or replaced' : 'replaced'} while open: no checkpoint runs and writes are refused until a restart`,
-            ),
+              `the database file's ${file} was ${file === '-shm' ? 'deleted or replaced' : 'replaced'} while open: no checkpoint runs, and stored assessments are neither written nor read until a restart`,
+            );
+            repository.lookAtFile();
+          },
         });
       }
       app.addHook('onClose', close);

@@ -123,7 +123,7 @@ export const Result = z
       .describe('The competencies that moved the gap between the two best roles most; none for a straight-lined result'),
     flags: z
       // Open: a later scoring version may add a flag, which a client should show rather than refuse.
-      .array(z.union([z.enum(FLAGS), z.string().regex(/^[a-z]+(?:-[a-z]+)*$/)]))
+      .array(z.union([z.enum(FLAGS), Slug]))
       .describe(
         'The flags of this result, in the order they are described below. Later scoring versions may add flags (each a lowercase slug), ' +
           'so a client should show a flag it does not know rather than refuse the result. ' +
