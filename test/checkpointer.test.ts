@@ -219,12 +219,9 @@ describe('background checkpoints', () => {
   // started on the path (which makes a new one), the worker went on checkpointing the log by an index
   // that no longer told what the other server wrote: wrong pages reached the file, and acknowledged
   // rows were lost.
-  it.each([
-    ['-shm', 'replaced'],
-    ['-shm', 'deleted'],
-    ['-wal', 'replaced'],
-  ] as const)('checkpoints nothing once the %s beside the file is %s, and says so once', async (file, how) => {
-    const databasePath = join(dir, `log${file}-${how}.sqlite`);
+  /** A database with a worker checkpointing it every 50 ms, which records the log files it reports replaced. */
+  const watched = (name: string) => {
+    const databasePath = join(dir, name);
     const { sqlite } = openDatabase(databasePath, { backgroundCheckpoints: true });
     const told: string[] = [];
     const checkpointer = new Checkpointer(
@@ -236,7 +233,20 @@ describe('background checkpoints', () => {
     );
     const insert = (n: number) =>
       sqlite.exec(`insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
-        values ('00000000-0000-4000-8000-00000000003${n}', '2026-11-21T00:00:00.000Z', '{}', 'i', 's', 'k')`);
+        values ('00000000-0000-4000-8000-0000000001${String(n).padStart(2, '0')}', '2026-11-21T00:00:00.000Z', '{}', 'i', 's', 'k')`);
+    const stop = async () => {
+      await checkpointer.stop();
+      sqlite.close();
+    };
+    return { databasePath, told, insert, stop };
+  };
+
+  it.each([
+    ['-shm', 'replaced'],
+    ['-shm', 'deleted'],
+    ['-wal', 'replaced'],
+  ] as const)('checkpoints nothing once the %s beside the file is %s, and says so once', async (file, how) => {
+    const { databasePath, told, insert, stop } = watched(`log${file}-${how}.sqlite`);
     try {
       insert(0);
       await waitFor(() => rowsInMainFile(databasePath, dir) === 1);
@@ -253,25 +263,12 @@ describe('background checkpoints', () => {
       expect(rowsInMainFile(databasePath, dir)).toBeLessThan(3);
       expect(told).toEqual([file]);
     } finally {
-      await checkpointer.stop();
-      sqlite.close();
+      await stop();
     }
   });
 
   it('goes on copying a -wal deleted while open when no other is made: its frames reach the file', async () => {
-    const databasePath = join(dir, 'wal-deleted.sqlite');
-    const { sqlite } = openDatabase(databasePath, { backgroundCheckpoints: true });
-    const told: string[] = [];
-    const checkpointer = new Checkpointer(
-      databasePath,
-      statSync(databasePath),
-      'normal',
-      { onError: () => undefined, onExit: () => undefined, onLogReplaced: (which) => told.push(which) },
-      50,
-    );
-    const insert = (n: number) =>
-      sqlite.exec(`insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
-        values ('00000000-0000-4000-8000-00000000004${n}', '2026-11-21T00:00:00.000Z', '{}', 'i', 's', 'k')`);
+    const { databasePath, told, insert, stop } = watched('wal-deleted.sqlite');
     try {
       insert(0);
       await waitFor(() => rowsInMainFile(databasePath, dir) === 1);
@@ -281,8 +278,7 @@ describe('background checkpoints', () => {
       await waitFor(() => rowsInMainFile(databasePath, dir) === 3);
       expect(told).toEqual([]);
     } finally {
-      await checkpointer.stop();
-      sqlite.close();
+      await stop();
     }
   });
 

@@ -408,26 +408,37 @@ describe('usage errors of the commands', () => {
   }, 40_000);
 });
 
+/**
+ * Seeds a new database with the seed files as `edit` leaves a copy of them, then runs db:seed with
+ * the shipped ones: its exit code and lines, the database path and the edited content.
+ */
+async function reseedAfter(edit: (folder: string) => void) {
+  const databasePath = join(temp.make('rc-ops-reseed-'), 'kb.sqlite');
+  const folder = temp.seedCopy();
+  edit(folder);
+  const edited = loadContent(folder);
+  const { sqlite, db } = openDatabase(databasePath);
+  try {
+    seedDatabase(db, edited);
+  } finally {
+    sqlite.close();
+  }
+  const result = await runScript('db-seed.ts', [], databasePath);
+  expect(result.code, result.output).toBe(0);
+  return { lines: result.output.trim().split('\n'), databasePath, edited };
+}
+
 describe('db:seed over content edited under the same release id', () => {
   // Guards against: the command said "seeded" and nothing else, so a maintainer who edited seed/
   // and forgot to bump the release left one release id naming two contents.
   it('seeds it and says on stderr which content the release id named before', async () => {
-    const databasePath = join(temp.make('rc-ops-reseed-'), 'kb.sqlite');
-    const folder = temp.seedCopy();
-    editJson(folder, 'roles.json', (data: { summary: string }[]) =>
-      data.map((r, i) => (i === 0 ? { ...r, summary: `${r.summary} Edited.` } : r)),
+    const { lines, databasePath, edited } = await reseedAfter((folder) =>
+      editJson(folder, 'roles.json', (data: { summary: string }[]) =>
+        data.map((r, i) => (i === 0 ? { ...r, summary: `${r.summary} Edited.` } : r)),
+      ),
     );
-    const edited = loadContent(folder);
-    const { sqlite, db } = openDatabase(databasePath);
-    try {
-      seedDatabase(db, edited);
-    } finally {
-      sqlite.close();
-    }
-    const result = await runScript('db-seed.ts', [], databasePath);
-    expect(result.code, result.output).toBe(0);
     const content = loadContent();
-    expect(result.output.trim().split('\n')).toEqual([
+    expect(lines).toEqual([
       `seeded release ${content.release} (${content.contentHash}) in ${databasePath}`,
       expect.stringMatching(
         new RegExp(`^db:seed: release ${content.release} named other content before \\(${edited.contentHash}\\): bump`),
@@ -438,24 +449,15 @@ describe('db:seed over content edited under the same release id', () => {
 
 describe('db:seed over questions edited under the same instrument version', () => {
   it('seeds them and says on stderr which questions the version named before', async () => {
-    const databasePath = join(temp.make('rc-ops-reinstrument-'), 'kb.sqlite');
-    const folder = temp.seedCopy();
-    editJson(folder, 'release.json', () => ({ release: '2099.6.0' }));
-    editJson(folder, 'questions.json', (data: { instrumentVersion: string; questions: { prompt: string }[] }) => ({
-      ...data,
-      questions: data.questions.map((q, i) => (i === 0 ? { ...q, prompt: `${q.prompt.slice(0, -1)}, most weeks.` } : q)),
-    }));
-    const edited = loadContent(folder);
-    const { sqlite, db } = openDatabase(databasePath);
-    try {
-      seedDatabase(db, edited);
-    } finally {
-      sqlite.close();
-    }
-    const result = await runScript('db-seed.ts', [], databasePath);
-    expect(result.code, result.output).toBe(0);
+    const { lines, databasePath, edited } = await reseedAfter((folder) => {
+      editJson(folder, 'release.json', () => ({ release: '2099.6.0' }));
+      editJson(folder, 'questions.json', (data: { instrumentVersion: string; questions: { prompt: string }[] }) => ({
+        ...data,
+        questions: data.questions.map((q, i) => (i === 0 ? { ...q, prompt: `${q.prompt.slice(0, -1)}, most weeks.` } : q)),
+      }));
+    });
     const content = loadContent();
-    expect(result.output.trim().split('\n')).toEqual([
+    expect(lines).toEqual([
       `seeded release ${content.release} (${content.contentHash}) in ${databasePath}`,
       `db:seed: instrument ${content.instrumentVersion} named other questions before (${edited.instrumentHash}): bump \`instrumentVersion\` in seed/questions.json so that results tell the two apart`,
     ]);
