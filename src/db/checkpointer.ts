@@ -43,10 +43,8 @@ const WORKER_SOURCE = `
 const { realpathSync, statSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const isTheFile = (path) => {
-  const found = statSync(path, { throwIfNoEntry: false });
-  return found !== undefined && found.dev === workerData.file.dev && found.ino === workerData.file.ino;
-};
+const sameFile = (a, b) => a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+const isTheFile = (path) => sameFile(statSync(path, { throwIfNoEntry: false }), workerData.file);
 const notTheFile = () => new Error('the database file at ' + workerData.path + ' is no longer the one the server opened');
 if (!isTheFile(workerData.path)) throw notTheFile();
 let db;
@@ -61,7 +59,6 @@ if (!isTheFile(workerData.path)) {
   throw notTheFile();
 }
 const realPath = realpathSync(workerData.path);
-const sameFile = (a, b) => a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
 const shmPath = realPath + '-shm';
 const walPath = realPath + '-wal';
 const shmOpened = statSync(shmPath, { throwIfNoEntry: false });

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNotNull, ne, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, ne, notInArray, sql } from 'drizzle-orm';
 import { type Content, instrumentHashOf } from '../content/load.js';
 import type { Db } from './client.js';
 import * as t from './schema.js';
@@ -60,17 +60,12 @@ export function seedDatabase(db: Db, content: Content, now: () => Date = () => n
       // The id may be held by a release seeded before the current one (a release.json set back to
       // an earlier id): its row is overwritten below, so it named other content too.
       const held = tx.select().from(t.releases).where(eq(t.releases.id, content.release)).get();
-      // Any release, current or earlier, that gave this instrument version other questions.
+      // Any release, current or earlier, that gave this instrument version other questions (SQL's <>
+      // leaves out the releases that kept no hash).
       const otherQuestions = tx
         .select({ instrumentHash: t.releases.instrumentHash })
         .from(t.releases)
-        .where(
-          and(
-            eq(t.releases.instrumentVersion, content.instrumentVersion),
-            isNotNull(t.releases.instrumentHash),
-            ne(t.releases.instrumentHash, content.instrumentHash),
-          ),
-        )
+        .where(and(eq(t.releases.instrumentVersion, content.instrumentVersion), ne(t.releases.instrumentHash, content.instrumentHash)))
         .get();
       write(tx, content, now);
       const replaced = held !== undefined && held.contentHash !== content.contentHash ? held.contentHash : null;

@@ -60,18 +60,19 @@ const STORAGE_RETRY_S = 5;
  * (`storing`) is told that nothing was stored and to retry with its Idempotency-Key: a read has neither.
  */
 function storageFaultDetail(code: string, storing: boolean): string {
-  const cause = code.startsWith('SQLITE_FULL')
-    ? "The database's disk is full."
-    : /^SQLITE_(?:BUSY|LOCKED)/.test(code)
-      ? "Another process held the database's write lock too long."
-      : code.startsWith('SQLITE_READONLY')
-        ? 'The database cannot be written.'
-        : isDamageCode(code)
-          ? "The database's file is damaged."
-          : 'The database failed to read or write its file.';
+  const cause = storageFaultCause(code);
   return storing
     ? `${cause} Nothing this answer would have acknowledged was stored: retry after the seconds in Retry-After, with the same Idempotency-Key.`
     : `${cause} Retry after the seconds in Retry-After.`;
+}
+
+/** What a storage fault's SQLite code says of its cause, in a sentence. */
+function storageFaultCause(code: string): string {
+  if (code.startsWith('SQLITE_FULL')) return "The database's disk is full.";
+  if (/^SQLITE_(?:BUSY|LOCKED)/.test(code)) return "Another process held the database's write lock too long.";
+  if (code.startsWith('SQLITE_READONLY')) return 'The database cannot be written.';
+  if (isDamageCode(code)) return "The database's file is damaged.";
+  return 'The database failed to read or write its file.';
 }
 
 /**
