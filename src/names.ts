@@ -26,22 +26,33 @@ export function editDistance(a: string, b: string, max = Number.POSITIVE_INFINIT
   return Math.min(previous[b.length] as number, max + 1);
 }
 
+/** An English word without a plural ending: `batches` and `batch`, `categories` and `category` give one stem. */
+const singular = (word: string): string =>
+  word
+    .replace(/ies$/, 'y')
+    .replace(/(ch|sh|ss|x)es$/, '$1')
+    .replace(/s$/, '');
+
 /**
- * The known name an unknown one was most likely meant as (`categry`, `companysize`, `respondant`),
- * or undefined. Case aside, names of up to 3 characters must match exactly, of up to 6 within one
- * edit and longer ones within two; a tie between two names suggests neither.
+ * The known name an unknown one was most likely meant as (`categry`, `companysize`, `respondant`,
+ * `batches`), or undefined. Case aside, names of up to 3 characters must match exactly, of up to 6
+ * within one edit and longer ones within two, and the plural of a name or its singular counts as
+ * one edit (`categories` for `category`); a tie between two names suggests neither.
  */
 export function meantName(unknown: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   let tied = false;
+  const typed = unknown.toLowerCase();
   for (const name of known) {
     const allowed = name.length <= 3 ? 0 : name.length <= 6 ? 1 : 2;
+    const lower = name.toLowerCase();
     // Names further apart in length are further apart in edits: a made-up name thousands of
     // characters long costs a comparison of lengths, not a table of them, and a comparison stops
     // once it is past the edits allowed.
-    if (Math.abs(name.length - unknown.length) > allowed) continue;
-    const distance = editDistance(unknown.toLowerCase(), name.toLowerCase(), allowed);
+    const plural = allowed > 0 && typed !== lower && Math.abs(name.length - unknown.length) <= 3 && singular(typed) === singular(lower);
+    if (!plural && Math.abs(name.length - unknown.length) > allowed) continue;
+    const distance = plural ? 1 : editDistance(typed, lower, allowed);
     if (distance > allowed || distance > bestDistance) continue;
     tied = distance === bestDistance;
     best = name;

@@ -17,6 +17,11 @@ describe('meantName', () => {
     ['limt', 'limit'],
     ['ofset', 'offset'],
     ['Q', 'q'],
+    ['categories', 'category'],
+    ['Categories', 'category'],
+    ['roles', 'role'],
+    ['limits', 'limit'],
+    ['offsets', 'offset'],
   ])('takes %s for %s', (typed, meant) => {
     expect(meantName(typed, query)).toBe(meant);
   });
@@ -25,7 +30,8 @@ describe('meantName', () => {
     ['x', 'a name of up to three characters is matched exactly, case aside'],
     ['page', 'too far from every name'],
     ['colour', 'too far from every name'],
-    ['categories', 'three edits from category'],
+    ['categoriez', 'three edits from category, and not its plural'],
+    ['qs', 'the plural of a name of up to three characters is not taken for it'],
   ])('suggests nothing for %s (%s)', (typed) => {
     expect(meantName(typed, query)).toBeUndefined();
   });
@@ -34,6 +40,17 @@ describe('meantName', () => {
     expect(meantName('rate', ['race', 'rave'])).toBeUndefined();
     expect(meantName('rate', ['race', 'rates', 'ratio'])).toBeUndefined();
     expect(meantName('ratee', ['race', 'rates'])).toBe('rates');
+  });
+
+  it('takes a plural or a singular for one edit, and lets it tie with another name one edit away', () => {
+    expect(meantName('batches', ['batch', 'preview'])).toBe('batch');
+    expect(meantName('batch', ['batches'])).toBe('batches');
+    expect(meantName('indexes', ['index', 'role'])).toBe('index');
+    expect(meantName('boxes', ['box'])).toBeUndefined();
+    expect(meantName('classes', ['class'])).toBe('class');
+    expect(meantName('sizes', ['size'])).toBe('size');
+    expect(meantName('category', ['categories'])).toBe('categories');
+    expect(meantName('batches', ['batch', 'batched'])).toBeUndefined();
   });
 
   it('answers a name thousands of characters long at once, without comparing it edit by edit', () => {

@@ -199,6 +199,9 @@ describe('headers and details for clients', () => {
     );
     expect(await meant('GET', '/roles/tech-lead')).toBe('No route matches GET /roles/tech-lead. Did you mean GET /v1/roles/tech-lead?');
     expect(await meant('GET', '/v1/comparison')).toBe('No route matches GET /v1/comparison. Did you mean GET /v1/comparisons?');
+    expect(await meant('GET', '/v1/exports/knowledge-bases')).toBe(
+      'No route matches GET /v1/exports/knowledge-bases. Did you mean GET /v1/exports/knowledge-base?',
+    );
     expect(await meant('GET', '/v1/company-size/big%2Dtech')).toBe(
       'No route matches GET /v1/company-size/big%2Dtech. Did you mean GET /v1/company-sizes/big%2Dtech?',
     );
@@ -285,6 +288,9 @@ describe('headers and details for clients', () => {
       ['/v1/assessments/preveiw', '/v1/assessments/preview'],
       ['/v1/assessments/Batch', '/v1/assessments/batch'],
       ['/v1/assessments/bach', '/v1/assessments/batch'],
+      // A plural is taken for its singular, as a misspelling would be.
+      ['/v1/assessments/batches', '/v1/assessments/batch'],
+      ['/v1/assessments/previews', '/v1/assessments/preview'],
     ] as const) {
       const problem = problemOf(await post(app, url, {}), 405);
       expect(problem.detail).toBe(`${url} takes GET, HEAD, OPTIONS, not POST. Did you mean POST ${meant}?`);
