@@ -1626,6 +1626,8 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    /** @description Links to the other pages (RFC 8288): `first` and `prev` unless this page starts the list, `next` and `last` unless nothing follows it, each a path relative to the request's URL with the same parameters, e.g. `</v1/competencies?limit=5&offset=10>; rel="next"`. Absent when the page holds the whole list */
+                    link?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1645,6 +1647,8 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    /** @description Links to the other pages (RFC 8288): `first` and `prev` unless this page starts the list, `next` and `last` unless nothing follows it, each a path relative to the request's URL with the same parameters, e.g. `</v1/competencies?limit=5&offset=10>; rel="next"`. Absent when the page holds the whole list */
+                    link?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1952,6 +1956,8 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    /** @description Links to the other pages (RFC 8288): `first` and `prev` unless this page starts the list, `next` and `last` unless nothing follows it, each a path relative to the request's URL with the same parameters, e.g. `</v1/competencies?limit=5&offset=10>; rel="next"`. Absent when the page holds the whole list */
+                    link?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -1971,6 +1977,8 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    /** @description Links to the other pages (RFC 8288): `first` and `prev` unless this page starts the list, `next` and `last` unless nothing follows it, each a path relative to the request's URL with the same parameters, e.g. `</v1/competencies?limit=5&offset=10>; rel="next"`. Absent when the page holds the whole list */
+                    link?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2309,6 +2317,8 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    /** @description Links to the other pages (RFC 8288): `first` and `prev` unless this page starts the list, `next` and `last` unless nothing follows it, each a path relative to the request's URL with the same parameters, e.g. `</v1/competencies?limit=5&offset=10>; rel="next"`. Absent when the page holds the whole list */
+                    link?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2328,6 +2338,8 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    /** @description Links to the other pages (RFC 8288): `first` and `prev` unless this page starts the list, `next` and `last` unless nothing follows it, each a path relative to the request's URL with the same parameters, e.g. `</v1/competencies?limit=5&offset=10>; rel="next"`. Absent when the page holds the whole list */
+                    link?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2648,6 +2660,8 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    /** @description Links to the other pages (RFC 8288): `first` and `prev` unless this page starts the list, `next` and `last` unless nothing follows it, each a path relative to the request's URL with the same parameters, e.g. `</v1/competencies?limit=5&offset=10>; rel="next"`. Absent when the page holds the whole list */
+                    link?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2667,6 +2681,8 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    /** @description Links to the other pages (RFC 8288): `first` and `prev` unless this page starts the list, `next` and `last` unless nothing follows it, each a path relative to the request's URL with the same parameters, e.g. `</v1/competencies?limit=5&offset=10>; rel="next"`. Absent when the page holds the whole list */
+                    link?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2974,6 +2990,8 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    /** @description Links to the other pages (RFC 8288): `first` and `prev` unless this page starts the list, `next` and `last` unless nothing follows it, each a path relative to the request's URL with the same parameters, e.g. `</v1/competencies?limit=5&offset=10>; rel="next"`. Absent when the page holds the whole list */
+                    link?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */
@@ -2993,6 +3011,8 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    /** @description Links to the other pages (RFC 8288): `first` and `prev` unless this page starts the list, `next` and `last` unless nothing follows it, each a path relative to the request's URL with the same parameters, e.g. `</v1/competencies?limit=5&offset=10>; rel="next"`. Absent when the page holds the whole list */
+                    link?: string;
                     /** @description Strong entity tag of this representation: send it back in If-None-Match */
                     etag: string;
                     /** @description How long the body may be reused, e.g. `public, max-age=300, stale-while-revalidate=60` */

@@ -96,6 +96,7 @@ export async function buildApp(options: AppOptions = {}) {
       'X-RateLimit-Reset',
       'Content-Disposition',
       'Allow',
+      'Link',
     ],
     maxAgeSeconds: 600,
   };

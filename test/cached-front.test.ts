@@ -23,6 +23,8 @@ const CACHED_PATHS = [
   '/v1/comparisons?roles=tech-lead,engineering-manager',
   '/v1/comparisons?roles=tech-lead,engineering-manager&companySize=big-tech',
   '/v1/competencies?category=people',
+  // A page of a list, with its Link header.
+  '/v1/competencies?category=people&limit=2&offset=2',
   '/v1/assessment/questions',
   '/v1/company-sizes',
   '/v1/company-sizes/startup',

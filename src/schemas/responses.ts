@@ -42,6 +42,17 @@ export const CONTENT_ENCODING = (codings: string[], when: string): Headers => ({
   'content-encoding': { type: 'string', enum: codings, description: `Present when the body is compressed: ${when}` },
 });
 
+/** The header of a page of a list, on its 200 and on its 304 alike. */
+export const PAGE_LINKS: Headers = {
+  link: {
+    type: 'string',
+    description:
+      'Links to the other pages (RFC 8288): `first` and `prev` unless this page starts the list, `next` and `last` unless nothing ' +
+      "follows it, each a path relative to the request's URL with the same parameters, e.g. " +
+      '`</v1/competencies?limit=5&offset=10>; rel="next"`. Absent when the page holds the whole list',
+  },
+};
+
 /** The headers of a knowledge-base read, on its 200 and on its 304 alike. */
 export const CACHED_READ: Headers = {
   etag: { type: 'string', required: true, description: 'Strong entity tag of this representation: send it back in If-None-Match' },

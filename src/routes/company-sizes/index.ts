@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NoQuery, NotModified, PageQuery, paginate } from '../../schemas/common.js';
 import { CompanySize, CompanySizeList, CompanySizeParams } from '../../schemas/knowledge-base.js';
-import { json, problems } from '../../schemas/responses.js';
+import { json, PAGE_LINKS, problems } from '../../schemas/responses.js';
 import { lookUp } from '../lookups.js';
+import { linkPages } from '../pages.js';
 
 const companySizes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -16,11 +17,12 @@ const companySizes: FastifyPluginAsyncZod = async (app) => {
           'Their slugs are what `companySize` takes in the reads, the comparisons and a submission. The sizes, their headcount ' +
           "limits and descriptions are the project's own framing, not the sources'.",
         querystring: PageQuery,
-        response: { 200: json(CompanySizeList, 'The company sizes in order'), 304: NotModified, ...problems(400, 412) },
+        response: { 200: json(CompanySizeList, 'The company sizes in order', PAGE_LINKS), 304: NotModified, ...problems(400, 412) },
       },
     },
     async (request, reply) => {
       const { limit, offset } = request.query;
+      linkPages(request, reply, app.kb.data.companySizes.length);
       return app.sendCached(request, reply, `company-sizes|${limit}|${offset}`, CompanySizeList, () =>
         paginate(app.kb.data.companySizes, limit, offset),
       );

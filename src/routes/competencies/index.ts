@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { competencyDetail, findCompetencies, searchWords } from '../../domain/catalog.js';
 import { NoQuery, NotModified, paginate } from '../../schemas/common.js';
 import { CompetencyDetail, CompetencyList, CompetencyParams, CompetencyQuery } from '../../schemas/knowledge-base.js';
-import { json, problems } from '../../schemas/responses.js';
+import { json, PAGE_LINKS, problems } from '../../schemas/responses.js';
 import { requireKnown } from '../lookups.js';
+import { linkPages } from '../pages.js';
 
 const competencies: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -18,7 +19,7 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
           'competencies that role expects at `minLevel` (default 1) or above, at `companySize` (default: baseline), ' +
           'and adds that `level` to each item.',
         querystring: CompetencyQuery,
-        response: { 200: json(CompetencyList, 'A page of competencies'), 304: NotModified, ...problems(400, 404, 412) },
+        response: { 200: json(CompetencyList, 'A page of competencies', PAGE_LINKS), 304: NotModified, ...problems(400, 404, 412) },
       },
     },
     async (request, reply) => {
@@ -37,7 +38,9 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
         limit,
         offset,
       ])}`;
-      return app.sendCached(request, reply, key, CompetencyList, () => paginate(findCompetencies(app.kb, filter), limit, offset));
+      const found = findCompetencies(app.kb, filter);
+      linkPages(request, reply, found.length);
+      return app.sendCached(request, reply, key, CompetencyList, () => paginate(found, limit, offset));
     },
   );
 

@@ -3,7 +3,8 @@ import { NotFoundError } from '../../errors.js';
 import { PROBLEM_TYPES, type ProblemCode, problemType } from '../../problem-types.js';
 import { NoQuery, NotModified, PageQuery, paginate } from '../../schemas/common.js';
 import { ProblemType, ProblemTypeList, ProblemTypeParams } from '../../schemas/problem-type.js';
-import { json, problems } from '../../schemas/responses.js';
+import { json, PAGE_LINKS, problems } from '../../schemas/responses.js';
+import { linkPages } from '../pages.js';
 
 const documentOf = (code: ProblemCode) => ({ type: problemType(code), code, ...PROBLEM_TYPES[code] });
 const isCode = (code: string): code is ProblemCode => Object.hasOwn(PROBLEM_TYPES, code);
@@ -22,11 +23,12 @@ const problemTypes: FastifyPluginAsyncZod = async (app) => {
           'Each kind by its `code`, with the `type` its problems carry (`/problems/{code}`), its title, its status (null when it ' +
           'varies), and when the API answers with it and what to do.',
         querystring: PageQuery,
-        response: { 200: json(ProblemTypeList, 'The problem types'), 304: NotModified, ...problems(400, 412) },
+        response: { 200: json(ProblemTypeList, 'The problem types', PAGE_LINKS), 304: NotModified, ...problems(400, 412) },
       },
     },
     async (request, reply) => {
       const { limit, offset } = request.query;
+      linkPages(request, reply, ALL.length);
       return app.sendCached(request, reply, `problems|${limit}|${offset}`, ProblemTypeList, () => paginate(ALL, limit, offset));
     },
   );

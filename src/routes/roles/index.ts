@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { roleDetail } from '../../domain/catalog.js';
 import { NotModified, PageQuery, paginate } from '../../schemas/common.js';
 import { CompanySizeQuery, RoleDetail, RoleList, RoleParams } from '../../schemas/knowledge-base.js';
-import { json, problems } from '../../schemas/responses.js';
+import { json, PAGE_LINKS, problems } from '../../schemas/responses.js';
 import { requireKnown } from '../lookups.js';
+import { linkPages } from '../pages.js';
 
 const roles: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -17,11 +18,12 @@ const roles: FastifyPluginAsyncZod = async (app) => {
           'Each role with its `slug`, `summary` and `typicalDay`; the levels a role expects are at `GET /v1/roles/{role}`, and ' +
           '`GET /v1/comparisons` sets 2 to 5 roles side by side.',
         querystring: PageQuery,
-        response: { 200: json(RoleList, 'The roles, in a stable order'), 304: NotModified, ...problems(400, 412) },
+        response: { 200: json(RoleList, 'The roles, in a stable order', PAGE_LINKS), 304: NotModified, ...problems(400, 412) },
       },
     },
     async (request, reply) => {
       const { limit, offset } = request.query;
+      linkPages(request, reply, app.kb.data.roles.length);
       return app.sendCached(request, reply, `roles|${limit}|${offset}`, RoleList, () => paginate(app.kb.data.roles, limit, offset));
     },
   );

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NoQuery, NotModified, PageQuery, paginate } from '../../schemas/common.js';
 import { Source, SourceList, SourceParams } from '../../schemas/knowledge-base.js';
-import { json, problems } from '../../schemas/responses.js';
+import { json, PAGE_LINKS, problems } from '../../schemas/responses.js';
 import { lookUp } from '../lookups.js';
+import { linkPages } from '../pages.js';
 
 const sources: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -14,11 +15,12 @@ const sources: FastifyPluginAsyncZod = async (app) => {
         summary: 'The documents the knowledge base cites',
         description: 'Citations name a source by its id; this lists their titles and kinds.',
         querystring: PageQuery,
-        response: { 200: json(SourceList, 'The sources'), 304: NotModified, ...problems(400, 412) },
+        response: { 200: json(SourceList, 'The sources', PAGE_LINKS), 304: NotModified, ...problems(400, 412) },
       },
     },
     async (request, reply) => {
       const { limit, offset } = request.query;
+      linkPages(request, reply, app.kb.data.sources.length);
       return app.sendCached(request, reply, `sources|${limit}|${offset}`, SourceList, () => paginate(app.kb.data.sources, limit, offset));
     },
   );
