@@ -2,7 +2,7 @@
 // from the first page, and back by `prev`, without computing an offset.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pageLinks } from '../src/routes/pages.js';
+import { pageLinks } from '../src/page-links.js';
 import { buildTestApp } from './helpers.js';
 
 describe('pageLinks', () => {
@@ -114,6 +114,17 @@ describe('the lists, paged', () => {
       }
       expect(pagesBack.flat()).toEqual(whole.items);
     }
+  });
+
+  // Guards against (from a review): a list's 412 kept the Link its page would have had.
+  it('sends no Link with a problem answered in place of a page', async () => {
+    for (const method of ['GET', 'HEAD'] as const) {
+      const refused = await app.inject({ method, url: '/v1/competencies?limit=2', headers: { 'if-match': '"nope"' } });
+      expect(refused.statusCode).toBe(412);
+      expect(refused.headers.link).toBeUndefined();
+      expect(refused.headers.etag).toBeUndefined();
+    }
+    expect((await app.inject('/v1/competencies?limit=2&offset=x')).headers.link).toBeUndefined();
   });
 
   it('sends no Link when one page holds the list', async () => {

@@ -99,3 +99,44 @@ describe('ETags of cached responses', () => {
     expect(calls.builds).toBe(4);
   });
 });
+
+describe('cached pages of a list', () => {
+  const Page = z.object({ items: z.array(z.string()), total: z.int(), limit: z.int(), offset: z.int() });
+  const Query = z.object({ limit: z.coerce.number(), offset: z.coerce.number() });
+
+  async function listing(calls: { lists: number }) {
+    const app = Fastify();
+    app.decorate('cachedFront', new CachedFront());
+    await app.register(responseCache, { maxEntries: 10 });
+    app.get('/letters', async (request, reply) => {
+      // As the routes' query schemas give them: numbers, parsed.
+      request.query = Query.parse(request.query);
+      const { limit, offset } = request.query as z.infer<typeof Query>;
+      return app.sendCachedPage(request, reply, `letters|${limit}|${offset}`, Page, () => {
+        calls.lists++;
+        return ['a', 'b', 'c', 'd', 'e'];
+      });
+    });
+    await app.ready();
+    opened.push(app);
+    return app;
+  }
+
+  // Guards against (from a review): the competencies' filter ran on every request that reached
+  // Fastify, 304s and cross-origin reads included, only to count the list for its Link header.
+  it('take the list once per page, and link every answer of it, 304s included', async () => {
+    const calls = { lists: 0 };
+    const app = await listing(calls);
+    const first = await app.inject('/letters?limit=2&offset=2');
+    expect(first.json()).toEqual({ items: ['c', 'd'], total: 5, limit: 2, offset: 2 });
+    const links =
+      '</letters?limit=2&offset=0>; rel="first", </letters?limit=2&offset=0>; rel="prev", </letters?limit=2&offset=4>; rel="next", </letters?limit=2&offset=4>; rel="last"';
+    expect(first.headers.link).toBe(links);
+    const again = await app.inject('/letters?limit=2&offset=2');
+    const revalidated = await app.inject({ url: '/letters?limit=2&offset=2', headers: { 'if-none-match': String(first.headers.etag) } });
+    expect([again.statusCode, again.headers.link, revalidated.statusCode, revalidated.headers.link]).toEqual([200, links, 304, links]);
+    expect(calls.lists).toBe(1);
+    await app.inject('/letters?limit=2&offset=0');
+    expect(calls.lists).toBe(2);
+  });
+});

@@ -9,10 +9,11 @@ import type { ProblemCode } from '../problem-types.js';
 
 /**
  * Headers a route may have set for the body it meant to send. A problem sent in its place drops
- * them: a CSV export's 500 sent as an attachment would be saved as the spreadsheet, and one with the
- * body's ETag and Cache-Control could be kept by a cache as that body's answer.
+ * them: a CSV export's 500 sent as an attachment would be saved as the spreadsheet, one with the
+ * body's ETag and Cache-Control could be kept by a cache as that body's answer, and a list's 412
+ * has no pages to link.
  */
-const REPRESENTATION_HEADERS = ['etag', 'last-modified', 'cache-control', 'content-disposition', 'content-encoding'];
+const REPRESENTATION_HEADERS = ['etag', 'last-modified', 'cache-control', 'content-disposition', 'content-encoding', 'link'];
 
 /** Sends a problem+json answer; the one way an error reaches a client. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields) {

@@ -6,6 +6,8 @@ import type { z } from 'zod';
 import { failsIfMatch, isCurrent } from '../conditional.js';
 import { brotliOptions, type ContentCoding, codingFor, GZIP_OPTIONS, varyOnAcceptEncoding } from '../content-coding.js';
 import { ApiError } from '../errors.js';
+import { linkPages } from '../page-links.js';
+import { paginate } from '../schemas/common.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,13 +25,27 @@ declare module 'fastify' {
       schema: S,
       build: () => z.input<S>,
     ): FastifyReply;
+    /**
+     * sendCached for a page of a list: the page of what `list` gives at the request's `limit` and
+     * `offset`, with a Link header to the other pages. The list's length is kept with the page, so
+     * a page answered from the cache filters nothing.
+     */
+    sendCachedPage<S extends z.ZodType<unknown, Page<unknown>>>(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      key: string,
+      schema: S,
+      list: () => readonly z.input<S>['items'][number][],
+    ): FastifyReply;
     /** sendCached for a body that is not JSON: the text `build` gives, sent as `contentType`. */
     sendCachedText(request: FastifyRequest, reply: FastifyReply, key: string, contentType: string, build: () => string): FastifyReply;
   }
 }
 
-/** One cached body in every coding, as bytes ready to send, with the ETag of each. */
-type Entry = { contentType: string; etags: Record<ContentCoding, string>; bodies: Record<ContentCoding, Buffer> };
+/** One cached body in every coding, as bytes ready to send, with the ETag of each; a page, with the length of its list. */
+type Entry = { contentType: string; etags: Record<ContentCoding, string>; bodies: Record<ContentCoding, Buffer>; total?: number };
+
+type Page<T> = { items: T[]; total: number; limit: number; offset: number };
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -124,6 +140,16 @@ export default fp<ResponseCacheOptions>(
     // JSON is checked against its schema before it is kept, so cached bytes always match the document.
     app.decorate('sendCached', function sendCached(request, reply, key, schema, build) {
       const entry = cached(key) ?? keep(key, entryOf(key, JSON_TYPE, JSON.stringify(schema.parse(build()))));
+      return send(request, reply, entry);
+    });
+    app.decorate('sendCachedPage', function sendCachedPage(request, reply, key, schema, list) {
+      let entry = cached(key);
+      if (entry === undefined) {
+        const { limit, offset } = request.query as { limit: number; offset: number };
+        const all = list();
+        entry = keep(key, { ...entryOf(key, JSON_TYPE, JSON.stringify(schema.parse(paginate(all, limit, offset)))), total: all.length });
+      }
+      linkPages(request, reply, entry.total as number);
       return send(request, reply, entry);
     });
     app.decorate('sendCachedText', function sendCachedText(request, reply, key, contentType, build) {

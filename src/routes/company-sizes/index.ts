@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NoQuery, NotModified, PageQuery, paginate } from '../../schemas/common.js';
+import { NoQuery, NotModified, PageQuery } from '../../schemas/common.js';
 import { CompanySize, CompanySizeList, CompanySizeParams } from '../../schemas/knowledge-base.js';
 import { json, PAGE_LINKS, problems } from '../../schemas/responses.js';
 import { lookUp } from '../lookups.js';
-import { linkPages } from '../pages.js';
 
 const companySizes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -22,10 +21,7 @@ const companySizes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { limit, offset } = request.query;
-      linkPages(request, reply, app.kb.data.companySizes.length);
-      return app.sendCached(request, reply, `company-sizes|${limit}|${offset}`, CompanySizeList, () =>
-        paginate(app.kb.data.companySizes, limit, offset),
-      );
+      return app.sendCachedPage(request, reply, `company-sizes|${limit}|${offset}`, CompanySizeList, () => app.kb.data.companySizes);
     },
   );
 

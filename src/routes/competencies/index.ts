@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { competencyDetail, findCompetencies, searchWords } from '../../domain/catalog.js';
-import { NoQuery, NotModified, paginate } from '../../schemas/common.js';
+import { NoQuery, NotModified } from '../../schemas/common.js';
 import { CompetencyDetail, CompetencyList, CompetencyParams, CompetencyQuery } from '../../schemas/knowledge-base.js';
 import { json, PAGE_LINKS, problems } from '../../schemas/responses.js';
 import { requireKnown } from '../lookups.js';
-import { linkPages } from '../pages.js';
 
 const competencies: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -38,9 +37,7 @@ const competencies: FastifyPluginAsyncZod = async (app) => {
         limit,
         offset,
       ])}`;
-      const found = findCompetencies(app.kb, filter);
-      linkPages(request, reply, found.length);
-      return app.sendCached(request, reply, key, CompetencyList, () => paginate(found, limit, offset));
+      return app.sendCachedPage(request, reply, key, CompetencyList, () => findCompetencies(app.kb, filter));
     },
   );
 

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NotFoundError } from '../../errors.js';
 import { PROBLEM_TYPES, type ProblemCode, problemType } from '../../problem-types.js';
-import { NoQuery, NotModified, PageQuery, paginate } from '../../schemas/common.js';
+import { NoQuery, NotModified, PageQuery } from '../../schemas/common.js';
 import { ProblemType, ProblemTypeList, ProblemTypeParams } from '../../schemas/problem-type.js';
 import { json, PAGE_LINKS, problems } from '../../schemas/responses.js';
-import { linkPages } from '../pages.js';
 
 const documentOf = (code: ProblemCode) => ({ type: problemType(code), code, ...PROBLEM_TYPES[code] });
 const isCode = (code: string): code is ProblemCode => Object.hasOwn(PROBLEM_TYPES, code);
@@ -28,8 +27,7 @@ const problemTypes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { limit, offset } = request.query;
-      linkPages(request, reply, ALL.length);
-      return app.sendCached(request, reply, `problems|${limit}|${offset}`, ProblemTypeList, () => paginate(ALL, limit, offset));
+      return app.sendCachedPage(request, reply, `problems|${limit}|${offset}`, ProblemTypeList, () => ALL);
     },
   );
 

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { roleDetail } from '../../domain/catalog.js';
-import { NotModified, PageQuery, paginate } from '../../schemas/common.js';
+import { NotModified, PageQuery } from '../../schemas/common.js';
 import { CompanySizeQuery, RoleDetail, RoleList, RoleParams } from '../../schemas/knowledge-base.js';
 import { json, PAGE_LINKS, problems } from '../../schemas/responses.js';
 import { requireKnown } from '../lookups.js';
-import { linkPages } from '../pages.js';
 
 const roles: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -23,8 +22,7 @@ const roles: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { limit, offset } = request.query;
-      linkPages(request, reply, app.kb.data.roles.length);
-      return app.sendCached(request, reply, `roles|${limit}|${offset}`, RoleList, () => paginate(app.kb.data.roles, limit, offset));
+      return app.sendCachedPage(request, reply, `roles|${limit}|${offset}`, RoleList, () => app.kb.data.roles);
     },
   );
 

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NoQuery, NotModified, PageQuery, paginate } from '../../schemas/common.js';
+import { NoQuery, NotModified, PageQuery } from '../../schemas/common.js';
 import { Source, SourceList, SourceParams } from '../../schemas/knowledge-base.js';
 import { json, PAGE_LINKS, problems } from '../../schemas/responses.js';
 import { lookUp } from '../lookups.js';
-import { linkPages } from '../pages.js';
 
 const sources: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -20,8 +19,7 @@ const sources: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { limit, offset } = request.query;
-      linkPages(request, reply, app.kb.data.sources.length);
-      return app.sendCached(request, reply, `sources|${limit}|${offset}`, SourceList, () => paginate(app.kb.data.sources, limit, offset));
+      return app.sendCachedPage(request, reply, `sources|${limit}|${offset}`, SourceList, () => app.kb.data.sources);
     },
   );
 

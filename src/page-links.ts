@@ -24,7 +24,7 @@ export function pageLinks(path: string, filters: Readonly<Record<string, QueryVa
   return links.length === 0 ? undefined : links.join(', ');
 }
 
-/** Sets the Link header of a page of `total` items, from the route's `limit`, `offset` and other query parameters. */
+/** Sets the Link header of a page of a list of `total` items, from the route's `limit`, `offset` and other query parameters. */
 export function linkPages(request: FastifyRequest, reply: FastifyReply, total: number): void {
   const { limit, offset, ...filters } = request.query as { limit: number; offset: number } & Record<string, QueryValue>;
   const links = pageLinks(request.routeOptions.url as string, filters, { total, limit, offset });
