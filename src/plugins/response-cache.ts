@@ -149,7 +149,7 @@ export default fp<ResponseCacheOptions>(
         const all = list();
         entry = keep(key, { ...entryOf(key, JSON_TYPE, JSON.stringify(schema.parse(paginate(all, limit, offset)))), total: all.length });
       }
-      linkPages(request, reply, entry.total as number);
+      if (entry.total !== undefined) linkPages(request, reply, entry.total);
       return send(request, reply, entry);
     });
     app.decorate('sendCachedText', function sendCachedText(request, reply, key, contentType, build) {
