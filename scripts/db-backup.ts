@@ -46,11 +46,19 @@ await runCommand('db:backup', async () => {
   const removePartial = () => {
     for (const path of [partial, ...SIDE_FILES.map((suffix) => partial + suffix)]) rmSync(path, { force: true });
   };
-  // Interrupted (Ctrl-C, a supervisor's stop, a closed terminal), it leaves no partial copy behind either.
+  // Interrupted (Ctrl-C, a supervisor's stop, a closed terminal), it leaves no partial copy behind
+  // either: the copy's process is killed, and once it has ended its files are removed.
+  const interrupt = new AbortController();
+  let copying: Promise<unknown> = Promise.resolve();
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      removePartial();
-      process.exit(128 + constants.signals[signal]);
+      interrupt.abort();
+      void copying
+        .catch(() => undefined)
+        .then(() => {
+          removePartial();
+          process.exit(128 + constants.signals[signal]);
+        });
     });
   }
   const started = Date.now();
@@ -65,7 +73,9 @@ await runCommand('db:backup', async () => {
       const code = (error as NodeJS.ErrnoException).code ?? 'refused';
       throw new CommandError(`cannot create a file in ${folder} (${code}): name a file in a folder this process may write`, EX_CANTCREAT);
     }
-    const { totalPages, assessments } = await backupDatabase(databasePath, partial);
+    const backup = backupDatabase(databasePath, partial, interrupt.signal);
+    copying = backup;
+    const { totalPages, assessments } = await backup;
     chmodSync(partial, mode);
     renameSync(partial, destination);
     syncFolder(folder);

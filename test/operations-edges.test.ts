@@ -1,7 +1,7 @@
 // Operations at their edges: settings read from env files, databases that cannot be opened, repeated
 // signals and backups; each test names the fault it guards against. Process tests run a private build
 // of src/ (test/support/process.ts).
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -11,11 +11,13 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  statSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../bench/lib.js';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -246,6 +248,59 @@ describe('db:backup at its edges', () => {
     expect(result.code, result.output).toBe(0);
     expect(readdirSync(folder).sort()).toEqual(['kb-backup.sqlite', ...kept].sort());
   }, 40_000);
+
+  // Guards against (from a review): the copy and its check ran on the main thread, one long call
+  // into SQLite each, so the signal handler could not run; tsx, behind npm run, killed the process
+  // 60 ms after Ctrl-C, and the partial copy (400 MB in the review) stayed for an hour.
+  it('stopped by Ctrl-C while it copies, exits 130 and leaves no partial copy', async () => {
+    const databasePath = seededDatabase();
+    const db = new Database(databasePath);
+    try {
+      // About 300 MB, so that the copy and its check last long enough to be interrupted.
+      db.exec('create table ballast (b blob)');
+      const add = db.prepare('insert into ballast values (randomblob(1048576))');
+      db.transaction(() => {
+        for (let i = 0; i < 300; i++) add.run();
+      })();
+    } finally {
+      db.close();
+    }
+    const folder = temp.make('rc-ops-backups-');
+    const child = spawn('npm', ['run', '--silent', 'db:backup', '--', join(folder, 'kb-backup.sqlite')], {
+      cwd: projectRoot,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_PATH: databasePath },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, which the terminal's Ctrl-C signals as a whole.
+      detached: true,
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    // npm, at the head of the group, takes the signal too: it ends by it, or with the command's 130.
+    const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+    // Signalled once the copy has written a first megabyte of pages.
+    const copying = () =>
+      readdirSync(folder).some(
+        (name) => name.includes('.partial-') && !name.endsWith('-journal') && statSync(join(folder, name)).size > 1 << 20,
+      );
+    const started = Date.now();
+    while (!copying() && child.exitCode === null && Date.now() - started < 20_000) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(copying(), `the copy never started: ${output}`).toBe(true);
+    process.kill(-(child.pid as number), 'SIGINT');
+    const ended = await exited;
+    expect(
+      { interrupted: ['SIGINT', 'exit 130'].includes(ended), files: readdirSync(folder), fatal: /FATAL|Abort/i.test(output) },
+      `${ended}: ${output}`,
+    ).toEqual({
+      interrupted: true,
+      files: [],
+      fatal: false,
+    });
+  }, 60_000);
 
   it('leaves an earlier backup as it was when the new one fails, and says why in one line', async () => {
     const folder = temp.make('rc-ops-backups-');

@@ -1,35 +1,97 @@
-import Database from 'better-sqlite3';
-import { countStoredAssessments } from './repository.js';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { ASSESSMENT_TABLES } from './repository.js';
 import { storageDiagnosis } from './storage-diagnosis.js';
 
-/**
- * Copies the database at `databasePath` to `copyPath` with SQLite's online backup, safe while a
- * server writes to it, then runs SQLite's integrity check on the copy. Throws, naming the cause and
- * what stands out about the storage, when the copy cannot be made or fails the check.
- */
-export async function backupDatabase(databasePath: string, copyPath: string): Promise<{ totalPages: number; assessments: number }> {
-  const source = new Database(databasePath, { fileMustExist: true });
+// Plain CommonJS, so that it runs from the sources as from the build. The copy and its check run
+// in a process of their own: each is one long synchronous call into SQLite, which would hold back
+// the command's signal handlers (tsx, behind `npm run`, kills a process that has not taken a signal
+// within 60 ms, before they could remove the partial copy), and which a worker thread cannot leave
+// without V8 ending the whole process. The process is killed outright when the backup is given up.
+const BACKUP_PROCESS = `
+const workerData = JSON.parse(process.env.BACKUP_JOB);
+const Database = require(workerData.driver);
+const answer = (outcome) => process.stdout.write(JSON.stringify(outcome));
+const failed = (stage, error) => answer({ failed: { stage, message: error.message, code: error.code } });
+(async () => {
+  let source;
+  let totalPages;
   try {
+    source = new Database(workerData.databasePath, { fileMustExist: true });
     source.pragma('busy_timeout = 5000');
     // One step under one read snapshot: a stepwise backup restarts whenever the server commits, so
     // under steady writes it would never finish. Readers and the writer carry on meanwhile (WAL).
-    const { totalPages } = await source.backup(copyPath, { progress: () => 0x7fffffff }).catch((error: unknown) => {
-      const { message, code } = error as Error & { code?: string };
-      const diagnosis = [storageDiagnosis(databasePath), storageDiagnosis(copyPath)].filter(Boolean).join('; ');
-      throw new Error(`cannot copy ${databasePath}: ${message}${code ? ` (${code})` : ''}${diagnosis ? `; ${diagnosis}` : ''}`, {
-        cause: error,
-      });
-    });
-    // Opened for writing so that closing it removes the -wal and -shm its reads create.
-    const check = new Database(copyPath, { fileMustExist: true });
-    try {
-      const integrity = check.pragma('integrity_check', { simple: true });
-      if (integrity !== 'ok') throw new Error(`the copy failed its integrity check: ${integrity}`);
-      return { totalPages, assessments: countStoredAssessments(check) };
-    } finally {
-      check.close();
-    }
+    ({ totalPages } = await source.backup(workerData.copyPath, { progress: () => 0x7fffffff }));
+  } catch (error) {
+    return failed('copy', error);
   } finally {
-    source.close();
+    source?.close();
   }
+  let check;
+  try {
+    // Opened for writing so that closing it removes the -wal and -shm its reads create.
+    check = new Database(workerData.copyPath, { fileMustExist: true });
+    const integrity = check.pragma('integrity_check', { simple: true });
+    if (integrity !== 'ok') return failed('check', new Error('the copy failed its integrity check: ' + integrity));
+    const present = new Set(check.prepare("select name from sqlite_master where type = 'table'").pluck().all());
+    let assessments = 0;
+    for (const table of workerData.tables) if (present.has(table)) assessments += check.prepare('select count(*) from ' + table).pluck().get();
+    answer({ done: { totalPages, assessments } });
+  } catch (error) {
+    failed('check', error);
+  } finally {
+    check?.close();
+  }
+})();
+`;
+
+type Outcome =
+  | { done: { totalPages: number; assessments: number } }
+  | { failed: { stage: 'copy' | 'check'; message: string; code?: string } };
+
+/**
+ * Copies the database at `databasePath` to `copyPath` with SQLite's online backup, safe while a
+ * server writes to it, then runs SQLite's integrity check on the copy, in a process of its own,
+ * which `signal` kills. Throws, naming the cause and what stands out about the storage, when the
+ * copy cannot be made or fails the check.
+ */
+export async function backupDatabase(
+  databasePath: string,
+  copyPath: string,
+  signal?: AbortSignal,
+): Promise<{ totalPages: number; assessments: number }> {
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const job = JSON.stringify({ driver, databasePath, copyPath, tables: ASSESSMENT_TABLES });
+  const child = spawn(process.execPath, ['-e', BACKUP_PROCESS], {
+    env: { ...process.env, BACKUP_JOB: job },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(signal === undefined ? {} : { signal, killSignal: 'SIGKILL' as const }),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', (error) => (error.name === 'AbortError' ? undefined : reject(error)));
+    child.once('close', (code, killedBy) => resolve({ code, signal: killedBy }));
+  });
+  if (signal?.aborted) throw new Error('the backup was interrupted');
+  let outcome: Outcome;
+  try {
+    outcome = JSON.parse(stdout) as Outcome;
+  } catch {
+    const how = ended.signal === null ? `exit code ${ended.code}` : ended.signal;
+    throw new Error(`the backup's process ended (${how}) without an answer${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`);
+  }
+  if ('done' in outcome) return outcome.done;
+  const { stage, message, code } = outcome.failed;
+  if (stage === 'check') throw Object.assign(new Error(message), code === undefined ? {} : { code });
+  const diagnosis = [storageDiagnosis(databasePath), storageDiagnosis(copyPath)].filter(Boolean).join('; ');
+  throw Object.assign(new Error(`cannot copy ${databasePath}: ${message}${code ? ` (${code})` : ''}${diagnosis ? `; ${diagnosis}` : ''}`), {
+    code,
+  });
 }

@@ -29,16 +29,22 @@ const RESERVE_AHEAD_AT = ROW_BLOCK / 4;
 const RESERVE_AHEAD_EVERY = 32;
 
 /**
- * Stored assessments in a database: the rows with random UUIDs and the rows numbered by their ids,
- * in whichever of the two tables the database has (a file from before migration 0002 has only the
- * first). Takes a bare connection, so that scripts and tests can count a file without a Repository.
+ * The tables of stored assessments: the rows with random UUIDs and the rows numbered by their ids
+ * (a file from before migration 0002 has only the first).
+ */
+export const ASSESSMENT_TABLES = ['assessments', 'assessment_documents'] as const;
+
+/**
+ * Stored assessments in a database, in whichever of ASSESSMENT_TABLES it has. Takes a bare
+ * connection, so that scripts and tests can count a file without a Repository (the backup's thread
+ * counts its copy the same way).
  */
 export function countStoredAssessments(sqlite: BetterSqlite3.Database): number {
-  const tables = sqlite
-    .prepare<[], string>(`select name from sqlite_master where type = 'table' and name in ('assessments', 'assessment_documents')`)
-    .pluck()
-    .all();
-  return tables.reduce((n, table) => n + (sqlite.prepare<[], number>(`select count(*) from ${table}`).pluck().get() as number), 0);
+  const present = new Set(sqlite.prepare<[], string>(`select name from sqlite_master where type = 'table'`).pluck().all());
+  return ASSESSMENT_TABLES.filter((table) => present.has(table)).reduce(
+    (n, table) => n + (sqlite.prepare<[], number>(`select count(*) from ${table}`).pluck().get() as number),
+    0,
+  );
 }
 
 /** An assessment as it is written: the searchable columns and the document. */
