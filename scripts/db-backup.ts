@@ -51,7 +51,10 @@ await runCommand('db:backup', async () => {
   const interrupt = new AbortController();
   let copying: Promise<unknown> = Promise.resolve();
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
+    // Kept on after the first, so that a second signal while the copy's process ends is taken here,
+    // not by the default action, which would leave the partial copy.
+    process.on(signal, () => {
+      if (interrupt.signal.aborted) return;
       interrupt.abort();
       void copying
         .catch(() => undefined)

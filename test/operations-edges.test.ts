@@ -249,14 +249,30 @@ describe('db:backup at its edges', () => {
     expect(readdirSync(folder).sort()).toEqual(['kb-backup.sqlite', ...kept].sort());
   }, 40_000);
 
-  // Guards against (from a review): the copy and its check ran on the main thread, one long call
-  // into SQLite each, so the signal handler could not run; tsx, behind npm run, killed the process
-  // 60 ms after Ctrl-C, and the partial copy (400 MB in the review) stayed for an hour.
-  it('stopped by Ctrl-C while it copies, exits 130 and leaves no partial copy', async () => {
+  /** Processes whose parent is `pid` and that have not ended (a zombie has ended). */
+  function liveChildrenOf(pid: number): number {
+    let count = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const stat = (() => {
+        try {
+          return readFileSync(`/proc/${entry}/stat`, 'utf8');
+        } catch {
+          return '';
+        }
+      })();
+      // pid (comm) state ppid …: comm may hold spaces, so the fields are read after its last ')'.
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid && state !== 'Z') count++;
+    }
+    return count;
+  }
+
+  /** A seeded database of about 300 MB, so that a backup's copy and check last long enough to be interrupted. */
+  function largeDatabase(): string {
     const databasePath = seededDatabase();
     const db = new Database(databasePath);
     try {
-      // About 300 MB, so that the copy and its check last long enough to be interrupted.
       db.exec('create table ballast (b blob)');
       const add = db.prepare('insert into ballast values (randomblob(1048576))');
       db.transaction(() => {
@@ -265,12 +281,27 @@ describe('db:backup at its edges', () => {
     } finally {
       db.close();
     }
+    return databasePath;
+  }
+
+  /**
+   * Starts a backup of `databasePath` in a process group of its own (`command` runs the script), and
+   * once its copy has written a first megabyte, sends `signal` to the group or to the first process
+   * only (`twice`: again 3 ms later): how it ended, what it printed, and the files left in the backup's folder and the database's.
+   */
+  async function interruptedBackup(
+    databasePath: string,
+    command: string[],
+    signal: NodeJS.Signals,
+    to: 'group' | 'process',
+    twice = false,
+  ) {
     const folder = temp.make('rc-ops-backups-');
-    const child = spawn('npm', ['run', '--silent', 'db:backup', '--', join(folder, 'kb-backup.sqlite')], {
+    const [file, ...args] = command as [string, ...string[]];
+    const child = spawn(file, [...args, join(folder, 'kb-backup.sqlite')], {
       cwd: projectRoot,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_PATH: databasePath },
       stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, which the terminal's Ctrl-C signals as a whole.
       detached: true,
     });
     let output = '';
@@ -280,26 +311,67 @@ describe('db:backup at its edges', () => {
     child.stderr.on('data', (chunk) => {
       output += chunk;
     });
-    // npm, at the head of the group, takes the signal too: it ends by it, or with the command's 130.
-    const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
-    // Signalled once the copy has written a first megabyte of pages.
+    const exited = new Promise<string>((resolve) => child.once('exit', (code, killedBy) => resolve(killedBy ?? `exit ${code}`)));
     const copying = () =>
       readdirSync(folder).some(
-        (name) => name.includes('.partial-') && !name.endsWith('-journal') && statSync(join(folder, name)).size > 1 << 20,
+        (name) =>
+          name.includes('.partial-') &&
+          !name.endsWith('-journal') &&
+          (statSync(join(folder, name), { throwIfNoEntry: false })?.size ?? 0) > 1 << 20,
       );
     const started = Date.now();
     while (!copying() && child.exitCode === null && Date.now() - started < 20_000) await new Promise((resolve) => setTimeout(resolve, 2));
-    expect(copying(), `the copy never started: ${output}`).toBe(true);
-    process.kill(-(child.pid as number), 'SIGINT');
+    const wasCopying = copying();
+    const target = to === 'group' ? -(child.pid as number) : (child.pid as number);
+    process.kill(target, signal);
+    if (twice) {
+      // While the first signal's handler waits for the copy's process to end.
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      if (child.exitCode === null && child.signalCode === null) process.kill(target, signal);
+    }
+    // 100 ms on, a copy still running under the command was not killed but waited for.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const copyRunning = liveChildrenOf(child.pid as number) > 0;
     const ended = await exited;
+    return { wasCopying, copyRunning, ended, output, left: readdirSync(folder), beside: readdirSync(dirname(databasePath)) };
+  }
+
+  // Guards against (from a review): the copy and its check ran on the main thread, one long call
+  // into SQLite each, so the signal handler could not run; tsx, behind npm run, killed the process
+  // 60 ms after Ctrl-C, and the partial copy (400 MB in the review) stayed for an hour.
+  it('stopped by Ctrl-C while it copies, leaves no partial copy, nor the log its copy opened beside the database', async () => {
+    const result = await interruptedBackup(largeDatabase(), ['npm', 'run', '--silent', 'db:backup', '--'], 'SIGINT', 'group');
+    // npm, at the head of the group, takes the signal too: it ends by it, or with the command's 130.
     expect(
-      { interrupted: ['SIGINT', 'exit 130'].includes(ended), files: readdirSync(folder), fatal: /FATAL|Abort/i.test(output) },
-      `${ended}: ${output}`,
-    ).toEqual({
-      interrupted: true,
-      files: [],
-      fatal: false,
-    });
+      {
+        wasCopying: result.wasCopying,
+        interrupted: ['SIGINT', 'exit 130'].includes(result.ended),
+        left: result.left,
+        beside: result.beside,
+        fatal: /FATAL|Abort/i.test(result.output),
+      },
+      `${result.ended}: ${result.output}`,
+    ).toEqual({ wasCopying: true, interrupted: true, left: [], beside: ['kb.sqlite'], fatal: false });
+  }, 60_000);
+
+  // Guards against (from a review): a SIGTERM to the command alone, as a supervisor sends it, reached
+  // no process of the copy, which went on to the end; and a second signal, while the copy's process
+  // ended, was taken by the default action, before the partial copy was removed.
+  it('stopped by SIGTERM sent to it alone, twice, kills its copy at once and leaves nothing', async () => {
+    const databasePath = largeDatabase();
+    const started = Date.now();
+    // The script under Node itself, with tsx's loader: the process a signal reaches is the one with the handlers.
+    const result = await interruptedBackup(
+      databasePath,
+      [process.execPath, '--import', 'tsx', 'scripts/db-backup.ts'],
+      'SIGTERM',
+      'process',
+      true,
+    );
+    expect(
+      { wasCopying: result.wasCopying, copyRunning: result.copyRunning, ended: result.ended, left: result.left, beside: result.beside },
+      `${result.ended} after ${Date.now() - started} ms: ${result.output}`,
+    ).toEqual({ wasCopying: true, copyRunning: false, ended: 'exit 143', left: [], beside: ['kb.sqlite'] });
   }, 60_000);
 
   it('leaves an earlier backup as it was when the new one fails, and says why in one line', async () => {

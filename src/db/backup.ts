@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import Database from 'better-sqlite3';
 import { ASSESSMENT_TABLES } from './repository.js';
 import { storageDiagnosis } from './storage-diagnosis.js';
 
@@ -11,7 +12,8 @@ import { storageDiagnosis } from './storage-diagnosis.js';
 const BACKUP_PROCESS = `
 const workerData = JSON.parse(process.env.BACKUP_JOB);
 const Database = require(workerData.driver);
-const answer = (outcome) => process.stdout.write(JSON.stringify(outcome));
+// The answer goes on its own pipe (fd 3): whatever else writes to stdout cannot garble it.
+const answer = (outcome) => require('node:fs').writeSync(3, JSON.stringify(outcome));
 const failed = (stage, error) => answer({ failed: { stage, message: error.message, code: error.code } });
 (async () => {
   let source;
@@ -64,28 +66,33 @@ export async function backupDatabase(
   const job = JSON.stringify({ driver, databasePath, copyPath, tables: ASSESSMENT_TABLES });
   const child = spawn(process.execPath, ['-e', BACKUP_PROCESS], {
     env: { ...process.env, BACKUP_JOB: job },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     ...(signal === undefined ? {} : { signal, killSignal: 'SIGKILL' as const }),
   });
-  let stdout = '';
+  let answer = '';
   let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
+  (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk) => {
+    answer += chunk;
   });
-  child.stderr.on('data', (chunk) => {
+  child.stderr?.on('data', (chunk) => {
     stderr += chunk;
   });
   const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', (error) => (error.name === 'AbortError' ? undefined : reject(error)));
     child.once('close', (code, killedBy) => resolve({ code, signal: killedBy }));
   });
-  if (signal?.aborted) throw new Error('the backup was interrupted');
+  if (signal?.aborted) {
+    closeOnce(databasePath);
+    throw new Error('the backup was interrupted');
+  }
   let outcome: Outcome;
   try {
-    outcome = JSON.parse(stdout) as Outcome;
+    outcome = JSON.parse(answer) as Outcome;
   } catch {
     const how = ended.signal === null ? `exit code ${ended.code}` : ended.signal;
-    throw new Error(`the backup's process ended (${how}) without an answer${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`);
+    const lines = stderr.split('\n').filter((line) => line.trim() !== '');
+    const cause = lines.find((line) => /^\w*Error\b/.test(line)) ?? lines.at(-1);
+    throw new Error(`the backup's process ended (${how}) without an answer${cause === undefined ? '' : `: ${cause.trim()}`}`);
   }
   if ('done' in outcome) return outcome.done;
   const { stage, message, code } = outcome.failed;
@@ -94,4 +101,20 @@ export async function backupDatabase(
   throw Object.assign(new Error(`cannot copy ${databasePath}: ${message}${code ? ` (${code})` : ''}${diagnosis ? `; ${diagnosis}` : ''}`), {
     code,
   });
+}
+
+/**
+ * Opens and closes the database once: the backup's process, killed, never closed its connection, so
+ * the `-wal` and `-shm` it made stay beside a database no server has open; closed as the last
+ * connection, this one removes them. With a server running, it changes nothing.
+ */
+function closeOnce(databasePath: string): void {
+  try {
+    const db = new Database(databasePath, { fileMustExist: true });
+    // A connection that reads nothing never opens the log, and so never removes it.
+    db.prepare('select count(*) from sqlite_master').get();
+    db.close();
+  } catch {
+    // The files stay, as they would after any reader that was killed.
+  }
 }
