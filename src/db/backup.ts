@@ -10,8 +10,8 @@ import { storageDiagnosis } from './storage-diagnosis.js';
 // within 60 ms, before they could remove the partial copy), and which a worker thread cannot leave
 // without V8 ending the whole process. The process is killed outright when the backup is given up.
 const BACKUP_PROCESS = `
-const workerData = JSON.parse(process.env.BACKUP_JOB);
-const Database = require(workerData.driver);
+const job = JSON.parse(process.env.BACKUP_JOB);
+const Database = require(job.driver);
 // The answer goes on its own pipe (fd 3): whatever else writes to stdout cannot garble it.
 const answer = (outcome) => require('node:fs').writeSync(3, JSON.stringify(outcome));
 const failed = (stage, error) => answer({ failed: { stage, message: error.message, code: error.code } });
@@ -19,11 +19,11 @@ const failed = (stage, error) => answer({ failed: { stage, message: error.messag
   let source;
   let totalPages;
   try {
-    source = new Database(workerData.databasePath, { fileMustExist: true });
+    source = new Database(job.databasePath, { fileMustExist: true });
     source.pragma('busy_timeout = 5000');
     // One step under one read snapshot: a stepwise backup restarts whenever the server commits, so
     // under steady writes it would never finish. Readers and the writer carry on meanwhile (WAL).
-    ({ totalPages } = await source.backup(workerData.copyPath, { progress: () => 0x7fffffff }));
+    ({ totalPages } = await source.backup(job.copyPath, { progress: () => 0x7fffffff }));
   } catch (error) {
     return failed('copy', error);
   } finally {
@@ -32,12 +32,12 @@ const failed = (stage, error) => answer({ failed: { stage, message: error.messag
   let check;
   try {
     // Opened for writing so that closing it removes the -wal and -shm its reads create.
-    check = new Database(workerData.copyPath, { fileMustExist: true });
+    check = new Database(job.copyPath, { fileMustExist: true });
     const integrity = check.pragma('integrity_check', { simple: true });
     if (integrity !== 'ok') return failed('check', new Error('the copy failed its integrity check: ' + integrity));
     const present = new Set(check.prepare("select name from sqlite_master where type = 'table'").pluck().all());
     let assessments = 0;
-    for (const table of workerData.tables) if (present.has(table)) assessments += check.prepare('select count(*) from ' + table).pluck().get();
+    for (const table of job.tables) if (present.has(table)) assessments += check.prepare('select count(*) from ' + table).pluck().get();
     answer({ done: { totalPages, assessments } });
   } catch (error) {
     failed('check', error);
