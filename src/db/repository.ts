@@ -251,12 +251,7 @@ export class Repository {
    */
   findAssessment(id: string): StoredAssessment | undefined {
     this.requireOwnLog();
-    try {
-      return this.lookUpAssessment(id);
-    } catch (error) {
-      this.noteDamage(error);
-      throw error;
-    }
+    return this.notingDamage(() => this.lookUpAssessment(id));
   }
 
   private lookUpAssessment(id: string): StoredAssessment | undefined {
@@ -273,12 +268,7 @@ export class Repository {
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {
     this.requireOwnLog();
-    try {
-      return this.selectIdempotency.get(scope, key);
-    } catch (error) {
-      this.noteDamage(error);
-      throw error;
-    }
+    return this.notingDamage(() => this.selectIdempotency.get(scope, key));
   }
 
   /**
@@ -316,6 +306,16 @@ export class Repository {
 
   private noteDamage(error: unknown): void {
     if (isDamageCode(storageFaultCode(error))) this.damaged = true;
+  }
+
+  /** What `call` gives, or its error thrown again once noted (noteDamage). */
+  private notingDamage<T>(call: () => T): T {
+    try {
+      return call();
+    } catch (error) {
+      this.noteDamage(error);
+      throw error;
+    }
   }
 
   /** Takes note that SQLite found the file damaged outside a call of this class (the background checkpoint). */
@@ -489,18 +489,16 @@ export class Repository {
   /** Forgets Idempotency-Keys older than the cutoff, at most `limit` of them, oldest first; returns how many. */
   purgeIdempotencyKeys(before: Date, limit = -1): number {
     this.requireFileInPlace();
-    try {
-      // A negative LIMIT is no limit.
-      return this.sqlite
-        .prepare(
-          `delete from idempotency_keys where rowid in
-             (select rowid from idempotency_keys where created_at < ? order by created_at limit ?)`,
-        )
-        .run(before.toISOString(), limit).changes;
-    } catch (error) {
-      this.noteDamage(error);
-      throw error;
-    }
+    // A negative LIMIT is no limit.
+    return this.notingDamage(
+      () =>
+        this.sqlite
+          .prepare(
+            `delete from idempotency_keys where rowid in
+               (select rowid from idempotency_keys where created_at < ? order by created_at limit ?)`,
+          )
+          .run(before.toISOString(), limit).changes,
+    );
   }
 
   countAssessments(): number {
