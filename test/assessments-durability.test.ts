@@ -468,3 +468,21 @@ describe('Idempotency-Keys', () => {
     }
   });
 });
+
+describe('DATABASE_SYNCHRONOUS', () => {
+  // A kill -9 cannot tell the levels apart (both keep every commit the process made): only a power
+  // loss can. So the setting is checked where it acts, on the connection that commits.
+  it.each([
+    [undefined, 1],
+    ['normal', 1],
+    ['full', 2],
+  ] as const)('%s: the connection that commits runs with synchronous = %i', async (synchronous, level) => {
+    const app = await buildTestApp({ databasePath: join(temp.make('rc-sync-'), 'api.sqlite'), synchronous });
+    try {
+      expect(app.repository.sqlite.pragma('synchronous', { simple: true })).toBe(level);
+      expect(app.repository.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      await app.close();
+    }
+  });
+});

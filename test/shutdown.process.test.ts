@@ -268,6 +268,28 @@ describe('graceful shutdown with keep-alive connections', () => {
     expect(exit, server.output()).toEqual({ code: 0, signal: null });
     expect(performance.now() - signalAt).toBeLessThan(1_000);
   }, 30_000);
+
+  // Guards against: a signal handler taken once, so that a second signal (an impatient Ctrl-C, a
+  // supervisor's repeated SIGTERM) met Node's default action and ended the drain at once.
+  it('takes a second SIGTERM and a SIGINT during its shutdown as the first one, and still exits 0', async () => {
+    const server = await startServer(script(), join(temp.make('rc-api-second-signal-'), 'kb.sqlite'), { LOG_LEVEL: 'info' });
+    // An idle keep-alive connection holds the shutdown open for its last call (about a second).
+    const socket = connect(server.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    expect((await exchangeOn(socket, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n')).slice(0, 15)).toBe('HTTP/1.1 200 OK');
+    server.child.kill('SIGTERM');
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      await sleep(200);
+      expect(server.child.exitCode, 'the shutdown ended before the next signal').toBeNull();
+      server.child.kill(signal);
+    }
+    const exit = await exitWithin(server, 5_000);
+    socket.destroy();
+    expect(exit, server.output()).toEqual({ code: 0, signal: null });
+    const lines = server.output().split('\n');
+    expect(lines.filter((line) => line.includes('shutting down: finishing in-flight requests'))).toHaveLength(1);
+    expect(lines.filter((line) => line.includes('"msg":"shut down"') && line.includes('"exitCode":0'))).toHaveLength(1);
+  }, 30_000);
 });
 
 describe('graceful shutdown past its grace period', () => {

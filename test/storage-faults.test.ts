@@ -740,6 +740,24 @@ describe('group commit against a locked database', () => {
     expect([plain.statusCode, plain.json().code]).toEqual([503, 'storage-unavailable']);
   });
 
+  // The hourly purge of old Idempotency-Keys runs with no request to answer: damage it meets must
+  // still take the server out of rotation, or writes would go on into the damaged file.
+  it('finds the file damaged from the purge of old Idempotency-Keys too', async () => {
+    const app = await appOn(fileDb());
+    const { sqlite } = app.repository;
+    const prepare = sqlite.prepare.bind(sqlite);
+    vi.spyOn(sqlite, 'prepare').mockImplementation(((source: string) => {
+      if (source.includes('delete from idempotency_keys'))
+        throw new Database.SqliteError('database disk image is malformed', 'SQLITE_CORRUPT');
+      return prepare(source);
+    }) as typeof sqlite.prepare);
+    expect(() => app.repository.purgeIdempotencyKeys(new Date())).toThrow('database disk image is malformed');
+    vi.mocked(sqlite.prepare).mockRestore();
+    expect((await app.inject('/ready')).json()).toMatchObject({ status: 'not-ready', checks: { database: false } });
+    const refused = await post(app, '/v1/assessments', submission(1));
+    expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);
+  });
+
   it('finds the file damaged from a write too', async () => {
     const path = fileDb();
     const first = await appOn(path);
