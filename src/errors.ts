@@ -24,16 +24,20 @@ export function quoted(text: string): string {
   return cut.replace(LONE_SURROGATES, '\uFFFD');
 }
 
+/** A key a field's name gives after a dot: a name, with hyphens; any other is given in brackets. */
+const PLAIN_KEY = /^[A-Za-z_$][\w$-]*$/;
+
 /**
  * The name of a field in a problem: `body.answers[2].value`, `querystring.roles[1]`, `[3].level`.
- * An empty key is written `[""]`, so that it still names something; a key the client made up is
- * quoted as `quoted` has it.
+ * A key that is not a plain name (empty, or with a space, a dot or a quote: `?a.b=1`) is written in
+ * brackets as a JSON string (`querystring["a.b"]`, `querystring[""]`), so that the name reads as one
+ * key; a key the client made up is first cut as `quoted` has it.
  */
 export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, part) => {
     if (typeof part === 'number') return `${out}[${part}]`;
     const key = quoted(String(part));
-    if (key === '') return `${out}[""]`;
+    if (!PLAIN_KEY.test(key)) return `${out}[${JSON.stringify(key)}]`;
     return out === '' ? key : `${out}.${key}`;
   }, prefix);
 }

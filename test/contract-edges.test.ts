@@ -46,6 +46,19 @@ describe('in-process contract checks', () => {
     expect(problem.errors).toEqual([{ field: 'querystring[""]', message: 'unknown parameter' }]);
   });
 
+  // Guards against: a name with a dot or a space was written after a dot (`querystring.a.b`,
+  // `querystring. limit`), which reads as a nested field or hides the space.
+  it('names a query parameter that is not a plain name in brackets, as one key', async () => {
+    for (const [url, field, message] of [
+      ['/v1/roles?a.b=1', 'querystring["a.b"]', 'unknown parameter'],
+      ['/v1/roles?%20limit=1', 'querystring[" limit"]', 'unknown parameter; did you mean limit?'],
+      ['/v1/roles?say%22hi%22=1', 'querystring["say\\"hi\\""]', 'unknown parameter'],
+      ['/v1/roles?page-size=1', 'querystring.page-size', 'unknown parameter'],
+    ] as const) {
+      expect(problemOf(await app.inject(url), 400).errors, url).toEqual([{ field, message }]);
+    }
+  });
+
   // RFC 3986 §2.1 and the bad-url problem type: "broken percent-encoding". Guards against: a broken
   // escape in the query string was kept as sent, so `?q=%FF` searched for the text `%FF` and answered
   // 200 with an empty list, and a broken value of a filter was reported as an unknown value.
@@ -55,7 +68,7 @@ describe('in-process contract checks', () => {
       ['/v1/competencies?q=%E2%82', ['querystring.q']],
       ['/v1/competencies?q=50%', ['querystring.q']],
       ['/v1/competencies?category=%ZZ&q=ok&role=%C3', ['querystring.category', 'querystring.role']],
-      ['/v1/competencies?%FF=1', ['querystring.%FF']],
+      ['/v1/competencies?%FF=1', ['querystring["%FF"]']],
       ['/v1/competencies?=%FF', ['querystring[""]']],
       ['/v1/no-such-route?q=%FF', ['querystring.q']],
     ] as const) {

@@ -230,8 +230,8 @@ describe('submission checks: the quick path against the schema', () => {
   // Guards against (from a review): an unknown field's name was quoted whole (5,000 characters) and
   // with its lone surrogates, in a problem a keyed batch also keeps.
   it.each([
-    ['a lone surrogate', 'x\ud800', 'body.x\ufffd'],
-    ['5,000 characters', 'k'.repeat(5000), `body.${'k'.repeat(64)}…`],
+    ['a lone surrogate', 'x\ud800', 'body["x\ufffd"]'],
+    ['5,000 characters', 'k'.repeat(5000), `body["${'k'.repeat(64)}…"]`],
   ])('names an unknown field with %s as well-formed, short text', (_name, field, named) => {
     const answers = QUESTION_IDS.slice(0, 8).map((questionId) => ({ questionId, value: 3 }));
     const check = checkThoroughly(app.kb, { answers, [field]: 1 });
