@@ -109,7 +109,7 @@ export interface paths {
         };
         /**
          * What one kind of problem means: the document a problem's `type` links to
-         * @description A problem's `type` is this path, relative to the server, so that any problem met can be looked up; `code` is the problem's `code` (e.g. `not-found`), and an unknown one is a 404.
+         * @description A problem's `type` is this path, relative to the server, so that any problem met can be looked up; `code` is the problem's `code` (e.g. `not-found`); an unknown one is a 404 that suggests the nearest code, and one in capitals a 400 that names it in lowercase, as for the slugs of the knowledge base.
          */
         get: operations["getProblemType"];
         put?: never;

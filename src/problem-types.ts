@@ -168,6 +168,9 @@ export const PROBLEM_TYPES = {
 
 export type ProblemCode = keyof typeof PROBLEM_TYPES;
 
+/** Every kind by its code: what `/problems/{code}` looks a code up in, and tells a misspelt one from. */
+export const PROBLEM_TYPES_BY_CODE: ReadonlyMap<string, (typeof PROBLEM_TYPES)[ProblemCode]> = new Map(Object.entries(PROBLEM_TYPES));
+
 /**
  * A problem's title: its kind's, or the status's reason phrase for the kind whose status varies. A
  * status other than its kind's is a fault in the code that raised it (its type and title would

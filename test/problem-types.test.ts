@@ -57,6 +57,27 @@ describe('problem types', () => {
     expect(response.json().errors).toEqual([{ field: 'params.code', message: 'unknown problem type "teapot"' }]);
   });
 
+  // Guards against: a code looked up unlike the knowledge base's slugs, so that a typo was a bare 404
+  // and capitals a 404 too, where a role or a company size is told the slug it names.
+  it('tells a misspelt code the nearest one, and one in capitals or with spaces its lowercase slug', async () => {
+    const misspelt = await getDocumented(app, '/problems/validation-eror');
+    expect([misspelt.statusCode, misspelt.json().errors]).toEqual([
+      404,
+      [{ field: 'params.code', message: 'unknown problem type "validation-eror"; did you mean validation-error?' }],
+    ]);
+    for (const [sent, meant] of [
+      ['Validation-Error', '; did you mean validation-error?'],
+      ['%20not-found', '; did you mean not-found?'],
+      ['NOT_FOUND', ''],
+    ]) {
+      const refused = await getDocumented(app, `/problems/${sent}`);
+      expect([refused.statusCode, refused.json().errors], sent).toEqual([
+        400,
+        [{ field: 'params.code', message: `must be a lowercase slug: letters, digits and single hyphens${meant}` }],
+      ]);
+    }
+  });
+
   it.each([
     ['an unknown route', { url: '/v1/nothing' }],
     ['an unknown role', { url: '/v1/roles/cto' }],

@@ -5,7 +5,7 @@ import { isDamageCode, storageFaultCode } from '../db/storage-faults.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody, slugHint } from '../errors.js';
 import { knownNames, unknownNameMessage } from '../names.js';
-import type { ProblemCode } from '../problem-types.js';
+import { PROBLEM_TYPES_BY_CODE, type ProblemCode } from '../problem-types.js';
 
 /**
  * Headers a route may have set for the body it meant to send. A problem sent in its place drops
@@ -34,6 +34,7 @@ function slugsOf(kb: KnowledgeBase | undefined, name: unknown): ReadonlyMap<stri
   if (name === 'competency') return kb.competencyBySlug;
   if (name === 'companySize') return kb.companySizeBySlug;
   if (name === 'source') return kb.sourceById;
+  if (name === 'code') return PROBLEM_TYPES_BY_CODE;
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageOf } from './common.js';
+import { pageOf, Slug } from './common.js';
 
 export const ProblemType = z
   .object({
@@ -14,8 +14,5 @@ export const ProblemType = z
 export const ProblemTypeList = pageOf(ProblemType).meta({ id: 'ProblemTypeList' });
 
 export const ProblemTypeParams = z.strictObject({
-  code: z
-    .string()
-    .max(64)
-    .meta({ description: 'A problem code, e.g. `not-found`', examples: ['not-found'] }),
+  code: Slug.meta({ description: 'A problem code, e.g. `not-found`', examples: ['not-found'] }),
 });

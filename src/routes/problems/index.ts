@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NotFoundError } from '../../errors.js';
-import { PROBLEM_TYPES, type ProblemCode, problemType } from '../../problem-types.js';
+import { NotFoundError, unknownValue } from '../../errors.js';
+import { PROBLEM_TYPES, PROBLEM_TYPES_BY_CODE, type ProblemCode, problemType } from '../../problem-types.js';
 import { NoQuery, NotModified, PageQuery } from '../../schemas/common.js';
 import { ProblemType, ProblemTypeList, ProblemTypeParams } from '../../schemas/problem-type.js';
 import { json, PAGE_LINKS, problems } from '../../schemas/responses.js';
 
 const documentOf = (code: ProblemCode) => ({ type: problemType(code), code, ...PROBLEM_TYPES[code] });
-const isCode = (code: string): code is ProblemCode => Object.hasOwn(PROBLEM_TYPES, code);
 const ALL = (Object.keys(PROBLEM_TYPES) as ProblemCode[]).map(documentOf);
 
 /** The documents that problems' `type` links to: each kind of problem, what it means and what to do. */
@@ -40,7 +39,8 @@ const problemTypes: FastifyPluginAsyncZod = async (app) => {
         summary: "What one kind of problem means: the document a problem's `type` links to",
         description:
           "A problem's `type` is this path, relative to the server, so that any problem met can be looked up; `code` is the " +
-          "problem's `code` (e.g. `not-found`), and an unknown one is a 404.",
+          "problem's `code` (e.g. `not-found`); an unknown one is a 404 that suggests the nearest code, and one in capitals a 400 " +
+          'that names it in lowercase, as for the slugs of the knowledge base.',
         params: ProblemTypeParams,
         querystring: NoQuery,
         response: { 200: json(ProblemType, 'The problem type'), 304: NotModified, ...problems(400, 404, 412) },
@@ -48,8 +48,9 @@ const problemTypes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { code } = request.params;
-      if (!isCode(code)) throw new NotFoundError([{ what: 'problem type', value: code, field: 'params.code' }]);
-      return app.sendCached(request, reply, `problem|${code}`, ProblemType, () => documentOf(code));
+      if (!PROBLEM_TYPES_BY_CODE.has(code))
+        throw new NotFoundError([unknownValue(PROBLEM_TYPES_BY_CODE, 'problem type', code, 'params.code')]);
+      return app.sendCached(request, reply, `problem|${code}`, ProblemType, () => documentOf(code as ProblemCode));
     },
   );
 };
