@@ -1121,6 +1121,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
@@ -1223,6 +1234,17 @@ export interface operations {
             };
             /** @description The request did not arrive whole within the request timeout; the connection is closed */
             408: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
                     "x-request-id": string;
@@ -1383,6 +1405,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
@@ -1525,6 +1558,17 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1688,6 +1732,17 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1861,6 +1916,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
@@ -2018,6 +2084,17 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2191,6 +2268,17 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2398,6 +2486,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
@@ -2565,6 +2664,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
@@ -2722,6 +2832,17 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2895,6 +3016,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
@@ -3052,6 +3184,17 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3219,6 +3362,17 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3402,6 +3556,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
@@ -3574,6 +3739,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
@@ -3716,6 +3892,17 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3874,6 +4061,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `Expect` other than `100-continue` */
             417: {
                 headers: {
@@ -4016,6 +4214,17 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4188,6 +4397,17 @@ export interface operations {
                     "x-ratelimit-remaining"?: number;
                     /** @description Seconds until the current window ends */
                     "x-ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4427,6 +4647,17 @@ export interface operations {
                     "x-ratelimit-remaining"?: number;
                     /** @description Seconds until the current window ends */
                     "x-ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4678,6 +4909,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read) */
             415: {
                 headers: {
@@ -4908,6 +5150,17 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -212,7 +212,7 @@ function writeRaw(socket: Duplex, status: number, problem: ReturnType<typeof ear
 type HttpSocket = Duplex & { _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null };
 
 /**
- * Requests Node's HTTP parser refuses before Fastify sees them (not HTTP, headers too large, too
+ * Requests Node's HTTP parser refuses before Fastify sees them (not HTTP, a URL or headers too large, too
  * slow to arrive), answered as problems with the API's headers like every other error, and the
  * connection closed. Fastify's default answers them in plain JSON without those headers. Their
  * Origin is unknown (the headers were not read): `corsHeaders` are added when they are the same for
@@ -239,10 +239,27 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request-timeout', 'The request did not arrive within the request timeout.']
         : error.code === 'HPE_HEADER_OVERFLOW'
-          ? [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
+          ? overflowedInUrl(error)
+            ? [414, 'uri-too-long', "The request's URL is longer than the server accepts."]
+            : [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
           : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
     afterPendingResponses(socket, answer);
   };
+}
+
+/**
+ * Whether the size limit of a request's head ran out in its request line: Node's parser stops at the
+ * end of the URL that took it past the limit, so the bytes from there are ` HTTP/` in the chunk it
+ * was reading. An overflow in a header line, or in a URL still arriving when its chunk ended (a
+ * client writing a long URL in pieces), is a 431 as before.
+ */
+function overflowedInUrl(error: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown }): boolean {
+  const { rawPacket, bytesParsed } = error;
+  return (
+    Buffer.isBuffer(rawPacket) &&
+    typeof bytesParsed === 'number' &&
+    rawPacket.subarray(bytesParsed, bytesParsed + 6).toString('latin1') === ' HTTP/'
+  );
 }
 
 /**

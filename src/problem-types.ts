@@ -81,6 +81,12 @@ export const PROBLEM_TYPES = {
     title: 'Content Too Large',
     description: 'The body is larger than the route accepts (`BODY_LIMIT`, or `BATCH_BODY_LIMIT` for a batch).',
   },
+  'uri-too-long': {
+    status: 414,
+    title: 'URI Too Long',
+    description:
+      'The request line is longer than the server accepts: the request line and the headers together may take 16 KiB. Send a shorter URL (fewer or shorter query parameters); the connection is closed.',
+  },
   'unsupported-media-type': {
     status: 415,
     title: 'Unsupported Media Type',

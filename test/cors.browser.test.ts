@@ -479,18 +479,18 @@ describe('a rate-limited frontend (CORS_ORIGINS=*, RATE_LIMIT_MAX=3) in Chromium
     });
   });
 
-  // Guards against: a request line or headers over Node's 16 KiB limit answered with a 431 that had
-  // no CORS headers, so the page's fetch() failed as if the API were down. The headers were never
+  // Guards against: a request line or headers over Node's 16 KiB limit answered with a problem that
+  // had no CORS headers, so the page's fetch() failed as if the API were down. The headers were never
   // read, so only CORS_ORIGINS=* (the same answer for every origin) can allow it; with a list of
   // origins the page still sees a network error.
-  it('lets the page read the 431 for a URL longer than 16 KB', async () => {
+  it('lets the page read the 414 for a URL longer than 16 KB', async () => {
     const path = `/v1/competencies?q=${'a'.repeat(17_000)}`;
     const raw = await get(api, path, { origin: frontend.origin });
-    expect(raw.status).toBe(431);
+    expect(raw.status).toBe(414);
     const read = allowed(await call(`${api}${path}`, { cache: 'no-store' }));
-    expect(read.status).toBe(431);
+    expect(read.status).toBe(414);
     const problem = JSON.parse(read.body);
-    expect(problem).toMatchObject({ status: 431, code: 'headers-too-large' });
+    expect(problem).toMatchObject({ status: 414, code: 'uri-too-long' });
     expect(problem.requestId).toBe(read.headers['x-request-id']);
   });
 });

@@ -520,6 +520,21 @@ describe('errors answered outside the routes', () => {
       const big = await raw(port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
       expect(big).toMatch(/^HTTP\/1\.1 431/);
       expect(big).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+      // A URL that takes the head past the limit is told so (RFC 9110, 15.5.15), not that the headers are too large.
+      const longUrl = await raw(port, `GET /v1/competencies?q=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(longUrl).toMatch(/^HTTP\/1\.1 414 URI Too Long\r\n/);
+      expect(JSON.parse(longUrl.slice(longUrl.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        status: 414,
+        code: 'uri-too-long',
+        type: '/problems/uri-too-long',
+        detail: "The request's URL is longer than the server accepts.",
+      });
+      // Behind a request answered first on the same connection, too; a long header line after a
+      // short URL stays a 431.
+      const behind = await raw(port, `GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(behind).toMatch(/^HTTP\/1\.1 200 [\s\S]*}HTTP\/1\.1 414 /);
+      const longHeader = await raw(port, `GET /${'a'.repeat(10_000)} HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(10_000)}\r\n\r\n`);
+      expect(longHeader).toMatch(/^HTTP\/1\.1 431/);
     } finally {
       await app.close();
     }

@@ -7,6 +7,7 @@ const PROBLEM_DESCRIPTIONS = {
   408: 'The request did not arrive whole within the request timeout; the connection is closed',
   412: '`If-Match` names no entity tag of the current representation',
   413: 'Body too large',
+  414: 'The request line is longer than the server accepts; the connection is closed',
   415: 'Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read)',
   417: 'An `Expect` other than `100-continue`',
   422: 'Well-formed but unacceptable: `errors` lists every problem',
@@ -142,13 +143,13 @@ const PROBLEM_HEADERS: Partial<Record<ProblemStatus, Headers>> = { 415: ACCEPT_E
 type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: typeof Problem } }; headers?: Headers };
 
 /** Answered before routing, so without the headers the API's hooks add (Vary among them). */
-export const BEFORE_ROUTING: readonly number[] = [408, 417, 431, 501];
+export const BEFORE_ROUTING: readonly number[] = [408, 414, 417, 431, 501];
 /**
- * Problems any request can get, whatever its route: 408, 417, 431 and 501 are answered before routing
+ * Problems any request can get, whatever its route: 408, 414, 417, 431 and 501 are answered before routing
  * (the request is incomplete, or its headers ask for what the server does not do), 500 and 503 (load
  * shedding) by any route.
  */
-const ANY_REQUEST = [408, 417, 431, 500, 501, 503] as const;
+const ANY_REQUEST = [408, 414, 417, 431, 500, 501, 503] as const;
 
 /** problem+json responses for the given statuses and those of ANY_REQUEST. */
 export function problems(...statuses: ProblemStatus[]) {
