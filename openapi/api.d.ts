@@ -369,7 +369,7 @@ export interface paths {
         };
         /**
          * The self-assessment: answer scale and questions in order
-         * @description Answer a question with a `value` from 1 (strongly disagree) to 5 (strongly agree), as its `prompt` reads: the server itself reverses a `keyed: minus` one (6 - value). Send at least `minAnswers` (8) answers, each question at most once, to `POST /v1/assessments` (or its `/preview`, or in a `/batch`).
+         * @description Answer a question with a `value` from 1 (strongly disagree) to 5 (strongly agree), as its `prompt` reads: the server itself reverses a `keyed: minus` one (6 - value). Send at least `minAnswers` (8) answers, each question at most once, to `POST /v1/assessments` (or its `/preview`, or in a `/batch`). With `version`, the questions of that instrument version (a stored result's `versions.instrument`) as they were, `current: false` when later ones replaced them: for reading the answers of results scored with them; an unknown version is a 404 naming those there are.
          */
         get: operations["getInstrument"];
         put?: never;
@@ -661,7 +661,11 @@ export interface components {
             keyed: "plus" | "minus";
         };
         Instrument: {
+            /** @description The instrument version, which a result scored with these questions carries as `versions.instrument` */
             version: string;
+            /** @description Whether these are the questions submissions are scored with now; an earlier version (`?version=`) is for reading the answers of results scored with it */
+            current: boolean;
+            /** @description The knowledge-base release that gave these questions (for an earlier version, the last one that did) */
             kbRelease: string;
             scale: {
                 value: number;
@@ -4137,7 +4141,13 @@ export interface operations {
     };
     getInstrument: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description An instrument version (a result's `versions.instrument`): its questions as they were, to read the answers of results scored with them. Without it, the current questions.
+                 * @example 2026.12
+                 */
+                version?: string;
+            };
             header?: {
                 /** @description Entity tags already held (a list, weak or strong, or `*`): a current one is answered 304 with no body */
                 "if-none-match"?: string;
@@ -4185,6 +4195,19 @@ export interface operations {
             };
             /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
             400: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown route or slug */
+            404: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
                     "x-request-id": string;

@@ -129,7 +129,57 @@ describe('stored assessments across a new release', () => {
 
       const instrument = (await get(second, '/v1/assessment/questions')).json();
       expect(instrument.version).toBe(newInstrument);
+      expect(instrument.current).toBe(true);
       expect(instrument.questions.map((q: { id: string }) => q.id)).not.toContain(removed.id);
+      expect((await get(second, `/v1/assessment/questions?version=${newInstrument}`)).body).toBe(JSON.stringify(instrument));
+
+      // The old result's answers are read against the questions it was scored with, kept by the version it names.
+      const earlier = await get(second, `/v1/assessment/questions?version=${stored.result.versions.instrument}`);
+      expect(earlier.statusCode).toBe(200);
+      const asked = earlier.json();
+      expect(asked).toMatchObject({ version: seed.questions.instrumentVersion, current: false, kbRelease: seed.release });
+      expect(asked.questions).toEqual(
+        QUESTIONS.map(({ id, prompt, competency, keyed }, i) => ({ id, order: i + 1, prompt, competency, keyed })),
+      );
+      const askedIds = new Set(asked.questions.map((q: { id: string }) => q.id));
+      expect(stored.answers.every((a: { questionId: string }) => askedIds.has(a.questionId))).toBe(true);
+      const unknown = await get(second, '/v1/assessment/questions?version=1999.01');
+      expect([unknown.statusCode, unknown.json().errors]).toEqual([
+        404,
+        [
+          {
+            field: 'querystring.version',
+            message: `unknown instrument version "1999.01": must be one of: ${seed.questions.instrumentVersion}, ${newInstrument}`,
+          },
+        ],
+      ]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  // Guards against: a database seeded before question banks were kept lost its questions at the next
+  // release, so results scored with them could no longer be read against them.
+  it('keeps the questions of a database seeded before question banks were, at its next start', async () => {
+    const databasePath = databaseFile();
+    const first = await buildTestApp({ databasePath });
+    first.repository.sqlite.prepare('delete from question_banks').run();
+    await first.close();
+
+    const folder = temp.seedCopy();
+    const newInstrument = `${seed.questions.instrumentVersion}.1`;
+    editJson(folder, 'release.json', (data) => ({ ...data, release: seed.release.replace(/\d+$/, (patch) => String(Number(patch) + 1)) }));
+    editJson(folder, 'questions.json', (data) => ({
+      ...data,
+      instrumentVersion: newInstrument,
+      questions: data.questions.map((q: RawQuestion, i: number) => (i === 0 ? { ...q, prompt: 'A reworded statement.' } : q)),
+    }));
+    const second = await buildTestApp({ databasePath, content: loadContent(folder) });
+    try {
+      const earlier = (await get(second, `/v1/assessment/questions?version=${seed.questions.instrumentVersion}`)).json();
+      expect(earlier).toMatchObject({ current: false, kbRelease: seed.release });
+      expect(earlier.questions[0].prompt).toBe(QUESTIONS[0]?.prompt);
+      expect((await get(second, '/v1/assessment/questions')).json().questions[0].prompt).toBe('A reworded statement.');
     } finally {
       await second.close();
     }

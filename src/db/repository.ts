@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync, type Stats, statSync, unlinkSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
-import type { Citation, KnowledgeBaseData, Variant } from '../domain/knowledge-base.js';
+import type { Citation, KnowledgeBaseData, Question, QuestionBank, Variant } from '../domain/knowledge-base.js';
 import { AssessmentIds, type AssessmentLocation, ID_KEY_BYTES, MAX_ROW } from './assessment-ids.js';
 import { BACKSTOP_CHECKPOINT_PAGES, type Db, migrationState, SQLITE_AUTOCHECKPOINT_PAGES } from './client.js';
 import * as t from './schema.js';
@@ -552,6 +552,21 @@ export class Repository {
    */
   readKnowledgeBase(): KnowledgeBaseData {
     return this.sqlite.transaction(() => this.readReleaseRows())();
+  }
+
+  /** The questions of every instrument version seeded, each with the release that seeded them last, oldest version first. */
+  readQuestionBanks(): QuestionBank[] {
+    return this.db
+      .select()
+      .from(t.questionBanks)
+      .orderBy(asc(t.questionBanks.seededAt))
+      .all()
+      .map(({ instrumentVersion, instrumentHash, kbRelease, questions }) => ({
+        version: instrumentVersion,
+        instrumentHash,
+        kbRelease,
+        questions: JSON.parse(questions) as Question[],
+      }));
   }
 
   private readReleaseRows(): KnowledgeBaseData {

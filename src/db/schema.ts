@@ -239,3 +239,18 @@ export const idempotencyKeys = sqliteTable(
   },
   (t) => [uniqueIndex('idempotency_keys_scope_key_unique').on(t.scope, t.key), index('idempotency_keys_created_at_idx').on(t.createdAt)],
 );
+
+/**
+ * The questions of each instrument version seeded, as `GET /v1/assessment/questions` served them (the
+ * JSON text of the list, in order), with the release that seeded them: a stored result names its
+ * `versions.instrument`, and its answers' question ids are read against that version's questions
+ * once later releases change them. A version given other questions without a new version (seeding
+ * warns) keeps the last.
+ */
+export const questionBanks = sqliteTable('question_banks', {
+  instrumentVersion: text('instrument_version').primaryKey(),
+  instrumentHash: text('instrument_hash').notNull(),
+  kbRelease: text('kb_release').notNull(),
+  questions: text('questions').notNull(),
+  seededAt: text('seeded_at').notNull(),
+});

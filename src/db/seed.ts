@@ -54,6 +54,12 @@ export function seedDatabase(db: Db, content: Content, now: () => Date = () => n
           .where(eq(t.releases.id, current.id))
           .run();
       }
+      // Seeded before question banks were kept: the current questions are kept as their version's,
+      // so that results scored with them can still be read against them after the next release.
+      if (current !== undefined && !hasQuestionBank(tx, current.instrumentVersion)) {
+        const questions = currentQuestions(tx);
+        keepQuestionBank(tx, current.instrumentVersion, instrumentHashOf(questions), current.id, questions, now);
+      }
       if (current?.id === content.release && current.contentHash === content.contentHash) {
         return { changed: false, ...outcome, replacedContentHash: null, replacedInstrumentHash: null };
       }
@@ -164,20 +170,52 @@ function write(tx: Tx, content: Content, now: () => Date): void {
   };
   tx.update(t.releases).set({ current: false }).where(eq(t.releases.current, true)).run();
   tx.insert(t.releases).values(release).onConflictDoUpdate({ target: t.releases.id, set: release }).run();
+  keepQuestionBank(tx, content.instrumentVersion, content.instrumentHash, content.release, content.questions, now);
+}
+
+type BankQuestion = { id: string; prompt: string; competency: string; keyed: string };
+
+const hasQuestionBank = (tx: Tx, version: string) =>
+  tx
+    .select({ version: t.questionBanks.instrumentVersion })
+    .from(t.questionBanks)
+    .where(eq(t.questionBanks.instrumentVersion, version))
+    .get() !== undefined;
+
+/** Keeps the questions of an instrument version as the questions read lists them, replacing what the version held. */
+function keepQuestionBank(
+  tx: Tx,
+  version: string,
+  hash: string,
+  release: string,
+  questions: readonly BankQuestion[],
+  now: () => Date,
+): void {
+  const bank = {
+    instrumentVersion: version,
+    instrumentHash: hash,
+    kbRelease: release,
+    questions: JSON.stringify(
+      questions.map(({ id, prompt, competency, keyed }, position) => ({ id, order: position + 1, prompt, competency, keyed })),
+    ),
+    seededAt: now().toISOString(),
+  };
+  tx.insert(t.questionBanks).values(bank).onConflictDoUpdate({ target: t.questionBanks.instrumentVersion, set: bank }).run();
 }
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-/** The hash of the questions the database holds (the current release's), as instrumentHashOf takes it from seed files. */
-function currentInstrumentHash(tx: Tx): string {
-  const questions = tx
+/** The questions the database holds (the current release's) in order, with the fields the seed files give them. */
+const currentQuestions = (tx: Tx): BankQuestion[] =>
+  tx
     .select({ id: t.questions.id, prompt: t.questions.prompt, competency: t.competencies.slug, keyed: t.questions.keyed })
     .from(t.questions)
     .innerJoin(t.competencies, eq(t.questions.competencyId, t.competencies.id))
     .orderBy(asc(t.questions.position))
     .all();
-  return instrumentHashOf(questions);
-}
+
+/** The hash of the questions the database holds, as instrumentHashOf takes it from seed files. */
+const currentInstrumentHash = (tx: Tx): string => instrumentHashOf(currentQuestions(tx));
 type SlugTable = typeof t.roles | typeof t.competencies | typeof t.companySizes;
 
 function upsertBySlug<T extends SlugTable>(tx: Tx, table: T, rows: (T['$inferInsert'] & { slug: string })[]): Map<string, number> {

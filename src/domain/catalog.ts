@@ -1,6 +1,6 @@
 import { ANSWER_SCALE } from './assessment.js';
 import { compare } from './comparison.js';
-import { type Category, type Competency, type KnowledgeBase, levelScale } from './knowledge-base.js';
+import { type Category, type Competency, type KnowledgeBase, levelScale, type QuestionBank } from './knowledge-base.js';
 import { MIN_ANSWERS } from './scoring.js';
 
 /** Views of the knowledge base that the read API serves, as plain data. */
@@ -9,9 +9,22 @@ import { MIN_ANSWERS } from './scoring.js';
 export function instrument(kb: KnowledgeBase) {
   return {
     version: kb.release.instrumentVersion,
+    current: true,
     kbRelease: kb.release.id,
     scale: ANSWER_SCALE,
     questions: kb.data.questions.map(({ id, order, prompt, competency, keyed }) => ({ id, order, prompt, competency, keyed })),
+    minAnswers: MIN_ANSWERS,
+  };
+}
+
+/** An earlier instrument version, for reading the answers of results scored with it: it takes no submissions. */
+export function earlierInstrument(bank: QuestionBank) {
+  return {
+    version: bank.version,
+    current: false,
+    kbRelease: bank.kbRelease,
+    scale: ANSWER_SCALE,
+    questions: bank.questions.map(({ id, order, prompt, competency, keyed }) => ({ id, order, prompt, competency, keyed })),
     minAnswers: MIN_ANSWERS,
   };
 }

@@ -208,10 +208,29 @@ export const Question = z
   })
   .meta({ id: 'Question' });
 
+export const InstrumentQuery = z.strictObject({
+  version: z
+    .string()
+    .min(1, { abort: true, error: 'must not be empty' })
+    .max(64)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be an instrument version, as a result gives it in `versions.instrument` (e.g. 2026.12)')
+    .optional()
+    .meta({
+      description:
+        "An instrument version (a result's `versions.instrument`): its questions as they were, to read the answers of results scored with them. Without it, the current questions.",
+      examples: ['2026.12'],
+    }),
+});
+
 export const Instrument = z
   .object({
-    version: z.string(),
-    kbRelease: z.string(),
+    version: z.string().describe('The instrument version, which a result scored with these questions carries as `versions.instrument`'),
+    current: z
+      .boolean()
+      .describe(
+        'Whether these are the questions submissions are scored with now; an earlier version (`?version=`) is for reading the answers of results scored with it',
+      ),
+    kbRelease: z.string().describe('The knowledge-base release that gave these questions (for an earlier version, the last one that did)'),
     scale: z.array(z.object({ value: z.int().min(1).max(5), label: z.string() })),
     questions: z.array(Question),
     minAnswers: z.int().min(1),

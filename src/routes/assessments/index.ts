@@ -3,9 +3,9 @@ import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { failsIfMatch, matchesAny } from '../../conditional.js';
 import { UUID_V4 } from '../../db/assessment-ids.js';
-import { instrument } from '../../domain/catalog.js';
+import { earlierInstrument, instrument } from '../../domain/catalog.js';
 import { MIN_ANSWERS } from '../../domain/scoring.js';
-import { ApiError, NotFoundError, problemBody, SubmissionError } from '../../errors.js';
+import { ApiError, NotFoundError, problemBody, SubmissionError, unknownValue } from '../../errors.js';
 import {
   Assessment,
   AssessmentParams,
@@ -14,6 +14,7 @@ import {
   BatchResponse,
   IdempotencyHeaders,
   Instrument,
+  InstrumentQuery,
   MAX_BATCH_ITEMS,
   Submission,
 } from '../../schemas/assessment.js';
@@ -69,6 +70,8 @@ const refuseIfMatch =
 
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
   const service = new AssessmentService(app.kb, app.repository, new RecentAssessments(options.recentAssessmentsBytes));
+  // Earlier instrument versions, read once: like the knowledge base, they change only with a new seed, at a restart.
+  const questionBanks = new Map(app.repository.readQuestionBanks().map((bank) => [bank.version, bank]));
 
   // Later reads of stored JSON are answered before routing. Only a lowercase version-4 id (every id
   // the API hands out) without a query: the params schema accepts each of them, and the GET route
@@ -94,12 +97,22 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         description:
           'Answer a question with a `value` from 1 (strongly disagree) to 5 (strongly agree), as its `prompt` reads: the server ' +
           `itself reverses a \`keyed: minus\` one (6 - value). Send at least \`minAnswers\` (${MIN_ANSWERS}) answers, each question ` +
-          'at most once, to `POST /v1/assessments` (or its `/preview`, or in a `/batch`).',
-        querystring: NoQuery,
-        response: { 200: json(Instrument, 'The instrument'), 304: NotModified, ...problems(400, 412) },
+          'at most once, to `POST /v1/assessments` (or its `/preview`, or in a `/batch`). With `version`, the questions of that ' +
+          "instrument version (a stored result's `versions.instrument`) as they were, `current: false` when later ones replaced " +
+          'them: for reading the answers of results scored with them; an unknown version is a 404 naming those there are.',
+        querystring: InstrumentQuery,
+        response: { 200: json(Instrument, 'The instrument'), 304: NotModified, ...problems(400, 404, 412) },
       },
     },
-    async (request, reply) => app.sendCached(request, reply, 'instrument', Instrument, () => instrument(app.kb)),
+    async (request, reply) => {
+      const { version } = request.query;
+      if (version === undefined || version === app.kb.release.instrumentVersion) {
+        return app.sendCached(request, reply, 'instrument', Instrument, () => instrument(app.kb));
+      }
+      const bank = questionBanks.get(version);
+      if (bank === undefined) throw new NotFoundError([unknownValue(questionBanks, 'instrument version', version, 'querystring.version')]);
+      return app.sendCached(request, reply, `instrument|${version}`, Instrument, () => earlierInstrument(bank));
+    },
   );
 
   app.post(
