@@ -439,8 +439,19 @@ export function outcomeOf(reply: Reply, respondent: string): Outcome {
     }
     return { kind: 'unexpected', status: 201, body: reply.body.slice(0, 300) };
   }
-  if (reply.status === 503 && reply.headers.connection === 'close') return { kind: 'refused', status: 503 };
+  // Refused as the server shuts down: any other 503 (load shed, a storage fault) is not that.
+  if (reply.status === 503 && reply.headers.connection === 'close' && problemCodeOf(reply.body) === 'shutting-down') {
+    return { kind: 'refused', status: 503 };
+  }
   return { kind: 'unexpected', status: reply.status, body: reply.body.slice(0, 300) };
+}
+
+function problemCodeOf(body: string): unknown {
+  try {
+    return (JSON.parse(body) as { code?: unknown }).code;
+  } catch {
+    return undefined;
+  }
 }
 
 export const idOf = (attempt: Attempt) => (attempt.outcome.kind === 'ack' ? attempt.outcome.id : '');
