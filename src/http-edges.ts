@@ -247,19 +247,32 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
   };
 }
 
+/** A request line's start: a method, one space and a target (a path, an absolute URL or `*`). */
+const REQUEST_LINE_START = /^[A-Z]+ (?:\/|[a-z][a-z0-9+.-]*:|\*)/i;
+/** A request line at least this long is most of the 16 KiB a head may take: its URL is what to shorten. */
+const LONG_REQUEST_LINE = 8 * 1024;
+
 /**
- * Whether the size limit of a request's head ran out in its request line: Node's parser stops at the
- * end of the URL that took it past the limit, so the bytes from there are ` HTTP/` in the chunk it
- * was reading. An overflow in a header line, or in a URL still arriving when its chunk ended (a
- * client writing a long URL in pieces), is a 431 as before.
+ * Whether a request's head went past the size limit because of its URL: the chunk Node's parser was
+ * reading when it stopped holds the start of that request's head, and its request line (to its CRLF,
+ * or all the chunk holds of it) is 8 KiB or more. Node reports the overflow in the chunk that took
+ * the head past the limit, and a head written at once (as clients write one) arrives in one chunk on
+ * a local network; a head whose request line began in an earlier chunk, or one whose header lines
+ * are what is long, is a 431.
  */
 function overflowedInUrl(error: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown }): boolean {
   const { rawPacket, bytesParsed } = error;
-  return (
-    Buffer.isBuffer(rawPacket) &&
-    typeof bytesParsed === 'number' &&
-    rawPacket.subarray(bytesParsed, bytesParsed + 6).toString('latin1') === ' HTTP/'
-  );
+  if (!Buffer.isBuffer(rawPacket) || typeof bytesParsed !== 'number') return false;
+  // The head the parser was in starts after the last empty line before where it stopped (pipelined
+  // requests before it), or at the chunk's start. A head found too large as it ends stops the parser
+  // inside its own empty line, which a request line and a CRLF (16 bytes at least) keep well clear of
+  // the one before it: the search starts 8 bytes back.
+  // (A negative offset would count from the chunk's end.)
+  const before = bytesParsed < 8 ? -1 : rawPacket.lastIndexOf('\r\n\r\n', bytesParsed - 8);
+  const start = before < 0 ? 0 : before + 4;
+  if (!REQUEST_LINE_START.test(rawPacket.subarray(start, start + 16).toString('latin1'))) return false;
+  const end = rawPacket.indexOf('\r\n', start);
+  return (end < 0 ? rawPacket.length : end) - start >= LONG_REQUEST_LINE;
 }
 
 /**

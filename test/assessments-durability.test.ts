@@ -141,6 +141,12 @@ describe('stored assessments across a new release', () => {
       expect(asked.questions).toEqual(
         QUESTIONS.map(({ id, prompt, competency, keyed }, i) => ({ id, order: i + 1, prompt, competency, keyed })),
       );
+      const revalidated = await second.inject({
+        url: `/v1/assessment/questions?version=${stored.result.versions.instrument}`,
+        headers: { 'if-none-match': String(earlier.headers.etag) },
+      });
+      expect(revalidated.statusCode).toBe(304);
+      expect(earlier.headers.etag).not.toBe((await get(second, '/v1/assessment/questions')).headers.etag);
       const askedIds = new Set(asked.questions.map((q: { id: string }) => q.id));
       expect(stored.answers.every((a: { questionId: string }) => askedIds.has(a.questionId))).toBe(true);
       const unknown = await get(second, '/v1/assessment/questions?version=1999.01');

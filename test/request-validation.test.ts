@@ -529,12 +529,20 @@ describe('errors answered outside the routes', () => {
         type: '/problems/uri-too-long',
         detail: "The request's URL is longer than the server accepts.",
       });
-      // Behind a request answered first on the same connection, too; a long header line after a
-      // short URL stays a 431.
+      // Behind a request answered first on the same connection, too; and when a URL of half the limit
+      // or more leaves the headers too little room. A long header line after a short URL stays a 431,
+      // alone or behind another request.
       const behind = await raw(port, `GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
       expect(behind).toMatch(/^HTTP\/1\.1 200 [\s\S]*}HTTP\/1\.1 414 /);
-      const longHeader = await raw(port, `GET /${'a'.repeat(10_000)} HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(10_000)}\r\n\r\n`);
+      const mostlyUrl = await raw(port, `GET /${'a'.repeat(9_000)} HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(9_000)}\r\n\r\n`);
+      expect(mostlyUrl).toMatch(/^HTTP\/1\.1 414/);
+      const longHeader = await raw(port, `GET /${'a'.repeat(7_000)} HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(10_000)}\r\n\r\n`);
       expect(longHeader).toMatch(/^HTTP\/1\.1 431/);
+      const longHeaderBehind = await raw(
+        port,
+        `GET /${'a'.repeat(9_000)} HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`,
+      );
+      expect(longHeaderBehind).toMatch(/^HTTP\/1\.1 404 [\s\S]*}HTTP\/1\.1 431 /);
     } finally {
       await app.close();
     }

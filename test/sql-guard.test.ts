@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadContent } from '../src/content/load.js';
 import * as schema from '../src/db/schema.js';
 import { buildTestApp } from './helpers.js';
 import { listenLocally } from './support/http.js';
@@ -36,6 +37,7 @@ const HOT_READS = [
   '/v1/comparisons?roles=tech-lead,engineering-manager&companySize=scale-up',
   '/v1/comparisons/by-company-size?roles=tech-lead,engineering-manager',
   '/v1/assessment/questions',
+  `/v1/assessment/questions?version=${loadContent().instrumentVersion}`,
   '/v1/exports/knowledge-base',
   '/v1/exports/levels.csv',
   '/problems',

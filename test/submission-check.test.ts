@@ -237,4 +237,22 @@ describe('submission checks: the quick path against the schema', () => {
     const check = checkThoroughly(app.kb, { answers, [field]: 1 });
     expect(check.ok ? [] : check.errors).toContainEqual({ field: named, message: 'unknown field' });
   });
+
+  // Guards against (from a review): the batch route wrote the names of unknown fields beside `items`
+  // as they came, so a dotted, long or broken name read otherwise than on the single routes.
+  it.each([
+    ['a dot', 'a.b', 'body["a.b"]'],
+    ['a lone surrogate', 'x\ud800', 'body["x\ufffd"]'],
+    ['5,000 characters', 'k'.repeat(5000), `body["${'k'.repeat(64)}…"]`],
+  ])("names an unknown field with %s beside a batch's items as the single routes do", async (_name, field, named) => {
+    const answers = QUESTION_IDS.slice(0, 8).map((questionId) => ({ questionId, value: 3 }));
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/assessments/batch',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ items: [{ answers }], [field]: 1 }),
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().errors).toContainEqual({ field: named, message: 'unknown field' });
+  });
 });

@@ -554,12 +554,12 @@ export class Repository {
     return this.sqlite.transaction(() => this.readReleaseRows())();
   }
 
-  /** The questions of every instrument version seeded, each with the release that seeded them last, oldest version first. */
+  /** The questions of every instrument version seeded, each with the release that seeded them last, by version. */
   readQuestionBanks(): QuestionBank[] {
     return this.db
       .select()
       .from(t.questionBanks)
-      .orderBy(asc(t.questionBanks.seededAt))
+      .orderBy(asc(t.questionBanks.instrumentVersion))
       .all()
       .map(({ instrumentVersion, instrumentHash, kbRelease, questions }) => ({
         version: instrumentVersion,

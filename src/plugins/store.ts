@@ -7,12 +7,14 @@ import { databaseError, isInMemoryPath, openDatabase, type Synchronous, sqliteCo
 import { Repository } from '../db/repository.js';
 import { reusedInstrumentWarning, reusedReleaseWarning, seedDatabase } from '../db/seed.js';
 import { isDamageCode } from '../db/storage-faults.js';
-import { KnowledgeBase } from '../domain/knowledge-base.js';
+import { KnowledgeBase, type QuestionBank } from '../domain/knowledge-base.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     repository: Repository;
     kb: KnowledgeBase;
+    /** The questions of every instrument version seeded, by version, read with the knowledge base. */
+    questionBanks: ReadonlyMap<string, QuestionBank>;
   }
 }
 
@@ -115,7 +117,13 @@ export default fp<StoreOptions>(
         );
       }
       app.decorate('repository', repository);
-      app.decorate('kb', new KnowledgeBase(repository.readKnowledgeBase()));
+      // In one transaction, so that a seed from another process between two reads cannot give the
+      // banks a version the knowledge base served here does not know yet.
+      const [data, banks] = repository.sqlite.transaction(
+        () => [repository.readKnowledgeBase(), repository.readQuestionBanks()] as const,
+      )();
+      app.decorate('kb', new KnowledgeBase(data));
+      app.decorate('questionBanks', new Map(banks.map((bank) => [bank.version, bank])));
       // Idempotency-Keys are kept at least IDEMPOTENCY_RETENTION_MS; older ones are purged at start-up
       // and then hourly, while serving, in steps of PURGE_STEP_ROWS with other work between them: an
       // hour of keyed writes (100,000 keys took 235 ms to delete at once) would otherwise hold every

@@ -182,7 +182,7 @@ export function batchItems(raw: unknown, max: number): { ok: true; items: unknow
   for (const key of Object.keys(raw)) {
     if (key === 'items') continue;
     const message = SUBMISSION_FIELDS.has(key) ? SUBMISSION_ELSEWHERE : unknownNameMessage('field', key, ['items']);
-    errors.push({ field: `body.${key}`, message });
+    errors.push({ field: fieldPath('body', [key]), message });
   }
   return errors.length === 0 ? { ok: true, items: items as unknown[] } : { ok: false, errors };
 }

@@ -70,8 +70,6 @@ const refuseIfMatch =
 
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
   const service = new AssessmentService(app.kb, app.repository, new RecentAssessments(options.recentAssessmentsBytes));
-  // Earlier instrument versions, read once: like the knowledge base, they change only with a new seed, at a restart.
-  const questionBanks = new Map(app.repository.readQuestionBanks().map((bank) => [bank.version, bank]));
 
   // Later reads of stored JSON are answered before routing. Only a lowercase version-4 id (every id
   // the API hands out) without a query: the params schema accepts each of them, and the GET route
@@ -109,8 +107,9 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       if (version === undefined || version === app.kb.release.instrumentVersion) {
         return app.sendCached(request, reply, 'instrument', Instrument, () => instrument(app.kb));
       }
-      const bank = questionBanks.get(version);
-      if (bank === undefined) throw new NotFoundError([unknownValue(questionBanks, 'instrument version', version, 'querystring.version')]);
+      const bank = app.questionBanks.get(version);
+      if (bank === undefined)
+        throw new NotFoundError([unknownValue(app.questionBanks, 'instrument version', version, 'querystring.version')]);
       return app.sendCached(request, reply, `instrument|${version}`, Instrument, () => earlierInstrument(bank));
     },
   );
