@@ -58,7 +58,7 @@ export function seedDatabase(db: Db, content: Content, now: () => Date = () => n
       // so that results scored with them can still be read against them after the next release.
       if (current !== undefined && !hasQuestionBank(tx, current.instrumentVersion)) {
         const questions = currentQuestions(tx);
-        keepQuestionBank(tx, current.instrumentVersion, instrumentHashOf(questions), current.id, questions, now);
+        if (questions.length > 0) keepQuestionBank(tx, current.instrumentVersion, instrumentHashOf(questions), current.id, questions, now);
       }
       if (current?.id === content.release && current.contentHash === content.contentHash) {
         return { changed: false, ...outcome, replacedContentHash: null, replacedInstrumentHash: null };
