@@ -642,6 +642,8 @@ export interface components {
             items: ({
                 /** @constant */
                 status: 201;
+                /** @description Where the stored assessment is read, as a single POST's Location gives it: `/v1/assessments/{id}`, relative to the URL the batch went to. Absent from the replay of a batch first answered before 2026-12-06, which is sent as it was. */
+                location?: string;
                 assessment: components["schemas"]["Assessment"];
             } | {
                 /** @enum {integer} */

@@ -44,7 +44,12 @@ function good(seed: number, extra: Record<string, unknown> = {}) {
   };
 }
 
-type Item = { status: number; assessment?: { id: string; respondent: string }; problem?: { status: number; errors: { field: string }[] } };
+type Item = {
+  status: number;
+  location?: string;
+  assessment?: { id: string; respondent: string };
+  problem?: { status: number; errors: { field: string }[] };
+};
 
 function expectBadRequest(response: LightMyRequestResponse) {
   expect(response.statusCode).toBe(400);
@@ -79,7 +84,9 @@ describe('POST /v1/assessments/batch', () => {
       const item = body.items[index]!;
       expect(item.problem).toBeUndefined();
       expect(item.assessment?.respondent).toBe(`respondent ${index}`);
-      const read = await app.inject({ url: `/v1/assessments/${item.assessment?.id}` });
+      // Where to read it back, as a single POST's Location says.
+      expect(item.location).toBe(`/v1/assessments/${item.assessment?.id}`);
+      const read = await app.inject({ url: item.location as string });
       expect(read.statusCode).toBe(200);
       expect(read.json()).toEqual(item.assessment);
     }

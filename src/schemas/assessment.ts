@@ -191,7 +191,17 @@ export const BatchResponse = z
   .object({
     items: z.array(
       z.union([
-        z.object({ status: itemStatus(201), assessment: Assessment }),
+        z.object({
+          status: itemStatus(201),
+          location: z
+            .string()
+            .optional()
+            .describe(
+              "Where the stored assessment is read, as a single POST's Location gives it: `/v1/assessments/{id}`, relative to the URL the batch went to. " +
+                'Absent from the replay of a batch first answered before 2026-12-06, which is sent as it was.',
+            ),
+          assessment: Assessment,
+        }),
         z.object({ status: itemStatus(400, 422), problem: Problem }),
       ]),
     ),

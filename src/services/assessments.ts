@@ -229,7 +229,8 @@ export class AssessmentService {
         if (i > 0) text += ',';
         if (o.status === 201) {
           records.push(o.record);
-          around.push(`${text}{"status":201,"assessment":`);
+          // The path a single POST's Location gives (an id is hex digits and hyphens: no escaping).
+          around.push(`${text}{"status":201,"location":"/v1/assessments/${o.record.id}","assessment":`);
           text = '}';
         } else {
           text += JSON.stringify({ status: o.status, problem: problemOf(o) });
