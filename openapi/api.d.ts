@@ -369,7 +369,7 @@ export interface paths {
         };
         /**
          * The self-assessment: answer scale and questions in order
-         * @description Answer a question with a `value` from 1 (strongly disagree) to 5 (strongly agree), as its `prompt` reads: the server itself reverses a `keyed: minus` one (6 - value). Send at least `minAnswers` (8) answers, each question at most once, to `POST /v1/assessments` (or its `/preview`, or in a `/batch`). With `version`, the questions of that instrument version (a stored result's `versions.instrument`) as they were, `current: false` when later ones replaced them: for reading the answers of results scored with them; an unknown version is a 404 naming those there are.
+         * @description Answer a question with a `value` from 1 (strongly disagree) to 5 (strongly agree), as its `prompt` reads: the server itself reverses a `keyed: minus` one (6 - value). Send at least `minAnswers` (8) answers, each question at most once, to `POST /v1/assessments` (or its `/preview`, or in a `/batch`). With `version`, the questions of that instrument version (a stored result's `versions.instrument`) as they were, with `current: false` for any version but the current release's: for reading the answers of results scored with them (the scale and `minAnswers` are today's); an unknown version is a 404 naming those there are.
          */
         get: operations["getInstrument"];
         put?: never;

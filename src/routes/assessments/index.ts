@@ -96,8 +96,9 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'Answer a question with a `value` from 1 (strongly disagree) to 5 (strongly agree), as its `prompt` reads: the server ' +
           `itself reverses a \`keyed: minus\` one (6 - value). Send at least \`minAnswers\` (${MIN_ANSWERS}) answers, each question ` +
           'at most once, to `POST /v1/assessments` (or its `/preview`, or in a `/batch`). With `version`, the questions of that ' +
-          "instrument version (a stored result's `versions.instrument`) as they were, `current: false` when later ones replaced " +
-          'them: for reading the answers of results scored with them; an unknown version is a 404 naming those there are.',
+          "instrument version (a stored result's `versions.instrument`) as they were, with `current: false` for any version but " +
+          "the current release's: for reading the answers of results scored with them (the scale and `minAnswers` are today's); " +
+          'an unknown version is a 404 naming those there are.',
         querystring: InstrumentQuery,
         response: { 200: json(Instrument, 'The instrument'), 304: NotModified, ...problems(400, 404, 412) },
       },
