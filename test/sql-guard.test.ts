@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadContent } from '../src/content/load.js';
 import * as schema from '../src/db/schema.js';
 import { buildTestApp } from './helpers.js';
+import { editJson, TempDirs } from './support/fixtures.js';
 import { listenLocally } from './support/http.js';
 import { countStatements } from './support/statements.js';
 
@@ -11,14 +13,22 @@ import { countStatements } from './support/statements.js';
 let app: Awaited<ReturnType<typeof buildTestApp>>;
 let statements: ReturnType<typeof countStatements>;
 let base: string;
+const temp = new TempDirs();
+/** An instrument version seeded before the current one, so that its questions are read from a bank. */
+const EARLIER_INSTRUMENT = 'guard-earlier';
 beforeAll(async () => {
+  const databasePath = join(temp.make('rc-sql-guard-'), 'api.sqlite');
+  const folder = temp.seedCopy();
+  editJson(folder, 'questions.json', (data) => ({ ...data, instrumentVersion: EARLIER_INSTRUMENT }));
+  await (await buildTestApp({ databasePath, content: loadContent(folder) })).close();
   statements = countStatements();
-  app = await buildTestApp();
+  app = await buildTestApp({ databasePath });
   ({ base } = await listenLocally(app));
 });
 afterAll(async () => {
   await app.close();
   statements.restore();
+  temp.cleanup();
 });
 
 const HOT_READS = [
@@ -38,6 +48,7 @@ const HOT_READS = [
   '/v1/comparisons/by-company-size?roles=tech-lead,engineering-manager',
   '/v1/assessment/questions',
   `/v1/assessment/questions?version=${loadContent().instrumentVersion}`,
+  `/v1/assessment/questions?version=${EARLIER_INSTRUMENT}`,
   '/v1/exports/knowledge-base',
   '/v1/exports/levels.csv',
   '/problems',
