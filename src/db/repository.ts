@@ -557,16 +557,11 @@ export class Repository {
   /** The questions of every instrument version seeded, each with the release that seeded them last, by version. */
   readQuestionBanks(): QuestionBank[] {
     return this.db
-      .select()
+      .select({ version: t.questionBanks.instrumentVersion, kbRelease: t.questionBanks.kbRelease, questions: t.questionBanks.questions })
       .from(t.questionBanks)
       .orderBy(asc(t.questionBanks.instrumentVersion))
       .all()
-      .map(({ instrumentVersion, instrumentHash, kbRelease, questions }) => ({
-        version: instrumentVersion,
-        instrumentHash,
-        kbRelease,
-        questions: JSON.parse(questions) as Question[],
-      }));
+      .map((bank) => ({ ...bank, questions: JSON.parse(bank.questions) as Question[] }));
   }
 
   private readReleaseRows(): KnowledgeBaseData {

@@ -1,30 +1,23 @@
 import { ANSWER_SCALE } from './assessment.js';
 import { compare } from './comparison.js';
-import { type Category, type Competency, type KnowledgeBase, levelScale, type QuestionBank } from './knowledge-base.js';
+import { type Category, type Competency, type KnowledgeBase, levelScale, type Question, type QuestionBank } from './knowledge-base.js';
 import { MIN_ANSWERS } from './scoring.js';
 
 /** Views of the knowledge base that the read API serves, as plain data. */
 
 /** The instrument: the answer scale and the questions in order, as a client renders them. */
-export function instrument(kb: KnowledgeBase) {
-  return {
-    version: kb.release.instrumentVersion,
-    current: true,
-    kbRelease: kb.release.id,
-    scale: ANSWER_SCALE,
-    questions: kb.data.questions.map(({ id, order, prompt, competency, keyed }) => ({ id, order, prompt, competency, keyed })),
-    minAnswers: MIN_ANSWERS,
-  };
-}
+export const instrument = (kb: KnowledgeBase) => instrumentOf(kb.release.instrumentVersion, true, kb.release.id, kb.data.questions);
 
 /** An earlier instrument version, for reading the answers of results scored with it: it takes no submissions. */
-export function earlierInstrument(bank: QuestionBank) {
+export const earlierInstrument = (bank: QuestionBank) => instrumentOf(bank.version, false, bank.kbRelease, bank.questions);
+
+function instrumentOf(version: string, current: boolean, kbRelease: string, questions: readonly Question[]) {
   return {
-    version: bank.version,
-    current: false,
-    kbRelease: bank.kbRelease,
+    version,
+    current,
+    kbRelease,
     scale: ANSWER_SCALE,
-    questions: bank.questions.map(({ id, order, prompt, competency, keyed }) => ({ id, order, prompt, competency, keyed })),
+    questions: questions.map(({ id, order, prompt, competency, keyed }) => ({ id, order, prompt, competency, keyed })),
     minAnswers: MIN_ANSWERS,
   };
 }

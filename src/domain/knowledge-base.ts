@@ -56,7 +56,7 @@ export type Expectation = {
 export type Question = { id: string; prompt: string; competency: string; keyed: Keyed; order: number };
 
 /** The questions of one instrument version, as the release that seeded them last gave them: kept for results scored with them. */
-export type QuestionBank = { version: string; instrumentHash: string; kbRelease: string; questions: Question[] };
+export type QuestionBank = { version: string; kbRelease: string; questions: Question[] };
 
 /** Everything the knowledge base holds for one release, as plain data. */
 export type KnowledgeBaseData = {
