@@ -391,7 +391,7 @@ export interface paths {
         put?: never;
         /**
          * Score and store a submission
-         * @description Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same body replays the first response (same id, `Idempotent-Replayed: true`); the same key with another body is a 422.
+         * @description Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same body replays the first response (same id, `Idempotent-Replayed: true`), or a 410 once that assessment has been erased; the same key with another body is a 422.
          */
         post: operations["createAssessment"];
         delete?: never;
@@ -454,7 +454,11 @@ export interface paths {
         get: operations["getAssessment"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Erase a stored assessment
+         * @description Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the Idempotency-Key that stored it gives a 410 problem in its place. Only the id and when it was erased are kept. Erasing it again answers 204 as the first time did; an id never stored is a 404. Copies made before by `npm run db:backup` keep it. Counts against the write rate limit as a POST does.
+         */
+        delete: operations["eraseAssessment"];
         options?: never;
         head?: never;
         patch?: never;
@@ -647,7 +651,7 @@ export interface components {
                 assessment: components["schemas"]["Assessment"];
             } | {
                 /** @enum {integer} */
-                status: 400 | 422;
+                status: 400 | 410 | 422;
                 problem: components["schemas"]["Problem"];
             })[];
         };
@@ -4390,6 +4394,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Erased: the resource was stored once and has been deleted */
+            410: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored */
             412: {
                 headers: {
@@ -5168,6 +5191,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Erased: the resource was stored once and has been deleted */
+            410: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `If-Match` names no entity tag of the current representation */
             412: {
                 headers: {
@@ -5245,6 +5281,216 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    eraseAssessment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only `*` matches here (the resource carries no entity tag): any other value is answered 412 */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The id returned when the assessment was created
+                 * @example 0b6f2a54-3c1e-4d8a-9f27-6e5d4c3b2a19
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Erased, by this request or an earlier one: no body */
+            204: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            400: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown route or slug */
+            404: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request did not arrive whole within the request timeout; the connection is closed */
+            408: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names no entity tag of the current representation */
+            412: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line is longer than the server accepts; the connection is closed */
+            414: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An `Expect` other than `100-continue` */
+            417: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: see Retry-After */
+            429: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers larger than the server accepts; the connection is closed */
+            431: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error: quote the requestId */
+            500: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body in a transfer coding other than chunked; the connection is closed */
+            501: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or not ready: see Retry-After */
+            503: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
                     [name: string]: unknown;

@@ -83,7 +83,7 @@ export async function buildApp(options: AppOptions = {}) {
   const requestTimeout = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
   const corsOptions: CorsOptions = {
     origins: options.corsOrigins ?? '*',
-    methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+    methods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
     exposedHeaders: [
       'ETag',
       'Location',

@@ -225,6 +225,13 @@ export class ClientBatchesError extends ApiError {
   }
 }
 
+/** A stored assessment that was erased: 410. */
+export class ErasedError extends ApiError {
+  constructor(detail = 'This assessment was erased: nothing of it is kept but its id.') {
+    super('assessment-erased', detail);
+  }
+}
+
 /** Seconds a client refused for a shutdown is asked to wait before it retries, on a new connection. */
 const SHUTDOWN_RETRY_AFTER_S = 5;
 

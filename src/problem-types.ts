@@ -70,6 +70,12 @@ export const PROBLEM_TYPES = {
     title: 'Request Timeout',
     description: 'The whole request did not arrive within the request timeout (`REQUEST_TIMEOUT_MS`); the connection is closed.',
   },
+  'assessment-erased': {
+    status: 410,
+    title: 'Gone',
+    description:
+      'The assessment was stored once and has since been erased with `DELETE /v1/assessments/{id}`: nothing of it is kept but its id. A replayed Idempotency-Key whose answer carried it gives this problem in its place.',
+  },
   'precondition-failed': {
     status: 412,
     title: 'Precondition Failed',

@@ -415,7 +415,7 @@ describe('over a real connection', () => {
   it('answers OPTIONS * with the methods of every route, and other methods on * with a 404', async () => {
     const options = await raw(port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(options).toMatch(/^HTTP\/1\.1 204 /);
-    expect(/\r\nallow: ([^\r]+)/i.exec(options)?.[1]).toBe('GET, HEAD, POST, OPTIONS');
+    expect(/\r\nallow: ([^\r]+)/i.exec(options)?.[1]).toBe('DELETE, GET, HEAD, POST, OPTIONS');
     expect(options).toMatch(/\r\nx-content-type-options: nosniff/i);
     expect(await raw(port, 'GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 404 /);
   });

@@ -112,7 +112,7 @@ describe('OpenAPI document', () => {
     const outcomes = document.components.schemas.BatchResponse.properties.items.items.anyOf as { properties: { status: unknown } }[];
     expect(outcomes.map((outcome) => outcome.properties.status)).toEqual([
       { type: 'integer', const: 201 },
-      { type: 'integer', enum: [400, 422] },
+      { type: 'integer', enum: [400, 410, 422] },
     ]);
   });
 
@@ -142,6 +142,7 @@ describe('OpenAPI document', () => {
         ['post', '/v1/assessments/preview', '/v1/assessments/preview', json, '{}'],
         ['post', '/v1/assessments/preview', '/v1/assessments/preview', { ...json, 'content-encoding': 'gzip' }, '{}'],
         ['post', '/v1/assessments', '/v1/assessments', json, '{"answers":[]}'],
+        ['delete', '/v1/assessments/{id}', '/v1/assessments/0b6f2a54-3c1e-4d8a-9f27-6e5d4c3b2a19', {}],
       ];
       const sent = [
         'x-request-id',
@@ -174,7 +175,8 @@ describe('OpenAPI document', () => {
           for (const [status, response] of Object.entries(operation.responses)) {
             const early = ['408', '414', '417', '431', '501'].includes(status);
             expect(response.headers?.vary === undefined, `${method} ${path} ${status}`).toBe(early);
-            const counted = method === 'post' && writes.includes(path) && !early;
+            const counted =
+              ((method === 'post' && writes.includes(path)) || (method === 'delete' && path === '/v1/assessments/{id}')) && !early;
             expect(response.headers?.['x-ratelimit-limit'] !== undefined, `${method} ${path} ${status} X-RateLimit-Limit`).toBe(counted);
           }
         }

@@ -316,7 +316,14 @@ describe('README curl examples', () => {
       }
       if (example.command.includes('<id>')) {
         expect(storedPath, `${where}: a POST before it stored one`).toBeDefined();
-        expect(response.json(), where).toEqual(expect.objectContaining({ id: (storedPath as string).slice('/v1/assessments/'.length) }));
+        if (request.method === 'DELETE') {
+          // "Erase it: 204, and from then on a read of it is 410 Gone"
+          expect(response.statusCode, where).toBe(204);
+          expect((await app.inject(storedPath as string)).statusCode, `${where}: read after it`).toBe(410);
+          ran.push('DELETE /v1/assessments/{id}');
+        } else {
+          expect(response.json(), where).toEqual(expect.objectContaining({ id: (storedPath as string).slice('/v1/assessments/'.length) }));
+        }
       }
       if (request.url.pathname === '/v1/assessments/batch') {
         const items = (response.json() as { items: { status: number }[] }).items;
@@ -338,6 +345,7 @@ describe('README curl examples', () => {
         'POST /v1/assessments',
         'POST /v1/assessments/preview',
         'POST /v1/assessments/batch',
+        'DELETE /v1/assessments/{id}',
         'HEAD etag',
       ]),
     );

@@ -269,7 +269,7 @@ describe('headers and details for clients', () => {
       // A path of its own is not read as an id of the route beside it.
       ['GET', '/v1/assessments/batch', 'POST, OPTIONS'],
       ['GET', '/v1/assessments/preview', 'POST, OPTIONS'],
-      ['PATCH', '/v1/assessments/9f1c1c8e-2b7a-4c4e-9d7e-3b1f2a6c5d4e', 'GET, HEAD, OPTIONS'],
+      ['PATCH', '/v1/assessments/9f1c1c8e-2b7a-4c4e-9d7e-3b1f2a6c5d4e', 'DELETE, GET, HEAD, OPTIONS'],
       // Paths as the router reads them: percent-decoded, and a plugin's `/` under its prefix.
       ['DELETE', '/v1/%6Deta', 'GET, HEAD, OPTIONS'],
       ['DELETE', '/docs/', 'GET, HEAD, OPTIONS'],
@@ -293,7 +293,7 @@ describe('headers and details for clients', () => {
       ['/v1/assessments/previews', '/v1/assessments/preview'],
     ] as const) {
       const problem = problemOf(await post(app, url, {}), 405);
-      expect(problem.detail).toBe(`${url} takes GET, HEAD, OPTIONS, not POST. Did you mean POST ${meant}?`);
+      expect(problem.detail).toBe(`${url} takes DELETE, GET, HEAD, OPTIONS, not POST. Did you mean POST ${meant}?`);
     }
     // OPTIONS without a preflight's headers asks what a path takes.
     const options = await app.inject({ method: 'OPTIONS', url: '/v1/roles/tech-lead' });

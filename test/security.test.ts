@@ -184,7 +184,7 @@ describe('CORS', () => {
       // RFC 9110: no Content-Length on a 204.
       expect(preflight.headers['content-length']).toBeUndefined();
       expect(preflight.headers['access-control-allow-origin']).toBe('*');
-      expect(preflight.headers['access-control-allow-methods']).toBe('GET, HEAD, POST, OPTIONS');
+      expect(preflight.headers['access-control-allow-methods']).toBe('GET, HEAD, POST, DELETE, OPTIONS');
       expect(preflight.headers['access-control-allow-headers']).toBe('if-none-match');
       expect(preflight.headers['access-control-max-age']).toBe('600');
       expect(preflight.headers['access-control-expose-headers']).toBeUndefined();

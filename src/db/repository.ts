@@ -83,6 +83,12 @@ export type IdempotencyRecord = {
   assessmentIds: string | null;
 };
 
+/**
+ * What erasing an assessment found: it was stored and is erased now, it was erased before, or the
+ * id names no assessment this database stored.
+ */
+export type Erasure = 'erased' | 'erased-before' | 'not-found';
+
 /** One request's assessments and the response to replay for its Idempotency-Key, if it had one. */
 export type AssessmentGroup = { records: readonly AssessmentRecord[]; idempotency?: IdempotencyRecord };
 
@@ -113,6 +119,8 @@ export class Repository {
   private readonly selectIdempotency: BetterSqlite3.Statement<[string, string], IdempotencyRecord & { createdAt: string }>;
   private readonly saveTransaction: (records: readonly AssessmentRecord[], idempotency?: IdempotencyRecord) => void;
   private readonly saveGroupsTransaction: (groups: readonly AssessmentGroup[]) => (Error | undefined)[];
+  private readonly selectErased: BetterSqlite3.Statement<[string], string>;
+  private readonly eraseTransaction: (id: string, location: AssessmentLocation | undefined) => Erasure;
 
   /**
    * The database file as opened (its device and inode), for a database in a file, with its real path:
@@ -191,6 +199,36 @@ export class Repository {
         }
       }),
     ).immediate;
+    this.selectErased = sqlite.prepare<[string], string>('select erased_at from erased_assessments where id = ?').pluck();
+    this.eraseTransaction = this.prepareErasure();
+  }
+
+  /**
+   * Erasing an assessment, in one transaction: its row goes (in either table), its id is recorded as
+   * erased, and a kept Idempotency-Key answer that holds its document as text (a key stored before
+   * answers referred to their assessments) goes too. A key whose answer refers to it by id stays:
+   * a replay answers the erased assessment's place with a 410 (see AssessmentService).
+   */
+  private prepareErasure(): (id: string, location: AssessmentLocation | undefined) => Erasure {
+    const { sqlite } = this;
+    type Deleted = { key: string | null };
+    const deleteRow = sqlite.prepare<[number, number], Deleted>(
+      'delete from assessment_documents where row_id = ? and tag = ? returning idempotency_key as key',
+    );
+    const deleteLegacy = sqlite.prepare<[string], Deleted>('delete from assessments where id = ? returning idempotency_key as key');
+    const insertErased = sqlite.prepare<[string, string]>('insert into erased_assessments (id, erased_at) values (?, ?)');
+    const deleteAnswersHolding = sqlite.prepare<[string, string]>(
+      'delete from idempotency_keys where key = ? and assessment_ids is null and instr(response, ?) > 0',
+    );
+    return sqlite.transaction((id: string, location: AssessmentLocation | undefined): Erasure => {
+      if (this.selectErased.get(id) !== undefined) return 'erased-before';
+      // A DELETE ... RETURNING makes its change in its first step, which get() takes.
+      const deleted = (location === undefined ? undefined : deleteRow.get(location.row, location.tag)) ?? deleteLegacy.get(id);
+      if (deleted === undefined) return 'not-found';
+      insertErased.run(id, new Date().toISOString());
+      if (deleted.key !== null) deleteAnswersHolding.run(deleted.key, id);
+      return 'erased';
+    }).immediate;
   }
 
   /**
@@ -264,6 +302,27 @@ export class Repository {
     if (document === undefined) return undefined;
     if (document !== null) return { document };
     return this.selectLegacyAssessment.get(id);
+  }
+
+  /**
+   * Erases a stored assessment (see prepareErasure), its bytes zeroed in the database. A write like any other: a lock held elsewhere
+   * past the serving busy timeout, a full disk or a damaged file refuses it, erasing nothing.
+   */
+  eraseAssessment(id: string): Erasure {
+    // The pages the row leaves are overwritten with zeros in the file, not only marked free; only
+    // around an erasure, so that no other write pays for it.
+    this.sqlite.pragma('secure_delete = ON');
+    try {
+      return this.recordingWrite(() => this.eraseTransaction(id, this.ids.decode(id)));
+    } finally {
+      this.sqlite.pragma('secure_delete = OFF');
+    }
+  }
+
+  /** Whether an assessment stored under this id was erased. */
+  isErased(id: string): boolean {
+    this.requireOwnLog();
+    return this.notingDamage(() => this.selectErased.get(id) !== undefined);
   }
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {

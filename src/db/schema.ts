@@ -204,6 +204,16 @@ export const assessmentDocuments = sqliteTable('assessment_documents', {
 });
 
 /**
+ * Assessments erased by `DELETE /v1/assessments/{id}`: only the id and when, so that a later read
+ * is told the assessment was erased (410) rather than never stored (404), and a repeated DELETE is
+ * answered as the first was. Nothing else of the assessment is kept.
+ */
+export const erasedAssessments = sqliteTable('erased_assessments', {
+  id: text('id').primaryKey(),
+  erasedAt: text('erased_at').notNull(),
+});
+
+/**
  * The key assessment ids are encrypted with, made at random when the database is first opened, and
  * the next row number no process has reserved yet: each process reserves row numbers in blocks, so
  * that it can give a submission its id before the write that stores it.

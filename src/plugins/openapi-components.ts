@@ -134,5 +134,10 @@ export const transform: SwaggerTransform = (input) => {
     const headers = schema.headers ?? { type: 'object', properties: {} };
     schema.headers = { ...headers, properties: { ...headers.properties, 'if-match': IF_MATCH_NONE } };
   }
+  // An erasure takes If-Match as a read without entity tags does: only `*`, and only while the resource exists.
+  if (input.route.method === 'DELETE') {
+    const headers = schema.headers ?? { type: 'object', properties: {} };
+    schema.headers = { ...headers, properties: { ...headers.properties, 'if-match': IF_MATCH_ANY } };
+  }
   return output as ReturnType<SwaggerTransform>;
 };

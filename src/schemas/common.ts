@@ -79,5 +79,8 @@ export function paginate<T>(all: readonly T[], limit: number, offset: number) {
 
 export const NotModified = z.undefined().describe('Not modified: the ETag sent in If-None-Match is current');
 
+/** The 204 of an erasure: no body. */
+export const Erased = z.undefined().describe('Erased, by this request or an earlier one: no body');
+
 /** The 304 of a read with no entity tag of its own, answered for `If-None-Match: *` alone. */
 export const ExistsNotModified = z.undefined().describe('Not modified: If-None-Match is `*` and the resource exists');

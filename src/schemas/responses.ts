@@ -5,6 +5,7 @@ const PROBLEM_DESCRIPTIONS = {
   400: 'Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none)',
   404: 'Unknown route or slug',
   408: 'The request did not arrive whole within the request timeout; the connection is closed',
+  410: 'Erased: the resource was stored once and has been deleted',
   412: '`If-Match` names no entity tag of the current representation',
   413: 'Body too large',
   414: 'The request line is longer than the server accepts; the connection is closed',

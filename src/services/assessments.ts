@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
-import type { AssessmentRecord, IdempotencyRecord, Repository } from '../db/repository.js';
+import type { AssessmentRecord, Erasure, IdempotencyRecord, Repository } from '../db/repository.js';
 import { storageFaultCode } from '../db/storage-faults.js';
 import { assess } from '../domain/assessment.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
@@ -8,6 +8,7 @@ import { SCORING_VERSION } from '../domain/scoring.js';
 import {
   ApiError,
   BadRequestError,
+  ErasedError,
   type FieldProblem,
   ShuttingDownError,
   SUBMISSION_STATUS,
@@ -102,8 +103,11 @@ function holdsNonFinite(value: unknown): boolean {
   return Object.values(value as Record<string, unknown>).some(holdsNonFinite);
 }
 
-/** A keyed request: its route's scope, its Idempotency-Key, its body and the body's hash. */
-type Keyed = { scope: Scope; key: string; body: unknown; hash: string };
+/**
+ * A keyed request: its route's scope, its Idempotency-Key, its body and the body's hash; for a batch,
+ * the problem JSON its replay puts in the place of an assessment erased since.
+ */
+type Keyed = { scope: Scope; key: string; body: unknown; hash: string; erasedItem?: () => string };
 
 /**
  * Whether a key's stored hash is that of this request: as this version reads it or, for a key kept
@@ -134,15 +138,31 @@ export function newAssessment(parts: AssessmentParts & Omit<AssessmentRecord, ke
  */
 type Prepared = { records: AssessmentRecord[]; status: number; around: readonly string[] };
 
-/** The texts of `around` with each document between two of them, in order. */
-function interleave(around: readonly string[], documents: readonly string[]): string {
+/** How the text before a batch item's document opens that item (`{"status":201,"location":…,"assessment":`). */
+const STORED_ITEM = '{"status":201,';
+
+/**
+ * The texts of `around` with each document between two of them, in order. A document left out
+ * (undefined: an assessment erased since) takes its batch item with it: the item becomes a 410 with
+ * the `erased` problem.
+ */
+function interleave(around: readonly string[], documents: readonly (string | undefined)[], erased?: string): string {
   let text = around[0] ?? '';
-  for (let i = 0; i < documents.length; i++) text += (documents[i] as string) + (around[i + 1] ?? '');
+  for (let i = 0; i < documents.length; i++) {
+    const document = documents[i];
+    // Nothing after the item's opening holds that text: a document's strings escape their quotes.
+    if (document === undefined) text = `${text.slice(0, text.lastIndexOf(STORED_ITEM))}{"status":410,"problem":${erased}`;
+    else text += document;
+    text += around[i + 1] ?? '';
+  }
   return text;
 }
 
 /** The assessment a single submission's answer is: the one it stored. */
 const assessmentIdOf = (scope: Scope, ids: readonly string[]) => (scope === 'assessment' ? ids[0] : undefined);
+
+/** The problem a replayed batch gives in the place of an assessment erased since. */
+const ERASED_ITEM = 'The assessment this item stored was erased since: nothing of it is kept but its id.';
 
 /** Batch items scored between two turns of the event loop (about 10 ms of scoring). */
 const BATCH_SLICE = 25;
@@ -189,7 +209,7 @@ export class AssessmentService {
   }
 
   create(raw: unknown, idempotencyKey: string | undefined): Promise<StoredResponse> {
-    return this.idempotent('assessment', raw, idempotencyKey, () => {
+    return this.idempotent('assessment', raw, idempotencyKey, undefined, () => {
       const outcome = this.prepare(raw, idempotencyKey ?? null);
       if (outcome.status !== 201) throw new SubmissionError(outcome.fault, outcome.errors);
       return { records: [outcome.record], status: 201, around: ['', ''] };
@@ -201,11 +221,7 @@ export class AssessmentService {
    * Items are scored a slice at a time, letting other requests run between slices: 500 items in one
    * go held every other request up for about 200 ms.
    */
-  async createBatch(
-    raw: unknown,
-    idempotencyKey: string | undefined,
-    problemOf: (outcome: ItemOutcome & { status: 400 | 422 }) => unknown,
-  ): Promise<StoredResponse> {
+  async createBatch(raw: unknown, idempotencyKey: string | undefined, problemOf: (error: ApiError) => unknown): Promise<StoredResponse> {
     // A bad envelope is refused before the key is looked at, so that it is never stored under it.
     const batch = batchItems(raw, MAX_BATCH_ITEMS);
     if (!batch.ok) {
@@ -215,7 +231,8 @@ export class AssessmentService {
         batch.errors,
       );
     }
-    return this.idempotent('batch', raw, idempotencyKey, async () => {
+    const erasedItem = () => JSON.stringify(problemOf(new ErasedError(ERASED_ITEM)));
+    return this.idempotent('batch', raw, idempotencyKey, erasedItem, async () => {
       const outcomes: ItemOutcome[] = [];
       for (const [i, item] of batch.items.entries()) {
         if (i > 0 && i % BATCH_SLICE === 0) await setImmediate();
@@ -233,7 +250,7 @@ export class AssessmentService {
           around.push(`${text}{"status":201,"location":"/v1/assessments/${o.record.id}","assessment":`);
           text = '}';
         } else {
-          text += JSON.stringify({ status: o.status, problem: problemOf(o) });
+          text += JSON.stringify({ status: o.status, problem: problemOf(new SubmissionError(o.fault, o.errors)) });
         }
       }
       around.push(`${text}]}`);
@@ -277,10 +294,11 @@ export class AssessmentService {
     scope: Scope,
     raw: unknown,
     key: string | undefined,
+    erasedItem: (() => string) | undefined,
     run: () => Prepared | Promise<Prepared>,
   ): Promise<StoredResponse> {
     if (key === undefined) return this.store(scope, undefined, run);
-    const request: Keyed = { scope, key, body: raw, hash: hashOf(scope, raw) };
+    const request: Keyed = { scope, key, body: raw, hash: hashOf(scope, raw), erasedItem };
     const slot = `${scope}\n${key}`;
     for (let pending = this.inFlight.get(slot); pending; pending = this.inFlight.get(slot)) {
       const failed = await pending.work.then(
@@ -373,18 +391,40 @@ export class AssessmentService {
       return { status: statusCode, body: response, assessmentId, replayed: true };
     }
     const ids = assessmentIds.split(',');
-    const body = interleave(
-      JSON.parse(response) as string[],
-      ids.map((id) => this.storedJson(id)),
-    );
+    const documents = ids.map((id) => this.storedJson(id));
+    if (scope === 'assessment' && documents[0] === undefined) {
+      throw new ErasedError('The assessment this Idempotency-Key stored was erased. Send the submission with a new key to store it again.');
+    }
+    const erased = documents.includes(undefined) ? request.erasedItem?.() : undefined;
+    const body = interleave(JSON.parse(response) as string[], documents, erased);
     return { status: statusCode, body, assessmentId: assessmentIdOf(scope, ids), replayed: true };
   }
 
-  /** The JSON text of an assessment a replay carries, committed with its key and never changed since. */
-  private storedJson(id: string): string {
+  /**
+   * The JSON text of an assessment a replay carries, committed with its key and never changed since,
+   * or undefined once it has been erased.
+   */
+  private storedJson(id: string): string | undefined {
     const json = this.find(id)?.json;
+    if (json === undefined && this.repository.isErased(id)) return undefined;
     // Not the id: ids are bearer capabilities, and this message may be logged.
     if (json === undefined) throw new Error('a kept answer names an assessment that is not stored as JSON');
     return typeof json === 'string' ? json : json.toString('utf8');
+  }
+
+  /**
+   * Erases a stored assessment: from the database and from memory. Refused while the server shuts
+   * down, as a submission is.
+   */
+  erase(id: string): Erasure {
+    if (!this.repository.isOpen()) throw new ShuttingDownError('The server is shutting down: nothing was erased. Send the request again.');
+    const erasure = this.repository.eraseAssessment(id);
+    this.recent.delete(id);
+    return erasure;
+  }
+
+  /** Whether an assessment stored under this id was erased. */
+  isErased(id: string): boolean {
+    return this.repository.isErased(id);
   }
 }

@@ -61,6 +61,14 @@ export class RecentAssessments {
     this.head = end;
   }
 
+  /** Forgets an erased assessment, its bytes overwritten with zeros. */
+  delete(id: string): void {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return;
+    this.slots.delete(id);
+    this.ring.fill(0, slot.start, slot.end);
+  }
+
   /** How many documents are kept, and their bytes (walks every slot: for tests and diagnostics). */
   get usage(): { count: number; bytes: number } {
     let bytes = 0;

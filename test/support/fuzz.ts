@@ -29,7 +29,7 @@ export type ParamSpec = { name: string; in: 'path' | 'query' | 'header'; require
 
 export type OperationSpec = {
   operationId: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   template: string;
   params: ParamSpec[];
   /** The request body schema (resolved), for operations that take one. */
@@ -81,6 +81,8 @@ export type Domain = {
   sources: string[];
   questionIds: string[];
   assessmentIds: string[];
+  /** Stored assessments of their own for DELETE to erase, so that those the reads draw stay stored. */
+  erasableIds: string[];
   words: string[];
   problemCodes: string[];
 };
@@ -291,7 +293,7 @@ export type Parts = {
 
 export type FuzzRequest = {
   operationId: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   url: string;
   headers: Record<string, string>;
   payload?: string;
@@ -430,8 +432,9 @@ export function validParts(op: OperationSpec, domain: Domain): fc.Arbitrary<Part
   const path: Record<string, fc.Arbitrary<UrlValue>> = {};
   const query: fc.Arbitrary<[UrlValue, UrlValue] | null>[] = [];
   const headers: fc.Arbitrary<[string, string] | null>[] = [];
+  const values = op.method === 'DELETE' ? { ...domain, assessmentIds: domain.erasableIds } : domain;
   for (const param of op.params) {
-    const value = fromSchema(param.schema, param.name, domain).map((v) => t(String(v)));
+    const value = fromSchema(param.schema, param.name, values).map((v) => t(String(v)));
     if (param.in === 'path') path[param.name] = value;
     else if (param.in === 'query')
       query.push(param.required ? value.map((v) => [t(param.name), v]) : fc.option(value.map((v) => [t(param.name), v])));
@@ -654,7 +657,7 @@ export function brokenRequest(op: OperationSpec, domain: Domain): fc.Arbitrary<F
 // Checks
 
 type Injectable = {
-  inject(opts: { method: 'GET' | 'POST'; url: string; headers: Record<string, string>; payload?: string }): Promise<{
+  inject(opts: { method: 'GET' | 'POST' | 'DELETE'; url: string; headers: Record<string, string>; payload?: string }): Promise<{
     statusCode: number;
     headers: Record<string, string | string[] | number | undefined>;
     body: string;

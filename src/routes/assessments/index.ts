@@ -5,7 +5,7 @@ import { failsIfMatch, matchesAny } from '../../conditional.js';
 import { UUID_V4 } from '../../db/assessment-ids.js';
 import { earlierInstrument, instrument } from '../../domain/catalog.js';
 import { MIN_ANSWERS } from '../../domain/scoring.js';
-import { ApiError, NotFoundError, problemBody, SubmissionError, unknownValue } from '../../errors.js';
+import { ApiError, ErasedError, NotFoundError, problemBody, unknownValue } from '../../errors.js';
 import {
   Assessment,
   AssessmentParams,
@@ -18,7 +18,7 @@ import {
   MAX_BATCH_ITEMS,
   Submission,
 } from '../../schemas/assessment.js';
-import { ExistsNotModified, NoQuery, NotModified } from '../../schemas/common.js';
+import { Erased, ExistsNotModified, NoQuery, NotModified } from '../../schemas/common.js';
 import { CONTENT_ENCODING, json, problems, REPLAYABLE } from '../../schemas/responses.js';
 import { AssessmentService } from '../../services/assessments.js';
 import { RecentAssessments } from '../../services/recent-assessments.js';
@@ -70,6 +70,10 @@ const refuseIfMatch =
 
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
   const service = new AssessmentService(app.kb, app.repository, new RecentAssessments(options.recentAssessmentsBytes));
+
+  /** Why an id finds no stored assessment: it was erased (410), or never stored here (404). */
+  const missing = (id: string, asSent: string) =>
+    service.isErased(id) ? new ErasedError() : new NotFoundError([{ what: 'assessment', value: asSent, field: 'params.id' }]);
 
   // Later reads of stored JSON are answered before routing. Only a lowercase version-4 id (every id
   // the API hands out) without a query: the params schema accepts each of them, and the GET route
@@ -128,7 +132,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         summary: 'Score and store a submission',
         description:
           'Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same ' +
-          'body replays the first response (same id, `Idempotent-Replayed: true`); the same key with another body is a 422.',
+          'body replays the first response (same id, `Idempotent-Replayed: true`), or a 410 once that assessment has been erased; ' +
+          'the same key with another body is a 422.',
         headers: IdempotencyHeaders,
         querystring: NoQuery,
         body: Submission,
@@ -141,7 +146,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
             },
             ...REPLAYABLE,
           }),
-          ...problems(400, 412, 413, 415, 422, 429),
+          ...problems(400, 410, 412, 413, 415, 422, 429),
         },
       },
     },
@@ -214,9 +219,9 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       // The place goes back once this has ended and the answer has been written out.
       const ended = batchPlaces.claim(request);
       try {
-        const response = await service.createBatch(uncheckedBody(request), request.headers['idempotency-key'], (outcome) =>
-          // The same problem a single submission would get, in the item's place.
-          problemBody(request, new SubmissionError(outcome.fault, outcome.errors)),
+        // The same problem a single submission would get, in the item's place.
+        const response = await service.createBatch(uncheckedBody(request), request.headers['idempotency-key'], (error) =>
+          problemBody(request, error),
         );
         return await sendBatch(request, reply, response);
       } finally {
@@ -248,14 +253,15 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
             ),
           }),
           304: ExistsNotModified,
-          ...problems(400, 404, 412),
+          ...problems(400, 404, 410, 412),
         },
       },
     },
     async (request, reply) => {
       // UUIDs are read in either case (RFC 9562); ids are given out, and kept, in lowercase.
-      const found = service.find(request.params.id.toLowerCase());
-      if (found === undefined) throw new NotFoundError([{ what: 'assessment', value: request.params.id, field: 'params.id' }]);
+      const id = request.params.id.toLowerCase();
+      const found = service.find(id);
+      if (found === undefined) throw missing(id, request.params.id);
       if (failsIfMatch(request.headers['if-match'], undefined)) {
         throw new ApiError('precondition-failed', 'A stored assessment carries no entity tag: only If-Match: * matches it.');
       }
@@ -266,6 +272,37 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       reply.type('application/json; charset=utf-8');
       keepReadHeaders(request.raw, reply);
       return reply.send(found.json);
+    },
+  );
+
+  app.delete(
+    '/v1/assessments/:id',
+    {
+      config: { writeLimit: true },
+      schema: {
+        tags: ['assessments'],
+        operationId: 'eraseAssessment',
+        summary: 'Erase a stored assessment',
+        description:
+          'Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the ' +
+          'Idempotency-Key that stored it gives a 410 problem in its place. Only the id and when it was erased are kept. ' +
+          'Erasing it again answers 204 as the first time did; an id never stored is a 404. Copies made before by ' +
+          '`npm run db:backup` keep it. Counts against the write rate limit as a POST does.',
+        params: AssessmentParams,
+        querystring: NoQuery,
+        response: { 204: Erased, ...problems(400, 404, 412, 429) },
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.id.toLowerCase();
+      // Only `*` can match (a stored assessment carries no entity tag), and only while it is stored.
+      const ifMatch = request.headers['if-match'];
+      if (ifMatch !== undefined && (failsIfMatch(ifMatch, undefined) || service.find(id) === undefined)) {
+        throw new ApiError('precondition-failed', 'If-Match: * matches a stored assessment only, and no other If-Match can match it.');
+      }
+      const erasure = service.erase(id);
+      if (erasure === 'not-found') throw missing(id, request.params.id);
+      return reply.code(204).send();
     },
   );
 };

@@ -1,0 +1,292 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildTestApp } from './helpers.js';
+import { readRawSeed, TempDirs } from './support/fixtures.js';
+import { agent, get, listening } from './support/http.js';
+import { responseProblems } from './support/openapi.js';
+
+const QUESTIONS = readRawSeed().questions.questions;
+
+const temp = new TempDirs();
+afterAll(() => {
+  temp.cleanup();
+  agent.destroy();
+});
+
+type App = Awaited<ReturnType<typeof buildTestApp>>;
+
+/** A request through the app, its answer checked against the OpenAPI document. */
+async function call(
+  app: App,
+  method: 'GET' | 'HEAD' | 'POST' | 'DELETE',
+  url: string,
+  payload?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const response = await app.inject({
+    method,
+    url,
+    headers: payload === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
+  });
+  if (method !== 'HEAD') {
+    expect(
+      responseProblems(method, url, response.statusCode, response.headers['content-type'] as string | undefined, response.body),
+    ).toEqual([]);
+  }
+  return response;
+}
+
+const submission = (respondent: string, shift = 0) => ({
+  respondent,
+  answers: QUESTIONS.map((q, i) => ({ questionId: q.id, value: ((i + shift) % 5) + 1 })),
+});
+
+async function store(app: App, respondent: string, headers: Record<string, string> = {}) {
+  const created = await call(app, 'POST', '/v1/assessments', submission(respondent), headers);
+  expect(created.statusCode).toBe(201);
+  return { id: created.json().id as string, location: created.headers.location as string, body: created.body };
+}
+
+/** Rows of either assessment table, and kept Idempotency-Key answers, whose text holds `needle`. */
+function rowsHolding(app: App, needle: string): number {
+  const { sqlite } = app.repository;
+  return ['assessment_documents', 'assessments'].reduce(
+    (n, table) =>
+      n + (sqlite.prepare(`select count(*) from ${table} where instr(cast(document as text), ?) > 0`).pluck().get(needle) as number),
+    sqlite.prepare('select count(*) from idempotency_keys where instr(response, ?) > 0').pluck().get(needle) as number,
+  );
+}
+
+describe('DELETE /v1/assessments/{id}', () => {
+  it('erases a stored assessment: 204, then 410 on reads and 204 again on a repeated DELETE', async () => {
+    const app = await buildTestApp();
+    try {
+      const kept = await store(app, 'kept label');
+      const gone = await store(app, 'erased label');
+      expect(rowsHolding(app, 'erased label')).toBe(1);
+
+      const erased = await call(app, 'DELETE', gone.location);
+      expect(erased.statusCode).toBe(204);
+      expect(erased.body).toBe('');
+      expect(rowsHolding(app, 'erased label')).toBe(0);
+
+      const read = await call(app, 'GET', gone.location);
+      expect(read.statusCode).toBe(410);
+      expect(read.headers['content-type']).toContain('application/problem+json');
+      expect(read.json()).toMatchObject({ status: 410, code: 'assessment-erased', type: '/problems/assessment-erased' });
+      expect((await call(app, 'HEAD', gone.location)).statusCode).toBe(410);
+      // Ids are read in either case, erased ones too.
+      expect((await call(app, 'GET', gone.location.toUpperCase().replace('/V1/ASSESSMENTS/', '/v1/assessments/'))).statusCode).toBe(410);
+
+      expect((await call(app, 'DELETE', gone.location)).statusCode).toBe(204);
+      // The other assessment is untouched.
+      const other = await call(app, 'GET', kept.location);
+      expect(other.statusCode).toBe(200);
+      expect(other.body).toBe(kept.body);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('counts against the write budget the POST routes share', async () => {
+    const app = await buildTestApp({ rateLimit: { enabled: true, max: 3, windowMs: 60_000 } });
+    try {
+      const { location } = await store(app, 'budgeted');
+      const first = await call(app, 'DELETE', location);
+      expect(first.statusCode).toBe(204);
+      expect(first.headers['x-ratelimit-remaining']).toBe('1');
+      expect((await call(app, 'DELETE', location)).statusCode).toBe(204);
+      const over = await call(app, 'DELETE', location);
+      expect(over.statusCode).toBe(429);
+      expect(over.headers['retry-after']).toBeDefined();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers 404 for an id never stored and 400 for one that is not an id, erasing nothing', async () => {
+    const app = await buildTestApp();
+    try {
+      const kept = await store(app, 'still here');
+      const unknown = await call(app, 'DELETE', '/v1/assessments/0b6f2a54-3c1e-4d8a-9f27-6e5d4c3b2a19');
+      expect(unknown.statusCode).toBe(404);
+      expect(unknown.json().code).toBe('not-found');
+      // A never-stored id stays unknown: it is not recorded as erased.
+      expect((await call(app, 'GET', '/v1/assessments/0b6f2a54-3c1e-4d8a-9f27-6e5d4c3b2a19')).statusCode).toBe(404);
+      const malformed = await call(app, 'DELETE', '/v1/assessments/not-an-id');
+      expect(malformed.statusCode).toBe(400);
+      expect(malformed.json().errors[0].field).toBe('params.id');
+      expect((await call(app, 'DELETE', `${kept.location}?force=1`)).statusCode).toBe(400);
+      expect((await call(app, 'GET', kept.location)).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('takes If-Match: * only while the assessment is stored, and no other If-Match', async () => {
+    const app = await buildTestApp();
+    try {
+      const { location } = await store(app, 'conditional');
+      const tagged = await call(app, 'DELETE', location, undefined, { 'if-match': '"abc"' });
+      expect(tagged.statusCode).toBe(412);
+      expect((await call(app, 'GET', location)).statusCode).toBe(200);
+      expect((await call(app, 'DELETE', location, undefined, { 'if-match': '*' })).statusCode).toBe(204);
+      expect((await call(app, 'DELETE', location, undefined, { 'if-match': '*' })).statusCode).toBe(412);
+      expect((await call(app, 'DELETE', location)).statusCode).toBe(204);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keeps the erasure across a restart, and the assessment out of the database file', async () => {
+    const databasePath = join(temp.make('rc-api-erase-'), 'api.sqlite');
+    const first = await buildTestApp({ databasePath });
+    const { location } = await store(first, 'label to erase');
+    expect((await call(first, 'DELETE', location)).statusCode).toBe(204);
+    await first.close();
+    // Closing copied the log into the file: the pages the row left hold zeros, not its text.
+    expect(readFileSync(databasePath).includes('label to erase')).toBe(false);
+
+    const second = await buildTestApp({ databasePath });
+    try {
+      expect((await call(second, 'GET', location)).statusCode).toBe(410);
+      expect((await call(second, 'DELETE', location)).statusCode).toBe(204);
+      expect(rowsHolding(second, 'label to erase')).toBe(0);
+      expect(second.repository.sqlite.prepare('select count(*) from erased_assessments').pluck().get()).toBe(1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('erases a row stored with a random UUID, before ids encoded rows', async () => {
+    const app = await buildTestApp();
+    try {
+      const id = '4f9c2d3e-8a1b-4c5d-9e6f-7a8b9c0d1e2f';
+      const document = JSON.stringify({ id, note: 'an earlier row' });
+      app.repository.sqlite
+        .prepare(
+          `insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
+           values (?, '2026-11-20T10:00:00.000Z', ?, 'v1', 'shape-1.0', '2026.11.0')`,
+        )
+        .run(id, Buffer.from(document));
+      const read = await app.inject({ url: `/v1/assessments/${id}` });
+      expect(read.statusCode).toBe(200);
+      expect(read.body).toBe(document);
+      expect((await call(app, 'DELETE', `/v1/assessments/${id}`)).statusCode).toBe(204);
+      expect((await call(app, 'GET', `/v1/assessments/${id}`)).statusCode).toBe(410);
+      expect(app.repository.sqlite.prepare('select count(*) from assessments').pluck().get()).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('an erased assessment and the Idempotency-Key that stored it', () => {
+  it('a retried submission is answered 410 and stores nothing again', async () => {
+    const app = await buildTestApp();
+    try {
+      const headers = { 'idempotency-key': 'erase-single' };
+      const { location } = await store(app, 'keyed', headers);
+      expect((await call(app, 'DELETE', location)).statusCode).toBe(204);
+      const retry = await call(app, 'POST', '/v1/assessments', submission('keyed'), headers);
+      expect(retry.statusCode).toBe(410);
+      expect(retry.json().code).toBe('assessment-erased');
+      expect(app.repository.countAssessments()).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a replayed batch gives a 410 problem in the erased item’s place and the other items as first sent', async () => {
+    const app = await buildTestApp();
+    try {
+      const headers = { 'idempotency-key': 'erase-batch' };
+      const batch = { items: [submission('first', 1), submission('second', 2), { answers: [] }, submission('fourth', 4)] };
+      const sent = await call(app, 'POST', '/v1/assessments/batch', batch, headers);
+      expect(sent.statusCode).toBe(200);
+      const items = sent.json().items as { status: number; location?: string }[];
+      expect(items.map((item) => item.status)).toEqual([201, 201, 400, 201]);
+      expect((await call(app, 'DELETE', items[1]?.location as string)).statusCode).toBe(204);
+
+      const replay = await call(app, 'POST', '/v1/assessments/batch', batch, headers);
+      expect(replay.statusCode).toBe(200);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      const replayed = replay.json().items as Record<string, unknown>[];
+      expect(replayed.map((item) => item.status)).toEqual([201, 410, 400, 201]);
+      expect(replayed[1]).toMatchObject({ problem: { status: 410, code: 'assessment-erased' } });
+      for (const i of [0, 2, 3]) expect(replayed[i]).toEqual(sent.json().items[i]);
+      expect(app.repository.countAssessments()).toBe(2);
+
+      // Every stored item erased: the replay still lists each place.
+      for (const i of [0, 3]) expect((await call(app, 'DELETE', items[i]?.location as string)).statusCode).toBe(204);
+      const emptied = await call(app, 'POST', '/v1/assessments/batch', batch, headers);
+      expect((emptied.json().items as { status: number }[]).map((item) => item.status)).toEqual([410, 410, 400, 410]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a kept answer that holds the document itself goes with it, and the key stores anew', async () => {
+    const app = await buildTestApp();
+    try {
+      const headers = { 'idempotency-key': 'erase-legacy' };
+      const first = await store(app, 'legacy answer', headers);
+      // How keys kept their answer before answers referred to their assessments: the body itself.
+      app.repository.sqlite
+        .prepare(`update idempotency_keys set response = ?, assessment_ids = null where key = 'erase-legacy'`)
+        .run(first.body);
+      expect((await call(app, 'DELETE', first.location)).statusCode).toBe(204);
+      expect(rowsHolding(app, 'legacy answer')).toBe(0);
+      const again = await call(app, 'POST', '/v1/assessments', submission('legacy answer'), headers);
+      expect(again.statusCode).toBe(201);
+      expect(again.json().id).not.toBe(first.id);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('erasure on a listening server', () => {
+  it('a read answered before routing is not answered from memory once erased', async () => {
+    const server = await listening({ rateLimit: { enabled: false, max: 1, windowMs: 60_000 } });
+    try {
+      const created = await get(
+        server.base,
+        '/v1/assessments',
+        { 'content-type': 'application/json' },
+        'POST',
+        JSON.stringify(submission('front')),
+      );
+      expect(created.status).toBe(201);
+      const { id } = JSON.parse(created.body.toString('utf8')) as { id: string };
+      // Twice: the first read through Fastify gives the front its headers, the second is its own.
+      for (let i = 0; i < 2; i++) expect((await get(server.base, `/v1/assessments/${id}`)).status).toBe(200);
+      const routedBefore = server.routed();
+      expect((await get(server.base, `/v1/assessments/${id}`)).status).toBe(200);
+      expect(server.routed()).toBe(routedBefore);
+
+      expect((await get(server.base, `/v1/assessments/${id}`, {}, 'DELETE')).status).toBe(204);
+      expect((await get(server.base, `/v1/assessments/${id}`)).status).toBe(410);
+    } finally {
+      await server.app.close();
+    }
+  });
+
+  it('a CORS preflight for DELETE is allowed', async () => {
+    const app = await buildTestApp();
+    try {
+      const preflight = await app.inject({
+        method: 'OPTIONS',
+        url: '/v1/assessments/0b6f2a54-3c1e-4d8a-9f27-6e5d4c3b2a19',
+        headers: { origin: 'https://app.example', 'access-control-request-method': 'DELETE' },
+      });
+      expect(preflight.statusCode).toBe(204);
+      expect(preflight.headers['access-control-allow-methods']).toContain('DELETE');
+      expect(preflight.headers['access-control-allow-origin']).toBeDefined();
+    } finally {
+      await app.close();
+    }
+  });
+});
