@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
@@ -177,6 +178,41 @@ describe('DELETE /v1/assessments/{id}', () => {
       expect((await call(app, 'DELETE', `/v1/assessments/${id}`)).statusCode).toBe(204);
       expect((await call(app, 'GET', `/v1/assessments/${id}`)).statusCode).toBe(410);
       expect(app.repository.sqlite.prepare('select count(*) from assessments').pluck().get()).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('an erasure that cannot be written', () => {
+  it('answers 503 storage-unavailable while another connection holds the write lock, erasing nothing, and erases once it is let go', async () => {
+    const databasePath = join(temp.make('rc-api-erase-lock-'), 'api.sqlite');
+    const app = await buildTestApp({ databasePath });
+    const other = new Database(databasePath);
+    try {
+      const { location, body } = await store(app, 'locked');
+      other.exec('begin immediate');
+      const refused = await call(app, 'DELETE', location);
+      expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);
+      expect(refused.headers['retry-after']).toBeDefined();
+      const still = await call(app, 'GET', location);
+      expect([still.statusCode, still.body]).toEqual([200, body]);
+      other.exec('rollback');
+      expect((await call(app, 'DELETE', location)).statusCode).toBe(204);
+      expect((await call(app, 'GET', location)).statusCode).toBe(410);
+    } finally {
+      other.close();
+      await app.close();
+    }
+  });
+
+  it('answers 503 shutting-down once the database is closed', async () => {
+    const app = await buildTestApp({ databasePath: join(temp.make('rc-api-erase-closed-'), 'api.sqlite') });
+    try {
+      const { location } = await store(app, 'closing');
+      app.repository.close();
+      const refused = await call(app, 'DELETE', location);
+      expect([refused.statusCode, refused.json().code]).toEqual([503, 'shutting-down']);
     } finally {
       await app.close();
     }
