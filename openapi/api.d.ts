@@ -456,7 +456,7 @@ export interface paths {
         post?: never;
         /**
          * Erase a stored assessment
-         * @description Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the Idempotency-Key that stored it gives a 410 problem in its place. Only the id and when it was erased are kept. Erasing it again answers 204 as the first time did; an id never stored is a 404. Copies made before by `npm run db:backup` keep it. Counts against the write rate limit as a POST does.
+         * @description Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the Idempotency-Key that stored it gives a 410 problem in its place. Kept: the id and when it was erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key, a hash of the request, the id). Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the write rate limit as a POST does.
          */
         delete: operations["eraseAssessment"];
         options?: never;
@@ -5131,7 +5131,7 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
-                    /** @description `private, max-age=86400, immutable`: a stored assessment never changes */
+                    /** @description `private, max-age=86400, immutable`: a stored assessment never changes (an erased one is a 410 from then on, but a copy cached before may be used until it expires) */
                     "cache-control": string;
                     /** @description Present when the body is compressed: an assessment an earlier version stored compressed, to a request that accepts gzip at least as much as identity */
                     "content-encoding"?: "gzip";
@@ -5148,7 +5148,7 @@ export interface operations {
                     "x-request-id": string;
                     /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
                     vary?: string;
-                    /** @description `private, max-age=86400, immutable`: a stored assessment never changes */
+                    /** @description `private, max-age=86400, immutable`: a stored assessment never changes (an erased one is a 410 from then on, but a copy cached before may be used until it expires) */
                     "cache-control": string;
                     [name: string]: unknown;
                 };
@@ -5394,11 +5394,51 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request line is longer than the server accepts; the connection is closed */
             414: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
                     "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read) */
+            415: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
+                    /** @description The only content coding a request body may have */
+                    "accept-encoding"?: "identity";
                     [name: string]: unknown;
                 };
                 content: {

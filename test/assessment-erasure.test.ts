@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LOCK_WAIT_MS } from '../src/services/group-commit.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
 import { agent, get, listening } from './support/http.js';
@@ -120,6 +122,17 @@ describe('DELETE /v1/assessments/{id}', () => {
       expect(malformed.statusCode).toBe(400);
       expect(malformed.json().errors[0].field).toBe('params.id');
       expect((await call(app, 'DELETE', `${kept.location}?force=1`)).statusCode).toBe(400);
+      // A precondition does not turn a 404 into a 412.
+      for (const ifMatch of ['*', '"abc"']) {
+        const answer = await call(app, 'DELETE', '/v1/assessments/0b6f2a54-3c1e-4d8a-9f27-6e5d4c3b2a19', undefined, {
+          'if-match': ifMatch,
+        });
+        expect(answer.statusCode).toBe(404);
+      }
+      // A body is not read, but a body the API cannot take is refused as on every route.
+      const plain = await app.inject({ method: 'DELETE', url: kept.location, headers: { 'content-type': 'text/plain' }, payload: 'x' });
+      expect(plain.statusCode).toBe(415);
+      expect(responseProblems('DELETE', kept.location, 415, plain.headers['content-type'] as string, plain.body)).toEqual([]);
       expect((await call(app, 'GET', kept.location)).statusCode).toBe(200);
     } finally {
       await app.close();
@@ -185,26 +198,54 @@ describe('DELETE /v1/assessments/{id}', () => {
 });
 
 describe('an erasure that cannot be written', () => {
-  it('answers 503 storage-unavailable while another connection holds the write lock, erasing nothing, and erases once it is let go', async () => {
+  it('waits, serving other requests, while another connection holds the write lock, and erases once it is let go', async () => {
+    const databasePath = join(temp.make('rc-api-erase-wait-'), 'api.sqlite');
+    const app = await buildTestApp({ databasePath });
+    const other = new Database(databasePath);
+    try {
+      const { location, body } = await store(app, 'waiting');
+      other.exec('begin immediate');
+      const erasing = call(app, 'DELETE', location);
+      await sleep(100);
+      // Still stored, and the server answers meanwhile.
+      const still = await call(app, 'GET', location);
+      expect([still.statusCode, still.body]).toEqual([200, body]);
+      other.exec('rollback');
+      expect((await erasing).statusCode).toBe(204);
+      expect((await call(app, 'GET', location)).statusCode).toBe(410);
+      // A repeated erasure takes no lock: answered at once while another connection holds it.
+      other.exec('begin immediate');
+      const started = Date.now();
+      expect((await call(app, 'DELETE', location)).statusCode).toBe(204);
+      expect(Date.now() - started).toBeLessThan(1000);
+      other.exec('rollback');
+    } finally {
+      other.close();
+      await app.close();
+    }
+  });
+
+  it('answers 503 storage-unavailable once it has waited 5 s for a lock another connection keeps, erasing nothing', async () => {
     const databasePath = join(temp.make('rc-api-erase-lock-'), 'api.sqlite');
     const app = await buildTestApp({ databasePath });
     const other = new Database(databasePath);
     try {
       const { location, body } = await store(app, 'locked');
       other.exec('begin immediate');
+      const started = Date.now();
       const refused = await call(app, 'DELETE', location);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(LOCK_WAIT_MS);
       expect([refused.statusCode, refused.json().code]).toEqual([503, 'storage-unavailable']);
       expect(refused.headers['retry-after']).toBeDefined();
+      other.exec('rollback');
       const still = await call(app, 'GET', location);
       expect([still.statusCode, still.body]).toEqual([200, body]);
-      other.exec('rollback');
       expect((await call(app, 'DELETE', location)).statusCode).toBe(204);
-      expect((await call(app, 'GET', location)).statusCode).toBe(410);
     } finally {
       other.close();
       await app.close();
     }
-  });
+  }, 15_000);
 
   it('answers 503 shutting-down once the database is closed', async () => {
     const app = await buildTestApp({ databasePath: join(temp.make('rc-api-erase-closed-'), 'api.sqlite') });
@@ -264,22 +305,77 @@ describe('an erased assessment and the Idempotency-Key that stored it', () => {
     }
   });
 
-  it('a kept answer that holds the document itself goes with it, and the key stores anew', async () => {
+  // How keys kept their answer before answers referred to their assessments: the body itself.
+  const asFirstKept = (app: App, key: string, body: string) =>
+    app.repository.sqlite.prepare('update idempotency_keys set response = ?, assessment_ids = null where key = ?').run(body, key);
+
+  it('a kept answer that holds the document itself loses its text, and a retry is still a 410', async () => {
     const app = await buildTestApp();
     try {
       const headers = { 'idempotency-key': 'erase-legacy' };
       const first = await store(app, 'legacy answer', headers);
-      // How keys kept their answer before answers referred to their assessments: the body itself.
-      app.repository.sqlite
-        .prepare(`update idempotency_keys set response = ?, assessment_ids = null where key = 'erase-legacy'`)
-        .run(first.body);
+      asFirstKept(app, 'erase-legacy', first.body);
       expect((await call(app, 'DELETE', first.location)).statusCode).toBe(204);
       expect(rowsHolding(app, 'legacy answer')).toBe(0);
       const again = await call(app, 'POST', '/v1/assessments', submission('legacy answer'), headers);
-      expect(again.statusCode).toBe(201);
-      expect(again.json().id).not.toBe(first.id);
+      expect([again.statusCode, again.json().code]).toEqual([410, 'assessment-erased']);
+      expect(app.repository.countAssessments()).toBe(0);
     } finally {
       await app.close();
+    }
+  });
+
+  it('a batch answer kept whole loses the erased item’s text, and its replay stores nothing again', async () => {
+    const app = await buildTestApp();
+    try {
+      const headers = { 'idempotency-key': 'erase-legacy-batch' };
+      // A label holding the text that opens a document, in its escaped form.
+      const batch = {
+        items: [submission('lb-0 "assessment":{"id":"x"}', 1), { answers: [] }, submission('lb-2', 2), submission('lb-3', 3)],
+      };
+      const sent = await call(app, 'POST', '/v1/assessments/batch', batch, headers);
+      const items = sent.json().items as { status: number; location?: string }[];
+      asFirstKept(app, 'erase-legacy-batch', sent.body);
+      expect((await call(app, 'DELETE', items[2]?.location as string)).statusCode).toBe(204);
+      expect(rowsHolding(app, 'lb-2')).toBe(0);
+      const replay = await call(app, 'POST', '/v1/assessments/batch', batch, headers);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      const replayed = replay.json().items as Record<string, unknown>[];
+      expect(replayed.map((item) => item.status)).toEqual([201, 400, 410, 201]);
+      for (const i of [0, 1, 3]) expect(replayed[i]).toEqual(sent.json().items[i]);
+      expect(app.repository.countAssessments()).toBe(2);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('erasure across servers sharing a database', () => {
+  it('another server stops answering the assessment from memory, and its replays give the erased place a 410', async () => {
+    const databasePath = join(temp.make('rc-api-erase-shared-'), 'api.sqlite');
+    const one = await buildTestApp({ databasePath });
+    const other = await buildTestApp({ databasePath });
+    try {
+      const headers = { 'idempotency-key': 'erase-shared' };
+      const batch = { items: [submission('shared-0', 1), submission('shared-1', 2)] };
+      const sent = await call(other, 'POST', '/v1/assessments/batch', batch, headers);
+      const { location } = (sent.json().items as { location: string }[])[0] as { location: string };
+      expect((await call(other, 'GET', location)).statusCode).toBe(200);
+      expect((await call(one, 'DELETE', location)).statusCode).toBe(204);
+      // The other server learns of it from its background checkpoint, every 100 ms.
+      const deadline = Date.now() + 2000;
+      let status = 200;
+      while (status === 200 && Date.now() < deadline) {
+        await sleep(20);
+        status = (await call(other, 'GET', location)).statusCode;
+      }
+      expect(status).toBe(410);
+      const replay = await call(other, 'POST', '/v1/assessments/batch', batch, headers);
+      expect((replay.json().items as { status: number }[]).map((item) => item.status)).toEqual([410, 201]);
+      expect((await call(other, 'DELETE', location, undefined, { 'if-match': '*' })).statusCode).toBe(412);
+    } finally {
+      await other.close();
+      await one.close();
     }
   });
 });

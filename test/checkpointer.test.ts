@@ -148,7 +148,7 @@ describe('background checkpoints', () => {
       statSync(databasePath),
       'normal',
       { onError: () => undefined, onExit: () => exits.push('exit') },
-      60_000,
+      { intervalMs: 60_000 },
     );
     try {
       sqlite.exec(`insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
@@ -192,7 +192,7 @@ describe('background checkpoints', () => {
       statSync(databasePath),
       'normal',
       { onError: () => undefined, onExit: () => undefined },
-      50,
+      { intervalMs: 50 },
     );
     const insert = (n: number) =>
       sqlite.exec(`insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)
@@ -229,7 +229,7 @@ describe('background checkpoints', () => {
       statSync(databasePath),
       'normal',
       { onError: () => undefined, onExit: () => undefined, onLogReplaced: (which) => told.push(which) },
-      50,
+      { intervalMs: 50 },
     );
     const insert = (n: number) =>
       sqlite.exec(`insert into assessments (id, created_at, document, instrument_version, scoring_version, kb_release)

@@ -113,7 +113,31 @@ const checkpoint = () => {
     }
   }
 };
-const timer = setInterval(checkpoint, workerData.intervalMs);
+// Erasures, by this process or another sharing the file, are told to the server, which forgets its
+// copies in memory. Their rowids grow in the order they committed (none is ever deleted). A file
+// without the table (one not migrated) has none to tell; a failure is left to the checkpoint to report.
+// The server gives the last erasure it knew of as it started, before it served a request, so that
+// none made after that is missed, however late this thread starts.
+let erasures;
+let erasedUpTo = workerData.erasedUpTo;
+try {
+  erasures = db.prepare('select rowid as seq, id from erased_assessments where rowid > ? order by rowid limit 1000');
+} catch {
+  erasures = undefined;
+}
+const tellErasures = () => {
+  if (erasures === undefined || away || logReplaced) return;
+  try {
+    const rows = erasures.all(erasedUpTo);
+    if (rows.length === 0) return;
+    erasedUpTo = rows[rows.length - 1].seq;
+    parentPort.postMessage({ erased: rows.map((row) => row.id) });
+  } catch {}
+};
+const timer = setInterval(() => {
+  checkpoint();
+  tellErasures();
+}, workerData.intervalMs);
 parentPort.once('message', () => {
   clearInterval(timer);
   checkpoint();
@@ -136,6 +160,8 @@ export type CheckpointerEvents = {
   onMoved?: () => void;
   /** The -shm or -wal beside the file is not the one opened (told once): no checkpoint runs again. */
   onLogReplaced?: (file: '-shm' | '-wal') => void;
+  /** Assessments erased since the last call, or since the worker started, by any connection to the file. */
+  onErased?: (ids: string[]) => void;
 };
 
 /**
@@ -148,8 +174,18 @@ export class Checkpointer {
   private readonly exited: Promise<void>;
   private stopping = false;
 
-  /** `file` is the database file the server opened at `path`, by its device and inode. */
-  constructor(path: string, file: FileIdentity, synchronous: Synchronous, events: CheckpointerEvents, intervalMs = CHECKPOINT_INTERVAL_MS) {
+  /**
+   * `file` is the database file the server opened at `path`, by its device and inode; `erasedUpTo`
+   * the number (rowid) of the last erasure recorded as the server started: those after it are told
+   * to `onErased`.
+   */
+  constructor(
+    path: string,
+    file: FileIdentity,
+    synchronous: Synchronous,
+    events: CheckpointerEvents,
+    { intervalMs = CHECKPOINT_INTERVAL_MS, erasedUpTo = 0 }: { intervalMs?: number; erasedUpTo?: number } = {},
+  ) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
@@ -160,15 +196,17 @@ export class Checkpointer {
         synchronous: synchronousPragma(synchronous),
         intervalMs,
         backlogPages: BACKLOG_PAGES,
+        erasedUpTo,
       },
     });
     this.worker.on(
       'message',
-      (message: { error?: string; code?: string; moved?: boolean; behind?: boolean; logReplaced?: '-shm' | '-wal' }) => {
+      (message: { error?: string; code?: string; moved?: boolean; behind?: boolean; logReplaced?: '-shm' | '-wal'; erased?: string[] }) => {
         if (message.error) events.onError(message.error, message.code);
         if (message.behind !== undefined) events.onBacklog?.(message.behind);
         if (message.moved) events.onMoved?.();
         if (message.logReplaced) events.onLogReplaced?.(message.logReplaced);
+        if (message.erased) events.onErased?.(message.erased);
       },
     );
     // An error thrown in the worker that is not a built-in class (better-sqlite3's SqliteError) arrives

@@ -4,7 +4,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
 import type { Citation, KnowledgeBaseData, Question, QuestionBank, Variant } from '../domain/knowledge-base.js';
 import { AssessmentIds, type AssessmentLocation, ID_KEY_BYTES, MAX_ROW } from './assessment-ids.js';
-import { BACKSTOP_CHECKPOINT_PAGES, type Db, migrationState, SQLITE_AUTOCHECKPOINT_PAGES } from './client.js';
+import { BACKSTOP_CHECKPOINT_PAGES, type Db, migrationState, SECURE_DELETE, SQLITE_AUTOCHECKPOINT_PAGES } from './client.js';
+import { asReferences } from './replay-references.js';
 import * as t from './schema.js';
 import { isDamageCode, STORAGE_FAULT_MS, storageFaultCode } from './storage-faults.js';
 
@@ -204,10 +205,11 @@ export class Repository {
   }
 
   /**
-   * Erasing an assessment, in one transaction: its row goes (in either table), its id is recorded as
-   * erased, and a kept Idempotency-Key answer that holds its document as text (a key stored before
-   * answers referred to their assessments) goes too. A key whose answer refers to it by id stays:
-   * a replay answers the erased assessment's place with a 410 (see AssessmentService).
+   * Erasing an assessment, in one transaction: its row goes (in either table) and its id is recorded
+   * as erased. A kept Idempotency-Key answer that holds its document as text (a key stored before
+   * answers referred to their assessments) is rewritten to refer to its assessments by id, or goes
+   * when it does not read as a route's answer. A replay of a key whose answer refers to it answers
+   * the erased assessment's place with a 410 (see AssessmentService).
    */
   private prepareErasure(): (id: string, location: AssessmentLocation | undefined) => Erasure {
     const { sqlite } = this;
@@ -217,16 +219,26 @@ export class Repository {
     );
     const deleteLegacy = sqlite.prepare<[string], Deleted>('delete from assessments where id = ? returning idempotency_key as key');
     const insertErased = sqlite.prepare<[string, string]>('insert into erased_assessments (id, erased_at) values (?, ?)');
-    const deleteAnswersHolding = sqlite.prepare<[string, string]>(
-      'delete from idempotency_keys where key = ? and assessment_ids is null and instr(response, ?) > 0',
+    const selectAnswersHolding = sqlite.prepare<[string, string], { scope: string; response: string }>(
+      'select scope, response from idempotency_keys where key = ? and assessment_ids is null and instr(response, ?) > 0',
     );
+    const referToAssessments = sqlite.prepare<[string, string, string, string]>(
+      'update idempotency_keys set response = ?, assessment_ids = ? where scope = ? and key = ?',
+    );
+    const deleteAnswer = sqlite.prepare<[string, string]>('delete from idempotency_keys where scope = ? and key = ?');
     return sqlite.transaction((id: string, location: AssessmentLocation | undefined): Erasure => {
       if (this.selectErased.get(id) !== undefined) return 'erased-before';
       // A DELETE ... RETURNING makes its change in its first step, which get() takes.
       const deleted = (location === undefined ? undefined : deleteRow.get(location.row, location.tag)) ?? deleteLegacy.get(id);
       if (deleted === undefined) return 'not-found';
       insertErased.run(id, new Date().toISOString());
-      if (deleted.key !== null) deleteAnswersHolding.run(deleted.key, id);
+      if (deleted.key !== null) {
+        for (const { scope, response } of selectAnswersHolding.all(deleted.key, id)) {
+          const references = asReferences(scope, response);
+          if (references === undefined) deleteAnswer.run(scope, deleted.key);
+          else referToAssessments.run(JSON.stringify(references.around), references.ids.join(','), scope, deleted.key);
+        }
+      }
       return 'erased';
     }).immediate;
   }
@@ -309,13 +321,13 @@ export class Repository {
    * past the serving busy timeout, a full disk or a damaged file refuses it, erasing nothing.
    */
   eraseAssessment(id: string): Erasure {
-    // The pages the row leaves are overwritten with zeros in the file, not only marked free; only
-    // around an erasure, so that no other write pays for it.
+    // Every page the row leaves is overwritten with zeros, overflow pages too, not only marked free
+    // (other writes zero only what costs no more I/O).
     this.sqlite.pragma('secure_delete = ON');
     try {
       return this.recordingWrite(() => this.eraseTransaction(id, this.ids.decode(id)));
     } finally {
-      this.sqlite.pragma('secure_delete = OFF');
+      this.sqlite.pragma(`secure_delete = ${SECURE_DELETE}`);
     }
   }
 
@@ -323,6 +335,26 @@ export class Repository {
   isErased(id: string): boolean {
     this.requireOwnLog();
     return this.notingDamage(() => this.selectErased.get(id) !== undefined);
+  }
+
+  private readonly erasureListeners = new Set<(ids: readonly string[]) => void>();
+
+  /**
+   * Calls `listener` with the ids of assessments erased since the server started, by this process
+   * or another sharing the database, as the background checkpoint finds them (every 100 ms).
+   */
+  onErasures(listener: (ids: readonly string[]) => void): void {
+    this.erasureListeners.add(listener);
+  }
+
+  /** The number (rowid) of the last erasure recorded, 0 for none: erasures are never deleted, so the numbers grow. */
+  lastErasure(): number {
+    return this.sqlite.prepare<[], number>('select coalesce(max(rowid), 0) from erased_assessments').pluck().get() as number;
+  }
+
+  /** Tells the listeners of erasures found in the database (see onErasures). */
+  erasuresFound(ids: readonly string[]): void {
+    for (const listener of this.erasureListeners) listener(ids);
   }
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {

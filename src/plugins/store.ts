@@ -62,33 +62,40 @@ export default fp<StoreOptions>(
     try {
       const file = repository.openedFile();
       if (file !== undefined) {
-        checkpointer = new Checkpointer(options.databasePath, file, options.synchronous ?? 'normal', {
-          onError: (message, code) => {
-            app.log.error({ message, code }, 'background checkpoint failed');
-            if (isDamageCode(code)) repository.markDamaged();
+        checkpointer = new Checkpointer(
+          options.databasePath,
+          file,
+          options.synchronous ?? 'normal',
+          {
+            onError: (message, code) => {
+              app.log.error({ message, code }, 'background checkpoint failed');
+              if (isDamageCode(code)) repository.markDamaged();
+            },
+            onExit: () => {
+              app.log.error('background checkpoints stopped: the request thread checkpoints again');
+              repository.checkpointOnCommits();
+              // It also ends when it finds another file at the path as it opens: seen to here, at once.
+              repository.lookAtFile();
+            },
+            onBacklog: (backlog) => repository.holdBackstop(backlog),
+            onErased: (ids) => repository.erasuresFound(ids),
+            onMoved: () => {
+              app.log.error(
+                { database: resolve(options.databasePath) },
+                'the database file was moved away or replaced while open: writes are refused until a restart',
+              );
+              repository.lookAtFile();
+            },
+            onLogReplaced: (file) => {
+              app.log.error(
+                { database: resolve(options.databasePath), file },
+                `the database file's ${file} was ${file === '-shm' ? 'deleted or replaced' : 'replaced'} while open: no checkpoint runs, and stored assessments are neither written nor read until a restart`,
+              );
+              repository.lookAtFile();
+            },
           },
-          onExit: () => {
-            app.log.error('background checkpoints stopped: the request thread checkpoints again');
-            repository.checkpointOnCommits();
-            // It also ends when it finds another file at the path as it opens: seen to here, at once.
-            repository.lookAtFile();
-          },
-          onBacklog: (backlog) => repository.holdBackstop(backlog),
-          onMoved: () => {
-            app.log.error(
-              { database: resolve(options.databasePath) },
-              'the database file was moved away or replaced while open: writes are refused until a restart',
-            );
-            repository.lookAtFile();
-          },
-          onLogReplaced: (file) => {
-            app.log.error(
-              { database: resolve(options.databasePath), file },
-              `the database file's ${file} was ${file === '-shm' ? 'deleted or replaced' : 'replaced'} while open: no checkpoint runs, and stored assessments are neither written nor read until a restart`,
-            );
-            repository.lookAtFile();
-          },
-        });
+          { erasedUpTo: repository.lastErasure() },
+        );
       }
       app.addHook('onClose', close);
       const outcome = seedDatabase(db, options.content ?? loadContent());

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { setImmediate } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
 import type { AssessmentRecord, Erasure, IdempotencyRecord, Repository } from '../db/repository.js';
 import { storageFaultCode } from '../db/storage-faults.js';
 import { assess } from '../domain/assessment.js';
@@ -18,7 +19,7 @@ import {
 } from '../errors.js';
 import { MAX_BATCH_ITEMS, type SubmissionInput } from '../schemas/assessment.js';
 import { type AssessmentParts, answersJson, assessmentJson, resultJson } from './assessment-json.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, LOCK_RETRY_MS, LOCK_WAIT_MS, lockedElsewhere } from './group-commit.js';
 import type { RecentAssessments } from './recent-assessments.js';
 import { batchItems, checkSubmission } from './submission-check.js';
 
@@ -187,6 +188,10 @@ export class AssessmentService {
     private readonly recent: RecentAssessments,
   ) {
     this.writer = new GroupCommit(repository);
+    // Erased by another process sharing the database: no longer answered from memory here either.
+    repository.onErasures((ids) => {
+      for (const id of ids) recent.delete(id);
+    });
   }
 
   /** Checks and scores one submission into a record, or lists its problems. */
@@ -405,7 +410,9 @@ export class AssessmentService {
    * or undefined once it has been erased.
    */
   private storedJson(id: string): string | undefined {
-    const json = this.find(id)?.json;
+    const found = this.find(id);
+    // A document stored compressed, by a version that did so, is sent as the text it holds.
+    const json = found?.gzip === undefined ? found?.json : gunzipSync(found.gzip);
     if (json === undefined && this.repository.isErased(id)) return undefined;
     // Not the id: ids are bearer capabilities, and this message may be logged.
     if (json === undefined) throw new Error('a kept answer names an assessment that is not stored as JSON');
@@ -413,14 +420,24 @@ export class AssessmentService {
   }
 
   /**
-   * Erases a stored assessment: from the database and from memory. Refused while the server shuts
-   * down, as a submission is.
+   * Erases a stored assessment: from the database and from memory. One erased already is answered
+   * without a write. While another process holds the write lock it is tried again every
+   * LOCK_RETRY_MS, off the request thread, for LOCK_WAIT_MS at most, as a submission's commit is;
+   * refused while the server shuts down, as a submission is.
    */
-  erase(id: string): Erasure {
-    if (!this.repository.isOpen()) throw new ShuttingDownError('The server is shutting down: nothing was erased. Send the request again.');
-    const erasure = this.repository.eraseAssessment(id);
-    this.recent.delete(id);
-    return erasure;
+  async erase(id: string): Promise<Erasure> {
+    for (const started = Date.now(); ; await sleep(LOCK_RETRY_MS)) {
+      if (!this.repository.isOpen())
+        throw new ShuttingDownError('The server is shutting down: nothing was erased. Send the request again.');
+      if (this.repository.isErased(id)) return 'erased-before';
+      try {
+        const erasure = this.repository.eraseAssessment(id);
+        this.recent.delete(id);
+        return erasure;
+      } catch (error) {
+        if (!lockedElsewhere(error) || Date.now() - started >= LOCK_WAIT_MS) throw error;
+      }
+    }
   }
 
   /** Whether an assessment stored under this id was erased. */

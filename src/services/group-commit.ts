@@ -8,10 +8,10 @@ type Queued = { group: AssessmentGroup; settle: (error?: Error) => void; lockedS
 /** How long a group waits, in all, for a lock another connection holds, before its request is refused (503). */
 export const LOCK_WAIT_MS = 5000;
 /** The pause between two tries while another connection holds the lock. */
-const LOCK_RETRY_MS = 10;
+export const LOCK_RETRY_MS = 10;
 
 /** Whether a commit failed because another connection held the write lock: nothing was written. */
-const lockedElsewhere = (error: unknown) => storageFaultCode(error)?.startsWith('SQLITE_BUSY') === true;
+export const lockedElsewhere = (error: unknown) => storageFaultCode(error)?.startsWith('SQLITE_BUSY') === true;
 
 /**
  * Commits the assessments of every request that reaches the store in one turn of the event loop

@@ -245,7 +245,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
             'cache-control': {
               type: 'string',
               required: true,
-              description: '`private, max-age=86400, immutable`: a stored assessment never changes',
+              description:
+                '`private, max-age=86400, immutable`: a stored assessment never changes (an erased one is a 410 from then on, but a copy cached before may be used until it expires)',
             },
             ...CONTENT_ENCODING(
               ['gzip'],
@@ -279,29 +280,38 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     '/v1/assessments/:id',
     {
       config: { writeLimit: true },
+      // It may wait for a lock another process holds, as a submission's commit does.
+      ...storingHooks(app.server.timeout),
       schema: {
         tags: ['assessments'],
         operationId: 'eraseAssessment',
         summary: 'Erase a stored assessment',
         description:
           'Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the ' +
-          'Idempotency-Key that stored it gives a 410 problem in its place. Only the id and when it was erased are kept. ' +
-          'Erasing it again answers 204 as the first time did; an id never stored is a 404. Copies made before by ' +
-          '`npm run db:backup` keep it. Counts against the write rate limit as a POST does.',
+          'Idempotency-Key that stored it gives a 410 problem in its place. Kept: the id and when it was erased, and until ' +
+          'the key is purged (48 hours) the record of that Idempotency-Key (the key, a hash of the request, the id). ' +
+          'Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. ' +
+          'Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the ' +
+          'write rate limit as a POST does.',
         params: AssessmentParams,
         querystring: NoQuery,
-        response: { 204: Erased, ...problems(400, 404, 412, 429) },
+        response: { 204: Erased, ...problems(400, 404, 412, 413, 415, 429) },
       },
     },
     async (request, reply) => {
       const id = request.params.id.toLowerCase();
-      // Only `*` can match (a stored assessment carries no entity tag), and only while it is stored.
       const ifMatch = request.headers['if-match'];
-      if (ifMatch !== undefined && (failsIfMatch(ifMatch, undefined) || service.find(id) === undefined)) {
-        throw new ApiError('precondition-failed', 'If-Match: * matches a stored assessment only, and no other If-Match can match it.');
+      if (ifMatch !== undefined) {
+        // A precondition is weighed only where the request would otherwise succeed (RFC 9110, 13.2.1):
+        // an id never stored is a 404 with it or without. Only `*` can match (a stored assessment
+        // carries no entity tag), and only while the assessment is stored.
+        const stored = service.find(id) !== undefined;
+        if (!stored && !service.isErased(id)) throw missing(id, request.params.id);
+        if (!stored || failsIfMatch(ifMatch, undefined)) {
+          throw new ApiError('precondition-failed', 'If-Match: * matches a stored assessment only, and no other If-Match can match it.');
+        }
       }
-      const erasure = service.erase(id);
-      if (erasure === 'not-found') throw missing(id, request.params.id);
+      if ((await service.erase(id)) === 'not-found') throw missing(id, request.params.id);
       return reply.code(204).send();
     },
   );
