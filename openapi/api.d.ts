@@ -456,7 +456,7 @@ export interface paths {
         post?: never;
         /**
          * Erase a stored assessment
-         * @description Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the Idempotency-Key that stored it gives a 410 problem in its place. Kept: the id and when it was erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key, a hash of the request, the id). Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the write rate limit as a POST does.
+         * @description Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the Idempotency-Key that stored it, whatever its body, gives a 410 problem in its place. Kept: the id and when it was erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key and the id, no hash of the request). A body is not read. Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the write rate limit as a POST does.
          */
         delete: operations["eraseAssessment"];
         options?: never;

@@ -199,6 +199,8 @@ declare module 'fastify' {
      * work some requests do, and the route may bound it (a batch parses only once it holds a place).
      */
     parsesItsBody?: boolean;
+    /** The route reads no body: an empty one sent as JSON is taken as none. */
+    readsNoBody?: boolean;
   }
   interface FastifyInstance {
     /** A preValidation hook that parses the body of a `parsesItsBody` route as every other JSON body is parsed. */
@@ -249,6 +251,8 @@ export function addJsonBodyParser(app: FastifyInstance): void {
   };
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
     if (request.routeOptions.config.parsesItsBody === true) return done(null, bytes);
+    // A route that reads no body takes an empty one under any JSON type, as clients that send the header on every request do.
+    if (request.routeOptions.config.readsNoBody === true && bytes.length === 0) return done(null, undefined);
     parse(request, bytes, done);
   });
   app.decorate('parseJsonBody', ((request, _reply, done) => {

@@ -93,6 +93,17 @@ describe('DELETE /v1/assessments/{id}', () => {
     }
   });
 
+  it('takes an empty body sent as JSON, as clients that send the header on every request do', async () => {
+    const app = await buildTestApp();
+    try {
+      const { location } = await store(app, 'empty body');
+      const answer = await app.inject({ method: 'DELETE', url: location, headers: { 'content-type': 'application/json' } });
+      expect(answer.statusCode).toBe(204);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('counts against the write budget the POST routes share', async () => {
     const app = await buildTestApp({ rateLimit: { enabled: true, max: 3, windowMs: 60_000 } });
     try {
@@ -174,6 +185,22 @@ describe('DELETE /v1/assessments/{id}', () => {
     }
   });
 
+  it('leaves no text in the file of a key answer kept whole that the hourly purge removed', async () => {
+    const databasePath = join(temp.make('rc-api-erase-purge-'), 'api.sqlite');
+    const app = await buildTestApp({ databasePath });
+    const batch = { items: Array.from({ length: 4 }, (_, i) => submission(`purged-${i}-label`, i)) };
+    const sent = await call(app, 'POST', '/v1/assessments/batch', batch, { 'idempotency-key': 'old' });
+    // Kept whole, as keys were before answers referred to their assessments, and old enough to purge.
+    app.repository.sqlite
+      .prepare(`update idempotency_keys set response = ?, assessment_ids = null, created_at = '2000-01-01T00:00:00.000Z' where key = 'old'`)
+      .run(sent.body);
+    expect(app.repository.purgeIdempotencyKeys(new Date())).toBe(1);
+    for (const item of sent.json().items as { location: string }[]) expect((await call(app, 'DELETE', item.location)).statusCode).toBe(204);
+    await app.close();
+    const file = readFileSync(databasePath);
+    expect([0, 1, 2, 3].filter((i) => file.includes(`purged-${i}-label`))).toEqual([]);
+  });
+
   it('erases a row stored with a random UUID, before ids encoded rows', async () => {
     const app = await buildTestApp();
     try {
@@ -198,6 +225,40 @@ describe('DELETE /v1/assessments/{id}', () => {
 });
 
 describe('an erasure that cannot be written', () => {
+  it('keeps the request thread serving while many erasures wait for a lock, and answers an unknown id 404 at once', async () => {
+    const databasePath = join(temp.make('rc-api-erase-many-'), 'api.sqlite');
+    const app = await buildTestApp({ databasePath });
+    const other = new Database(databasePath);
+    try {
+      const batch = { items: Array.from({ length: 100 }, (_, i) => submission(`many-${i}`, i)) };
+      const locations = ((await call(app, 'POST', '/v1/assessments/batch', batch)).json().items as { location: string }[]).map(
+        (item) => item.location,
+      );
+      other.exec('begin immediate');
+      const erasing = locations.map((location) => app.inject({ method: 'DELETE', url: location }));
+      // The longest the event loop goes without a 5 ms timer while they wait.
+      let last = performance.now();
+      let longest = 0;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        longest = Math.max(longest, now - last);
+        last = now;
+      }, 5);
+      const started = Date.now();
+      const unknown = await call(app, 'DELETE', '/v1/assessments/0b6f2a54-3c1e-4d8a-9f27-6e5d4c3b2a19');
+      expect([unknown.statusCode, Date.now() - started < 1000]).toEqual([404, true]);
+      await sleep(500);
+      clearInterval(timer);
+      other.exec('rollback');
+      expect(new Set((await Promise.all(erasing)).map((answer) => answer.statusCode))).toEqual(new Set([204]));
+      // Each try of the one erasure at the head waits up to 5 ms; the others wait their turn, off the thread.
+      expect(longest).toBeLessThan(150);
+    } finally {
+      other.close();
+      await app.close();
+    }
+  });
+
   it('waits, serving other requests, while another connection holds the write lock, and erases once it is let go', async () => {
     const databasePath = join(temp.make('rc-api-erase-wait-'), 'api.sqlite');
     const app = await buildTestApp({ databasePath });
@@ -261,6 +322,24 @@ describe('an erasure that cannot be written', () => {
 });
 
 describe('an erased assessment and the Idempotency-Key that stored it', () => {
+  it('the key keeps no hash of the request, which would confirm guessed answers', async () => {
+    const app = await buildTestApp();
+    try {
+      const headers = { 'idempotency-key': 'erase-hash' };
+      const { location } = await store(app, 'hashed', headers);
+      const hashOf = () =>
+        app.repository.sqlite.prepare(`select request_hash from idempotency_keys where key = 'erase-hash'`).pluck().get() as string;
+      expect(hashOf()).toMatch(/^[0-9a-f]{64}$/);
+      expect((await call(app, 'DELETE', location)).statusCode).toBe(204);
+      expect(hashOf()).toBe('erased');
+      // Any body under the key is now told the assessment is gone.
+      const other = await call(app, 'POST', '/v1/assessments', submission('another body', 3), headers);
+      expect([other.statusCode, other.json().code]).toEqual([410, 'assessment-erased']);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('a retried submission is answered 410 and stores nothing again', async () => {
     const app = await buildTestApp();
     try {
@@ -372,6 +451,39 @@ describe('erasure across servers sharing a database', () => {
       expect(status).toBe(410);
       const replay = await call(other, 'POST', '/v1/assessments/batch', batch, headers);
       expect((replay.json().items as { status: number }[]).map((item) => item.status)).toEqual([410, 201]);
+      expect((await call(other, 'DELETE', location, undefined, { 'if-match': '*' })).statusCode).toBe(412);
+    } finally {
+      await other.close();
+      await one.close();
+    }
+  });
+});
+
+describe('erasure across servers sharing a database, before the other has heard of it', () => {
+  async function pair(prefix: string) {
+    const databasePath = join(temp.make(prefix), 'api.sqlite');
+    return { one: await buildTestApp({ databasePath }), other: await buildTestApp({ databasePath }), databasePath };
+  }
+
+  it('a DELETE sent to the other server answers 204 and forgets its copy at once', async () => {
+    const { one, other } = await pair('rc-api-erase-pair-');
+    try {
+      const { location } = await store(other, 'told late');
+      expect((await call(one, 'DELETE', location)).statusCode).toBe(204);
+      // Straight to the other server, before its checkpoint thread can have told it.
+      expect((await call(other, 'DELETE', location)).statusCode).toBe(204);
+      expect((await call(other, 'GET', location)).statusCode).toBe(410);
+    } finally {
+      await other.close();
+      await one.close();
+    }
+  });
+
+  it('If-Match: * there is a 412, as for an assessment erased before', async () => {
+    const { one, other } = await pair('rc-api-erase-pair-match-');
+    try {
+      const { location } = await store(other, 'matched late');
+      expect((await call(one, 'DELETE', location)).statusCode).toBe(204);
       expect((await call(other, 'DELETE', location, undefined, { 'if-match': '*' })).statusCode).toBe(412);
     } finally {
       await other.close();

@@ -134,9 +134,10 @@ const tellErasures = () => {
     parentPort.postMessage({ erased: rows.map((row) => row.id) });
   } catch {}
 };
+// Erasures first: a checkpoint may take long (a backlog to copy).
 const timer = setInterval(() => {
-  checkpoint();
   tellErasures();
+  checkpoint();
 }, workerData.intervalMs);
 parentPort.once('message', () => {
   clearInterval(timer);

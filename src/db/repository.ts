@@ -90,6 +90,12 @@ export type IdempotencyRecord = {
  */
 export type Erasure = 'erased' | 'erased-before' | 'not-found';
 
+/**
+ * The request hash of a kept Idempotency-Key answer once an assessment it carries is erased: a hash
+ * of the body would let anyone with the file confirm guessed answers. No SHA-256 in hex looks like it.
+ */
+export const ERASED_REQUEST = 'erased';
+
 /** One request's assessments and the response to replay for its Idempotency-Key, if it had one. */
 export type AssessmentGroup = { records: readonly AssessmentRecord[]; idempotency?: IdempotencyRecord };
 
@@ -226,6 +232,10 @@ export class Repository {
       'update idempotency_keys set response = ?, assessment_ids = ? where scope = ? and key = ?',
     );
     const deleteAnswer = sqlite.prepare<[string, string]>('delete from idempotency_keys where scope = ? and key = ?');
+    // The request's hash would let anyone with the file confirm guessed answers: replaced by a mark.
+    const forgetRequest = sqlite.prepare<[string, string, string]>(
+      `update idempotency_keys set request_hash = ? where key = ? and instr(',' || assessment_ids || ',', ',' || ? || ',') > 0`,
+    );
     return sqlite.transaction((id: string, location: AssessmentLocation | undefined): Erasure => {
       if (this.selectErased.get(id) !== undefined) return 'erased-before';
       // A DELETE ... RETURNING makes its change in its first step, which get() takes.
@@ -238,6 +248,7 @@ export class Repository {
           if (references === undefined) deleteAnswer.run(scope, deleted.key);
           else referToAssessments.run(JSON.stringify(references.around), references.ids.join(','), scope, deleted.key);
         }
+        forgetRequest.run(ERASED_REQUEST, deleted.key, id);
       }
       return 'erased';
     }).immediate;
@@ -321,11 +332,17 @@ export class Repository {
    * past the serving busy timeout, a full disk or a damaged file refuses it, erasing nothing.
    */
   eraseAssessment(id: string): Erasure {
-    // Every page the row leaves is overwritten with zeros, overflow pages too, not only marked free
-    // (other writes zero only what costs no more I/O).
+    return this.withSecureDelete(() => this.recordingWrite(() => this.eraseTransaction(id, this.ids.decode(id))));
+  }
+
+  /**
+   * Runs `work` with every page it frees overwritten with zeros, overflow pages too, not only marked
+   * free (other writes zero only what costs no more I/O: SECURE_DELETE).
+   */
+  private withSecureDelete<T>(work: () => T): T {
     this.sqlite.pragma('secure_delete = ON');
     try {
-      return this.recordingWrite(() => this.eraseTransaction(id, this.ids.decode(id)));
+      return work();
     } finally {
       this.sqlite.pragma(`secure_delete = ${SECURE_DELETE}`);
     }
@@ -337,14 +354,20 @@ export class Repository {
     return this.notingDamage(() => this.selectErased.get(id) !== undefined);
   }
 
-  private readonly erasureListeners = new Set<(ids: readonly string[]) => void>();
+  private readonly erasureListeners: { found: (ids: readonly string[]) => void; lost: () => void }[] = [];
 
   /**
-   * Calls `listener` with the ids of assessments erased since the server started, by this process
-   * or another sharing the database, as the background checkpoint finds them (every 100 ms).
+   * Calls `found` with the ids of assessments erased since the server started, by this process or
+   * another sharing the database, as the background checkpoint finds them (every 100 ms), and `lost`
+   * once they can no longer be found (the checkpoint thread stopped, or the log was replaced).
    */
-  onErasures(listener: (ids: readonly string[]) => void): void {
-    this.erasureListeners.add(listener);
+  onErasures(found: (ids: readonly string[]) => void, lost: () => void): void {
+    this.erasureListeners.push({ found, lost });
+  }
+
+  /** Tells the listeners of erasures that no more will be found (see onErasures). */
+  erasuresLost(): void {
+    for (const listener of this.erasureListeners) listener.lost();
   }
 
   /** The number (rowid) of the last erasure recorded, 0 for none: erasures are never deleted, so the numbers grow. */
@@ -354,7 +377,7 @@ export class Repository {
 
   /** Tells the listeners of erasures found in the database (see onErasures). */
   erasuresFound(ids: readonly string[]): void {
-    for (const listener of this.erasureListeners) listener(ids);
+    for (const listener of this.erasureListeners) listener.found(ids);
   }
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {
@@ -580,15 +603,19 @@ export class Repository {
   /** Forgets Idempotency-Keys older than the cutoff, at most `limit` of them, oldest first; returns how many. */
   purgeIdempotencyKeys(before: Date, limit = -1): number {
     this.requireFileInPlace();
-    // A negative LIMIT is no limit.
-    return this.notingDamage(
-      () =>
-        this.sqlite
-          .prepare(
-            `delete from idempotency_keys where rowid in
-               (select rowid from idempotency_keys where created_at < ? order by created_at limit ?)`,
-          )
-          .run(before.toISOString(), limit).changes,
+    // A key's answer kept whole holds its assessments' text, overflow pages and all: zeroed as it goes,
+    // as an erasure's row is (so that one erased later leaves no copy in a page freed here).
+    return this.withSecureDelete(() =>
+      this.notingDamage(
+        () =>
+          this.sqlite
+            .prepare(
+              `delete from idempotency_keys where rowid in
+                 (select rowid from idempotency_keys where created_at < ? order by created_at limit ?)`,
+            )
+            // A negative LIMIT is no limit.
+            .run(before.toISOString(), limit).changes,
+      ),
     );
   }
 

@@ -74,6 +74,7 @@ export default fp<StoreOptions>(
             onExit: () => {
               app.log.error('background checkpoints stopped: the request thread checkpoints again');
               repository.checkpointOnCommits();
+              repository.erasuresLost();
               // It also ends when it finds another file at the path as it opens: seen to here, at once.
               repository.lookAtFile();
             },
@@ -91,6 +92,7 @@ export default fp<StoreOptions>(
                 { database: resolve(options.databasePath), file },
                 `the database file's ${file} was ${file === '-shm' ? 'deleted or replaced' : 'replaced'} while open: no checkpoint runs, and stored assessments are neither written nor read until a restart`,
               );
+              repository.erasuresLost();
               repository.lookAtFile();
             },
           },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
-import type { AssessmentRecord, Erasure, IdempotencyRecord, Repository } from '../db/repository.js';
+import { type AssessmentRecord, ERASED_REQUEST, type Erasure, type IdempotencyRecord, type Repository } from '../db/repository.js';
 import { storageFaultCode } from '../db/storage-faults.js';
 import { assess } from '../domain/assessment.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
@@ -189,9 +189,14 @@ export class AssessmentService {
   ) {
     this.writer = new GroupCommit(repository);
     // Erased by another process sharing the database: no longer answered from memory here either.
-    repository.onErasures((ids) => {
-      for (const id of ids) recent.delete(id);
-    });
+    // Once erasures can no longer be told (the checkpoint thread stopped), nothing is: every read
+    // goes to the database.
+    repository.onErasures(
+      (ids) => {
+        for (const id of ids) recent.delete(id);
+      },
+      () => recent.close(),
+    );
   }
 
   /** Checks and scores one submission into a record, or lists its problems. */
@@ -382,7 +387,8 @@ export class AssessmentService {
     const { scope, key } = request;
     const stored = this.repository.findIdempotency(scope, key);
     if (!stored) return undefined;
-    if (!sameRequest(stored.requestHash, request)) {
+    // A key whose assessment was erased keeps no hash of its body (see ERASED_REQUEST): replayed as it is.
+    if (stored.requestHash !== ERASED_REQUEST && !sameRequest(stored.requestHash, request)) {
       throw new UnprocessableError(
         'This Idempotency-Key was already used with a different body. Use a new key for a new submission.',
         [{ field: 'headers.idempotency-key', message: 'reused with a different body' }],
@@ -425,11 +431,29 @@ export class AssessmentService {
    * LOCK_RETRY_MS, off the request thread, for LOCK_WAIT_MS at most, as a submission's commit is;
    * refused while the server shuts down, as a submission is.
    */
-  async erase(id: string): Promise<Erasure> {
-    for (const started = Date.now(); ; await sleep(LOCK_RETRY_MS)) {
+  erase(id: string): Promise<Erasure> {
+    const turn = this.erasing.then(() => this.eraseInTurn(id, Date.now()));
+    this.erasing = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /**
+   * Erasures run one at a time: while another process holds the write lock, only the first tries
+   * it (a try waits up to 5 ms on the request thread), not every waiting DELETE.
+   */
+  private erasing: Promise<unknown> = Promise.resolve();
+
+  private async eraseInTurn(id: string, started: number): Promise<Erasure> {
+    for (;;) {
       if (!this.repository.isOpen())
         throw new ShuttingDownError('The server is shutting down: nothing was erased. Send the request again.');
-      if (this.repository.isErased(id)) return 'erased-before';
+      // Answered without the write lock: an id erased before, or one never stored. A copy kept here
+      // may outlive an erasure by another process until its checkpoint thread tells: forgotten now.
+      if (this.repository.isErased(id)) {
+        this.recent.delete(id);
+        return 'erased-before';
+      }
+      if (this.find(id) === undefined) return 'not-found';
       try {
         const erasure = this.repository.eraseAssessment(id);
         this.recent.delete(id);
@@ -437,6 +461,7 @@ export class AssessmentService {
       } catch (error) {
         if (!lockedElsewhere(error) || Date.now() - started >= LOCK_WAIT_MS) throw error;
       }
+      await sleep(LOCK_RETRY_MS);
     }
   }
 

@@ -43,6 +43,7 @@ export class RecentAssessments {
   /** Keeps a committed assessment's JSON, over the oldest documents where the ring is full. */
   add(id: string, json: string): void {
     this.slots.delete(id);
+    if (this.closed) return;
     const length = Buffer.byteLength(json);
     if (length === 0 || length > this.capacity) return;
     const from = this.head;
@@ -59,6 +60,16 @@ export class RecentAssessments {
     this.ring.write(json, start, length);
     this.slots.set(id, { start, end });
     this.head = end;
+  }
+
+  /** Set once closed: nothing is kept from then on. */
+  private closed = false;
+
+  /** Forgets every document, their bytes overwritten with zeros, and keeps none from now on. */
+  close(): void {
+    this.closed = true;
+    this.slots.clear();
+    this.ring.fill(0);
   }
 
   /** Forgets an erased assessment, its bytes overwritten with zeros. */

@@ -276,10 +276,13 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     },
   );
 
+  const ifMatchFailed = () =>
+    new ApiError('precondition-failed', 'If-Match: * matches a stored assessment only, and no other If-Match can match it.');
+
   app.delete(
     '/v1/assessments/:id',
     {
-      config: { writeLimit: true },
+      config: { writeLimit: true, readsNoBody: true },
       // It may wait for a lock another process holds, as a submission's commit does.
       ...storingHooks(app.server.timeout),
       schema: {
@@ -288,8 +291,9 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         summary: 'Erase a stored assessment',
         description:
           'Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the ' +
-          'Idempotency-Key that stored it gives a 410 problem in its place. Kept: the id and when it was erased, and until ' +
-          'the key is purged (48 hours) the record of that Idempotency-Key (the key, a hash of the request, the id). ' +
+          'Idempotency-Key that stored it, whatever its body, gives a 410 problem in its place. Kept: the id and when it was ' +
+          'erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key and the id, no hash of ' +
+          'the request). A body is not read. ' +
           'Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. ' +
           'Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the ' +
           'write rate limit as a POST does.',
@@ -307,11 +311,12 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         // carries no entity tag), and only while the assessment is stored.
         const stored = service.find(id) !== undefined;
         if (!stored && !service.isErased(id)) throw missing(id, request.params.id);
-        if (!stored || failsIfMatch(ifMatch, undefined)) {
-          throw new ApiError('precondition-failed', 'If-Match: * matches a stored assessment only, and no other If-Match can match it.');
-        }
+        if (!stored || failsIfMatch(ifMatch, undefined)) throw ifMatchFailed();
       }
-      if ((await service.erase(id)) === 'not-found') throw missing(id, request.params.id);
+      const erasure = await service.erase(id);
+      if (erasure === 'not-found') throw missing(id, request.params.id);
+      // Erased meanwhile (by another request, or another server whose erasure this one had not yet heard of).
+      if (ifMatch !== undefined && erasure === 'erased-before') throw ifMatchFailed();
       return reply.code(204).send();
     },
   );
