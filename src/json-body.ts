@@ -199,7 +199,7 @@ declare module 'fastify' {
      * work some requests do, and the route may bound it (a batch parses only once it holds a place).
      */
     parsesItsBody?: boolean;
-    /** The route reads no body: an empty one sent as JSON is taken as none. */
+    /** The route takes no body: an empty one sent as JSON is taken as none (one that is not empty is read as on every route). */
     readsNoBody?: boolean;
   }
   interface FastifyInstance {
@@ -228,6 +228,8 @@ export function addJsonBodyParser(app: FastifyInstance): void {
     // one of each, contradict each other.
     const charsets = charsetsOf(request.headers['content-type']);
     if (!charsets.every(readsAsUtf8)) return done(new UnsupportedCharsetError(charsets), undefined);
+    // A route that takes no body is sent an empty one as JSON by clients that send the header on every request.
+    if (request.routeOptions.config.readsNoBody === true && bytes.length === 0) return done(null, undefined);
     let body: string;
     try {
       body = utf8.decode(bytes);
@@ -251,8 +253,6 @@ export function addJsonBodyParser(app: FastifyInstance): void {
   };
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
     if (request.routeOptions.config.parsesItsBody === true) return done(null, bytes);
-    // A route that reads no body takes an empty one under any JSON type, as clients that send the header on every request do.
-    if (request.routeOptions.config.readsNoBody === true && bytes.length === 0) return done(null, undefined);
     parse(request, bytes, done);
   });
   app.decorate('parseJsonBody', ((request, _reply, done) => {

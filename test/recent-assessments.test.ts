@@ -31,6 +31,33 @@ describe('RecentAssessments', () => {
     expect(recent.usage).toEqual({ count: 2, bytes: 200 });
   });
 
+  /** The ring's bytes, to look for what is left of a document. */
+  const ringOf = (recent: RecentAssessments) => (recent as unknown as { ring: Buffer }).ring.toString('latin1');
+
+  it('forgets an erased document, its bytes zeroed, and leaves nothing of one it pushed out', () => {
+    const recent = new RecentAssessments(250);
+    recent.add('a', json(100, 'a'));
+    recent.add('b', json(100, 'b'));
+    recent.delete('b');
+    expect(recent.get('b')).toBeUndefined();
+    expect(ringOf(recent)).not.toContain('b');
+    expect(recent.get('a')?.toString()).toBe(json(100, 'a'));
+    // A shorter document over a: none of a's tail is left past it.
+    recent.add('c', json(60, 'c'));
+    expect(recent.get('a')).toBeUndefined();
+    expect(ringOf(recent)).not.toContain('aaaa');
+  });
+
+  it('once closed keeps nothing, and what it kept is zeroed', () => {
+    const recent = new RecentAssessments(250);
+    recent.add('a', json(100, 'a'));
+    recent.close();
+    expect(recent.get('a')).toBeUndefined();
+    expect(ringOf(recent)).not.toContain('a');
+    recent.add('b', json(100, 'b'));
+    expect([recent.get('b'), recent.usage]).toEqual([undefined, { count: 0, bytes: 0 }]);
+  });
+
   it('reads do not make an assessment newer', () => {
     const recent = new RecentAssessments(250);
     recent.add('a', json(100));

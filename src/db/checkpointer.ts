@@ -118,12 +118,17 @@ const checkpoint = () => {
 // without the table (one not migrated) has none to tell; a failure is left to the checkpoint to report.
 // The server gives the last erasure it knew of as it started, before it served a request, so that
 // none made after that is missed, however late this thread starts.
+// Once it cannot look (the statement fails), it says so once and stops looking.
 let erasures;
 let erasedUpTo = workerData.erasedUpTo;
+const cannotLook = () => {
+  erasures = undefined;
+  parentPort.postMessage({ erasuresLost: true });
+};
 try {
   erasures = db.prepare('select rowid as seq, id from erased_assessments where rowid > ? order by rowid limit 1000');
 } catch {
-  erasures = undefined;
+  cannotLook();
 }
 const tellErasures = () => {
   if (erasures === undefined || away || logReplaced) return;
@@ -132,7 +137,9 @@ const tellErasures = () => {
     if (rows.length === 0) return;
     erasedUpTo = rows[rows.length - 1].seq;
     parentPort.postMessage({ erased: rows.map((row) => row.id) });
-  } catch {}
+  } catch {
+    cannotLook();
+  }
 };
 // Erasures first: a checkpoint may take long (a backlog to copy).
 const timer = setInterval(() => {
@@ -163,6 +170,8 @@ export type CheckpointerEvents = {
   onLogReplaced?: (file: '-shm' | '-wal') => void;
   /** Assessments erased since the last call, or since the worker started, by any connection to the file. */
   onErased?: (ids: string[]) => void;
+  /** Erasures can no longer be looked for (told once): the server must stop keeping assessments in memory. */
+  onErasuresLost?: () => void;
 };
 
 /**
@@ -202,12 +211,21 @@ export class Checkpointer {
     });
     this.worker.on(
       'message',
-      (message: { error?: string; code?: string; moved?: boolean; behind?: boolean; logReplaced?: '-shm' | '-wal'; erased?: string[] }) => {
+      (message: {
+        error?: string;
+        code?: string;
+        moved?: boolean;
+        behind?: boolean;
+        logReplaced?: '-shm' | '-wal';
+        erased?: string[];
+        erasuresLost?: boolean;
+      }) => {
         if (message.error) events.onError(message.error, message.code);
         if (message.behind !== undefined) events.onBacklog?.(message.behind);
         if (message.moved) events.onMoved?.();
         if (message.logReplaced) events.onLogReplaced?.(message.logReplaced);
         if (message.erased) events.onErased?.(message.erased);
+        if (message.erasuresLost) events.onErasuresLost?.();
       },
     );
     // An error thrown in the worker that is not a built-in class (better-sqlite3's SqliteError) arrives

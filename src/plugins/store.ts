@@ -80,6 +80,12 @@ export default fp<StoreOptions>(
             },
             onBacklog: (backlog) => repository.holdBackstop(backlog),
             onErased: (ids) => repository.erasuresFound(ids),
+            onErasuresLost: () => {
+              app.log.error(
+                'erasures made by other servers on the database can no longer be looked for: stored assessments are no longer kept in memory',
+              );
+              repository.erasuresLost();
+            },
             onMoved: () => {
               app.log.error(
                 { database: resolve(options.databasePath) },

@@ -202,9 +202,7 @@ export const BatchResponse = z
             ),
           assessment: Assessment,
         }),
-        z
-          .object({ status: itemStatus(400, 410, 422), problem: Problem })
-          .describe('A refused item (400, 422), or in a replay an item whose assessment was erased since (410)'),
+        z.object({ status: itemStatus(400, 422), problem: Problem }),
       ]),
     ),
   })

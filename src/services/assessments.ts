@@ -104,11 +104,8 @@ function holdsNonFinite(value: unknown): boolean {
   return Object.values(value as Record<string, unknown>).some(holdsNonFinite);
 }
 
-/**
- * A keyed request: its route's scope, its Idempotency-Key, its body and the body's hash; for a batch,
- * the problem JSON its replay puts in the place of an assessment erased since.
- */
-type Keyed = { scope: Scope; key: string; body: unknown; hash: string; erasedItem?: () => string };
+/** A keyed request: its route's scope, its Idempotency-Key, its body and the body's hash. */
+type Keyed = { scope: Scope; key: string; body: unknown; hash: string };
 
 /**
  * Whether a key's stored hash is that of this request: as this version reads it or, for a key kept
@@ -139,31 +136,20 @@ export function newAssessment(parts: AssessmentParts & Omit<AssessmentRecord, ke
  */
 type Prepared = { records: AssessmentRecord[]; status: number; around: readonly string[] };
 
-/** How the text before a batch item's document opens that item (`{"status":201,"location":…,"assessment":`). */
-const STORED_ITEM = '{"status":201,';
-
-/**
- * The texts of `around` with each document between two of them, in order. A document left out
- * (undefined: an assessment erased since) takes its batch item with it: the item becomes a 410 with
- * the `erased` problem.
- */
-function interleave(around: readonly string[], documents: readonly (string | undefined)[], erased?: string): string {
+/** The texts of `around` with each document between two of them, in order. */
+function interleave(around: readonly string[], documents: readonly string[]): string {
   let text = around[0] ?? '';
-  for (let i = 0; i < documents.length; i++) {
-    const document = documents[i];
-    // Nothing after the item's opening holds that text: a document's strings escape their quotes.
-    if (document === undefined) text = `${text.slice(0, text.lastIndexOf(STORED_ITEM))}{"status":410,"problem":${erased}`;
-    else text += document;
-    text += around[i + 1] ?? '';
-  }
+  for (let i = 0; i < documents.length; i++) text += (documents[i] as string) + (around[i + 1] ?? '');
   return text;
 }
 
+/** The answer to any request under a key one of whose assessments was erased. */
+const KEY_ERASED =
+  'An assessment this Idempotency-Key stored was erased, so its answer is no longer replayed. Any other ' +
+  'assessments it stored are still at the ids first answered; send a new submission with a new key.';
+
 /** The assessment a single submission's answer is: the one it stored. */
 const assessmentIdOf = (scope: Scope, ids: readonly string[]) => (scope === 'assessment' ? ids[0] : undefined);
-
-/** The problem a replayed batch gives in the place of an assessment erased since. */
-const ERASED_ITEM = 'The assessment this item stored was erased since: nothing of it is kept but its id.';
 
 /** Batch items scored between two turns of the event loop (about 10 ms of scoring). */
 const BATCH_SLICE = 25;
@@ -219,7 +205,7 @@ export class AssessmentService {
   }
 
   create(raw: unknown, idempotencyKey: string | undefined): Promise<StoredResponse> {
-    return this.idempotent('assessment', raw, idempotencyKey, undefined, () => {
+    return this.idempotent('assessment', raw, idempotencyKey, () => {
       const outcome = this.prepare(raw, idempotencyKey ?? null);
       if (outcome.status !== 201) throw new SubmissionError(outcome.fault, outcome.errors);
       return { records: [outcome.record], status: 201, around: ['', ''] };
@@ -241,8 +227,7 @@ export class AssessmentService {
         batch.errors,
       );
     }
-    const erasedItem = () => JSON.stringify(problemOf(new ErasedError(ERASED_ITEM)));
-    return this.idempotent('batch', raw, idempotencyKey, erasedItem, async () => {
+    return this.idempotent('batch', raw, idempotencyKey, async () => {
       const outcomes: ItemOutcome[] = [];
       for (const [i, item] of batch.items.entries()) {
         if (i > 0 && i % BATCH_SLICE === 0) await setImmediate();
@@ -304,11 +289,10 @@ export class AssessmentService {
     scope: Scope,
     raw: unknown,
     key: string | undefined,
-    erasedItem: (() => string) | undefined,
     run: () => Prepared | Promise<Prepared>,
   ): Promise<StoredResponse> {
     if (key === undefined) return this.store(scope, undefined, run);
-    const request: Keyed = { scope, key, body: raw, hash: hashOf(scope, raw), erasedItem };
+    const request: Keyed = { scope, key, body: raw, hash: hashOf(scope, raw) };
     const slot = `${scope}\n${key}`;
     for (let pending = this.inFlight.get(slot); pending; pending = this.inFlight.get(slot)) {
       const failed = await pending.work.then(
@@ -387,8 +371,10 @@ export class AssessmentService {
     const { scope, key } = request;
     const stored = this.repository.findIdempotency(scope, key);
     if (!stored) return undefined;
-    // A key whose assessment was erased keeps no hash of its body (see ERASED_REQUEST): replayed as it is.
-    if (stored.requestHash !== ERASED_REQUEST && !sameRequest(stored.requestHash, request)) {
+    // A key one of whose assessments was erased keeps no hash of its body (see ERASED_REQUEST), so no
+    // body can be told to be its own: none is answered with the rest of what it stored.
+    if (stored.requestHash === ERASED_REQUEST) throw new ErasedError(KEY_ERASED);
+    if (!sameRequest(stored.requestHash, request)) {
       throw new UnprocessableError(
         'This Idempotency-Key was already used with a different body. Use a new key for a new submission.',
         [{ field: 'headers.idempotency-key', message: 'reused with a different body' }],
@@ -402,24 +388,20 @@ export class AssessmentService {
       return { status: statusCode, body: response, assessmentId, replayed: true };
     }
     const ids = assessmentIds.split(',');
-    const documents = ids.map((id) => this.storedJson(id));
-    if (scope === 'assessment' && documents[0] === undefined) {
-      throw new ErasedError('The assessment this Idempotency-Key stored was erased. Send the submission with a new key to store it again.');
-    }
-    const erased = documents.includes(undefined) ? request.erasedItem?.() : undefined;
-    const body = interleave(JSON.parse(response) as string[], documents, erased);
+    const body = interleave(
+      JSON.parse(response) as string[],
+      ids.map((id) => this.storedJson(id)),
+    );
     return { status: statusCode, body, assessmentId: assessmentIdOf(scope, ids), replayed: true };
   }
 
-  /**
-   * The JSON text of an assessment a replay carries, committed with its key and never changed since,
-   * or undefined once it has been erased.
-   */
-  private storedJson(id: string): string | undefined {
+  /** The JSON text of an assessment a replay carries, committed with its key and never changed since. */
+  private storedJson(id: string): string {
     const found = this.find(id);
     // A document stored compressed, by a version that did so, is sent as the text it holds.
     const json = found?.gzip === undefined ? found?.json : gunzipSync(found.gzip);
-    if (json === undefined && this.repository.isErased(id)) return undefined;
+    // Erased while its key's record went unmarked (by a version before the mark): answered as a marked one.
+    if (json === undefined && this.repository.isErased(id)) throw new ErasedError(KEY_ERASED);
     // Not the id: ids are bearer capabilities, and this message may be logged.
     if (json === undefined) throw new Error('a kept answer names an assessment that is not stored as JSON');
     return typeof json === 'string' ? json : json.toString('utf8');
@@ -431,35 +413,53 @@ export class AssessmentService {
    * LOCK_RETRY_MS, off the request thread, for LOCK_WAIT_MS at most, as a submission's commit is;
    * refused while the server shuts down, as a submission is.
    */
-  erase(id: string): Promise<Erasure> {
-    const turn = this.erasing.then(() => this.eraseInTurn(id, Date.now()));
+  async erase(id: string): Promise<Erasure> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    const known = this.withoutLock(id);
+    if (known !== undefined) return known;
+    const turn = this.erasing.then(() => this.eraseInTurn(id, deadline));
     this.erasing = turn.catch(() => undefined);
     return turn;
   }
 
   /**
-   * Erasures run one at a time: while another process holds the write lock, only the first tries
-   * it (a try waits up to 5 ms on the request thread), not every waiting DELETE.
+   * Erasures that need the write lock take it one at a time: while another process holds it, only
+   * the first tries it (a try waits up to 5 ms on the request thread), not every waiting DELETE.
    */
   private erasing: Promise<unknown> = Promise.resolve();
+  /** The lock failure of the last try, for erasures whose time ran out while they waited their turn. */
+  private lockedOut: unknown;
 
-  private async eraseInTurn(id: string, started: number): Promise<Erasure> {
+  /**
+   * What needs no write: an id erased before, or one never stored (undefined otherwise). A copy kept
+   * here may outlive an erasure by another process until its checkpoint thread tells: forgotten now.
+   */
+  private withoutLock(id: string): Erasure | undefined {
+    if (!this.repository.isOpen()) throw new ShuttingDownError('The server is shutting down: nothing was erased. Send the request again.');
+    if (this.repository.isErased(id)) {
+      this.recent.delete(id);
+      return 'erased-before';
+    }
+    if (this.find(id) !== undefined) return undefined;
+    // Erased between the two looks, by another process.
+    return this.repository.isErased(id) ? 'erased-before' : 'not-found';
+  }
+
+  private async eraseInTurn(id: string, deadline: number): Promise<Erasure> {
     for (;;) {
-      if (!this.repository.isOpen())
-        throw new ShuttingDownError('The server is shutting down: nothing was erased. Send the request again.');
-      // Answered without the write lock: an id erased before, or one never stored. A copy kept here
-      // may outlive an erasure by another process until its checkpoint thread tells: forgotten now.
-      if (this.repository.isErased(id)) {
-        this.recent.delete(id);
-        return 'erased-before';
-      }
-      if (this.find(id) === undefined) return 'not-found';
+      const known = this.withoutLock(id);
+      if (known !== undefined) return known;
+      // Its time ran out behind the others: refused as they were, without a try of its own.
+      if (Date.now() >= deadline && this.lockedOut !== undefined) throw this.lockedOut;
       try {
         const erasure = this.repository.eraseAssessment(id);
+        this.lockedOut = undefined;
         this.recent.delete(id);
         return erasure;
       } catch (error) {
-        if (!lockedElsewhere(error) || Date.now() - started >= LOCK_WAIT_MS) throw error;
+        if (!lockedElsewhere(error)) throw error;
+        this.lockedOut = error;
+        if (Date.now() >= deadline) throw error;
       }
       await sleep(LOCK_RETRY_MS);
     }

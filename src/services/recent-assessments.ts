@@ -56,6 +56,9 @@ export class RecentAssessments {
     for (const [oldest, slot] of this.slots) {
       if (!taken(slot)) break;
       this.slots.delete(oldest);
+      // All of it, not only what the new document covers: none of an evicted document outlives its
+      // slot, so that one erased after may leave nothing behind.
+      this.ring.fill(0, slot.start, slot.end);
     }
     this.ring.write(json, start, length);
     this.slots.set(id, { start, end });

@@ -132,8 +132,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         summary: 'Score and store a submission',
         description:
           'Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same ' +
-          'body replays the first response (same id, `Idempotent-Replayed: true`), or a 410 once that assessment has been erased; ' +
-          'the same key with another body is a 422.',
+          'body replays the first response (same id, `Idempotent-Replayed: true`), or a 410 once that assessment has been erased ' +
+          '(whatever the body then); the same key with another body is a 422.',
         headers: IdempotencyHeaders,
         querystring: NoQuery,
         body: Submission,
@@ -198,7 +198,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` ' +
           'or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README ' +
           'lists is refused whole: one of 16 KiB or more with an object of more than 16 members, for instance). With an `Idempotency-Key`, a retried batch ' +
-          'stores nothing twice and replays the first response. A response of 16 KiB or more is sent gzip-compressed to a ' +
+          'stores nothing twice and replays the first response (a 410 once one of its assessments has been erased). A response of 16 KiB or more is sent gzip-compressed to a ' +
           'client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by ' +
           'default), and one client holds all of those places but one (the only place when the limit is 1). One more is ' +
           'answered 503 `overloaded` with Retry-After, or 429 `too-many-batches` when its client already holds its share, ' +
@@ -211,7 +211,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
             ...REPLAYABLE,
             ...CONTENT_ENCODING(['gzip'], 'the answer is 16 KiB or more and the request accepts gzip at least as much as identity'),
           }),
-          ...problems(400, 412, 413, 415, 422, 429),
+          ...problems(400, 410, 412, 413, 415, 422, 429),
         },
       },
     },
@@ -291,9 +291,9 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         summary: 'Erase a stored assessment',
         description:
           'Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the ' +
-          'Idempotency-Key that stored it, whatever its body, gives a 410 problem in its place. Kept: the id and when it was ' +
+          'Idempotency-Key that stored it (a single one or a batch), whatever its body, is a 410. Kept: the id and when it was ' +
           'erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key and the id, no hash of ' +
-          'the request). A body is not read. ' +
+          'the request). An empty body sent as JSON is taken as none. ' +
           'Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. ' +
           'Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the ' +
           'write rate limit as a POST does.',
