@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LOCK_WAIT_MS } from '../src/services/group-commit.js';
 import { buildTestApp } from './helpers.js';
+import { watchEventLoop } from './support/event-loop.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
 import { agent, get, listening } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
@@ -236,19 +237,12 @@ describe('an erasure that cannot be written', () => {
       );
       other.exec('begin immediate');
       const erasing = locations.map((location) => app.inject({ method: 'DELETE', url: location }));
-      // The longest the event loop goes without a 5 ms timer while they wait.
-      let last = performance.now();
-      let longest = 0;
-      const timer = setInterval(() => {
-        const now = performance.now();
-        longest = Math.max(longest, now - last);
-        last = now;
-      }, 5);
+      const stopWatching = watchEventLoop();
       const started = Date.now();
       const unknown = await call(app, 'DELETE', '/v1/assessments/0b6f2a54-3c1e-4d8a-9f27-6e5d4c3b2a19');
       expect([unknown.statusCode, Date.now() - started < 1000]).toEqual([404, true]);
       await sleep(500);
-      clearInterval(timer);
+      const longest = stopWatching();
       other.exec('rollback');
       expect(new Set((await Promise.all(erasing)).map((answer) => answer.statusCode))).toEqual(new Set([204]));
       // Each try of the one erasure at the head waits up to 5 ms; the others wait their turn, off the thread.

@@ -12,6 +12,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import { Repository, ROW_BLOCK } from '../src/db/repository.js';
 import { buildTestApp } from './helpers.js';
+import { watchEventLoop } from './support/event-loop.js';
 import { readRawSeed, TempDirs } from './support/fixtures.js';
 import { injectPost, listenLocally } from './support/http.js';
 
@@ -38,23 +39,6 @@ const fileDb = () => join(temp.make('rc-faults-'), 'api.sqlite');
 
 const post = injectPost;
 
-/**
- * Watches the event loop from now on: the function returned stops watching and gives the longest
- * time it went without running a 5 ms timer, which is how long the request thread stopped at most.
- */
-function watchEventLoop(): () => number {
-  let last = performance.now();
-  let longest = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 5);
-  return () => {
-    clearInterval(timer);
-    return Math.max(longest, performance.now() - last);
-  };
-}
 const driver = createRequire(import.meta.url).resolve('better-sqlite3');
 /**
  * Another process's write lock, held `ms` from a thread of its own, so that this thread can wait for
