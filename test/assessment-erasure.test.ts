@@ -246,7 +246,8 @@ describe('an erasure that cannot be written', () => {
       other.exec('rollback');
       expect(new Set((await Promise.all(erasing)).map((answer) => answer.statusCode))).toEqual(new Set([204]));
       // Each try of the one erasure at the head waits up to 5 ms; the others wait their turn, off the thread.
-      expect(longest).toBeLessThan(150);
+      // 250 ms: longer than a pause of a loaded test machine, far shorter than 100 erasures each trying the lock (over 1 s).
+      expect(longest).toBeLessThan(250);
     } finally {
       other.close();
       await app.close();
