@@ -5316,6 +5316,8 @@ export interface operations {
             header?: {
                 /** @description Only `*` matches here (the resource carries no entity tag): any other value is answered 412 */
                 "if-match"?: string;
+                /** @description Only `*` counts here: answered 412 while the resource exists, nothing changed */
+                "if-none-match"?: string;
             };
             path: {
                 /**

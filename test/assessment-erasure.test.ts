@@ -161,6 +161,11 @@ describe('DELETE /v1/assessments/{id}', () => {
       expect((await call(app, 'DELETE', location, undefined, { 'if-match': '*' })).statusCode).toBe(204);
       expect((await call(app, 'DELETE', location, undefined, { 'if-match': '*' })).statusCode).toBe(412);
       expect((await call(app, 'DELETE', location)).statusCode).toBe(204);
+      // If-None-Match: * holds only once it is gone.
+      const other = await store(app, 'not while stored');
+      const refused = await call(app, 'DELETE', other.location, undefined, { 'if-none-match': '*' });
+      expect([refused.statusCode, (await call(app, 'GET', other.location)).statusCode]).toEqual([412, 200]);
+      expect((await call(app, 'DELETE', location, undefined, { 'if-none-match': '*' })).statusCode).toBe(204);
     } finally {
       await app.close();
     }
@@ -346,6 +351,36 @@ describe('an erasure that cannot be written', () => {
 });
 
 describe('an erased assessment and the Idempotency-Key that stored it', () => {
+  // An erasure looks up the key of the assessment it erases, on the request thread and holding the
+  // write lock: read by scanning, 2,000,000 kept keys held every request for about 280 ms.
+  it('looks keys up through their index, never by reading the whole table', async () => {
+    const prepared: string[] = [];
+    const proto = Database.prototype as unknown as { prepare: (this: unknown, sql: string) => unknown };
+    const original = proto.prepare;
+    proto.prepare = function (sql: string) {
+      prepared.push(sql);
+      return original.call(this, sql);
+    };
+    let app: App;
+    try {
+      app = await buildTestApp();
+    } finally {
+      proto.prepare = original;
+    }
+    try {
+      const reads = prepared.filter((sql) => sql.includes('idempotency_keys') && /^\s*(select|update|delete)/i.test(sql));
+      // The erasure's two, the replay's look-up and the purge at least.
+      expect(reads.length).toBeGreaterThanOrEqual(4);
+      for (const sql of reads) {
+        const parameters = (sql.match(/\?/g) ?? []).map(() => null);
+        const plan = app.repository.sqlite.prepare(`explain query plan ${sql}`).all(...parameters) as { detail: string }[];
+        expect(plan.map((step) => step.detail).join('; '), sql).not.toMatch(/SCAN idempotency_keys/);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
   it('the key keeps no hash of the request, which would confirm guessed answers', async () => {
     const app = await buildTestApp();
     try {

@@ -226,7 +226,8 @@ export class Repository {
     const deleteLegacy = sqlite.prepare<[string], Deleted>('delete from assessments where id = ? returning idempotency_key as key');
     const insertErased = sqlite.prepare<[string, string]>('insert into erased_assessments (id, erased_at) values (?, ?)');
     const selectAnswersHolding = sqlite.prepare<[string, string], { scope: string; response: string }>(
-      'select scope, response from idempotency_keys where key = ? and assessment_ids is null and instr(response, ?) > 0',
+      `select scope, response from idempotency_keys
+       where scope in ('assessment', 'batch') and key = ? and assessment_ids is null and instr(response, ?) > 0`,
     );
     const referToAssessments = sqlite.prepare<[string, string, string, string]>(
       'update idempotency_keys set response = ?, assessment_ids = ? where scope = ? and key = ?',
@@ -234,7 +235,8 @@ export class Repository {
     const deleteAnswer = sqlite.prepare<[string, string]>('delete from idempotency_keys where scope = ? and key = ?');
     // The request's hash would let anyone with the file confirm guessed answers: replaced by a mark.
     const forgetRequest = sqlite.prepare<[string, string, string]>(
-      `update idempotency_keys set request_hash = ? where key = ? and instr(',' || assessment_ids || ',', ',' || ? || ',') > 0`,
+      `update idempotency_keys set request_hash = ?
+       where scope in ('assessment', 'batch') and key = ? and instr(',' || assessment_ids || ',', ',' || ? || ',') > 0`,
     );
     return sqlite.transaction((id: string, location: AssessmentLocation | undefined): Erasure => {
       if (this.selectErased.get(id) !== undefined) return 'erased-before';

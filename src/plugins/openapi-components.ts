@@ -9,6 +9,7 @@ import {
   IF_MATCH_NONE,
   IF_NONE_MATCH,
   IF_NONE_MATCH_ANY,
+  IF_NONE_MATCH_UNLESS,
   RATE_LIMITED,
   REQUEST_ID,
   SUBMISSION_PRECONDITION_FAILED,
@@ -134,10 +135,11 @@ export const transform: SwaggerTransform = (input) => {
     const headers = schema.headers ?? { type: 'object', properties: {} };
     schema.headers = { ...headers, properties: { ...headers.properties, 'if-match': IF_MATCH_NONE } };
   }
-  // An erasure takes If-Match as a read without entity tags does: only `*`, and only while the resource exists.
+  // An erasure takes If-Match as a read without entity tags does (only `*`, and only while the resource
+  // exists), and If-None-Match: * as its opposite.
   if (input.route.method === 'DELETE') {
     const headers = schema.headers ?? { type: 'object', properties: {} };
-    schema.headers = { ...headers, properties: { ...headers.properties, 'if-match': IF_MATCH_ANY } };
+    schema.headers = { ...headers, properties: { ...headers.properties, 'if-match': IF_MATCH_ANY, 'if-none-match': IF_NONE_MATCH_UNLESS } };
   }
   return output as ReturnType<SwaggerTransform>;
 };

@@ -79,6 +79,12 @@ export const IF_NONE_MATCH_ANY = {
   description: 'Only `*` counts here (the resource carries no entity tag): answered 304 with no body when the resource exists',
 } as const;
 
+/** The request header of a write that must not meet a current representation: only `*` means anything there. */
+export const IF_NONE_MATCH_UNLESS = {
+  type: 'string',
+  description: 'Only `*` counts here: answered 412 while the resource exists, nothing changed',
+} as const;
+
 /** The request header of a read with entity tags that makes it conditional on one of them. */
 export const IF_MATCH = {
   type: 'string',

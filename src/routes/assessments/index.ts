@@ -305,6 +305,10 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     async (request, reply) => {
       const id = request.params.id.toLowerCase();
       const ifMatch = request.headers['if-match'];
+      // `*` holds while the assessment is stored, and a DELETE whose If-None-Match holds is refused (RFC 9110, 13.1.2).
+      if (matchesAny(request.headers['if-none-match']) && service.find(id) !== undefined) {
+        throw new ApiError('precondition-failed', 'If-None-Match: * holds while the assessment is stored: nothing was erased.');
+      }
       if (ifMatch !== undefined) {
         // A precondition is weighed only where the request would otherwise succeed (RFC 9110, 13.2.1):
         // an id never stored is a 404 with it or without. Only `*` can match (a stored assessment
