@@ -114,11 +114,10 @@ const checkpoint = () => {
   }
 };
 // Erasures, by this process or another sharing the file, are told to the server, which forgets its
-// copies in memory. Their rowids grow in the order they committed (none is ever deleted). A file
-// without the table (one not migrated) has none to tell; a failure is left to the checkpoint to report.
-// The server gives the last erasure it knew of as it started, before it served a request, so that
-// none made after that is missed, however late this thread starts.
-// Once it cannot look (the statement fails), it says so once and stops looking.
+// copies in memory. Their rowids grow in the order they committed (none is ever deleted). The server
+// gives the last erasure it knew of as it started, before it served a request, so that none made
+// after that is missed, however late this thread starts. Once it cannot look (the statement fails to
+// prepare or to run), it says so once and stops looking: the server then keeps nothing in memory.
 let erasures;
 let erasedUpTo = workerData.erasedUpTo;
 const cannotLook = () => {

@@ -128,6 +128,7 @@ export class Repository {
   private readonly saveGroupsTransaction: (groups: readonly AssessmentGroup[]) => (Error | undefined)[];
   private readonly selectErased: BetterSqlite3.Statement<[string], string>;
   private readonly eraseTransaction: (id: string, location: AssessmentLocation | undefined) => Erasure;
+  private readonly erasureListeners: { found: (ids: readonly string[]) => void; lost: () => void }[] = [];
 
   /**
    * The database file as opened (its device and inode), for a database in a file, with its real path:
@@ -214,8 +215,8 @@ export class Repository {
    * Erasing an assessment, in one transaction: its row goes (in either table) and its id is recorded
    * as erased. A kept Idempotency-Key answer that holds its document as text (a key stored before
    * answers referred to their assessments) is rewritten to refer to its assessments by id, or goes
-   * when it does not read as a route's answer. A replay of a key whose answer refers to it answers
-   * the erased assessment's place with a 410 (see AssessmentService).
+   * when it does not read as a route's answer; every answer that refers to it loses its request hash
+   * (ERASED_REQUEST), so that any request under its key is answered 410 (see AssessmentService).
    */
   private prepareErasure(): (id: string, location: AssessmentLocation | undefined) => Erasure {
     const { sqlite } = this;
@@ -356,8 +357,6 @@ export class Repository {
     return this.notingDamage(() => this.selectErased.get(id) !== undefined);
   }
 
-  private readonly erasureListeners: { found: (ids: readonly string[]) => void; lost: () => void }[] = [];
-
   /**
    * Calls `found` with the ids of assessments erased since the server started, by this process or
    * another sharing the database, as the background checkpoint finds them (every 100 ms), and `lost`
@@ -365,6 +364,11 @@ export class Repository {
    */
   onErasures(found: (ids: readonly string[]) => void, lost: () => void): void {
     this.erasureListeners.push({ found, lost });
+  }
+
+  /** Tells the listeners of erasures found in the database (see onErasures). */
+  erasuresFound(ids: readonly string[]): void {
+    for (const listener of this.erasureListeners) listener.found(ids);
   }
 
   /** Tells the listeners of erasures that no more will be found (see onErasures). */
@@ -375,11 +379,6 @@ export class Repository {
   /** The number (rowid) of the last erasure recorded, 0 for none: erasures are never deleted, so the numbers grow. */
   lastErasure(): number {
     return this.sqlite.prepare<[], number>('select coalesce(max(rowid), 0) from erased_assessments').pluck().get() as number;
-  }
-
-  /** Tells the listeners of erasures found in the database (see onErasures). */
-  erasuresFound(ids: readonly string[]): void {
-    for (const listener of this.erasureListeners) listener.found(ids);
   }
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {

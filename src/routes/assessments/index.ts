@@ -305,17 +305,18 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     async (request, reply) => {
       const id = request.params.id.toLowerCase();
       const ifMatch = request.headers['if-match'];
-      // `*` holds while the assessment is stored, and a DELETE whose If-None-Match holds is refused (RFC 9110, 13.1.2).
-      if (matchesAny(request.headers['if-none-match']) && service.find(id) !== undefined) {
-        throw new ApiError('precondition-failed', 'If-None-Match: * holds while the assessment is stored: nothing was erased.');
-      }
-      if (ifMatch !== undefined) {
+      const ifNoneMatchAny = matchesAny(request.headers['if-none-match']);
+      if (ifMatch !== undefined || ifNoneMatchAny) {
         // A precondition is weighed only where the request would otherwise succeed (RFC 9110, 13.2.1):
-        // an id never stored is a 404 with it or without. Only `*` can match (a stored assessment
-        // carries no entity tag), and only while the assessment is stored.
+        // an id never stored is a 404 with one or without. The assessment carries no entity tag, so
+        // only `*` means anything: If-Match: * holds while it is stored, and a DELETE whose
+        // If-None-Match: * holds is refused (13.1.2).
         const stored = service.find(id) !== undefined;
         if (!stored && !service.isErased(id)) throw missing(id, request.params.id);
-        if (!stored || failsIfMatch(ifMatch, undefined)) throw ifMatchFailed();
+        if (ifNoneMatchAny && stored) {
+          throw new ApiError('precondition-failed', 'If-None-Match: * holds while the assessment is stored: nothing was erased.');
+        }
+        if (ifMatch !== undefined && (!stored || failsIfMatch(ifMatch, undefined))) throw ifMatchFailed();
       }
       const erasure = await service.erase(id);
       if (erasure === 'not-found') throw missing(id, request.params.id);
