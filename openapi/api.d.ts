@@ -391,7 +391,7 @@ export interface paths {
         put?: never;
         /**
          * Score and store a submission
-         * @description Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same body replays the first response (same id, `Idempotent-Replayed: true`), or a 410 once that assessment has been erased (whatever the body then); the same key with another body is a 422.
+         * @description Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same body replays the first response (same id, `Idempotent-Replayed: true`), or a 410 once that assessment has been erased (whatever the body then); the same key with another body is a 422. A 507 `insufficient-storage` says the server has no room to store it (its database at `DATABASE_MAX_MB`, or its disk at `DISK_RESERVE_MB`): nothing was stored.
          */
         post: operations["createAssessment"];
         delete?: never;
@@ -431,7 +431,7 @@ export interface paths {
         put?: never;
         /**
          * Score and store up to 500 submissions
-         * @description Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README lists is refused whole: one of 16 KiB or more with an object of more than 16 members, for instance). With an `Idempotency-Key`, a retried batch stores nothing twice and replays the first response (a 410 once one of its assessments has been erased). A response of 16 KiB or more is sent gzip-compressed to a client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by default), and one client holds all of those places but one (the only place when the limit is 1). One more is answered 503 `overloaded` with Retry-After, or 429 `too-many-batches` when its client already holds its share, before its body is read when they are already under way.
+         * @description Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, location, assessment }` or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README lists is refused whole: one of 16 KiB or more with an object of more than 16 members, for instance). With an `Idempotency-Key`, a retried batch stores nothing twice and replays the first response (a 410 once one of its assessments has been erased). A response of 16 KiB or more is sent gzip-compressed to a client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by default), and one client holds all of those places but one (the only place when the limit is 1). One more is answered 503 `overloaded` with Retry-After, or 429 `too-many-batches` when its client already holds its share, before its body is read when they are already under way. A batch that would store an assessment while the server has no room for it (see `POST /v1/assessments`) is a 507 `insufficient-storage` as a whole: nothing of it is stored.
          */
         post: operations["createAssessmentBatch"];
         delete?: never;
@@ -456,7 +456,7 @@ export interface paths {
         post?: never;
         /**
          * Erase a stored assessment
-         * @description Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the Idempotency-Key that stored it (a single one or a batch), whatever its body, is a 410. Kept: the id and when it was erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key and the id, no hash of the request). An empty body sent as JSON is taken as none. Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the write rate limit as a POST does.
+         * @description Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the Idempotency-Key that stored it (a single one or a batch), whatever its body, is a 410. Kept: the id and when it was erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key and the id, no hash of the request). It takes no body: an empty one sent as JSON is taken as none, and any other is a 400 (a 415 for a media type other than JSON), nothing erased. Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the write rate limit as a POST does.
          */
         delete: operations["eraseAssessment"];
         options?: never;
@@ -1402,7 +1402,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -1561,7 +1561,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -1735,7 +1735,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -1913,7 +1913,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -2087,7 +2087,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -2271,7 +2271,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -2483,7 +2483,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -2661,7 +2661,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -2835,7 +2835,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -3013,7 +3013,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -3187,7 +3187,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -3365,7 +3365,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -3553,7 +3553,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -3736,7 +3736,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -3895,7 +3895,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -4058,7 +4058,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -4236,7 +4236,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -4590,6 +4590,25 @@ export interface operations {
                     "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No room to store it: the database is at its size limit, or its disk at the reserve kept free */
+            507: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5121,6 +5140,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No room to store it: the database is at its size limit, or its disk at the reserve kept free */
+            507: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    /** @description `Origin`, with `Accept-Encoding` where the body can be sent compressed */
+                    vary?: string;
+                    /** @description Write requests allowed per window, for this client */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Write requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the current window ends */
+                    "x-ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getAssessment: {
@@ -5223,7 +5261,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -5396,7 +5434,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `If-Match` names no entity tag of the current representation */
+            /** @description A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */

@@ -22,6 +22,7 @@ import { refuseMalformedQuery } from './query-encoding.js';
 import { withoutAssessmentIds } from './request-log.js';
 import routes from './routes/index.js';
 import { DEFAULT_RECENT_ASSESSMENTS_MB } from './services/recent-assessments.js';
+import { MIB } from './services/storage-room.js';
 
 export type AppOptions = {
   /** SQLite file; `:memory:` (the default) gives a fresh database, as tests want. */
@@ -31,6 +32,10 @@ export type AppOptions = {
   databaseCacheMb?: number;
   /** Recently stored assessments kept in memory for reads, in MiB (default DEFAULT_RECENT_ASSESSMENTS_MB); 0 keeps none. */
   recentAssessmentsMb?: number;
+  /** The most the database may hold, in MiB, before new assessments are refused 507 (default 0: no limit). */
+  databaseMaxMb?: number;
+  /** The disk space under the database, in MiB, that new assessments may not take (default 256; 0: none kept). */
+  diskReserveMb?: number;
   logger?: FastifyServerOptions['logger'];
   corsOrigins?: '*' | string[];
   /** Content to seed instead of the files under seed/. */
@@ -73,13 +78,17 @@ const zodCompilers = {
   buildSerializer: () => serializerCompiler,
 } as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 
+/** A size option in MiB, checked: a whole number from 0. */
+function wholeMib(option: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`${option} must be a whole number of MiB from 0, not ${value}`);
+  return value;
+}
+
 const hops = (count: number) => (_address: string, hop: number) => hop < count;
 
 /** Builds the whole application without listening: the server and the tests both use it. */
 export async function buildApp(options: AppOptions = {}) {
-  const recentAssessmentsMb = options.recentAssessmentsMb ?? DEFAULT_RECENT_ASSESSMENTS_MB;
-  if (!Number.isInteger(recentAssessmentsMb) || recentAssessmentsMb < 0)
-    throw new RangeError(`recentAssessmentsMb must be a whole number of MiB from 0, not ${recentAssessmentsMb}`);
+  const recentAssessmentsMb = wholeMib('recentAssessmentsMb', options.recentAssessmentsMb ?? DEFAULT_RECENT_ASSESSMENTS_MB);
   const requestTimeout = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
   const corsOptions: CorsOptions = {
     origins: options.corsOrigins ?? '*',
@@ -170,7 +179,11 @@ export async function buildApp(options: AppOptions = {}) {
       apiVersion,
       batchBodyLimit: options.batchBodyLimit ?? DEFAULTS.batchBodyLimit,
       maxConcurrentBatches: options.maxConcurrentBatches ?? DEFAULTS.maxConcurrentBatches,
-      recentAssessmentsBytes: recentAssessmentsMb * 1024 * 1024,
+      recentAssessmentsBytes: recentAssessmentsMb * MIB,
+      storageLimits: {
+        maxDatabaseBytes: wholeMib('databaseMaxMb', options.databaseMaxMb ?? DEFAULTS.databaseMaxMb) * MIB,
+        diskReserveBytes: wholeMib('diskReserveMb', options.diskReserveMb ?? DEFAULTS.diskReserveMb) * MIB,
+      },
     });
     const maxConnections = options.maxConnections ?? connectionLimit(openFileLimit());
     if (maxConnections !== undefined) app.server.maxConnections = maxConnections;

@@ -17,6 +17,8 @@ export const DEFAULTS = {
   requestTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
   maxEventLoopDelayMs: 1_000,
+  databaseMaxMb: 0,
+  diskReserveMb: 256,
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -115,6 +117,8 @@ const ConfigSchema = z.object({
   DATABASE_SYNCHRONOUS: choice(['normal', 'full']).default('normal'),
   DATABASE_CACHE_MB: integer(1, 4096).default(DEFAULT_CACHE_MB),
   RECENT_ASSESSMENTS_MB: integer(0, 4096).default(DEFAULT_RECENT_ASSESSMENTS_MB),
+  DATABASE_MAX_MB: integer(0, 1024 * 1024 * 1024).default(DEFAULTS.databaseMaxMb),
+  DISK_RESERVE_MB: integer(0, 1024 * 1024 * 1024).default(DEFAULTS.diskReserveMb),
   BODY_LIMIT: integer(1024, 64 * 1024 * 1024).default(DEFAULTS.bodyLimit),
   BATCH_BODY_LIMIT: integer(1024, 256 * 1024 * 1024).default(DEFAULTS.batchBodyLimit),
   MAX_CONCURRENT_BATCHES: integer(1, 64).default(DEFAULTS.maxConcurrentBatches),
@@ -149,6 +153,10 @@ export type Config = {
   databaseCacheMb: number;
   /** Recently stored assessments kept in memory for reads, in MiB; 0 keeps none. */
   recentAssessmentsMb: number;
+  /** The most the database may hold before new assessments are refused, in MiB; 0 sets no limit. */
+  databaseMaxMb: number;
+  /** Disk space under the database that new assessments may not take, in MiB; 0 keeps none. */
+  diskReserveMb: number;
   bodyLimit: number;
   batchBodyLimit: number;
   maxConcurrentBatches: number;
@@ -215,6 +223,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     synchronous: c.DATABASE_SYNCHRONOUS,
     databaseCacheMb: c.DATABASE_CACHE_MB,
     recentAssessmentsMb: c.RECENT_ASSESSMENTS_MB,
+    databaseMaxMb: c.DATABASE_MAX_MB,
+    diskReserveMb: c.DISK_RESERVE_MB,
     bodyLimit: c.BODY_LIMIT,
     batchBodyLimit: c.BATCH_BODY_LIMIT,
     maxConcurrentBatches: c.MAX_CONCURRENT_BATCHES,
@@ -233,6 +243,8 @@ export function appOptions(config: Config): AppOptions {
     synchronous: config.synchronous,
     databaseCacheMb: config.databaseCacheMb,
     recentAssessmentsMb: config.recentAssessmentsMb,
+    databaseMaxMb: config.databaseMaxMb,
+    diskReserveMb: config.diskReserveMb,
     corsOrigins: config.corsOrigins,
     // Silent means no logger at all, so no per-request child loggers are built.
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },

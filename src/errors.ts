@@ -232,6 +232,13 @@ export class ErasedError extends ApiError {
   }
 }
 
+/** New assessments refused for want of room (see StorageRoom): 507, nothing stored. */
+export class InsufficientStorageError extends ApiError {
+  constructor(detail: string) {
+    super('insufficient-storage', detail);
+  }
+}
+
 /** Seconds a client refused for a shutdown is asked to wait before it retries, on a new connection. */
 const SHUTDOWN_RETRY_AFTER_S = 5;
 

@@ -176,6 +176,12 @@ export const PROBLEM_TYPES = {
     title: 'Service Unavailable',
     description: 'The server is shutting down and closes this connection. Retry on a new connection after the seconds in Retry-After.',
   },
+  'insufficient-storage': {
+    status: 507,
+    title: 'Insufficient Storage',
+    description:
+      'The server has no room to store more assessments: its database holds as much as the server allows (DATABASE_MAX_MB), or the disk under it is down to the space the server keeps free (DISK_RESERVE_MB). Nothing of the request was stored and its Idempotency-Key was not kept, so the same request can be sent again once there is room: erasing stored assessments makes some.',
+  },
 } as const satisfies Record<string, { status: number | null; title: string; description: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_TYPES;

@@ -105,6 +105,22 @@ describe('DELETE /v1/assessments/{id}', () => {
     }
   });
 
+  it('refuses any other body with a 400, erasing nothing: no field of a body changes what a DELETE does', async () => {
+    const app = await buildTestApp();
+    try {
+      const { location } = await store(app, 'sent a body');
+      for (const payload of ['{"reason":"asked by the person"}', '[1,2]', 'null', '{}']) {
+        const answer = await app.inject({ method: 'DELETE', url: location, headers: { 'content-type': 'application/json' }, payload });
+        expect(answer.statusCode).toBe(400);
+        expect(answer.json()).toMatchObject({ code: 'validation-error', errors: [{ field: 'body', message: 'must be empty' }] });
+        expect(responseProblems('DELETE', location, 400, answer.headers['content-type'] as string, answer.body)).toEqual([]);
+      }
+      expect((await call(app, 'GET', location)).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('counts against the write budget the POST routes share', async () => {
     const app = await buildTestApp({ rateLimit: { enabled: true, max: 3, windowMs: 60_000 } });
     try {

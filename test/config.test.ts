@@ -32,6 +32,8 @@ const OVERRIDES = {
   MAX_EVENT_LOOP_DELAY_MS: '250',
   DATABASE_CACHE_MB: '64',
   RECENT_ASSESSMENTS_MB: '24',
+  DATABASE_MAX_MB: '2048',
+  DISK_RESERVE_MB: '0',
 };
 
 describe('loadConfig', () => {
@@ -69,6 +71,8 @@ describe('loadConfig', () => {
       synchronous: 'full',
       databaseCacheMb: 64,
       recentAssessmentsMb: 24,
+      databaseMaxMb: 2048,
+      diskReserveMb: 0,
       bodyLimit: 65536,
       batchBodyLimit: 1048576,
       maxConcurrentBatches: 4,
@@ -91,6 +95,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_CACHE_MB: '1.5' })).toThrow(/DATABASE_CACHE_MB/);
     expect(() => loadConfig({ DATABASE_CACHE_MB: '4097' })).toThrow(/DATABASE_CACHE_MB/);
     expect(loadConfig({ DATABASE_CACHE_MB: '4096' }).databaseCacheMb).toBe(4096);
+    // No limit on the database's size unless set, and 256 MiB of its disk kept free.
+    expect(config.databaseMaxMb).toBe(0);
+    expect(config.diskReserveMb).toBe(256);
+    expect(() => loadConfig({ DATABASE_MAX_MB: '-1' })).toThrow(/DATABASE_MAX_MB/);
+    expect(() => loadConfig({ DISK_RESERVE_MB: '0.5' })).toThrow(/DISK_RESERVE_MB/);
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
     expect(() => loadConfig({ DATABASE_SYNCHRONOUS: 'off' })).toThrow(/DATABASE_SYNCHRONOUS/);
     // Node advertises the keep-alive timeout in whole seconds: under one it would say `timeout=0`.
@@ -203,6 +212,8 @@ describe('appOptions', () => {
       synchronous: 'full',
       databaseCacheMb: 64,
       recentAssessmentsMb: 24,
+      databaseMaxMb: 2048,
+      diskReserveMb: 0,
       corsOrigins: ['https://hr.example', 'https://app.example'],
       logger: { level: 'warn' },
       bodyLimit: 65536,

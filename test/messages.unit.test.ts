@@ -9,7 +9,11 @@ describe('validation messages', () => {
     expect(messageOf(z.object({ a: z.string() }), {})).toBe('is required');
     expect(messageOf(z.int(), 1.5)).toBe('must be a whole number');
     expect(messageOf(z.string().max(3), 'abcd')).toBe('must have at most 3 characters');
-    expect(messageOf(z.array(z.int()).min(1), [])).toBe('must have at least 1 item');
+    expect(messageOf(z.array(z.int()).min(2), [1])).toBe('must have at least 2 items');
+    // Guards against (from a review): "" was told "must have at least 1 character" in a body's question
+    // id and "must not be empty" in its company size and in every query.
+    expect(messageOf(z.array(z.int()).min(1), [])).toBe('must not be empty');
+    expect(messageOf(z.string().min(1), '')).toBe('must not be empty');
     expect(messageOf(z.string().length(2), 'abc')).toBe('must have exactly 2 characters');
     expect(messageOf(z.number().gt(0), 0)).toBe('must be more than 0');
     expect(messageOf(z.enum(['a', 'b']), 'c')).toBe('must be one of: a, b');

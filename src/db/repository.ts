@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { realpathSync, type Stats, statSync, unlinkSync } from 'node:fs';
+import { realpathSync, type Stats, statfsSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { asc, eq } from 'drizzle-orm';
 import type { Citation, KnowledgeBaseData, Question, QuestionBank, Variant } from '../domain/knowledge-base.js';
@@ -379,6 +380,23 @@ export class Repository {
   /** The number (rowid) of the last erasure recorded, 0 for none: erasures are never deleted, so the numbers grow. */
   lastErasure(): number {
     return this.sqlite.prepare<[], number>('select coalesce(max(rowid), 0) from erased_assessments').pluck().get() as number;
+  }
+
+  /**
+   * What the database takes for the data it holds (its pages but the free ones, which later writes
+   * reuse first), and what the disk under its file has left for this process: undefined for a
+   * database in memory, or a folder that can no longer be looked at.
+   */
+  storageUse(): { usedBytes: number; freeDiskBytes: number | undefined } {
+    const pragma = (name: string) => this.sqlite.pragma(name, { simple: true }) as number;
+    const usedBytes = (pragma('page_count') - pragma('freelist_count')) * pragma('page_size');
+    if (this.file === undefined) return { usedBytes, freeDiskBytes: undefined };
+    try {
+      const { bavail, bsize } = statfsSync(dirname(this.file.realPath));
+      return { usedBytes, freeDiskBytes: bavail * bsize };
+    } catch {
+      return { usedBytes, freeDiskBytes: undefined };
+    }
   }
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {

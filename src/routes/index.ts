@@ -25,6 +25,7 @@ const routes: FastifyPluginAsync<{ apiVersion: string } & AssessmentRouteOptions
     batchBodyLimit: options.batchBodyLimit,
     maxConcurrentBatches: options.maxConcurrentBatches,
     recentAssessmentsBytes: options.recentAssessmentsBytes,
+    storageLimits: options.storageLimits,
   });
 };
 

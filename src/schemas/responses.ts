@@ -6,7 +6,7 @@ const PROBLEM_DESCRIPTIONS = {
   404: 'Unknown route or slug',
   408: 'The request did not arrive whole within the request timeout; the connection is closed',
   410: 'Erased: the resource was stored once and has been deleted',
-  412: '`If-Match` names no entity tag of the current representation',
+  412: 'A precondition does not hold: `If-Match` names no entity tag of the current representation (`*`: there is none), or `If-None-Match: *` matches the one a DELETE would erase',
   413: 'Body too large',
   414: 'The request line is longer than the server accepts; the connection is closed',
   415: 'Unsupported media type, or a body sent with a content coding (Accept-Encoding then names the one read)',
@@ -17,6 +17,7 @@ const PROBLEM_DESCRIPTIONS = {
   500: 'Unexpected error: quote the requestId',
   501: 'A body in a transfer coding other than chunked; the connection is closed',
   503: 'Overloaded or not ready: see Retry-After',
+  507: 'No room to store it: the database is at its size limit, or its disk at the reserve kept free',
 } as const;
 
 type ProblemStatus = keyof typeof PROBLEM_DESCRIPTIONS;

@@ -11,6 +11,7 @@ import {
   BadRequestError,
   ErasedError,
   type FieldProblem,
+  InsufficientStorageError,
   ShuttingDownError,
   SUBMISSION_STATUS,
   SubmissionError,
@@ -21,6 +22,7 @@ import { MAX_BATCH_ITEMS, type SubmissionInput } from '../schemas/assessment.js'
 import { type AssessmentParts, answersJson, assessmentJson, resultJson } from './assessment-json.js';
 import { GroupCommit, LOCK_RETRY_MS, LOCK_WAIT_MS, lockedElsewhere } from './group-commit.js';
 import type { RecentAssessments } from './recent-assessments.js';
+import { SHORTAGE_DETAIL, type StorageRoom } from './storage-room.js';
 import { batchItems, checkSubmission } from './submission-check.js';
 
 /** A response ready to send: status and JSON text, replayable byte for byte. */
@@ -167,11 +169,15 @@ export class AssessmentService {
 
   private readonly writer: GroupCommit;
 
-  /** `recent`: assessments kept in memory once committed, read back without the database. */
+  /**
+   * `recent`: assessments kept in memory once committed, read back without the database; `room`:
+   * whether new ones have room (none checked without it).
+   */
   constructor(
     private readonly kb: KnowledgeBase,
     private readonly repository: Repository,
     private readonly recent: RecentAssessments,
+    private readonly room?: StorageRoom,
   ) {
     this.writer = new GroupCommit(repository);
     // Erased by another process sharing the database: no longer answered from memory here either.
@@ -340,6 +346,9 @@ export class AssessmentService {
     const assessmentId = assessmentIdOf(scope, ids);
     // Nothing to store and no key to keep (a batch of refused items): no commit to wait for.
     if (records.length === 0 && request === undefined) return { status, body, assessmentId, replayed: false };
+    // Checked once the submissions are: a request that would store nothing is told what is wrong with it.
+    const shortage = records.length === 0 ? undefined : this.room?.shortageNow();
+    if (shortage !== undefined) throw new InsufficientStorageError(SHORTAGE_DETAIL[shortage]);
     // A replay puts the stored documents back between the texts around them.
     const idempotency: IdempotencyRecord | undefined =
       request === undefined
@@ -363,7 +372,12 @@ export class AssessmentService {
       throw error;
     }
     // Committed, so kept for reads.
-    for (const record of records) this.recent.add(record.id, record.document);
+    let bytes = 0;
+    for (const record of records) {
+      this.recent.add(record.id, record.document);
+      bytes += record.document.length;
+    }
+    this.room?.added(bytes);
     return { status, body, assessmentId, replayed: false };
   }
 
@@ -455,6 +469,7 @@ export class AssessmentService {
         const erasure = this.repository.eraseAssessment(id);
         this.lockedOut = undefined;
         this.recent.delete(id);
+        this.room?.freed();
         return erasure;
       } catch (error) {
         if (!lockedElsewhere(error)) throw error;

@@ -5,7 +5,7 @@ import { failsIfMatch, matchesAny } from '../../conditional.js';
 import { UUID_V4 } from '../../db/assessment-ids.js';
 import { earlierInstrument, instrument } from '../../domain/catalog.js';
 import { MIN_ANSWERS } from '../../domain/scoring.js';
-import { ApiError, ErasedError, NotFoundError, problemBody, unknownValue } from '../../errors.js';
+import { ApiError, BadRequestError, ErasedError, NotFoundError, problemBody, unknownValue } from '../../errors.js';
 import {
   Assessment,
   AssessmentParams,
@@ -22,6 +22,7 @@ import { Erased, ExistsNotModified, NoQuery, NotModified } from '../../schemas/c
 import { CONTENT_ENCODING, json, problems, REPLAYABLE } from '../../schemas/responses.js';
 import { AssessmentService } from '../../services/assessments.js';
 import { RecentAssessments } from '../../services/recent-assessments.js';
+import { type StorageLimits, StorageRoom } from '../../services/storage-room.js';
 import { BatchPlaces } from './batch-places.js';
 import { sendBatch, sendGzipped, sendJson, sendNotModified, sendStored } from './replies.js';
 import { storingHooks } from './store-wait.js';
@@ -53,6 +54,8 @@ export type AssessmentRouteOptions = {
   maxConcurrentBatches: number;
   /** Bytes of recently stored assessments kept in memory for reads. */
   recentAssessmentsBytes: number;
+  /** The room new assessments may take: the database's size, and the disk space kept free. */
+  storageLimits: StorageLimits;
 };
 
 const STORED_PREFIX = '/v1/assessments/';
@@ -69,7 +72,27 @@ const refuseIfMatch =
   };
 
 const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, options) => {
-  const service = new AssessmentService(app.kb, app.repository, new RecentAssessments(options.recentAssessmentsBytes));
+  const { maxDatabaseBytes, diskReserveBytes } = options.storageLimits;
+  const room = new StorageRoom(
+    options.storageLimits,
+    () => app.repository.storageUse(),
+    (shortage, { usedBytes, freeDiskBytes }) => {
+      if (shortage === 'database-limit') {
+        app.log.warn(
+          { usedBytes, maxDatabaseBytes },
+          'the database holds as much as DATABASE_MAX_MB allows: new assessments are refused (507) until room is made',
+        );
+      } else if (shortage === 'disk-reserve') {
+        app.log.warn(
+          { freeDiskBytes, diskReserveBytes },
+          'the disk under the database is down to DISK_RESERVE_MB: new assessments are refused (507) until it has room',
+        );
+      } else {
+        app.log.info({ usedBytes, freeDiskBytes }, 'there is room for new assessments again');
+      }
+    },
+  );
+  const service = new AssessmentService(app.kb, app.repository, new RecentAssessments(options.recentAssessmentsBytes), room);
 
   /** Why an id finds no stored assessment: it was erased (410), or never stored here (404). */
   const missing = (id: string, asSent: string) =>
@@ -133,7 +156,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         description:
           'Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same ' +
           'body replays the first response (same id, `Idempotent-Replayed: true`), or a 410 once that assessment has been erased ' +
-          '(whatever the body then); the same key with another body is a 422.',
+          '(whatever the body then); the same key with another body is a 422. A 507 `insufficient-storage` says the server ' +
+          'has no room to store it (its database at `DATABASE_MAX_MB`, or its disk at `DISK_RESERVE_MB`): nothing was stored.',
         headers: IdempotencyHeaders,
         querystring: NoQuery,
         body: Submission,
@@ -146,7 +170,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
             },
             ...REPLAYABLE,
           }),
-          ...problems(400, 410, 412, 413, 415, 422, 429),
+          ...problems(400, 410, 412, 413, 415, 422, 429, 507),
         },
       },
     },
@@ -195,14 +219,15 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         operationId: 'createAssessmentBatch',
         summary: `Score and store up to ${MAX_BATCH_ITEMS} submissions`,
         description:
-          'Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, assessment }` ' +
+          'Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, location, assessment }` ' +
           'or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README ' +
           'lists is refused whole: one of 16 KiB or more with an object of more than 16 members, for instance). With an `Idempotency-Key`, a retried batch ' +
           'stores nothing twice and replays the first response (a 410 once one of its assessments has been erased). A response of 16 KiB or more is sent gzip-compressed to a ' +
           'client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by ' +
           'default), and one client holds all of those places but one (the only place when the limit is 1). One more is ' +
           'answered 503 `overloaded` with Retry-After, or 429 `too-many-batches` when its client already holds its share, ' +
-          'before its body is read when they are already under way.',
+          'before its body is read when they are already under way. A batch that would store an assessment while the server ' +
+          'has no room for it (see `POST /v1/assessments`) is a 507 `insufficient-storage` as a whole: nothing of it is stored.',
         headers: IdempotencyHeaders,
         querystring: NoQuery,
         body: BatchRequest,
@@ -211,7 +236,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
             ...REPLAYABLE,
             ...CONTENT_ENCODING(['gzip'], 'the answer is 16 KiB or more and the request accepts gzip at least as much as identity'),
           }),
-          ...problems(400, 410, 412, 413, 415, 422, 429),
+          ...problems(400, 410, 412, 413, 415, 422, 429, 507),
         },
       },
     },
@@ -293,7 +318,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the ' +
           'Idempotency-Key that stored it (a single one or a batch), whatever its body, is a 410. Kept: the id and when it was ' +
           'erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key and the id, no hash of ' +
-          'the request). An empty body sent as JSON is taken as none. ' +
+          'the request). It takes no body: an empty one sent as JSON is taken as none, and any other is a 400 (a 415 for a ' +
+          'media type other than JSON), nothing erased. ' +
           'Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. ' +
           'Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the ' +
           'write rate limit as a POST does.',
@@ -303,6 +329,12 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       },
     },
     async (request, reply) => {
+      // Nothing a body could say changes what is erased: a client that sends one is told so, not ignored.
+      if (request.body !== undefined) {
+        throw new BadRequestError('A DELETE takes no body: send none (an empty one sent as JSON is taken as none). Nothing was erased.', [
+          { field: 'body', message: 'must be empty' },
+        ]);
+      }
       const id = request.params.id.toLowerCase();
       const ifMatch = request.headers['if-match'];
       const ifNoneMatchAny = matchesAny(request.headers['if-none-match']);
