@@ -3,12 +3,13 @@ import type { FastifyInstance, FastifyRequest, preParsingHookHandler, preValidat
 import {
   BadRequestError,
   ForbiddenKeyError,
+  fieldPath,
   NotJsonError,
   NotUtf8Error,
   UnsupportedCharsetError,
   UnsupportedContentCodingError,
 } from './errors.js';
-import { jsonErrorAt, lineAndColumn } from './json-syntax.js';
+import { jsonErrorAt, lineAndColumn, memberNamesIn, repeatedMembers } from './json-syntax.js';
 
 // How request bodies become values: JSON only, strict UTF-8, no content coding, no prototype keys,
 // no deeper nesting than a submission could need. Every refusal is an error the error handler answers.
@@ -27,6 +28,15 @@ export const MAX_JSON_VALUES = 400_000;
  * where the scan would add a few microseconds to every submission (2 KB).
  */
 const SCANNED_FROM_BYTES = 16 * 1024;
+/** A body sent to a route that takes none. */
+class NoBodyError extends BadRequestError {
+  constructor() {
+    super('This operation takes no body: send none (an empty one sent as JSON is taken as none). Nothing was changed.', [
+      { field: 'body', message: 'must be empty' },
+    ]);
+  }
+}
+
 /** What a body nested deeper than MAX_JSON_DEPTH is told, by the scan or after the parse. */
 const TOO_DEEP = `is nested more than ${MAX_JSON_DEPTH} levels deep`;
 
@@ -98,19 +108,55 @@ function nextIsColon(bytes: Uint8Array, at: number): boolean {
 }
 
 /**
- * True when an object or array sits `limit` or more levels below the root. The recursion stops at
- * the limit, so a hostile body cannot exhaust the stack, and it allocates nothing: every body with
- * content goes through it.
+ * How many members the objects of a parsed value have in all, or -1 when an object or array sits
+ * `limit` or more levels below the root. The recursion stops at the limit, so a hostile body cannot
+ * exhaust the stack, and it allocates nothing: every body with content goes through it.
  */
-function nestedDeeperThan(value: unknown, limit: number, depth = 0): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  if (depth >= limit) return true;
+function membersBelow(value: unknown, limit: number, depth = 0): number {
+  if (value === null || typeof value !== 'object') return 0;
+  if (depth >= limit) return -1;
+  let members = 0;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (nestedDeeperThan(value[i], limit, depth + 1)) return true;
-    return false;
+    for (let i = 0; i < value.length; i++) {
+      const inner = membersBelow(value[i], limit, depth + 1);
+      if (inner < 0) return -1;
+      members += inner;
+    }
+    return members;
   }
-  for (const key in value) if (nestedDeeperThan((value as Record<string, unknown>)[key], limit, depth + 1)) return true;
-  return false;
+  for (const key in value) {
+    const inner = membersBelow((value as Record<string, unknown>)[key], limit, depth + 1);
+    if (inner < 0) return -1;
+    members += inner + 1;
+  }
+  return members;
+}
+
+/** How many colons `text` holds, inside strings or not. */
+function colonsIn(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf(':'); at >= 0; at = text.indexOf(':', at + 1)) count++;
+  return count;
+}
+
+/**
+ * A body in which a member name comes twice in one object, or undefined. JSON.parse keeps the last
+ * value and says nothing, so a client whose serializer repeats a field would have another value
+ * scored than the one it meant, without a word; JSON leaves what such a text means open (RFC 8259,
+ * 4), and I-JSON (RFC 7493) rules it out. Looked for only when the parsed value has fewer members
+ * than the text has names.
+ */
+function repeatedMembersError(body: string, members: number): BadRequestError | undefined {
+  // Every name has its colon, so as many colons as members (the usual body) means no name repeats;
+  // counting them is a tenth of the work of telling the ones inside strings apart.
+  if (members === colonsIn(body) || members === memberNamesIn(body)) return undefined;
+  const repeated = repeatedMembers(body);
+  if (repeated.length === 0) return undefined;
+  const count = repeated.length;
+  return new BadRequestError(
+    `The body repeats ${count === 1 ? 'a member name' : `${count} member names`} within an object: give each member once.`,
+    repeated.map((path) => ({ field: fieldPath('body', path), message: 'is given more than once: give it once' })),
+  );
 }
 
 /**
@@ -199,7 +245,7 @@ declare module 'fastify' {
      * work some requests do, and the route may bound it (a batch parses only once it holds a place).
      */
     parsesItsBody?: boolean;
-    /** The route takes no body: an empty one sent as JSON is taken as none (one that is not empty is read as on every route). */
+    /** The route takes no body: an empty one sent as JSON is taken as none, and any other is a 400 without being read. */
     readsNoBody?: boolean;
   }
   interface FastifyInstance {
@@ -228,8 +274,9 @@ export function addJsonBodyParser(app: FastifyInstance): void {
     // one of each, contradict each other.
     const charsets = charsetsOf(request.headers['content-type']);
     if (!charsets.every(readsAsUtf8)) return done(new UnsupportedCharsetError(charsets), undefined);
-    // A route that takes no body is sent an empty one as JSON by clients that send the header on every request.
-    if (request.routeOptions.config.readsNoBody === true && bytes.length === 0) return done(null, undefined);
+    // A route that takes no body is sent an empty one as JSON by clients that send the header on every
+    // request; what any other would say, whitespace or not JSON at all, changes nothing the route does.
+    if (request.routeOptions.config.readsNoBody === true) return done(bytes.length === 0 ? null : new NoBodyError(), undefined);
     let body: string;
     try {
       body = utf8.decode(bytes);
@@ -245,9 +292,10 @@ export function addJsonBodyParser(app: FastifyInstance): void {
         const empty = (error as { code?: string }).code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
         return done(empty ? error : (notJson(body) ?? new ForbiddenKeyError()), undefined);
       }
-      if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
-        return done(new BadRequestError(`The body ${TOO_DEEP}.`, [{ field: 'body', message: TOO_DEEP }]), undefined);
-      }
+      const members = membersBelow(value, MAX_JSON_DEPTH);
+      if (members < 0) return done(new BadRequestError(`The body ${TOO_DEEP}.`, [{ field: 'body', message: TOO_DEEP }]), undefined);
+      const repeated = repeatedMembersError(body, members);
+      if (repeated !== undefined) return done(repeated, undefined);
       done(null, value);
     });
   };

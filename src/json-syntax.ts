@@ -157,3 +157,72 @@ export function lineAndColumn(text: string, at: number): { line: number; column:
   }
   return { line, column: at - lineStart + 1 };
 }
+
+/**
+ * How many member names `text` holds, one per colon outside strings: a count JSON.parse does not
+ * keep, since a name given twice in one object leaves one key. `text` must be JSON.
+ */
+export function memberNamesIn(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3a) count++;
+    else if (c === 0x22) {
+      for (i++; i < text.length; i++) {
+        const s = text.charCodeAt(i);
+        if (s === 0x22) break;
+        if (s === 0x5c) i++;
+      }
+    }
+  }
+  return count;
+}
+
+/** A step of the path to a value: a member's name, or an element's index. */
+type Step = string | number;
+
+/**
+ * The path of every member whose name comes again in the same object (`answers[0].value` for the
+ * second `value` of the first answer), in the order they come; names are compared decoded, so
+ * `"\u0061"` repeats `"a"`. `text` must be JSON.
+ */
+export function repeatedMembers(text: string): Step[][] {
+  const found: Step[][] = [];
+  // One entry per open container: the names an object has had so far (undefined for an array), and
+  // the step the value being read is at.
+  const names: (Set<string> | undefined)[] = [];
+  const path: Step[] = [];
+  let nameNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) {
+      names.push(c === 0x7b ? new Set() : undefined);
+      path.push(c === 0x7b ? '' : 0);
+      nameNext = c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
+      names.pop();
+      path.pop();
+      nameNext = false;
+    } else if (c === 0x2c) {
+      const depth = path.length - 1;
+      if (names[depth] === undefined) path[depth] = (path[depth] as number) + 1;
+      else nameNext = true;
+    } else if (c === 0x22) {
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const s = text.charCodeAt(i);
+        if (s === 0x22) break;
+        if (s === 0x5c) i++;
+      }
+      if (!nameNext) continue;
+      nameNext = false;
+      const name = JSON.parse(text.slice(start, i + 1)) as string;
+      const depth = path.length - 1;
+      const seen = names[depth] as Set<string>;
+      path[depth] = name;
+      if (seen.has(name)) found.push([...path]);
+      else seen.add(name);
+    }
+  }
+  return found;
+}

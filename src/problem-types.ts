@@ -180,7 +180,7 @@ export const PROBLEM_TYPES = {
     status: 507,
     title: 'Insufficient Storage',
     description:
-      'The server has no room to store more assessments: its database holds as much as the server allows (DATABASE_MAX_MB), or the disk under it is down to the space the server keeps free (DISK_RESERVE_MB). Nothing of the request was stored and its Idempotency-Key was not kept, so the same request can be sent again once there is room: erasing stored assessments makes some.',
+      'The server has no room to store what the request would: its database would hold more than the server allows (DATABASE_MAX_MB), or the disk under it would go into the space the server keeps free (DISK_RESERVE_MB). Nothing of the request was stored and its Idempotency-Key was not kept, so the same request can be sent again once there is room (erasing stored assessments makes some), and a large batch as smaller ones.',
   },
 } as const satisfies Record<string, { status: number | null; title: string; description: string }>;
 

@@ -93,12 +93,48 @@ describe('room for new assessments', () => {
       const full = lines.filter((line) => line.msg.includes('DATABASE_MAX_MB'));
       expect(full).toHaveLength(1);
       expect(full[0]).toMatchObject({ level: 40, maxDatabaseBytes: 1024 * 1024 });
+      expect(full[0]?.wouldHoldBytes).toBeGreaterThan(1024 * 1024);
 
       for (const location of stored.slice(0, 10)) expect((await call(app, 'DELETE', location)).statusCode).toBe(204);
       const retried = await call(app, 'POST', '/v1/assessments', submission('keyed'), key);
       expect(retried.statusCode).toBe(201);
       expect(retried.headers['idempotent-replayed']).toBeUndefined();
       expect(lines.filter((line) => line.msg === 'there is room for new assessments again')).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keeps requests side by side, and a batch, within DATABASE_MAX_MB: each refused whole when it would pass it', async () => {
+    const { app } = await appWith({ databaseMaxMb: 1, diskReserveMb: 0 });
+    try {
+      const batch = { items: Array.from({ length: 120 }, (_, i) => submission(`batch ${i}`)) };
+      const refusedBatch = await call(app, 'POST', '/v1/assessments/batch', batch);
+      expect(refusedBatch.statusCode).toBe(507);
+      expect(storedRows(app)).toBe(0);
+      const answers = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          app.inject({
+            method: 'POST',
+            url: '/v1/assessments',
+            headers: { 'content-type': 'application/json' },
+            payload: JSON.stringify(submission(`at once ${i}`)),
+          }),
+        ),
+      );
+      const statuses = answers.map((answer) => answer.statusCode);
+      expect(statuses.filter((status) => status === 507).length).toBeGreaterThan(0);
+      expect(statuses.filter((status) => status !== 201 && status !== 507)).toEqual([]);
+      expect(storedRows(app)).toBe(statuses.filter((status) => status === 201).length);
+      expect(app.repository.storageUse().usedBytes).toBeLessThanOrEqual(1024 * 1024);
+      // A smaller batch that fits where the larger one did not.
+      for (const location of answers.flatMap((answer) => answer.headers.location ?? []).slice(0, 20)) {
+        expect((await call(app, 'DELETE', location as string)).statusCode).toBe(204);
+      }
+      const fits = await call(app, 'POST', '/v1/assessments/batch', { items: batch.items.slice(0, 10) });
+      expect(fits.statusCode).toBe(200);
+      expect(storedRows(app)).toBe(statuses.filter((status) => status === 201).length - 20 + 10);
+      expect(app.repository.storageUse().usedBytes).toBeLessThanOrEqual(1024 * 1024);
     } finally {
       await app.close();
     }

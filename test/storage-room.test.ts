@@ -1,24 +1,26 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type Shortage, STORAGE_MEASURE_MS, StorageRoom, type StorageUse } from '../src/services/storage-room.js';
+import { MIB, type Room, type Shortage, STORAGE_MEASURE_MS, StorageRoom, type StorageUse } from '../src/services/storage-room.js';
+
+const GIB = 1024 * MIB;
 
 /** A room over a measure the test sets, on a clock the test moves. */
-function roomWith(limits: { maxDatabaseBytes: number; diskReserveBytes: number }, first: StorageUse) {
-  let use = first;
+function roomWith(limits: { maxDatabaseBytes: number; diskReserveBytes: number }, first: Partial<StorageUse>) {
+  let use: StorageUse = { usedBytes: 0, freePageBytes: 0, freeDiskBytes: undefined, ...first };
   let clock = 1_000_000;
   const measure = vi.fn(() => use);
-  const changes: (Shortage | undefined)[] = [];
+  const changes: [Shortage | undefined, Room][] = [];
   const room = new StorageRoom(
     limits,
     measure,
-    (shortage) => changes.push(shortage),
+    (shortage, figures) => changes.push([shortage, figures]),
     () => clock,
   );
   return {
     room,
     measure,
     changes,
-    set: (next: StorageUse) => {
-      use = next;
+    set: (next: Partial<StorageUse>) => {
+      use = { ...use, ...next };
     },
     tick: (ms: number) => {
       clock += ms;
@@ -29,75 +31,100 @@ function roomWith(limits: { maxDatabaseBytes: number; diskReserveBytes: number }
 describe('StorageRoom', () => {
   it('measures nothing and refuses nothing when no limit is set', () => {
     const { room, measure } = roomWith({ maxDatabaseBytes: 0, diskReserveBytes: 0 }, { usedBytes: 10, freeDiskBytes: 0 });
-    room.added(1e12);
-    expect(room.shortageNow()).toBeUndefined();
+    expect(room.claim(1e12)).toBeUndefined();
+    room.settle(1e12, true);
+    expect(room.claim(1e12)).toBeUndefined();
     expect(measure).not.toHaveBeenCalled();
   });
 
-  it('refuses once the database reaches its limit, counting what was added since the last measure', () => {
-    const { room, measure, tick } = roomWith({ maxDatabaseBytes: 1000, diskReserveBytes: 0 }, { usedBytes: 900, freeDiskBytes: 1e9 });
-    expect(room.shortageNow()).toBeUndefined();
-    room.added(99);
-    expect(room.shortageNow()).toBeUndefined();
-    room.added(1);
-    expect(room.shortageNow()).toBe('database-limit');
+  it('counts what requests still on their way have claimed, so that side by side they cannot pass the limit', () => {
+    const { room } = roomWith({ maxDatabaseBytes: 1000 * MIB, diskReserveBytes: 0 }, { usedBytes: 500 * MIB });
+    expect(room.claim(100 * MIB)).toBeUndefined();
+    expect(room.claim(350 * MIB)).toBeUndefined();
+    // 500 stored and 450 claimed leave 50: a claim of 60 is refused whole, one of 50 fits exactly.
+    expect(room.claim(60 * MIB)).toBe('database-limit');
+    expect(room.claim(50 * MIB)).toBeUndefined();
+    // A claim whose commit failed gives its room back.
+    room.settle(100 * MIB, false);
+    expect(room.claim(60 * MIB)).toBeUndefined();
+  });
+
+  it('measures once an interval far from the limits, counting what was committed in between', () => {
+    const { room, measure, set, tick } = roomWith({ maxDatabaseBytes: 10 * GIB, diskReserveBytes: 0 }, { usedBytes: GIB });
+    expect(room.claim(4 * GIB)).toBeUndefined();
+    room.settle(4 * GIB, true);
     expect(measure).toHaveBeenCalledTimes(1);
-    // A new measure replaces the count: the file took less than the documents' text.
-    tick(STORAGE_MEASURE_MS);
-    expect(room.shortageNow()).toBeUndefined();
+    // Not measured again: 1 GiB measured and 4 committed since leave 5, and 4 fit.
+    expect(room.claim(4 * GIB)).toBeUndefined();
+    room.settle(4 * GIB, true);
+    expect(measure).toHaveBeenCalledTimes(1);
+    // Past the limit by the count; the file took less than counted, as a new measure says.
+    set({ usedBytes: 5 * GIB });
+    expect(room.claim(2 * GIB)).toBeUndefined();
     expect(measure).toHaveBeenCalledTimes(2);
-  });
-
-  it('refuses once the disk is down to its reserve, and not for a database in memory', () => {
-    const { room, set, tick } = roomWith({ maxDatabaseBytes: 0, diskReserveBytes: 500 }, { usedBytes: 0, freeDiskBytes: 600 });
-    expect(room.shortageNow()).toBeUndefined();
-    room.added(100);
-    expect(room.shortageNow()).toBe('disk-reserve');
-    set({ usedBytes: 0, freeDiskBytes: undefined });
+    room.settle(2 * GIB, true);
     tick(STORAGE_MEASURE_MS);
-    expect(room.shortageNow()).toBeUndefined();
+    set({ usedBytes: 7 * GIB });
+    expect(room.claim(GIB)).toBeUndefined();
+    expect(measure).toHaveBeenCalledTimes(3);
   });
 
-  it('names the database limit first when both are short', () => {
-    const { room } = roomWith({ maxDatabaseBytes: 10, diskReserveBytes: 10 }, { usedBytes: 10, freeDiskBytes: 10 });
-    expect(room.shortageNow()).toBe('database-limit');
+  it('measures at every claim near a limit, and at the next claim after an erasure', () => {
+    const { room, measure, set } = roomWith({ maxDatabaseBytes: 100 * MIB, diskReserveBytes: 0 }, { usedBytes: 90 * MIB });
+    expect(room.claim(MIB)).toBeUndefined();
+    room.settle(MIB, true);
+    set({ usedBytes: 91 * MIB });
+    expect(room.claim(MIB)).toBeUndefined();
+    expect(measure).toHaveBeenCalledTimes(2);
+    const far = roomWith({ maxDatabaseBytes: 10 * GIB, diskReserveBytes: 0 }, { usedBytes: GIB });
+    far.room.claim(MIB);
+    far.room.claim(MIB);
+    expect(far.measure).toHaveBeenCalledTimes(1);
+    far.room.freed();
+    far.room.claim(MIB);
+    expect(far.measure).toHaveBeenCalledTimes(2);
   });
 
-  it('measures at most once an interval, and again at once after an erasure', () => {
-    const { room, measure, set, tick } = roomWith({ maxDatabaseBytes: 1000, diskReserveBytes: 0 }, { usedBytes: 1000, freeDiskBytes: 1e9 });
-    expect(room.shortageNow()).toBe('database-limit');
-    set({ usedBytes: 10, freeDiskBytes: 1e9 });
-    tick(STORAGE_MEASURE_MS - 1);
-    expect(room.shortageNow()).toBe('database-limit');
-    expect(measure).toHaveBeenCalledTimes(1);
+  it('keeps the disk above its reserve, counting each byte four times over and the file’s free pages as room', () => {
+    const { room, set } = roomWith({ maxDatabaseBytes: 0, diskReserveBytes: 100 * MIB }, { freeDiskBytes: 200 * MIB });
+    expect(room.claim(20 * MIB)).toBeUndefined();
+    // 200 free, 30 claimed taking 120: 20 into the reserve.
+    expect(room.claim(10 * MIB)).toBe('disk-reserve');
+    // Erasures leave free pages in the file, which new data fills before the file grows.
+    set({ freePageBytes: 50 * MIB });
     room.freed();
-    expect(room.shortageNow()).toBeUndefined();
-    expect(measure).toHaveBeenCalledTimes(2);
+    expect(room.claim(10 * MIB)).toBeUndefined();
   });
 
-  it('keeps the last measure when one fails, with what was added since', () => {
-    const { room, measure, tick } = roomWith({ maxDatabaseBytes: 1000, diskReserveBytes: 0 }, { usedBytes: 500, freeDiskBytes: 1e9 });
-    expect(room.shortageNow()).toBeUndefined();
-    room.added(400);
-    measure.mockImplementationOnce(() => {
-      throw new Error('the database is closed');
+  it('sets no reserve for a database in memory, and names the database limit first when both are short', () => {
+    const inMemory = roomWith({ maxDatabaseBytes: 0, diskReserveBytes: 100 * GIB }, {});
+    expect(inMemory.room.claim(GIB)).toBeUndefined();
+    const both = roomWith({ maxDatabaseBytes: MIB, diskReserveBytes: GIB }, { usedBytes: MIB, freeDiskBytes: GIB });
+    expect(both.room.claim(1)).toBe('database-limit');
+  });
+
+  it('keeps the last measure when one fails, with what was committed since', () => {
+    const { room, measure, tick } = roomWith({ maxDatabaseBytes: 10 * GIB, diskReserveBytes: 0 }, { usedBytes: 5 * GIB });
+    expect(room.claim(4 * GIB)).toBeUndefined();
+    room.settle(4 * GIB, true);
+    measure.mockImplementation(() => {
+      throw new Error('the folder is gone');
     });
     tick(STORAGE_MEASURE_MS);
-    expect(room.shortageNow()).toBeUndefined();
-    room.added(100);
-    expect(room.shortageNow()).toBe('database-limit');
+    expect(room.claim(GIB)).toBeUndefined();
+    room.settle(GIB, true);
+    expect(room.claim(1)).toBe('database-limit');
   });
 
-  it('tells each change once: room running out, and coming back', () => {
-    const { room, changes, set, tick } = roomWith({ maxDatabaseBytes: 1000, diskReserveBytes: 0 }, { usedBytes: 999, freeDiskBytes: 1e9 });
-    room.shortageNow();
-    room.added(1);
-    room.shortageNow();
-    room.shortageNow();
-    set({ usedBytes: 100, freeDiskBytes: 1e9 });
-    tick(STORAGE_MEASURE_MS);
-    room.shortageNow();
-    room.shortageNow();
-    expect(changes).toEqual(['database-limit', undefined]);
+  it('tells each change once, with the figures it was judged on', () => {
+    const { room, changes, set } = roomWith({ maxDatabaseBytes: 100 * MIB, diskReserveBytes: 0 }, { usedBytes: 99 * MIB });
+    room.claim(2 * MIB);
+    room.claim(2 * MIB);
+    set({ usedBytes: 10 * MIB });
+    room.claim(2 * MIB);
+    room.claim(2 * MIB);
+    expect(changes.map(([shortage]) => shortage)).toEqual(['database-limit', undefined]);
+    expect(changes[0]?.[1]).toMatchObject({ usedBytes: 101 * MIB, database: -MIB });
+    expect(changes[1]?.[1]).toMatchObject({ usedBytes: 12 * MIB });
   });
 });

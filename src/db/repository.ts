@@ -383,20 +383,20 @@ export class Repository {
   }
 
   /**
-   * What the database takes for the data it holds (its pages but the free ones, which later writes
-   * reuse first), and what the disk under its file has left for this process: undefined for a
-   * database in memory, or a folder that can no longer be looked at.
+   * What the database takes for the data it holds (its pages but the free ones), what its free pages
+   * hold (later writes fill them before the file grows), and what the disk under its file has left
+   * for this process (undefined for a database in memory). Throws when the folder can no longer be
+   * looked at.
    */
-  storageUse(): { usedBytes: number; freeDiskBytes: number | undefined } {
+  storageUse(): { usedBytes: number; freePageBytes: number; freeDiskBytes: number | undefined } {
     const pragma = (name: string) => this.sqlite.pragma(name, { simple: true }) as number;
-    const usedBytes = (pragma('page_count') - pragma('freelist_count')) * pragma('page_size');
-    if (this.file === undefined) return { usedBytes, freeDiskBytes: undefined };
-    try {
-      const { bavail, bsize } = statfsSync(dirname(this.file.realPath));
-      return { usedBytes, freeDiskBytes: bavail * bsize };
-    } catch {
-      return { usedBytes, freeDiskBytes: undefined };
-    }
+    const pageSize = pragma('page_size');
+    const freePages = pragma('freelist_count');
+    const usedBytes = (pragma('page_count') - freePages) * pageSize;
+    const freePageBytes = freePages * pageSize;
+    if (this.file === undefined) return { usedBytes, freePageBytes, freeDiskBytes: undefined };
+    const { bavail, bsize } = statfsSync(dirname(this.file.realPath));
+    return { usedBytes, freePageBytes, freeDiskBytes: bavail * bsize };
   }
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {

@@ -22,7 +22,7 @@ import { MAX_BATCH_ITEMS, type SubmissionInput } from '../schemas/assessment.js'
 import { type AssessmentParts, answersJson, assessmentJson, resultJson } from './assessment-json.js';
 import { GroupCommit, LOCK_RETRY_MS, LOCK_WAIT_MS, lockedElsewhere } from './group-commit.js';
 import type { RecentAssessments } from './recent-assessments.js';
-import { SHORTAGE_DETAIL, type StorageRoom } from './storage-room.js';
+import { ROW_OVERHEAD_BYTES, SHORTAGE_DETAIL, type StorageRoom } from './storage-room.js';
 import { batchItems, checkSubmission } from './submission-check.js';
 
 /** A response ready to send: status and JSON text, replayable byte for byte. */
@@ -347,8 +347,11 @@ export class AssessmentService {
     // Nothing to store and no key to keep (a batch of refused items): no commit to wait for.
     if (records.length === 0 && request === undefined) return { status, body, assessmentId, replayed: false };
     // Checked once the submissions are: a request that would store nothing is told what is wrong with it.
-    const shortage = records.length === 0 ? undefined : this.room?.shortageNow();
+    let bytes = 0;
+    for (const record of records) bytes += record.document.length + ROW_OVERHEAD_BYTES;
+    const shortage = records.length === 0 ? undefined : this.room?.claim(bytes);
     if (shortage !== undefined) throw new InsufficientStorageError(SHORTAGE_DETAIL[shortage]);
+    const claimed = records.length === 0 ? 0 : bytes;
     // A replay puts the stored documents back between the texts around them.
     const idempotency: IdempotencyRecord | undefined =
       request === undefined
@@ -364,7 +367,9 @@ export class AssessmentService {
           };
     try {
       await this.writer.save({ records, idempotency });
+      this.room?.settle(claimed, true);
     } catch (error) {
+      this.room?.settle(claimed, false);
       // Another process stored this key first: answer as it did. A save this server refused itself
       // (shutting down, the database closed) has nothing to look up.
       const replay = request === undefined || error instanceof ApiError ? undefined : this.replay(request);
@@ -372,12 +377,7 @@ export class AssessmentService {
       throw error;
     }
     // Committed, so kept for reads.
-    let bytes = 0;
-    for (const record of records) {
-      this.recent.add(record.id, record.document);
-      bytes += record.document.length;
-    }
-    this.room?.added(bytes);
+    for (const record of records) this.recent.add(record.id, record.document);
     return { status, body, assessmentId, replayed: false };
   }
 

@@ -1,5 +1,9 @@
-/** What the database takes for the data it holds, and what the disk under it has left (none for one in memory). */
-export type StorageUse = { usedBytes: number; freeDiskBytes: number | undefined };
+/**
+ * What the database takes for the data it holds (its pages but the free ones), what its free pages
+ * hold (room later writes reuse before the file grows), and what the disk under it has left
+ * (undefined for a database in memory).
+ */
+export type StorageUse = { usedBytes: number; freePageBytes: number; freeDiskBytes: number | undefined };
 
 /** How much room new assessments may take: 0 sets no limit. */
 export type StorageLimits = {
@@ -9,82 +13,136 @@ export type StorageLimits = {
   diskReserveBytes: number;
 };
 
-/** Why there is no room: the database holds as much as it may, or the disk is down to its reserve. */
+/** Why there is no room: the database would hold more than it may, or the disk would go below its reserve. */
 export type Shortage = 'database-limit' | 'disk-reserve';
 
-/** How long a measure holds while writes go on; what they add is counted in the meantime. */
+/** How long a measure holds while writes go on; what they claim is counted in the meantime. */
 export const STORAGE_MEASURE_MS = 1000;
 
 /** A MiB, in bytes: the limits are set in MiB. */
 export const MIB = 1024 * 1024;
 
 /**
+ * What a document is taken to add to the database beyond its text: its row's other columns, the
+ * page space around it, and a label's characters beyond the first byte (a document's text is
+ * counted in UTF-16 units, one byte each for the ASCII nearly all of it is; a 200-character label
+ * in three-byte characters adds 400).
+ */
+export const ROW_OVERHEAD_BYTES = 1024;
+
+/**
+ * What a byte to be committed is taken to cost the disk until the next measure: written once to the
+ * write-ahead log and once more to the file, each in whole pages, and a commit of a few documents
+ * rewrites a table page besides (the log's file is reused once a checkpoint has copied it, not shrunk).
+ */
+const DISK_BYTES_PER_BYTE = 4;
+
+/**
+ * Within this much of a limit, every claim measures again: from there on, what the claims in
+ * between would have to guess (how many pages the log took) is read instead.
+ */
+const NEAR_LIMIT_BYTES = 64 * MIB;
+
+/**
  * Whether new assessments have room: the database within its limit, and the disk under it above its
- * reserve, so that one client's submissions cannot fill the disk the server (and whatever else runs
- * on the machine) needs. A measure (two pragmas and a statfs) is taken at most once every
- * STORAGE_MEASURE_MS, or at the next write after an erasure; in between, the bytes of the documents
- * committed since are counted against both. A measure that fails keeps the last one: the write it
- * was taken for meets the fault itself.
+ * reserve, so that clients' submissions cannot fill the disk the server (and whatever else runs on
+ * the machine) needs. A request claims the bytes it would store before it is committed, and is
+ * refused whole when they would pass a limit, counted on top of the last measure, of what was
+ * committed since and of what requests still on their way to the disk have claimed, so that
+ * requests side by side or one large batch cannot pass a limit together. A measure (three pragmas
+ * and a statfs) is taken at most once every STORAGE_MEASURE_MS, at every claim within
+ * NEAR_LIMIT_BYTES of a limit, and at the next claim after an erasure. The free pages of the file
+ * count as room on the disk, since new data fills them before the file grows. A measure that fails
+ * keeps the last one (the write it was taken for meets the fault itself).
  */
 export class StorageRoom {
   private measuredAt = Number.NEGATIVE_INFINITY;
-  private use: StorageUse = { usedBytes: 0, freeDiskBytes: undefined };
+  private use: StorageUse = { usedBytes: 0, freePageBytes: 0, freeDiskBytes: undefined };
+  /** Committed since the last measure. */
   private addedSince = 0;
+  /** Claimed by requests not yet committed (nor failed). */
+  private pending = 0;
   private shortage: Shortage | undefined;
 
   constructor(
     private readonly limits: StorageLimits,
     private readonly measure: () => StorageUse,
-    /** Told when the shortage changes: room runs out, or comes back. */
-    private readonly onChange: (shortage: Shortage | undefined, use: StorageUse) => void = () => undefined,
+    /** Told when the shortage changes (room runs out, or comes back), with the figures it was judged on. */
+    private readonly onChange: (shortage: Shortage | undefined, room: Room) => void = () => undefined,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Why new assessments cannot be stored now, or undefined when they can. */
-  shortageNow(): Shortage | undefined {
-    const { maxDatabaseBytes, diskReserveBytes } = this.limits;
-    if (maxDatabaseBytes === 0 && diskReserveBytes === 0) return undefined;
+  /**
+   * Claims room for `bytes` about to be committed: undefined when there is room (then `settle` must
+   * follow, once the commit succeeds or fails), or why there is none (nothing claimed).
+   */
+  claim(bytes: number): Shortage | undefined {
+    if (this.unlimited()) return undefined;
     const time = this.now();
-    if (time - this.measuredAt >= STORAGE_MEASURE_MS) {
+    let room = this.roomAfter(this.addedSince + this.pending + bytes);
+    if (time - this.measuredAt >= STORAGE_MEASURE_MS || Math.min(room.database, room.disk) < NEAR_LIMIT_BYTES) {
       this.measuredAt = time;
       try {
         this.use = this.measure();
         this.addedSince = 0;
+        room = this.roomAfter(this.pending + bytes);
       } catch {
         // The last measure stands, with what was added since.
       }
     }
-    const { usedBytes, freeDiskBytes } = this.use;
-    const shortage =
-      maxDatabaseBytes > 0 && usedBytes + this.addedSince >= maxDatabaseBytes
-        ? 'database-limit'
-        : diskReserveBytes > 0 && freeDiskBytes !== undefined && freeDiskBytes - this.addedSince <= diskReserveBytes
-          ? 'disk-reserve'
-          : undefined;
+    const shortage = room.database < 0 ? 'database-limit' : room.disk < 0 ? 'disk-reserve' : undefined;
     if (shortage !== this.shortage) {
       this.shortage = shortage;
-      this.onChange(shortage, this.use);
+      this.onChange(shortage, room);
     }
+    if (shortage === undefined) this.pending += bytes;
     return shortage;
   }
 
-  /** Counts bytes committed since the last measure. */
-  added(bytes: number): void {
-    this.addedSince += bytes;
+  /** Ends a claim: its bytes were committed, or they never will be. */
+  settle(bytes: number, committed: boolean): void {
+    if (this.unlimited()) return;
+    this.pending -= bytes;
+    if (committed) this.addedSince += bytes;
   }
 
-  /** Something was erased: the next write measures again rather than wait for the interval. */
+  /** Something was erased: the next claim measures again rather than wait for the interval. */
   freed(): void {
     this.measuredAt = Number.NEGATIVE_INFINITY;
   }
+
+  private unlimited(): boolean {
+    return this.limits.maxDatabaseBytes === 0 && this.limits.diskReserveBytes === 0;
+  }
+
+  /** The room left under each limit once `bytes` more are stored, from the last measure (Infinity under none). */
+  private roomAfter(bytes: number): Room {
+    const { maxDatabaseBytes, diskReserveBytes } = this.limits;
+    const { usedBytes, freePageBytes, freeDiskBytes } = this.use;
+    return {
+      usedBytes: usedBytes + bytes,
+      database: maxDatabaseBytes === 0 ? Number.POSITIVE_INFINITY : maxDatabaseBytes - usedBytes - bytes,
+      disk:
+        diskReserveBytes === 0 || freeDiskBytes === undefined
+          ? Number.POSITIVE_INFINITY
+          : freeDiskBytes + freePageBytes - bytes * DISK_BYTES_PER_BYTE - diskReserveBytes,
+      freeDiskBytes,
+    };
+  }
 }
+
+/**
+ * The room a claim was judged on: what the database would hold, the bytes left under its limit and
+ * above the disk's reserve (negative: past it), and the disk's free space as last measured.
+ */
+export type Room = { usedBytes: number; database: number; disk: number; freeDiskBytes: number | undefined };
 
 /** What a client refused for a shortage is told; nothing of its request was stored. */
 export const SHORTAGE_DETAIL: Record<Shortage, string> = {
   'database-limit':
-    'The database holds as much as this server allows it to: nothing of this request was stored. Send it again, with the same ' +
-    'Idempotency-Key, once room is made (erasing stored assessments makes some).',
+    'The database would hold more than this server allows it to: nothing of this request was stored. Send it again, with the same ' +
+    'Idempotency-Key, once room is made (erasing stored assessments makes some), or as smaller batches.',
   'disk-reserve':
     'The disk that holds the database is nearly full: nothing of this request was stored. Send it again, with the same ' +
-    'Idempotency-Key, once the server has room.',
+    'Idempotency-Key, once the server has room (erasing stored assessments makes some).',
 };

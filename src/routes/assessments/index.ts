@@ -5,7 +5,7 @@ import { failsIfMatch, matchesAny } from '../../conditional.js';
 import { UUID_V4 } from '../../db/assessment-ids.js';
 import { earlierInstrument, instrument } from '../../domain/catalog.js';
 import { MIN_ANSWERS } from '../../domain/scoring.js';
-import { ApiError, BadRequestError, ErasedError, NotFoundError, problemBody, unknownValue } from '../../errors.js';
+import { ApiError, ErasedError, NotFoundError, problemBody, unknownValue } from '../../errors.js';
 import {
   Assessment,
   AssessmentParams,
@@ -76,16 +76,18 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
   const room = new StorageRoom(
     options.storageLimits,
     () => app.repository.storageUse(),
-    (shortage, { usedBytes, freeDiskBytes }) => {
+    // The figures a claim was judged on: what the database would hold with it, the disk's free space
+    // as last measured, and how far the claim would have gone past the limit or into the reserve.
+    (shortage, { usedBytes, database, disk, freeDiskBytes }) => {
       if (shortage === 'database-limit') {
         app.log.warn(
-          { usedBytes, maxDatabaseBytes },
-          'the database holds as much as DATABASE_MAX_MB allows: new assessments are refused (507) until room is made',
+          { wouldHoldBytes: usedBytes, maxDatabaseBytes, pastBytes: -database },
+          'a submission would take the database past DATABASE_MAX_MB: new assessments are refused (507) until there is room',
         );
       } else if (shortage === 'disk-reserve') {
         app.log.warn(
-          { freeDiskBytes, diskReserveBytes },
-          'the disk under the database is down to DISK_RESERVE_MB: new assessments are refused (507) until it has room',
+          { freeDiskBytes, diskReserveBytes, intoReserveBytes: -disk },
+          'a submission would take the disk under the database into DISK_RESERVE_MB: new assessments are refused (507) until there is room',
         );
       } else {
         app.log.info({ usedBytes, freeDiskBytes }, 'there is room for new assessments again');
@@ -221,7 +223,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         description:
           'Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, location, assessment }` ' +
           'or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README ' +
-          'lists is refused whole: one of 16 KiB or more with an object of more than 16 members, for instance). With an `Idempotency-Key`, a retried batch ' +
+          'lists is refused whole: one of 16 KiB or more with an object of more than 16 members, for instance, or one that gives a ' +
+          'member twice in an object). With an `Idempotency-Key`, a retried batch ' +
           'stores nothing twice and replays the first response (a 410 once one of its assessments has been erased). A response of 16 KiB or more is sent gzip-compressed to a ' +
           'client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by ' +
           'default), and one client holds all of those places but one (the only place when the limit is 1). One more is ' +
@@ -329,12 +332,6 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      // Nothing a body could say changes what is erased: a client that sends one is told so, not ignored.
-      if (request.body !== undefined) {
-        throw new BadRequestError('A DELETE takes no body: send none (an empty one sent as JSON is taken as none). Nothing was erased.', [
-          { field: 'body', message: 'must be empty' },
-        ]);
-      }
       const id = request.params.id.toLowerCase();
       const ifMatch = request.headers['if-match'];
       const ifNoneMatchAny = matchesAny(request.headers['if-none-match']);
