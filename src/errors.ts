@@ -50,7 +50,7 @@ export type ProblemFields = Omit<ProblemBody, 'type' | 'title' | 'instance' | 'r
  * parameter, and a small request could otherwise get a far larger answer (a batch item's problem is
  * also kept for replay under an Idempotency-Key).
  */
-const MAX_LISTED_PROBLEMS = 50;
+export const MAX_LISTED_PROBLEMS = 50;
 
 /** A problem's `instance`: the request's path, cut at 200 characters so a long made-up one is not echoed whole. */
 export const problemInstance = (url: string) => (url.split('?')[0] ?? url).slice(0, 200);

@@ -4,6 +4,7 @@ import {
   BadRequestError,
   ForbiddenKeyError,
   fieldPath,
+  MAX_LISTED_PROBLEMS,
   NotJsonError,
   NotUtf8Error,
   UnsupportedCharsetError,
@@ -150,12 +151,17 @@ function repeatedMembersError(body: string, members: number): BadRequestError | 
   // Every name has its colon, so as many colons as members (the usual body) means no name repeats;
   // counting them is a tenth of the work of telling the ones inside strings apart.
   if (members === colonsIn(body) || members === memberNamesIn(body)) return undefined;
-  const repeated = repeatedMembers(body);
+  // No more than a problem lists are looked for: a 4 MiB batch can hold hundreds of thousands.
+  const repeated = repeatedMembers(body, MAX_LISTED_PROBLEMS + 1);
   if (repeated.length === 0) return undefined;
   const count = repeated.length;
+  const counted =
+    count === 1 ? 'a member name' : count > MAX_LISTED_PROBLEMS ? `more than ${MAX_LISTED_PROBLEMS} member names` : `${count} member names`;
   return new BadRequestError(
-    `The body repeats ${count === 1 ? 'a member name' : `${count} member names`} within an object: give each member once.`,
-    repeated.map((path) => ({ field: fieldPath('body', path), message: 'is given more than once: give it once' })),
+    `The body repeats ${counted} within an object: give each member once.`,
+    repeated
+      .slice(0, MAX_LISTED_PROBLEMS)
+      .map((path) => ({ field: fieldPath('body', path), message: 'is given more than once: give it once' })),
   );
 }
 
@@ -245,7 +251,7 @@ declare module 'fastify' {
      * work some requests do, and the route may bound it (a batch parses only once it holds a place).
      */
     parsesItsBody?: boolean;
-    /** The route takes no body: an empty one sent as JSON is taken as none, and any other is a 400 without being read. */
+    /** The route takes no body: an empty one sent as JSON is taken as none, and any other is a 400 without being parsed. */
     readsNoBody?: boolean;
   }
   interface FastifyInstance {

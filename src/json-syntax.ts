@@ -182,11 +182,11 @@ export function memberNamesIn(text: string): number {
 type Step = string | number;
 
 /**
- * The path of every member whose name comes again in the same object (`answers[0].value` for the
- * second `value` of the first answer), in the order they come; names are compared decoded, so
- * `"\u0061"` repeats `"a"`. `text` must be JSON.
+ * The path of each member whose name comes again in the same object (`answers[0].value` for the
+ * second `value` of the first answer), in the order they come, the first `most` of them; names are
+ * compared decoded, so `"\u0061"` repeats `"a"`. `text` must be JSON.
  */
-export function repeatedMembers(text: string): Step[][] {
+export function repeatedMembers(text: string, most = Number.POSITIVE_INFINITY): Step[][] {
   const found: Step[][] = [];
   // One entry per open container: the names an object has had so far (undefined for an array), and
   // the step the value being read is at.
@@ -209,19 +209,23 @@ export function repeatedMembers(text: string): Step[][] {
       else nameNext = true;
     } else if (c === 0x22) {
       const start = i;
+      let escaped = false;
       for (i++; i < text.length; i++) {
         const s = text.charCodeAt(i);
         if (s === 0x22) break;
-        if (s === 0x5c) i++;
+        if (s === 0x5c) {
+          escaped = true;
+          i++;
+        }
       }
       if (!nameNext) continue;
       nameNext = false;
-      const name = JSON.parse(text.slice(start, i + 1)) as string;
+      const name = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
       const depth = path.length - 1;
       const seen = names[depth] as Set<string>;
       path[depth] = name;
-      if (seen.has(name)) found.push([...path]);
-      else seen.add(name);
+      if (!seen.has(name)) seen.add(name);
+      else if (found.push([...path]) >= most) return found;
     }
   }
   return found;

@@ -23,6 +23,10 @@ describe('repeatedMembers', () => {
     ]);
   });
 
+  it('stops at the first `most` repeats', () => {
+    expect(repeatedMembers('{"a":1,"a":2,"a":3,"b":{"c":1,"c":2}}', 2)).toEqual([['a'], ['a']]);
+  });
+
   it('compares names as JSON reads them, escapes and all, and keeps objects apart', () => {
     expect(repeatedMembers('{"a":1,"\\u0061":2}')).toEqual([['a']]);
     expect(repeatedMembers('{"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]}')).toEqual([]);
@@ -71,6 +75,15 @@ describe('a body that gives a member twice', () => {
     const batch = await post('/v1/assessments/batch', `{"items":[${JSON.stringify({ answers })},${twice('bob')}]}`);
     expect(batch.statusCode).toBe(400);
     expect(batch.json().errors).toEqual([{ field: 'body.items[1].respondent', message: 'is given more than once: give it once' }]);
+  });
+
+  it('lists the first 50 repeats of a body that has more, without looking for the rest', async () => {
+    const items = Array.from({ length: 300 }, () => '{"v":1,"v":2}').join(',');
+    const answer = await post('/v1/assessments/batch', `{"items":[${items}]}`);
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json().detail).toBe('The body repeats more than 50 member names within an object: give each member once.');
+    expect(answer.json().errors).toHaveLength(50);
+    expect(answer.json().errors[49]).toEqual({ field: 'body.items[49].v', message: 'is given more than once: give it once' });
   });
 
   it('takes colons inside strings, and the same name in different objects', async () => {

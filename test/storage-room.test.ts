@@ -1,5 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
-import { MIB, type Room, type Shortage, STORAGE_MEASURE_MS, StorageRoom, type StorageUse } from '../src/services/storage-room.js';
+import {
+  MIB,
+  type Room,
+  type Shortage,
+  STORAGE_MEASURE_MS,
+  StorageRoom,
+  type StorageUse,
+  SUBMISSION_BYTES,
+} from '../src/services/storage-room.js';
 
 const GIB = 1024 * MIB;
 
@@ -117,14 +125,39 @@ describe('StorageRoom', () => {
   });
 
   it('tells each change once, with the figures it was judged on', () => {
-    const { room, changes, set } = roomWith({ maxDatabaseBytes: 100 * MIB, diskReserveBytes: 0 }, { usedBytes: 99 * MIB });
+    const { room, changes, set } = roomWith({ maxDatabaseBytes: 100 * MIB, diskReserveBytes: 0 }, { usedBytes: 100 * MIB });
     room.claim(2 * MIB);
     room.claim(2 * MIB);
     set({ usedBytes: 10 * MIB });
     room.claim(2 * MIB);
     room.claim(2 * MIB);
     expect(changes.map(([shortage]) => shortage)).toEqual(['database-limit', undefined]);
-    expect(changes[0]?.[1]).toMatchObject({ usedBytes: 101 * MIB, database: -MIB });
-    expect(changes[1]?.[1]).toMatchObject({ usedBytes: 12 * MIB });
+    // Judged on a single submission beside what is stored.
+    expect(changes[0]?.[1]).toMatchObject({ usedBytes: 100 * MIB + SUBMISSION_BYTES, database: -SUBMISSION_BYTES });
+    expect(changes[1]?.[1]).toMatchObject({ usedBytes: 10 * MIB + SUBMISSION_BYTES });
+  });
+
+  it('refuses a claim too large for the room left without taking the room to have run out', () => {
+    const { room, changes } = roomWith({ maxDatabaseBytes: 100 * MIB, diskReserveBytes: 0 }, { usedBytes: 90 * MIB });
+    for (let i = 0; i < 3; i++) {
+      expect(room.claim(20 * MIB)).toBe('database-limit');
+      expect(room.claim(10 * 1024)).toBeUndefined();
+      room.settle(10 * 1024, false);
+    }
+    expect(changes).toEqual([]);
+  });
+
+  it('keeps the last free disk space when the disk cannot be looked at, and takes the database’s new figures', () => {
+    const { room, set } = roomWith(
+      { maxDatabaseBytes: 100 * MIB, diskReserveBytes: 100 * MIB },
+      { usedBytes: 100 * MIB, freeDiskBytes: 101 * MIB },
+    );
+    expect(room.claim(MIB)).toBe('database-limit');
+    // Erasures freed the database's pages while the folder went out of reach.
+    set({ usedBytes: 10 * MIB, freeDiskBytes: undefined, diskUnread: true });
+    room.freed();
+    expect(room.claim(MIB / 8)).toBeUndefined();
+    // The disk's last free space still stands: 101 MiB less four times 2 MiB goes into the reserve.
+    expect(room.claim(2 * MIB)).toBe('disk-reserve');
   });
 });

@@ -385,18 +385,22 @@ export class Repository {
   /**
    * What the database takes for the data it holds (its pages but the free ones), what its free pages
    * hold (later writes fill them before the file grows), and what the disk under its file has left
-   * for this process (undefined for a database in memory). Throws when the folder can no longer be
-   * looked at.
+   * for this process (undefined for a database in memory, and when the folder can no longer be looked
+   * at: then `diskUnread`).
    */
-  storageUse(): { usedBytes: number; freePageBytes: number; freeDiskBytes: number | undefined } {
+  storageUse(): { usedBytes: number; freePageBytes: number; freeDiskBytes: number | undefined; diskUnread?: true } {
     const pragma = (name: string) => this.sqlite.pragma(name, { simple: true }) as number;
     const pageSize = pragma('page_size');
     const freePages = pragma('freelist_count');
     const usedBytes = (pragma('page_count') - freePages) * pageSize;
     const freePageBytes = freePages * pageSize;
     if (this.file === undefined) return { usedBytes, freePageBytes, freeDiskBytes: undefined };
-    const { bavail, bsize } = statfsSync(dirname(this.file.realPath));
-    return { usedBytes, freePageBytes, freeDiskBytes: bavail * bsize };
+    try {
+      const { bavail, bsize } = statfsSync(dirname(this.file.realPath));
+      return { usedBytes, freePageBytes, freeDiskBytes: bavail * bsize };
+    } catch {
+      return { usedBytes, freePageBytes, freeDiskBytes: undefined, diskUnread: true };
+    }
   }
 
   findIdempotency(scope: string, key: string): IdempotencyRecord | undefined {

@@ -346,12 +346,6 @@ export class AssessmentService {
     const assessmentId = assessmentIdOf(scope, ids);
     // Nothing to store and no key to keep (a batch of refused items): no commit to wait for.
     if (records.length === 0 && request === undefined) return { status, body, assessmentId, replayed: false };
-    // Checked once the submissions are: a request that would store nothing is told what is wrong with it.
-    let bytes = 0;
-    for (const record of records) bytes += record.document.length + ROW_OVERHEAD_BYTES;
-    const shortage = records.length === 0 ? undefined : this.room?.claim(bytes);
-    if (shortage !== undefined) throw new InsufficientStorageError(SHORTAGE_DETAIL[shortage]);
-    const claimed = records.length === 0 ? 0 : bytes;
     // A replay puts the stored documents back between the texts around them.
     const idempotency: IdempotencyRecord | undefined =
       request === undefined
@@ -365,6 +359,12 @@ export class AssessmentService {
               ? { response: body, assessmentIds: null }
               : { response: JSON.stringify(around), assessmentIds: ids.join(',') }),
           };
+    // Checked once the submissions are, so that one that stores nothing is told what is wrong with
+    // it; the key's record counts too (a keyed batch of refused items keeps their problems).
+    let claimed = idempotency === undefined ? 0 : idempotency.key.length + idempotency.response.length + ROW_OVERHEAD_BYTES;
+    for (const record of records) claimed += record.document.length + ROW_OVERHEAD_BYTES;
+    const shortage = this.room?.claim(claimed);
+    if (shortage !== undefined) throw new InsufficientStorageError(SHORTAGE_DETAIL[shortage]);
     try {
       await this.writer.save({ records, idempotency });
       this.room?.settle(claimed, true);

@@ -3,7 +3,7 @@
  * hold (room later writes reuse before the file grows), and what the disk under it has left
  * (undefined for a database in memory).
  */
-export type StorageUse = { usedBytes: number; freePageBytes: number; freeDiskBytes: number | undefined };
+export type StorageUse = { usedBytes: number; freePageBytes: number; freeDiskBytes: number | undefined; diskUnread?: true };
 
 /** How much room new assessments may take: 0 sets no limit. */
 export type StorageLimits = {
@@ -29,6 +29,9 @@ export const MIB = 1024 * 1024;
  * in three-byte characters adds 400).
  */
 export const ROW_OVERHEAD_BYTES = 1024;
+
+/** A single submission, as room is judged: about the largest one with its overhead (10 KB is usual). */
+export const SUBMISSION_BYTES = 16 * 1024;
 
 /**
  * What a byte to be committed is taken to cost the disk until the next measure: written once to the
@@ -83,17 +86,24 @@ export class StorageRoom {
     if (time - this.measuredAt >= STORAGE_MEASURE_MS || Math.min(room.database, room.disk) < NEAR_LIMIT_BYTES) {
       this.measuredAt = time;
       try {
-        this.use = this.measure();
+        const measured = this.measure();
+        // A disk that could not be looked at keeps its last free space: the database's figures are new.
+        this.use = measured.diskUnread ? { ...measured, freeDiskBytes: this.use.freeDiskBytes } : measured;
         this.addedSince = 0;
         room = this.roomAfter(this.pending + bytes);
       } catch {
         // The last measure stands, with what was added since.
       }
     }
-    const shortage = room.database < 0 ? 'database-limit' : room.disk < 0 ? 'disk-reserve' : undefined;
-    if (shortage !== this.shortage) {
-      this.shortage = shortage;
-      this.onChange(shortage, room);
+    const shortage = shortageOf(room);
+    // Room has run out when a single submission no longer fits beside what is stored, whatever is
+    // claimed at the moment: a large batch refused, or a burst of claims, changes nothing but their
+    // own answers, and the state moves only with what is stored.
+    const stored = this.roomAfter(this.addedSince + SUBMISSION_BYTES);
+    const state = shortageOf(stored);
+    if (state !== this.shortage) {
+      this.shortage = state;
+      this.onChange(state, stored);
     }
     if (shortage === undefined) this.pending += bytes;
     return shortage;
@@ -130,6 +140,9 @@ export class StorageRoom {
     };
   }
 }
+
+const shortageOf = (room: Room): Shortage | undefined =>
+  room.database < 0 ? 'database-limit' : room.disk < 0 ? 'disk-reserve' : undefined;
 
 /**
  * The room a claim was judged on: what the database would hold, the bytes left under its limit and

@@ -22,7 +22,7 @@ import { Erased, ExistsNotModified, NoQuery, NotModified } from '../../schemas/c
 import { CONTENT_ENCODING, json, problems, REPLAYABLE } from '../../schemas/responses.js';
 import { AssessmentService } from '../../services/assessments.js';
 import { RecentAssessments } from '../../services/recent-assessments.js';
-import { type StorageLimits, StorageRoom } from '../../services/storage-room.js';
+import { type StorageLimits, StorageRoom, SUBMISSION_BYTES } from '../../services/storage-room.js';
 import { BatchPlaces } from './batch-places.js';
 import { sendBatch, sendGzipped, sendJson, sendNotModified, sendStored } from './replies.js';
 import { storingHooks } from './store-wait.js';
@@ -76,21 +76,22 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
   const room = new StorageRoom(
     options.storageLimits,
     () => app.repository.storageUse(),
-    // The figures a claim was judged on: what the database would hold with it, the disk's free space
-    // as last measured, and how far the claim would have gone past the limit or into the reserve.
-    (shortage, { usedBytes, database, disk, freeDiskBytes }) => {
+    // Judged on one more submission (SUBMISSION_BYTES) beside what is stored: what the database
+    // would then hold, and the disk's free space as last measured.
+    (shortage, { usedBytes, freeDiskBytes }) => {
+      const storedBytes = usedBytes - SUBMISSION_BYTES;
       if (shortage === 'database-limit') {
         app.log.warn(
-          { wouldHoldBytes: usedBytes, maxDatabaseBytes, pastBytes: -database },
-          'a submission would take the database past DATABASE_MAX_MB: new assessments are refused (507) until there is room',
+          { storedBytes, maxDatabaseBytes },
+          'the database has no room under DATABASE_MAX_MB for another submission: new assessments are refused (507) until there is room',
         );
       } else if (shortage === 'disk-reserve') {
         app.log.warn(
-          { freeDiskBytes, diskReserveBytes, intoReserveBytes: -disk },
-          'a submission would take the disk under the database into DISK_RESERVE_MB: new assessments are refused (507) until there is room',
+          { freeDiskBytes, diskReserveBytes },
+          'the disk under the database has no room above DISK_RESERVE_MB for another submission: new assessments are refused (507) until there is room',
         );
       } else {
-        app.log.info({ usedBytes, freeDiskBytes }, 'there is room for new assessments again');
+        app.log.info({ storedBytes, freeDiskBytes }, 'there is room for new assessments again');
       }
     },
   );
