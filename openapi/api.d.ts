@@ -431,7 +431,7 @@ export interface paths {
         put?: never;
         /**
          * Score and store up to 500 submissions
-         * @description Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, location, assessment }` or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README lists is refused whole: one of 16 KiB or more with an object of more than 16 members, for instance, or one that gives a member twice in an object). With an `Idempotency-Key`, a retried batch stores nothing twice and replays the first response (a 410 once one of its assessments has been erased). A response of 16 KiB or more is sent gzip-compressed to a client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by default), and one client holds all of those places but one (the only place when the limit is 1). One more is answered 503 `overloaded` with Retry-After, or 429 `too-many-batches` when its client already holds its share, before its body is read when they are already under way. A batch that would store an assessment while the server has no room for it (see `POST /v1/assessments`) is a 507 `insufficient-storage` as a whole: nothing of it is stored.
+         * @description Each item is checked, scored and stored on its own: the response lists, in input order, `{ status: 201, location, assessment }` or `{ status: 400|422, problem }`. A bad item never loses the good ones (a body past the JSON limits the README lists is refused whole: one of 16 KiB or more with an object of more than 16 members, for instance, or one that gives a member twice in an object). With an `Idempotency-Key`, a retried batch stores nothing twice and replays the first response (a 410 once one of its assessments has been erased). A response of 16 KiB or more is sent gzip-compressed to a client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by default), and one client holds all of those places but one (the only place when the limit is 1). One more is answered 503 `overloaded` with Retry-After, or 429 `too-many-batches` when its client already holds its share, before its body is read when they are already under way. A batch that would store anything (an assessment, or under an `Idempotency-Key` its answer) while the server has no room for it (see `POST /v1/assessments`) is a 507 `insufficient-storage` as a whole: nothing of it is stored.
          */
         post: operations["createAssessmentBatch"];
         delete?: never;
@@ -1107,7 +1107,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -1229,7 +1229,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -1378,7 +1378,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -1537,7 +1537,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -1711,7 +1711,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -1876,7 +1876,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -2063,7 +2063,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -2234,7 +2234,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -2446,7 +2446,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -2624,7 +2624,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -2811,7 +2811,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -2976,7 +2976,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -3163,7 +3163,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -3328,7 +3328,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -3516,7 +3516,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -3699,7 +3699,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -3871,7 +3871,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -4034,7 +4034,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -4199,7 +4199,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -4364,7 +4364,7 @@ export interface operations {
                     "application/json": components["schemas"]["Assessment"];
                 };
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -4652,7 +4652,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssessmentPreview"];
                 };
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -4908,7 +4908,7 @@ export interface operations {
                     "application/json": components["schemas"]["BatchResponse"];
                 };
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -5211,7 +5211,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -5385,7 +5385,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none) */
+            /** @description Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`) */
             400: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */

@@ -151,7 +151,7 @@ function repeatedMembersError(body: string, members: number): BadRequestError | 
   // Every name has its colon, so as many colons as members (the usual body) means no name repeats;
   // counting them is a tenth of the work of telling the ones inside strings apart.
   if (members === colonsIn(body) || members === memberNamesIn(body)) return undefined;
-  // No more than a problem lists are looked for: a 4 MiB batch can hold hundreds of thousands.
+  // One more than a problem lists is looked for (to say there are more): a 4 MiB batch can hold hundreds of thousands.
   const repeated = repeatedMembers(body, MAX_LISTED_PROBLEMS + 1);
   if (repeated.length === 0) return undefined;
   const count = repeated.length;

@@ -1,5 +1,6 @@
 // Where a text stops being JSON: the parser says only for some errors, and a client fixing a body by
-// hand wants the line and column of every one.
+// hand wants the line and column of every one. And which member names a JSON text repeats, which the
+// parser drops without a word.
 
 enum Expect {
   /** A value: the whole text's, an array element's, or a member's after its colon. */

@@ -36,7 +36,8 @@ function bound(issue: core.$ZodRawIssue<core.$ZodIssueTooBig | core.$ZodIssueToo
   const limit = small ? (issue as core.$ZodIssueTooSmall).minimum : (issue as core.$ZodIssueTooBig).maximum;
   const unit = UNIT[issue.origin];
   if (unit) {
-    // The words a slug or a label given as "" is told, whatever its schema's minimum says.
+    // A string or list whose minimum is 1 can fail it only by being empty: say so (a slug or label given
+    // as "", an empty list).
     if (small && !issue.exact && Number(limit) === 1) return 'must not be empty';
     const count = `${limit} ${unit}${Number(limit) === 1 ? '' : 's'}`;
     return issue.exact ? `must have exactly ${count}` : `must have ${small ? 'at least' : 'at most'} ${count}`;

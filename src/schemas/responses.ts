@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { Problem } from './problem.js';
 
 const PROBLEM_DESCRIPTIONS = {
-  400: 'Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none)',
+  400: 'Malformed request: `errors` lists every field at fault where the request was read as fields (a body that is not JSON, or has a forbidden member name, has none, but where the route takes no body: any body there is `body`, `must be empty`)',
   404: 'Unknown route or slug',
   408: 'The request did not arrive whole within the request timeout; the connection is closed',
   410: 'Erased: the resource was stored once and has been deleted',

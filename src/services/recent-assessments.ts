@@ -27,8 +27,9 @@ export class RecentAssessments {
   constructor(readonly capacity: number) {
     if (!Number.isSafeInteger(capacity) || capacity < 0)
       throw new RangeError(`capacity must be a whole number of bytes from 0, not ${capacity}`);
-    // Never read before written: a slot is only read back after its document was copied in.
-    this.ring = Buffer.allocUnsafeSlow(capacity);
+    // Zeroed, so that the ring holds nothing but documents and zeroes (a small one would otherwise
+    // start with whatever memory it was given); a large one is still given pages only as they fill.
+    this.ring = Buffer.alloc(capacity);
   }
 
   /** A copy of the document kept under `id`. */

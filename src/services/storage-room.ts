@@ -145,8 +145,9 @@ const shortageOf = (room: Room): Shortage | undefined =>
   room.database < 0 ? 'database-limit' : room.disk < 0 ? 'disk-reserve' : undefined;
 
 /**
- * The room a claim was judged on: what the database would hold, the bytes left under its limit and
- * above the disk's reserve (negative: past it), and the disk's free space as last measured.
+ * The room left once some bytes more are stored (a claim's, or for the state told to onChange one
+ * more submission's beside what is stored): what the database would hold, the bytes left under its
+ * limit and above the disk's reserve (negative: past it), and the disk's free space as last measured.
  */
 export type Room = { usedBytes: number; database: number; disk: number; freeDiskBytes: number | undefined };
 

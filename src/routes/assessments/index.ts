@@ -230,8 +230,9 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
           'client whose `Accept-Encoding` accepts gzip at least as much as identity. The server scores a few batches at once (`MAX_CONCURRENT_BATCHES`, 2 by ' +
           'default), and one client holds all of those places but one (the only place when the limit is 1). One more is ' +
           'answered 503 `overloaded` with Retry-After, or 429 `too-many-batches` when its client already holds its share, ' +
-          'before its body is read when they are already under way. A batch that would store an assessment while the server ' +
-          'has no room for it (see `POST /v1/assessments`) is a 507 `insufficient-storage` as a whole: nothing of it is stored.',
+          'before its body is read when they are already under way. A batch that would store anything (an assessment, or under an ' +
+          '`Idempotency-Key` its answer) while the server has no room for it (see `POST /v1/assessments`) is a 507 ' +
+          '`insufficient-storage` as a whole: nothing of it is stored.',
         headers: IdempotencyHeaders,
         querystring: NoQuery,
         body: BatchRequest,
