@@ -1,13 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import {
-  MIB,
-  type Room,
-  type Shortage,
-  STORAGE_MEASURE_MS,
-  StorageRoom,
-  type StorageUse,
-  SUBMISSION_BYTES,
-} from '../src/services/storage-room.js';
+import { MIB, type Shortage, STORAGE_MEASURE_MS, type StorageFigures, StorageRoom, type StorageUse } from '../src/services/storage-room.js';
 
 const GIB = 1024 * MIB;
 
@@ -16,7 +8,7 @@ function roomWith(limits: { maxDatabaseBytes: number; diskReserveBytes: number }
   let use: StorageUse = { usedBytes: 0, freePageBytes: 0, freeDiskBytes: undefined, ...first };
   let clock = 1_000_000;
   const measure = vi.fn(() => use);
-  const changes: [Shortage | undefined, Room][] = [];
+  const changes: [Shortage | undefined, StorageFigures][] = [];
   const room = new StorageRoom(
     limits,
     measure,
@@ -132,9 +124,9 @@ describe('StorageRoom', () => {
     room.claim(2 * MIB);
     room.claim(2 * MIB);
     expect(changes.map(([shortage]) => shortage)).toEqual(['database-limit', undefined]);
-    // Judged on a single submission beside what is stored.
-    expect(changes[0]?.[1]).toMatchObject({ usedBytes: 100 * MIB + SUBMISSION_BYTES, database: -SUBMISSION_BYTES });
-    expect(changes[1]?.[1]).toMatchObject({ usedBytes: 10 * MIB + SUBMISSION_BYTES });
+    // Told what is stored, not what a claim would add.
+    expect(changes[0]?.[1]).toEqual({ storedBytes: 100 * MIB, freeDiskBytes: undefined });
+    expect(changes[1]?.[1]).toEqual({ storedBytes: 10 * MIB, freeDiskBytes: undefined });
   });
 
   it('refuses a claim too large for the room left without taking the room to have run out', () => {

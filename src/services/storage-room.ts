@@ -70,8 +70,8 @@ export class StorageRoom {
   constructor(
     private readonly limits: StorageLimits,
     private readonly measure: () => StorageUse,
-    /** Told when the shortage changes (room runs out, or comes back), with the figures it was judged on. */
-    private readonly onChange: (shortage: Shortage | undefined, room: Room) => void = () => undefined,
+    /** Told when the shortage changes (room runs out, or comes back), with what is stored and the disk's free space. */
+    private readonly onChange: (shortage: Shortage | undefined, figures: StorageFigures) => void = () => undefined,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -99,11 +99,10 @@ export class StorageRoom {
     // Room has run out when a single submission no longer fits beside what is stored, whatever is
     // claimed at the moment: a large batch refused, or a burst of claims, changes nothing but their
     // own answers, and the state moves only with what is stored.
-    const stored = this.roomAfter(this.addedSince + SUBMISSION_BYTES);
-    const state = shortageOf(stored);
+    const state = shortageOf(this.roomAfter(this.addedSince + SUBMISSION_BYTES));
     if (state !== this.shortage) {
       this.shortage = state;
-      this.onChange(state, stored);
+      this.onChange(state, { storedBytes: this.use.usedBytes + this.addedSince, freeDiskBytes: this.use.freeDiskBytes });
     }
     if (shortage === undefined) this.pending += bytes;
     return shortage;
@@ -130,13 +129,11 @@ export class StorageRoom {
     const { maxDatabaseBytes, diskReserveBytes } = this.limits;
     const { usedBytes, freePageBytes, freeDiskBytes } = this.use;
     return {
-      usedBytes: usedBytes + bytes,
       database: maxDatabaseBytes === 0 ? Number.POSITIVE_INFINITY : maxDatabaseBytes - usedBytes - bytes,
       disk:
         diskReserveBytes === 0 || freeDiskBytes === undefined
           ? Number.POSITIVE_INFINITY
           : freeDiskBytes + freePageBytes - bytes * DISK_BYTES_PER_BYTE - diskReserveBytes,
-      freeDiskBytes,
     };
   }
 }
@@ -144,12 +141,11 @@ export class StorageRoom {
 const shortageOf = (room: Room): Shortage | undefined =>
   room.database < 0 ? 'database-limit' : room.disk < 0 ? 'disk-reserve' : undefined;
 
-/**
- * The room left once some bytes more are stored (a claim's, or for the state told to onChange one
- * more submission's beside what is stored): what the database would hold, the bytes left under its
- * limit and above the disk's reserve (negative: past it), and the disk's free space as last measured.
- */
-export type Room = { usedBytes: number; database: number; disk: number; freeDiskBytes: number | undefined };
+/** The bytes left under the database's limit and above the disk's reserve once some more are stored (negative: past it). */
+type Room = { database: number; disk: number };
+
+/** What onChange is told: the bytes stored (the last measure and what was committed since), and the disk's free space as last measured. */
+export type StorageFigures = { storedBytes: number; freeDiskBytes: number | undefined };
 
 /** What a client refused for a shortage is told; nothing of its request was stored. */
 export const SHORTAGE_DETAIL: Record<Shortage, string> = {

@@ -22,7 +22,7 @@ import { Erased, ExistsNotModified, NoQuery, NotModified } from '../../schemas/c
 import { CONTENT_ENCODING, json, problems, REPLAYABLE } from '../../schemas/responses.js';
 import { AssessmentService } from '../../services/assessments.js';
 import { RecentAssessments } from '../../services/recent-assessments.js';
-import { type StorageLimits, StorageRoom, SUBMISSION_BYTES } from '../../services/storage-room.js';
+import { type StorageLimits, StorageRoom } from '../../services/storage-room.js';
 import { BatchPlaces } from './batch-places.js';
 import { sendBatch, sendGzipped, sendJson, sendNotModified, sendStored } from './replies.js';
 import { storingHooks } from './store-wait.js';
@@ -76,10 +76,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
   const room = new StorageRoom(
     options.storageLimits,
     () => app.repository.storageUse(),
-    // Judged on one more submission (SUBMISSION_BYTES) beside what is stored: what the database
-    // would then hold, and the disk's free space as last measured.
-    (shortage, { usedBytes, freeDiskBytes }) => {
-      const storedBytes = usedBytes - SUBMISSION_BYTES;
+    // Room runs out when one more submission no longer fits beside what is stored.
+    (shortage, { storedBytes, freeDiskBytes }) => {
       if (shortage === 'database-limit') {
         app.log.warn(
           { storedBytes, maxDatabaseBytes },
