@@ -204,6 +204,21 @@ describe('POST /v1/assessments/batch', () => {
     expect(count()).toBe(before);
   });
 
+  // Guards against: the envelope was checked before the key, so a reused key with a bad envelope
+  // got a 400 where a single submission's reused key gets the 422 whatever its body.
+  it('tells a reused key so before checking the envelope, as a single submission does', async () => {
+    const key = 'batch-reused-envelope';
+    expect((await postBatch({ items: [good(22)] }, { 'idempotency-key': key })).statusCode).toBe(200);
+    for (const body of [{}, { items: [] }, { items: 'none' }]) {
+      const other = await postBatch(body, { 'idempotency-key': key });
+      expect([other.statusCode, other.json().code], JSON.stringify(body)).toEqual([422, 'idempotency-key-reused']);
+    }
+    // A fresh key with a bad envelope is still a 400, and keeps nothing: the key is free afterwards.
+    const fresh = 'batch-bad-envelope-fresh';
+    expect(problemOf(await postBatch({ items: [] }, { 'idempotency-key': fresh }), 400).code).toBe('validation-error');
+    expect((await postBatch({ items: [good(23)] }, { 'idempotency-key': fresh })).statusCode).toBe(200);
+  });
+
   // Guards against: the key of a batch whose items were all refused not being kept, as nothing was
   // stored. A retry then ran again (new requestIds, no Idempotent-Replayed), and another body under
   // the same key was accepted and stored instead of getting 422.

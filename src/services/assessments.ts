@@ -224,16 +224,17 @@ export class AssessmentService {
    * go held every other request up for about 200 ms.
    */
   async createBatch(raw: unknown, idempotencyKey: string | undefined, problemOf: (error: ApiError) => unknown): Promise<StoredResponse> {
-    // A bad envelope is refused before the key is looked at, so that it is never stored under it.
-    const batch = batchItems(raw, MAX_BATCH_ITEMS);
-    if (!batch.ok) {
-      const count = batch.errors.length;
-      throw new BadRequestError(
-        `The batch has ${count} problem${count === 1 ? '' : 's'}: its body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`,
-        batch.errors,
-      );
-    }
     return this.idempotent('batch', raw, idempotencyKey, async () => {
+      // Checked once the key is, as a single submission is: a key reused with another body or erased
+      // is told so whatever the body, and a bad envelope throws before anything is stored under it.
+      const batch = batchItems(raw, MAX_BATCH_ITEMS);
+      if (!batch.ok) {
+        const count = batch.errors.length;
+        throw new BadRequestError(
+          `The batch has ${count} problem${count === 1 ? '' : 's'}: its body must be { "items": [...] } with 1 to ${MAX_BATCH_ITEMS} submissions.`,
+          batch.errors,
+        );
+      }
       const outcomes: ItemOutcome[] = [];
       for (const [i, item] of batch.items.entries()) {
         if (i > 0 && i % BATCH_SLICE === 0) await setImmediate();
