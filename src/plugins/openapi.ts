@@ -6,7 +6,9 @@ import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import fp from 'fastify-plugin';
 import { failsIfMatch } from '../conditional.js';
 import { ApiError } from '../errors.js';
-import { NoQuery } from '../schemas/common.js';
+import { NoQuery, NotModified } from '../schemas/common.js';
+import { OpenApiDocument } from '../schemas/meta.js';
+import { json, problems } from '../schemas/responses.js';
 import { compressStaticFiles } from '../static-compression.js';
 import { transform, transformObject } from './openapi-components.js';
 
@@ -119,7 +121,22 @@ export default fp<{ apiVersion: string }>(
         },
       });
     });
-    app.get('/openapi.json', { schema: { hide: true, querystring: NoQuery } }, sendDocument);
+    app.get(
+      '/openapi.json',
+      {
+        schema: {
+          tags: ['meta'],
+          operationId: 'getOpenApiDocument',
+          summary: 'This document: every operation of the API, in OpenAPI 3.1',
+          description:
+            'The same document is browsable at `/docs`, and served as YAML at `/docs/yaml`. It changes only with the ' +
+            'API: it is built once, on its first request, and read as the knowledge base is (ETag, compression).',
+          querystring: NoQuery,
+          response: { 200: json(OpenApiDocument, 'The OpenAPI document'), 304: NotModified, ...problems(400, 412) },
+        },
+      },
+      sendDocument,
+    );
   },
   { name: 'openapi' },
 );

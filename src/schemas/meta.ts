@@ -53,6 +53,15 @@ export const ApiIndex = z
   })
   .meta({ id: 'ApiIndex', description: 'Where each part of the API starts: a place to begin for a client that knows only the host' });
 
+/** The OpenAPI document as its own route declares it: what any 3.1 document has, the rest left open. */
+export const OpenApiDocument = z
+  .looseObject({
+    openapi: z.string().describe('The version of OpenAPI the document follows: `3.1.0`'),
+    info: z.looseObject({ title: z.string(), version: z.string().describe("The API's version, as `apiVersion` in /v1/meta") }),
+    paths: z.record(z.string(), z.unknown()).describe('Every operation, by path and method'),
+  })
+  .meta({ id: 'OpenApiDocument', description: 'An OpenAPI 3.1 document: this one' });
+
 export const Health = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 export const Readiness = z
   .object({
