@@ -9,6 +9,25 @@ import autocannon from 'autocannon';
 import { projectRoot } from '../src/paths.js';
 import { SERVER_NODE_FLAGS } from '../src/server-flags.js';
 
+/**
+ * The V8 flags of the process that runs the load generator (each bench script: `npm run bench*`
+ * starts it under them). --no-allocation-site-pretenuring: V8 may decide, from what survived its
+ * first collections, to allocate some of autocannon's short-lived objects straight into the old
+ * generation, and then keeps to that for the life of the process. A load generator that did so
+ * collected its old generation twice a second, its young-generation collections took 5 ms instead of
+ * 1, and it sent about a third fewer requests, whatever the server (in 4 of 12 runs of the peers
+ * setup, by hand, and in each of three whole runs of bench:peers; none of 11 runs with the flag).
+ */
+export const LOAD_GENERATOR_NODE_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring'];
+
+/** Stops a bench script started without LOAD_GENERATOR_NODE_FLAGS, before any server starts. */
+export function requireLoadGeneratorFlags(execArgv: readonly string[] = process.execArgv): void {
+  const missing = LOAD_GENERATOR_NODE_FLAGS.filter((flag) => !execArgv.includes(flag));
+  if (missing.length > 0) {
+    throw new Error(`the load generator runs under ${missing.join(' ')}: start the bench with npm run bench, bench:peers or bench:scale`);
+  }
+}
+
 /** The Accept-Encoding browsers send (Node's fetch() sends gzip and deflate). */
 export const ACCEPT_ENCODING = 'gzip, deflate, br';
 
@@ -359,6 +378,7 @@ export function environment() {
   return {
     machine: { cores: cpu.length, cpu: cpu[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
     serverNodeFlags: SERVER_NODE_FLAGS,
+    loadGeneratorNodeFlags: LOAD_GENERATOR_NODE_FLAGS,
     versions: Object.fromEntries(
       ['fastify', 'zod', 'fastify-type-provider-zod', 'better-sqlite3', 'drizzle-orm', '@fastify/swagger', 'autocannon'].map((n) => [
         n,

@@ -21,6 +21,7 @@ import {
   type Measure,
   meanOf,
   measure,
+  requireLoadGeneratorFlags,
   roundSettings,
   type Started,
   saveReport,
@@ -82,6 +83,7 @@ function sqliteCopy(path: string, rows: ReturnType<typeof exportRows>) {
 }
 
 async function main() {
+  requireLoadGeneratorFlags();
   execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'rc-peers-'));
   const started: Started[] = [];

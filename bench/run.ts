@@ -18,6 +18,7 @@ import {
   type Measure,
   measure,
   measureInTurns,
+  requireLoadGeneratorFlags,
   roundSettings,
   type Started,
   saveReport,
@@ -126,6 +127,7 @@ async function startupTimes(dir: string) {
 }
 
 async function main() {
+  requireLoadGeneratorFlags();
   console.log('building…');
   execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'rc-bench-'));

@@ -28,6 +28,7 @@ import {
   type Measure,
   meanOf,
   measure,
+  requireLoadGeneratorFlags,
   roundSettings,
   type Started,
   saveReport,
@@ -151,6 +152,7 @@ async function startServer(path: string, ids: string[]) {
 type Turn = 'small' | 'full' | 'newest';
 
 async function main() {
+  requireLoadGeneratorFlags();
   execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'rc-scale-'));
   const servers: Started[] = [];

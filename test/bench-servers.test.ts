@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { environment, startProcess } from '../bench/lib.js';
+import { environment, LOAD_GENERATOR_NODE_FLAGS, requireLoadGeneratorFlags, startProcess } from '../bench/lib.js';
 import { projectRoot } from '../src/paths.js';
 import { SERVER_NODE_FLAGS } from '../src/server-flags.js';
 
@@ -49,6 +49,23 @@ describe('bench servers', { timeout: 45_000 }, () => {
 
   it('are the flags every results file records', () => {
     expect(environment().serverNodeFlags).toEqual(SERVER_NODE_FLAGS);
+  });
+
+  it("are recorded with the load generator's flags, which every bench script is run under", () => {
+    expect(environment().loadGeneratorNodeFlags).toEqual(LOAD_GENERATOR_NODE_FLAGS);
+    const { scripts } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    for (const [name, file] of [
+      ['bench', 'run'],
+      ['bench:peers', 'peers'],
+      ['bench:scale', 'scale'],
+    ] as const) {
+      expect(scripts[name], name).toMatch(
+        new RegExp(`(^|&& )node ${LOAD_GENERATOR_NODE_FLAGS.join(' ')} --import tsx bench/${file}\\.ts$`),
+      );
+    }
+    // A script started otherwise stops before it starts a server.
+    expect(() => requireLoadGeneratorFlags([])).toThrow(/--no-allocation-site-pretenuring: start the bench with npm run bench/);
+    expect(() => requireLoadGeneratorFlags(['--import', 'tsx', ...LOAD_GENERATOR_NODE_FLAGS])).not.toThrow();
   });
 
   it('are the flags npm start runs the API with', () => {
