@@ -15,8 +15,8 @@ import { SERVER_NODE_FLAGS } from '../src/server-flags.js';
  * first collections, to allocate some of autocannon's short-lived objects straight into the old
  * generation, and then keeps to that for the life of the process. A load generator that did so
  * collected its old generation twice a second, its young-generation collections took 5 ms instead of
- * 1, and it sent about a third fewer requests, whatever the server (in 4 of 12 runs of the peers
- * setup, by hand, and in each of three whole runs of bench:peers; none of 11 runs with the flag).
+ * 1, and it sent about a third fewer requests, whatever the server (in 6 of 17 runs of a copy of
+ * the peers script and in each of three runs of bench:peers; in none of 11 runs with the flag).
  */
 export const LOAD_GENERATOR_NODE_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring'];
 
