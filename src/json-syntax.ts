@@ -168,13 +168,8 @@ export function memberNamesIn(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x3a) count++;
-    else if (c === 0x22) {
-      for (i++; i < text.length; i++) {
-        const s = text.charCodeAt(i);
-        if (s === 0x22) break;
-        if (s === 0x5c) i++;
-      }
-    }
+    // Past the string, to its closing quote: the loop steps over it.
+    else if (c === 0x22) i = endOfString(text, i) - 1;
   }
   return count;
 }
@@ -210,18 +205,11 @@ export function repeatedMembers(text: string, most = Number.POSITIVE_INFINITY): 
       else nameNext = true;
     } else if (c === 0x22) {
       const start = i;
-      let escaped = false;
-      for (i++; i < text.length; i++) {
-        const s = text.charCodeAt(i);
-        if (s === 0x22) break;
-        if (s === 0x5c) {
-          escaped = true;
-          i++;
-        }
-      }
+      i = endOfString(text, i) - 1;
       if (!nameNext) continue;
       nameNext = false;
-      const name = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
+      const raw = text.slice(start + 1, i);
+      const name = raw.includes('\\') ? (JSON.parse(text.slice(start, i + 1)) as string) : raw;
       const depth = path.length - 1;
       const seen = names[depth] as Set<string>;
       path[depth] = name;
