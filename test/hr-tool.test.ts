@@ -223,7 +223,10 @@ describe('comparisons: the rules of the README and DESIGN.md, recomputed from th
   ])('roles=%s%s: spread, classification, leader, similarity, pairwise and summary follow the rules', async (roles, rest) => {
     const body = await ok<Comparison>(`/v1/comparisons?roles=${roles}${rest}`);
     checkStage(body, roles.split(','));
-    if (rest.includes('category=')) expect(body.competencies.every((r) => r.competency.category === body.category)).toBe(true);
+    if (rest.includes('category=')) {
+      expect(body.competencies.length).toBeGreaterThan(0);
+      expect(body.competencies.every((r) => r.competency.category === body.category)).toBe(true);
+    }
   });
 
   it('by company size: every stage follows the rules, the trend repeats each similarity, and the roles are closest at startups', async () => {
@@ -462,10 +465,10 @@ describe('filters and the search box on GET /v1/competencies', () => {
   // refused with "must be a whole number in decimal digits", which it is, never saying the range.
   it('says which range a whole-number query parameter must be in when it is outside it', async () => {
     for (const [query, field, bound] of [
-      ['role=tech-lead&minLevel=5', 'querystring.minLevel', /4/],
-      ['limit=201', 'querystring.limit', /200/],
-      ['limit=0', 'querystring.limit', /1/],
-      ['offset=1000001', 'querystring.offset', /1000000|1,000,000/],
+      ['role=tech-lead&minLevel=5', 'querystring.minLevel', /from 0 to 4/],
+      ['limit=201', 'querystring.limit', /from 1 to 200/],
+      ['limit=0', 'querystring.limit', /from 1 to 200/],
+      ['offset=1000001', 'querystring.offset', /from 0 to 1000000/],
       // A negative number (from a review: told it was not written in decimal digits).
       ['offset=-1', 'querystring.offset', /from 0 to 1000000/],
       ['limit=-5', 'querystring.limit', /from 1 to 200/],
@@ -520,6 +523,7 @@ describe('shapes, caching and HEAD', () => {
     expect(schemas.CompetencyListItem.required).not.toContain('level');
     const baseline = await ok<RoleDetail>('/v1/roles/engineering-manager');
     expect(baseline.companySize).toBeNull();
+    expect(baseline.expectations.length).toBeGreaterThan(0);
     expect(baseline.expectations.every((e) => e.variant === null && e.level === e.baselineLevel)).toBe(true);
     const plain = await ok<Page<ListItem>>('/v1/competencies');
     expect(plain.items.length).toBeGreaterThan(0);

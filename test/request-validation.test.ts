@@ -1036,8 +1036,10 @@ describe('validation messages', () => {
       { companySize: 5 },
     ];
     for (const body of bodies) {
-      const text = (await post(app, '/v1/assessments/preview', body)).body;
-      expect(text, JSON.stringify(body)).not.toMatch(/Invalid input|Invalid option|Too big|Too small|received/);
+      const response = await post(app, '/v1/assessments/preview', body);
+      // A refusal in the API's own words: a 400 naming at least one problem.
+      expect(problemOf(response, 400).errors?.length ?? 0, JSON.stringify(body)).toBeGreaterThan(0);
+      expect(response.body, JSON.stringify(body)).not.toMatch(/Invalid input|Invalid option|Too big|Too small|received/);
     }
   });
 });
