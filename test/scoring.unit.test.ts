@@ -394,9 +394,13 @@ describe('score(): a confidence with questions left out, as the README gives it'
     ].map(([questionId, value]) => ({ questionId: questionId as string, value: value as number }));
     const after = before.map((a) => (a.questionId === 'q-business-goals' ? { ...a, value: 5 } : a));
     const [was, now] = [score(input(before)), score(input(after))];
-    expect(was.recommendation).toEqual({ role: ENGINEERING_MANAGER, confidence: 'lean', margin: 31 });
+    expect(was.recommendation).toEqual({ role: ENGINEERING_MANAGER, confidence: 'lean', margin: exactMargin(before) });
     expect(was.flags).toEqual(['incomplete']);
-    expect(now.recommendation).toEqual({ role: null, confidence: 'too-close-to-call', margin: 34.01 });
+    // The margin grew (from 31 to 34.01, as the README gives them), yet the confidence fell.
+    expect(exactMargin(before)).toBe(31);
+    expect(exactMargin(after)).toBe(34.01);
+    expect(exactMargin(after)).toBeGreaterThan(exactMargin(before));
+    expect(now.recommendation).toEqual({ role: null, confidence: 'too-close-to-call', margin: exactMargin(after) });
     expect(now.flags).toEqual(['incomplete', 'response-style']);
     expect(now.scores[0]?.role).toBe(ENGINEERING_MANAGER);
   });
@@ -785,11 +789,12 @@ describe('score(): answers that carry no information', () => {
     };
     const answers = Object.entries(values).map(([questionId, value]) => ({ questionId, value }));
     const capped = score(input(answers));
-    expect(capped.recommendation).toMatchObject({ confidence: 'lean', margin: 16.13 });
+    expect(capped.recommendation).toMatchObject({ confidence: 'lean', margin: exactMargin(answers) });
     expect(capped.flags).toEqual(['incomplete']);
     // With q-coding-daily at 5 the margin (8.77) gives a lean and margin - G less than 5: flagged.
-    const lowered = score(input(answers.map((a) => (a.questionId === 'q-coding-daily' ? { ...a, value: 5 } : a))));
-    expect(lowered.recommendation).toEqual({ role: null, confidence: 'too-close-to-call', margin: 8.77 });
+    const loweredAnswers = answers.map((a) => (a.questionId === 'q-coding-daily' ? { ...a, value: 5 } : a));
+    const lowered = score(input(loweredAnswers));
+    expect(lowered.recommendation).toEqual({ role: null, confidence: 'too-close-to-call', margin: exactMargin(loweredAnswers) });
     expect(lowered.flags).toEqual(['incomplete', 'response-style']);
   });
 
@@ -1020,13 +1025,15 @@ describe('score(): inconsistent answers (README step 6)', () => {
         });
     };
     // Capped at lean for its inconsistency, and the style leaves a lean too: no response-style.
-    const lean = score(input(answersOf(2, 'people', 4), 'startup'));
+    const leanAnswers = answersOf(2, 'people', 4);
+    const lean = score(input(leanAnswers, 'startup'));
     expect(lean.flags).toEqual(['inconsistent']);
-    expect(lean.recommendation).toMatchObject({ confidence: 'lean', margin: 21.48 });
+    expect(lean.recommendation).toMatchObject({ confidence: 'lean', margin: exactMargin(leanAnswers, 'startup') });
     // Here the style leaves less than 5 of the margin: too close to call, for the style.
-    const none = score(input(answersOf(3, 'technical', 5)));
+    const noneAnswers = answersOf(3, 'technical', 5);
+    const none = score(input(noneAnswers));
     expect(none.flags).toEqual(['inconsistent', 'response-style']);
-    expect(none.recommendation).toEqual({ role: null, confidence: 'too-close-to-call', margin: 9.69 });
+    expect(none.recommendation).toEqual({ role: null, confidence: 'too-close-to-call', margin: exactMargin(noneAnswers) });
   });
 
   it('can be set by leaving out a pair that agrees, every affinity and fit unchanged (step 7)', () => {
@@ -1290,6 +1297,15 @@ function exactScores(answers: readonly Answer[], size: string | null) {
     fit: answered.reduce((s, c) => plus(s, points(r.slug, c)), exact(50)),
     points: new Map(answered.map((c) => [c, points(r.slug, c)])),
   }));
+}
+
+/**
+ * The recommendation's margin by the README's formula (step 5): the two fits apart, each first
+ * rounded to the hundredth from its exact fraction.
+ */
+function exactMargin(answers: readonly Answer[], size: string | null = null): number {
+  const [first, second] = exactScores(answers, size).map((s) => hundredths(s.fit).value) as [number, number];
+  return Math.round(Math.abs(first - second) * 100) / 100;
 }
 
 describe('score(): rounding', () => {
