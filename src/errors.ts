@@ -277,16 +277,19 @@ export class NotUtf8Error extends ApiError {
 
 /**
  * A body that is not JSON, told where its first error is: the line and column (from 1, in UTF-16
- * code units as JavaScript counts them) of the character at which the JSON goes wrong.
+ * code units as JavaScript counts them) of the character at which the JSON goes wrong, what is there
+ * and what JSON needs instead.
  */
 export class NotJsonError extends ApiError {
   /** `blank`: the body holds nothing but whitespace (and a byte order mark), so no JSON value at all. */
-  constructor(at?: { line: number; column: number } | 'blank') {
+  constructor(at?: { line: number; column: number; found: string; needs: string } | 'blank') {
     super(
       'malformed-body',
       at === 'blank'
         ? 'The body is blank, whitespace only: this operation takes a JSON body.'
-        : `The body is not valid JSON${at === undefined ? '' : `: it goes wrong at line ${at.line}, column ${at.column}`}.`,
+        : at === undefined
+          ? 'The body is not valid JSON.'
+          : `The body is not valid JSON: it goes wrong at line ${at.line}, column ${at.column}, where ${at.found} and JSON needs ${at.needs}.`,
     );
   }
 }

@@ -10,7 +10,7 @@ import {
   UnsupportedCharsetError,
   UnsupportedContentCodingError,
 } from './errors.js';
-import { jsonErrorAt, lineAndColumn, memberNamesIn, repeatedMembers } from './json-syntax.js';
+import { foundAt, jsonError, lineAndColumn, memberNamesIn, repeatedMembers } from './json-syntax.js';
 
 // How request bodies become values: JSON only, strict UTF-8, no content coding, no prototype keys,
 // no deeper nesting than a submission could need. Every refusal is an error the error handler answers.
@@ -207,8 +207,10 @@ function notJson(text: string): NotJsonError | undefined {
   } catch {
     // Told a line and a column past the end, a blank body would look like a truncated one.
     if (/^[ \t\n\r]*$/.test(json)) return new NotJsonError('blank');
-    const at = jsonErrorAt(json);
-    return new NotJsonError(at === undefined ? undefined : lineAndColumn(json, at));
+    const error = jsonError(json);
+    return new NotJsonError(
+      error === undefined ? undefined : { ...lineAndColumn(json, error.at), found: foundAt(json, error.at), needs: error.needs },
+    );
   }
 }
 

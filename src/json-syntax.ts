@@ -19,6 +19,13 @@ const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 const isHex = (c: number) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 
+/** What a string needs at the index where it went wrong (`endOfString`'s negated index). */
+function stringNeeds(text: string, at: number): string {
+  if (at >= text.length) return 'a closing double quote';
+  if (text.charCodeAt(at) < 0x20) return 'no line break or control character inside a string: write it escaped, as \\n for a line break';
+  return 'an escape from \\" \\\\ \\/ \\b \\f \\n \\r \\t, or \\u and four hexadecimal digits';
+}
+
 /** The index just past a JSON string that opens at `i`, or the index where it goes wrong, negated less one. */
 function endOfString(text: string, i: number): number {
   let at = i + 1;
@@ -69,29 +76,52 @@ function endOfLiteral(text: string, i: number, word: string): number {
   return i + word.length;
 }
 
+/** Where a text stops being JSON, and what JSON needs there. */
+export type JsonError = { at: number; needs: string };
+
+const A_VALUE = 'a value: a string in double quotes, a number, an object, an array, true, false or null';
+
+/** What JSON needs next in state `expect`, inside the container `innermost` opened (undefined at the top). */
+function needs(expect: Expect, innermost: number | undefined): string {
+  const closer = innermost === 0x7b ? '`}`' : '`]`';
+  switch (expect) {
+    case Expect.Value:
+      return A_VALUE;
+    case Expect.ValueOrEnd:
+      return `${A_VALUE}, or \`]\``;
+    case Expect.NameOrEnd:
+      return 'a member name in double quotes, or `}`';
+    case Expect.Name:
+      return 'a member name in double quotes: a comma must be followed by another member';
+    case Expect.Next:
+      return innermost === undefined ? 'nothing more: a body holds one JSON value' : `a comma or ${closer}`;
+  }
+}
+
 /**
- * The index of the first character at which `text` is not JSON (RFC 8259), the text's length when
- * it ends too soon, or undefined when it is JSON. Containers are tracked on a list, not by recursion,
- * so that any depth is read.
+ * Where `text` stops being JSON (RFC 8259): the index of the first character at which it goes wrong,
+ * or the text's length when it ends too soon, with what JSON needs there; undefined when it is JSON.
+ * Containers are tracked on a list, not by recursion, so that any depth is read.
  */
-export function jsonErrorAt(text: string): number | undefined {
+export function jsonError(text: string): JsonError | undefined {
   const open: number[] = [];
   let expect = Expect.Value;
   let i = 0;
+  const wrong = (at: number, what = needs(expect, open.at(-1))): JsonError => ({ at, needs: what });
   for (;;) {
     while (i < text.length && isSpace(text.charCodeAt(i))) i++;
-    if (i >= text.length) return expect === Expect.Next && open.length === 0 ? undefined : text.length;
+    if (i >= text.length) return expect === Expect.Next && open.length === 0 ? undefined : wrong(text.length);
     const c = text.charCodeAt(i);
     if (expect === Expect.Next) {
       const innermost = open.at(-1);
-      if (innermost === undefined) return i;
+      if (innermost === undefined) return wrong(i);
       if (c === 0x2c) {
         expect = innermost === 0x7b ? Expect.Name : Expect.Value;
         i++;
       } else if (c === (innermost === 0x7b ? 0x7d : 0x5d)) {
         open.pop();
         i++;
-      } else return i;
+      } else return wrong(i);
       continue;
     }
     if (expect === Expect.Name || expect === Expect.NameOrEnd) {
@@ -101,13 +131,12 @@ export function jsonErrorAt(text: string): number | undefined {
         i++;
         continue;
       }
-      if (c !== 0x22) return i;
+      if (c !== 0x22) return wrong(i);
       const end = endOfString(text, i);
-      if (end < 0) return -end - 1;
+      if (end < 0) return wrong(-end - 1, stringNeeds(text, -end - 1));
       i = end;
       while (i < text.length && isSpace(text.charCodeAt(i))) i++;
-      if (i >= text.length) return text.length;
-      if (text.charCodeAt(i) !== 0x3a) return i;
+      if (i >= text.length || text.charCodeAt(i) !== 0x3a) return wrong(i, 'a colon after the member name');
       i++;
       expect = Expect.Value;
       continue;
@@ -125,22 +154,35 @@ export function jsonErrorAt(text: string): number | undefined {
       i++;
       continue;
     }
+    const literal = c === 0x74 ? 'true' : c === 0x66 ? 'false' : c === 0x6e ? 'null' : undefined;
     const end =
       c === 0x22
         ? endOfString(text, i)
         : c === 0x2d || isDigit(c)
           ? endOfNumber(text, i)
-          : c === 0x74
-            ? endOfLiteral(text, i, 'true')
-            : c === 0x66
-              ? endOfLiteral(text, i, 'false')
-              : c === 0x6e
-                ? endOfLiteral(text, i, 'null')
-                : -i - 1;
-    if (end < 0) return -end - 1;
+          : literal !== undefined
+            ? endOfLiteral(text, i, literal)
+            : -i - 1;
+    if (end < 0) {
+      const at = -end - 1;
+      if (at === i) return wrong(i);
+      if (c === 0x22) return wrong(at, stringNeeds(text, at));
+      return wrong(at, literal === undefined ? 'a digit' : `\`${literal}\``);
+    }
     i = end;
     expect = Expect.Next;
   }
+}
+
+/** What `text` has at index `at`, for a reader: `it has` the character in backticks, its name or code point, or `the body ends`. */
+export function foundAt(text: string, at: number): string {
+  if (at >= text.length) return 'the body ends';
+  const code = text.codePointAt(at) as number;
+  if (code === 0x0a || code === 0x0d) return 'it has a line break';
+  if (code === 0x09) return 'it has a tab';
+  if (code === 0x60) return 'it has a backtick';
+  if (code > 0x20 && code < 0x7f) return `it has \`${String.fromCodePoint(code)}\``;
+  return `it has U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 /** A line break as editors count one: CRLF, LF, or a CR on its own (JSON takes all three as whitespace). */

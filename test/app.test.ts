@@ -235,16 +235,25 @@ describe('the error handler', () => {
     });
     const body = expectProblem(response, 400);
     expect(body.code).toBe('malformed-body');
-    expect(body.detail).toBe('The body is not valid JSON: it goes wrong at line 1, column 14.');
+    expect(body.detail).toBe(
+      'The body is not valid JSON: it goes wrong at line 1, column 14, where the body ends and JSON needs ' +
+        'a value: a string in double quotes, a number, an object, an array, true, false or null, or `]`.',
+    );
   });
 
   // Guards against: "The body is not valid JSON." alone, which leaves a body written by hand to be
-  // searched for its stray comma.
+  // searched for its stray comma, and against a place without what is wrong there.
+  const value = 'a value: a string in double quotes, a number, an object, an array, true, false or null';
   it.each([
-    ['/v1/assessments', '{\n  "answers": [\n    {"questionId": "q", "value": 3},\n  ]\n}', 'line 4, column 3'],
-    ['/v1/assessments/preview', '\ufeff{"answers": [1,, 2]}', 'line 1, column 16'],
-    ['/v1/assessments/batch', '{"items": [{"answers": tru}]}', 'line 1, column 27'],
-  ])('tells %s where a body stops being JSON', async (url, payload, at) => {
+    [
+      '/v1/assessments',
+      '{\n  "answers": [\n    {"questionId": "q", "value": 3},\n  ]\n}',
+      `line 4, column 3, where it has \`]\` and JSON needs ${value}`,
+    ],
+    ['/v1/assessments/preview', '\ufeff{"answers": [1,, 2]}', `line 1, column 16, where it has \`,\` and JSON needs ${value}`],
+    ['/v1/assessments/batch', '{"items": [{"answers": tru}]}', 'line 1, column 27, where it has `}` and JSON needs `true`'],
+    ['/v1/assessments', "{'answers': []}", "line 1, column 2, where it has `'` and JSON needs a member name in double quotes, or `}`"],
+  ])('tells %s where a body stops being JSON, and what it needs there', async (url, payload, at) => {
     const response = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload });
     expect(expectProblem(response, 400)).toMatchObject({
       code: 'malformed-body',

@@ -1,7 +1,7 @@
 // Where a body stops being JSON, for the 400 that tells a client the line and column to fix.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonErrorAt, lineAndColumn } from '../src/json-syntax.js';
+import { foundAt, jsonError, lineAndColumn } from '../src/json-syntax.js';
 
 const parses = (text: string) => {
   try {
@@ -12,7 +12,7 @@ const parses = (text: string) => {
   }
 };
 
-describe('jsonErrorAt', () => {
+describe('jsonError', () => {
   it.each([
     ['{"answers":[],}', 14],
     ["{'answers':[]}", 1],
@@ -38,12 +38,41 @@ describe('jsonErrorAt', () => {
     ['{]', 1],
   ])('finds where %j goes wrong: at %i', (text, at) => {
     expect(parses(text)).toBe(false);
-    expect(jsonErrorAt(text)).toBe(at);
+    expect(jsonError(text)?.at).toBe(at);
+  });
+
+  const VALUE = 'a value: a string in double quotes, a number, an object, an array, true, false or null';
+  // What a client fixing the body by hand is told JSON needs at that place, for the usual mistakes.
+  it.each([
+    ['{"answers":[],}', 'a member name in double quotes: a comma must be followed by another member'],
+    ["{'answers':[]}", 'a member name in double quotes, or `}`'],
+    ['{answers:[]}', 'a member name in double quotes, or `}`'],
+    ['{"a":1 "b":2}', 'a comma or `}`'],
+    ['[1 2]', 'a comma or `]`'],
+    ['{"answers":[1,2', 'a comma or `]`'],
+    ['{"a":1}x', 'nothing more: a body holds one JSON value'],
+    ['{"a":tru}', '`true`'],
+    ['{"a":True}', VALUE],
+    ['{"a":\'x\'}', VALUE],
+    ['[1,]', VALUE],
+    ['[', `${VALUE}, or \`]\``],
+    ['{"a" 1}', 'a colon after the member name'],
+    ['{"a"', 'a colon after the member name'],
+    ['{"a":"x\ny"}', 'no line break or control character inside a string: write it escaped, as \\n for a line break'],
+    ['"\\x"', 'an escape from \\" \\\\ \\/ \\b \\f \\n \\r \\t, or \\u and four hexadecimal digits'],
+    ['{"a":"open', 'a closing double quote'],
+    ['{"op', 'a closing double quote'],
+    ['1.', 'a digit'],
+    ['-', 'a digit'],
+    ['', VALUE],
+  ])('tells what JSON needs where %j goes wrong: %s', (text, needs) => {
+    expect(parses(text)).toBe(false);
+    expect(jsonError(text)?.needs).toBe(needs);
   });
 
   it('finds nothing wrong in JSON, whitespace around it included', () => {
     for (const text of ['{}', '[]', ' {"a":[1,-2.5e+3,true,false,null,"\\u00e9\\n"]} ', '"x"', '0', '-0.0E-0']) {
-      expect(jsonErrorAt(text), text).toBeUndefined();
+      expect(jsonError(text), text).toBeUndefined();
     }
   });
 
@@ -61,7 +90,7 @@ describe('jsonErrorAt', () => {
       });
     fc.assert(
       fc.property(fc.oneof(fc.json(), fc.string(), mutated), (text) => {
-        expect(jsonErrorAt(text) === undefined).toBe(parses(text));
+        expect(jsonError(text) === undefined).toBe(parses(text));
       }),
       { numRuns: 5000 },
     );
@@ -69,8 +98,22 @@ describe('jsonErrorAt', () => {
 
   it('reads any depth without recursion: a text that ends inside 100,000 brackets goes wrong at its end', () => {
     const deep = '['.repeat(100_000);
-    expect(jsonErrorAt(deep)).toBe(deep.length);
-    expect(jsonErrorAt(`${deep}${']'.repeat(100_000)}`)).toBeUndefined();
+    expect(jsonError(deep)?.at).toBe(deep.length);
+    expect(jsonError(`${deep}${']'.repeat(100_000)}`)).toBeUndefined();
+  });
+});
+
+describe('foundAt', () => {
+  it('names what a text has at an index: a visible character in backticks, others by name or code point', () => {
+    expect(foundAt('{]', 1)).toBe('it has `]`');
+    expect(foundAt('ab', 2)).toBe('the body ends');
+    expect(foundAt('"a\nb"', 2)).toBe('it has a line break');
+    expect(foundAt('"a\rb"', 2)).toBe('it has a line break');
+    expect(foundAt('"a\tb"', 2)).toBe('it has a tab');
+    expect(foundAt('`', 0)).toBe('it has a backtick');
+    expect(foundAt('\u00a0', 0)).toBe('it has U+00A0');
+    expect(foundAt('\u0001', 0)).toBe('it has U+0001');
+    expect(foundAt('😀', 0)).toBe('it has U+1F600');
   });
 });
 

@@ -186,10 +186,11 @@ function curl(args: string[], shell: Shell): Curl {
       const header = value();
       const colon = header.indexOf(':');
       request.headers[header.slice(0, colon).toLowerCase()] = header.slice(colon + 1).trim();
-    } else if (arg === '-d') {
+    } else if (arg === '-d' || arg === '--data-binary') {
       const data = value();
-      // curl reads `@name` from the file, leaving out its line breaks.
-      request.body = data.startsWith('@') ? shell.file(data.slice(1)).replace(/[\r\n]/g, '') : data;
+      // curl reads `@name` from the file: `-d` leaves out its line breaks, `--data-binary` sends it as it is.
+      const file = (name: string) => (arg === '-d' ? shell.file(name).replace(/[\r\n]/g, '') : shell.file(name));
+      request.body = data.startsWith('@') ? file(data.slice(1)) : data;
       if (!explicitMethod) request.method = 'POST';
     } else if (arg === '-o') value();
     else if (arg === '-w') request.printsStatus = value().includes('%{http_code}');
@@ -385,6 +386,10 @@ describe('the README example reader', () => {
     const post = curl(words(`curl -s localhost:3000/v1/x?y=1 -H 'content-type: application/json' -d @f.json`, shell), shell);
     expect(post).toMatchObject({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
     expect(post.url.pathname + post.url.search).toBe('/v1/x?y=1');
+    expect(curl(words('curl -s localhost:3000/v1/x --data-binary @f.json', shell), shell)).toMatchObject({
+      method: 'POST',
+      body: '{"a":\n1}',
+    });
     expect(curl(['curl', '-sI', 'localhost:3000/v1/roles'], shell).method).toBe('HEAD');
     expect(() => curl(['curl', '--fail', 'localhost:3000/'], shell)).toThrow(/--fail/);
   });

@@ -435,7 +435,10 @@ describe('a write sent without a body', () => {
         });
       }
       // Whitespace JSON does not take (a no-break space) is not blank to it: told where it goes wrong.
-      expect(problemOf(await post(app, url, '\u00a0'), 400).detail).toBe('The body is not valid JSON: it goes wrong at line 1, column 1.');
+      expect(problemOf(await post(app, url, '\u00a0'), 400).detail).toBe(
+        'The body is not valid JSON: it goes wrong at line 1, column 1, where it has U+00A0 and JSON needs ' +
+          'a value: a string in double quotes, a number, an object, an array, true, false or null.',
+      );
     },
   );
 
