@@ -11,6 +11,7 @@ import {
   UnsupportedContentCodingError,
 } from './errors.js';
 import { foundAt, jsonError, lineAndColumn, memberNamesIn, repeatedMembers } from './json-syntax.js';
+import { GIVEN_MORE_THAN_ONCE } from './schemas/common.js';
 
 // How request bodies become values: JSON only, strict UTF-8, no content coding, no prototype keys,
 // no deeper nesting than a submission could need. Every refusal is an error the error handler answers.
@@ -159,9 +160,7 @@ function repeatedMembersError(body: string, members: number): BadRequestError | 
     count === 1 ? 'a member name' : count > MAX_LISTED_PROBLEMS ? `more than ${MAX_LISTED_PROBLEMS} member names` : `${count} member names`;
   return new BadRequestError(
     `The body repeats ${counted} within an object: give each member once.`,
-    repeated
-      .slice(0, MAX_LISTED_PROBLEMS)
-      .map((path) => ({ field: fieldPath('body', path), message: 'is given more than once: give it once' })),
+    repeated.slice(0, MAX_LISTED_PROBLEMS).map((path) => ({ field: fieldPath('body', path), message: GIVEN_MORE_THAN_ONCE })),
   );
 }
 
@@ -227,7 +226,7 @@ function repeatedContentType(rawHeaders: readonly string[]): boolean {
   return false;
 }
 
-const REPEATED_CONTENT_TYPE = { field: 'headers.content-type', message: 'is given more than once: give it once' };
+const REPEATED_CONTENT_TYPE = { field: 'headers.content-type', message: GIVEN_MORE_THAN_ONCE };
 
 /** Whether a request says a body follows its headers (`Content-Length: 00` says none). */
 export const declaresBody = (headers: IncomingHttpHeaders) =>

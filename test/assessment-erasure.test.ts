@@ -425,6 +425,10 @@ describe('an erased assessment and the Idempotency-Key that stored it', () => {
       const retry = await call(app, 'POST', '/v1/assessments', submission('keyed'), headers);
       expect(retry.statusCode).toBe(410);
       expect(retry.json().code).toBe('assessment-erased');
+      // Told of its one assessment, not of a batch's others.
+      expect(retry.json().detail).toBe(
+        'The assessment this Idempotency-Key stored was erased, so its answer is no longer replayed: send a new submission with a new key.',
+      );
       expect(app.repository.countAssessments()).toBe(0);
     } finally {
       await app.close();
@@ -448,6 +452,9 @@ describe('an erased assessment and the Idempotency-Key that stored it', () => {
       for (const body of [batch, { items: [submission('other', 3), submission('more', 4)] }, {}, { items: [] }, { items: [], x: 1 }]) {
         const answer = await call(app, 'POST', '/v1/assessments/batch', body, headers);
         expect([answer.statusCode, answer.json().code]).toEqual([410, 'assessment-erased']);
+        expect(answer.json().detail).toContain(
+          "so the batch's answer is no longer replayed. Its other assessments are still at the ids first answered",
+        );
         // None of the ids still stored is handed to whoever holds the key.
         for (const i of [0, 3]) expect(answer.body).not.toContain(String(items[i]?.location).slice('/v1/assessments/'.length));
       }

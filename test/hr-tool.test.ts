@@ -276,8 +276,17 @@ describe('comparisons: the rules of the README and DESIGN.md, recomputed from th
   });
 
   it('refuses a repeated roles parameter (roles=a&roles=b, as some HTTP libraries send lists) with a 400 naming it', async () => {
-    const body = await problem('/v1/comparisons?roles=tech-lead&roles=engineering-manager', 400);
-    expect(fieldsOf(body)).toEqual(['querystring.roles']);
+    for (const url of [
+      '/v1/comparisons?roles=tech-lead&roles=engineering-manager',
+      '/v1/comparisons/by-company-size?roles=tech-lead&roles=engineering-manager',
+    ]) {
+      const body = await problem(url, 400);
+      expect(fieldsOf(body), url).toEqual(['querystring.roles']);
+      // How to send the list instead: one parameter, commas between the roles.
+      expect(body.errors?.[0]?.message, url).toMatch(
+        /give it once, the roles separated by commas \(roles=tech-lead,engineering-manager\)$/,
+      );
+    }
   });
 
   it('reports an empty companySize once, not once per rule it breaks', async () => {

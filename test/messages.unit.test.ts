@@ -36,6 +36,16 @@ describe('validation messages', () => {
     expect(messageOf(z.string(), JSON.parse('1e999'))).toBe('must be a string');
   });
 
+  // Guards against (from a walk through the README as a script author): "5" told only "must be a
+  // number", where the mistake is the quotes.
+  it('tells a number sent as a string to drop the quotes, and other strings only what is wanted', () => {
+    expect(messageOf(z.number(), '5')).toBe('must be a number, not a string: send it without quotes');
+    // zod checks the type before the integer, so a whole number's field says "a number" here too.
+    expect(messageOf(z.int().min(1).max(5), ' 3 ')).toBe('must be a number, not a string: send it without quotes');
+    expect(messageOf(z.number(), '-2.5e3')).toBe('must be a number, not a string: send it without quotes');
+    for (const text of ['five', '', '  ', 'Infinity', '1e999', 'NaN']) expect(messageOf(z.number(), text), text).toBe('must be a number');
+  });
+
   it('keeps a schema’s own message', () => {
     expect(messageOf(z.string().min(1, { error: 'must not be empty' }), '')).toBe('must not be empty');
   });

@@ -894,7 +894,14 @@ describe('validation messages', () => {
   it('says what a value must be, in the same words for a submission alone and in a batch', async () => {
     const cases: [string, (app: App) => unknown, string, string][] = [
       ['a fraction', (a) => ({ answers: withFirst(a, 3.5) }), 'answers[0].value', 'must be a whole number'],
-      ['a string for a number', (a) => ({ answers: withFirst(a, '5') }), 'answers[0].value', 'must be a number'],
+      [
+        'a string for a number',
+        (a) => ({ answers: withFirst(a, '5') }),
+        'answers[0].value',
+        'must be a number, not a string: send it without quotes',
+      ],
+      ['a string that is no number', (a) => ({ answers: withFirst(a, 'five') }), 'answers[0].value', 'must be a number'],
+      ['true for a number', (a) => ({ answers: withFirst(a, true) }), 'answers[0].value', 'must be a number'],
       ['above the scale', (a) => ({ answers: withFirst(a, 6) }), 'answers[0].value', 'must be from 1 to 5'],
       ['below the scale', (a) => ({ answers: withFirst(a, 0) }), 'answers[0].value', 'must be from 1 to 5'],
       [

@@ -6,6 +6,7 @@ import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody, slugHint } from '../errors.js';
 import { knownNames, unknownNameMessage } from '../names.js';
 import { PROBLEM_TYPES_BY_CODE, type ProblemCode } from '../problem-types.js';
+import { GIVEN_MORE_THAN_ONCE } from '../schemas/common.js';
 
 /**
  * Headers a route may have set for the body it meant to send. A problem sent in its place drops
@@ -180,8 +181,11 @@ export default fp(
             path.length === 1 &&
             typeof name === 'string' &&
             Array.isArray((request.query as Record<string, unknown> | undefined)?.[name]);
+          // A parameter's own word on it (roles: how to send a list) is kept.
           const message = repeated
-            ? 'is given more than once: give it once'
+            ? issue.message?.startsWith(GIVEN_MORE_THAN_ONCE) === true
+              ? issue.message
+              : GIVEN_MORE_THAN_ONCE
             : slugHint(issue.message ?? 'is invalid', sentAt(request, context, path), slugsOf(request.server.kb, name));
           return [{ field: fieldPath(context, path), message }];
         });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { KEYINGS } from '../domain/knowledge-base.js';
 import { CONFIDENCES, FLAGS, INCONSISTENCY, MIN_ANSWERS } from '../domain/scoring.js';
-import { ContentHash, Level, Slug } from './common.js';
+import { ContentHash, GIVEN_MORE_THAN_ONCE, Level, Slug } from './common.js';
 import { Problem } from './problem.js';
 
 export const MAX_BATCH_ITEMS = 500;
@@ -74,7 +74,7 @@ export const IdempotencyHeaders = z.object({
     .string()
     .min(1, { abort: true, error: 'must not be empty' })
     // Node joins a header sent twice with ", ", which no key can contain.
-    .refine((key) => !key.includes(', '), { abort: true, error: 'is given more than once: give it once' })
+    .refine((key) => !key.includes(', '), { abort: true, error: GIVEN_MORE_THAN_ONCE })
     .max(255)
     .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters: no spaces or control characters')
     .optional()

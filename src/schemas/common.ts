@@ -2,6 +2,9 @@ import { z } from 'zod';
 import './messages.js';
 import { LEVEL_NAMES, MAX_LEVEL, SLUG } from '../domain/knowledge-base.js';
 
+/** What a value given twice (a query parameter, a header, a member of one JSON object) is told. */
+export const GIVEN_MORE_THAN_ONCE = 'is given more than once: give it once';
+
 /** What a value that is not a slug is told (errors.ts adds the slug it names once lowercased, if any). */
 export const NOT_A_SLUG = 'must be a lowercase slug: letters, digits and single hyphens';
 

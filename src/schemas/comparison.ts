@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CLASSIFICATIONS } from '../domain/comparison.js';
 import { MAX_LEVEL, SLUG_BODY } from '../domain/knowledge-base.js';
-import { ContentHash, Level, Slug } from './common.js';
+import { ContentHash, GIVEN_MORE_THAN_ONCE, Level, Slug } from './common.js';
 import { Category, CompetencyRef, categoryFilter } from './knowledge-base.js';
 
 const RoleRef = z.object({ slug: Slug, name: z.string() });
@@ -61,8 +61,18 @@ const SLUG_PATTERN = `(?=[a-z0-9-]{1,64}(?![a-z0-9-]))${SLUG_BODY}`;
 /** 2 to MAX_COMPARED_ROLES slugs, comma-separated, with whitespace around each allowed (it is trimmed off). */
 const ROLE_LIST_PATTERN = `^\\s*${SLUG_PATTERN}\\s*(?:,\\s*${SLUG_PATTERN}\\s*){1,${MAX_COMPARED_ROLES - 1}}$`;
 
+/** What a `roles` sent more than once is told: the list goes in one parameter (the errors handler keeps this). */
+const ROLES_REPEATED = `${GIVEN_MORE_THAN_ONCE}, the roles separated by commas (roles=tech-lead,engineering-manager)`;
+
 const RoleSet = z
-  .string({ error: (issue) => (issue.input === undefined ? 'is required: 2 to 5 comma-separated role slugs' : undefined) })
+  .string({
+    error: (issue) =>
+      issue.input === undefined
+        ? 'is required: 2 to 5 comma-separated role slugs'
+        : Array.isArray(issue.input)
+          ? ROLES_REPEATED
+          : undefined,
+  })
   .max(400)
   .describe('2 to 5 distinct role slugs, comma-separated, e.g. `tech-lead,engineering-manager`')
   // For clients that check a request before sending it: the count of slugs, which the checks below

@@ -145,10 +145,12 @@ function interleave(around: readonly string[], documents: readonly string[]): st
   return text;
 }
 
-/** The answer to any request under a key one of whose assessments was erased. */
-const KEY_ERASED =
-  'An assessment this Idempotency-Key stored was erased, so its answer is no longer replayed. Any other ' +
-  'assessments it stored are still at the ids first answered; send a new submission with a new key.';
+/** The answer to any request under a key whose assessment (a batch's: one of whose) was erased. */
+const keyErased = (scope: Scope) =>
+  scope === 'assessment'
+    ? 'The assessment this Idempotency-Key stored was erased, so its answer is no longer replayed: send a new submission with a new key.'
+    : "An assessment this Idempotency-Key stored was erased, so the batch's answer is no longer replayed. Its other " +
+      'assessments are still at the ids first answered; send a new batch with a new key.';
 
 /** The assessment a single submission's answer is: the one it stored. */
 const assessmentIdOf = (scope: Scope, ids: readonly string[]) => (scope === 'assessment' ? ids[0] : undefined);
@@ -388,7 +390,7 @@ export class AssessmentService {
     if (!stored) return undefined;
     // A key one of whose assessments was erased keeps no hash of its body (see ERASED_REQUEST), so no
     // body can be told to be its own: none is answered with the rest of what it stored.
-    if (stored.requestHash === ERASED_REQUEST) throw new ErasedError(KEY_ERASED);
+    if (stored.requestHash === ERASED_REQUEST) throw new ErasedError(keyErased(scope));
     if (!sameRequest(stored.requestHash, request)) {
       throw new UnprocessableError(
         'This Idempotency-Key was already used with a different body. Use a new key for a new submission.',
@@ -405,18 +407,18 @@ export class AssessmentService {
     const ids = assessmentIds.split(',');
     const body = interleave(
       JSON.parse(response) as string[],
-      ids.map((id) => this.storedJson(id)),
+      ids.map((id) => this.storedJson(id, scope)),
     );
     return { status: statusCode, body, assessmentId: assessmentIdOf(scope, ids), replayed: true };
   }
 
   /** The JSON text of an assessment a replay carries, committed with its key and never changed since. */
-  private storedJson(id: string): string {
+  private storedJson(id: string, scope: Scope): string {
     const found = this.find(id);
     // A document stored compressed, by a version that did so, is sent as the text it holds.
     const json = found?.gzip === undefined ? found?.json : gunzipSync(found.gzip);
     // Erased while its key's record went unmarked (by a version before the mark): answered as a marked one.
-    if (json === undefined && this.repository.isErased(id)) throw new ErasedError(KEY_ERASED);
+    if (json === undefined && this.repository.isErased(id)) throw new ErasedError(keyErased(scope));
     // Not the id: ids are bearer capabilities, and this message may be logged.
     if (json === undefined) throw new Error('a kept answer names an assessment that is not stored as JSON');
     return typeof json === 'string' ? json : json.toString('utf8');
