@@ -183,8 +183,8 @@ describe('submission checks: the quick path against the schema', () => {
   });
 
   // An unknown question id a letter or two from one in the bank is told that id; ids far from all
-  // of them, and every one past the tenth of a body, are only named, so that a body of thousands of
-  // made-up ids costs a few comparisons with the bank, not one per answer.
+  // of them, and every one past the tenth of a body, are told where the ids are listed, so that a
+  // body of thousands of made-up ids costs a few comparisons with the bank, not one per answer.
   it('tells an unknown question id the id it was likely meant as, for the first ten of a body', () => {
     const known = QUESTION_IDS.slice(0, 8).map((questionId) => ({ questionId, value: 3 }));
     const typo = (id: string) => `${id.slice(0, 4)}${id.slice(5)}`;
@@ -193,10 +193,11 @@ describe('submission checks: the quick path against the schema', () => {
     const check = checkThoroughly(app.kb, { answers });
     expect(check).toMatchObject({ ok: false, fault: 'unscorable' });
     const messages = check.ok ? [] : check.errors.map((e) => e.message);
-    expect(messages[0]).toBe('unknown question "q-nothing-like-any"');
+    const listed = '; the question ids are listed by GET /v1/assessment/questions';
+    expect(messages[0]).toBe(`unknown question "q-nothing-like-any"${listed}`);
     // The far id counts as one of the ten: nine near ones are told their id, the last three are not.
     expect(messages.slice(1, 10)).toEqual(near.slice(0, 9).map((id) => `unknown question "${typo(id)}"; did you mean ${id}?`));
-    expect(messages.slice(10, 13)).toEqual(near.slice(9).map((id) => `unknown question "${typo(id)}"`));
+    expect(messages.slice(10, 13)).toEqual(near.slice(9).map((id) => `unknown question "${typo(id)}"${listed}`));
   });
 
   // Guards against: a typo of an id the body also answers was told that id, and taking the
@@ -207,7 +208,12 @@ describe('submission checks: the quick path against the schema', () => {
     const answers = QUESTION_IDS.slice(0, 8).map((questionId) => ({ questionId, value: 3 }));
     // The typo comes before the answer it is a copy of: the whole body counts, not what came before.
     const repeated = checkThoroughly(app.kb, { answers: [{ questionId: typo, value: 4 }, ...answers] });
-    expect(repeated.ok ? [] : repeated.errors).toEqual([{ field: 'body.answers[0].questionId', message: `unknown question "${typo}"` }]);
+    expect(repeated.ok ? [] : repeated.errors).toEqual([
+      {
+        field: 'body.answers[0].questionId',
+        message: `unknown question "${typo}"; the question ids are listed by GET /v1/assessment/questions`,
+      },
+    ]);
     const left = checkThoroughly(app.kb, { answers: [{ questionId: typo, value: 4 }, ...answers.filter((a) => a.questionId !== first)] });
     expect(left.ok ? [] : left.errors.map((e) => e.message)).toContain(`unknown question "${typo}"; did you mean ${first}?`);
   });
@@ -223,7 +229,7 @@ describe('submission checks: the quick path against the schema', () => {
     const check = checkThoroughly(app.kb, { answers });
     expect(check.ok).toBe(false);
     const messages = check.ok ? [] : check.errors.map((e) => e.message);
-    expect(messages).toContain(`unknown question "${quoted}"`);
+    expect(messages).toContain(`unknown question "${quoted}"; the question ids are listed by GET /v1/assessment/questions`);
     for (const message of messages) expect(message).not.toMatch(/\p{Cs}/u);
   });
 

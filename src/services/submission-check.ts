@@ -20,6 +20,9 @@ export type SubmissionCheck = { ok: true; submission: SubmissionInput } | { ok: 
 /** Unknown question ids of one body that are told the id they were likely meant as; the rest are only named. */
 const MAX_SUGGESTED_QUESTIONS = 10;
 
+/** Where an unknown question id told of no id it was likely meant as can find the right ones. */
+const QUESTIONS_ARE_LISTED = '; the question ids are listed by GET /v1/assessment/questions';
+
 const SUBMISSION_FIELDS = new Set(['answers', 'companySize', 'respondent']);
 
 /**
@@ -133,7 +136,7 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
       unanswered = [...kb.questionById.keys()].filter((id) => !answered.has(id));
     }
     const meant = suggested++ < MAX_SUGGESTED_QUESTIONS ? meantName(questionId, unanswered) : undefined;
-    return `unknown question "${quoted(questionId)}"${didYouMean(meant)}`;
+    return `unknown question "${quoted(questionId)}"${meant === undefined ? QUESTIONS_ARE_LISTED : didYouMean(meant)}`;
   };
   answers.forEach((answer: unknown, i) => {
     const questionId = questionIdOf(answer);
