@@ -64,9 +64,13 @@ export function meantName(unknown: string, known: readonly string[]): string | u
 /** The hint a message ends with when a value was likely meant as another (`; did you mean people?`), or nothing. */
 export const didYouMean = (meant: string | undefined): string => (meant === undefined ? '' : `; did you mean ${meant}?`);
 
-/** "unknown field" or "unknown parameter", with the name it was likely meant as, when there is one. */
+/**
+ * "unknown field" or "unknown parameter", with the name it was likely meant as, when there is one: a
+ * known name with `[]` after it (`roles[]`, how some HTTP libraries send a list) is taken as that name.
+ */
 export function unknownNameMessage(what: 'field' | 'parameter', unknown: string, known: readonly string[]): string {
-  return `unknown ${what}${didYouMean(meantName(unknown, known))}`;
+  const bracketed = unknown.endsWith('[]') ? known.find((name) => `${name}[]` === unknown) : undefined;
+  return `unknown ${what}${didYouMean(bracketed ?? meantName(unknown, known))}`;
 }
 
 /**

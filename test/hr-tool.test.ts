@@ -289,6 +289,11 @@ describe('comparisons: the rules of the README and DESIGN.md, recomputed from th
     }
   });
 
+  it('tells roles[]=a&roles[]=b (how some HTTP libraries send a list) that it stands for roles', async () => {
+    const body = await problem('/v1/comparisons?roles[]=tech-lead&roles[]=engineering-manager', 400);
+    expect(body.errors).toContainEqual({ field: 'querystring["roles[]"]', message: 'unknown parameter; did you mean roles?' });
+  });
+
   it('reports an empty companySize once, not once per rule it breaks', async () => {
     const body = await problem('/v1/roles/tech-lead?companySize=', 400);
     expect(body.errors).toEqual([{ field: 'querystring.companySize', message: 'must not be empty' }]);

@@ -87,6 +87,9 @@ describe('unknownNameMessage', () => {
   it('adds the meant name only where there is one', () => {
     expect(unknownNameMessage('parameter', 'categry', ['category'])).toBe('unknown parameter; did you mean category?');
     expect(unknownNameMessage('field', 'mood', ['answers', 'respondent', 'companySize'])).toBe('unknown field');
+    // A list sent as some HTTP libraries send one (roles[]=a&roles[]=b) is told the name it stands for.
+    expect(unknownNameMessage('parameter', 'roles[]', ['roles', 'companySize', 'category'])).toBe('unknown parameter; did you mean roles?');
+    expect(unknownNameMessage('parameter', 'colour[]', ['roles', 'companySize', 'category'])).toBe('unknown parameter');
   });
 });
 
