@@ -240,6 +240,62 @@ describe('group commit against a locked database', () => {
     expect([health.statusCode, (await submitted).statusCode]).toEqual([200, 201]);
   });
 
+  // Guards against (from an operator's walk through the README): a server that had stored nothing yet
+  // had no row numbers reserved, and its first submissions reserved them inside SQLite on the request
+  // thread, each stopping every request, /health included, for up to 1 s while another process held
+  // the write lock, then failing.
+  it('keeps serving when a server with no row numbers reserved yet meets a lock held elsewhere, and stores once it is let go', async () => {
+    const databasePath = fileDb();
+    const app = await appOn(databasePath);
+    expect(app.repository.idsAtHand()).toBe(0);
+    const reservations = vi.spyOn(app.repository, 'reserveNextBlock');
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    const stopWatching = watchEventLoop();
+    const singles = Promise.all(Array.from({ length: 4 }, (_, n) => post(app, '/v1/assessments', submission(n + 1))));
+    const batch = post(app, '/v1/assessments/batch', { items: [submission(5), { answers: [] }, submission(6)] });
+    await sleep(50);
+    // A submission its checks refuse needs no row number: answered at once, lock or not.
+    const refused = await post(app, '/v1/assessments', { answers: [] });
+    const health = await app.inject('/health');
+    await sleep(300);
+    const stalledMs = stopWatching();
+    const triesWhileLocked = reservations.mock.calls.length;
+    other.exec('rollback');
+    other.close();
+    expect([refused.statusCode, health.statusCode]).toEqual([400, 200]);
+    expect(stalledMs).toBeLessThan(STALL_MS);
+    // One try every 10 ms or so for all five waiting, not one per submission: 350 ms give at most about 35.
+    expect(triesWhileLocked).toBeGreaterThan(5);
+    expect(triesWhileLocked).toBeLessThan(60);
+    expect((await singles).map((r) => r.statusCode)).toEqual([201, 201, 201, 201]);
+    const batched = await batch;
+    expect(batched.statusCode).toBe(200);
+    expect(batched.json().items.map((item: { status: number }) => item.status)).toEqual([201, 400, 201]);
+    expect(app.repository.countAssessments()).toBe(6);
+  });
+
+  it("answers a submission that waited 5 s in all for row numbers with the lock's 503, storing nothing", async () => {
+    const databasePath = fileDb();
+    const app = await appOn(databasePath);
+    const other = new Database(databasePath);
+    other.exec('begin immediate');
+    try {
+      const started = Date.now();
+      const response = await post(app, '/v1/assessments', submission(1));
+      const waitedMs = Date.now() - started;
+      expect(response.statusCode).toBe(503);
+      expect(response.json().code).toBe('storage-unavailable');
+      expect(waitedMs).toBeGreaterThanOrEqual(5000);
+      expect(waitedMs).toBeLessThan(6500);
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+    expect(app.repository.countAssessments()).toBe(0);
+    expect((await post(app, '/v1/assessments', submission(2))).statusCode).toBe(201);
+  }, 15_000);
+
   // Guards against: a submission still waiting for the lock when the server closed its database (the
   // shutdown grace ran out) met the closed connection, and was answered and logged as an internal
   // error; with an Idempotency-Key, so was the lookup for another process's answer that followed.

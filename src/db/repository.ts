@@ -8,7 +8,7 @@ import { AssessmentIds, type AssessmentLocation, ID_KEY_BYTES, MAX_ROW } from '.
 import { BACKSTOP_CHECKPOINT_PAGES, type Db, migrationState, SECURE_DELETE, SQLITE_AUTOCHECKPOINT_PAGES } from './client.js';
 import { asReferences } from './replay-references.js';
 import * as t from './schema.js';
-import { isDamageCode, STORAGE_FAULT_MS, storageFaultCode } from './storage-faults.js';
+import { isDamageCode, lockedElsewhere, STORAGE_FAULT_MS, storageFaultCode } from './storage-faults.js';
 
 /** Row numbers a process reserves at a time for the ids it gives out. */
 export const ROW_BLOCK = 1024;
@@ -293,6 +293,27 @@ export class Repository {
       this.reserveAhead();
     }
     return this.ids.newId(this.nextRow++);
+  }
+
+  /** How many ids newAssessmentId gives out before it has to reserve a block: this one's and the one reserved ahead. */
+  idsAtHand(): number {
+    return this.rowBlockEnd - this.nextRow + (this.aheadBlockEnd === undefined ? 0 : ROW_BLOCK);
+  }
+
+  /**
+   * Reserves the next block ahead, unless one is, waiting the serving busy timeout at most: for a
+   * caller that waits off the request thread while another process holds the write lock. Returns the
+   * lock's error when it is held elsewhere; any other failure throws, as a write's does.
+   */
+  reserveNextBlock(): unknown {
+    if (this.aheadBlockEnd !== undefined) return undefined;
+    try {
+      this.aheadBlockEnd = this.recordingWrite(() => this.reserveRows(ROW_BLOCK));
+      return undefined;
+    } catch (error) {
+      if (lockedElsewhere(error)) return error;
+      throw error;
+    }
   }
 
   /**

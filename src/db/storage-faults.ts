@@ -19,5 +19,8 @@ export function storageFaultCode(error: unknown): string | undefined {
   return typeof code === 'string' && STORAGE_CODES.test(code) ? code : undefined;
 }
 
+/** Whether a write failed because another connection held the write lock: nothing was written. */
+export const lockedElsewhere = (error: unknown) => storageFaultCode(error)?.startsWith('SQLITE_BUSY') === true;
+
 /** How long a write that failed for its storage keeps readiness down, unless a write succeeds first. */
 export const STORAGE_FAULT_MS = 10_000;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { type AssessmentRecord, ERASED_REQUEST, type Erasure, type IdempotencyRecord, type Repository } from '../db/repository.js';
-import { storageFaultCode } from '../db/storage-faults.js';
+import { lockedElsewhere, storageFaultCode } from '../db/storage-faults.js';
 import { assess } from '../domain/assessment.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { SCORING_VERSION } from '../domain/scoring.js';
@@ -20,10 +20,10 @@ import {
 } from '../errors.js';
 import { MAX_BATCH_ITEMS, type SubmissionInput } from '../schemas/assessment.js';
 import { type AssessmentParts, answersJson, assessmentJson, resultJson } from './assessment-json.js';
-import { GroupCommit, LOCK_RETRY_MS, LOCK_WAIT_MS, lockedElsewhere } from './group-commit.js';
+import { GroupCommit, LOCK_RETRY_MS, LOCK_WAIT_MS, SHUT_DOWN_BEFORE_STORED } from './group-commit.js';
 import type { RecentAssessments } from './recent-assessments.js';
 import { ROW_OVERHEAD_BYTES, SHORTAGE_DETAIL, type StorageRoom } from './storage-room.js';
-import { batchItems, checkSubmission } from './submission-check.js';
+import { batchItems, checkSubmission, type SubmissionCheck } from './submission-check.js';
 
 /** A response ready to send: status and JSON text, replayable byte for byte. */
 export type StoredResponse = { status: number; body: string; assessmentId?: string; replayed: boolean };
@@ -136,7 +136,8 @@ export function newAssessment(parts: AssessmentParts & Omit<AssessmentRecord, ke
  * records), so that an Idempotency-Key can keep those texts and the records' ids instead of a second
  * copy of every document.
  */
-type Prepared = { records: AssessmentRecord[]; status: number; around: readonly string[] };
+/** `lockedSince`: when the work began to wait for the write lock (for row numbers), if it did. */
+type Prepared = { records: AssessmentRecord[]; status: number; around: readonly string[]; lockedSince?: number };
 
 /** The texts of `around` with each document between two of them, in order. */
 function interleave(around: readonly string[], documents: readonly string[]): string {
@@ -159,6 +160,13 @@ const assessmentIdOf = (scope: Scope, ids: readonly string[]) => (scope === 'ass
 const BATCH_SLICE = 25;
 
 export type ItemOutcome = ({ status: 201 } & NewAssessment) | { status: 400 | 422; fault: SubmissionFault; errors: FieldProblem[] };
+
+/** A batch item its checks refuse, answered with its problems. */
+const refusal = ({ fault, errors }: Extract<SubmissionCheck, { ok: false }>): ItemOutcome => ({
+  status: SUBMISSION_STATUS[fault],
+  fault,
+  errors,
+});
 
 /**
  * Scores, stores and replays assessments. Nothing awaits between looking up an Idempotency-Key
@@ -193,11 +201,34 @@ export class AssessmentService {
     );
   }
 
-  /** Checks and scores one submission into a record, or lists its problems. */
-  prepare(raw: unknown, idempotencyKey: string | null, prefix = 'body'): ItemOutcome {
-    const check = checkSubmission(this.kb, raw, prefix);
-    if (!check.ok) return { status: SUBMISSION_STATUS[check.fault], fault: check.fault, errors: check.errors };
-    return { status: 201, ...this.score(check.submission, idempotencyKey) };
+  /**
+   * Waits until `count` row numbers are at hand, reserving a block while another process holds the
+   * write lock: a try every LOCK_RETRY_MS, off the request thread, one try at a time however many
+   * submissions wait, up to LOCK_WAIT_MS (then the lock's 503). Returns when the wait began, which
+   * the commit's wait counts from.
+   */
+  private async rowsFor(count: number): Promise<number> {
+    const since = Date.now();
+    while (this.repository.idsAtHand() < count) {
+      if (!this.repository.isOpen()) throw new ShuttingDownError(SHUT_DOWN_BEFORE_STORED);
+      this.reserving ??= this.reserveRows().finally(() => {
+        this.reserving = undefined;
+      });
+      const locked = await this.reserving;
+      if (locked !== undefined && Date.now() - since >= LOCK_WAIT_MS) throw locked;
+    }
+    return since;
+  }
+
+  /** The reservation under way for the submissions waiting in rowsFor. */
+  private reserving: Promise<unknown> | undefined;
+
+  /** One try to reserve row numbers: nothing once it did, or the lock's error after LOCK_RETRY_MS. */
+  private async reserveRows(): Promise<unknown> {
+    if (!this.repository.isOpen()) return undefined;
+    const locked = this.repository.reserveNextBlock();
+    if (locked !== undefined) await sleep(LOCK_RETRY_MS);
+    return locked;
   }
 
   preview(raw: unknown) {
@@ -214,9 +245,16 @@ export class AssessmentService {
 
   create(raw: unknown, idempotencyKey: string | undefined): Promise<StoredResponse> {
     return this.idempotent('assessment', raw, idempotencyKey, () => {
-      const outcome = this.prepare(raw, idempotencyKey ?? null);
-      if (outcome.status !== 201) throw new SubmissionError(outcome.fault, outcome.errors);
-      return { records: [outcome.record], status: 201, around: ['', ''] };
+      const check = checkSubmission(this.kb, raw);
+      if (!check.ok) throw new SubmissionError(check.fault, check.errors);
+      const stored = (lockedSince?: number): Prepared => ({
+        records: [this.score(check.submission, idempotencyKey ?? null).record],
+        status: 201,
+        around: ['', ''],
+        lockedSince,
+      });
+      // Prepared at once while row numbers are at hand, as they nearly always are.
+      return this.repository.idsAtHand() > 0 ? stored() : this.rowsFor(1).then(stored);
     });
   }
 
@@ -237,11 +275,18 @@ export class AssessmentService {
           batch.errors,
         );
       }
-      const outcomes: ItemOutcome[] = [];
+      const checks: SubmissionCheck[] = [];
       for (const [i, item] of batch.items.entries()) {
         if (i > 0 && i % BATCH_SLICE === 0) await setImmediate();
+        checks.push(checkSubmission(this.kb, item, `body.items[${i}]`));
+      }
+      const scorable = checks.filter((check) => check.ok).length;
+      const lockedSince = this.repository.idsAtHand() < scorable ? await this.rowsFor(scorable) : undefined;
+      const outcomes: ItemOutcome[] = [];
+      for (const [i, check] of checks.entries()) {
+        if (i > 0 && i % BATCH_SLICE === 0) await setImmediate();
         // Each stored item keeps the key its batch came with.
-        outcomes.push(this.prepare(item, idempotencyKey ?? null, `body.items[${i}]`));
+        outcomes.push(check.ok ? { status: 201, ...this.score(check.submission, idempotencyKey ?? null) } : refusal(check));
       }
       const records: AssessmentRecord[] = [];
       const around: string[] = [];
@@ -258,7 +303,7 @@ export class AssessmentService {
         }
       }
       around.push(`${text}]}`);
-      return { records, status: 200, around };
+      return { records, status: 200, around, lockedSince };
     });
   }
 
@@ -340,7 +385,7 @@ export class AssessmentService {
   private async store(scope: Scope, request: Keyed | undefined, run: () => Prepared | Promise<Prepared>) {
     const prepared = run();
     // A single submission is prepared at once: only a batch's work is awaited.
-    const { records, status, around } = prepared instanceof Promise ? await prepared : prepared;
+    const { records, status, around, lockedSince } = prepared instanceof Promise ? await prepared : prepared;
     const body = interleave(
       around,
       records.map((record) => record.document),
@@ -369,7 +414,7 @@ export class AssessmentService {
     const shortage = this.room?.claim(claimed);
     if (shortage !== undefined) throw new InsufficientStorageError(SHORTAGE_DETAIL[shortage]);
     try {
-      await this.writer.save({ records, idempotency });
+      await this.writer.save({ records, idempotency }, lockedSince);
       this.room?.settle(claimed, true);
     } catch (error) {
       this.room?.settle(claimed, false);

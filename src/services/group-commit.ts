@@ -1,5 +1,5 @@
 import type { AssessmentGroup, Repository } from '../db/repository.js';
-import { storageFaultCode } from '../db/storage-faults.js';
+import { lockedElsewhere } from '../db/storage-faults.js';
 import { ShuttingDownError } from '../errors.js';
 
 /** A request's group, and since when its commit has found the database locked by another connection. */
@@ -10,8 +10,8 @@ export const LOCK_WAIT_MS = 5000;
 /** The pause between two tries while another connection holds the lock. */
 export const LOCK_RETRY_MS = 10;
 
-/** Whether a commit failed because another connection held the write lock: nothing was written. */
-export const lockedElsewhere = (error: unknown) => storageFaultCode(error)?.startsWith('SQLITE_BUSY') === true;
+/** What a submission the server closed its database before storing is told (503 shutting-down). */
+export const SHUT_DOWN_BEFORE_STORED = 'The server shut down before this submission could be stored: nothing of it was stored.';
 
 /**
  * Commits the assessments of every request that reaches the store in one turn of the event loop
@@ -34,10 +34,14 @@ export class GroupCommit {
     private readonly lockWaitMs = LOCK_WAIT_MS,
   ) {}
 
-  /** Resolves once the group is committed; rejects with the reason it was not. */
-  save(group: AssessmentGroup): Promise<void> {
+  /**
+   * Resolves once the group is committed; rejects with the reason it was not. `lockedSince`: when
+   * its request began to wait for the lock already (for its row numbers), so that it waits
+   * LOCK_WAIT_MS in all.
+   */
+  save(group: AssessmentGroup, lockedSince?: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ group, settle: (error) => (error ? reject(error) : resolve()) });
+      this.queue.push({ group, settle: (error) => (error ? reject(error) : resolve()), lockedSince });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -54,7 +58,7 @@ export class GroupCommit {
     // The server closed the database while these groups waited for a lock held elsewhere (its
     // shutdown grace ran out): nothing of them was stored, and a retry elsewhere may store them.
     if (!this.repository.isOpen()) {
-      const closed = new ShuttingDownError('The server shut down before this submission could be stored: nothing of it was stored.');
+      const closed = new ShuttingDownError(SHUT_DOWN_BEFORE_STORED);
       for (const q of queued) q.settle(closed);
       return;
     }

@@ -6,8 +6,9 @@ import { LOCK_WAIT_MS } from '../../services/group-commit.js';
 /**
  * The shortest idle timeout of a connection while its submission is stored. Node resets a socket that
  * goes the server's timeout (REQUEST_TIMEOUT_MS) without a byte either way, also while its request is
- * answered, and a submission may wait up to RESERVE_BUSY_TIMEOUT_MS (for its row numbers) and then
- * LOCK_WAIT_MS (for its commit) while another process holds the write lock: under a shorter setting,
+ * answered, and a submission may wait LOCK_WAIT_MS in all (for its row numbers and its commit), a
+ * batch RESERVE_BUSY_TIMEOUT_MS more (for row numbers it runs out of while it is scored), while
+ * another process holds the write lock: under a shorter setting,
  * its connection was reset although the submission was then stored, so its client could not tell.
  */
 const STORING_IDLE_TIMEOUT_MS = RESERVE_BUSY_TIMEOUT_MS + LOCK_WAIT_MS + 2_000;
