@@ -34,7 +34,7 @@ await runCommand('db:backup', async () => {
   if (!target || extra.length > 0) throw new CommandError('usage: npm run db:backup -- <file> (one file)', EX_USAGE);
   const { databasePath } = loadConfig();
   const source = statSync(databasePath, { throwIfNoEntry: false });
-  if (!source?.isFile()) throw new CommandError(`no database at ${databasePath} (DATABASE_PATH)`, EX_NOINPUT);
+  if (!source?.isFile()) throw new CommandError(`no database at ${resolve(databasePath)} (DATABASE_PATH)`, EX_NOINPUT);
   const destination = destinationOf(target);
   const folder = dirname(resolve(destination));
   if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory())
@@ -83,7 +83,7 @@ await runCommand('db:backup', async () => {
     renameSync(partial, destination);
     syncFolder(folder);
     console.log(
-      `backed up ${databasePath} to ${resolve(destination)}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`,
+      `backed up ${resolve(databasePath)} to ${resolve(destination)}: ${totalPages} pages, ${assessments} assessments, ${Date.now() - started} ms`,
     );
   } finally {
     removePartial();

@@ -178,6 +178,19 @@ describe('db:backup', () => {
     expect(existsSync(target)).toBe(true);
   }, 40_000);
 
+  // Guards against (from an operator's walk through the README): a relative DATABASE_PATH is taken
+  // from the project folder too, and the message echoed it as given, so a backup of another database
+  // than the one a server started elsewhere uses looked like the right one.
+  it('names the database it backed up by its full path', async () => {
+    const databasePath = seededDatabase();
+    const target = join(temp.make('rc-ops-source-'), 'copy.sqlite');
+    const result = await runScript('db-backup.ts', [target], relative(projectRoot, databasePath));
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain(`backed up ${databasePath} to ${target}: `);
+    const missing = await runScript('db-backup.ts', [target], join('no-such-folder', 'kb.sqlite'));
+    expect(missing.output).toContain(`no database at ${join(projectRoot, 'no-such-folder', 'kb.sqlite')} (DATABASE_PATH)`);
+  }, 40_000);
+
   it('refuses to "back up" the database onto itself instead of reporting a backup that does not exist', async () => {
     const databasePath = seededDatabase();
     // The same file, reached through a symlink to its folder (path.join would normalise a `./` away).
