@@ -85,7 +85,7 @@ const ConfigSchema = z.object({
     .min(1)
     .refine(
       (path) => path !== ':memory:' && !/^file:/i.test(path),
-      'must name a file: an in-memory database would lose every assessment on restart',
+      'must name a file on disk, not :memory: or a file: URI (an in-memory database would lose every assessment on restart)',
     )
     // SQLite would strip the slash and create a database named after the folder, then fail to stat it.
     .refine((path) => !/[/\\]$/.test(path), 'must name a file, not a folder (it ends in a slash)')
@@ -105,7 +105,7 @@ const ConfigSchema = z.object({
       ctx.addIssue({
         code: 'custom',
         message:
-          '`*` alone, or comma-separated origins such as https://hr.example (no path, no trailing slash)' +
+          '`*` alone (not in a list), or comma-separated origins such as https://hr.example (no path, no trailing slash)' +
           (rewritten.length > 0 ? `: write ${rewritten.join(', ')}, as browsers send ${rewritten.length > 1 ? 'them' : 'it'}` : ''),
       });
     })

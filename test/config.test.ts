@@ -193,8 +193,18 @@ describe('loadConfig', () => {
 
 describe('DATABASE_PATH', () => {
   // Guards against: ':memory:' was taken, so every acknowledged assessment was lost on restart.
-  it.each([':memory:', 'file::memory:', 'file:kb.sqlite?mode=memory'])('refuses %s, which would not keep assessments', (path) => {
-    expect(configErrorOf({ DATABASE_PATH: path }).message).toContain('DATABASE_PATH');
+  it.each([':memory:', 'file::memory:', 'file:kb.sqlite?mode=memory', 'file:kb.sqlite'])(
+    'refuses %s, which would not keep assessments',
+    (path) => {
+      const { message } = configErrorOf({ DATABASE_PATH: path });
+      expect(message).toContain('DATABASE_PATH');
+      // A file: URI is named as one, not called an in-memory database it may not be.
+      expect(message).toContain('must name a file on disk, not :memory: or a file: URI');
+    },
+  );
+
+  it('tells a CORS_ORIGINS that puts * in a list that * stands alone', () => {
+    expect(configErrorOf({ CORS_ORIGINS: '*,https://a.example' }).message).toContain('`*` alone (not in a list)');
   });
 
   // Guards against (from an operations review): `/srv/kb/` created and seeded a database named

@@ -69,6 +69,8 @@ describe('room for new assessments', () => {
         status: 507,
         detail: expect.stringContaining('nothing of this request was stored'),
       });
+      // Sent without a key: not told to send "the same" one as if it had.
+      expect(refused?.json().detail).toContain('Send it again (with the same Idempotency-Key, if it had one) once room is made');
       expect(app.repository.storageUse().usedBytes).toBeGreaterThanOrEqual(1024 * 1024 - 64 * 1024);
       expect(storedRows(app)).toBe(stored.length);
 

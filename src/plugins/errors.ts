@@ -65,7 +65,7 @@ const STORAGE_RETRY_S = 5;
 function storageFaultDetail(code: string, storing: boolean): string {
   const cause = storageFaultCause(code);
   return storing
-    ? `${cause} Nothing this answer would have acknowledged was stored: retry after the seconds in Retry-After, with the same Idempotency-Key.`
+    ? `${cause} Nothing this answer would have acknowledged was stored: retry after the seconds in Retry-After, with the same Idempotency-Key if it had one.`
     : `${cause} Retry after the seconds in Retry-After.`;
 }
 

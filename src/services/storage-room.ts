@@ -150,9 +150,9 @@ export type StorageFigures = { storedBytes: number; freeDiskBytes: number | unde
 /** What a client refused for a shortage is told; nothing of its request was stored. */
 export const SHORTAGE_DETAIL: Record<Shortage, string> = {
   'database-limit':
-    'The database would hold more than this server allows it to: nothing of this request was stored. Send it again, with the same ' +
-    'Idempotency-Key, once room is made (erasing stored assessments makes some), or as smaller batches.',
+    'The database would hold more than this server allows it to: nothing of this request was stored. Send it again (with the same ' +
+    'Idempotency-Key, if it had one) once room is made (erasing stored assessments makes some), or as smaller batches.',
   'disk-reserve':
-    'The disk that holds the database is nearly full: nothing of this request was stored. Send it again, with the same ' +
-    'Idempotency-Key, once the server has room (erasing stored assessments makes some).',
+    'The disk that holds the database is nearly full: nothing of this request was stored. Send it again (with the same ' +
+    'Idempotency-Key, if it had one) once the server has room (erasing stored assessments makes some).',
 };
