@@ -58,6 +58,8 @@ export type AppOptions = {
   keepAliveTimeoutMs?: number;
   /** Per-client limit on the write routes; off unless given (the server turns it on from config). */
   rateLimit?: RateLimit;
+  /** Environment variables that look like a misspelt setting, logged at `warn` before the database is opened. */
+  misspeltSettings?: readonly { variable: string; setting: string }[];
   /** Trust X-Forwarded-For from: nobody (false, the default), any proxy, N hops, or these addresses. */
   trustProxy?: boolean | number | string[];
   /** Above this event-loop delay the server sheds load with 503 (default 1000 ms). */
@@ -144,6 +146,10 @@ export async function buildApp(options: AppOptions = {}) {
       sendProblem(request, reply as FastifyReply, { status: 400, code: 'bad-url', detail });
     },
   }).withTypeProvider<ZodTypeProvider>();
+  // Before the database is opened, which a misspelt DATABASE_PATH would leave at its default.
+  for (const { variable, setting } of options.misspeltSettings ?? []) {
+    app.log.warn({ variable, setting }, `${variable} is not a setting and is ignored: did you mean ${setting}?`);
+  }
   // A start that fails part-way (a bad option, a plugin that throws) closes what was opened before
   // it: the database and its checkpoint worker, the purge timer, the load monitor.
   try {

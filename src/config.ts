@@ -184,21 +184,44 @@ export class ConfigError extends Error {
 
 /**
  * Environment variables that look like a misspelt setting (`DATABSE_PATH`, `LOGLEVEL`,
- * `database_path`), each with the setting it is closest to: a typo would otherwise leave the
- * default in force without a word. Case and underscores aside, one edit away; only settings of 8
- * characters or more are compared, so that `HOME` is never taken for `HOST`, nor `DATABASE_PASS`
- * for `DATABASE_PATH`.
+ * `database_path`, `LOG_LEVLE`, `port`, `PROT`, `SHUTDOWN_GRACE`), each with the setting it is
+ * closest to: a typo would otherwise leave the default in force without a word. Case and underscores
+ * aside: a setting of 8 characters or more one edit away (a swap of two neighbours is one), a shorter
+ * one only with two neighbours swapped, so that `HOME` is never taken for `HOST`, nor `DATABASE_PASS`
+ * for `DATABASE_PATH`; or a setting without its unit (`_MS`, `_MB`).
  */
 export function misspeltSettings(env: NodeJS.ProcessEnv = process.env): { variable: string; setting: string }[] {
-  const settings = Object.keys(ConfigSchema.shape).filter((name) => name.length >= 8);
+  const squeeze = (name: string) => name.toUpperCase().replaceAll('_', '');
+  const sorted = (name: string) => [...name].sort().join('');
+  const settings = Object.keys(ConfigSchema.shape).map((name) => ({
+    name,
+    squeezed: squeeze(name),
+    unitless: squeeze(name.replace(/_M[SB]$/, '')),
+  }));
   const found: { variable: string; setting: string }[] = [];
   for (const variable of Object.keys(env)) {
     if (variable in ConfigSchema.shape) continue;
-    const squeezed = variable.toUpperCase().replaceAll('_', '');
-    const setting = settings.find((name) => editDistance(squeezed, name.replaceAll('_', ''), 1) <= 1);
-    if (setting !== undefined) found.push({ variable, setting });
+    const squeezed = squeeze(variable);
+    const setting = settings.find(({ name, squeezed: wanted, unitless }) => {
+      if (squeezed === wanted || squeezed === unitless) return true;
+      if (editDistance(squeezed, wanted, 1) > 1) return false;
+      return name.length >= 8 || (squeezed.length === wanted.length && sorted(squeezed) === sorted(wanted));
+    });
+    if (setting !== undefined) found.push({ variable, setting: setting.name });
   }
   return found;
+}
+
+/** Settings each valid but working against each other, a sentence each, for the server to warn of at start. */
+export function settingConflicts(config: Pick<Config, 'shutdownGraceMs' | 'requestTimeoutMs'>): string[] {
+  const conflicts: string[] = [];
+  if (config.shutdownGraceMs <= config.requestTimeoutMs) {
+    conflicts.push(
+      `SHUTDOWN_GRACE_MS (${config.shutdownGraceMs}) is not above REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}): ` +
+        'a client that stops sending mid-request outlasts the grace, and a shutdown then cuts its connection and exits 1',
+    );
+  }
+  return conflicts;
 }
 
 /** Reads the configuration once from the environment; throws a ConfigError naming every bad variable. */

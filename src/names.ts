@@ -1,26 +1,31 @@
 import type { z } from 'zod';
 
 /**
- * Edits (insertions, deletions, substitutions) that turn `a` into `b`; past `max`, only that it is
+ * Edits (insertions, deletions, substitutions, swaps of two neighbours) that turn `a` into `b`; past `max`, only that it is
  * more than `max` (`max + 1` is returned as soon as no path of edits can stay within it).
  */
 export function editDistance(a: string, b: string, max = Number.POSITIVE_INFINITY): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;
+  let beforePrevious: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     let least = i;
     for (let j = 1; j <= b.length; j++) {
-      const cell = Math.min(
+      let cell = Math.min(
         (previous[j] as number) + 1,
         (current[j - 1] as number) + 1,
         (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
+      // Two neighbours swapped (`PROT`, `LOG_LEVLE`) count as one edit, as a typist makes them.
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) cell = Math.min(cell, (beforePrevious[j - 2] as number) + 1);
       current[j] = cell;
       if (cell < least) least = cell;
     }
-    // A row's least count never falls in the rows after it.
+    // A row's least count never falls in the rows after it (a swap reaches back two rows, whose
+    // least is at most one below the last row's).
     if (least > max) return max + 1;
+    beforePrevious = previous;
     previous = current;
   }
   return Math.min(previous[b.length] as number, max + 1);

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { buildApp } from './app.js';
-import { appOptions, ConfigError, EX_CONFIG, loadConfig, misspeltSettings } from './config.js';
+import { appOptions, ConfigError, EX_CONFIG, loadConfig, misspeltSettings, settingConflicts } from './config.js';
 
 /** How long the database may take to close once the grace period has run out and the connections are cut. */
 const CLOSE_AFTER_GRACE_MS = 2_000;
@@ -33,10 +33,8 @@ async function listen() {
   // Before the database is opened: a start that cannot listen must leave it as it was, not migrated
   // to this version under a server of an earlier one.
   await probeListen(config);
-  const app = await buildApp(appOptions(config));
-  for (const { variable, setting } of misspeltSettings()) {
-    app.log.warn({ variable, setting }, `${variable} is not a setting and is ignored: did you mean ${setting}?`);
-  }
+  const app = await buildApp({ ...appOptions(config), misspeltSettings: misspeltSettings() });
+  for (const conflict of settingConflicts(config)) app.log.warn(conflict);
 
   let closing = false;
   const shutdown = async (signal: NodeJS.Signals) => {

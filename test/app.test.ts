@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -340,6 +340,30 @@ describe('a start that fails part-way', () => {
       // Guards against: the rejected build left kb.sqlite, -wal and -shm open (twice over, with the
       // checkpoint worker's connection) in a process that goes on, such as a test run or a supervisor.
       await vi.waitFor(() => expect(openFiles()).toEqual([]), { timeout: 5000 });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  // Guards against (from an operator's walk through the README): the warning for a misspelt setting
+  // came after the start, so the default database it left in force was created and migrated first,
+  // and a start that failed there never gave it.
+  it('warns of a misspelt setting before it opens the database', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'rc-misspelt-'));
+    const lines: { msg: string; variable?: string }[] = [];
+    try {
+      const notAFolder = join(folder, 'a-file');
+      writeFileSync(notAFolder, '');
+      const start = buildApp({
+        databasePath: join(notAFolder, 'kb.sqlite'),
+        misspeltSettings: [{ variable: 'DATABSE_PATH', setting: 'DATABASE_PATH' }],
+        logger: { level: 'warn', stream: { write: (line: string) => lines.push(JSON.parse(line)) } },
+      });
+      await expect(start).rejects.toThrow();
+      expect(lines[0]).toMatchObject({
+        variable: 'DATABSE_PATH',
+        msg: 'DATABSE_PATH is not a setting and is ignored: did you mean DATABASE_PATH?',
+      });
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appOptions, ConfigError, loadConfig, misspeltSettings } from '../src/config.js';
+import { appOptions, ConfigError, loadConfig, misspeltSettings, settingConflicts } from '../src/config.js';
 
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -252,6 +252,18 @@ describe('appOptions', () => {
 });
 
 // Guards against: DATABSE_PATH=/x started the server on ./data/kb.sqlite without a word.
+// Guards against (from an operator's walk through the README): SHUTDOWN_GRACE_MS=1000 beside the
+// default 15 s request timeout started without a word, though the README says to keep it above.
+describe('settingConflicts', () => {
+  it('names a shutdown grace not above the request timeout, and nothing for the defaults', () => {
+    expect(settingConflicts(loadConfig({}))).toEqual([]);
+    expect(settingConflicts(loadConfig({ SHUTDOWN_GRACE_MS: '1000' }))).toEqual([
+      'SHUTDOWN_GRACE_MS (1000) is not above REQUEST_TIMEOUT_MS (15000): a client that stops sending mid-request outlasts the grace, and a shutdown then cuts its connection and exits 1',
+    ]);
+    expect(settingConflicts(loadConfig({ SHUTDOWN_GRACE_MS: '15001' }))).toEqual([]);
+  });
+});
+
 describe('misspeltSettings', () => {
   it('names variables a typo away from a setting, with the setting', () => {
     expect(
@@ -261,6 +273,32 @@ describe('misspeltSettings', () => {
       { variable: 'LOGLEVEL', setting: 'LOG_LEVEL' },
       { variable: 'database_path', setting: 'DATABASE_PATH' },
       { variable: 'MAX_CONCURENT_BATCHES', setting: 'MAX_CONCURRENT_BATCHES' },
+    ]);
+  });
+
+  // Guards against (from an operator's walk through the README): swapped letters, a short name in
+  // lowercase and a setting without its unit were ignored without a word.
+  it('names swapped letters, a setting in lowercase and a setting without its unit', () => {
+    expect(
+      misspeltSettings({
+        DATABASE_PAHT: '/x',
+        LOG_LEVLE: 'warn',
+        PROT: '1',
+        HSOT: 'x',
+        port: '1',
+        host: 'x',
+        SHUTDOWN_GRACE: '5000',
+        DISK_RESERVE: '0',
+      }),
+    ).toEqual([
+      { variable: 'DATABASE_PAHT', setting: 'DATABASE_PATH' },
+      { variable: 'LOG_LEVLE', setting: 'LOG_LEVEL' },
+      { variable: 'PROT', setting: 'PORT' },
+      { variable: 'HSOT', setting: 'HOST' },
+      { variable: 'port', setting: 'PORT' },
+      { variable: 'host', setting: 'HOST' },
+      { variable: 'SHUTDOWN_GRACE', setting: 'SHUTDOWN_GRACE_MS' },
+      { variable: 'DISK_RESERVE', setting: 'DISK_RESERVE_MB' },
     ]);
   });
 
@@ -275,6 +313,12 @@ describe('misspeltSettings', () => {
         NODE_ENV: 'production',
         PWD: '/',
         DATABASE_PASS: 's',
+        SORT: 'x',
+        POST: 'x',
+        HOSTS: 'x',
+        LANG: 'C',
+        TERM: 'xterm',
+        USER: 'root',
       }),
     ).toEqual([]);
   });

@@ -69,6 +69,14 @@ describe('editDistance', () => {
     expect(editDistance('same', 'same')).toBe(0);
   });
 
+  it('counts two neighbours swapped as one edit', () => {
+    expect(editDistance('PROT', 'PORT')).toBe(1);
+    expect(editDistance('LOGLEVLE', 'LOGLEVEL')).toBe(1);
+    expect(editDistance('abcd', 'badc')).toBe(2);
+    expect(editDistance('PROT', 'PORT', 1)).toBe(1);
+    expect(editDistance('PROT', 'PORT', 0)).toBe(1);
+  });
+
   it('with a most, gives the count up to it and one more past it', () => {
     expect(editDistance('kitten', 'sitting', 3)).toBe(3);
     expect(editDistance('kitten', 'sitting', 2)).toBe(3);

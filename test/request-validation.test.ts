@@ -206,8 +206,12 @@ describe('headers and details for clients', () => {
       'No route matches GET /v1/company-size/big%2Dtech. Did you mean GET /v1/company-sizes/big%2Dtech?',
     );
     expect(await meant('POST', '/v1/asessments')).toBe('No route matches POST /v1/asessments. Did you mean POST /v1/assessments?');
+    // Two neighbouring letters swapped are one typo.
+    expect(await meant('GET', '/v1/rolse/tech-lead')).toBe(
+      'No route matches GET /v1/rolse/tech-lead. Did you mean GET /v1/roles/tech-lead?',
+    );
     // Too far from every route, or two segments off, or close only to a route of another method.
-    for (const url of ['/v1/xyz', '/v2/roles', '/v1/rol/tech-leed/x', '/v1/rolse/tech-lead', '/x']) {
+    for (const url of ['/v1/xyz', '/v2/roles', '/v1/rol/tech-leed/x', '/v1/rlose/tech-lead', '/x']) {
       expect(await meant('GET', url), url).toBe(`No route matches GET ${url}.`);
     }
     expect(await meant('POST', '/v1/comparison')).toBe('No route matches POST /v1/comparison.');
