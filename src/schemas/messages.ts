@@ -63,6 +63,7 @@ function choiceHint(input: unknown, values: readonly unknown[]): string {
 /** What a number beyond a double's range, which JSON.parse reads as ±Infinity, is told. */
 const TOO_LARGE_TO_READ = 'is a number too large to read (beyond ±1.8e308)';
 
+/** The kinds zod checks a number against. */
 const NUMBER_KINDS: ReadonlySet<string> = new Set(['number', 'int']);
 
 /** What a missing field is told, by the schemas and by the checks written by hand. */
@@ -74,8 +75,7 @@ function validationMessage(issue: core.$ZodRawIssue): string | undefined {
       if (issue.input === undefined) return REQUIRED;
       // JSON reads a number past a double's range (1e999) as ±Infinity, which no field takes: the
       // client wrote a number, so it is told why that number is refused rather than to send one.
-      if ((issue.expected === 'number' || issue.expected === 'int') && typeof issue.input === 'number' && !Number.isFinite(issue.input))
-        return TOO_LARGE_TO_READ;
+      if (NUMBER_KINDS.has(issue.expected) && typeof issue.input === 'number' && !Number.isFinite(issue.input)) return TOO_LARGE_TO_READ;
       // A number sent as text ("5", as a CSV or a shell script often sends it) is told to drop the quotes.
       if (
         NUMBER_KINDS.has(issue.expected) &&
