@@ -21,6 +21,7 @@ import { constants } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { backupDatabase } from '../src/db/backup.js';
+import { kindOfPath } from '../src/db/client.js';
 import { CommandError, EX_CANTCREAT, EX_NOINPUT, EX_USAGE, runCommand } from './cli.js';
 
 /** The files SQLite keeps beside a database while it is open, or after it was not closed cleanly. */
@@ -37,8 +38,9 @@ await runCommand('db:backup', async () => {
   if (!source?.isFile()) throw new CommandError(`no database at ${resolve(databasePath)} (DATABASE_PATH)`, EX_NOINPUT);
   const destination = destinationOf(target);
   const folder = dirname(resolve(destination));
-  if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory())
-    throw new CommandError(`the folder ${folder} does not exist`, EX_CANTCREAT);
+  const folderKind = kindOfPath(folder);
+  if (folderKind !== 'folder')
+    throw new CommandError(`the folder ${folder} ${folderKind === 'file' ? 'is a file, not a folder' : 'does not exist'}`, EX_CANTCREAT);
   refuseTarget(destination, source);
 
   removeAbandonedPartials(folder, basename(destination));
@@ -120,7 +122,8 @@ function processExists(pid: number): boolean {
 
 /** Where the copy goes: the target, or the file a symlink target points to (the link is kept). */
 function destinationOf(target: string): string {
-  if (!lstatSync(target, { throwIfNoEntry: false })?.isSymbolicLink()) return target;
+  // A target whose path runs through a file is no symlink (lstat's ENOTDIR): the folder check names that file.
+  if (kindOfPath(dirname(resolve(target))) !== 'folder' || !lstatSync(target, { throwIfNoEntry: false })?.isSymbolicLink()) return target;
   try {
     return realpathSync(target);
   } catch {

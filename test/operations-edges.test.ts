@@ -415,12 +415,18 @@ describe('db:backup at its edges', () => {
     writeFileSync(notes, 'an operator typed the wrong name\n');
     const missingFolder = await runScript('db-backup.ts', [join(folder, 'missing', 'kb.sqlite')], databasePath);
     const overNotes = await runScript('db-backup.ts', [notes], databasePath);
-    // Guards against: better-sqlite3's TypeError with its stack for the first, and the text file
-    // silently replaced by a database for the second.
+    const throughNotes = await runScript('db-backup.ts', [join(notes, 'kb.sqlite')], databasePath);
+    // Guards against: better-sqlite3's TypeError with its stack for the first, the text file
+    // silently replaced by a database for the second, and a bare "ENOTDIR … lstat" for the third.
     expect({
       missingFolder: [missingFolder.code, hasStack(missingFolder.output), /does not exist/.test(missingFolder.output)],
       overNotes: [overNotes.code, hasStack(overNotes.output), readFileSync(notes, 'utf8')],
-    }).toEqual({ missingFolder: [73, false, true], overNotes: [73, false, 'an operator typed the wrong name\n'] });
+      throughNotes: [throughNotes.code, throughNotes.output.trim()],
+    }).toEqual({
+      missingFolder: [73, false, true],
+      overNotes: [73, false, 'an operator typed the wrong name\n'],
+      throughNotes: [73, `db:backup: the folder ${notes} is a file, not a folder`],
+    });
   }, 40_000);
 
   // Guards against: the copy was renamed onto the link itself, so a `latest.sqlite` link became a
@@ -636,6 +642,35 @@ describe('a database path that names a folder', () => {
     const folder = join(temp.make('rc-ops-folder-'), 'kb.sqlite');
     mkdirSync(folder);
     expect(() => openDatabase(folder)).toThrow(`cannot open or migrate the database ${folder}: it is a folder, not a database file`);
+  });
+});
+
+describe('the folders above a database path', () => {
+  it('are made, each level that is missing', () => {
+    const path = join(temp.make('rc-ops-folders-'), 'a', 'b', 'kb.sqlite');
+    openDatabase(path).sqlite.close();
+    expect(statSync(dirname(path)).isDirectory()).toBe(true);
+  });
+
+  // Guards against (from an operations review): Node's bare "EEXIST: file already exists, mkdir" or
+  // "ENOTDIR", which do not say that a part of the path is a file.
+  it('name the file a path runs through, next to it or further up', () => {
+    const file = join(temp.make('rc-ops-through-'), 'kb.sqlite');
+    writeFileSync(file, '');
+    for (const path of [join(file, 'kb.sqlite'), join(file, 'x', 'y', 'kb.sqlite')]) {
+      expect(() => openDatabase(path)).toThrow(
+        `cannot open or migrate the database ${path}: its folder path runs through ${file}, which is a file, not a folder`,
+      );
+    }
+  });
+
+  // Guards against: Node's recursive mkdir, which spins for ever on /proc's ENOENT, so that the
+  // server never listened and never said why.
+  it.skipIf(!existsSync('/proc/self'))('are refused with the reason where the file system takes no new folder', () => {
+    const path = '/proc/rc-no-such-folder/kb.sqlite';
+    expect(() => openDatabase(path)).toThrow(
+      `cannot open or migrate the database ${path}: cannot make its folder /proc/rc-no-such-folder: the file system there does not take new folders (ENOENT)`,
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import { mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
@@ -193,8 +193,54 @@ function applyMigrations(sqlite: Database.Database): number {
     .immediate();
 }
 
+/**
+ * Makes a folder and the missing folders above it, one level at a time. Node's recursive mkdir says
+ * only `EEXIST` where the path runs through a file, and spins for ever where a file system refuses a
+ * new folder with `ENOENT` (such as /proc).
+ */
+export function makeFolders(folder: string): void {
+  const missing: string[] = [];
+  for (let at = resolve(folder); ; at = dirname(at)) {
+    const found = kindOfPath(at);
+    if (found === 'file') throw new Error(`its folder path runs through ${at}, which is a file, not a folder`);
+    if (found === 'folder') break;
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const at of missing) {
+    try {
+      mkdirSync(at);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Made meanwhile by another process starting on the same path.
+      if (code === 'EEXIST' && kindOfPath(at) === 'folder') continue;
+      // The message names the code: as a cause, Node's own message would be put before it.
+      throw new Error(`cannot make its folder ${at}: ${FOLDER_REFUSALS[code ?? ''] ?? (error as Error).message}`);
+    }
+  }
+}
+
+const FOLDER_REFUSALS: Record<string, string> = {
+  EACCES: 'this process may not write the folder above it (EACCES)',
+  EPERM: 'the file system does not allow it (EPERM)',
+  EROFS: 'the file system is read-only (EROFS)',
+  ENOENT: 'the file system there does not take new folders (ENOENT)',
+  ENOSPC: 'the disk is full (ENOSPC)',
+};
+
+/** What is at a path: a folder, another kind of file, or nothing (also where the path runs through a file). */
+export function kindOfPath(path: string): 'folder' | 'file' | undefined {
+  try {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    return stat === undefined ? undefined : stat.isDirectory() ? 'folder' : 'file';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
 function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOptions) {
-  if (!inMemory) mkdirSync(dirname(path), { recursive: true });
+  if (!inMemory) makeFolders(dirname(path));
   // SQLite says only "unable to open database file".
   if (!inMemory && statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error('it is a folder, not a database file');
   const sqlite = new Database(path);
