@@ -157,6 +157,9 @@ describe('room for new assessments', () => {
     // A reserve larger than any disk this runs on.
     const { app, lines } = await appWith({ diskReserveMb: 1024 ** 3 });
     try {
+      // Logged as the server starts, before any submission is refused for it.
+      await app.ready();
+      expect(lines.filter((line) => line.msg.includes('DISK_RESERVE_MB')).map((line) => line.level)).toEqual([40]);
       const refused = await call(app, 'POST', '/v1/assessments', submission('someone'));
       expect(refused.statusCode).toBe(507);
       expect(refused.json().detail).toContain('The disk that holds the database is nearly full');

@@ -129,6 +129,22 @@ describe('StorageRoom', () => {
     expect(changes[1]?.[1]).toEqual({ storedBytes: 10 * MIB, freeDiskBytes: undefined });
   });
 
+  // Guards against (from an operations review): a DISK_RESERVE_MB larger than the disk's free space
+  // went unsaid until the first submission was refused for it.
+  it('tells a limit passed already when checked, before any claim, and nothing when there is room', () => {
+    const short = roomWith({ maxDatabaseBytes: 0, diskReserveBytes: 100 * GIB }, { usedBytes: MIB, freeDiskBytes: 50 * GIB });
+    expect(short.room.check()).toBe('disk-reserve');
+    expect(short.changes).toEqual([['disk-reserve', { storedBytes: MIB, freeDiskBytes: 50 * GIB }]]);
+    // The claim after it measures again (the interval has not passed, but the disk is near its reserve) and tells nothing new.
+    expect(short.room.claim(MIB)).toBe('disk-reserve');
+    expect(short.changes).toHaveLength(1);
+    const roomy = roomWith({ maxDatabaseBytes: 10 * GIB, diskReserveBytes: GIB }, { usedBytes: MIB, freeDiskBytes: 50 * GIB });
+    expect(roomy.room.check()).toBeUndefined();
+    expect([roomy.changes, roomy.measure.mock.calls.length]).toEqual([[], 1]);
+    const unlimited = roomWith({ maxDatabaseBytes: 0, diskReserveBytes: 0 }, { usedBytes: MIB, freeDiskBytes: 0 });
+    expect([unlimited.room.check(), unlimited.measure.mock.calls.length]).toEqual([undefined, 0]);
+  });
+
   it('refuses a claim too large for the room left without taking the room to have run out', () => {
     const { room, changes } = roomWith({ maxDatabaseBytes: 100 * MIB, diskReserveBytes: 0 }, { usedBytes: 90 * MIB });
     for (let i = 0; i < 3; i++) {

@@ -84,28 +84,51 @@ export class StorageRoom {
     const time = this.now();
     let room = this.roomAfter(this.addedSince + this.pending + bytes);
     if (time - this.measuredAt >= STORAGE_MEASURE_MS || Math.min(room.database, room.disk) < NEAR_LIMIT_BYTES) {
-      this.measuredAt = time;
-      try {
-        const measured = this.measure();
-        // A disk that could not be looked at keeps its last free space: the database's figures are new.
-        this.use = measured.diskUnread ? { ...measured, freeDiskBytes: this.use.freeDiskBytes } : measured;
-        this.addedSince = 0;
-        room = this.roomAfter(this.pending + bytes);
-      } catch {
-        // The last measure stands, with what was added since.
-      }
+      if (this.measureNow(time)) room = this.roomAfter(this.pending + bytes);
     }
     const shortage = shortageOf(room);
-    // Room has run out when a single submission no longer fits beside what is stored, whatever is
-    // claimed at the moment: a large batch refused, or a burst of claims, changes nothing but their
-    // own answers, and the state moves only with what is stored.
+    this.updateState();
+    if (shortage === undefined) this.pending += bytes;
+    return shortage;
+  }
+
+  /**
+   * Measures now, telling onChange when room has already run out: at start, so that a limit the
+   * database or the disk is past already (a DISK_RESERVE_MB larger than the disk's free space) is
+   * logged before the first submission is refused for it. The shortage, if any.
+   */
+  check(): Shortage | undefined {
+    if (this.unlimited()) return undefined;
+    this.measureNow(this.now());
+    return this.updateState();
+  }
+
+  /** Takes a measure (false when it failed: the last one stands, with what was added since). */
+  private measureNow(time: number): boolean {
+    this.measuredAt = time;
+    try {
+      const measured = this.measure();
+      // A disk that could not be looked at keeps its last free space: the database's figures are new.
+      this.use = measured.diskUnread ? { ...measured, freeDiskBytes: this.use.freeDiskBytes } : measured;
+      this.addedSince = 0;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Room has run out when a single submission no longer fits beside what is stored, whatever is
+   * claimed at the moment: a large batch refused, or a burst of claims, changes nothing but their
+   * own answers, and the state moves only with what is stored.
+   */
+  private updateState(): Shortage | undefined {
     const state = shortageOf(this.roomAfter(this.addedSince + SUBMISSION_BYTES));
     if (state !== this.shortage) {
       this.shortage = state;
       this.onChange(state, { storedBytes: this.use.usedBytes + this.addedSince, freeDiskBytes: this.use.freeDiskBytes });
     }
-    if (shortage === undefined) this.pending += bytes;
-    return shortage;
+    return state;
   }
 
   /** Ends a claim: its bytes were committed, or they never will be. */

@@ -93,6 +93,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       }
     },
   );
+  // A limit already passed (a DISK_RESERVE_MB above the disk's free space) is logged now, not at the first refusal.
+  room.check();
   const service = new AssessmentService(app.kb, app.repository, new RecentAssessments(options.recentAssessmentsBytes), room);
 
   /** Why an id finds no stored assessment: it was erased (410), or never stored here (404). */
