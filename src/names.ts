@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /**
  * Edits (insertions, deletions, substitutions, swaps of two neighbours) that turn `a` into `b`; past `max`, only that it is
@@ -70,32 +70,48 @@ export function meantName(unknown: string, known: readonly string[]): string | u
 export const didYouMean = (meant: string | undefined): string => (meant === undefined ? '' : `; did you mean ${meant}?`);
 
 /**
- * "unknown field" or "unknown parameter", with the name it was likely meant as, when there is one: a
- * known name with `[]` after it (`roles[]`, how some HTTP libraries send a list) is taken as that name.
+ * Names an object schema does not take but a client may well send it, each with where what it means
+ * is found instead (`companySize` on the comparison that covers every size): such a name is told
+ * that, after "unknown parameter", where it would otherwise be told no more.
  */
-export function unknownNameMessage(what: 'field' | 'parameter', unknown: string, known: readonly string[]): string {
+export const elsewhere = z.registry<Record<string, string>>();
+
+/**
+ * "unknown field" or "unknown parameter", with the name it was likely meant as, when there is one: a
+ * known name with `[]` after it (`roles[]`, how some HTTP libraries send a list) is taken as that
+ * name, and a name the schema's `elsewhere` entry lists is told where to go.
+ */
+export function unknownNameMessage(
+  what: 'field' | 'parameter',
+  unknown: string,
+  known: readonly string[],
+  hints: Readonly<Record<string, string>> = {},
+): string {
+  const hint = Object.hasOwn(hints, unknown) ? hints[unknown] : undefined;
+  if (hint !== undefined) return `unknown ${what}: ${hint}`;
   const bracketed = unknown.endsWith('[]') ? known.find((name) => `${name}[]` === unknown) : undefined;
   return `unknown ${what}${didYouMean(bracketed ?? meantName(unknown, known))}`;
 }
 
 /**
- * The field names an object schema knows at `path` below `schema` (list indexes step into a list's
- * items; optional, nullable and defaulted values into what they wrap), or none where the path leads
- * elsewhere.
+ * The object schema at `path` below `schema` (list indexes step into a list's items; optional,
+ * nullable and defaulted values into what they wrap), or undefined where the path leads elsewhere.
  */
-export function knownNames(schema: unknown, path: readonly PropertyKey[]): string[] {
+export function objectAt(schema: unknown, path: readonly PropertyKey[]): z.ZodObject | undefined {
   let at = unwrapped(schema);
   for (const step of path) {
-    if (at === undefined) return [];
+    if (at === undefined) return undefined;
     const def = (at as z.ZodType)._zod.def as { type: string; shape?: Record<string, unknown>; element?: unknown };
     if (def.type === 'array' && typeof step === 'number') at = unwrapped(def.element);
     else if (def.type === 'object' && typeof step === 'string' && def.shape !== undefined) at = unwrapped(def.shape[step]);
-    else return [];
+    else return undefined;
   }
-  if (at === undefined) return [];
-  const def = (at as z.ZodType)._zod.def as { type: string; shape?: Record<string, unknown> };
-  return def.type === 'object' && def.shape !== undefined ? Object.keys(def.shape) : [];
+  const def = (at as z.ZodType | undefined)?._zod.def as { type: string; shape?: Record<string, unknown> } | undefined;
+  return def?.type === 'object' && def.shape !== undefined ? (at as z.ZodObject) : undefined;
 }
+
+/** The field names the object schema at `path` below `schema` knows (see objectAt), or none. */
+export const knownNames = (schema: unknown, path: readonly PropertyKey[]): string[] => Object.keys(objectAt(schema, path)?.shape ?? {});
 
 /** A schema without the optional, nullable, default and prefault wrappers around it. */
 function unwrapped(schema: unknown): unknown {

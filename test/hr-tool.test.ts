@@ -294,6 +294,18 @@ describe('comparisons: the rules of the README and DESIGN.md, recomputed from th
     expect(body.errors).toContainEqual({ field: 'querystring["roles[]"]', message: 'unknown parameter; did you mean roles?' });
   });
 
+  // Guards against (from a user walkthrough): a bare "unknown parameter" for a companySize sent to the
+  // comparison that already covers every size, which did not say where one size is asked for.
+  it('tells companySize on the comparison across sizes where one size is asked for', async () => {
+    const body = await problem('/v1/comparisons/by-company-size?roles=tech-lead,engineering-manager&companySize=startup', 400);
+    expect(body.errors).toEqual([
+      {
+        field: 'querystring.companySize',
+        message: 'unknown parameter: this comparison is at every company size already; for one size, GET /v1/comparisons takes companySize',
+      },
+    ]);
+  });
+
   it('reports an empty companySize once, not once per rule it breaks', async () => {
     const body = await problem('/v1/roles/tech-lead?companySize=', 400);
     expect(body.errors).toEqual([{ field: 'querystring.companySize', message: 'must not be empty' }]);

@@ -4,7 +4,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isDamageCode, storageFaultCode } from '../db/storage-faults.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody, slugHint } from '../errors.js';
-import { knownNames, unknownNameMessage } from '../names.js';
+import { elsewhere, knownNames, objectAt, unknownNameMessage } from '../names.js';
 import { PROBLEM_TYPES_BY_CODE, type ProblemCode } from '../problem-types.js';
 import { GIVEN_MORE_THAN_ONCE } from '../schemas/common.js';
 
@@ -168,10 +168,12 @@ export default fp(
           if (Array.isArray(unknown)) {
             const what = context === 'querystring' ? 'parameter' : 'field';
             const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context];
-            const known = knownNames(schema, path);
+            const object = objectAt(schema, path);
+            const known = knownNames(object, []);
+            const hints = object === undefined ? undefined : elsewhere.get(object);
             return unknown.map((key) => ({
               field: fieldPath(context, [...path, String(key)]),
-              message: unknownNameMessage(what, String(key), known),
+              message: unknownNameMessage(what, String(key), known, hints),
             }));
           }
           // A query parameter sent twice arrives as a list, which the one-value schemas misreport.

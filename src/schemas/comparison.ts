@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CLASSIFICATIONS } from '../domain/comparison.js';
 import { MAX_LEVEL, SLUG_BODY } from '../domain/knowledge-base.js';
+import { elsewhere } from '../names.js';
 import { ContentHash, GIVEN_MORE_THAN_ONCE, Level, Slug } from './common.js';
 import { Category, CompetencyRef, categoryFilter } from './knowledge-base.js';
 
@@ -101,7 +102,11 @@ export const ComparisonQuery = z.strictObject({
   category: categoryFilter('Compare only the competencies of this category'),
 });
 
-export const ComparisonAcrossSizesQuery = z.strictObject({
-  roles: RoleSet,
-  category: categoryFilter('Compare only the competencies of this category'),
-});
+export const ComparisonAcrossSizesQuery = z
+  .strictObject({
+    roles: RoleSet,
+    category: categoryFilter('Compare only the competencies of this category'),
+  })
+  .register(elsewhere, {
+    companySize: 'this comparison is at every company size already; for one size, GET /v1/comparisons takes companySize',
+  });
