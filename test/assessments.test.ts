@@ -303,7 +303,26 @@ describe('POST /v1/assessments: validation', () => {
     const answers = QUESTIONS.slice(0, MIN_ANSWERS - 1).map((q) => ({ questionId: q.id, value: 2 }));
     answers.push({ questionId: QUESTIONS[0]!.id, value: 4 });
     const problem = expectProblem(await post('/v1/assessments', { answers }), 422);
-    expect(problem.errors?.map((e) => e.field)).toEqual(expect.arrayContaining(['body.answers[7].questionId', 'body.answers']));
+    // Guards against (from a user walkthrough): the count, with nothing saying that the repeat above is why.
+    expect(problem.errors).toEqual([
+      { field: 'body.answers[7].questionId', message: `question "${QUESTIONS[0]!.id}" is answered more than once` },
+      {
+        field: 'body.answers',
+        message: 'needs at least 8 answers to distinct known questions (got 7: the answer named above does not count)',
+      },
+    ]);
+  });
+
+  it('says how many answers too few there are, and that the unknown ids named above do not count', async () => {
+    const answers = QUESTIONS.slice(0, MIN_ANSWERS - 2).map((q) => ({ questionId: q.id, value: 2 }));
+    const bare = expectProblem(await post('/v1/assessments', { answers }), 422);
+    expect(bare.errors).toEqual([{ field: 'body.answers', message: 'needs at least 8 answers to distinct known questions (got 6)' }]);
+    answers.push({ questionId: 'no-such-question', value: 3 }, { questionId: 'nor-this-one', value: 3 });
+    const typos = expectProblem(await post('/v1/assessments', { answers }), 422);
+    expect(typos.errors?.at(-1)).toEqual({
+      field: 'body.answers',
+      message: 'needs at least 8 answers to distinct known questions (got 6: the 2 answers named above do not count)',
+    });
   });
 
   it('answers 400 for a body that is not JSON', async () => {

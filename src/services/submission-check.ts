@@ -151,9 +151,13 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
     }
   });
   if (Array.isArray(body.answers) && usable < MIN_ANSWERS) {
+    // The answers named above (an unknown id, a repeat) are said to be why, so that one typo reads as one mistake.
+    const named = unacceptable.length;
+    const why =
+      named === 0 ? '' : `: the ${named === 1 ? 'answer' : `${named} answers`} named above ${named === 1 ? 'does' : 'do'} not count`;
     unacceptable.push({
       field: `${prefix}.answers`,
-      message: `needs at least ${MIN_ANSWERS} answers to distinct known questions (got ${usable})`,
+      message: `needs at least ${MIN_ANSWERS} answers to distinct known questions (got ${usable}${why})`,
     });
   }
   if (typeof body.companySize === 'string' && !kb.companySizeBySlug.has(body.companySize)) {
