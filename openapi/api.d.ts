@@ -4347,7 +4347,7 @@ export interface operations {
             query?: {
                 /**
                  * @description An instrument version (a result's `versions.instrument`): its questions as they were, to read the answers of results scored with them. Without it, the current questions.
-                 * @example 2026.12
+                 * @example 2026.12.1
                  */
                 version?: string;
             };

@@ -228,7 +228,7 @@ export const InstrumentQuery = z.strictObject({
     .meta({
       description:
         "An instrument version (a result's `versions.instrument`): its questions as they were, to read the answers of results scored with them. Without it, the current questions.",
-      examples: ['2026.12'],
+      examples: ['2026.12.1'],
     }),
 });
 
