@@ -7,7 +7,7 @@ import { DEFAULTS } from './config.js';
 import type { Content } from './content/load.js';
 import type { Synchronous } from './db/client.js';
 import { clientErrorAnswer, closingConnections, connectionLimit, continueBeforeBody, openFileLimit } from './http-edges.js';
-import { addJsonBodyParser, refuseRepeatedContentType } from './json-body.js';
+import { addJsonBodyParser, refuseOnHeaders } from './json-body.js';
 import { projectRoot } from './paths.js';
 import cachedFront from './plugins/cached-front.js';
 import cors, { type CorsOptions, corsHeadersForAnyOrigin, corsPreflight } from './plugins/cors.js';
@@ -157,7 +157,7 @@ export async function buildApp(options: AppOptions = {}) {
     app.removeContentTypeParser('text/plain');
 
     addJsonBodyParser(app);
-    app.addHook('preParsing', refuseRepeatedContentType);
+    app.addHook('preParsing', refuseOnHeaders);
     app.addHook('preParsing', continueBeforeBody);
 
     await app.register(errors);

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { preParsingHookHandler } from 'fastify';
 import type { CachedFront } from './cached-front.js';
 import { problemBody } from './errors.js';
+import { namesJson } from './json-body.js';
 import { API_SECURITY_HEADERS } from './plugins/security-headers.js';
 import type { ProblemCode } from './problem-types.js';
 
@@ -385,13 +386,22 @@ const BODILESS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * A preParsing hook: tells a client waiting for `100 Continue` to send its body, now that a route
  * will read it, unless its Content-Length is over the route's limit (Fastify then answers 413 without
- * reading, and closes the connection). The not-found handler (404, 405) never needs the body, and
- * no route reads the body of a GET, HEAD or OPTIONS (the cached front answers such a GET with no 100
- * either).
+ * reading, and closes the connection) or it is not JSON (Fastify answers 415 without reading). The
+ * not-found handler (404, 405) never needs the body, and no route reads the body of a GET, HEAD or
+ * OPTIONS (the cached front answers such a GET with no 100 either). An HTTP/1.0 client is sent no
+ * 100 at all, and its expectation is ignored (RFC 9110, 10.1.1 and 15.2).
  */
 export const continueBeforeBody: preParsingHookHandler = (request, reply, payload, done) => {
-  const expect = request.headers.expect;
-  if (expect !== undefined && !request.is404 && !BODILESS.has(request.method) && EXPECTS_CONTINUE.test(expect) && !reply.raw.headersSent) {
+  const { expect } = request.headers;
+  if (
+    expect !== undefined &&
+    !request.is404 &&
+    !BODILESS.has(request.method) &&
+    EXPECTS_CONTINUE.test(expect) &&
+    request.raw.httpVersionMinor >= 1 &&
+    namesJson(request.headers['content-type']) &&
+    !reply.raw.headersSent
+  ) {
     const length = Number(request.headers['content-length']);
     if (!(length > request.routeOptions.bodyLimit)) reply.raw.writeContinue();
   }

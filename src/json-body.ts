@@ -232,16 +232,39 @@ const REPEATED_CONTENT_TYPE = { field: 'headers.content-type', message: GIVEN_MO
 export const declaresBody = (headers: IncomingHttpHeaders) =>
   headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 
+/** Whether a Content-Type names JSON, the one media type bodies are read as (its parameters aside). */
+export function namesJson(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const end = contentType.indexOf(';');
+  return (end < 0 ? contentType : contentType.slice(0, end)).trim().toLowerCase() === 'application/json';
+}
+
 /**
- * A preParsing hook: a body sent with more than one Content-Type line is refused before a parser is
- * chosen by the first line, whatever that line names (and before a client waiting for `100 Continue`
- * is told to send the body). Requests without a body, and those no route takes, are left alone.
+ * Why a JSON body could not be read, known from the headers alone: a content coding (bodies are taken
+ * as sent), or a charset that is not UTF-8 (every charset named must read as UTF-8, as
+ * `charset=utf-8; charset=utf8` does; two that do not, or one of each, contradict each other).
  */
-export const refuseRepeatedContentType: preParsingHookHandler = (request, _reply, payload, done) => {
-  if (declaresBody(request.headers) && !request.is404 && repeatedContentType(request.raw.rawHeaders)) {
+function unreadableAs(headers: IncomingHttpHeaders): Error | undefined {
+  if (hasContentCoding(headers['content-encoding'])) return new UnsupportedContentCodingError();
+  const charsets = charsetsOf(headers['content-type']);
+  return charsets.every(readsAsUtf8) ? undefined : new UnsupportedCharsetError(charsets);
+}
+
+/**
+ * A preParsing hook: a body the headers already say cannot be read is refused before it is read
+ * (and before a client waiting for `100 Continue` is told to send it): one sent with more than one
+ * Content-Type line, before a parser is chosen by the first line, whatever that line names; a JSON one
+ * with a content coding or a charset other than UTF-8. Requests without a body, GET and HEAD (whose
+ * bodies are never read), and those no route takes, are left alone.
+ */
+export const refuseOnHeaders: preParsingHookHandler = (request, _reply, payload, done) => {
+  const { headers } = request;
+  if (!declaresBody(headers) || request.is404 || request.method === 'GET' || request.method === 'HEAD') return done(null, payload);
+  if (repeatedContentType(request.raw.rawHeaders)) {
     return done(new BadRequestError('The request has more than one Content-Type header: send one.', [REPEATED_CONTENT_TYPE]), undefined);
   }
-  done(null, payload);
+  const unreadable = namesJson(headers['content-type']) ? unreadableAs(headers) : undefined;
+  done(unreadable ?? null, unreadable === undefined ? payload : undefined);
 };
 
 declare module 'fastify' {
@@ -276,11 +299,10 @@ export function addJsonBodyParser(app: FastifyInstance): void {
   // A leading byte-order mark is left for the JSON parser, which skips one, as it did before.
   const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const parse = (request: FastifyRequest, bytes: Buffer, done: Parsed) => {
-    if (hasContentCoding(request.headers['content-encoding'])) return done(new UnsupportedContentCodingError(), undefined);
-    // Every charset named must read as UTF-8 (`charset=utf-8; charset=utf8` does); two that do not, or
-    // one of each, contradict each other.
-    const charsets = charsetsOf(request.headers['content-type']);
-    if (!charsets.every(readsAsUtf8)) return done(new UnsupportedCharsetError(charsets), undefined);
+    // Refused before the body is read as a rule (refuseOnHeaders); checked again for a Content-Type
+    // Fastify takes as JSON where namesJson does not.
+    const unreadable = unreadableAs(request.headers);
+    if (unreadable !== undefined) return done(unreadable, undefined);
     // A route that takes no body is sent an empty one as JSON by clients that send the header on every
     // request; what any other would say, whitespace or not JSON at all, changes nothing the route does.
     if (request.routeOptions.config.readsNoBody === true) return done(bytes.length === 0 ? null : new NoBodyError(), undefined);

@@ -480,8 +480,8 @@ describe('over a real connection', () => {
   // that waits for it sent a body over the limit, or to a path that does not exist, for nothing.
   describe('Expect: 100-continue', () => {
     const submission = JSON.stringify({ answers: [{ questionId: 'nobody', value: 3 }] });
-    const headersFor = (path: string, length: number) =>
-      `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
+    const headersFor = (path: string, length: number, more = 'Content-Type: application/json\r\n', version = '1.1') =>
+      `POST ${path} HTTP/${version}\r\nHost: x\r\n${more}Content-Length: ${length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
     const statusLines = (data: string) => data.split('\r\n').filter((line) => line.startsWith('HTTP/1.1 '));
 
     it('sends 100 Continue once the route will read the body, then answers it', async () => {
@@ -509,6 +509,33 @@ describe('over a real connection', () => {
       const lines = statusLines(data);
       expect(lines[0]).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
       expect(data).not.toContain('100 Continue');
+    });
+
+    // Guards against (from an adversarial review): 100 Continue before a refusal the headers already
+    // decided, so that a client sent a whole body (a batch of up to 4 MiB) to be told 415 or 400.
+    it.each([
+      ['a media type other than JSON', 'Content-Type: text/plain\r\n', '415', 'unsupported-media-type'],
+      ['no media type', '', '415', 'unsupported-media-type'],
+      ['a content coding', 'Content-Type: application/json\r\nContent-Encoding: gzip\r\n', '415', 'unsupported-content-encoding'],
+      ['a charset other than UTF-8', 'Content-Type: application/json; charset=latin1\r\n', '415', 'unsupported-charset'],
+    ])('answers a body in %s on its headers, without 100 Continue', async (_case, more, status, code) => {
+      const { data } = await exchange(port, (socket) => socket.write(headersFor('/v1/assessments/batch', 1000, more)), 2000);
+      expect(statusLines(data)).toEqual([expect.stringMatching(new RegExp(`^HTTP/1\\.1 ${status} `))]);
+      expect(data).toContain(`"code":"${code}"`);
+    });
+
+    // Guards against: 100 Continue sent to an HTTP/1.0 client, which RFC 9110 (15.2) forbids.
+    it('ignores the expectation of an HTTP/1.0 client, reading its body with no 100 first', async () => {
+      const { data } = await exchange(
+        port,
+        (socket) => {
+          socket.write(headersFor('/v1/assessments/preview', Buffer.byteLength(submission), undefined, '1.0'));
+          socket.write(submission);
+        },
+        2000,
+      );
+      expect(statusLines(data)).toEqual([expect.stringMatching(/^HTTP\/1\.1 4\d\d /)]);
+      expect(data).toContain('nobody');
     });
 
     // Guards against: Fastify sent 100 Continue to a GET (its preParsing hooks run for every method)
