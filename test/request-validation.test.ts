@@ -939,6 +939,22 @@ describe('validation messages', () => {
     expect(problemOf(await post(app, '/v1/assessments/batch', []), 400).errors).toEqual([{ field: 'body', message: 'must be an object' }]);
   });
 
+  // Guards against (from an adversarial review): a whole number past the safe integers (1e20) was
+  // told both zod's safe-integer bound ("must be at most 9007199254740991") and the scale's range.
+  it('tells a whole number far outside the scale its range, once, alone and in a batch', async () => {
+    for (const value of [1e20, -1e20, 1e300, 2 ** 53 + 2]) {
+      const alone = problemOf(await post(app, '/v1/assessments/preview', { answers: withFirst(app, value) }), 400);
+      expect([alone.detail, alone.errors], String(value)).toEqual([
+        'The submission has 1 problem.',
+        [{ field: 'body.answers[0].value', message: 'must be from 1 to 5' }],
+      ]);
+      const batch = await post(app, '/v1/assessments/batch', { items: [{ answers: withFirst(app, value) }] });
+      expect(batch.json().items[0].problem.errors, String(value)).toEqual([
+        { field: 'body.items[0].answers[0].value', message: 'must be from 1 to 5' },
+      ]);
+    }
+  });
+
   it('names the allowed values of a query parameter, and an undeclared one as a parameter', async () => {
     expect(problemOf(await app.inject('/v1/competencies?category=People'), 400).errors).toEqual([
       {

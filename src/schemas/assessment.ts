@@ -11,14 +11,17 @@ export const MAX_RESPONDENT_LENGTH = 200;
 /** A UTF-16 surrogate without its pair: text that strict JSON readers refuse once it is sent back. */
 export const LONE_SURROGATE = /\p{Cs}/u;
 
+const ANSWER_RANGE = 'must be from 1 to 5';
+
 export const Answer = z
   .strictObject({
     questionId: z.string().min(1).max(MAX_QUESTION_ID_LENGTH).describe('A question id from GET /v1/assessment/questions'),
-    // The range in one message, as a query's whole numbers give theirs.
+    // The range in one message, as a query's whole numbers give theirs: a whole number past the safe
+    // integers (1e20), which zod's int bounds first, is told the same range, once (checkThoroughly).
     value: z
-      .int()
-      .min(1, { error: 'must be from 1 to 5' })
-      .max(5, { error: 'must be from 1 to 5' })
+      .int({ error: (issue) => (issue.code === 'too_big' || issue.code === 'too_small' ? ANSWER_RANGE : undefined) })
+      .min(1, { error: ANSWER_RANGE })
+      .max(5, { error: ANSWER_RANGE })
       .describe('1 strongly disagree, 2 disagree, 3 neutral, 4 agree, 5 strongly agree'),
   })
   .meta({ id: 'Answer' });

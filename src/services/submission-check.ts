@@ -89,6 +89,18 @@ export function checkSubmission(kb: KnowledgeBase, raw: unknown, prefix = 'body'
   return submission ? { ok: true, submission } : checkThoroughly(kb, raw, prefix);
 }
 
+/** The problems without repeats: two checks that fail one field for one reason (a bound, and the range it is part of) are one problem. */
+function distinct(problems: FieldProblem[]): FieldProblem[] {
+  if (problems.length < 2) return problems;
+  const seen = new Set<string>();
+  return problems.filter(({ field, message }) => {
+    const key = `${field}\n${message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /** checkSubmission without the quick path: the schema, then the checks against the knowledge base. */
 export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'): SubmissionCheck {
   const parsed = Submission.safeParse(raw);
@@ -112,11 +124,13 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
       : message;
   const malformed: FieldProblem[] = parsed.success
     ? []
-    : parsed.error.issues.flatMap((issue) =>
-        // Each unknown field is named on its own, as the batch envelope and the query names them.
-        issue.code === 'unrecognized_keys'
-          ? issue.keys.map((key) => ({ field: fieldPath(prefix, [...issue.path, key]), message: unknownField(key, issue.path) }))
-          : [{ field: fieldPath(prefix, issue.path), message: companySizeHint(issue.path, issue.message) }],
+    : distinct(
+        parsed.error.issues.flatMap((issue) =>
+          // Each unknown field is named on its own, as the batch envelope and the query names them.
+          issue.code === 'unrecognized_keys'
+            ? issue.keys.map((key) => ({ field: fieldPath(prefix, [...issue.path, key]), message: unknownField(key, issue.path) }))
+            : [{ field: fieldPath(prefix, issue.path), message: companySizeHint(issue.path, issue.message) }],
+        ),
       );
 
   // Look at whatever parts are well-formed, so that both kinds of problem are reported together.
