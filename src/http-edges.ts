@@ -243,9 +243,29 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
           ? overflowedInUrl(error)
             ? [414, 'uri-too-long', "The request's URL is longer than the server accepts."]
             : [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
-          : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
+          : (unknownMethodAnswer(error) ?? [400, 'malformed-request', 'The request is not valid HTTP/1.1.']);
     afterPendingResponses(socket, answer);
   };
+}
+
+/** A method as RFC 9110 writes one: a token (letters, digits and a few marks), then the space before the target. */
+const METHOD_TOKEN = /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}) /;
+
+/**
+ * A 501 for a request whose method is well formed but one Node's parser does not know (`FOO`, or
+ * `get` in lowercase, since methods are case-sensitive): RFC 9110 (9.1) answers an unrecognised method
+ * 501, and only bytes that are no method at all (a TLS handshake sent to the HTTP port) are a 400.
+ * Methods Node knows but no route takes (`PROPFIND`) reach the router, which answers 405.
+ */
+function unknownMethodAnswer(error: NodeJS.ErrnoException & { rawPacket?: unknown }): [number, ProblemCode, string] | undefined {
+  if (error.code !== 'HPE_INVALID_METHOD' || !Buffer.isBuffer(error.rawPacket)) return undefined;
+  const method = METHOD_TOKEN.exec(error.rawPacket.toString('latin1', 0, 40))?.[1];
+  if (method === undefined) return undefined;
+  return [
+    501,
+    'not-implemented',
+    `The method ${method} is not one the API implements: it takes GET, HEAD, POST, DELETE and OPTIONS (methods are case-sensitive).`,
+  ];
 }
 
 /** A request line's start: a method, one space and a target (a path, an absolute URL or `*`). */

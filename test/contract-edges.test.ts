@@ -335,6 +335,25 @@ describe('over a real connection', () => {
     expect(JSON.parse(bodyOf(await chunked('Chunked')))).toMatchObject({ status: 400, code: 'validation-error' });
   });
 
+  // RFC 9110 §9.1: a server SHOULD answer 501 to a method it does not recognise. Guards against (from
+  // an adversarial review): `FOO` and `get` were told "not valid HTTP/1.1", a 400, as if malformed.
+  it('answers a well-formed method it does not know 501, naming it, and bytes that are no method 400', async () => {
+    const answer = async (head: string) => {
+      const response = await raw(port, head);
+      return [response.split('\r\n')[0], JSON.parse(bodyOf(response)).detail];
+    };
+    for (const method of ['FOO', 'get']) {
+      expect(await answer(`${method} /v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), method).toEqual([
+        'HTTP/1.1 501 Not Implemented',
+        `The method ${method} is not one the API implements: it takes GET, HEAD, POST, DELETE and OPTIONS (methods are case-sensitive).`,
+      ]);
+    }
+    expect(await answer('\u0016\u0003\u0001 /v1/roles HTTP/1.1\r\nHost: x\r\n\r\n')).toEqual([
+      'HTTP/1.1 400 Bad Request',
+      'The request is not valid HTTP/1.1.',
+    ]);
+  });
+
   // RFC 9110 §9.3.6. Guards against: with no 'connect' listener Node dropped the connection without an answer.
   it('answers CONNECT 501 instead of dropping the connection', async () => {
     const response = await raw(port, `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
