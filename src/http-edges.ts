@@ -170,11 +170,13 @@ function readAbsoluteForm(url: string): { path: string } | { refused: string } {
  * and the cached front all look at the path, and the docs page came with the API's headers (and no
  * scripts) while its files were 404s. The Host line is still checked, as HTTP/1.1 asks of a client.
  * A target it cannot read stays as it came, and why is returned, for `refusedTarget`. The asterisk
- * form (`OPTIONS *`) is left to Fastify.
+ * form is left to Fastify for OPTIONS (`OPTIONS *`) and refused for any other method.
  */
 function toOriginForm(request: IncomingMessage): string | undefined {
   const url = request.url;
-  if (url === undefined || url.startsWith('/') || url === '*') return undefined;
+  if (url === undefined || url.startsWith('/')) return undefined;
+  // The asterisk form is for OPTIONS alone (RFC 9112, 3.2.4).
+  if (url === '*') return request.method === 'OPTIONS' ? undefined : `The request target * is for OPTIONS alone, not ${request.method}.`;
   const read = readAbsoluteForm(url);
   if ('refused' in read) return read.refused;
   request.url = read.path;

@@ -31,7 +31,7 @@ export const PROBLEM_TYPES = {
     status: 400,
     title: 'Bad Request',
     description:
-      'The URL has broken percent-encoding or a path segment too long to route, or the request target is not a path (an absolute URL without a host, with userinfo, or of a scheme other than http or https).',
+      'The URL has broken percent-encoding or a path segment too long to route, or the request target is not a path (an absolute URL without a host, with userinfo, or of a scheme other than http or https; `*` with a method other than OPTIONS).',
   },
   'bad-host': {
     status: 400,

@@ -431,12 +431,22 @@ describe('over a real connection', () => {
 
   // RFC 9110 §9.3.7: `OPTIONS *` asks about the server rather than a resource (the test injector
   // cannot send that target). Guards against: a 404 naming the path `*`.
-  it('answers OPTIONS * with the methods of every route, and other methods on * with a 404', async () => {
+  // RFC 9112 §3.2.4: the asterisk form is for a server-wide OPTIONS alone. Guards against (from an
+  // adversarial review): GET * was a 404 naming the path `*`, where the README gives a target that is
+  // not a path a 400.
+  it('answers OPTIONS * with the methods of every route, and other methods on * with a 400', async () => {
     const options = await raw(port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(options).toMatch(/^HTTP\/1\.1 204 /);
     expect(/\r\nallow: ([^\r]+)/i.exec(options)?.[1]).toBe('DELETE, GET, HEAD, POST, OPTIONS');
     expect(options).toMatch(/\r\nx-content-type-options: nosniff/i);
-    expect(await raw(port, 'GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 404 /);
+    for (const method of ['GET', 'POST', 'DELETE']) {
+      const refused = await raw(port, `${method} * HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      expect(refused, method).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(bodyOf(refused)), method).toMatchObject({
+        code: 'bad-url',
+        detail: `The request target * is for OPTIONS alone, not ${method}.`,
+      });
+    }
   });
 
   // Guards against: a path under /docs whose `..` segments climb out of the documentation files (sent
