@@ -449,6 +449,17 @@ describe('over a real connection', () => {
     }
   });
 
+  // Guards against (from an adversarial review): the documentation's file server answered a path
+  // with a NUL byte 400 `bad-request` with the bare detail "Bad Request".
+  it('refuses a documentation path with a NUL byte as a bad URL, saying why', async () => {
+    const response = await raw(port, 'GET /docs/static/a%00b.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(response).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(bodyOf(response))).toMatchObject({
+      code: 'bad-url',
+      detail: 'This path holds a NUL byte (`%00`) or percent-encoding that does not decode: it names no file.',
+    });
+  });
+
   // Guards against: a path under /docs whose `..` segments climb out of the documentation files (sent
   // as is: clients and the test injector remove them first) got the framework's 403 typed `bad-request`.
   it.each(['/docs/static/../../package.json', '/docs/static/%2e%2e/%2e%2e/package.json', '/docs/static/..%5Cx'])(

@@ -251,6 +251,15 @@ export default fp(
         if (status === 403) {
           return sendProblem(request, reply, { status, code: 'forbidden', detail: 'This path has a `..` segment: it is not served.' });
         }
+        // The documentation's file server refuses a path it cannot decode, or one that holds a NUL byte
+        // (`%00`), with a bare "Bad Request".
+        if (status === 400 && request.url.startsWith('/docs/static/') && error.code === undefined) {
+          return sendProblem(request, reply, {
+            status,
+            code: 'bad-url',
+            detail: 'This path holds a NUL byte (`%00`) or percent-encoding that does not decode: it names no file.',
+          });
+        }
         return sendProblem(request, reply, {
           status,
           code: FRAMEWORK_CODES[error.code] ?? 'bad-request',
