@@ -259,9 +259,17 @@ const METHOD_TOKEN = /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}) /;
  * 501, and only bytes that are no method at all (a TLS handshake sent to the HTTP port) are a 400.
  * Methods Node knows but no route takes (`PROPFIND`) reach the router, which answers 405.
  */
-function unknownMethodAnswer(error: NodeJS.ErrnoException & { rawPacket?: unknown }): [number, ProblemCode, string] | undefined {
-  if (error.code !== 'HPE_INVALID_METHOD' || !Buffer.isBuffer(error.rawPacket)) return undefined;
-  const method = METHOD_TOKEN.exec(error.rawPacket.toString('latin1', 0, 40))?.[1];
+function unknownMethodAnswer(
+  error: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown },
+): [number, ProblemCode, string] | undefined {
+  const { rawPacket, bytesParsed } = error;
+  if (error.code !== 'HPE_INVALID_METHOD' || !Buffer.isBuffer(rawPacket) || typeof bytesParsed !== 'number') return undefined;
+  // The chunk can hold requests pipelined before this one: its head starts after the last empty line
+  // before where the parser stopped, inside its method (a body before it ends in no empty line, and
+  // leaves the start on no method: a 400).
+  const before = rawPacket.lastIndexOf('\r\n\r\n', bytesParsed);
+  const start = before < 0 ? 0 : before + 4;
+  const method = METHOD_TOKEN.exec(rawPacket.toString('latin1', start, start + 40))?.[1];
   if (method === undefined) return undefined;
   return [
     501,
