@@ -566,6 +566,7 @@ describe('over a real connection', () => {
       ['no media type', '', '415', 'unsupported-media-type'],
       ['a content coding', 'Content-Type: application/json\r\nContent-Encoding: gzip\r\n', '415', 'unsupported-content-encoding'],
       ['a charset other than UTF-8', 'Content-Type: application/json; charset=latin1\r\n', '415', 'unsupported-charset'],
+      ['a malformed Idempotency-Key', 'Content-Type: application/json\r\nIdempotency-Key: a b\r\n', '400', 'validation-error'],
     ])('answers a body in %s on its headers, without 100 Continue', async (_case, more, status, code) => {
       const { data } = await exchange(port, (socket) => socket.write(headersFor('/v1/assessments/batch', 1000, more)), 2000);
       expect(statusLines(data)).toEqual([expect.stringMatching(new RegExp(`^HTTP/1\\.1 ${status} `))]);

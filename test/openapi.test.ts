@@ -567,6 +567,13 @@ describe('OpenAPI document', () => {
         expect([response.statusCode, response.headers['content-range']], coding).toEqual([416, `bytes */${size}`]);
         expect(response.json()).toMatchObject({ type: '/problems/range-not-satisfiable', title: 'Range Not Satisfiable', status: 416 });
       }
+      // Guards against (from an adversarial review): a Range that is no byte range was told it asked
+      // for bytes past the file's end.
+      const malformed = await app.inject({ url, headers: { range: 'bytes=abc' } });
+      expect([malformed.statusCode, malformed.json().detail]).toEqual([
+        416,
+        'The Range names no bytes of the file that can be sent (none within its length, or none written as a byte range): Content-Range gives its length.',
+      ]);
     });
   });
 

@@ -236,7 +236,9 @@ export default fp(
           return sendProblem(request, reply, {
             status,
             code: 'range-not-satisfiable',
-            detail: 'The Range asks for bytes the file does not have: Content-Range gives its length.',
+            // Also the answer to a Range that is no byte range at all (`bytes=abc`), which RFC 9110 (14.2) lets a server refuse.
+            detail:
+              'The Range names no bytes of the file that can be sent (none within its length, or none written as a byte range): Content-Range gives its length.',
           });
         }
         // The documentation's file server, given an If-Match or If-Unmodified-Since the file fails.
