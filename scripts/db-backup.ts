@@ -21,7 +21,7 @@ import { constants } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { backupDatabase } from '../src/db/backup.js';
-import { kindOfPath } from '../src/db/client.js';
+import { fileOnPath, kindOfPath } from '../src/db/client.js';
 import { CommandError, EX_CANTCREAT, EX_NOINPUT, EX_USAGE, runCommand } from './cli.js';
 
 /** The files SQLite keeps beside a database while it is open, or after it was not closed cleanly. */
@@ -38,9 +38,12 @@ await runCommand('db:backup', async () => {
   if (!source?.isFile()) throw new CommandError(`no database at ${resolve(databasePath)} (DATABASE_PATH)`, EX_NOINPUT);
   const destination = destinationOf(target);
   const folder = dirname(resolve(destination));
-  const folderKind = kindOfPath(folder);
-  if (folderKind !== 'folder')
-    throw new CommandError(`the folder ${folder} ${folderKind === 'file' ? 'is a file, not a folder' : 'does not exist'}`, EX_CANTCREAT);
+  if (kindOfPath(folder) !== 'folder') {
+    const file = fileOnPath(folder);
+    const why =
+      file === undefined ? 'does not exist' : file === folder ? 'is a file, not a folder' : `runs through ${file}, which is a file`;
+    throw new CommandError(`the folder ${folder} ${why}`, EX_CANTCREAT);
+  }
   refuseTarget(destination, source);
 
   removeAbandonedPartials(folder, basename(destination));

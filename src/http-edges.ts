@@ -252,6 +252,7 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
 
 /** A method as RFC 9110 writes one: a token (letters, digits and a few marks), then the space before the target. */
 const METHOD_TOKEN = /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}) /;
+const TOKEN_CHARACTER = /^[!#$%&'*+.^_`|~0-9A-Za-z-]$/;
 
 /**
  * A 501 for a request whose method is well formed but one Node's parser does not know (`FOO`, or
@@ -264,11 +265,13 @@ function unknownMethodAnswer(
 ): [number, ProblemCode, string] | undefined {
   const { rawPacket, bytesParsed } = error;
   if (error.code !== 'HPE_INVALID_METHOD' || !Buffer.isBuffer(rawPacket) || typeof bytesParsed !== 'number') return undefined;
-  // The chunk can hold requests pipelined before this one: its head starts after the last empty line
-  // before where the parser stopped, inside its method (a body before it ends in no empty line, and
-  // leaves the start on no method: a 400).
+  // The chunk can hold requests pipelined before this one: the parser stopped inside its method, which
+  // starts after the token characters before that point, and after the last empty line (a body before
+  // it that ends in token characters, such as `null`, is read as part of the method it names).
   const before = rawPacket.lastIndexOf('\r\n\r\n', bytesParsed);
-  const start = before < 0 ? 0 : before + 4;
+  const floor = before < 0 ? 0 : before + 4;
+  let start = Math.min(bytesParsed, rawPacket.length);
+  while (start > floor && TOKEN_CHARACTER.test(String.fromCharCode(rawPacket[start - 1] as number))) start -= 1;
   const method = METHOD_TOKEN.exec(rawPacket.toString('latin1', start, start + 40))?.[1];
   if (method === undefined) return undefined;
   return [

@@ -245,6 +245,8 @@ export function namesJson(contentType: string | undefined): boolean {
  * `charset=utf-8; charset=utf8` does; two that do not, or one of each, contradict each other).
  */
 function unreadableAs(headers: IncomingHttpHeaders): Error | undefined {
+  // What nearly every client sends, settled without parsing anything.
+  if (headers['content-encoding'] === undefined && headers['content-type'] === 'application/json') return undefined;
   if (hasContentCoding(headers['content-encoding'])) return new UnsupportedContentCodingError();
   const charsets = charsetsOf(headers['content-type']);
   return charsets.every(readsAsUtf8) ? undefined : new UnsupportedCharsetError(charsets);
@@ -299,10 +301,13 @@ export function addJsonBodyParser(app: FastifyInstance): void {
   // A leading byte-order mark is left for the JSON parser, which skips one, as it did before.
   const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const parse = (request: FastifyRequest, bytes: Buffer, done: Parsed) => {
-    // Refused before the body is read as a rule (refuseOnHeaders); checked again for a Content-Type
-    // Fastify takes as JSON where namesJson does not.
-    const unreadable = unreadableAs(request.headers);
-    if (unreadable !== undefined) return done(unreadable, undefined);
+    // Refused before the body is read as a rule (refuseOnHeaders); checked here where that hook did
+    // not look: a request that declared no body, or a Content-Type Fastify takes as JSON where
+    // namesJson does not.
+    if (bytes.length === 0 || !namesJson(request.headers['content-type'])) {
+      const unreadable = unreadableAs(request.headers);
+      if (unreadable !== undefined) return done(unreadable, undefined);
+    }
     // A route that takes no body is sent an empty one as JSON by clients that send the header on every
     // request; what any other would say, whitespace or not JSON at all, changes nothing the route does.
     if (request.routeOptions.config.readsNoBody === true) return done(bytes.length === 0 ? null : new NoBodyError(), undefined);

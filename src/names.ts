@@ -72,7 +72,8 @@ export const didYouMean = (meant: string | undefined): string => (meant === unde
 /**
  * Names an object schema does not take but a client may well send it, each with where what it means
  * is found instead (`companySize` on the comparison that covers every size): such a name is told
- * that, after "unknown parameter", where it would otherwise be told no more.
+ * that, after "unknown parameter;", as a misplaced submission field is, where it would otherwise be
+ * told no more.
  */
 export const elsewhere = z.registry<Record<string, string>>();
 
@@ -88,7 +89,7 @@ export function unknownNameMessage(
   hints: Readonly<Record<string, string>> = {},
 ): string {
   const hint = Object.hasOwn(hints, unknown) ? hints[unknown] : undefined;
-  if (hint !== undefined) return `unknown ${what}: ${hint}`;
+  if (hint !== undefined) return `unknown ${what}; ${hint}`;
   const bracketed = unknown.endsWith('[]') ? known.find((name) => `${name}[]` === unknown) : undefined;
   return `unknown ${what}${didYouMean(bracketed ?? meantName(unknown, known))}`;
 }

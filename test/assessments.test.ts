@@ -308,12 +308,12 @@ describe('POST /v1/assessments: validation', () => {
       { field: 'body.answers[7].questionId', message: `question "${QUESTIONS[0]!.id}" is answered more than once` },
       {
         field: 'body.answers',
-        message: 'needs at least 8 answers to distinct known questions (got 7: the answer named above does not count)',
+        message: 'needs at least 8 answers to distinct known questions (got 7, not counting the answer named above)',
       },
     ]);
   });
 
-  it('says how many answers too few there are, and that the unknown ids named above do not count', async () => {
+  it('says how many answers too few there are, and that the unknown ids named above are not counted', async () => {
     const answers = QUESTIONS.slice(0, MIN_ANSWERS - 2).map((q) => ({ questionId: q.id, value: 2 }));
     const bare = expectProblem(await post('/v1/assessments', { answers }), 422);
     expect(bare.errors).toEqual([{ field: 'body.answers', message: 'needs at least 8 answers to distinct known questions (got 6)' }]);
@@ -321,7 +321,7 @@ describe('POST /v1/assessments: validation', () => {
     const typos = expectProblem(await post('/v1/assessments', { answers }), 422);
     expect(typos.errors?.at(-1)).toEqual({
       field: 'body.answers',
-      message: 'needs at least 8 answers to distinct known questions (got 6: the 2 answers named above do not count)',
+      message: 'needs at least 8 answers to distinct known questions (got 6, not counting the 2 answers named above)',
     });
   });
 

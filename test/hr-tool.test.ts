@@ -301,7 +301,7 @@ describe('comparisons: the rules of the README and DESIGN.md, recomputed from th
     expect(body.errors).toEqual([
       {
         field: 'querystring.companySize',
-        message: 'unknown parameter: this comparison is at every company size already; for one size, GET /v1/comparisons takes companySize',
+        message: 'unknown parameter; this comparison is at every company size already: for one size, GET /v1/comparisons takes companySize',
       },
     ]);
   });

@@ -102,7 +102,7 @@ describe('unknownNameMessage', () => {
 
   it('tells a name the schema lists as belonging elsewhere where it goes, and only that name', () => {
     const hints = { size: 'sizes are at GET /sizes' };
-    expect(unknownNameMessage('parameter', 'size', ['roles'], hints)).toBe('unknown parameter: sizes are at GET /sizes');
+    expect(unknownNameMessage('parameter', 'size', ['roles'], hints)).toBe('unknown parameter; sizes are at GET /sizes');
     expect(unknownNameMessage('parameter', 'rols', ['roles'], hints)).toBe('unknown parameter; did you mean roles?');
     // Names on Object.prototype are not hints.
     expect(unknownNameMessage('parameter', 'toString', ['roles'], hints)).toBe('unknown parameter');

@@ -416,16 +416,19 @@ describe('db:backup at its edges', () => {
     const missingFolder = await runScript('db-backup.ts', [join(folder, 'missing', 'kb.sqlite')], databasePath);
     const overNotes = await runScript('db-backup.ts', [notes], databasePath);
     const throughNotes = await runScript('db-backup.ts', [join(notes, 'kb.sqlite')], databasePath);
+    const underNotes = await runScript('db-backup.ts', [join(notes, 'sub', 'kb.sqlite')], databasePath);
     // Guards against: better-sqlite3's TypeError with its stack for the first, the text file
     // silently replaced by a database for the second, and a bare "ENOTDIR … lstat" for the third.
     expect({
       missingFolder: [missingFolder.code, hasStack(missingFolder.output), /does not exist/.test(missingFolder.output)],
       overNotes: [overNotes.code, hasStack(overNotes.output), readFileSync(notes, 'utf8')],
       throughNotes: [throughNotes.code, throughNotes.output.trim()],
+      underNotes: [underNotes.code, underNotes.output.trim()],
     }).toEqual({
       missingFolder: [73, false, true],
       overNotes: [73, false, 'an operator typed the wrong name\n'],
       throughNotes: [73, `db:backup: the folder ${notes} is a file, not a folder`],
+      underNotes: [73, `db:backup: the folder ${join(notes, 'sub')} runs through ${notes}, which is a file`],
     });
   }, 40_000);
 

@@ -199,14 +199,8 @@ function applyMigrations(sqlite: Database.Database): number {
  * new folder with `ENOENT` (such as /proc).
  */
 export function makeFolders(folder: string): void {
-  const missing: string[] = [];
-  for (let at = resolve(folder); ; at = dirname(at)) {
-    const found = kindOfPath(at);
-    if (found === 'file') throw new Error(`its folder path runs through ${at}, which is a file, not a folder`);
-    if (found === 'folder') break;
-    missing.unshift(at);
-    if (dirname(at) === at) break;
-  }
+  const { missing, file } = walkUp(folder);
+  if (file !== undefined) throw new Error(`its folder path runs through ${file}, which is a file, not a folder`);
   for (const at of missing) {
     try {
       mkdirSync(at);
@@ -227,6 +221,23 @@ const FOLDER_REFUSALS: Record<string, string> = {
   ENOENT: 'the file system there does not take new folders (ENOENT)',
   ENOSPC: 'the disk is full (ENOSPC)',
 };
+
+/**
+ * The folders missing on the way to `folder`, from the top down, and the file the path runs through
+ * instead of a folder, if any (then a folder under it can never be made).
+ */
+function walkUp(folder: string): { missing: string[]; file?: string } {
+  const missing: string[] = [];
+  for (let at = resolve(folder); ; at = dirname(at)) {
+    const found = kindOfPath(at);
+    if (found === 'file') return { missing, file: at };
+    if (found === 'folder' || dirname(at) === at) return { missing };
+    missing.unshift(at);
+  }
+}
+
+/** The file a folder's path runs through instead of a folder (`notes.txt` in `notes.txt/a/b`), if any. */
+export const fileOnPath = (folder: string): string | undefined => walkUp(folder).file;
 
 /** What is at a path: a folder, another kind of file, or nothing (also where the path runs through a file). */
 export function kindOfPath(path: string): 'folder' | 'file' | undefined {

@@ -255,7 +255,7 @@ export default fp(
         }
         // The documentation's file server refuses a path it cannot decode, or one that holds a NUL byte
         // (`%00`), with a bare "Bad Request".
-        if (status === 400 && request.url.startsWith('/docs/static/') && error.code === undefined) {
+        if (status === 400 && request.routeOptions.url === '/docs/static/*' && error.code === undefined) {
           return sendProblem(request, reply, {
             status,
             code: 'bad-url',

@@ -108,5 +108,5 @@ export const ComparisonAcrossSizesQuery = z
     category: categoryFilter('Compare only the competencies of this category'),
   })
   .register(elsewhere, {
-    companySize: 'this comparison is at every company size already; for one size, GET /v1/comparisons takes companySize',
+    companySize: 'this comparison is at every company size already: for one size, GET /v1/comparisons takes companySize',
   });

@@ -165,13 +165,13 @@ export function checkThoroughly(kb: KnowledgeBase, raw: unknown, prefix = 'body'
     }
   });
   if (Array.isArray(body.answers) && usable < MIN_ANSWERS) {
-    // The answers named above (an unknown id, a repeat) are said to be why, so that one typo reads as one mistake.
+    // The answers named above (an unknown id, a repeat) are said to be left out of the count, so that
+    // one typo reads as one mistake.
     const named = unacceptable.length;
-    const why =
-      named === 0 ? '' : `: the ${named === 1 ? 'answer' : `${named} answers`} named above ${named === 1 ? 'does' : 'do'} not count`;
+    const without = named === 0 ? '' : `, not counting the ${named === 1 ? 'answer' : `${named} answers`} named above`;
     unacceptable.push({
       field: `${prefix}.answers`,
-      message: `needs at least ${MIN_ANSWERS} answers to distinct known questions (got ${usable}${why})`,
+      message: `needs at least ${MIN_ANSWERS} answers to distinct known questions (got ${usable}${without})`,
     });
   }
   if (typeof body.companySize === 'string' && !kb.companySizeBySlug.has(body.companySize)) {
