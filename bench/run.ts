@@ -13,6 +13,7 @@ import { projectRoot } from '../src/paths.js';
 import {
   ACCEPT_ENCODING,
   checkAnswers,
+  coldStartSec,
   environment,
   type Load,
   type Measure,
@@ -33,13 +34,8 @@ const { duration, warmup } = roundSettings();
 const e0SecPerClass = Math.max(1, Math.round(duration / 2));
 const slices = [5, 4, 3, 2, 1].find((n) => duration % n === 0 && e0SecPerClass % n === 0) ?? 1;
 const began = Date.now();
-/**
- * Seconds of E0, discarded, before E0's start is measured. The load generator and E0 start cold: on
- * 2026-12-06 E0's first 2 s gave 70,936 req/s and its 2 s rounds from the tenth second on mostly
- * 80,000–90,000, so a start measured after the usual warm-up alone read low and made a run look like
- * drift.
- */
-const COLD_START_SEC = Math.min(10, duration);
+/** Seconds of E0, discarded, before E0's start is measured (see coldStartSec). */
+const COLD_START_SEC = coldStartSec(duration);
 
 /** Target ratios to E0 from the performance issue. */
 const TARGETS: Record<string, number> = {
