@@ -136,8 +136,13 @@ export function newAssessment(parts: AssessmentParts & Omit<AssessmentRecord, ke
  * records), so that an Idempotency-Key can keep those texts and the records' ids instead of a second
  * copy of every document.
  */
-/** `lockedSince`: when the work began to wait for the write lock (for row numbers), if it did. */
-type Prepared = { records: AssessmentRecord[]; status: number; around: readonly string[]; lockedSince?: number };
+type Prepared = {
+  records: AssessmentRecord[];
+  status: number;
+  around: readonly string[];
+  /** When the work began to wait for the write lock (for row numbers), if it did. */
+  lockedSince?: number;
+};
 
 /** The texts of `around` with each document between two of them, in order. */
 function interleave(around: readonly string[], documents: readonly string[]): string {
