@@ -356,6 +356,22 @@ describe('headers and details for clients', () => {
     expect(problem.errors).toEqual([{ field: 'params.id', message: 'must be an assessment id: the UUID in the Location of its 201' }]);
   });
 
+  it('reads the nil and the max UUID in either case as ids never stored, as it reads any other UUID', async () => {
+    for (const id of [
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF',
+      'fFfFfFfF-FFFF-ffff-FFFF-ffffffffffff',
+    ]) {
+      expect((await app.inject(`/v1/assessments/${id}`)).statusCode, id).toBe(404);
+      expect((await app.inject({ method: 'DELETE', url: `/v1/assessments/${id}` })).statusCode, id).toBe(404);
+    }
+    // Neither of these is a UUID: a version digit of 0, and a max UUID one digit short.
+    for (const id of ['00000000-0000-0000-8000-000000000000', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFF']) {
+      problemOf(await app.inject(`/v1/assessments/${id}`), 400);
+    }
+  });
+
   // Guards against: the question bank read under the plural path of stored assessments
   // (`/v1/assessments/questions`, where the bank is `/v1/assessment/questions`) being told only what
   // an assessment id is, with nothing to say where the questions are.

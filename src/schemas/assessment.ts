@@ -172,11 +172,19 @@ export const Assessment = z
 
 export const AssessmentPreview = z.object(storedFields).meta({ id: 'AssessmentPreview' });
 
+/**
+ * zod's UUID pattern with the max UUID in either case, as every other UUID is: ids are read in either
+ * case (RFC 9562), so FFFFFFFF-… is an id never stored (404), as ffffffff-… is, not a malformed one.
+ */
+const ANY_CASE_UUID = new RegExp(
+  z.regexes.uuid().source.replace('ffffffff-ffff-ffff-ffff-ffffffffffff', '[fF]{8}-[fF]{4}-[fF]{4}-[fF]{4}-[fF]{12}'),
+);
+
 export const AssessmentParams = z.strictObject({
   id: z
     // The question bank is under the singular `/v1/assessment/`: the plural, where ids are read, is
     // the easy slip, and is told where the questions are.
-    .uuid({
+    .stringFormat('uuid', ANY_CASE_UUID, {
       error: (issue) =>
         `must be an assessment id: the UUID in the Location of its 201${issue.input === 'questions' ? ' (the questions are at /v1/assessment/questions)' : ''}`,
     })
