@@ -648,6 +648,33 @@ describe('a database path that names a folder', () => {
   });
 });
 
+describe('a database path that is a symbolic link', () => {
+  it('opens the file it names, made where the folder exists', () => {
+    const folder = temp.make('rc-ops-link-');
+    const link = join(folder, 'kb.sqlite');
+    symlinkSync(join(folder, 'real.sqlite'), link);
+    openDatabase(link).sqlite.close();
+    expect(statSync(join(folder, 'real.sqlite')).isFile()).toBe(true);
+  });
+
+  // Guards against: SQLite's bare "unable to open database file" for a link whose target cannot be
+  // made, which does not say that the path is a link, nor where it leads.
+  it('is refused, naming where it leads, when the folder it leads to does not exist or the links loop', () => {
+    const folder = temp.make('rc-ops-link-');
+    const dangling = join(folder, 'kb.sqlite');
+    const target = join(folder, 'gone', 'kb.sqlite');
+    symlinkSync(target, dangling);
+    expect(() => openDatabase(dangling)).toThrow(
+      `cannot open or migrate the database ${dangling}: it is a symbolic link to ${target}, whose folder ${join(folder, 'gone')} does not exist`,
+    );
+    const loop = join(folder, 'loop.sqlite');
+    symlinkSync('loop.sqlite', loop);
+    expect(() => openDatabase(loop)).toThrow(
+      `cannot open or migrate the database ${loop}: it is a symbolic link to ${loop}, and the links from there go round in a loop (ELOOP)`,
+    );
+  });
+});
+
 describe('the folders above a database path', () => {
   it('are made, each level that is missing', () => {
     const path = join(temp.make('rc-ops-folders-'), 'a', 'b', 'kb.sqlite');

@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
@@ -250,8 +250,32 @@ export function kindOfPath(path: string): 'folder' | 'file' | undefined {
   }
 }
 
+/**
+ * Why a symbolic link at `path` leads nowhere a database can be made, if it does: SQLite follows it,
+ * and makes the file it names where that file's folder exists, but says only "unable to open
+ * database file" where it does not, or where the links go round in a loop.
+ */
+function deadEndLink(path: string): string | undefined {
+  if (!lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return undefined;
+  const target = resolve(dirname(path), readlinkSync(path));
+  try {
+    statSync(path);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return `it is a symbolic link to ${target}, and the links from there go round in a loop (ELOOP)`;
+    const folder = dirname(target);
+    if ((code === 'ENOENT' || code === 'ENOTDIR') && kindOfPath(folder) !== 'folder') {
+      return `it is a symbolic link to ${target}, whose folder ${folder} does not exist`;
+    }
+    return undefined;
+  }
+}
+
 function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOptions) {
   if (!inMemory) makeFolders(dirname(path));
+  const deadEnd = inMemory ? undefined : deadEndLink(path);
+  if (deadEnd !== undefined) throw new Error(deadEnd);
   // SQLite says only "unable to open database file".
   if (!inMemory && statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error('it is a folder, not a database file');
   const sqlite = new Database(path);
