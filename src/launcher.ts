@@ -1,5 +1,5 @@
 // The production entry, built into dist/server.js. It runs the server's bundle (server.bundle.cjs
-// beside it) from V8's code cache (server.bundle.cache): compiling the 3.3 MB bundle at every start
+// beside it) from V8's code cache (server.bundle.cache): compiling the 3.6 MB bundle at every start
 // took a third of the time to /ready on an existing database. The build makes the cache by starting
 // the server once; when it is missing or refused, the server writes it again once it listens.
 import { dirname, join } from 'node:path';

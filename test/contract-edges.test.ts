@@ -354,6 +354,37 @@ describe('over a real connection', () => {
     ]);
   });
 
+  // README (CORS): the problems Node's parser answers, the unknown method's 501 among them, carry CORS
+  // headers only under CORS_ORIGINS=*, and the 501 for a transfer coding none. Guards against: a page
+  // that could not read why its request was refused, or headers for an origin never looked at.
+  it('gives the problems its parser answers CORS headers for any origin only when every origin is allowed', async () => {
+    const early = {
+      'unknown method 501': 'FOO /v1/roles HTTP/1.1\r\nHost: x\r\nOrigin: https://hr.example\r\nConnection: close\r\n\r\n',
+      'oversized headers 431': `GET /v1/roles HTTP/1.1\r\nHost: x\r\nOrigin: https://hr.example\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    };
+    const corsOf = async (at: number, head: string) => {
+      const [status = '', ...lines] = (await raw(at, head)).split('\r\n\r\n')[0]?.split('\r\n') ?? [];
+      const header = (name: string) =>
+        lines
+          .find((line) => line.toLowerCase().startsWith(`${name}:`))
+          ?.slice(name.length + 1)
+          .trim();
+      expect(status).toMatch(/^HTTP\/1\.1 (501|431) /);
+      return [header('access-control-allow-origin'), header('access-control-expose-headers')?.includes('X-Request-Id')];
+    };
+    for (const [label, head] of Object.entries(early)) expect(await corsOf(port, head), label).toEqual(['*', true]);
+    const transferCoding =
+      'POST /v1/assessments/preview HTTP/1.1\r\nHost: x\r\nOrigin: https://hr.example\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n0\r\n\r\n';
+    expect(await corsOf(port, transferCoding)).toEqual([undefined, undefined]);
+    const listed = await listening({ corsOrigins: ['https://hr.example'] });
+    try {
+      const listedPort = Number(new URL(listed.base).port);
+      for (const [label, head] of Object.entries(early)) expect(await corsOf(listedPort, head), label).toEqual([undefined, undefined]);
+    } finally {
+      await listed.app.close();
+    }
+  });
+
   // RFC 9110 §9.3.6. Guards against: with no 'connect' listener Node dropped the connection without an answer.
   it('answers CONNECT 501 instead of dropping the connection', async () => {
     const response = await raw(port, `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
