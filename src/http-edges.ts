@@ -4,7 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyRequest, preParsingHookHandler } from 'fastify';
+import type { preParsingHookHandler } from 'fastify';
 import type { CachedFront } from './cached-front.js';
 import { problemBody } from './errors.js';
 import { namesJson } from './json-body.js';
@@ -437,31 +437,11 @@ export const continueBeforeBody: preParsingHookHandler = (request, reply, payloa
   ) {
     const length = Number(request.headers['content-length']);
     if (length > request.routeOptions.bodyLimit) return done(null, payload);
-    // Headers the route refuses (a malformed Idempotency-Key) are refused now, as they would be once
-    // the body had come, rather than after the client was told to send it.
-    const refused = headersRefused(request);
-    if (refused !== undefined) return done(refused, undefined);
+    // Headers the route refuses (a malformed Idempotency-Key) were refused already, by refuseOnHeaders.
     reply.raw.writeContinue();
   }
   done(null, payload);
 };
-
-/**
- * The validation error the route's headers schema gives these headers, shaped as Fastify shapes it
- * (the error handler reads `validation` and `validationContext`), or undefined when they pass or the
- * route has none.
- */
-function headersRefused(request: FastifyRequest): Error | undefined {
-  const validate = request.getValidationFunction('headers') as ((headers: unknown) => { error?: unknown }) | undefined;
-  const result = validate?.(request.headers);
-  if (result?.error === undefined) return undefined;
-  return Object.assign(new Error('The request headers are invalid.'), {
-    statusCode: 400,
-    code: 'FST_ERR_VALIDATION',
-    validation: result.error,
-    validationContext: 'headers',
-  });
-}
 
 /**
  * File descriptors kept back from connections: the database, its `-wal` and `-shm` (and the

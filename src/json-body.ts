@@ -253,11 +253,30 @@ function unreadableAs(headers: IncomingHttpHeaders): Error | undefined {
 }
 
 /**
+ * The validation error the route's headers schema gives these headers, shaped as Fastify shapes it
+ * (the error handler reads `validation` and `validationContext`), or undefined when they pass or the
+ * route has none.
+ */
+function headersRefused(request: FastifyRequest): Error | undefined {
+  const validate = request.getValidationFunction('headers') as ((headers: unknown) => { error?: unknown }) | undefined;
+  const result = validate?.(request.headers);
+  if (result?.error === undefined) return undefined;
+  return Object.assign(new Error('The request headers are invalid.'), {
+    statusCode: 400,
+    code: 'FST_ERR_VALIDATION',
+    validation: result.error,
+    validationContext: 'headers',
+  });
+}
+
+/**
  * A preParsing hook: a body the headers already say cannot be read is refused before it is read
  * (and before a client waiting for `100 Continue` is told to send it): one sent with more than one
  * Content-Type line, before a parser is chosen by the first line, whatever that line names; a JSON one
- * with a content coding or a charset other than UTF-8. Requests without a body, GET and HEAD (whose
- * bodies are never read), and those no route takes, are left alone.
+ * with a content coding or a charset other than UTF-8, or with headers the route refuses (a
+ * malformed Idempotency-Key: checked after the body, it would lose to a body that does not parse,
+ * and the answer would turn on whether the client waited for `100 Continue`). Requests without a
+ * body, GET and HEAD (whose bodies are never read), and those no route takes, are left alone.
  */
 export const refuseOnHeaders: preParsingHookHandler = (request, _reply, payload, done) => {
   const { headers } = request;
@@ -265,8 +284,9 @@ export const refuseOnHeaders: preParsingHookHandler = (request, _reply, payload,
   if (repeatedContentType(request.raw.rawHeaders)) {
     return done(new BadRequestError('The request has more than one Content-Type header: send one.', [REPEATED_CONTENT_TYPE]), undefined);
   }
-  const unreadable = namesJson(headers['content-type']) ? unreadableAs(headers) : undefined;
-  done(unreadable ?? null, unreadable === undefined ? payload : undefined);
+  // Another media type is answered 415 whatever its headers, as the parser is chosen.
+  const refused = namesJson(headers['content-type']) ? (unreadableAs(headers) ?? headersRefused(request)) : undefined;
+  done(refused ?? null, refused === undefined ? payload : undefined);
 };
 
 declare module 'fastify' {

@@ -183,6 +183,22 @@ describe('in-process contract checks', () => {
     expect(response.json().code).toBe('forbidden-key');
   });
 
+  // Guards against: a malformed Idempotency-Key checked only after the body, so that with a body that
+  // does not parse the client was told of the body, or of the key when it waited for 100 Continue.
+  it('refuses a malformed Idempotency-Key before the body, whatever the body', async () => {
+    for (const url of ['/v1/assessments', '/v1/assessments/batch']) {
+      for (const payload of ['{"answers": [', '{"items": []}', '\u00ff']) {
+        const response = await app.inject({
+          method: 'POST',
+          url,
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'a b' },
+          payload,
+        });
+        expect(fieldsOf(problemOf(response, 400)), `${url} ${payload}`).toEqual(['headers.idempotency-key']);
+      }
+    }
+  });
+
   // README: the 415 names the coding read "with `Accept-Encoding: identity`". A page can send a
   // compressed body (CompressionStream + Content-Encoding). Guards against: Accept-Encoding is not a
   // CORS-safelisted response header and was not exposed, so the page could not read it.
