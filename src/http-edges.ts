@@ -245,40 +245,74 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
           ? overflowedInUrl(error)
             ? [414, 'uri-too-long', "The request's URL is longer than the server accepts."]
             : [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
-          : (unknownMethodAnswer(error) ?? [400, 'malformed-request', 'The request is not valid HTTP/1.1.']);
+          : (unknownMethodAnswer(error, socket) ?? [400, 'malformed-request', 'The request is not valid HTTP/1.1.']);
     afterPendingResponses(socket, answer);
   };
 }
 
-/** A method as RFC 9110 writes one: a token (letters, digits and a few marks), then the space before the target. */
-const METHOD_TOKEN = /^([!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}) /;
-const TOKEN_CHARACTER = /^[!#$%&'*+.^_`|~0-9A-Za-z-]$/;
+/** Whether a byte is one a method may hold: RFC 9110's token characters (letters, digits and a few marks). */
+const isTokenByte = (byte: number | undefined) => byte !== undefined && TOKEN_BYTES.has(byte);
+const TOKEN_BYTES = new Set(Buffer.from("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 'latin1'));
+const SPACE = 0x20;
+const LINE_FEED = 0x0a;
+const MAX_NAMED_METHOD = 32;
+const IMPLEMENTED = 'it takes GET, HEAD, POST, DELETE and OPTIONS (methods are case-sensitive)';
 
 /**
  * A 501 for a request whose method is well formed but one Node's parser does not know (`FOO`, or
  * `get` in lowercase, since methods are case-sensitive): RFC 9110 (9.1) answers an unrecognised method
  * 501, and only bytes that are no method at all (a TLS handshake sent to the HTTP port) are a 400.
  * Methods Node knows but no route takes (`PROPFIND`) reach the router, which answers 405.
+ *
+ * The parser stops inside the method, in the chunk it was reading: the method is the run of token
+ * characters around that point, followed by a space, or running on past the chunk's end (its rest
+ * still to come). It is named only where the run surely starts it: at the connection's first byte,
+ * after a byte no method holds (the `}` ending a JSON body before it), or after the empty line ending a
+ * head whose request has no body. A run at the start of a later chunk may have begun in the one
+ * before, and one after a head with a body may start with that body's end (`null` then `FOO`): the 501
+ * then names no method.
  */
 function unknownMethodAnswer(
   error: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown },
+  socket: Duplex,
 ): [number, ProblemCode, string] | undefined {
-  const { rawPacket, bytesParsed } = error;
-  if (error.code !== 'HPE_INVALID_METHOD' || !Buffer.isBuffer(rawPacket) || typeof bytesParsed !== 'number') return undefined;
-  // The chunk can hold requests pipelined before this one: the parser stopped inside its method, which
-  // starts after the token characters before that point, and after the last empty line (a body before
-  // it that ends in token characters, such as `null`, is read as part of the method it names).
-  const before = rawPacket.lastIndexOf('\r\n\r\n', bytesParsed);
-  const floor = before < 0 ? 0 : before + 4;
-  let start = Math.min(bytesParsed, rawPacket.length);
-  while (start > floor && TOKEN_CHARACTER.test(String.fromCharCode(rawPacket[start - 1] as number))) start -= 1;
-  const method = METHOD_TOKEN.exec(rawPacket.toString('latin1', start, start + 40))?.[1];
-  if (method === undefined) return undefined;
+  const { rawPacket: chunk, bytesParsed } = error;
+  if (error.code !== 'HPE_INVALID_METHOD' || !Buffer.isBuffer(chunk) || typeof bytesParsed !== 'number') return undefined;
+  const at = Math.min(bytesParsed, chunk.length);
+  let start = at;
+  while (start > 0 && isTokenByte(chunk[start - 1])) start -= 1;
+  let end = at;
+  while (end < chunk.length && isTokenByte(chunk[end])) end += 1;
+  const runsOn = end === chunk.length;
+  if (end === start || (!runsOn && chunk[end] !== SPACE)) return undefined;
+  const named = !runsOn && end - start <= MAX_NAMED_METHOD && startsRequest(chunk, start, socket);
+  const method = named ? chunk.toString('latin1', start, end) : undefined;
   return [
     501,
     'not-implemented',
-    `The method ${method} is not one the API implements: it takes GET, HEAD, POST, DELETE and OPTIONS (methods are case-sensitive).`,
+    method === undefined
+      ? `The request's method is not one the API implements: ${IMPLEMENTED}.`
+      : `The method ${method} is not one the API implements: ${IMPLEMENTED}.`,
   ];
+}
+
+/** A header line that gives a request a body: a Content-Length other than 0, or a Transfer-Encoding. */
+const BODY_HEADER = /\r\n(?:content-length[ \t]*:[ \t]*0*[1-9]|transfer-encoding[ \t]*:)/i;
+
+/**
+ * Whether a run of token characters from `start` surely starts a request: at the connection's first
+ * byte, after a byte that is neither a token character (`start` is the run's start) nor a line feed,
+ * or right after the empty line that ends a head (seen whole in the chunk) of a request without a body.
+ */
+function startsRequest(chunk: Buffer, start: number, socket: Duplex): boolean {
+  if (start === 0) return (socket as Socket).bytesRead === chunk.length;
+  if (chunk[start - 1] !== LINE_FEED) return true;
+  if (start < 4 || chunk.toString('latin1', start - 4, start) !== '\r\n\r\n') return false;
+  const before = chunk.lastIndexOf('\r\n\r\n', start - 5);
+  // The head ends at `start`; it began after the empty line before it (or after that request's body,
+  // which then lies between), or at the connection's first byte.
+  if (before < 0 && (socket as Socket).bytesRead !== chunk.length) return false;
+  return !BODY_HEADER.test(chunk.toString('latin1', before < 0 ? 0 : before + 2, start - 2));
 }
 
 /** A request line's start: a method, one space and a target (a path, an absolute URL or `*`). */

@@ -370,6 +370,39 @@ describe('over a real connection', () => {
     ]);
   });
 
+  // Guards against (from a review): a method split over two reads was a 400 (`FO`, then `O /`) or
+  // named by its second part alone (`GE`, then `TS /` was told about `TS`), and one after a body that
+  // ends in token characters was named with that body's end (`nullFOO`).
+  it('answers an unknown method 501 without naming it where it cannot tell where the method starts', async () => {
+    const unnamed =
+      "The request's method is not one the API implements: it takes GET, HEAD, POST, DELETE and OPTIONS (methods are case-sensitive).";
+    const rest = ' /v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+    for (const [first, second] of [
+      ['FO', `O${rest}`],
+      ['GE', `TS${rest}`],
+      ['g', `et${rest}`],
+    ] as const) {
+      const { data } = await exchange(
+        port,
+        (socket) => {
+          socket.write(first);
+          setTimeout(() => socket.write(second), 100);
+        },
+        1500,
+      );
+      expect([data.split('\r\n')[0], JSON.parse(bodyOf(data)).detail], `${first}|${second}`).toEqual([
+        'HTTP/1.1 501 Not Implemented',
+        unnamed,
+      ]);
+    }
+    const afterNull = await raw(
+      port,
+      `POST /v1/assessments/preview HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\nnullFOO${rest}`,
+    );
+    expect(afterNull).toContain('HTTP/1.1 501 Not Implemented');
+    expect(afterNull).toContain(unnamed);
+  });
+
   // README (CORS): the problems Node's parser answers, the unknown method's 501 among them, carry CORS
   // headers only under CORS_ORIGINS=*, and the 501 for a transfer coding none. Guards against: a page
   // that could not read why its request was refused, or headers for an origin never looked at.
