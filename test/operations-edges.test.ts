@@ -673,6 +673,40 @@ describe('a database path that is a symbolic link', () => {
       `cannot open or migrate the database ${loop}: it is a symbolic link to ${loop}, and the links from there go round in a loop (ELOOP)`,
     );
   });
+
+  // Guards against (from a review): only the first link of a chain was read, so a chain to a missing
+  // folder got SQLite's bare message, and a folder that is a file was called missing.
+  it('follows a chain of links to the last, and names a file its folder path runs through', () => {
+    const folder = temp.make('rc-ops-link-');
+    const first = join(folder, 'a.sqlite');
+    const second = join(folder, 'b.sqlite');
+    const last = join(folder, 'gone', 'x.sqlite');
+    symlinkSync('b.sqlite', first);
+    symlinkSync(last, second);
+    expect(() => openDatabase(first)).toThrow(
+      `cannot open or migrate the database ${first}: it is a symbolic link to ${second}, which leads on to ${last}, whose folder ${join(folder, 'gone')} does not exist`,
+    );
+    const file = join(folder, 'notes.txt');
+    writeFileSync(file, '');
+    const throughFile = join(folder, 'c.sqlite');
+    symlinkSync(join(file, 'x.sqlite'), throughFile);
+    expect(() => openDatabase(throughFile)).toThrow(
+      `cannot open or migrate the database ${throughFile}: it is a symbolic link to ${join(file, 'x.sqlite')}, whose folder path runs through ${file}, which is a file, not a folder`,
+    );
+  });
+
+  // Guards against (from a review): a relative link's target was taken from the path as written, not
+  // from the folder the link is really in, so a link reached through a linked folder was refused.
+  it('takes a relative target from the folder the link really is in', () => {
+    const root = temp.make('rc-ops-link-');
+    mkdirSync(join(root, 'b', 'real'), { recursive: true });
+    mkdirSync(join(root, 'b', 'y'));
+    mkdirSync(join(root, 'a'));
+    symlinkSync(join(root, 'b', 'real'), join(root, 'a', 'linked'));
+    symlinkSync(join('..', 'y', 'z.sqlite'), join(root, 'b', 'real', 'x.sqlite'));
+    openDatabase(join(root, 'a', 'linked', 'x.sqlite')).sqlite.close();
+    expect(statSync(join(root, 'b', 'y', 'z.sqlite')).isFile()).toBe(true);
+  });
 });
 
 describe('the folders above a database path', () => {

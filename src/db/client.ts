@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readlinkSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
@@ -250,27 +250,53 @@ export function kindOfPath(path: string): 'folder' | 'file' | undefined {
   }
 }
 
+/** Links followed before a chain is taken as a loop, as Linux does (its ELOOP limit is 40). */
+const MAX_LINK_HOPS = 40;
+
 /**
- * Why a symbolic link at `path` leads nowhere a database can be made, if it does: SQLite follows it,
- * and makes the file it names where that file's folder exists, but says only "unable to open
- * database file" where it does not, or where the links go round in a loop.
+ * Why a symbolic link at `path` leads nowhere a database can be made, if it does: SQLite follows it
+ * (through any chain of links), and makes the file the last one names where that file's folder
+ * exists, but says only "unable to open database file" where it does not, or where the links go round
+ * in a loop.
  */
 function deadEndLink(path: string): string | undefined {
-  if (!lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return undefined;
-  const target = resolve(dirname(path), readlinkSync(path));
+  if (!isLink(path)) return undefined;
   try {
     statSync(path);
     return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') return `it is a symbolic link to ${target}, and the links from there go round in a loop (ELOOP)`;
-    const folder = dirname(target);
-    if ((code === 'ENOENT' || code === 'ENOTDIR') && kindOfPath(folder) !== 'folder') {
-      return `it is a symbolic link to ${target}, whose folder ${folder} does not exist`;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') return undefined;
+  }
+  try {
+    const first = linkTarget(path);
+    let last = first;
+    for (let hops = 1; isLink(last); hops++) {
+      if (hops >= MAX_LINK_HOPS) return `it is a symbolic link to ${first}, and the links from there go round in a loop (ELOOP)`;
+      last = linkTarget(last);
     }
+    const leads = `it is a symbolic link to ${first}${last === first ? '' : `, which leads on to ${last}`}`;
+    const folder = dirname(last);
+    const file = fileOnPath(folder);
+    if (file !== undefined) return `${leads}, whose folder path runs through ${file}, which is a file, not a folder`;
+    return kindOfPath(folder) === 'folder' ? undefined : `${leads}, whose folder ${folder} does not exist`;
+  } catch {
+    // A link or folder on the way that cannot be read: SQLite's own message, as before.
     return undefined;
   }
 }
+
+const isLink = (path: string) => {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true;
+  } catch {
+    // ENOTDIR: the path runs through a file.
+    return false;
+  }
+};
+
+/** Where a link leads: a relative target is taken from the folder the link is really in. */
+const linkTarget = (link: string) => resolve(realpathSync(dirname(link)), readlinkSync(link));
 
 function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOptions) {
   if (!inMemory) makeFolders(dirname(path));
