@@ -252,40 +252,54 @@ function unreadableAs(headers: IncomingHttpHeaders): Error | undefined {
   return charsets.every(readsAsUtf8) ? undefined : new UnsupportedCharsetError(charsets);
 }
 
+/** The parts of a request known before its body, in the order Fastify validates them. */
+const PARTS_BEFORE_BODY = [
+  ['params', (request: FastifyRequest) => request.params],
+  ['querystring', (request: FastifyRequest) => request.query],
+  ['headers', (request: FastifyRequest) => request.headers],
+] as const;
+
 /**
- * The validation error the route's headers schema gives these headers, shaped as Fastify shapes it
- * (the error handler reads `validation` and `validationContext`), or undefined when they pass or the
- * route has none.
+ * The validation error the route's schemas give the parts of the request that come before its body
+ * (path parameters, query, headers), the first part that fails, shaped as Fastify shapes it (the
+ * error handler reads `validation` and `validationContext`); undefined when they pass.
  */
-function headersRefused(request: FastifyRequest): Error | undefined {
-  const validate = request.getValidationFunction('headers') as ((headers: unknown) => { error?: unknown }) | undefined;
-  const result = validate?.(request.headers);
-  if (result?.error === undefined) return undefined;
-  return Object.assign(new Error('The request headers are invalid.'), {
-    statusCode: 400,
-    code: 'FST_ERR_VALIDATION',
-    validation: result.error,
-    validationContext: 'headers',
-  });
+function partsRefused(request: FastifyRequest): Error | undefined {
+  for (const [part, valueOf] of PARTS_BEFORE_BODY) {
+    const validate = request.getValidationFunction(part) as ((value: unknown) => { error?: unknown }) | undefined;
+    const result = validate?.(valueOf(request));
+    if (result?.error !== undefined) {
+      return Object.assign(new Error(`The request ${part} are invalid.`), {
+        statusCode: 400,
+        code: 'FST_ERR_VALIDATION',
+        validation: result.error,
+        validationContext: part,
+      });
+    }
+  }
+  return undefined;
 }
 
 /**
  * A preParsing hook: a body the headers already say cannot be read is refused before it is read
  * (and before a client waiting for `100 Continue` is told to send it): one sent with more than one
  * Content-Type line, before a parser is chosen by the first line, whatever that line names; a JSON one
- * with a content coding or a charset other than UTF-8, or with headers the route refuses (a
- * malformed Idempotency-Key: checked after the body, it would lose to a body that does not parse,
- * and the answer would turn on whether the client waited for `100 Continue`). Requests without a
- * body, GET and HEAD (whose bodies are never read), and those no route takes, are left alone.
+ * with a content coding or a charset other than UTF-8. So is a JSON request whose path, query or
+ * headers the route refuses (an unknown query parameter, a malformed Idempotency-Key): checked after
+ * the body, as Fastify checks them, they would lose to a body that does not parse, and the answer
+ * would turn on whether the client waited for `100 Continue`. Another media type is a 415 whatever
+ * the rest, as its parser is chosen. GET and HEAD (whose bodies are never read) and requests no route
+ * takes are left alone.
  */
 export const refuseOnHeaders: preParsingHookHandler = (request, _reply, payload, done) => {
   const { headers } = request;
-  if (!declaresBody(headers) || request.is404 || request.method === 'GET' || request.method === 'HEAD') return done(null, payload);
-  if (repeatedContentType(request.raw.rawHeaders)) {
+  if (request.is404 || request.method === 'GET' || request.method === 'HEAD') return done(null, payload);
+  const hasBody = declaresBody(headers);
+  if (hasBody && repeatedContentType(request.raw.rawHeaders)) {
     return done(new BadRequestError('The request has more than one Content-Type header: send one.', [REPEATED_CONTENT_TYPE]), undefined);
   }
-  // Another media type is answered 415 whatever its headers, as the parser is chosen.
-  const refused = namesJson(headers['content-type']) ? (unreadableAs(headers) ?? headersRefused(request)) : undefined;
+  if (!namesJson(headers['content-type'])) return done(null, payload);
+  const refused = (hasBody ? unreadableAs(headers) : undefined) ?? partsRefused(request);
   done(refused ?? null, refused === undefined ? payload : undefined);
 };
 

@@ -183,18 +183,28 @@ describe('in-process contract checks', () => {
     expect(response.json().code).toBe('forbidden-key');
   });
 
-  // Guards against: a malformed Idempotency-Key checked only after the body, so that with a body that
-  // does not parse the client was told of the body, or of the key when it waited for 100 Continue.
-  it('refuses a malformed Idempotency-Key before the body, whatever the body', async () => {
-    for (const url of ['/v1/assessments', '/v1/assessments/batch']) {
-      for (const payload of ['{"answers": [', '{"items": []}', '\u00ff']) {
-        const response = await app.inject({
-          method: 'POST',
-          url,
-          headers: { 'content-type': 'application/json', 'idempotency-key': 'a b' },
-          payload,
-        });
-        expect(fieldsOf(problemOf(response, 400)), `${url} ${payload}`).toEqual(['headers.idempotency-key']);
+  // Guards against: a malformed Idempotency-Key or an unknown query parameter checked only after the
+  // body, so that with a body that does not parse (or an empty one) the client was told of the body,
+  // or of the key when it waited for 100 Continue.
+  it('refuses a bad query or Idempotency-Key before the body, whatever the body', async () => {
+    const cases = [
+      { query: '', key: 'a b', field: 'headers.idempotency-key' },
+      { query: '?x=1', key: undefined, field: 'querystring.x' },
+      // In Fastify's order: the query before the headers.
+      { query: '?x=1', key: 'a b', field: 'querystring.x' },
+    ];
+    for (const url of ['/v1/assessments', '/v1/assessments/batch', '/v1/assessments/preview']) {
+      for (const { query, key, field } of cases) {
+        if (url.endsWith('preview') && query === '') continue;
+        for (const payload of ['{"answers": [', '{"items": []}', '\u00ff', '']) {
+          const response = await app.inject({
+            method: 'POST',
+            url: `${url}${query}`,
+            headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { 'idempotency-key': key }) },
+            payload,
+          });
+          expect(fieldsOf(problemOf(response, 400)), `${url}${query} ${key} ${payload}`).toEqual([field]);
+        }
       }
     }
   });
@@ -647,8 +657,9 @@ describe('over a real connection', () => {
       ['a content coding', 'Content-Type: application/json\r\nContent-Encoding: gzip\r\n', '415', 'unsupported-content-encoding'],
       ['a charset other than UTF-8', 'Content-Type: application/json; charset=latin1\r\n', '415', 'unsupported-charset'],
       ['a malformed Idempotency-Key', 'Content-Type: application/json\r\nIdempotency-Key: a b\r\n', '400', 'validation-error'],
-    ])('answers a body in %s on its headers, without 100 Continue', async (_case, more, status, code) => {
-      const { data } = await exchange(port, (socket) => socket.write(headersFor('/v1/assessments/batch', 1000, more)), 2000);
+      ['a request with an unknown query parameter', 'Content-Type: application/json\r\n', '400', 'validation-error', '?x=1'],
+    ])('answers a body in %s on its headers, without 100 Continue', async (_case, more, status, code, query = '') => {
+      const { data } = await exchange(port, (socket) => socket.write(headersFor(`/v1/assessments/batch${query}`, 1000, more)), 2000);
       expect(statusLines(data)).toEqual([expect.stringMatching(new RegExp(`^HTTP/1\\.1 ${status} `))]);
       expect(data).toContain(`"code":"${code}"`);
     });
