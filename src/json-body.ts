@@ -265,9 +265,9 @@ const PARTS_BEFORE_BODY = [
  * error handler reads `validation` and `validationContext`); undefined when they pass.
  */
 function partsRefused(request: FastifyRequest): Error | undefined {
-  for (const [part, valueOf] of PARTS_BEFORE_BODY) {
+  for (const [part, partOf] of PARTS_BEFORE_BODY) {
     const validate = request.getValidationFunction(part) as ((value: unknown) => { error?: unknown }) | undefined;
-    const result = validate?.(valueOf(request));
+    const result = validate?.(partOf(request));
     if (result?.error !== undefined) {
       return Object.assign(new Error(`The request ${part} are invalid.`), {
         statusCode: 400,
