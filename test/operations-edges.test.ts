@@ -728,6 +728,22 @@ describe('the folders above a database path', () => {
     }
   });
 
+  // Guards against (from a review): a folder that is a link leading nowhere was told only EEXIST, and a
+  // loop of links in the folder path got the raw ELOOP of a stat.
+  it('name a folder that is a link leading nowhere, and links that loop', () => {
+    const root = temp.make('rc-ops-through-');
+    symlinkSync(join(root, 'nowhere'), join(root, 'dangling'));
+    const path = join(root, 'dangling', 'kb.sqlite');
+    expect(() => openDatabase(path)).toThrow(
+      `cannot open or migrate the database ${path}: its folder ${join(root, 'dangling')} is a symbolic link to ${join(root, 'nowhere')}, which is no folder`,
+    );
+    symlinkSync('loop', join(root, 'loop'));
+    const looped = join(root, 'loop', 'x', 'kb.sqlite');
+    expect(() => openDatabase(looped)).toThrow(
+      `cannot open or migrate the database ${looped}: its folder path ${join(root, 'loop', 'x')} runs through symbolic links that go round in a loop (ELOOP)`,
+    );
+  });
+
   // Guards against: Node's recursive mkdir, which spins for ever on /proc's ENOENT, so that the
   // server never listened and never said why.
   it.skipIf(!existsSync('/proc/self'))('are refused with the reason where the file system takes no new folder', () => {

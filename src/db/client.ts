@@ -199,7 +199,14 @@ function applyMigrations(sqlite: Database.Database): number {
  * new folder with `ENOENT` (such as /proc).
  */
 export function makeFolders(folder: string): void {
-  const { missing, file } = walkUp(folder);
+  let walked: ReturnType<typeof walkUp>;
+  try {
+    walked = walkUp(folder);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error;
+    throw new Error(`its folder path ${folder} runs through symbolic links that go round in a loop (ELOOP)`);
+  }
+  const { missing, file } = walked;
   if (file !== undefined) throw new Error(`its folder path runs through ${file}, which is a file, not a folder`);
   for (const at of missing) {
     try {
@@ -208,6 +215,8 @@ export function makeFolders(folder: string): void {
       const code = (error as NodeJS.ErrnoException).code;
       // Made meanwhile by another process starting on the same path.
       if (code === 'EEXIST' && kindOfPath(at) === 'folder') continue;
+      // A link that leads to nothing: mkdir says only EEXIST.
+      if (code === 'EEXIST' && isLink(at)) throw new Error(`its folder ${at} is a symbolic link to ${linkTarget(at)}, which is no folder`);
       // The message names the code: as a cause, Node's own message would be put before it.
       throw new Error(`cannot make its folder ${at}: ${FOLDER_REFUSALS[code ?? ''] ?? (error as Error).message}`);
     }
