@@ -269,7 +269,7 @@ function partsRefused(request: FastifyRequest): Error | undefined {
     const validate = request.getValidationFunction(part) as ((value: unknown) => { error?: unknown }) | undefined;
     const result = validate?.(partOf(request));
     if (result?.error !== undefined) {
-      return Object.assign(new Error(`The request ${part} are invalid.`), {
+      return Object.assign(new Error(`The request's ${part} did not pass the route's schema.`), {
         statusCode: 400,
         code: 'FST_ERR_VALIDATION',
         validation: result.error,
