@@ -308,11 +308,13 @@ const isLink = (path: string) => {
 const linkTarget = (link: string) => resolve(realpathSync(dirname(link)), readlinkSync(link));
 
 function open(path: string, inMemory: boolean, cacheMb: number, options: OpenOptions) {
-  if (!inMemory) makeFolders(dirname(path));
-  const deadEnd = inMemory ? undefined : deadEndLink(path);
-  if (deadEnd !== undefined) throw new Error(deadEnd);
-  // SQLite says only "unable to open database file".
-  if (!inMemory && statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error('it is a folder, not a database file');
+  if (!inMemory) {
+    makeFolders(dirname(path));
+    const deadEnd = deadEndLink(path);
+    if (deadEnd !== undefined) throw new Error(deadEnd);
+    // SQLite says only "unable to open database file".
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error('it is a folder, not a database file');
+  }
   const sqlite = new Database(path);
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   try {

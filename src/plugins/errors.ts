@@ -4,7 +4,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isDamageCode, storageFaultCode } from '../db/storage-faults.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
 import { ApiError, type FieldProblem, fieldPath, type ProblemFields, problemBody, slugHint } from '../errors.js';
-import { elsewhere, knownNames, objectAt, unknownNameMessage } from '../names.js';
+import { elsewhere, objectAt, unknownNameMessage } from '../names.js';
 import { PROBLEM_TYPES_BY_CODE, type ProblemCode } from '../problem-types.js';
 import { GIVEN_MORE_THAN_ONCE } from '../schemas/common.js';
 
@@ -169,7 +169,7 @@ export default fp(
             const what = context === 'querystring' ? 'parameter' : 'field';
             const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context];
             const object = objectAt(schema, path);
-            const known = knownNames(object, []);
+            const known = Object.keys(object?.shape ?? {});
             const hints = object === undefined ? undefined : elsewhere.get(object);
             return unknown.map((key) => ({
               field: fieldPath(context, [...path, String(key)]),
