@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { type IncomingMessage, METHODS, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -229,7 +229,7 @@ type HttpSocket = Duplex & { _httpMessage?: (ServerResponse & { req?: IncomingMe
  */
 export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
   const answered = new WeakSet<Duplex>();
-  return (error: NodeJS.ErrnoException, socket: Duplex): void => {
+  return (error: ParserError, socket: Duplex): void => {
     // Node's parser reports the same error again for every later chunk of the connection.
     if (error.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
     answered.add(socket);
@@ -254,65 +254,109 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
 const isTokenByte = (byte: number | undefined) => byte !== undefined && TOKEN_BYTES.has(byte);
 const TOKEN_BYTES = new Set(Buffer.from("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 'latin1'));
 const SPACE = 0x20;
-const LINE_FEED = 0x0a;
 const MAX_NAMED_METHOD = 32;
 const IMPLEMENTED = 'it takes GET, HEAD, POST, DELETE and OPTIONS (methods are case-sensitive)';
+/**
+ * Methods Node's parser reads as RTSP ones: it takes each as a method, then refuses it at the version
+ * of an HTTP request line, with this reason.
+ */
+const RTSP_METHODS = [
+  'ANNOUNCE',
+  'DESCRIBE',
+  'FLUSH',
+  'GET_PARAMETER',
+  'PAUSE',
+  'PLAY',
+  'RECORD',
+  'REDIRECT',
+  'SET_PARAMETER',
+  'SETUP',
+  'TEARDOWN',
+] as const;
+const RTSP_REFUSAL = 'Invalid method for HTTP/x.x request';
+/** Every method Node's parser reads (HTTP's, RTSP's and HTTP/2's preface `PRI`), as the prefixes it takes on the way. */
+const PARSED_METHODS = [...METHODS, ...RTSP_METHODS, 'PRI'];
+const METHOD_PREFIXES = new Set(
+  PARSED_METHODS.flatMap((method) => Array.from({ length: method.length + 1 }, (_, n) => method.slice(0, n))),
+);
+const LONGEST_PARSED_METHOD = Math.max(...PARSED_METHODS.map((method) => method.length));
+
+type ParserError = NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown; reason?: unknown };
+
+const unknownMethodProblem = (method: string | undefined): [number, ProblemCode, string] => [
+  501,
+  'not-implemented',
+  method === undefined
+    ? `The request's method is not one the API implements: ${IMPLEMENTED}.`
+    : `The method ${method} is not one the API implements: ${IMPLEMENTED}.`,
+];
 
 /**
  * A 501 for a request whose method is well formed but one Node's parser does not know (`FOO`, or
- * `get` in lowercase, since methods are case-sensitive): RFC 9110 (9.1) answers an unrecognised method
- * 501, and only bytes that are no method at all (a TLS handshake sent to the HTTP port) are a 400.
- * Methods Node knows but no route takes (`PROPFIND`) reach the router, which answers 405.
+ * `get` in lowercase, since methods are case-sensitive) or reads only for RTSP (`PLAY`): RFC 9110
+ * (9.1) answers an unrecognised method 501, and only bytes that are no method at all (a TLS
+ * handshake sent to the HTTP port) are a 400. Methods Node knows but no route takes (`PROPFIND`)
+ * reach the router, which answers 405.
  *
  * The parser stops inside the method, in the chunk it was reading: the method is the run of token
  * characters around that point, followed by a space, or running on past the chunk's end (its rest
- * still to come). It is named only where the run surely starts it: at the connection's first byte,
- * after a byte no method holds (the `}` ending a JSON body before it), or after the empty line ending a
- * head whose request has no body. A run at the start of a later chunk may have begun in the one
- * before, and one after a head with a body may start with that body's end (`null` then `FOO`): the 501
- * then names no method.
+ * still to come). It is named only where its start is certain (methodStart).
  */
-function unknownMethodAnswer(
-  error: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown },
-  socket: Duplex,
-): [number, ProblemCode, string] | undefined {
+function unknownMethodAnswer(error: ParserError, socket: Duplex): [number, ProblemCode, string] | undefined {
   const { rawPacket: chunk, bytesParsed } = error;
-  if (error.code !== 'HPE_INVALID_METHOD' || !Buffer.isBuffer(chunk) || typeof bytesParsed !== 'number') return undefined;
+  if (!Buffer.isBuffer(chunk) || typeof bytesParsed !== 'number') return undefined;
+  const firstRead = (socket as Socket).bytesRead === chunk.length;
+  if (error.code === 'HPE_INVALID_CONSTANT' && error.reason === RTSP_REFUSAL) return unknownMethodProblem(rtspMethod(chunk, bytesParsed));
+  if (error.code !== 'HPE_INVALID_METHOD') return undefined;
   const at = Math.min(bytesParsed, chunk.length);
-  let start = at;
-  while (start > 0 && isTokenByte(chunk[start - 1])) start -= 1;
+  let runStart = at;
+  while (runStart > 0 && isTokenByte(chunk[runStart - 1])) runStart -= 1;
   let end = at;
   while (end < chunk.length && isTokenByte(chunk[end])) end += 1;
   const runsOn = end === chunk.length;
-  if (end === start || (!runsOn && chunk[end] !== SPACE)) return undefined;
-  const named = !runsOn && end - start <= MAX_NAMED_METHOD && startsRequest(chunk, start, socket);
-  const method = named ? chunk.toString('latin1', start, end) : undefined;
-  return [
-    501,
-    'not-implemented',
-    method === undefined
-      ? `The request's method is not one the API implements: ${IMPLEMENTED}.`
-      : `The method ${method} is not one the API implements: ${IMPLEMENTED}.`,
-  ];
+  if (end === runStart || (!runsOn && chunk[end] !== SPACE)) return undefined;
+  const start = runsOn ? undefined : methodStart(chunk, at, firstRead);
+  const named = start !== undefined && end - start <= MAX_NAMED_METHOD;
+  return unknownMethodProblem(named ? chunk.toString('latin1', start, end) : undefined);
 }
 
-/** A header line that gives a request a body: a Content-Length other than 0, or a Transfer-Encoding. */
-const BODY_HEADER = /\r\n(?:content-length[ \t]*:[ \t]*0*[1-9]|transfer-encoding[ \t]*:)/i;
+/**
+ * Where the method the parser stopped in starts, when that is certain. The parser reads a method
+ * byte by byte while what it has read begins one it knows, so it began at a point `start` from which
+ * the bytes up to where it stopped begin a method it knows, and that byte added would not. A body or
+ * head before the method may end in bytes that fit as well (`PU` before a method `X`: the parser
+ * could have begun at the `P` or at the `X`), so the start is certain only where one point fits;
+ * where the bytes that fit reach back to the chunk's start, the method may have begun in the chunk
+ * before, unless this chunk is the connection's first.
+ */
+function methodStart(chunk: Buffer, at: number, firstRead: boolean): number | undefined {
+  const stoppedAt = at < chunk.length ? chunk.toString('latin1', at, at + 1) : '';
+  const fits: number[] = [];
+  for (let start = at; ; start -= 1) {
+    const read = chunk.toString('latin1', start, at);
+    if (METHOD_PREFIXES.has(read) && !METHOD_PREFIXES.has(read + stoppedAt)) fits.push(start);
+    if (start === 0) return firstRead && fits.at(-1) === 0 ? 0 : undefined;
+    if (!isTokenByte(chunk[start - 1]) || at - start >= LONGEST_PARSED_METHOD) break;
+  }
+  return fits.length === 1 ? fits[0] : undefined;
+}
 
 /**
- * Whether a run of token characters from `start` surely starts a request: at the connection's first
- * byte, after a byte that is neither a token character (`start` is the run's start) nor a line feed,
- * or right after the empty line that ends a head (seen whole in the chunk) of a request without a body.
+ * The RTSP method of a request line Node's parser refused at its version (`PLAY / HTTP/1.1`): the
+ * parser stopped after `HTTP`, and the method is the RTSP one that ends the run of token characters
+ * two spaces before (no RTSP method ends another, so at most one does). A line that began in an
+ * earlier chunk may hold only the method's end here: it is named only when whole.
  */
-function startsRequest(chunk: Buffer, start: number, socket: Duplex): boolean {
-  if (start === 0) return (socket as Socket).bytesRead === chunk.length;
-  if (chunk[start - 1] !== LINE_FEED) return true;
-  if (start < 4 || chunk.toString('latin1', start - 4, start) !== '\r\n\r\n') return false;
-  const before = chunk.lastIndexOf('\r\n\r\n', start - 5);
-  // The head ends at `start`; it began after the empty line before it (or after that request's body,
-  // which then lies between), or at the connection's first byte.
-  if (before < 0 && (socket as Socket).bytesRead !== chunk.length) return false;
-  return !BODY_HEADER.test(chunk.toString('latin1', before < 0 ? 0 : before + 2, start - 2));
+function rtspMethod(chunk: Buffer, bytesParsed: number): string | undefined {
+  const version = bytesParsed - ' HTTP'.length;
+  if (version < 1 || bytesParsed > chunk.length || chunk.toString('latin1', version, bytesParsed) !== ' HTTP') return undefined;
+  // (A negative offset would count from the chunk's end.)
+  const beforeTarget = chunk.lastIndexOf(SPACE, version - 1);
+  if (beforeTarget < 0) return undefined;
+  let start = beforeTarget;
+  while (start > 0 && isTokenByte(chunk[start - 1])) start -= 1;
+  const run = chunk.toString('latin1', start, beforeTarget);
+  return RTSP_METHODS.find((method) => run.endsWith(method));
 }
 
 /** A request line's start: a method, one space and a target (a path, an absolute URL or `*`). */
@@ -326,9 +370,13 @@ const LONG_REQUEST_LINE = 8 * 1024;
  * or all the chunk holds of it) is 8 KiB or more. Node reports the overflow in the chunk that took
  * the head past the limit, and a head written at once (as clients write one) arrives in one chunk on
  * a local network; a head whose request line began in an earlier chunk, or one whose header lines
- * are what is long, is a 431.
+ * are what is long, is a 431. Behind a request with a body in the same chunk, the head starts where
+ * that body ends, which only its own head's framing tells: the first request line's start after
+ * the empty line is taken for it. A body holding text like one (`see /docs`) is then measured from
+ * there, with the request line after it: a long URL is still a 414, and only a body of 8 KiB or more
+ * without a line break after that text would make a long header line a 414 too.
  */
-function overflowedInUrl(error: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown }): boolean {
+function overflowedInUrl(error: ParserError): boolean {
   const { rawPacket, bytesParsed } = error;
   if (!Buffer.isBuffer(rawPacket) || typeof bytesParsed !== 'number') return false;
   // The head the parser was in starts after the last empty line before where it stopped (pipelined
@@ -337,10 +385,27 @@ function overflowedInUrl(error: NodeJS.ErrnoException & { rawPacket?: unknown; b
   // the one before it: the search starts 8 bytes back.
   // (A negative offset would count from the chunk's end.)
   const before = bytesParsed < 8 ? -1 : rawPacket.lastIndexOf('\r\n\r\n', bytesParsed - 8);
-  const start = before < 0 ? 0 : before + 4;
-  if (!REQUEST_LINE_START.test(rawPacket.subarray(start, start + 16).toString('latin1'))) return false;
+  const start = before < 0 ? (isRequestLineStart(rawPacket, 0) ? 0 : undefined) : requestLineAfter(rawPacket, before + 4, bytesParsed);
+  if (start === undefined) return false;
   const end = rawPacket.indexOf('\r\n', start);
   return (end < 0 ? rawPacket.length : end) - start >= LONG_REQUEST_LINE;
+}
+
+const isRequestLineStart = (chunk: Buffer, at: number) => REQUEST_LINE_START.test(chunk.toString('latin1', at, at + 16));
+const isLetter = (byte: number | undefined) => byte !== undefined && ((byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a));
+
+/**
+ * The first request line's start from `from` on, before `until`: letters (from `from` or after a
+ * byte that is none), a space and a target. Found space by space, so that a body of letters is
+ * walked once, not once per byte.
+ */
+function requestLineAfter(chunk: Buffer, from: number, until: number): number | undefined {
+  for (let space = chunk.indexOf(SPACE, from); space >= 0 && space < until; space = chunk.indexOf(SPACE, space + 1)) {
+    let start = space;
+    while (start > from && isLetter(chunk[start - 1])) start -= 1;
+    if (start < space && isRequestLineStart(chunk, start)) return start;
+  }
+  return undefined;
 }
 
 /**

@@ -287,7 +287,8 @@ function partsRefused(request: FastifyRequest): Error | undefined {
  * with a content coding or a charset other than UTF-8. So is a JSON request whose path, query or
  * headers the route refuses (an unknown query parameter, a malformed Idempotency-Key): checked after
  * the body, as Fastify checks them, they would lose to a body that does not parse, and the answer
- * would turn on whether the client waited for `100 Continue`. Another media type is a 415 whatever
+ * would turn on whether the client waited for `100 Continue`. So is a JSON body of some length sent
+ * to a route that takes none. Another media type is a 415 whatever
  * the rest, as its parser is chosen. GET and HEAD (whose bodies are never read) and requests no route
  * takes are left alone.
  */
@@ -299,7 +300,11 @@ export const refuseOnHeaders: preParsingHookHandler = (request, _reply, payload,
     return done(new BadRequestError('The request has more than one Content-Type header: send one.', [REPEATED_CONTENT_TYPE]), undefined);
   }
   if (!namesJson(headers['content-type'])) return done(null, payload);
-  const refused = (hasBody ? unreadableAs(headers) : undefined) ?? partsRefused(request);
+  const refused =
+    (hasBody ? unreadableAs(headers) : undefined) ??
+    partsRefused(request) ??
+    // A route that takes no body refuses any but an empty one, which a Content-Length above 0 rules out.
+    (request.routeOptions.config.readsNoBody === true && Number(headers['content-length'] ?? 0) > 0 ? new NoBodyError() : undefined);
   done(refused ?? null, refused === undefined ? payload : undefined);
 };
 

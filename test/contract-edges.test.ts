@@ -1,12 +1,13 @@
 // The contract at its edges: each test pins a place where what the server sends must match what
 // README.md, DESIGN.md, openapi/openapi.json or HTTP (RFC 9110 / 9112 / 9457) promise, and its
 // comment names the fault it guards against.
-import { connect, type Socket } from 'node:net';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
-import { LINGER_MS } from '../src/http-edges.js';
+import { clientErrorAnswer, LINGER_MS } from '../src/http-edges.js';
 import { buildTestApp } from './helpers.js';
 import { exchange, fieldsOf, listening, listenLocally, problemOf, raw } from './support/http.js';
 import { responseProblems } from './support/openapi.js';
@@ -368,7 +369,8 @@ describe('over a real connection', () => {
       const response = await raw(port, head);
       return [response.split('\r\n')[0], JSON.parse(bodyOf(response)).detail];
     };
-    for (const method of ['FOO', 'get']) {
+    // At the connection's first byte, even where the method's own letters fit more than one start.
+    for (const method of ['FOO', 'get', 'POSTX', 'QUX']) {
       expect(await answer(`${method} /v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), method).toEqual([
         'HTTP/1.1 501 Not Implemented',
         `The method ${method} is not one the API implements: it takes GET, HEAD, POST, DELETE and OPTIONS (methods are case-sensitive).`,
@@ -378,6 +380,27 @@ describe('over a real connection', () => {
       'HTTP/1.1 400 Bad Request',
       'The request is not valid HTTP/1.1.',
     ]);
+  });
+
+  // Guards against (from a review): Node's parser reads RTSP's methods, then refuses them at the
+  // version of an HTTP request line, and that refusal was answered as malformed HTTP, a 400.
+  it('answers the methods Node reads only for RTSP 501, naming them', async () => {
+    for (const method of ['PLAY', 'SETUP', 'GET_PARAMETER', 'TEARDOWN']) {
+      for (const version of ['1.1', '1.0']) {
+        const response = await raw(port, `${method} /v1/roles HTTP/${version}\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        expect([response.split('\r\n')[0], JSON.parse(bodyOf(response)).detail], `${method} ${version}`).toEqual([
+          'HTTP/1.1 501 Not Implemented',
+          `The method ${method} is not one the API implements: it takes GET, HEAD, POST, DELETE and OPTIONS (methods are case-sensitive).`,
+        ]);
+      }
+    }
+    // Behind a request with a body ending in letters, as a method of its own.
+    const behind = await raw(
+      port,
+      'POST /v1/assessments/preview HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\nnullPLAY / HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    expect(behind).toContain('HTTP/1.1 501 Not Implemented');
+    expect(behind).toContain('The method PLAY is not one the API implements');
   });
 
   // Guards against (from a review): a method split over two reads was a 400 (`FO`, then `O /`) or
@@ -405,12 +428,62 @@ describe('over a real connection', () => {
         unnamed,
       ]);
     }
-    const afterNull = await raw(
-      port,
-      `POST /v1/assessments/preview HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\nnullFOO${rest}`,
-    );
-    expect(afterNull).toContain('HTTP/1.1 501 Not Implemented');
-    expect(afterNull).toContain(unnamed);
+  });
+
+  // Guards against (from reviews): a method after a body that ends in token characters was named with
+  // that body's end (`nullFOO`, `123FOO` after a body ` 123` or `\r\n\r\n123`).
+  it('names an unknown method after a JSON body by where the parser began it', async () => {
+    const rest = ' /v1/roles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+    for (const [body, method] of [
+      ['null', 'FOO'],
+      [' 123', 'FOO'],
+      ['\r\n\r\n123', 'FOO'],
+      ['{}', 'ZZZ'],
+      ['1', 'FOOBAR'],
+    ] as const) {
+      const response = await raw(
+        port,
+        `POST /v1/assessments/preview HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}${method}${rest}`,
+      );
+      expect(response, JSON.stringify(body)).toMatch(/^HTTP\/1\.1 400 [\s\S]*HTTP\/1\.1 501 Not Implemented\r\n/);
+      expect(response, JSON.stringify(body)).toContain(`The method ${method} is not one the API implements`);
+    }
+  });
+
+  // The API closes a connection after a body it did not read as JSON, so no method follows one; a
+  // bare Node server that reads every body keeps it open, and shows what its parser leaves to tell.
+  // Guards against: a body's end taken for the method's start, where both fit what the parser read.
+  it('names an unknown method after any body only where one start fits what the parser read', async () => {
+    const bare = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => response.end('ok'));
+    });
+    bare.on('clientError', clientErrorAnswer());
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    try {
+      const at = (bare.address() as AddressInfo).port;
+      const after = async (body: string, method: string) => {
+        const response = await raw(
+          at,
+          `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}${method} / HTTP/1.1\r\nHost: x\r\n\r\n`,
+        );
+        expect(response, `${body}|${method}`).toMatch(/^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 501 Not Implemented\r\n/);
+        return /"detail":"The (?:method (\S+)|request's method) is not one/.exec(response)?.[1] ?? 'unnamed';
+      };
+      // `lFOO` after `nul`: the parser stopped at the l, which no method begins with.
+      expect(await after('nul', 'lFOO')).toBe('lFOO');
+      expect(await after('GE', 'FOO')).toBe('FOO');
+      expect(await after('xxxxxxxxxxxxxxxxxxxxxxxx', 'PLAY')).toBe('PLAY');
+      // The parser could have begun at the P (PU begins PUT) or at the X; at the L of LI (LINK) or at the X.
+      expect(await after('PU', 'X')).toBe('unnamed');
+      expect(await after('UNLI', 'X')).toBe('unnamed');
+      // Where the method's own letters fit more than one start (POST then X, or QU then X), though the
+      // body ends in a digit: only the body's length tells, which the parser does not report.
+      expect(await after('1', 'POSTX')).toBe('unnamed');
+      expect(await after('1', 'QUX')).toBe('unnamed');
+    } finally {
+      await new Promise((resolve) => bare.close(resolve));
+    }
   });
 
   // README (CORS): the problems Node's parser answers, the unknown method's 501 among them, carry CORS
@@ -662,6 +735,16 @@ describe('over a real connection', () => {
       const { data } = await exchange(port, (socket) => socket.write(headersFor(`/v1/assessments/batch${query}`, 1000, more)), 2000);
       expect(statusLines(data)).toEqual([expect.stringMatching(new RegExp(`^HTTP/1\\.1 ${status} `))]);
       expect(data).toContain(`"code":"${code}"`);
+    });
+
+    // Guards against (from a review): a DELETE, which takes no body, was sent 100 Continue for one of
+    // some length, to refuse it once it had arrived.
+    it('answers a body sent to a route that takes none on its headers, without 100 Continue', async () => {
+      const id = '2b1d0c8e-6c1f-4c55-9d6a-0f3b3c2a1e77';
+      const head = `DELETE /v1/assessments/${id} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
+      const { data } = await exchange(port, (socket) => socket.write(head), 2000);
+      expect(statusLines(data)).toEqual(['HTTP/1.1 400 Bad Request']);
+      expect(JSON.parse(bodyOf(data)).errors).toEqual([{ field: 'body', message: 'must be empty' }]);
     });
 
     // Guards against: 100 Continue sent to an HTTP/1.0 client, which RFC 9110 (15.2) forbids.
