@@ -1,10 +1,11 @@
 // The contract at its edges: each test pins a place where what the server sends must match what
 // README.md, DESIGN.md, openapi/openapi.json or HTTP (RFC 9110 / 9112 / 9457) promise, and its
 // comment names the fault it guards against.
-import { createServer } from 'node:http';
+import { createServer, METHODS } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { clientErrorAnswer, LINGER_MS } from '../src/http-edges.js';
@@ -481,6 +482,24 @@ describe('over a real connection', () => {
       // body ends in a digit: only the body's length tells, which the parser does not report.
       expect(await after('1', 'POSTX')).toBe('unnamed');
       expect(await after('1', 'QUX')).toBe('unnamed');
+      // Whatever a body ends in and whatever the unknown method, a method named is the one sent.
+      const letters = fc.constantFrom(...'ABCDEGHILMNOPQRSTUX');
+      const method = fc
+        .string({ unit: letters, minLength: 1, maxLength: 8 })
+        .filter(
+          (m) =>
+            !(METHODS as readonly string[]).includes(m) &&
+            m !== 'PRI' &&
+            !/^(?:PLAY|PAUSE|SETUP|RECORD|REDIRECT|DESCRIBE|ANNOUNCE|TEARDOWN)$/.test(m),
+        );
+      const bodyEnd = fc.string({ unit: fc.constantFrom(...'ABCDEGHILMNOPQRSTUX}1 a'), maxLength: 6 });
+      await fc.assert(
+        fc.asyncProperty(bodyEnd, method, async (body, sent) => {
+          const named = await after(body, sent);
+          expect(named === 'unnamed' || named === sent, `${body}|${sent}: named ${named}`).toBe(true);
+        }),
+        { numRuns: 150 },
+      );
     } finally {
       await new Promise((resolve) => bare.close(resolve));
     }
