@@ -157,7 +157,7 @@ export const PROBLEM_TYPES = {
     status: 501,
     title: 'Not Implemented',
     description:
-      'The request asks for something the server does not do: a body in a transfer coding other than chunked (`Transfer-Encoding: gzip, chunked`), a tunnel (CONNECT), or a method it does not know (`FOO`, or `get`: methods are case-sensitive). The connection is closed.',
+      'The request asks for something the server does not do: a body in a transfer coding other than chunked (`Transfer-Encoding: gzip, chunked`), a tunnel (CONNECT), or a method it does not know (`FOO`, or `get`: methods are case-sensitive) or knows only for RTSP (`PLAY`, `SETUP`). The connection is closed.',
   },
   overloaded: {
     status: 503,
