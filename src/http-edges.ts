@@ -252,6 +252,12 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
 
 /** Whether a byte is one a method may hold: RFC 9110's token characters (letters, digits and a few marks). */
 const isTokenByte = (byte: number | undefined) => byte !== undefined && TOKEN_BYTES.has(byte);
+/** Where the run of token characters that ends at `end` begins. */
+function tokenRunStart(chunk: Buffer, end: number): number {
+  let start = end;
+  while (start > 0 && isTokenByte(chunk[start - 1])) start -= 1;
+  return start;
+}
 const TOKEN_BYTES = new Set(Buffer.from("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 'latin1'));
 const SPACE = 0x20;
 const MAX_NAMED_METHOD = 32;
@@ -305,17 +311,15 @@ const unknownMethodProblem = (method: string | undefined): [number, ProblemCode,
 function unknownMethodAnswer(error: ParserError, socket: Duplex): [number, ProblemCode, string] | undefined {
   const { rawPacket: chunk, bytesParsed } = error;
   if (!Buffer.isBuffer(chunk) || typeof bytesParsed !== 'number') return undefined;
-  const firstRead = (socket as Socket).bytesRead === chunk.length;
   if (error.code === 'HPE_INVALID_CONSTANT' && error.reason === RTSP_REFUSAL) return unknownMethodProblem(rtspMethod(chunk, bytesParsed));
   if (error.code !== 'HPE_INVALID_METHOD') return undefined;
   const at = Math.min(bytesParsed, chunk.length);
-  let runStart = at;
-  while (runStart > 0 && isTokenByte(chunk[runStart - 1])) runStart -= 1;
+  const runStart = tokenRunStart(chunk, at);
   let end = at;
   while (end < chunk.length && isTokenByte(chunk[end])) end += 1;
   const runsOn = end === chunk.length;
   if (end === runStart || (!runsOn && chunk[end] !== SPACE)) return undefined;
-  const start = runsOn ? undefined : methodStart(chunk, at, firstRead);
+  const start = runsOn ? undefined : methodStart(chunk, at, (socket as Socket).bytesRead === chunk.length);
   const named = start !== undefined && end - start <= MAX_NAMED_METHOD;
   return unknownMethodProblem(named ? chunk.toString('latin1', start, end) : undefined);
 }
@@ -353,9 +357,7 @@ function rtspMethod(chunk: Buffer, bytesParsed: number): string | undefined {
   // (A negative offset would count from the chunk's end.)
   const beforeTarget = chunk.lastIndexOf(SPACE, version - 1);
   if (beforeTarget < 0) return undefined;
-  let start = beforeTarget;
-  while (start > 0 && isTokenByte(chunk[start - 1])) start -= 1;
-  const run = chunk.toString('latin1', start, beforeTarget);
+  const run = chunk.toString('latin1', tokenRunStart(chunk, beforeTarget), beforeTarget);
   return RTSP_METHODS.find((method) => run.endsWith(method));
 }
 
