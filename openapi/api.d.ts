@@ -1278,6 +1278,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getHealth: {
@@ -1394,6 +1405,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1522,6 +1544,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1684,6 +1717,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getMeta: {
@@ -1837,6 +1881,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2011,6 +2066,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2195,6 +2261,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listRoles: {
@@ -2363,6 +2440,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2547,6 +2635,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2765,6 +2864,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getCompetency: {
@@ -2943,6 +3053,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listCompanySizes: {
@@ -3111,6 +3232,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3295,6 +3427,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listSources: {
@@ -3463,6 +3606,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3641,6 +3795,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3835,6 +4000,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     compareRolesAcrossCompanySizes: {
@@ -4018,6 +4194,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     exportKnowledgeBase: {
@@ -4171,6 +4358,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4334,6 +4532,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4512,6 +4721,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4793,6 +5013,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No room to store it: the database is at its size limit, or its disk at the reserve kept free */
             507: {
                 headers: {
@@ -5056,6 +5287,17 @@ export interface operations {
                     "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5337,6 +5579,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No room to store it: the database is at its size limit, or its disk at the reserve kept free */
             507: {
                 headers: {
@@ -5537,6 +5790,17 @@ export interface operations {
                     vary?: string;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5789,6 +6053,17 @@ export interface operations {
                     "x-ratelimit-reset"?: number;
                     /** @description Seconds to wait before sending the request again */
                     "retry-after": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed */
+            505: {
+                headers: {
+                    /** @description This request's id (a UUID): quote it when reporting a problem */
+                    "x-request-id": string;
                     [name: string]: unknown;
                 };
                 content: {

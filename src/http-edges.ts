@@ -79,6 +79,22 @@ function refusedHost(request: IncomingMessage, response: ServerResponse, linger:
   return true;
 }
 
+/** What a 505 says after naming the version a request came in. */
+const VERSIONS_SPOKEN = 'the server speaks HTTP/1.1, and reads HTTP/1.0.';
+
+/**
+ * Answers 505 to a request line in HTTP/2.0, or in HTTP/0.9 (a line without a version), both of which
+ * Node's parser reads as it reads HTTP/1.x: RFC 9110 (15.6.6) gives a request in a major version the
+ * server does not speak this status, where a 200 in HTTP/1.1 would answer a client that reads
+ * something else. True when it answered.
+ */
+function refusedVersion(request: IncomingMessage, response: ServerResponse, linger: Lingering): boolean {
+  if (request.httpVersionMajor === 1) return false;
+  const version = request.httpVersionMajor === 0 ? 'HTTP/0.9 (a request line without a version)' : `HTTP/${request.httpVersion}`;
+  answerEarly(response, linger, 505, 'http-version-not-supported', `The request is ${version}; ${VERSIONS_SPOKEN}`, request.url);
+  return true;
+}
+
 /**
  * Answers 501 to a body sent in a transfer coding other than chunked alone (`gzip, chunked`): Node
  * undoes the chunking and would hand the route the bytes still in the other coding, which RFC 9112
@@ -116,6 +132,7 @@ export function answerFirst(server: Server, front: CachedFront, isShuttingDown: 
     if (dropped(request)) return;
     const unreadTarget = toOriginForm(request);
     if (
+      !refusedVersion(request, response, linger) &&
       !refusedHost(request, response, linger) &&
       !refusedTarget(response, unreadTarget, linger) &&
       !refusedTransferCoding(request, response, linger) &&
@@ -129,7 +146,7 @@ export function answerFirst(server: Server, front: CachedFront, isShuttingDown: 
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     if (dropped(request)) return;
     toOriginForm(request);
-    if (refusedHost(request, response, linger)) return;
+    if (refusedVersion(request, response, linger) || refusedHost(request, response, linger)) return;
     answerEarly(response, linger, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url);
   });
   // Without a listener Node drops the connection of a CONNECT without a word. Pipelined behind other
@@ -245,9 +262,39 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
           ? overflowedInUrl(error)
             ? [414, 'uri-too-long', "The request's URL is longer than the server accepts."]
             : [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
-          : (unknownMethodAnswer(error, socket) ?? [400, 'malformed-request', 'The request is not valid HTTP/1.1.']);
+          : (versionAnswer(error) ??
+            unknownMethodAnswer(error, socket) ?? [400, 'malformed-request', 'The request is not valid HTTP/1.1.']);
     afterPendingResponses(socket, answer);
   };
+}
+
+const UNKNOWN_VERSION = 'Invalid HTTP version';
+const CR = 0x0d;
+const LF = 0x0a;
+/** A version as a request line ends in it: RFC 9112's `HTTP/` DIGIT `.` DIGIT, after the target's space. */
+const REQUEST_VERSION = /^ HTTP\/([0-9])\.([0-9])$/;
+
+/**
+ * What to answer a request in a version Node's parser refuses to read: the HTTP/2 preface `PRI *
+ * HTTP/2.0` and a well-formed version of another major (`HTTP/3.0`) are a 505; a later HTTP/1 minor
+ * (`HTTP/1.2`), which RFC 9112 (2.6) would have read as 1.1 but the parser refuses, stays a 400 that
+ * names it. The parser stops right after the version's last digit, in the chunk it was reading; a
+ * version that began in an earlier chunk, or whose line's end is still to come, is not named.
+ */
+function versionAnswer(error: ParserError): [number, ProblemCode, string] | undefined {
+  if (error.code === 'HPE_PAUSED_H2_UPGRADE')
+    return [505, 'http-version-not-supported', `The request opens HTTP/2 with its preface (PRI * HTTP/2.0); ${VERSIONS_SPOKEN}`];
+  const { rawPacket: chunk, bytesParsed } = error;
+  if (error.code !== 'HPE_INVALID_VERSION' || !Buffer.isBuffer(chunk) || typeof bytesParsed !== 'number') return undefined;
+  // The parser weighs the version at its last digit, before it reads on: the line must end there.
+  const next = chunk[bytesParsed];
+  if (error.reason !== UNKNOWN_VERSION || (next !== CR && next !== LF)) return undefined;
+  const sent = REQUEST_VERSION.exec(chunk.toString('latin1', Math.max(0, bytesParsed - ' HTTP/1.1'.length), bytesParsed));
+  if (sent === null) return undefined;
+  const [, major, minor] = sent;
+  return major === '1'
+    ? [400, 'malformed-request', `The request is HTTP/1.${minor}; ${VERSIONS_SPOKEN}`]
+    : [505, 'http-version-not-supported', `The request is HTTP/${major}.${minor}; ${VERSIONS_SPOKEN}`];
 }
 
 /** Whether a byte is one a method may hold: RFC 9110's token characters (letters, digits and a few marks). */

@@ -176,6 +176,12 @@ export const PROBLEM_TYPES = {
     title: 'Service Unavailable',
     description: 'The server is shutting down and closes this connection. Retry on a new connection after the seconds in Retry-After.',
   },
+  'http-version-not-supported': {
+    status: 505,
+    title: 'HTTP Version Not Supported',
+    description:
+      'The request is in a major version of HTTP the server does not speak: HTTP/2.0 or 3.0 in a request line, the HTTP/2 preface (`PRI * HTTP/2.0`, HTTP/2 with prior knowledge), or HTTP/0.9 (a request line without a version). Send HTTP/1.1; HTTP/1.0 is read too. The connection is closed.',
+  },
   'insufficient-storage': {
     status: 507,
     title: 'Insufficient Storage',

@@ -404,6 +404,67 @@ describe('over a real connection', () => {
     expect(behind).toContain('The method PLAY is not one the API implements');
   });
 
+  // RFC 9110 §15.6.6: 505 for a request in a major version the server does not speak. Guards
+  // against: Node's parser reads `HTTP/2.0` and HTTP/0.9 request lines as HTTP/1.x, and they got a
+  // 200 in HTTP/1.1; HTTP/3.0 and the HTTP/2 preface were told "not valid HTTP/1.1", a 400.
+  it('answers a request line in another major version of HTTP 505, naming it, and closes the connection', async () => {
+    const spoken = 'the server speaks HTTP/1.1, and reads HTTP/1.0.';
+    const answers = async (text: string) => {
+      const { data, closedAfterMs } = await exchange(port, (socket) => socket.write(text), 4_000);
+      const heads = data.split(/(?=HTTP\/1\.1 \d{3} )/).map((answer) => answer.split('\r\n')[0]);
+      const lastBody = bodyOf(data.slice(data.lastIndexOf('HTTP/1.1 ')));
+      return { heads, last: lastBody === '' ? undefined : JSON.parse(lastBody), closed: closedAfterMs !== null, lastBody };
+    };
+    for (const [text, detail, instance] of [
+      ['GET /v1/roles HTTP/2.0\r\nHost: x\r\n\r\n', `The request is HTTP/2.0; ${spoken}`, '/v1/roles'],
+      // Without a Host, which HTTP/1.1 alone requires: the version is what is wrong.
+      ['GET /v1/roles HTTP/2.0\r\n\r\n', `The request is HTTP/2.0; ${spoken}`, '/v1/roles'],
+      ['GET /v1/roles\r\n\r\n', `The request is HTTP/0.9 (a request line without a version); ${spoken}`, '/v1/roles'],
+      // Before the Expect is weighed, and before 100 Continue is sent.
+      ['GET /v1/meta HTTP/2.0\r\nHost: x\r\nExpect: 42-magic\r\n\r\n', `The request is HTTP/2.0; ${spoken}`, '/v1/meta'],
+      [
+        'POST /v1/assessments HTTP/2.0\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n',
+        `The request is HTTP/2.0; ${spoken}`,
+        '/v1/assessments',
+      ],
+      // Versions the parser refuses to read: no path is known for them.
+      ['GET /v1/roles HTTP/3.0\r\nHost: x\r\n\r\n', `The request is HTTP/3.0; ${spoken}`, undefined],
+      ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', `The request opens HTTP/2 with its preface (PRI * HTTP/2.0); ${spoken}`, undefined],
+    ] as const) {
+      const { heads, last, closed } = await answers(text);
+      expect(heads, text).toEqual(['HTTP/1.1 505 HTTP Version Not Supported']);
+      expect(last, text).toMatchObject({
+        code: 'http-version-not-supported',
+        type: '/problems/http-version-not-supported',
+        status: 505,
+        detail,
+      });
+      expect(last?.instance, text).toBe(instance);
+      expect(closed, text).toBe(true);
+    }
+    // Behind an answered request on the same connection, after its answer.
+    const pipelined = await answers('GET /v1/meta HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/roles HTTP/3.0\r\nHost: x\r\n\r\n');
+    expect(pipelined.heads).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 505 HTTP Version Not Supported']);
+    expect(pipelined.last?.detail).toBe(`The request is HTTP/3.0; ${spoken}`);
+    // A HEAD is answered without the problem's body.
+    const head = await answers('HEAD /v1/roles HTTP/2.0\r\nHost: x\r\n\r\n');
+    expect(head.heads).toEqual(['HTTP/1.1 505 HTTP Version Not Supported']);
+    expect(head.lastBody).toBe('');
+    // A later minor version of HTTP/1 is still HTTP/1, which the parser refuses: a 400 that names it.
+    // A version that is not DIGIT "." DIGIT (RFC 9112 §2.3) is malformed, named or not.
+    for (const [text, detail] of [
+      ['GET /v1/roles HTTP/1.2\r\nHost: x\r\n\r\n', `The request is HTTP/1.2; ${spoken}`],
+      ['GET /v1/roles HTTP/12.0\r\nHost: x\r\n\r\n', 'The request is not valid HTTP/1.1.'],
+      ['GET /v1/roles HTTP/1.10\r\nHost: x\r\n\r\n', 'The request is not valid HTTP/1.1.'],
+      ['GET /v1/roles HTTP/3.05\r\nHost: x\r\n\r\n', 'The request is not valid HTTP/1.1.'],
+      ['GET /v1/roles HTTP/2.0x\r\nHost: x\r\n\r\n', 'The request is not valid HTTP/1.1.'],
+    ] as const) {
+      const { heads, last } = await answers(text);
+      expect(heads, text).toEqual(['HTTP/1.1 400 Bad Request']);
+      expect(last, text).toMatchObject({ code: 'malformed-request', detail });
+    }
+  });
+
   // Guards against (from a review): a method split over two reads was a 400 (`FO`, then `O /`) or
   // named by its second part alone (`GE`, then `TS /` was told about `TS`), and one after a body that
   // ends in token characters was named with that body's end (`nullFOO`).

@@ -81,8 +81,8 @@ describe('OpenAPI document', () => {
         ids.add(op.operationId);
         expect(op.tags?.length, `${method} ${path} tags`).toBeGreaterThan(0);
         expect(op.summary, `${method} ${path} summary`).toBeTruthy();
-        // 408, 414, 417 and 431 are answered before routing (src/http-edges.ts), 500 and 503 by any route.
-        for (const status of ['408', '414', '417', '431', '500', '503']) {
+        // 408, 414, 417, 431 and 505 are answered before routing (src/http-edges.ts), 500 and 503 by any route.
+        for (const status of ['408', '414', '417', '431', '500', '503', '505']) {
           expect(op.responses[status]?.content?.['application/problem+json'], `${method} ${path} ${status}`).toBeDefined();
         }
       }
@@ -168,14 +168,14 @@ describe('OpenAPI document', () => {
           if (ref !== undefined) expect(document.components.headers[ref.split('/').pop() as string], ref).toBeDefined();
         }
       }
-      // Guards against: Vary and X-RateLimit-* were declared on the 408, 414, 417, 431 and 501 that Node's parser
-      // and the HTTP edges answer before any hook could add them.
+      // Guards against: Vary and X-RateLimit-* were declared on the 408, 414, 417, 431, 501 and 505 that Node's
+      // parser and the HTTP edges answer before any hook could add them.
       type Responses = Record<string, { headers?: Record<string, Header> }>;
       const writes = ['/v1/assessments', '/v1/assessments/preview', '/v1/assessments/batch'];
       for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { responses: Responses }>>)) {
         for (const [method, operation] of Object.entries(item)) {
           for (const [status, response] of Object.entries(operation.responses)) {
-            const early = ['408', '414', '417', '431', '501'].includes(status);
+            const early = ['408', '414', '417', '431', '501', '505'].includes(status);
             expect(response.headers?.vary === undefined, `${method} ${path} ${status}`).toBe(early);
             const counted =
               ((method === 'post' && writes.includes(path)) || (method === 'delete' && path === '/v1/assessments/{id}')) && !early;

@@ -17,6 +17,7 @@ const PROBLEM_DESCRIPTIONS = {
   500: 'Unexpected error: quote the requestId',
   501: 'A body in a transfer coding other than chunked; the connection is closed',
   503: 'Overloaded or not ready: see Retry-After',
+  505: 'The request is in a major version of HTTP other than 1 (an `HTTP/2.0` request line, the HTTP/2 preface, HTTP/0.9); the connection is closed',
   507: 'No room to store it: the database is at its size limit, or its disk at the reserve kept free',
 } as const;
 
@@ -151,13 +152,13 @@ const PROBLEM_HEADERS: Partial<Record<ProblemStatus, Headers>> = { 415: ACCEPT_E
 type ProblemResponse = { description: string; content: { 'application/problem+json': { schema: typeof Problem } }; headers?: Headers };
 
 /** Answered before routing, so without the headers the API's hooks add (Vary among them). */
-export const BEFORE_ROUTING: readonly number[] = [408, 414, 417, 431, 501];
+export const BEFORE_ROUTING: readonly number[] = [408, 414, 417, 431, 501, 505];
 /**
- * Problems any request can get, whatever its route: 408, 414, 417, 431 and 501 are answered before routing
- * (the request is incomplete, or its headers ask for what the server does not do), 500 and 503 (load
- * shedding) by any route.
+ * Problems any request can get, whatever its route: 408, 414, 417, 431, 501 and 505 are answered before
+ * routing (the request is incomplete, or it or its headers ask for what the server does not do), 500
+ * and 503 (load shedding) by any route.
  */
-const ANY_REQUEST = [408, 414, 417, 431, 500, 501, 503] as const;
+const ANY_REQUEST = [408, 414, 417, 431, 500, 501, 503, 505] as const;
 
 /** problem+json responses for the given statuses and those of ANY_REQUEST. */
 export function problems(...statuses: ProblemStatus[]) {
