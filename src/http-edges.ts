@@ -83,14 +83,16 @@ function refusedHost(request: IncomingMessage, response: ServerResponse, linger:
 const VERSIONS_SPOKEN = 'the server speaks HTTP/1.1, and reads HTTP/1.0.';
 
 /**
- * Answers 505 to a request line in HTTP/2.0, or in HTTP/0.9 (a line without a version), both of which
- * Node's parser reads as it reads HTTP/1.x: RFC 9110 (15.6.6) gives a request in a major version the
- * server does not speak this status, where a 200 in HTTP/1.1 would answer a client that reads
- * something else. True when it answered.
+ * Answers 505 to a request line in HTTP/2.0, or in HTTP/0.9 (or without a version, which the parser
+ * reads as 0.9 once an empty line follows), all of which Node's parser reads as it reads HTTP/1.x: RFC
+ * 9110 (15.6.6) gives a request in a major version the server does not speak this status, where a 200
+ * in HTTP/1.1 would answer a client that reads something else. Node hands the request listener every
+ * such request, with an Expect or not (checkContinue and checkExpectation are HTTP/1.1's alone). True
+ * when it answered.
  */
 function refusedVersion(request: IncomingMessage, response: ServerResponse, linger: Lingering): boolean {
   if (request.httpVersionMajor === 1) return false;
-  const version = request.httpVersionMajor === 0 ? 'HTTP/0.9 (a request line without a version)' : `HTTP/${request.httpVersion}`;
+  const version = request.httpVersionMajor === 0 ? 'HTTP/0.9, or its request line names no version' : `HTTP/${request.httpVersion}`;
   answerEarly(response, linger, 505, 'http-version-not-supported', `The request is ${version}; ${VERSIONS_SPOKEN}`, request.url);
   return true;
 }
@@ -146,7 +148,7 @@ export function answerFirst(server: Server, front: CachedFront, isShuttingDown: 
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     if (dropped(request)) return;
     toOriginForm(request);
-    if (refusedVersion(request, response, linger) || refusedHost(request, response, linger)) return;
+    if (refusedHost(request, response, linger)) return;
     answerEarly(response, linger, 417, 'expectation-failed', 'The only Expect the server meets is 100-continue.', request.url);
   });
   // Without a listener Node drops the connection of a CONNECT without a word. Pipelined behind other
@@ -156,7 +158,14 @@ export function answerFirst(server: Server, front: CachedFront, isShuttingDown: 
     socket.on('error', () => socket.destroy());
     request.resume();
     afterPendingResponses(socket, () => {
-      writeRaw(socket, 501, earlyProblem(501, 'not-implemented', 'CONNECT asks for a tunnel, which this server does not open.'));
+      if (request.httpVersionMajor === 1)
+        writeRaw(socket, 501, earlyProblem(501, 'not-implemented', 'CONNECT asks for a tunnel, which this server does not open.'));
+      else
+        writeRaw(
+          socket,
+          505,
+          earlyProblem(505, 'http-version-not-supported', `The request is HTTP/${request.httpVersion}; ${VERSIONS_SPOKEN}`),
+        );
       socket.end();
     });
   });
@@ -271,25 +280,33 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
 const UNKNOWN_VERSION = 'Invalid HTTP version';
 const CR = 0x0d;
 const LF = 0x0a;
-/** A version as a request line ends in it: RFC 9112's `HTTP/` DIGIT `.` DIGIT, after the target's space. */
-const REQUEST_VERSION = /^ HTTP\/([0-9])\.([0-9])$/;
+/** A version's last three bytes: the parser refuses one only once it has read `HTTP/`, a digit, `.` and a digit. */
+const VERSION_DIGITS = /^([0-9])\.([0-9])$/;
+/** HTTP/2's connection preface (RFC 9113, 3.4), which the parser reads as a request with the method PRI. */
+const HTTP2_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
 
 /**
- * What to answer a request in a version Node's parser refuses to read: the HTTP/2 preface `PRI *
- * HTTP/2.0` and a well-formed version of another major (`HTTP/3.0`) are a 505; a later HTTP/1 minor
- * (`HTTP/1.2`), which RFC 9112 (2.6) would have read as 1.1 but the parser refuses, stays a 400 that
- * names it. The parser stops right after the version's last digit, in the chunk it was reading; a
- * version that began in an earlier chunk, or whose line's end is still to come, is not named.
+ * What to answer a request in a version Node's parser refuses to read: HTTP/2's preface and a
+ * version of another major (`HTTP/3.0`) are a 505; a later HTTP/1 minor (`HTTP/1.2`), which RFC 9112
+ * (2.6) would have read as 1.1 but the parser refuses, stays a 400 that names it. The parser stops
+ * right after the version's last digit, in the chunk it was reading: a version whose digits began in
+ * an earlier chunk is not named, nor one followed by more than the line's end (`HTTP/3.05`). The
+ * parser pauses on any PRI request, not only the preface: another (`PRI * HTTP/1.1`) is a method the
+ * API does not implement.
  */
 function versionAnswer(error: ParserError): [number, ProblemCode, string] | undefined {
-  if (error.code === 'HPE_PAUSED_H2_UPGRADE')
-    return [505, 'http-version-not-supported', `The request opens HTTP/2 with its preface (PRI * HTTP/2.0); ${VERSIONS_SPOKEN}`];
   const { rawPacket: chunk, bytesParsed } = error;
-  if (error.code !== 'HPE_INVALID_VERSION' || !Buffer.isBuffer(chunk) || typeof bytesParsed !== 'number') return undefined;
-  // The parser weighs the version at its last digit, before it reads on: the line must end there.
+  if (!Buffer.isBuffer(chunk) || typeof bytesParsed !== 'number') return undefined;
+  if (error.code === 'HPE_PAUSED_H2_UPGRADE') {
+    const preface = chunk.toString('latin1', Math.max(0, bytesParsed - HTTP2_PREFACE.length), bytesParsed) === HTTP2_PREFACE;
+    return preface
+      ? [505, 'http-version-not-supported', `The request opens HTTP/2 with its preface (PRI * HTTP/2.0); ${VERSIONS_SPOKEN}`]
+      : unknownMethodProblem('PRI');
+  }
+  if (error.code !== 'HPE_INVALID_VERSION' || error.reason !== UNKNOWN_VERSION) return undefined;
   const next = chunk[bytesParsed];
-  if (error.reason !== UNKNOWN_VERSION || (next !== CR && next !== LF)) return undefined;
-  const sent = REQUEST_VERSION.exec(chunk.toString('latin1', Math.max(0, bytesParsed - ' HTTP/1.1'.length), bytesParsed));
+  if (next !== undefined && next !== CR && next !== LF) return undefined;
+  const sent = bytesParsed >= 3 ? VERSION_DIGITS.exec(chunk.toString('latin1', bytesParsed - 3, bytesParsed)) : null;
   if (sent === null) return undefined;
   const [, major, minor] = sent;
   return major === '1'

@@ -180,7 +180,7 @@ export const PROBLEM_TYPES = {
     status: 505,
     title: 'HTTP Version Not Supported',
     description:
-      'The request is in a major version of HTTP the server does not speak: HTTP/2.0 or 3.0 in a request line, the HTTP/2 preface (`PRI * HTTP/2.0`, HTTP/2 with prior knowledge), or HTTP/0.9 (a request line without a version). Send HTTP/1.1; HTTP/1.0 is read too. The connection is closed.',
+      'The request is in a major version of HTTP the server does not speak: a request line in any HTTP/x.y but 1.x (`HTTP/2.0`, `HTTP/3.0`) or without a version (HTTP/0.9), or the HTTP/2 preface (`PRI * HTTP/2.0`, HTTP/2 with prior knowledge). Send HTTP/1.1; HTTP/1.0 is read too. The connection is closed.',
   },
   'insufficient-storage': {
     status: 507,
