@@ -72,6 +72,7 @@ beforeAll(async () => {
     erasableIds,
     words: [...words, 'zzzz-no-match'],
     problemCodes: Object.keys(PROBLEM_TYPES),
+    instrumentVersions: [app.kb.release.instrumentVersion],
   };
 });
 
