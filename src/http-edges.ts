@@ -79,8 +79,12 @@ function refusedHost(request: IncomingMessage, response: ServerResponse, linger:
   return true;
 }
 
-/** What a 505 says after naming the version a request came in. */
-const VERSIONS_SPOKEN = 'the server speaks HTTP/1.1, and reads HTTP/1.0.';
+/** The 505 for a request in another version of HTTP, which `what` names (`is HTTP/2.0`), with those the server reads. */
+const versionProblem = (what: string): [number, ProblemCode, string] => [
+  505,
+  'http-version-not-supported',
+  `The request ${what}; the server speaks HTTP/1.1, and reads HTTP/1.0.`,
+];
 
 /**
  * Answers 505 to a request line in HTTP/2.0, or in HTTP/0.9 (or without a version, which the parser
@@ -93,7 +97,7 @@ const VERSIONS_SPOKEN = 'the server speaks HTTP/1.1, and reads HTTP/1.0.';
 function refusedVersion(request: IncomingMessage, response: ServerResponse, linger: Lingering): boolean {
   if (request.httpVersionMajor === 1) return false;
   const version = request.httpVersionMajor === 0 ? 'HTTP/0.9, or its request line names no version' : `HTTP/${request.httpVersion}`;
-  answerEarly(response, linger, 505, 'http-version-not-supported', `The request is ${version}; ${VERSIONS_SPOKEN}`, request.url);
+  answerEarly(response, linger, ...versionProblem(`is ${version}`), request.url);
   return true;
 }
 
@@ -157,15 +161,12 @@ export function answerFirst(server: Server, front: CachedFront, isShuttingDown: 
     if (dropped(request)) return;
     socket.on('error', () => socket.destroy());
     request.resume();
+    const [status, code, detail]: [number, ProblemCode, string] =
+      request.httpVersionMajor === 1
+        ? [501, 'not-implemented', 'CONNECT asks for a tunnel, which this server does not open.']
+        : versionProblem(`is HTTP/${request.httpVersion}`);
     afterPendingResponses(socket, () => {
-      if (request.httpVersionMajor === 1)
-        writeRaw(socket, 501, earlyProblem(501, 'not-implemented', 'CONNECT asks for a tunnel, which this server does not open.'));
-      else
-        writeRaw(
-          socket,
-          505,
-          earlyProblem(505, 'http-version-not-supported', `The request is HTTP/${request.httpVersion}; ${VERSIONS_SPOKEN}`),
-        );
+      writeRaw(socket, status, earlyProblem(status, code, detail));
       socket.end();
     });
   });
@@ -299,9 +300,7 @@ function versionAnswer(error: ParserError): [number, ProblemCode, string] | unde
   if (!Buffer.isBuffer(chunk) || typeof bytesParsed !== 'number') return undefined;
   if (error.code === 'HPE_PAUSED_H2_UPGRADE') {
     const preface = chunk.toString('latin1', Math.max(0, bytesParsed - HTTP2_PREFACE.length), bytesParsed) === HTTP2_PREFACE;
-    return preface
-      ? [505, 'http-version-not-supported', `The request opens HTTP/2 with its preface (PRI * HTTP/2.0); ${VERSIONS_SPOKEN}`]
-      : unknownMethodProblem('PRI');
+    return preface ? versionProblem('opens HTTP/2 with its preface (PRI * HTTP/2.0)') : unknownMethodProblem('PRI');
   }
   if (error.code !== 'HPE_INVALID_VERSION' || error.reason !== UNKNOWN_VERSION) return undefined;
   const next = chunk[bytesParsed];
@@ -309,9 +308,9 @@ function versionAnswer(error: ParserError): [number, ProblemCode, string] | unde
   const sent = bytesParsed >= 3 ? VERSION_DIGITS.exec(chunk.toString('latin1', bytesParsed - 3, bytesParsed)) : null;
   if (sent === null) return undefined;
   const [, major, minor] = sent;
-  return major === '1'
-    ? [400, 'malformed-request', `The request is HTTP/1.${minor}; ${VERSIONS_SPOKEN}`]
-    : [505, 'http-version-not-supported', `The request is HTTP/${major}.${minor}; ${VERSIONS_SPOKEN}`];
+  const problem = versionProblem(`is HTTP/${major}.${minor}`);
+  // HTTP/1 is spoken: a minor version the parser refuses is malformed, not another version.
+  return major === '1' ? [400, 'malformed-request', problem[2]] : problem;
 }
 
 /** Whether a byte is one a method may hold: RFC 9110's token characters (letters, digits and a few marks). */
