@@ -229,6 +229,7 @@ describe('README curl examples', () => {
     const vars = new Map<string, string>();
     let submission: string | undefined;
     let storedPath: string | undefined;
+    let firstStored: Record<string, unknown> | undefined;
     const shell: Shell = {
       vars,
       // "submission.json: a file holding a submission like the one above"
@@ -303,6 +304,7 @@ describe('README curl examples', () => {
         const location = response.headers.location as string;
         expect(location, `${where}: Location`).toMatch(/^\/v1\/assessments\/[0-9a-f-]{36}$/);
         storedPath = location;
+        firstStored ??= response.json() as Record<string, unknown>;
         const { result } = response.json() as { result: { flags: string[]; recommendation: { confidence: string } } };
         const answered = (JSON.parse(request.body as string) as { answers: unknown[] }).answers.length;
         // "These 8 of the 44 questions are scored but flagged `incomplete`, so the result is at most `lean`."
@@ -351,8 +353,44 @@ describe('README curl examples', () => {
       ]),
     );
     expect(ran.length).toBeGreaterThanOrEqual(20);
+
+    // The README shows the first POST's 201, its lists cut to their first items, and names each field of its result.
+    expect(firstStored, 'a POST example stored an assessment').toBeDefined();
+    const shown = storedExample();
+    const { result, answers } = firstStored as { result: Record<string, unknown[]>; answers: unknown[] };
+    const cut = (list: unknown) => (list as unknown[]).slice(0, 1);
+    expect(shown, 'README.md: the 201 of the first POST').toEqual({
+      ...firstStored,
+      // The submission's own: a new id, time and key each time the example runs.
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      idempotencyKey: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      answers: cut(answers),
+      result: { ...result, breakdown: cut(result.breakdown), highlights: cut(result.highlights) },
+    });
+    expect(resultFieldsListed(), 'README.md: the fields of a result, in order').toEqual(Object.keys(result));
   });
 });
+
+/** The JSON block after the paragraph that introduces the first POST's 201. */
+function storedExample(): unknown {
+  const intro = README.findIndex((line) => line.startsWith('The 201 of the first POST above'));
+  const open = README.indexOf('```json', intro);
+  const close = README.indexOf('```', open + 1);
+  expect(intro, 'README.md: the paragraph before the 201').toBeGreaterThan(0);
+  return JSON.parse(README.slice(open + 1, close).join('\n'));
+}
+
+/** The field names of the list that follows "The `result`, field by field". */
+function resultFieldsListed(): string[] {
+  const start = README.findIndex((line) => line.startsWith('The `result`, field by field'));
+  const names: string[] = [];
+  for (let i = start + 1; i < README.length && README[i] !== ''; i++) {
+    const name = /^- `(\w+)`:/.exec(README[i] as string)?.[1];
+    if (name !== undefined) names.push(name);
+  }
+  return names;
+}
 
 describe('the README example reader', () => {
   const shell: Shell = {
