@@ -51,6 +51,40 @@ describe('/docs in a real browser', () => {
     await page.close();
   });
 
+  it('sends a search the q pattern lets through and holds back one it refuses, reading the pattern as the page does', async () => {
+    // Guards against: a q pattern only a Unicode-aware validator reads (`[\p{L}\p{N}]`), which the page, reading
+    // it without the u flag, took to refuse q=feedback; and against a pattern that let q=--- through to a 400.
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${baseUrl}/docs`);
+      const operation = page.locator('#operations-competencies-listCompetencies');
+      await operation.waitFor({ timeout: 15_000 });
+      await operation.locator('.opblock-summary').click();
+      await operation.locator('.try-out__btn').click();
+      const q = operation.locator('tr[data-param-name="q"] input');
+      const sent: string[] = [];
+      page.on('request', (request) => {
+        if (request.url().startsWith(`${baseUrl}/v1/competencies`)) sent.push(new URL(request.url()).searchParams.get('q') ?? '');
+      });
+
+      await q.fill('---');
+      await operation.locator('.execute').click();
+      await expect
+        .poll(() => operation.locator('tr[data-param-name="q"] .invalid, tr[data-param-name="q"] input.invalid').count())
+        .toBeGreaterThan(0);
+
+      await q.fill('feedback');
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url().startsWith(`${baseUrl}/v1/competencies?`), { timeout: 10_000 }),
+        operation.locator('.execute').click(),
+      ]);
+      expect(response.status()).toBe(200);
+      expect(sent).toEqual(['feedback']);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('scores the example body that the page fills in for POST /v1/assessments/preview (200, not 422)', async () => {
     // Guards against: without an example in the document the page filled the body in from the
     // schema alone ({"answers":[{"questionId":"string","value":1}],"companySize":"string",...}), and

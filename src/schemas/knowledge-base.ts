@@ -136,10 +136,13 @@ export const CompetencyQuery = z
     category: categoryFilter('Keep only the competencies of this category'),
     q: z
       .string()
-      // The document's pattern is the portable one; \p{…} classes need a Unicode-aware validator, which the
-      // docs page is not: it reads a pattern without the u flag, so `[\p{L}\p{N}]` refused q=feedback there. Nor
-      // is that class the check below, which takes a letter from compatibility forms too (™, №, ℃).
-      .regex(/\S/, { error: 'must not be blank', abort: true })
+      .refine((value) => /\S/.test(value), { error: 'must not be blank', abort: true })
+      // The document's pattern: a character other than a space or ASCII punctuation, so that a client can tell
+      // `q=---` from a search before sending it. It is the portable half of the check below: \p{…} classes need a
+      // Unicode-aware validator, which the docs page is not (it reads a pattern without the u flag, so
+      // `[\p{L}\p{N}]` refused q=feedback there), and the check takes a letter from compatibility forms too (™,
+      // №, ℃). The `[` is written `\x5B`: unescaped, some regex dialects a generated client may use read a class inside the class.
+      .regex(/[^\s!-/:-@\x5B-`{-~]/, { error: 'must have a letter or a digit', abort: true })
       // Words as the search reads them: a letter it drops (a modifier apostrophe, a lone mark) leaves none.
       .refine((value) => (searchWords(value)?.length ?? 0) > 0, 'must have a letter or a digit')
       .trim()
