@@ -1,4 +1,4 @@
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from './helpers.js';
 import { launchChromium } from './support/browser.js';
@@ -20,6 +20,16 @@ describe('/docs in a real browser', () => {
     await browser?.close();
     await app?.close();
   });
+
+  /** Opens the docs page with one operation (`tag-operationId`) expanded and its "Try it out" pressed. */
+  async function tryOut(page: Page, operationId: string) {
+    await page.goto(`${baseUrl}/docs`);
+    const operation = page.locator(`#operations-${operationId}`);
+    await operation.waitFor({ timeout: 15_000 });
+    await operation.locator('.opblock-summary').click();
+    await operation.locator('.try-out__btn').click();
+    return operation;
+  }
 
   it('lists every operation of the document, with no page errors', async () => {
     const page = await browser.newPage();
@@ -56,11 +66,7 @@ describe('/docs in a real browser', () => {
     // it without the u flag, took to refuse q=feedback; and against a pattern that let q=--- through to a 400.
     const page = await browser.newPage();
     try {
-      await page.goto(`${baseUrl}/docs`);
-      const operation = page.locator('#operations-competencies-listCompetencies');
-      await operation.waitFor({ timeout: 15_000 });
-      await operation.locator('.opblock-summary').click();
-      await operation.locator('.try-out__btn').click();
+      const operation = await tryOut(page, 'competencies-listCompetencies');
       const q = operation.locator('tr[data-param-name="q"] input');
       const sent: string[] = [];
       page.on('request', (request) => {
@@ -91,11 +97,7 @@ describe('/docs in a real browser', () => {
     // executing it as offered gave 422 (unknown question, unknown company size, fewer than 8 answers).
     const page = await browser.newPage();
     try {
-      await page.goto(`${baseUrl}/docs`);
-      const operation = page.locator('#operations-assessments-previewAssessment');
-      await operation.waitFor({ timeout: 15_000 });
-      await operation.locator('.opblock-summary').click();
-      await operation.locator('.try-out__btn').click();
+      const operation = await tryOut(page, 'assessments-previewAssessment');
       const offered = await operation.locator('textarea.body-param__text').inputValue();
       const [response] = await Promise.all([
         page.waitForResponse((r) => r.url() === `${baseUrl}/v1/assessments/preview` && r.request().method() === 'POST', {
