@@ -137,11 +137,9 @@ export const CompetencyQuery = z
     q: z
       .string()
       .refine((value) => /\S/.test(value), { error: 'must not be blank', abort: true })
-      // The document's pattern: a character other than a space or ASCII punctuation, so that a client can tell
-      // `q=---` from a search before sending it. It is the portable half of the check below: \p{…} classes need a
-      // Unicode-aware validator, which the docs page is not (it reads a pattern without the u flag, so
-      // `[\p{L}\p{N}]` refused q=feedback there), and the check takes a letter from compatibility forms too (™,
-      // №, ℃). The `[` is written `\x5B`: unescaped, some regex dialects a generated client may use read a class inside the class.
+      // The document's pattern, the portable half of the check below: it refuses ASCII punctuation alone (q=---).
+      // No \p{…} class: the docs page reads patterns without the u flag (`[\p{L}\p{N}]` refused q=feedback there).
+      // `[` is written \x5B, as some regex dialects read an unescaped one inside a class as a nested class.
       .regex(/[^\s!-/:-@\x5B-`{-~]/, { error: 'must have a letter or a digit', abort: true })
       // Words as the search reads them: a letter it drops (a modifier apostrophe, a lone mark) leaves none.
       .refine((value) => (searchWords(value)?.length ?? 0) > 0, 'must have a letter or a digit')
