@@ -11,7 +11,13 @@ type Answer = Template & { body: Buffer };
  * the rest of the path, or undefined to leave the request to Fastify; the headers are those of the
  * first 200 Fastify sent under the prefix while the front was open.
  */
-type Reads = { prefix: string; read: (rest: string) => string | Buffer | undefined; template?: Template };
+type Reads = {
+  prefix: string;
+  read: (rest: string) => string | Buffer | undefined;
+  /** Keeps a Buffer body `read` gave as it is until the function returned is called. */
+  hold?: (body: Buffer) => () => void;
+  template?: Template;
+};
 
 /** A reply about to be sent (Fastify's), read only when its response is kept. */
 type Outgoing = { statusCode: number; getHeaders(): Record<string, string | number | string[] | undefined> };
@@ -113,10 +119,12 @@ export class CachedFront {
    * Answers GETs under `prefix` with what `read` gives for the rest of the path, once Fastify has
    * sent a 200 under it; `read` must give a body only where the route would answer 200 with it, and
    * the route's headers must not depend on the path. The route calls the function returned with
-   * each 200 it is about to send, whose headers are kept once.
+   * each 200 it is about to send, whose headers are kept once. With `hold`, a Buffer body `read`
+   * gives need only stay as it is in the turn of the event loop that reads it: one still being
+   * written once that turn ends is held until its response closes.
    */
-  serveReads(prefix: string, read: Reads['read']): (request: IncomingMessage, reply: Outgoing) => void {
-    const reads: Reads = { prefix, read };
+  serveReads(prefix: string, read: Reads['read'], hold?: Reads['hold']): (request: IncomingMessage, reply: Outgoing) => void {
+    const reads: Reads = { prefix, read, hold };
     this.reads.push(reads);
     return (request, reply) => {
       if (reads.template !== undefined || !this.isOpen || reply.statusCode !== 200 || CachedFront.routes(request)) return;
@@ -133,17 +141,27 @@ export class CachedFront {
     for (const reads of this.reads) {
       if (reads.template === undefined || !url.startsWith(reads.prefix)) continue;
       const body = reads.read(url.slice(reads.prefix.length));
-      if (body !== undefined) return this.send(response, reads.template, body, true);
+      if (body !== undefined) return this.send(response, reads.template, body, true, reads.hold);
     }
     return false;
   }
 
-  private send(response: ServerResponse, answer: Template, body: string | Buffer, addLength = false): true {
+  /**
+   * Sends a 200. A body that stays as it is only in this turn (`hold` given) is copied for a response
+   * queued behind an earlier one of its connection (pipelined), which Node writes later and may drop
+   * without a 'close' when the connection closes. Otherwise it is written at once; whatever the
+   * socket could not take yet keeps it held until the response closes, which it does once written
+   * or once its socket has closed, and so stopped writing.
+   */
+  private send(response: ServerResponse, answer: Template, body: string | Buffer, addLength = false, hold?: Reads['hold']): true {
     const headers = answer.headers.slice();
     if (answer.idAt > 0) headers[answer.idAt] = randomUUID();
     if (addLength) headers.push('content-length', String(Buffer.byteLength(body)));
+    const { socket } = response;
+    const lent = hold !== undefined && typeof body !== 'string';
     response.writeHead(200, headers);
-    response.end(body);
+    response.end(lent && socket === null ? Buffer.from(body) : body);
+    if (lent && socket !== null && response.writableLength > 0) response.once('close', hold(body));
     this.answered++;
     return true;
   }

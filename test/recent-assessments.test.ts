@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -123,6 +126,126 @@ describe('RecentAssessments', () => {
     expect(recent.usage).toEqual({ count: 1, bytes: 40 });
   });
 
+  const zeroed = (view: Buffer) => view.every((byte) => byte === 0);
+
+  // Guards against: a response still being written from the ring (a view) reading the bytes of a
+  // later document, or zeros, because the ring moved on under it.
+  it('writes no document over a held view: later ones go past it, and its bytes are zeroed once let go', () => {
+    const recent = new RecentAssessments(250);
+    recent.add('a', json(100, 'a'));
+    recent.add('b', json(100, 'b'));
+    const view = recent.view('a') as Buffer;
+    expect(view.toString()).toBe(json(100, 'a'));
+    const letGo = recent.hold(view);
+    // c does not fit after b: at the ring's start a's held bytes are in the way, so it goes past them, over b.
+    recent.add('c', json(100, 'c'));
+    expect([recent.get('a'), recent.get('b')]).toEqual([undefined, undefined]);
+    expect(recent.get('c')?.toString()).toBe(json(100, 'c'));
+    recent.add('d', json(100, 'd'));
+    expect(recent.get('d')?.toString()).toBe(json(100, 'd'));
+    expect(view.toString()).toBe(json(100, 'a'));
+    letGo();
+    expect(zeroed(view)).toBe(true);
+    // Let go, its bytes take the next document that wraps.
+    recent.add('e', json(100, 'e'));
+    expect(recent.get('e')?.toString()).toBe(json(100, 'e'));
+    expect(recent.get('d')?.toString()).toBe(json(100, 'd'));
+  });
+
+  it('zeroes the held bytes of a document erased, or of one kept when it closes, only once the last hold is let go', () => {
+    const recent = new RecentAssessments(1000);
+    recent.add('a', json(100, 'a'));
+    recent.add('b', json(100, 'b'));
+    const a = recent.view('a') as Buffer;
+    const letGoOfA = recent.hold(a);
+    recent.delete('a');
+    expect(recent.get('a')).toBeUndefined();
+    expect(a.toString()).toBe(json(100, 'a'));
+    const b = recent.view('b') as Buffer;
+    const first = recent.hold(b);
+    const second = recent.hold(b);
+    recent.close();
+    expect(recent.get('b')).toBeUndefined();
+    expect(b.toString()).toBe(json(100, 'b'));
+    letGoOfA();
+    expect(zeroed(a)).toBe(true);
+    // Letting go twice lets go of one hold only.
+    first();
+    first();
+    expect(b.toString()).toBe(json(100, 'b'));
+    second();
+    expect(zeroed(b)).toBe(true);
+    expect(ringOf(recent)).not.toMatch(/[ab]/);
+  });
+
+  it('keeps no new document that could only go over held bytes, and drops nothing for it', () => {
+    const recent = new RecentAssessments(250);
+    recent.add('a', json(100, 'a'));
+    recent.add('b', json(100, 'b'));
+    recent.hold(recent.view('a') as Buffer);
+    recent.hold(recent.view('b') as Buffer);
+    recent.add('c', json(100, 'c'));
+    expect(recent.get('c')).toBeUndefined();
+    expect(recent.get('a')?.toString()).toBe(json(100, 'a'));
+    expect(recent.get('b')?.toString()).toBe(json(100, 'b'));
+  });
+
+  it('holds views of its ring only, and only in the turn they were given', () => {
+    const recent = new RecentAssessments(250);
+    recent.add('a', json(100, 'a'));
+    expect(() => recent.hold(Buffer.from(json(100, 'a')))()).not.toThrow();
+    const stale = recent.view('a') as Buffer;
+    recent.delete('a');
+    expect(() => recent.hold(stale)).toThrow(/only a view of a kept document/);
+    expect(recent.view('a')).toBeUndefined();
+  });
+
+  // Guards against: a held view changed by any later add, erasure or push-out, held bytes left
+  // unzeroed once let go after their document went, and a kept document read back wrong around holds.
+  it('keeps every held view as it was and every kept document exact, whatever the order of writes, erasures and holds', () => {
+    type Step = { op: 'add' | 'delete' | 'hold' | 'letGo'; id: number; length: number };
+    const step = fc.record({
+      op: fc.constantFrom<Step['op']>('add', 'add', 'add', 'delete', 'hold', 'letGo'),
+      id: fc.integer({ min: 0, max: 12 }),
+      length: fc.integer({ min: 30, max: 120 }),
+    });
+    fc.assert(
+      fc.property(fc.integer({ min: 200, max: 1200 }), fc.array(step, { maxLength: 150 }), (capacity, steps) => {
+        const recent = new RecentAssessments(capacity);
+        const latest = new Map<string, string>();
+        const holds: { view: Buffer; text: string; key: string; letGo: () => void }[] = [];
+        steps.forEach(({ op, id, length }, n) => {
+          const key = `id-${id}`;
+          if (op === 'add') {
+            const document = `{"key":"${key}","n":${n},"pad":"${'x'.repeat(length)}"}`;
+            recent.add(key, document);
+            latest.set(key, document);
+          } else if (op === 'delete') {
+            recent.delete(key);
+            latest.delete(key);
+          } else if (op === 'hold') {
+            const view = recent.view(key);
+            if (view !== undefined) holds.push({ view, text: view.toString(), key, letGo: recent.hold(view) });
+          } else {
+            const held = holds.splice(id % Math.max(1, holds.length), 1)[0];
+            if (held === undefined) return;
+            held.letGo();
+            const stillHeld = holds.some((other) => other.view.byteOffset === held.view.byteOffset);
+            const kept = recent.get(held.key)?.toString() === held.text;
+            if (!stillHeld && !kept) expect(zeroed(held.view)).toBe(true);
+          }
+          for (const held of holds) expect(held.view.toString()).toBe(held.text);
+        });
+        for (const [key, document] of latest) {
+          const kept = recent.get(key);
+          if (kept !== undefined) expect(kept.toString()).toBe(document);
+        }
+        expect(recent.usage.bytes).toBeLessThanOrEqual(capacity);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('refuses a capacity that is not a whole number of bytes from 0', () => {
     expect(() => new RecentAssessments(-1)).toThrow(RangeError);
     expect(() => new RecentAssessments(1.5)).toThrow(RangeError);
@@ -225,6 +348,63 @@ describe('reading back recently stored assessments', () => {
     }
     expect(statements.count).toBe(0);
     expect(app.cachedFront.answered).toBeGreaterThan(0);
+  });
+
+  // Guards against: a read from memory written without a copy of its bytes, whose unsent part (the
+  // socket full) or whole answer (queued behind another) read zeros or another document once the
+  // ring moved on.
+  it('sends a read from memory whole to a client that reads it late, though the assessment is erased meanwhile', async () => {
+    const { app, base } = await listening();
+    const created = await create(base, submission(7));
+    const body = await created.text();
+    const { id } = JSON.parse(body) as { id: string };
+    const other = await (await create(base, submission(8))).text();
+    const otherId = (JSON.parse(other) as { id: string }).id;
+    // The first read goes through Fastify, which gives the cached front its headers.
+    expect(await (await fetch(`${base}/v1/assessments/${id}`)).text()).toBe(body);
+    const hold = vi.spyOn(RecentAssessments.prototype, 'hold');
+    const accepted = once(app.server, 'connection') as Promise<[Socket]>;
+    const client = connect(Number(new URL(base).port), '127.0.0.1');
+    const [serverSide] = await accepted;
+    // It reads nothing until the server's socket holds an answer it could not write yet: one request
+    // at a time, each once the answer before it has been written to the socket.
+    client.pause();
+    let sent = 0;
+    while (serverSide.writableLength === 0) {
+      if (sent === 5000) throw new Error('the socket took 5,000 answers without filling');
+      client.write(`GET /v1/assessments/${id} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+      sent++;
+      await sleep(1);
+    }
+    expect(hold).toHaveBeenCalled();
+    hold.mockRestore();
+    // A read of another assessment, queued behind that answer (as a pipelined request is): it is
+    // sent as a copy, since nothing holds its bytes.
+    const answered = app.cachedFront.answered;
+    client.write(`GET /v1/assessments/${otherId} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    while (app.cachedFront.answered === answered) await sleep(1);
+    for (const erased of [id, otherId]) {
+      expect((await fetch(`${base}/v1/assessments/${erased}`, { method: 'DELETE' })).status).toBe(204);
+      expect((await fetch(`${base}/v1/assessments/${erased}`)).status).toBe(410);
+    }
+    const bodies: string[] = [];
+    let pending = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        const headEnd = pending.indexOf('\r\n\r\n');
+        if (headEnd < 0) return;
+        const length = Number(/content-length: (\d+)/i.exec(pending.subarray(0, headEnd).toString('latin1'))?.[1]);
+        if (pending.length < headEnd + 4 + length) return;
+        bodies.push(pending.subarray(headEnd + 4, headEnd + 4 + length).toString());
+        pending = pending.subarray(headEnd + 4 + length);
+      }
+    });
+    client.resume();
+    while (bodies.length <= sent) await sleep(5);
+    client.destroy();
+    expect(bodies.slice(0, -1).filter((read) => read !== body)).toEqual([]);
+    expect(bodies.at(-1)).toBe(other);
   });
 
   it('keeps the good items of a batch, each as its own assessment', async () => {

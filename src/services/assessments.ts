@@ -314,7 +314,25 @@ export class AssessmentService {
 
   find(id: string): FoundAssessment | undefined {
     const kept = this.recent.get(id);
-    if (kept !== undefined) return { json: kept };
+    return kept === undefined ? this.findStored(id) : { json: kept };
+  }
+
+  /**
+   * find() without a copy of one kept in memory: its body is valid in this turn of the event loop
+   * only, unless held (see RecentAssessments.view).
+   */
+  peek(id: string): FoundAssessment | undefined {
+    const kept = this.recent.view(id);
+    return kept === undefined ? this.findStored(id) : { json: kept };
+  }
+
+  /** Holds a body peek() gave until the function returned is called (see RecentAssessments.hold). */
+  hold(body: Buffer): () => void {
+    return this.recent.hold(body);
+  }
+
+  /** An assessment as the database holds it. */
+  private findStored(id: string): FoundAssessment | undefined {
     const stored = this.repository.findAssessment(id);
     if (!stored) return undefined;
     const { document } = stored;

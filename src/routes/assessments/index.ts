@@ -105,15 +105,19 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
   // the API hands out) without a query: the params schema accepts each of them, and the GET route
   // below answers each stored one the same way; anything else goes to the route, as does a read
   // that fails (the route answers it 500 with its request id; thrown here, it would end the process).
-  const keepReadHeaders = app.cachedFront.serveReads(STORED_PREFIX, (id) => {
-    if (!UUID_V4.test(id)) return undefined;
-    try {
-      const found = service.find(id);
-      return found?.gzip === undefined ? found?.json : undefined;
-    } catch {
-      return undefined;
-    }
-  });
+  const keepReadHeaders = app.cachedFront.serveReads(
+    STORED_PREFIX,
+    (id) => {
+      if (!UUID_V4.test(id)) return undefined;
+      try {
+        const found = service.peek(id);
+        return found?.gzip === undefined ? found?.json : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    (body) => service.hold(body),
+  );
 
   app.get(
     '/v1/assessment/questions',
