@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { RecentAssessments } from '../src/services/recent-assessments.js';
+import { MAX_HELD_DOCUMENTS, RecentAssessments } from '../src/services/recent-assessments.js';
 import { buildTestApp } from './helpers.js';
 import { readRawSeed } from './support/fixtures.js';
 import { listenLocally } from './support/http.js';
@@ -190,6 +190,23 @@ describe('RecentAssessments', () => {
     expect(recent.get('b')?.toString()).toBe(json(100, 'b'));
   });
 
+  // Guards against: clients that stop reading holding as much of the ring as they like, each new
+  // document then walking all their holds to find its place.
+  it('gives copies, which need no hold, while MAX_HELD_DOCUMENTS are held', () => {
+    const recent = new RecentAssessments(100 * (MAX_HELD_DOCUMENTS + 2));
+    for (let n = 0; n <= MAX_HELD_DOCUMENTS; n++) recent.add(`d${n}`, json(100, 'h'));
+    const holds = Array.from({ length: MAX_HELD_DOCUMENTS }, (_, n) => recent.hold(recent.view(`d${n}`) as Buffer));
+    const copy = recent.view(`d${MAX_HELD_DOCUMENTS}`) as Buffer;
+    recent.hold(copy)();
+    recent.delete(`d${MAX_HELD_DOCUMENTS}`);
+    expect(copy.toString()).toBe(json(100, 'h'));
+    holds[0]?.();
+    recent.add('e', json(100, 'e'));
+    const view = recent.view('e') as Buffer;
+    recent.delete('e');
+    expect(zeroed(view)).toBe(true);
+  });
+
   it('holds views of its ring only, and only in the turn they were given', () => {
     const recent = new RecentAssessments(250);
     recent.add('a', json(100, 'a'));
@@ -353,8 +370,9 @@ describe('reading back recently stored assessments', () => {
   // Guards against: a read from memory written without a copy of its bytes, whose unsent part (the
   // socket full) or whole answer (queued behind another) read zeros or another document once the
   // ring moved on.
-  it('sends a read from memory whole to a client that reads it late, though the assessment is erased meanwhile', async () => {
-    const { app, base } = await listening();
+  it('sends a read from memory whole to a client that reads it late, though newer ones push it out and it is erased meanwhile', async () => {
+    // 1 MiB keeps about a hundred assessments: a batch of 150 goes around it.
+    const { app, base } = await listening({ recentAssessmentsMb: 1 });
     const created = await create(base, submission(7));
     const body = await created.text();
     const { id } = JSON.parse(body) as { id: string };
@@ -383,6 +401,12 @@ describe('reading back recently stored assessments', () => {
     const answered = app.cachedFront.answered;
     client.write(`GET /v1/assessments/${otherId} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
     while (app.cachedFront.answered === answered) await sleep(1);
+    const batch = await app.inject({
+      method: 'POST',
+      url: '/v1/assessments/batch',
+      payload: { items: Array.from({ length: 150 }, (_, n) => submission(n)) },
+    });
+    expect(batch.statusCode).toBe(200);
     for (const erased of [id, otherId]) {
       expect((await fetch(`${base}/v1/assessments/${erased}`, { method: 'DELETE' })).status).toBe(204);
       expect((await fetch(`${base}/v1/assessments/${erased}`)).status).toBe(410);

@@ -2,6 +2,13 @@
 export const DEFAULT_RECENT_ASSESSMENTS_MB = 16;
 
 /**
+ * Once this many documents are held, `view` gives copies. Clients that stop reading can each hold
+ * one (until their connection times out): the bound keeps what they hold, and the time a new
+ * document takes to find its place past held bytes, small.
+ */
+export const MAX_HELD_DOCUMENTS = 64;
+
+/**
  * Where a document lies in the ring: bytes from `start` up to `end`; `holds`, the holds on its bytes
  * not yet let go; `kept`, whether it is still one of the documents answered (false once pushed out or
  * erased, when its bytes are zeroed: at once, or when its last hold is let go).
@@ -20,9 +27,8 @@ type Slot = { start: number; end: number; holds: number; kept: boolean };
  * its document out (`get`), or takes a view of its bytes in the ring (`view`), which it holds while a
  * response still being written to a slow socket reads it: held bytes are neither overwritten nor
  * zeroed, even once the document is pushed out or erased, so that such a response never sees the
- * ring move on. Reads neither
- * add nor reorder: reads spread over older assessments go to the database at the cost of a map
- * lookup, and cannot push out what was just stored.
+ * ring move on. Reads neither add nor reorder: reads spread over older assessments go to the
+ * database at the cost of a map lookup, and cannot push out what was just stored.
  */
 export class RecentAssessments {
   private readonly ring: Buffer;
@@ -53,11 +59,13 @@ export class RecentAssessments {
   /**
    * The document kept under `id` as a view of its bytes in the ring, without a copy: valid in this
    * turn of the event loop only (until the ring next changes), unless held. A copy cost a read from
-   * memory under load about a sixth of its server time.
+   * memory under load about a sixth of its server time. While MAX_HELD_DOCUMENTS are held, a copy
+   * (which needs no hold).
    */
   view(id: string): Buffer | undefined {
     const slot = this.slots.get(id);
-    return slot === undefined ? undefined : this.ring.subarray(slot.start, slot.end);
+    if (slot === undefined) return undefined;
+    return this.heldSlots.size < MAX_HELD_DOCUMENTS ? this.ring.subarray(slot.start, slot.end) : this.get(id);
   }
 
   /**
