@@ -229,13 +229,22 @@ function dropped(request: IncomingMessage): boolean {
   return true;
 }
 
-/** Writes an early problem to a socket by hand, with the Date Node adds to every response it writes. */
-function writeRaw(socket: Duplex, status: number, problem: ReturnType<typeof earlyProblem>, extraHeaders: Record<string, string> = {}) {
+/**
+ * Writes an early problem to a socket by hand, with the Date Node adds to every response it writes.
+ * The answer to a HEAD carries the headers alone (RFC 9110, 9.3.2), its Content-Length the body's.
+ */
+function writeRaw(
+  socket: Duplex,
+  status: number,
+  problem: ReturnType<typeof earlyProblem>,
+  extraHeaders: Record<string, string> = {},
+  toHead = false,
+) {
   const { title, headers, body } = problem;
   const head = Object.entries({ ...headers, date: new Date().toUTCString(), ...extraHeaders }).map(
     ([name, value]) => `${name}: ${value}\r\n`,
   );
-  socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${body}`);
+  socket.write(`HTTP/1.1 ${status} ${title}\r\n${head.join('')}\r\n${toHead ? '' : body}`);
 }
 
 /** The response Node is writing on a connection, if any: the first of those its pipelined requests await. */
@@ -262,7 +271,7 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
     answered.add(socket);
     const answer = () => {
       if (error.code !== 'HPE_CLOSED_CONNECTION' && socket.writable)
-        writeRaw(socket, status, earlyProblem(status, code, detail), corsHeaders);
+        writeRaw(socket, status, earlyProblem(status, code, detail), corsHeaders, refusedHead(error));
       socket.destroy(error.code === 'HPE_CLOSED_CONNECTION' ? undefined : error);
     };
     const [status, code, detail]: [number, ProblemCode, string] =
@@ -442,18 +451,36 @@ const LONG_REQUEST_LINE = 8 * 1024;
  * without a line break after that text would make a long header line a 414 too.
  */
 function overflowedInUrl(error: ParserError): boolean {
-  const { rawPacket, bytesParsed } = error;
-  if (!Buffer.isBuffer(rawPacket) || typeof bytesParsed !== 'number') return false;
-  // The head the parser was in starts after the last empty line before where it stopped (pipelined
-  // requests before it), or at the chunk's start. A head found too large as it ends stops the parser
-  // inside its own empty line, which a request line and a CRLF (16 bytes at least) keep well clear of
-  // the one before it: the search starts 8 bytes back.
-  // (A negative offset would count from the chunk's end.)
-  const before = bytesParsed < 8 ? -1 : rawPacket.lastIndexOf('\r\n\r\n', bytesParsed - 8);
-  const start = before < 0 ? (isRequestLineStart(rawPacket, 0) ? 0 : undefined) : requestLineAfter(rawPacket, before + 4, bytesParsed);
-  if (start === undefined) return false;
-  const end = rawPacket.indexOf('\r\n', start);
-  return (end < 0 ? rawPacket.length : end) - start >= LONG_REQUEST_LINE;
+  const line = refusedRequestLine(error);
+  if (line === undefined) return false;
+  const end = line.chunk.indexOf('\r\n', line.start);
+  return (end < 0 ? line.chunk.length : end) - line.start >= LONG_REQUEST_LINE;
+}
+
+/**
+ * Where the request line of the head Node's parser refused begins in the chunk it was reading: after
+ * the last empty line before where it stopped (pipelined requests before it), or at the chunk's start.
+ * Undefined where the chunk holds no request line start there (the line began in an earlier chunk).
+ */
+function refusedRequestLine(error: ParserError): { chunk: Buffer; start: number } | undefined {
+  const { rawPacket: chunk, bytesParsed } = error;
+  if (!Buffer.isBuffer(chunk) || typeof bytesParsed !== 'number') return undefined;
+  // A head found too large as it ends stops the parser inside its own empty line, which a request
+  // line and a CRLF (16 bytes at least) keep well clear of the one before it: the search starts 8
+  // bytes back. (A negative offset would count from the chunk's end.)
+  const before = bytesParsed < 8 ? -1 : chunk.lastIndexOf('\r\n\r\n', bytesParsed - 8);
+  const start = before < 0 ? (isRequestLineStart(chunk, 0) ? 0 : undefined) : requestLineAfter(chunk, before + 4, bytesParsed);
+  return start === undefined ? undefined : { chunk, start };
+}
+
+/**
+ * Whether the request Node's parser refused is a HEAD, whose answer has no body. Found from its
+ * request line (a URL or headers too large, a version it does not read); a request that timed out
+ * carries no bytes to tell, and is answered with the body.
+ */
+function refusedHead(error: ParserError): boolean {
+  const line = refusedRequestLine(error);
+  return line !== undefined && line.chunk.toString('latin1', line.start, line.start + 5) === 'HEAD ';
 }
 
 const isRequestLineStart = (chunk: Buffer, at: number) => REQUEST_LINE_START.test(chunk.toString('latin1', at, at + 16));

@@ -583,6 +583,35 @@ describe('errors answered outside the routes', () => {
     }
   });
 
+  // RFC 9110 (9.3.2): an answer to HEAD has no content. Guards against: the problems written for
+  // requests the parser refuses carried their JSON body to a HEAD too, which a client reads as the
+  // start of a next response.
+  it('answers a HEAD the parser refuses with the headers alone, their Content-Length the body a GET gets', async () => {
+    const app = await buildApp({ databasePath: ':memory:', maxEventLoopDelayMs: 60_000 });
+    try {
+      const { port } = await listenLocally(app);
+      const cases: [string, string, string][] = [
+        ['414', `/v1/roles?q=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 'uri-too-long'],
+        ['431', `/v1/roles HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`, 'headers-too-large'],
+        ['505', '/v1/roles HTTP/3.0\r\nHost: x\r\n\r\n', 'http-version-not-supported'],
+      ];
+      for (const [status, rest, code] of cases) {
+        const get = await raw(port, `GET ${rest}`);
+        const body = get.slice(get.indexOf('\r\n\r\n') + 4);
+        expect(JSON.parse(body), status).toMatchObject({ status: Number(status), code });
+        const head = await raw(port, `HEAD ${rest}`);
+        expect(head, status).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+        expect(head.slice(head.indexOf('\r\n\r\n') + 4), status).toBe('');
+        expect(head, status).toMatch(new RegExp(`\\r\\ncontent-length: ${Buffer.byteLength(body)}\\r\\n`, 'i'));
+      }
+      // Behind a GET answered first on the same connection, the HEAD's own answer is still bodiless.
+      const behind = await raw(port, `GET /health HTTP/1.1\r\nHost: x\r\n\r\nHEAD /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(behind).toMatch(/^HTTP\/1\.1 200 [\s\S]*}HTTP\/1\.1 414 [^{]*\r\n\r\n$/);
+    } finally {
+      await app.close();
+    }
+  });
+
   // Guards against: a path starting `/\` kept its instance as sent, which a URL parser that reads a
   // backslash as a slash (browsers, Node's URL) resolves to another host, as it would `//`.
   it('writes the instance of a path starting with a slash and a backslash so that it keeps the host', async () => {
