@@ -460,15 +460,19 @@ function overflowedInUrl(error: ParserError): boolean {
 /**
  * Where the request line of the head Node's parser refused begins in the chunk it was reading: after
  * the last empty line before where it stopped (pipelined requests before it), or at the chunk's start.
- * Undefined where the chunk holds no request line start there (the line began in an earlier chunk).
+ * Undefined where the chunk holds no request line start there (the line began in an earlier chunk,
+ * or the bytes are no request line).
  */
 function refusedRequestLine(error: ParserError): { chunk: Buffer; start: number } | undefined {
   const { rawPacket: chunk, bytesParsed } = error;
   if (!Buffer.isBuffer(chunk) || typeof bytesParsed !== 'number') return undefined;
   // A head found too large as it ends stops the parser inside its own empty line, which a request
   // line and a CRLF (16 bytes at least) keep well clear of the one before it: the search starts 8
-  // bytes back. (A negative offset would count from the chunk's end.)
-  const before = bytesParsed < 8 ? -1 : chunk.lastIndexOf('\r\n\r\n', bytesParsed - 8);
+  // bytes back. Any other fault stops it before its head's empty line, which may be a few bytes after
+  // the one before it (`XX` after a request): the search starts at the byte before.
+  // (A negative offset would count from the chunk's end.)
+  const backOff = error.code === 'HPE_HEADER_OVERFLOW' ? 8 : 1;
+  const before = bytesParsed < backOff ? -1 : chunk.lastIndexOf('\r\n\r\n', bytesParsed - backOff);
   const start = before < 0 ? (isRequestLineStart(chunk, 0) ? 0 : undefined) : requestLineAfter(chunk, before + 4, bytesParsed);
   return start === undefined ? undefined : { chunk, start };
 }

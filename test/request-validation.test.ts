@@ -607,6 +607,13 @@ describe('errors answered outside the routes', () => {
       // Behind a GET answered first on the same connection, the HEAD's own answer is still bodiless.
       const behind = await raw(port, `GET /health HTTP/1.1\r\nHost: x\r\n\r\nHEAD /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
       expect(behind).toMatch(/^HTTP\/1\.1 200 [\s\S]*}HTTP\/1\.1 414 [^{]*\r\n\r\n$/);
+      // Bytes that are no request, right behind a HEAD, get their problem whole: the HEAD is not theirs.
+      // Guards against: the request line was looked for 8 bytes before where the parser stopped, which
+      // found the HEAD's, and the 400 went without the body its Content-Length announced.
+      for (const garbage of ['XX\r\n\r\n', 'G\u0001T / HTTP/1.1\r\n\r\n']) {
+        const afterHead = await raw(port, `HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n${garbage}`);
+        expect(afterHead, JSON.stringify(garbage)).toMatch(/^HTTP\/1\.1 200 [^{]*\r\n\r\nHTTP\/1\.1 400 [\s\S]*\r\n\r\n\{[\s\S]*}$/);
+      }
     } finally {
       await app.close();
     }
