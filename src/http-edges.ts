@@ -269,16 +269,17 @@ export function clientErrorAnswer(corsHeaders: Record<string, string> = {}) {
     // Node's parser reports the same error again for every later chunk of the connection.
     if (error.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
     answered.add(socket);
+    const line = refusedRequestLine(error);
     const answer = () => {
       if (error.code !== 'HPE_CLOSED_CONNECTION' && socket.writable)
-        writeRaw(socket, status, earlyProblem(status, code, detail), corsHeaders, refusedHead(error));
+        writeRaw(socket, status, earlyProblem(status, code, detail), corsHeaders, isHead(line));
       socket.destroy(error.code === 'HPE_CLOSED_CONNECTION' ? undefined : error);
     };
     const [status, code, detail]: [number, ProblemCode, string] =
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request-timeout', 'The request did not arrive within the request timeout.']
         : error.code === 'HPE_HEADER_OVERFLOW'
-          ? overflowedInUrl(error)
+          ? overflowedInUrl(line)
             ? [414, 'uri-too-long', "The request's URL is longer than the server accepts."]
             : [431, 'headers-too-large', 'The request headers are larger than the server accepts.']
           : (versionAnswer(error) ??
@@ -450,12 +451,14 @@ const LONG_REQUEST_LINE = 8 * 1024;
  * there, with the request line after it: a long URL is still a 414, and only a body of 8 KiB or more
  * without a line break after that text would make a long header line a 414 too.
  */
-function overflowedInUrl(error: ParserError): boolean {
-  const line = refusedRequestLine(error);
+function overflowedInUrl(line: RequestLine | undefined): boolean {
   if (line === undefined) return false;
   const end = line.chunk.indexOf('\r\n', line.start);
   return (end < 0 ? line.chunk.length : end) - line.start >= LONG_REQUEST_LINE;
 }
+
+/** A request line's start in a chunk Node's parser read. */
+type RequestLine = { chunk: Buffer; start: number };
 
 /**
  * Where the request line of the head Node's parser refused begins in the chunk it was reading: after
@@ -463,7 +466,7 @@ function overflowedInUrl(error: ParserError): boolean {
  * Undefined where the chunk holds no request line start there (the line began in an earlier chunk,
  * or the bytes are no request line).
  */
-function refusedRequestLine(error: ParserError): { chunk: Buffer; start: number } | undefined {
+function refusedRequestLine(error: ParserError): RequestLine | undefined {
   const { rawPacket: chunk, bytesParsed } = error;
   if (!Buffer.isBuffer(chunk) || typeof bytesParsed !== 'number') return undefined;
   // A head found too large as it ends stops the parser inside its own empty line, which a request
@@ -478,14 +481,12 @@ function refusedRequestLine(error: ParserError): { chunk: Buffer; start: number 
 }
 
 /**
- * Whether the request Node's parser refused is a HEAD, whose answer has no body. Found from its
- * request line (a URL or headers too large, a version it does not read); a request that timed out
- * carries no bytes to tell, and is answered with the body.
+ * Whether the request Node's parser refused is a HEAD, whose answer has no body, from its request
+ * line (refusedRequestLine); a request that timed out carries no bytes to tell, and is answered
+ * with the body.
  */
-function refusedHead(error: ParserError): boolean {
-  const line = refusedRequestLine(error);
-  return line !== undefined && line.chunk.toString('latin1', line.start, line.start + 5) === 'HEAD ';
-}
+const isHead = (line: RequestLine | undefined) =>
+  line !== undefined && line.chunk.toString('latin1', line.start, line.start + 5) === 'HEAD ';
 
 const isRequestLineStart = (chunk: Buffer, at: number) => REQUEST_LINE_START.test(chunk.toString('latin1', at, at + 16));
 const isLetter = (byte: number | undefined) => byte !== undefined && ((byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a));
