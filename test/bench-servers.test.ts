@@ -75,4 +75,24 @@ describe('bench servers', { timeout: 45_000 }, () => {
     // In place of the script's shell, so that a signal to npm start reaches the server.
     expect(scripts.start).toMatch(/&& exec node /);
   });
+
+  it('include the bare server, answering E0 and the two references as the bench checks them', async () => {
+    const server = await startProcess([join(projectRoot, 'bench', 'baseline-server.mjs')], {}, { readyPath: '/' });
+    try {
+      expect(await (await fetch(server.url)).json()).toEqual({ hello: 'world' });
+      const large = (await (await fetch(`${server.url}/large`)).json()) as { filler: string };
+      expect(large.filler).toHaveLength(13_000);
+      const post = (body: unknown) =>
+        fetch(`${server.url}/stored`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      // It parses the body it is sent: a submission's answers are 201, anything else 400.
+      const accepted = await post({ answers: [{ questionId: 'q', value: 3 }] });
+      expect(accepted.status).toBe(201);
+      const text = await accepted.text();
+      expect(text.length).toBeGreaterThan(9_980);
+      expect((JSON.parse(text) as { filler: string }).filler).toHaveLength(9_980);
+      expect((await post({ items: [] })).status).toBe(400);
+    } finally {
+      await server.stop();
+    }
+  });
 });
