@@ -136,8 +136,11 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'rc-bench-'));
   let api: Started | undefined;
   let baseline: Started | undefined;
+  let barePost: Started | undefined;
   try {
     baseline = await startProcess(['bench/baseline-server.mjs'], {}, { readyPath: '/' });
+    // The bare POST is sent to a server of its own, so that E0's server never takes a request body.
+    barePost = await startProcess(['bench/baseline-server.mjs'], {}, { readyPath: '/' });
     api = await startProcess(['dist/server.js'], {
       DATABASE_PATH: join(dir, 'kb.sqlite'),
       LOG_LEVEL: 'silent',
@@ -214,7 +217,7 @@ async function main() {
         // The same bodies posted to the bare server, which parses them and answers a constant body
         // of an assessment's size: the part of E0 left to a POST before the API's own work.
         name: 'reference: bare fastify, POST of the same bodies, constant 10 KB',
-        url: baseline.url,
+        url: barePost.url,
         method: 'POST',
         paths: ['/stored'],
         bodies,
@@ -335,6 +338,7 @@ async function main() {
   } finally {
     await api?.stop();
     await baseline?.stop();
+    await barePost?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
