@@ -525,7 +525,8 @@ export class AssessmentService {
       this.recent.delete(id);
       return 'erased-before';
     }
-    if (this.find(id) !== undefined) return undefined;
+    // peek: only whether it is stored counts here, so one kept in memory is not copied.
+    if (this.peek(id) !== undefined) return undefined;
     // Erased between the two looks, by another process.
     return this.repository.isErased(id) ? 'erased-before' : 'not-found';
   }

@@ -346,7 +346,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         // an id never stored is a 404 with one or without. The assessment carries no entity tag, so
         // only `*` means anything: If-Match: * holds while it is stored, and a DELETE whose
         // If-None-Match: * holds is refused (13.1.2).
-        const stored = service.find(id) !== undefined;
+        // peek: whether it is stored is all that counts, so one kept in memory is not copied.
+        const stored = service.peek(id) !== undefined;
         if (!stored && !service.isErased(id)) throw missing(id, request.params.id);
         if (ifNoneMatchAny && stored) {
           throw new ApiError('precondition-failed', 'If-None-Match: * holds while the assessment is stored: nothing was erased.');
