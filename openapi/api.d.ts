@@ -411,7 +411,7 @@ export interface paths {
         put?: never;
         /**
          * Score and store a submission
-         * @description Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same body replays the first response (same id, `Idempotent-Replayed: true`), or a 410 once that assessment has been erased (whatever the body then); the same key with another body is a 422. A 507 `insufficient-storage` says the server has no room to store it (its database at `DATABASE_MAX_MB`, or its disk at `DISK_RESERVE_MB`): nothing was stored.
+         * @description Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same body replays the first response (same id, `Idempotent-Replayed: true`), or a 410 once that assessment has been erased (whatever its JSON body then); the same key with another body is a 422. A 507 `insufficient-storage` says the server has no room to store it (its database at `DATABASE_MAX_MB`, or its disk at `DISK_RESERVE_MB`): nothing was stored.
          */
         post: operations["createAssessment"];
         delete?: never;
@@ -476,7 +476,7 @@ export interface paths {
         post?: never;
         /**
          * Erase a stored assessment
-         * @description Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the Idempotency-Key that stored it (a single one or a batch), whatever its body, is a 410. Kept: the id and when it was erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key and the id, no hash of the request). It takes no body: an empty one sent as JSON is taken as none, and any other is a 400 (a 415 for a media type other than JSON), nothing erased. Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the write rate limit as a POST does.
+         * @description Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the Idempotency-Key that stored it (a single one or a batch), whatever its JSON body, is a 410 (one that is not JSON is a 400). Kept: the id and when it was erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key and the id, no hash of the request). It takes no body: an empty one sent as JSON is taken as none, and any other is a 400 (a 415 for a media type other than JSON), nothing erased. Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the write rate limit as a POST does.
          */
         delete: operations["eraseAssessment"];
         options?: never;

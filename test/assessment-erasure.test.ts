@@ -411,6 +411,14 @@ describe('an erased assessment and the Idempotency-Key that stored it', () => {
       // Any body under the key is now told the assessment is gone.
       const other = await call(app, 'POST', '/v1/assessments', submission('another body', 3), headers);
       expect([other.statusCode, other.json().code]).toEqual([410, 'assessment-erased']);
+      // Any JSON body, that is: one that is not JSON is refused as such before the key is looked at.
+      const broken = await app.inject({
+        method: 'POST',
+        url: '/v1/assessments',
+        headers: { 'content-type': 'application/json', ...headers },
+        payload: '{',
+      });
+      expect([broken.statusCode, broken.json().code]).toEqual([400, 'malformed-body']);
     } finally {
       await app.close();
     }

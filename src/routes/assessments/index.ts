@@ -163,7 +163,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         description:
           'Answers 201 with the stored assessment and a Location header. With an `Idempotency-Key`, a retry with the same ' +
           'body replays the first response (same id, `Idempotent-Replayed: true`), or a 410 once that assessment has been erased ' +
-          '(whatever the body then); the same key with another body is a 422. A 507 `insufficient-storage` says the server ' +
+          '(whatever its JSON body then); the same key with another body is a 422. A 507 `insufficient-storage` says the server ' +
           'has no room to store it (its database at `DATABASE_MAX_MB`, or its disk at `DISK_RESERVE_MB`): nothing was stored.',
         headers: IdempotencyHeaders,
         querystring: NoQuery,
@@ -325,7 +325,8 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         summary: 'Erase a stored assessment',
         description:
           'Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the ' +
-          'Idempotency-Key that stored it (a single one or a batch), whatever its body, is a 410. Kept: the id and when it was ' +
+          'Idempotency-Key that stored it (a single one or a batch), whatever its JSON body, is a 410 (one that is not JSON is a 400). ' +
+          'Kept: the id and when it was ' +
           'erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key and the id, no hash of ' +
           'the request). It takes no body: an empty one sent as JSON is taken as none, and any other is a 400 (a 415 for a ' +
           'media type other than JSON), nothing erased. ' +
