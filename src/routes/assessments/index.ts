@@ -326,10 +326,9 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
         description:
           'Deletes the assessment, its answers and its result: a later read of the id is a 410, and a replay of the ' +
           'Idempotency-Key that stored it (a single one or a batch), whatever its JSON body, is a 410 (one that is not JSON is a 400). ' +
-          'Kept: the id and when it was ' +
-          'erased, and until the key is purged (48 hours) the record of that Idempotency-Key (the key and the id, no hash of ' +
-          'the request). It takes no body: an empty one sent as JSON is taken as none, and any other is a 400 (a 415 for a ' +
-          'media type other than JSON), nothing erased. ' +
+          'Kept: the id and when it was erased, and until the key is purged (48 hours) the record of that Idempotency-Key ' +
+          '(the key and the id, no hash of the request). It takes no body: an empty one sent as JSON is taken as none, and ' +
+          'any other is a 400 (a 415 for a media type other than JSON), nothing erased. ' +
           'Erasing it again answers 204 as the first time did; an id never stored is a 404, with or without If-Match. ' +
           'Copies made before by `npm run db:backup`, and by a client that cached a read, keep it. Counts against the ' +
           'write rate limit as a POST does.',
