@@ -163,6 +163,18 @@ export type Load = {
   check?: (answer: { status: number; body: unknown; path: string }) => string | undefined;
 };
 
+/** `count` submissions answering every question of the API's instrument, their values and company sizes rotated. */
+export async function submissions(url: string, count: number): Promise<string[]> {
+  const instrument = (await (await fetch(`${url}/v1/assessment/questions`)).json()) as { questions: { id: string }[] };
+  const sizes = [undefined, 'startup', 'scale-up', 'big-tech'];
+  return Array.from({ length: count }, (_, n) =>
+    JSON.stringify({
+      companySize: sizes[n % sizes.length],
+      answers: instrument.questions.map((q, i) => ({ questionId: q.id, value: ((i * 7 + n * 3) % 5) + 1 })),
+    }),
+  );
+}
+
 export const CONNECTIONS = 50;
 /**
  * Autocannon builds every request it is given for each connection up front: a rotation longer than

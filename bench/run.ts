@@ -24,6 +24,7 @@ import {
   type Started,
   saveReport,
   startProcess,
+  submissions,
   type Turns,
   table,
   turnRatioRange,
@@ -73,17 +74,6 @@ const assessmentCheck: Load['check'] = ({ body, path }) =>
 
 /** The API's memory for recently stored assessments in this run, in MiB (its default). */
 const RECENT_ASSESSMENTS_MB = 16;
-
-export async function submissions(url: string, count: number): Promise<string[]> {
-  const instrument = (await (await fetch(`${url}/v1/assessment/questions`)).json()) as { questions: { id: string }[] };
-  const sizes = [undefined, 'startup', 'scale-up', 'big-tech'];
-  return Array.from({ length: count }, (_, n) =>
-    JSON.stringify({
-      companySize: sizes[n % sizes.length],
-      answers: instrument.questions.map((q, i) => ({ questionId: q.id, value: ((i * 7 + n * 3) % 5) + 1 })),
-    }),
-  );
-}
 
 async function storedIds(url: string, bodies: string[], count: number): Promise<string[]> {
   const ids: string[] = [];

@@ -15,6 +15,7 @@ const scale = results('scale-latest.json') as {
   bytesPerAssessment: number;
   peakRssMb: { small: number; full: number };
 };
+const postFloor = results('post-floor-latest.json') as { rows: Row[]; rounds: number; durationSec: number };
 const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
 const performance = readme.slice(readme.indexOf('## Performance'), readme.indexOf('## Reliability'));
 const prose = performance.replace(/\s+/g, ' ');
@@ -110,5 +111,22 @@ describe('README performance tables', () => {
     expect(prose).toContain(`in ${scale.fillSeconds} s with the final checkpoint`);
     expect(prose).toContain(`(${scale.bytesPerAssessment.toLocaleString('en')} bytes per assessment`);
     expect(prose).toContain(`${scale.peakRssMb.full} MB with 1,000,000 assessments and ${scale.peakRssMb.small} MB on the small database`);
+  });
+
+  it('the POST floor table is bench/results/post-floor-latest.json', () => {
+    const table = readmeTable('| server | req/s | p99 ms | bytes/response | ratio to E0 | rounds |');
+    expect(table).toHaveLength(postFloor.rows.length);
+    for (const [i, row] of postFloor.rows.entries()) {
+      expect(table[i]).toEqual([
+        plain(String(row.server)),
+        String(row['req/s']),
+        String(row['p99 ms']),
+        String(row['bytes/response']),
+        String(row['ratio to E0']),
+        String(row.rounds),
+      ]);
+    }
+    expect(prose).toContain(`four alternating rounds of ${postFloor.durationSec} s`);
+    expect(postFloor.rounds).toBe(4);
   });
 });
