@@ -4,8 +4,8 @@
 // (a random UUID instead), no security, caching or CORS headers, no hooks, no request log, no memory
 // of recent documents, no storage-room checks.
 //
-// FLOOR_STORE=0: the body is checked (checkSubmission), scored (assess) and written as the document
-// the API stores and sends (newAssessment), answered 201. FLOOR_STORE=1: the same, then the document
+// FLOOR_STORE=0: the body is checked (checkSubmission), scored and written as the document the API
+// stores and sends (scoredAssessment), answered 201. FLOOR_STORE=1: the same, then the document
 // is inserted into a WAL database of the API's page size at its durability (synchronous = NORMAL: a
 // 201 survives a crash of the process), in one transaction per turn of the event loop, each request
 // answered after the commit that holds its row; a worker thread checkpoints, as the API's does.
@@ -19,11 +19,8 @@ import { loadContent } from '../src/content/load.js';
 import { openDatabase, PAGE_SIZE } from '../src/db/client.js';
 import { Repository } from '../src/db/repository.js';
 import { seedDatabase } from '../src/db/seed.js';
-import { assess } from '../src/domain/assessment.js';
 import { KnowledgeBase } from '../src/domain/knowledge-base.js';
-import { SCORING_VERSION } from '../src/domain/scoring.js';
-import { answersJson, resultJson } from '../src/services/assessment-json.js';
-import { newAssessment } from '../src/services/assessments.js';
+import { scoredAssessment } from '../src/services/assessments.js';
 import { checkSubmission } from '../src/services/submission-check.js';
 
 const store = process.env.FLOOR_STORE === '1';
@@ -40,6 +37,8 @@ function knowledgeBase(): KnowledgeBase {
 }
 
 const kb = knowledgeBase();
+/** Ids for the documents: random UUIDs, in place of the API's (see src/db/assessment-ids.ts). */
+const uuids = { newAssessmentId: () => ({ id: randomUUID(), row: 0, tag: 0 }) };
 
 /** Requests whose documents wait for this turn's commit. */
 let pending: { document: string; reply: FastifyReply }[] = [];
@@ -83,22 +82,7 @@ app.get('/ready', async () => ({ status: 'ready' }));
 app.post('/v1/assessments', (request, reply) => {
   const check = checkSubmission(kb, request.body);
   if (!check.ok) return reply.code(422).send({ errors: check.errors });
-  const { submission } = check;
-  const result = assess(kb, submission);
-  const { document } = newAssessment({
-    id: randomUUID(),
-    row: 0,
-    tag: 0,
-    createdAt: new Date().toISOString(),
-    companySize: submission.companySize ?? null,
-    respondent: submission.respondent ?? null,
-    answers: answersJson(submission.answers),
-    result: resultJson(result),
-    instrumentVersion: result.versions.instrument,
-    scoringVersion: SCORING_VERSION,
-    kbRelease: result.versions.kbRelease,
-    idempotencyKey: null,
-  }).record;
+  const { document } = scoredAssessment(kb, check.submission, uuids, null).record;
   if (commitTurn === undefined) return reply.code(201).type('application/json; charset=utf-8').send(document);
   if (pending.length === 0) setImmediate(commitTurn);
   pending.push({ document, reply });

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
-import { type AssessmentRecord, ERASED_REQUEST, type Erasure, type IdempotencyRecord, type Repository } from '../db/repository.js';
+import {
+  type AssessmentRecord,
+  ERASED_REQUEST,
+  type Erasure,
+  type IdempotencyRecord,
+  type NewAssessmentId,
+  type Repository,
+} from '../db/repository.js';
 import { lockedElsewhere, storageFaultCode } from '../db/storage-faults.js';
 import { assess } from '../domain/assessment.js';
 import type { KnowledgeBase } from '../domain/knowledge-base.js';
@@ -128,6 +135,36 @@ export type NewAssessment = { record: AssessmentRecord };
 export function newAssessment(parts: AssessmentParts & Omit<AssessmentRecord, keyof AssessmentParts | 'document'>): NewAssessment {
   const { answers, result, ...columns } = parts;
   return { record: { ...columns, document: assessmentJson(parts, parts.idempotencyKey) } };
+}
+
+/**
+ * A checked submission scored against the knowledge base, as the record to store under a new id
+ * from `ids` (taken once the submission is scored).
+ */
+export function scoredAssessment(
+  kb: KnowledgeBase,
+  submission: SubmissionInput,
+  ids: { newAssessmentId(): NewAssessmentId },
+  idempotencyKey: string | null,
+): NewAssessment {
+  const result = assess(kb, submission);
+  // Named one by one: spreading the new id into this literal made V8 keep these records far longer
+  // (the old generation grew about 5 MB a second under a POST load, and peak RSS by 40-60 MB).
+  const { id, row, tag } = ids.newAssessmentId();
+  return newAssessment({
+    id,
+    row,
+    tag,
+    createdAt: new Date().toISOString(),
+    companySize: submission.companySize ?? null,
+    respondent: submission.respondent ?? null,
+    answers: answersJson(submission.answers),
+    result: resultJson(result),
+    instrumentVersion: result.versions.instrument,
+    scoringVersion: SCORING_VERSION,
+    kbRelease: result.versions.kbRelease,
+    idempotencyKey,
+  });
 }
 
 /**
@@ -342,24 +379,7 @@ export class AssessmentService {
   }
 
   private score(submission: SubmissionInput, idempotencyKey: string | null): NewAssessment {
-    const result = assess(this.kb, submission);
-    // Named one by one: spreading the new id into this literal made V8 keep these records far longer
-    // (the old generation grew about 5 MB a second under a POST load, and peak RSS by 40-60 MB).
-    const { id, row, tag } = this.repository.newAssessmentId();
-    return newAssessment({
-      id,
-      row,
-      tag,
-      createdAt: new Date().toISOString(),
-      companySize: submission.companySize ?? null,
-      respondent: submission.respondent ?? null,
-      answers: answersJson(submission.answers),
-      result: resultJson(result),
-      instrumentVersion: result.versions.instrument,
-      scoringVersion: SCORING_VERSION,
-      kbRelease: result.versions.kbRelease,
-      idempotencyKey,
-    });
+    return scoredAssessment(this.kb, submission, this.repository, idempotencyKey);
   }
 
   private async idempotent(
