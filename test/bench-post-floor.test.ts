@@ -1,6 +1,6 @@
 // The floor npm run bench:post-floor measures must do a POST's real work, or its figure would say
-// nothing about the API's: the same checks, the same scored document, and (stored) a commit before
-// each 201.
+// nothing about the API's: the same checks, the same scored document, and (stored) the document
+// committed by the time its 201 arrives.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
