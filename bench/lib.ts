@@ -163,6 +163,30 @@ export type Load = {
   check?: (answer: { status: number; body: unknown; path: string }) => string | undefined;
 };
 
+export const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+/** E0: the bare server's constant small JSON (bench/baseline-server.mjs). */
+export const e0Load = (url: string): Load => ({
+  name: 'E0 (bare fastify, constant JSON)',
+  url,
+  paths: ['/'],
+  check: ({ body }) => (isRecord(body) && body.hello === 'world' ? undefined : 'not the constant JSON'),
+});
+
+/**
+ * The bench's bodies posted to the bare server, which parses them and answers a constant body of an
+ * assessment's size: the part of E0 left to a POST before the API's own work.
+ */
+export const barePostLoad = (url: string, bodies: string[]): Load => ({
+  name: 'reference: bare fastify, POST of the same bodies, constant 10 KB',
+  url,
+  method: 'POST',
+  paths: ['/stored'],
+  bodies,
+  check: ({ status, body }) =>
+    status === 201 && isRecord(body) && typeof body.filler === 'string' && body.filler.length === 9_980 ? undefined : 'not 10 KB',
+});
+
 /** `count` submissions answering every question of the API's instrument, their values and company sizes rotated. */
 export async function submissions(url: string, count: number): Promise<string[]> {
   const instrument = (await (await fetch(`${url}/v1/assessment/questions`)).json()) as { questions: { id: string }[] };

@@ -18,9 +18,12 @@ import { join } from 'node:path';
 import { projectRoot } from '../src/paths.js';
 import { SERVER_NODE_FLAGS } from '../src/server-flags.js';
 import {
+  barePostLoad,
   checkAnswers,
   coldStartSec,
+  e0Load,
   environment,
+  isRecord,
   type Load,
   type Measure,
   meanOf,
@@ -37,8 +40,6 @@ import {
 
 const { duration, warmup } = roundSettings();
 const rounds = wholeNumberSetting('POST_FLOOR_ROUNDS', 4);
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
 /** A stored assessment: 201 with the document, scored. */
 const storedCheck: Load['check'] = ({ status, body }) =>
@@ -84,20 +85,8 @@ async function main() {
       check: storedCheck,
     });
     const loads: Load[] = [
-      {
-        name: 'E0 (bare fastify, constant JSON)',
-        url: baseline.url,
-        paths: ['/'],
-        check: ({ body }) => (isRecord(body) && body.hello === 'world' ? undefined : 'not the constant JSON'),
-      },
-      {
-        name: 'reference: bare fastify, POST of the same bodies, constant 10 KB',
-        url: barePost.url,
-        method: 'POST',
-        paths: ['/stored'],
-        bodies,
-        check: ({ status }) => (status === 201 ? undefined : 'not answered 201'),
-      },
+      e0Load(baseline.url),
+      barePostLoad(barePost.url, bodies),
       post('floor: check, score and document, not stored', floor),
       post('floor: check, score, document, stored with a commit per turn', storedFloor),
       post('POST /v1/assessments (the API)', api),

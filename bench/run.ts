@@ -12,9 +12,12 @@ import { join } from 'node:path';
 import { projectRoot } from '../src/paths.js';
 import {
   ACCEPT_ENCODING,
+  barePostLoad,
   checkAnswers,
   coldStartSec,
+  e0Load,
   environment,
+  isRecord,
   type Load,
   type Measure,
   measure,
@@ -49,8 +52,6 @@ const TARGETS: Record<string, number> = {
   'GET /v1/assessments/{id}': 0.5,
   'POST /v1/assessments': 0.2,
 };
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
 /** A role read: the role the path names, at the company size it names, with its expectations. */
 const roleCheck: Load['check'] = ({ body, path }) => {
@@ -146,12 +147,7 @@ async function main() {
     const olderIds = await storedIds(api.url, bodies, 1000);
     const newerIds = (await storedIds(api.url, bodies, 2000)).slice(-1000);
 
-    const e0Load: Load = {
-      name: 'E0 (bare fastify, constant JSON)',
-      url: baseline.url,
-      paths: ['/'],
-      check: ({ body }) => (isRecord(body) && body.hello === 'world' ? undefined : 'not the constant JSON'),
-    };
+    const e0Reference = e0Load(baseline.url);
     // Measured rows send autocannon's default request, as E0 and the peers get it. The reference
     // row at the end reads as a browser does, accepting compressed bodies.
     const browser = { 'accept-encoding': ACCEPT_ENCODING };
@@ -203,17 +199,7 @@ async function main() {
         paths: olderIds.map((id) => `/v1/assessments/${id}`),
         check: assessmentCheck,
       },
-      {
-        // The same bodies posted to the bare server, which parses them and answers a constant body
-        // of an assessment's size: the part of E0 left to a POST before the API's own work.
-        name: 'reference: bare fastify, POST of the same bodies, constant 10 KB',
-        url: barePost.url,
-        method: 'POST',
-        paths: ['/stored'],
-        bodies,
-        check: ({ status, body }) =>
-          status === 201 && isRecord(body) && typeof body.filler === 'string' && body.filler.length === 9_980 ? undefined : 'not 10 KB',
-      },
+      barePostLoad(barePost.url, bodies),
       {
         name: 'POST /v1/assessments',
         url: api.url,
@@ -234,9 +220,9 @@ async function main() {
     console.log(
       `measuring: ${duration} s per class after a ${warmup} s warm-up, -c 50 -p 1, in ${slices} turns with ${e0SecPerClass} s of E0 in all`,
     );
-    await checkAnswers(e0Load);
-    await measure(e0Load, COLD_START_SEC, 0);
-    const e0Start = await measure(e0Load, duration, warmup);
+    await checkAnswers(e0Reference);
+    await measure(e0Reference, COLD_START_SEC, 0);
+    const e0Start = await measure(e0Reference, duration, warmup);
     const classes: Load[] = [
       {
         name: 'reference: bare fastify, constant 13 KB',
@@ -249,12 +235,17 @@ async function main() {
     // Each class is measured in turns with E0 and its ratio taken against the E0 of its own turns.
     const measured: Turns[] = [];
     for (const load of classes) {
-      const turns = await measureInTurns(load, e0Load, { durationSec: duration, referenceSec: e0SecPerClass, warmupSec: warmup, slices });
+      const turns = await measureInTurns(load, e0Reference, {
+        durationSec: duration,
+        referenceSec: e0SecPerClass,
+        warmupSec: warmup,
+        slices,
+      });
       measured.push(turns);
       const ratio = turns.load.reqPerSec / turns.reference.reqPerSec;
       console.log(`  ${load.name}: ${turns.load.reqPerSec} req/s, E0 in its turns ${turns.reference.reqPerSec} (${ratio.toFixed(3)})`);
     }
-    const e0End = await measure(e0Load, duration, warmup);
+    const e0End = await measure(e0Reference, duration, warmup);
     const startup = await startupTimes(dir);
 
     const e0 = (e0Start.reqPerSec + e0End.reqPerSec) / 2;
