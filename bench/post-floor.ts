@@ -112,7 +112,7 @@ async function main() {
         server: load.name,
         'req/s': rate,
         'p99 ms': Math.max(...ms.map((m) => m.p99)),
-        'bytes/response': Math.round(ms.reduce((sum, m) => sum + m.bytesPerResponse, 0) / ms.length),
+        'bytes/response': meanOf(ms.map((m) => m.bytesPerResponse)),
         'ratio to E0': (rate / e0).toFixed(3),
         rounds: ms.map((m) => m.reqPerSec).join(', '),
       };
