@@ -227,7 +227,7 @@ export class ClientBatchesError extends ApiError {
 
 /** A stored assessment that was erased: 410. */
 export class ErasedError extends ApiError {
-  constructor(detail = 'This assessment was erased: nothing of it is kept but its id.') {
+  constructor(detail = 'This assessment was erased: nothing of it is kept but its id and the time of its erasure.') {
     super('assessment-erased', detail);
   }
 }

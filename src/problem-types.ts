@@ -74,7 +74,7 @@ export const PROBLEM_TYPES = {
     status: 410,
     title: 'Gone',
     description:
-      'The assessment was stored once and has since been erased with `DELETE /v1/assessments/{id}`: nothing of it is kept but its id. A replayed Idempotency-Key whose answer carried it gives this problem in its place.',
+      'The assessment was stored once and has since been erased with `DELETE /v1/assessments/{id}`: nothing of it is kept but its id and the time of its erasure. A replayed Idempotency-Key whose answer carried it gives this problem in its place.',
   },
   'precondition-failed': {
     status: 412,
