@@ -4746,7 +4746,7 @@ export interface operations {
             header?: {
                 /** @description Retry safely: the same key with the same body replays the first response for at least 48 hours */
                 "idempotency-key"?: string;
-                /** @description Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412 */
+                /** @description Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412, unless the request's media type, size, JSON, headers or query are refused first */
                 "if-match"?: string;
             };
             path?: never;
@@ -4830,7 +4830,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored */
+            /** @description An `If-Match` was sent, which nothing a submission gives can match: the submission was not checked, scored or stored */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -5049,7 +5049,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412 */
+                /** @description Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412, unless the request's media type, size, JSON, headers or query are refused first */
                 "if-match"?: string;
             };
             path?: never;
@@ -5110,7 +5110,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored */
+            /** @description An `If-Match` was sent, which nothing a submission gives can match: the submission was not checked, scored or stored */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */
@@ -5312,7 +5312,7 @@ export interface operations {
             header?: {
                 /** @description Retry safely: the same key with the same body replays the first response for at least 48 hours */
                 "idempotency-key"?: string;
-                /** @description Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412 */
+                /** @description Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412, unless the request's media type, size, JSON, headers or query are refused first */
                 "if-match"?: string;
             };
             path?: never;
@@ -5396,7 +5396,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored */
+            /** @description An `If-Match` was sent, which nothing a submission gives can match: the submission was not checked, scored or stored */
             412: {
                 headers: {
                     /** @description This request's id (a UUID): quote it when reporting a problem */

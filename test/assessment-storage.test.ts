@@ -175,6 +175,46 @@ describe('stored assessment documents', () => {
     expect(app.repository.countAssessments()).toBe(before);
   });
 
+  // RFC 9110, 13.2.1: a request refused without its preconditions, before its content is processed,
+  // gets that refusal. Guards against: every POST with If-Match answered 412 first, so that a client
+  // sending text/plain, a body over the limit, broken JSON, a malformed Idempotency-Key or an unknown
+  // query parameter was told about the If-Match instead of what was wrong with its request.
+  it('answers a POST with If-Match what its media type, size, JSON, key or query earn before the 412', async () => {
+    const before = app.repository.countAssessments();
+    const huge = JSON.stringify({ answers: [], respondent: 'x'.repeat(300 * 1024) });
+    for (const [url, payload] of [
+      ['/v1/assessments', JSON.stringify(submission(23))],
+      ['/v1/assessments/preview', JSON.stringify(submission(24))],
+      ['/v1/assessments/batch', JSON.stringify({ items: [submission(25)] })],
+    ] as const) {
+      const cases: [string, Record<string, string>, string, number, string][] = [
+        ['text/plain', { 'content-type': 'text/plain' }, payload, 415, 'unsupported-media-type'],
+        ['broken JSON', {}, payload.slice(0, -1), 400, 'malformed-body'],
+        ['unknown query parameter', {}, payload, 400, 'validation-error'],
+      ];
+      if (!url.endsWith('/batch')) cases.push(['a body over the limit', {}, huge, 413, 'payload-too-large']);
+      if (!url.endsWith('/preview')) cases.push(['a malformed key', { 'idempotency-key': 'a b' }, payload, 400, 'validation-error']);
+      for (const [what, headers, body, status, code] of cases) {
+        const response = await app.inject({
+          method: 'POST',
+          url: what === 'unknown query parameter' ? `${url}?colour=red` : url,
+          headers: { 'content-type': 'application/json', 'if-match': '*', ...headers },
+          payload: body,
+        });
+        expect([response.statusCode, response.json().code], `${url}: ${what}`).toEqual([status, code]);
+      }
+      // Nothing else wrong: the If-Match is what is refused.
+      const refused = await app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json', 'if-match': '*' },
+        payload,
+      });
+      expect(refused.statusCode, url).toBe(412);
+    }
+    expect(app.repository.countAssessments()).toBe(before);
+  });
+
   it('answers If-None-Match: * with 304 for a document kept gzip-compressed, varying on Accept-Encoding', async () => {
     const created = await post(app, submission(8));
     const compressedId = '00000000-0000-4000-8000-00000000c0df';

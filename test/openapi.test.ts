@@ -508,6 +508,31 @@ describe('OpenAPI document', () => {
       expect(response.json()).toMatchObject({ type: '/problems/precondition-failed', code: 'precondition-failed', status: 412 });
     });
 
+    // RFC 9110 §13.2.1: preconditions are ignored where the request would fail without them. Guards
+    // against: a missing file asked for with an If-Match was told 412, that the file's tag is weak.
+    it('answers a missing file as without If-Match (404), and the folder with an If-Match 412 as a file', async () => {
+      for (const url of [
+        '/docs/static/nope.js',
+        '/docs/static/nope/',
+        '/docs/static/../package.json',
+        '/docs/static/%2e%2e/package.json',
+      ]) {
+        const plain = await app.inject({ url });
+        expect(plain.statusCode, url).toBe(404);
+        for (const method of ['GET', 'HEAD'] as const) {
+          const response = await app.inject({ method, url, headers: { 'if-match': '"x"' } });
+          expect([url, method, response.statusCode]).toEqual([url, method, 404]);
+        }
+      }
+      // The folder answers its index page, whose weak tag no If-Match matches, as a file's.
+      const url = '/docs/static/';
+      const etag = String((await app.inject({ url })).headers.etag);
+      for (const ifMatch of ['"x"', etag]) {
+        const response = await app.inject({ url, headers: { 'if-match': ifMatch } });
+        expect([ifMatch, response.statusCode, response.json().code]).toEqual([ifMatch, 412, 'precondition-failed']);
+      }
+    });
+
     // RFC 9110 §13.1.1 compares If-Match strongly, and a file's only tag is weak. Guards against: the
     // file server took the file's own weak tag as matching and sent the file.
     it('answers If-Match with the weak tag of the file 412, and If-Match: * with the file', async () => {

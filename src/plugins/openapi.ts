@@ -1,5 +1,6 @@
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
@@ -11,6 +12,13 @@ import { OpenApiDocument } from '../schemas/meta.js';
 import { json, problems } from '../schemas/responses.js';
 import { compressStaticFiles } from '../static-compression.js';
 import { transform, transformObject } from './openapi-components.js';
+
+/** Whether `path`, relative to `root`, names `root` or a file or folder in it (looked up only for a request with an If-Match). */
+function existsUnder(root: string, path: string | undefined): boolean {
+  if (path === undefined) return false;
+  const target = resolve(root, path);
+  return (target === root || target.startsWith(root + sep)) && statSync(target, { throwIfNoEntry: false }) !== undefined;
+}
 
 /**
  * The OpenAPI 3.1 document of every route, served at /openapi.json and browsable at /docs. It is
@@ -86,7 +94,8 @@ export default fp<{ apiVersion: string }>(
       docs.addHook('onRequest', (request, _reply, done) => {
         if (request.headers['if-range'] !== undefined) delete request.headers.range;
         if (request.routeOptions.url === `${docsPrefix}/static/*`) {
-          if (failsIfMatch(request.headers['if-match'], undefined)) {
+          // For what is there: a missing file is a 404 whatever the If-Match (RFC 9110, 13.2.1).
+          if (failsIfMatch(request.headers['if-match'], undefined) && existsUnder(staticRoot, (request.params as { '*'?: string })['*'])) {
             return done(
               new ApiError(
                 'precondition-failed',

@@ -102,12 +102,14 @@ export const IF_MATCH_ANY = {
 /** The request header of a submission: what it makes has no current representation to match. */
 export const IF_MATCH_NONE = {
   type: 'string',
-  description: 'Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412',
+  description:
+    'Never matches here (what a submission gives is new: no entity tag can name it): any value, `*` included, is answered 412, ' +
+    "unless the request's media type, size, JSON, headers or query are refused first",
 } as const;
 
 /** A submission's 412, for the If-Match it was sent with. */
 export const SUBMISSION_PRECONDITION_FAILED =
-  'An `If-Match` was sent, which nothing a submission gives can match: nothing was checked, scored or stored';
+  'An `If-Match` was sent, which nothing a submission gives can match: the submission was not checked, scored or stored';
 
 /** The headers of a write that can be replayed for its Idempotency-Key. */
 export const REPLAYABLE: Headers = {

@@ -1,4 +1,4 @@
-import { errorCodes, type FastifyRequest, type onRequestHookHandler } from 'fastify';
+import { errorCodes, type FastifyRequest, type preHandlerHookHandler } from 'fastify';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { failsIfMatch, matchesAny } from '../../conditional.js';
@@ -63,10 +63,12 @@ const STORED_PREFIX = '/v1/assessments/';
 /**
  * A POST here makes something new (or, for a preview, keeps nothing): its target has no current
  * representation, so no If-Match holds (RFC 9110, 13.1.1), `*` included, and the request is refused
- * before anything is checked or stored. `detail` says why, in the route's terms.
+ * before its submission is checked, scored or stored. It runs once the request's media type, size,
+ * JSON, headers and query have passed: a request those refuse gets that answer, not a 412 (RFC
+ * 9110, 13.2.1). `detail` says why, in the route's terms.
  */
 const refuseIfMatch =
-  (detail: string): onRequestHookHandler =>
+  (detail: string): preHandlerHookHandler =>
   (request, _reply, done) => {
     done(request.headers['if-match'] === undefined ? undefined : new ApiError('precondition-failed', detail));
   };
@@ -154,8 +156,10 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     {
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
-      onRequest: refuseIfMatch('A submission makes a new assessment, which no If-Match can match: send it without one.'),
-      ...storingHooks(app.server.timeout),
+      ...storingHooks(
+        app.server.timeout,
+        refuseIfMatch('A submission makes a new assessment, which no If-Match can match: send it without one.'),
+      ),
       schema: {
         tags: ['assessments'],
         operationId: 'createAssessment',
@@ -189,7 +193,7 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
     {
       validatorCompiler: checkBodyInHandler,
       config: { writeLimit: true },
-      onRequest: refuseIfMatch('A preview stores nothing, so no If-Match can match it: send it without one.'),
+      preHandler: refuseIfMatch('A preview stores nothing, so no If-Match can match it: send it without one.'),
       schema: {
         tags: ['assessments'],
         operationId: 'previewAssessment',
@@ -214,12 +218,12 @@ const assessments: FastifyPluginAsyncZod<AssessmentRouteOptions> = async (app, o
       validatorCompiler: checkBodyInHandler,
       // Parsed only once it holds a place: batches beyond the limit under way are refused unparsed.
       config: { writeLimit: true, parsesItsBody: true },
-      onRequest: [
-        refuseIfMatch('A batch makes new assessments, which no If-Match can match: send it without one.'),
-        batchPlaces.refuseWhenFull,
-      ],
+      onRequest: batchPlaces.refuseWhenFull,
       preValidation: [batchPlaces.take, app.parseJsonBody],
-      ...storingHooks(app.server.timeout),
+      ...storingHooks(
+        app.server.timeout,
+        refuseIfMatch('A batch makes new assessments, which no If-Match can match: send it without one.'),
+      ),
       bodyLimit: options.batchBodyLimit,
       schema: {
         tags: ['assessments'],

@@ -52,7 +52,10 @@ const idleTimeoutAsBefore: onSendHookHandler = function (request, _reply, payloa
 /**
  * The hooks of a route that stores submissions, for a server whose idle timeout (`timeout`, 0 for
  * none) is shorter than STORING_IDLE_TIMEOUT_MS; none otherwise (the default 15 s), so that a POST
- * runs no hook it does not need.
+ * runs no hook it does not need. `first`, a preHandler of the route's own, runs before them.
  */
-export const storingHooks = (timeout: number) =>
-  timeout > 0 && timeout < STORING_IDLE_TIMEOUT_MS ? { preHandler: holdOpenWhileStoring, onSend: idleTimeoutAsBefore } : {};
+export const storingHooks = (timeout: number, first?: preHandlerHookHandler) => {
+  const own = first === undefined ? [] : [first];
+  if (timeout > 0 && timeout < STORING_IDLE_TIMEOUT_MS) return { preHandler: [...own, holdOpenWhileStoring], onSend: idleTimeoutAsBefore };
+  return own.length > 0 ? { preHandler: own } : {};
+};
