@@ -18,6 +18,12 @@ const gzipAsync = promisify(gzip);
 const compress = (body: Buffer, coding: Compressed): Promise<Buffer> =>
   coding === 'gzip' ? gzipAsync(body, GZIP_OPTIONS) : brotli(body, brotliOptions(body.length));
 
+/** `relative` resolved against `root`, when it lands inside it (on `root` itself only with `orRoot`); undefined otherwise. */
+export function inside(root: string, relative: string, orRoot = false): string | undefined {
+  const path = resolve(root, relative);
+  return path.startsWith(root + sep) || (orRoot && path === root) ? path : undefined;
+}
+
 /**
  * An onSend hook that sends the files a static route serves from `root` under `urlPrefix` (the docs
  * page's scripts and styles, about 2 MB as they are) compressed for clients that accept brotli or
@@ -44,8 +50,7 @@ export function compressStaticFiles(urlPrefix: string, root: string) {
   /** The file a 200 under the prefix was served from (the route has found it), or undefined. */
   const fileOf = (url: string) => {
     try {
-      const path = resolve(root, decodeURIComponent((url.split('?', 1)[0] as string).slice(urlPrefix.length)));
-      return path.startsWith(root + sep) ? path : undefined;
+      return inside(root, decodeURIComponent((url.split('?', 1)[0] as string).slice(urlPrefix.length)));
     } catch {
       return undefined;
     }

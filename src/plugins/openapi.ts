@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
@@ -10,14 +10,14 @@ import { ApiError } from '../errors.js';
 import { NoQuery, NotModified } from '../schemas/common.js';
 import { OpenApiDocument } from '../schemas/meta.js';
 import { json, problems } from '../schemas/responses.js';
-import { compressStaticFiles } from '../static-compression.js';
+import { compressStaticFiles, inside } from '../static-compression.js';
 import { transform, transformObject } from './openapi-components.js';
 
-/** Whether `path`, relative to `root`, names `root` or a file or folder in it (looked up only for a request with an If-Match). */
+/** Whether `path`, relative to `root`, names `root` itself or a file or folder in it (looked up only for a request with an If-Match). */
 function existsUnder(root: string, path: string | undefined): boolean {
   if (path === undefined) return false;
-  const target = resolve(root, path);
-  return (target === root || target.startsWith(root + sep)) && statSync(target, { throwIfNoEntry: false }) !== undefined;
+  const target = inside(root, path, true);
+  return target !== undefined && statSync(target, { throwIfNoEntry: false }) !== undefined;
 }
 
 /**
